@@ -1,0 +1,321 @@
+import { type Static, Type } from '@sinclair/typebox'
+import { Description, EpochMillis, Name, PageQuery, page, resourceId } from './common.js'
+
+const closed = { additionalProperties: false } as const
+
+export const InstanceId = resourceId('idaas')
+export const ApplicationId = resourceId('app')
+export const CredentialId = resourceId('cred')
+export const GrantId = resourceId('grant')
+export const AdminTokenId = resourceId('atk')
+export const ClientSecretId = resourceId('cs')
+
+/** How long a minted secret lives, in seconds: at most ten years. */
+const ExpiresIn = Type.Integer({ minimum: 60, maximum: 315_360_000, description: 'seconds' })
+/** A retrieval reason: what the operator or workload says it needs the secret for. */
+export const Reason = Type.String({ minLength: 1, maxLength: 512 })
+
+// ---- instances -------------------------------------------------------------------------------
+
+export const Instance = Type.Object({
+  instanceId: InstanceId,
+  name: Name,
+  description: Description,
+  createTime: EpochMillis,
+  updateTime: EpochMillis,
+})
+export type Instance = Static<typeof Instance>
+export const CreateInstanceBody = Type.Object({ name: Name, description: Type.Optional(Description) }, closed)
+export type CreateInstanceBody = Static<typeof CreateInstanceBody>
+export const InstancePage = page(Instance)
+export type InstancePage = Static<typeof InstancePage>
+export const ListQuery = Type.Object({ ...PageQuery }, closed)
+export type ListQuery = Static<typeof ListQuery>
+
+// ---- admin tokens ----------------------------------------------------------------------------
+
+export const AdminToken = Type.Object({
+  adminTokenId: AdminTokenId,
+  name: Name,
+  /** The only instance the token may administer; null for an operator token over all instances. */
+  instanceId: Type.Union([InstanceId, Type.Null()]),
+  hint: Type.String({ description: 'the last four characters, to tell tokens apart' }),
+  revoked: Type.Boolean(),
+  createTime: EpochMillis,
+  expirationTime: Type.Union([EpochMillis, Type.Null()]),
+  lastUsedTime: Type.Union([EpochMillis, Type.Null()]),
+})
+export type AdminToken = Static<typeof AdminToken>
+export const CreateAdminTokenBody = Type.Object(
+  { name: Name, instanceId: Type.Optional(InstanceId), expiresInSeconds: Type.Optional(ExpiresIn) },
+  closed,
+)
+export type CreateAdminTokenBody = Static<typeof CreateAdminTokenBody>
+export const CreatedAdminToken = Type.Composite([AdminToken, Type.Object({ token: Type.String() })])
+export type CreatedAdminToken = Static<typeof CreatedAdminToken>
+export const AdminTokenPage = page(AdminToken)
+export type AdminTokenPage = Static<typeof AdminTokenPage>
+
+// ---- applications ----------------------------------------------------------------------------
+
+export const Status = Type.Union([Type.Literal('enabled'), Type.Literal('disabled')])
+export type Status = Static<typeof Status>
+
+export const Application = Type.Object({
+  applicationId: ApplicationId,
+  clientId: Type.String(),
+  instanceId: InstanceId,
+  name: Name,
+  description: Description,
+  status: Status,
+  createTime: EpochMillis,
+  updateTime: EpochMillis,
+})
+export type Application = Static<typeof Application>
+export const CreateApplicationBody = Type.Object(
+  { name: Name, description: Type.Optional(Description) },
+  closed,
+)
+export type CreateApplicationBody = Static<typeof CreateApplicationBody>
+export const ApplicationPage = page(Application)
+export type ApplicationPage = Static<typeof ApplicationPage>
+
+export const ClientSecret = Type.Object({
+  clientSecretId: ClientSecretId,
+  applicationId: ApplicationId,
+  hint: Type.String(),
+  revoked: Type.Boolean(),
+  createTime: EpochMillis,
+  expirationTime: Type.Union([EpochMillis, Type.Null()]),
+  lastUsedTime: Type.Union([EpochMillis, Type.Null()]),
+})
+export type ClientSecret = Static<typeof ClientSecret>
+export const CreateClientSecretBody = Type.Object({ expiresInSeconds: Type.Optional(ExpiresIn) }, closed)
+export type CreateClientSecretBody = Static<typeof CreateClientSecretBody>
+export const CreatedClientSecret = Type.Composite([
+  ClientSecret,
+  Type.Object({ clientSecret: Type.String() }),
+])
+export type CreatedClientSecret = Static<typeof CreatedClientSecret>
+export const ClientSecretPage = page(ClientSecret)
+export type ClientSecretPage = Static<typeof ClientSecretPage>
+
+// ---- credentials -----------------------------------------------------------------------------
+
+export const CREDENTIAL_TYPES = ['api_key', 'oauth_client', 'password', 'ssh_key'] as const
+export const CredentialType = Type.Union(CREDENTIAL_TYPES.map((t) => Type.Literal(t)))
+export type CredentialType = (typeof CREDENTIAL_TYPES)[number]
+
+/** Letters, digits and `._:/-`, starting with a letter or digit: safe in paths, queries and prefixes. */
+export const CredentialIdentifier = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$',
+})
+
+const Secret = (maxLength: number) => Type.String({ minLength: 1, maxLength })
+
+/** The value of each credential type. The server checks `value` against the one its type names. */
+export const CredentialValues = {
+  api_key: Type.Object({ apiKey: Secret(8192) }, closed),
+  oauth_client: Type.Object(
+    { clientId: Type.String({ minLength: 1, maxLength: 1024 }), clientSecret: Secret(8192) },
+    closed,
+  ),
+  password: Type.Object(
+    { password: Secret(8192), username: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })) },
+    closed,
+  ),
+  ssh_key: Type.Object(
+    {
+      privateKey: Secret(65_536),
+      passphrase: Type.Optional(Secret(1024)),
+      publicKey: Type.Optional(Type.String({ minLength: 1, maxLength: 16_384 })),
+    },
+    closed,
+  ),
+} as const
+export type ApiKeyValue = Static<typeof CredentialValues.api_key>
+export type OAuthClientValue = Static<typeof CredentialValues.oauth_client>
+export type PasswordValue = Static<typeof CredentialValues.password>
+export type SshKeyValue = Static<typeof CredentialValues.ssh_key>
+export type CredentialValue = ApiKeyValue | OAuthClientValue | PasswordValue | SshKeyValue
+
+/** On the wire `value` is any object; its shape is checked against `credentialType` by the server. */
+const AnyValue = Type.Object({}, { additionalProperties: true, maxProperties: 8 })
+
+export const Credential = Type.Object({
+  credentialId: CredentialId,
+  credentialIdentifier: CredentialIdentifier,
+  credentialName: Name,
+  credentialType: CredentialType,
+  status: Status,
+  description: Description,
+  instanceId: InstanceId,
+  currentVersion: Type.Integer({ minimum: 1 }),
+  createTime: EpochMillis,
+  updateTime: EpochMillis,
+})
+export type Credential = Static<typeof Credential>
+export const CreateCredentialBody = Type.Object(
+  {
+    credentialIdentifier: CredentialIdentifier,
+    credentialName: Type.Optional(Name),
+    credentialType: CredentialType,
+    description: Type.Optional(Description),
+    value: AnyValue,
+  },
+  closed,
+)
+export type CreateCredentialBody = Static<typeof CreateCredentialBody>
+export const UpdateCredentialBody = Type.Object(
+  { credentialName: Type.Optional(Name), description: Type.Optional(Description) },
+  { ...closed, minProperties: 1 },
+)
+export type UpdateCredentialBody = Static<typeof UpdateCredentialBody>
+export const PutCredentialVersionBody = Type.Object({ value: AnyValue }, closed)
+export type PutCredentialVersionBody = Static<typeof PutCredentialVersionBody>
+export const CredentialVersion = Type.Object({
+  version: Type.Integer({ minimum: 1 }),
+  current: Type.Boolean(),
+  createTime: EpochMillis,
+  createdBy: Type.String(),
+})
+export type CredentialVersion = Static<typeof CredentialVersion>
+export const CredentialVersionPage = page(CredentialVersion)
+export type CredentialVersionPage = Static<typeof CredentialVersionPage>
+export const CredentialPage = page(Credential)
+export type CredentialPage = Static<typeof CredentialPage>
+export const CredentialListQuery = Type.Object(
+  {
+    ...PageQuery,
+    credentialType: Type.Optional(CredentialType),
+    identifierPrefix: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  },
+  closed,
+)
+export type CredentialListQuery = Static<typeof CredentialListQuery>
+export const RevealCredentialBody = Type.Object({ reason: Type.Optional(Reason) }, closed)
+export type RevealCredentialBody = Static<typeof RevealCredentialBody>
+export const RevealedCredential = Type.Composite([
+  Credential,
+  Type.Object({ version: Type.Integer({ minimum: 1 }), value: AnyValue }),
+])
+export type RevealedCredential = Static<typeof RevealedCredential>
+
+// ---- grants ----------------------------------------------------------------------------------
+
+export const GRANT_RESOURCE_TYPES = ['credential', 'account', 'credential_provider'] as const
+export type GrantResourceType = (typeof GRANT_RESOURCE_TYPES)[number]
+export const GRANT_ACTIONS = ['obtain', 'use', 'read', 'manage'] as const
+export type GrantAction = (typeof GRANT_ACTIONS)[number]
+
+export const Grant = Type.Object({
+  grantId: GrantId,
+  instanceId: InstanceId,
+  applicationId: ApplicationId,
+  resourceType: Type.Union(GRANT_RESOURCE_TYPES.map((t) => Type.Literal(t))),
+  /** `exact`: `resource` is the resource's id or identifier; `prefix`: identifiers starting with it. */
+  resourceMatch: Type.Union([Type.Literal('exact'), Type.Literal('prefix')]),
+  resource: Type.String({ minLength: 1, maxLength: 128 }),
+  actions: Type.Array(Type.Union(GRANT_ACTIONS.map((a) => Type.Literal(a))), {
+    minItems: 1,
+    maxItems: GRANT_ACTIONS.length,
+    uniqueItems: true,
+  }),
+  createTime: EpochMillis,
+})
+export type Grant = Static<typeof Grant>
+export const CreateGrantBody = Type.Object(
+  {
+    applicationId: ApplicationId,
+    resourceType: Grant.properties.resourceType,
+    resourceMatch: Type.Optional(Grant.properties.resourceMatch),
+    resource: Grant.properties.resource,
+    actions: Grant.properties.actions,
+  },
+  closed,
+)
+export type CreateGrantBody = Static<typeof CreateGrantBody>
+export const GrantListQuery = Type.Object(
+  {
+    ...PageQuery,
+    applicationId: Type.Optional(ApplicationId),
+    resourceType: Type.Optional(Grant.properties.resourceType),
+  },
+  closed,
+)
+export type GrantListQuery = Static<typeof GrantListQuery>
+export const GrantPage = page(Grant)
+export type GrantPage = Static<typeof GrantPage>
+
+// ---- audit -----------------------------------------------------------------------------------
+
+export const AUDIT_OUTCOMES = ['success', 'failure', 'denied'] as const
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number]
+const Outcome = Type.Union(AUDIT_OUTCOMES.map((o) => Type.Literal(o)))
+const NullableString = Type.Union([Type.String(), Type.Null()])
+
+export const AuditEvent = Type.Object({
+  instanceId: Type.String(),
+  seq: Type.Integer({ minimum: 1 }),
+  time: EpochMillis,
+  actorType: Type.String(),
+  actorId: Type.String(),
+  action: Type.String(),
+  resourceType: NullableString,
+  resourceId: NullableString,
+  outcome: Outcome,
+  reason: NullableString,
+  requestId: NullableString,
+  sourceIp: NullableString,
+  userAgent: NullableString,
+  details: Type.Record(
+    Type.String(),
+    Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]),
+  ),
+  prevHash: Type.String(),
+  hash: Type.String(),
+})
+export type AuditEvent = Static<typeof AuditEvent>
+
+export const AuditQuery = Type.Object(
+  {
+    nextToken: PageQuery.nextToken,
+    maxResults: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    from: Type.Optional(EpochMillis),
+    to: Type.Optional(EpochMillis),
+    afterSeq: Type.Optional(Type.Integer({ minimum: 0 })),
+    actorId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    action: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    resourceType: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    resourceId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    outcome: Type.Optional(Outcome),
+    /** `desc` serves the newest first (for `audit tail`); `asc`, the default, oldest first. */
+    order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
+  },
+  closed,
+)
+export type AuditQuery = Static<typeof AuditQuery>
+export const AuditEventPage = Type.Object({
+  entities: Type.Array(AuditEvent),
+  nextToken: Type.Union([Type.String(), Type.Null()]),
+  maxResults: Type.Integer(),
+})
+export type AuditEventPage = Static<typeof AuditEventPage>
+
+export const AuditVerifyResult = Type.Object({
+  instanceId: Type.String(),
+  ok: Type.Boolean(),
+  checked: Type.Integer({ description: 'events whose hash was recomputed' }),
+  headSeq: Type.Integer(),
+  headHash: Type.String(),
+  firstBrokenSeq: Type.Union([Type.Integer(), Type.Null()]),
+  problem: Type.Union([Type.String(), Type.Null()]),
+})
+export type AuditVerifyResult = Static<typeof AuditVerifyResult>
+
+// ---- health ----------------------------------------------------------------------------------
+
+export const Health = Type.Object({ status: Type.String() })
+export type Health = Static<typeof Health>

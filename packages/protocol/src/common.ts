@@ -1,0 +1,30 @@
+import { type TSchema, Type } from '@sinclair/typebox'
+
+/** Epoch milliseconds, as every timestamp on the wire (CONTRACT.md). */
+export const EpochMillis = Type.Integer({ minimum: 0, description: 'epoch milliseconds' })
+
+/** A resource id: a lowercase prefix, an underscore, and 26 Crockford base32 characters. */
+export const resourceId = (prefix: string) =>
+  Type.String({
+    pattern: `^${prefix}_[0-9a-z]{26}$`,
+    maxLength: prefix.length + 27,
+    description: `${prefix}_…`,
+  })
+
+export const Name = Type.String({ minLength: 1, maxLength: 128 })
+export const Description = Type.String({ maxLength: 1024 })
+
+/** Keyset pagination: an opaque `nextToken` and a page size. Never OFFSET. */
+export const PageQuery = {
+  nextToken: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+  maxResults: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+}
+
+export const page = <T extends TSchema>(item: T) =>
+  Type.Object({
+    entities: Type.Array(item),
+    nextToken: Type.Union([Type.String(), Type.Null()]),
+    maxResults: Type.Integer(),
+  })
+
+export const Empty = Type.Object({}, { additionalProperties: false })

@@ -1,0 +1,53 @@
+import { type Static, Type } from '@sinclair/typebox'
+
+/**
+ * Every error `Code` the server answers with. Stable: callers may `switch` on them.
+ * UpperCamelCase, with a dotted suffix where a family has members (CONTRACT.md, "Errors").
+ */
+export const ERROR_CODES = [
+  'InvalidParameter',
+  'InvalidParameter.Body',
+  'InvalidParameter.Encoding',
+  'InvalidParameter.ContentType',
+  'InvalidToken',
+  'Forbidden',
+  'NotFound',
+  'RouteNotFound',
+  'InstanceNotFound',
+  'AdminTokenNotFound',
+  'ApplicationNotFound',
+  'ClientSecretNotFound',
+  'CredentialNotFound',
+  'CredentialVersionNotFound',
+  'GrantNotFound',
+  'Conflict',
+  'CredentialIdentifierExists',
+  'ApplicationDisabled',
+  'CredentialDisabled',
+  'ReasonRequired',
+  'IntegrityError',
+  'PayloadTooLarge',
+  'Throttling.User',
+  'AuditUnavailable',
+  'ServiceUnavailable',
+  'InternalError',
+] as const
+
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+/**
+ * The error body of every 4xx and 5xx: both key sets of CONTRACT.md, so the darabonba clients
+ * (`Code`, `Message`, `RequestId`) and OAuth/Python clients (`error`, `error_description`,
+ * `request_id`) both read it. `field` and `rule` are strongroom extensions for validation errors.
+ */
+export const ErrorBody = Type.Object({
+  Code: Type.String(),
+  Message: Type.String(),
+  RequestId: Type.String(),
+  error: Type.String(),
+  error_description: Type.String(),
+  request_id: Type.String(),
+  field: Type.Optional(Type.String()),
+  rule: Type.Optional(Type.String()),
+})
+export type ErrorBody = Static<typeof ErrorBody>

@@ -1,0 +1,145 @@
+import type { AuditOutcome } from '@strongroom/protocol'
+import type { Kysely } from 'kysely'
+import { AuditUnavailable } from '../errors.js'
+import type { Dialect } from '../store/connect.js'
+import type { Database } from '../store/schema.js'
+import { canonicalJson } from './canonical-json.js'
+import { type AuditDetails, type ChainedFields, eventHash, GENESIS_HASH } from './chain.js'
+
+/** Who did it: an admin token, an application, or the system itself. */
+export interface Actor {
+  type: 'admin_token' | 'application' | 'system' | 'anonymous'
+  id: string
+}
+
+/** Where a request came from, copied onto its events. */
+export interface RequestMeta {
+  requestId: string | null
+  sourceIp: string | null
+  userAgent: string | null
+}
+
+/** What a service says happened. Never a secret value: `details` holds ids, versions and counts. */
+export interface AuditInput {
+  instanceId: string
+  actor: Actor
+  action: string
+  resource?: { type: string; id: string }
+  outcome: AuditOutcome
+  reason?: string | null
+  details?: AuditDetails
+  request?: RequestMeta
+}
+
+interface Head {
+  seq: number
+  hash: string
+}
+
+const MAX_USER_AGENT = 256
+
+/**
+ * Appends events to per-instance hash chains inside one group-commit transaction. The head of
+ * each chain is read once per batch (row-locked on PostgreSQL so that nodes serialise per
+ * instance), advanced in memory, and written back by `finish()` just before the commit.
+ * `checkpoint`/`restore` undo the heads of a unit of work whose savepoint was rolled back.
+ */
+export class AuditBatch {
+  private heads = new Map<string, Head>()
+  private dirty = new Set<string>()
+
+  constructor(
+    private readonly trx: Kysely<Database>,
+    private readonly dialect: Dialect,
+    private readonly now: () => number,
+  ) {}
+
+  checkpoint(): { heads: Map<string, Head>; dirty: Set<string> } {
+    return { heads: new Map(this.heads), dirty: new Set(this.dirty) }
+  }
+
+  restore(mark: { heads: Map<string, Head>; dirty: Set<string> }): void {
+    this.heads = mark.heads
+    this.dirty = mark.dirty
+  }
+
+  async append(input: AuditInput): Promise<{ seq: number; hash: string }> {
+    try {
+      const head = this.heads.get(input.instanceId) ?? (await this.loadHead(input.instanceId))
+      const fields: ChainedFields = {
+        instanceId: input.instanceId,
+        seq: head.seq + 1,
+        time: this.now(),
+        actorType: input.actor.type,
+        actorId: input.actor.id,
+        action: input.action,
+        resourceType: input.resource?.type ?? null,
+        resourceId: input.resource?.id ?? null,
+        outcome: input.outcome,
+        reason: input.reason ?? null,
+        requestId: input.request?.requestId ?? null,
+        sourceIp: input.request?.sourceIp ?? null,
+        userAgent: input.request?.userAgent?.slice(0, MAX_USER_AGENT) ?? null,
+        details: input.details ?? {},
+      }
+      const hash = eventHash(head.hash, fields)
+      await this.trx
+        .insertInto('audit_events')
+        .values({
+          instance_id: fields.instanceId,
+          seq: fields.seq,
+          time: fields.time,
+          actor_type: fields.actorType,
+          actor_id: fields.actorId,
+          action: fields.action,
+          resource_type: fields.resourceType,
+          resource_id: fields.resourceId,
+          outcome: fields.outcome,
+          reason: fields.reason,
+          request_id: fields.requestId,
+          source_ip: fields.sourceIp,
+          user_agent: fields.userAgent,
+          details: canonicalJson(fields.details),
+          prev_hash: head.hash,
+          hash,
+        })
+        .execute()
+      this.heads.set(input.instanceId, { seq: fields.seq, hash })
+      this.dirty.add(input.instanceId)
+      return { seq: fields.seq, hash }
+    } catch (err) {
+      throw err instanceof AuditUnavailable ? err : new AuditUnavailable(err)
+    }
+  }
+
+  /** Writes the advanced heads. Called once per batch, inside its transaction, before commit. */
+  async finish(): Promise<void> {
+    try {
+      for (const instanceId of this.dirty) {
+        const head = this.heads.get(instanceId)!
+        await this.trx
+          .updateTable('audit_heads')
+          .set({ seq: head.seq, hash: head.hash })
+          .where('instance_id', '=', instanceId)
+          .execute()
+      }
+    } catch (err) {
+      throw new AuditUnavailable(err)
+    }
+  }
+
+  private async loadHead(instanceId: string): Promise<Head> {
+    let query = this.trx
+      .selectFrom('audit_heads')
+      .select(['seq', 'hash'])
+      .where('instance_id', '=', instanceId)
+    if (this.dialect === 'postgres') query = query.forUpdate()
+    const row = await query.executeTakeFirst()
+    if (row) return { seq: Number(row.seq), hash: row.hash }
+    await this.trx
+      .insertInto('audit_heads')
+      .values({ instance_id: instanceId, seq: 0, hash: GENESIS_HASH })
+      .execute()
+    return { seq: 0, hash: GENESIS_HASH }
+  }
+}

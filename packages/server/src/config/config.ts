@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs'
+import { isAbsolute, join, resolve } from 'node:path'
+import type { RootKeySource } from '../crypto/root-key.js'
+import { ConfigError } from '../errors.js'
+
+/** Flags of `strongroom serve`; each also comes from the environment or a JSON config file. */
+export interface ServeFlags {
+  db?: string
+  listen?: string
+  rootKeyFile?: string
+  tlsCert?: string
+  tlsKey?: string
+  dataDir?: string
+  config?: string
+  logLevel?: string
+}
+
+export interface Config {
+  db: string
+  listen: { host: string; port: number }
+  /** Where the embedded default keeps its files (database, root key, admin token, url); null when none. */
+  dataDir: string | null
+  rootKey: RootKeySource
+  tls: { certFile: string; keyFile: string } | null
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  trustProxy: boolean
+}
+
+export const DEFAULT_DATA_DIR = '.strongroom'
+export const DEFAULT_LISTEN = '127.0.0.1:8080'
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+const ENV: Record<keyof ServeFlags, string> = {
+  db: 'STRONGROOM_DB',
+  listen: 'STRONGROOM_LISTEN',
+  rootKeyFile: 'STRONGROOM_ROOT_KEY_FILE',
+  tlsCert: 'STRONGROOM_TLS_CERT',
+  tlsKey: 'STRONGROOM_TLS_KEY',
+  dataDir: 'STRONGROOM_DATA_DIR',
+  config: 'STRONGROOM_CONFIG',
+  logLevel: 'STRONGROOM_LOG_LEVEL',
+}
+
+/**
+ * Resolves the configuration: flags, then environment variables, then the config file, then
+ * defaults. Every mistake is a `ConfigError` naming the setting and where it came from.
+ */
+export function loadConfig(
+  flags: ServeFlags,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): Config {
+  const configPath = flags.config ?? env[ENV.config]
+  const file = configPath ? readConfigFile(resolve(cwd, configPath)) : {}
+  const pick = (key: keyof ServeFlags): { value: string; from: string } | undefined => {
+    if (flags[key] !== undefined) return { value: flags[key]!, from: `--${kebab(key)}` }
+    const fromEnv = env[ENV[key]]
+    if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, from: ENV[key] }
+    const fromFile = file[key]
+    if (fromFile !== undefined) return { value: String(fromFile), from: `${configPath} (${key})` }
+    return undefined
+  }
+
+  const db = pick('db')
+  const explicitDataDir = pick('dataDir')
+  // The embedded default: everything under ./.strongroom unless a database URL says otherwise.
+  const dataDir = explicitDataDir
+    ? resolve(cwd, explicitDataDir.value)
+    : db === undefined
+      ? resolve(cwd, DEFAULT_DATA_DIR)
+      : null
+  const dbUrl = db ? normaliseDb(db.value, db.from, cwd) : `sqlite:${join(dataDir!, 'strongroom.db')}`
+
+  const listenSetting = pick('listen') ?? { value: DEFAULT_LISTEN, from: 'default' }
+  const listen = parseListen(listenSetting.value, listenSetting.from)
+
+  const envKey = env.STRONGROOM_ROOT_KEY
+  const keyFile = pick('rootKeyFile')
+  let rootKey: RootKeySource
+  if (keyFile) {
+    rootKey = { kind: 'file', path: resolve(cwd, keyFile.value), create: false }
+  } else if (envKey !== undefined && envKey !== '') {
+    rootKey = { kind: 'env', base64: envKey }
+  } else if (dataDir !== null) {
+    rootKey = { kind: 'file', path: join(dataDir, 'root.key'), create: true }
+  } else {
+    throw new ConfigError(
+      'no root key: set STRONGROOM_ROOT_KEY (32 bytes, base64) or --root-key-file / STRONGROOM_ROOT_KEY_FILE (create one with: openssl rand -base64 32 > root.key && chmod 600 root.key)',
+    )
+  }
+
+  const cert = pick('tlsCert')
+  const key = pick('tlsKey')
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new ConfigError('--tls-cert and --tls-key go together: give both for HTTPS, or neither')
+  }
+
+  const level = pick('logLevel') ?? { value: 'info', from: 'default' }
+  if (!(LOG_LEVELS as readonly string[]).includes(level.value)) {
+    throw new ConfigError(
+      `log level "${level.value}" from ${level.from} must be one of ${LOG_LEVELS.join(', ')}`,
+    )
+  }
+  const trustProxy = env.STRONGROOM_TRUST_PROXY ?? file.trustProxy
+  return {
+    db: dbUrl,
+    listen,
+    dataDir,
+    rootKey,
+    tls: cert && key ? { certFile: resolve(cwd, cert.value), keyFile: resolve(cwd, key.value) } : null,
+    logLevel: level.value as Config['logLevel'],
+    trustProxy: trustProxy === true || trustProxy === 'true' || trustProxy === '1',
+  }
+}
+
+function readConfigFile(path: string): Partial<Record<keyof ServeFlags | 'trustProxy', unknown>> {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`, { cause: err })
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${path} must hold a JSON object`)
+  }
+  const allowed = new Set([...Object.keys(ENV).filter((k) => k !== 'config'), 'trustProxy'])
+  for (const key of Object.keys(parsed)) {
+    if (!allowed.has(key))
+      throw new ConfigError(
+        `config file ${path}: unknown setting "${key}" (known: ${[...allowed].join(', ')})`,
+      )
+  }
+  return parsed as Partial<Record<keyof ServeFlags | 'trustProxy', unknown>>
+}
+
+function normaliseDb(value: string, from: string, cwd: string): string {
+  if (/^postgres(ql)?:\/\//.test(value)) {
+    try {
+      new URL(value)
+    } catch {
+      throw new ConfigError(`database URL from ${from} is not a valid URL`)
+    }
+    return value
+  }
+  if (value.startsWith('sqlite:')) {
+    const path = value.slice('sqlite:'.length)
+    if (path === '') throw new ConfigError(`database URL from ${from} has no file path (sqlite:PATH)`)
+    return path === ':memory:' ? value : `sqlite:${isAbsolute(path) ? path : resolve(cwd, path)}`
+  }
+  throw new ConfigError(`database "${value}" from ${from} must be sqlite:PATH or postgres://…`)
+}
+
+export function parseListen(value: string, from = 'listen'): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(value.trim())
+  const port = match ? Number(match[3]) : Number.NaN
+  if (!match || port > 65535)
+    throw new ConfigError(`listen address "${value}" from ${from} must be HOST:PORT, e.g. ${DEFAULT_LISTEN}`)
+  return { host: match[1] ?? match[2]!, port }
+}
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+}

@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import { ConfigError, IntegrityError } from '../errors.js'
+import type { Database } from '../store/schema.js'
+import { AeadError, bindingAad, open, seal } from './aead.js'
+import { rootKeyId } from './root-key.js'
+
+const DATA_KEY_BYTES = 32
+
+/** Where an encrypted value lives. The ciphertext is bound to all of it (AES-GCM associated data). */
+export interface Binding {
+  instanceId: string
+  table: string
+  recordId: string
+  field: string
+  version: number
+}
+
+export interface Sealed {
+  ciphertext: Buffer
+  keyVersion: number
+}
+
+/**
+ * The key hierarchy: root key (never stored) → per-instance data keys (stored wrapped) →
+ * values. Unwrapped data keys are cached in memory; values are not.
+ */
+export class Keyring {
+  private readonly dataKeys = new Map<string, { version: number; key: Buffer }>()
+
+  constructor(
+    private rootKey: Buffer,
+    /** The HMAC key for minted-secret hashes; stored wrapped by the root key, like data keys. */
+    readonly hashKey: Buffer,
+  ) {}
+
+  /**
+   * Opens the keyring of a database: checks that `rootKey` is the key the database was created
+   * with, and creates the hashing key on first use. Runs inside the start-up transaction.
+   */
+  static async open(trx: Kysely<Database>, rootKey: Buffer, now: number): Promise<Keyring> {
+    const meta = await trx.selectFrom('meta').select(['key', 'value']).execute()
+    const get = (k: string) => meta.find((m) => m.key === k)?.value
+    const storedId = get('root_key_id')
+    const wrappedHashKey = get('hash_key')
+    if (storedId === undefined || wrappedHashKey === undefined) {
+      const hashKey = randomBytes(DATA_KEY_BYTES)
+      await trx
+        .insertInto('meta')
+        .values([
+          { key: 'root_key_id', value: rootKeyId(rootKey) },
+          { key: 'hash_key', value: wrapKey(rootKey, hashKey, 'hash_key').toString('base64') },
+          { key: 'created_at', value: String(now) },
+        ])
+        .execute()
+      return new Keyring(rootKey, hashKey)
+    }
+    if (storedId !== rootKeyId(rootKey)) {
+      throw new ConfigError(
+        'the root key does not match this database (it was created with another key); check STRONGROOM_ROOT_KEY or --root-key-file',
+      )
+    }
+    return new Keyring(rootKey, unwrapKey(rootKey, Buffer.from(wrappedHashKey, 'base64'), 'hash_key'))
+  }
+
+  /** Creates the first data key of a new instance, in the caller's transaction. */
+  async createInstanceKey(trx: Kysely<Database>, instanceId: string, now: number): Promise<void> {
+    const key = randomBytes(DATA_KEY_BYTES)
+    await trx
+      .insertInto('instance_keys')
+      .values({
+        instance_id: instanceId,
+        version: 1,
+        wrapped: wrapKey(this.rootKey, key, `instance:${instanceId}:1`),
+        created_at: now,
+      })
+      .execute()
+    this.dataKeys.set(instanceId, { version: 1, key })
+  }
+
+  async encrypt(db: Kysely<Database>, binding: Binding, plaintext: Buffer): Promise<Sealed> {
+    const { version, key } = await this.currentDataKey(db, binding.instanceId)
+    return { ciphertext: seal(key, plaintext, aadFor(binding, version)), keyVersion: version }
+  }
+
+  async decrypt(db: Kysely<Database>, binding: Binding, sealed: Sealed): Promise<Buffer> {
+    const current = await this.currentDataKey(db, binding.instanceId)
+    const key =
+      current.version === sealed.keyVersion
+        ? current.key
+        : await this.loadDataKey(db, binding.instanceId, sealed.keyVersion)
+    try {
+      return open(key, sealed.ciphertext, aadFor(binding, sealed.keyVersion))
+    } catch (err) {
+      if (err instanceof AeadError) {
+        throw new IntegrityError(
+          `${binding.table} ${binding.recordId} version ${binding.version} failed its integrity check: the stored ciphertext was altered or does not belong to this record`,
+          err,
+        )
+      }
+      throw err
+    }
+  }
+
+  private async currentDataKey(db: Kysely<Database>, instanceId: string) {
+    const cached = this.dataKeys.get(instanceId)
+    if (cached) return cached
+    const row = await db
+      .selectFrom('instance_keys')
+      .select(['version', 'wrapped'])
+      .where('instance_id', '=', instanceId)
+      .orderBy('version', 'desc')
+      .limit(1)
+      .executeTakeFirst()
+    if (!row) throw new IntegrityError(`instance ${instanceId} has no data key`)
+    const entry = { version: row.version, key: this.unwrapInstanceKey(instanceId, row.version, row.wrapped) }
+    this.dataKeys.set(instanceId, entry)
+    return entry
+  }
+
+  private async loadDataKey(db: Kysely<Database>, instanceId: string, version: number) {
+    const row = await db
+      .selectFrom('instance_keys')
+      .select(['wrapped'])
+      .where('instance_id', '=', instanceId)
+      .where('version', '=', version)
+      .executeTakeFirst()
+    if (!row) throw new IntegrityError(`instance ${instanceId} has no data key version ${version}`)
+    return this.unwrapInstanceKey(instanceId, version, row.wrapped)
+  }
+
+  private unwrapInstanceKey(instanceId: string, version: number, wrapped: Buffer): Buffer {
+    return unwrapKey(this.rootKey, wrapped, `instance:${instanceId}:${version}`)
+  }
+}
+
+/**
+ * Re-wraps every data key and the hashing key under `newRootKey`, in the caller's transaction.
+ * Values are untouched: they are encrypted under data keys, which do not change.
+ */
+export async function rewrapAll(
+  trx: Kysely<Database>,
+  oldRootKey: Buffer,
+  newRootKey: Buffer,
+): Promise<number> {
+  const meta = await trx.selectFrom('meta').select(['key', 'value']).execute()
+  const storedId = meta.find((m) => m.key === 'root_key_id')?.value
+  const wrappedHash = meta.find((m) => m.key === 'hash_key')?.value
+  if (storedId !== rootKeyId(oldRootKey) || wrappedHash === undefined) {
+    throw new ConfigError('the current root key does not match this database; nothing was changed')
+  }
+  const hashKey = unwrapKey(oldRootKey, Buffer.from(wrappedHash, 'base64'), 'hash_key')
+  await trx
+    .updateTable('meta')
+    .set({ value: wrapKey(newRootKey, hashKey, 'hash_key').toString('base64') })
+    .where('key', '=', 'hash_key')
+    .execute()
+  const keys = await trx.selectFrom('instance_keys').select(['instance_id', 'version', 'wrapped']).execute()
+  for (const k of keys) {
+    const label = `instance:${k.instance_id}:${k.version}`
+    const dataKey = unwrapKey(oldRootKey, k.wrapped, label)
+    await trx
+      .updateTable('instance_keys')
+      .set({ wrapped: wrapKey(newRootKey, dataKey, label) })
+      .where('instance_id', '=', k.instance_id)
+      .where('version', '=', k.version)
+      .execute()
+  }
+  await trx
+    .updateTable('meta')
+    .set({ value: rootKeyId(newRootKey) })
+    .where('key', '=', 'root_key_id')
+    .execute()
+  return keys.length + 1
+}
+
+function aadFor(b: Binding, keyVersion: number): Buffer {
+  return bindingAad('value', b.instanceId, b.table, b.recordId, b.field, b.version, keyVersion)
+}
+
+function wrapKey(rootKey: Buffer, key: Buffer, label: string): Buffer {
+  return seal(rootKey, key, bindingAad('wrap', label))
+}
+
+function unwrapKey(rootKey: Buffer, wrapped: Buffer, label: string): Buffer {
+  try {
+    return open(rootKey, wrapped, bindingAad('wrap', label))
+  } catch (cause) {
+    throw new IntegrityError(`the wrapped key ${label} does not open with the root key`, cause)
+  }
+}

@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import { sql } from 'kysely'
+import type { RequestMeta } from '../audit/appender.js'
+import { InvalidParameter, InvalidToken } from '../errors.js'
+import { authenticateAdminToken } from '../services/admin-tokens/admin-tokens.js'
+import type { Caller, Services } from '../services/context.js'
+import { errorHandler, sendError } from './error-handler.js'
+import { isSafeString, registerJsonBody } from './json-body.js'
+import { openApiDocument } from './openapi.js'
+import type { RouteSpec } from './route-table.js'
+import { adminRoutes } from './routes/admin-routes.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller?: Caller
+    adminTokenName?: string
+  }
+}
+
+export interface AppOptions {
+  /** Fastify's logger: `false` in route tests, pino options in the server. */
+  logger?: FastifyServerOptions['logger']
+  bodyLimit?: number
+  trustProxy?: boolean
+  https?: { cert: Buffer; key: Buffer } | null
+  version?: string
+  /** Whether the server is draining; `/readyz` answers 503 then. */
+  isShuttingDown?: () => boolean
+}
+
+const BODY_LIMIT = 256 * 1024
+
+/** Request ids are ours, never taken from the client: they name log lines and audit events. */
+const newRequestId = () => `req_${randomBytes(12).toString('base64url')}`
+
+/** Builds the HTTP application. No port is opened: tests call `app.inject`, the server calls `listen`. */
+export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? BODY_LIMIT,
+    trustProxy: options.trustProxy ?? false,
+    genReqId: newRequestId,
+    requestIdHeader: false,
+    return503OnClosing: true,
+    ajv: {
+      customOptions: {
+        // Unknown fields are an error, not silently dropped.
+        removeAdditional: false,
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: false,
+      },
+    },
+    ...(options.https ? { https: options.https } : {}),
+  } as FastifyServerOptions)
+
+  registerJsonBody(app)
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, request.id, {
+      status: 404,
+      code: 'RouteNotFound',
+      message: `no route ${request.method} ${request.url.split('?')[0]}`,
+    }),
+  )
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+    reply.header('cache-control', 'no-store')
+  })
+
+  app.get('/healthz', async () => ({ status: 'ok' }))
+  app.get('/readyz', async (request, reply) => {
+    if (options.isShuttingDown?.()) {
+      return sendError(reply, request.id, {
+        status: 503,
+        code: 'ServiceUnavailable',
+        message: 'the server is shutting down',
+      })
+    }
+    try {
+      await sql`select 1`.execute(s.store.db)
+    } catch (err) {
+      request.log.warn({ err }, 'readiness check failed')
+      return sendError(reply, request.id, {
+        status: 503,
+        code: 'ServiceUnavailable',
+        message: 'the database does not answer',
+      })
+    }
+    return { status: 'ready' }
+  })
+
+  const routes = adminRoutes(s)
+  const document = openApiDocument(routes, options.version ?? '0.0.0')
+  app.get('/openapi.json', async () => document)
+  for (const route of routes) registerRoute(app, s, route)
+  return app
+}
+
+function requestMeta(request: { id: string; ip: string; headers: Record<string, unknown> }): RequestMeta {
+  const ua = request.headers['user-agent']
+  return {
+    requestId: request.id,
+    sourceIp: request.ip ?? null,
+    userAgent: typeof ua === 'string' ? ua : null,
+  }
+}
+
+/** `Authorization: Bearer <token>`, case-insensitive scheme; anything else is no token. */
+export function bearerToken(header: unknown): string | undefined {
+  if (typeof header !== 'string') return undefined
+  const match = /^Bearer +([\x21-\x7e]+) *$/i.exec(header)
+  return match?.[1]
+}
+
+/** NUL and lone surrogates: PostgreSQL refuses the first and would silently mangle the second. */
+function rejectUnsafeStrings(values: unknown, where: string): void {
+  if (typeof values !== 'object' || values === null) return
+  for (const [key, value] of Object.entries(values)) {
+    if (typeof value === 'string' && !isSafeString(value)) {
+      throw new InvalidParameter(key, `(${where}) must be well-formed Unicode without NUL characters`)
+    }
+  }
+}
+
+function registerRoute(app: FastifyInstance, s: Services, route: RouteSpec): void {
+  const bodyOptional =
+    route.body !== undefined && ((route.body as { required?: string[] }).required ?? []).length === 0
+  const schema: Record<string, unknown> = {}
+  if (route.params) schema.params = route.params
+  if (route.querystring) schema.querystring = route.querystring
+  if (route.body) schema.body = route.body
+  if (route.success.schema) schema.response = { [route.success.status]: route.success.schema }
+  const authenticate = async (request: FastifyRequest) => {
+    const meta = requestMeta(request)
+    const token = await authenticateAdminToken(s, bearerToken(request.headers.authorization), meta)
+    request.adminTokenName = token.name
+    request.caller = {
+      actor: { type: 'admin_token', id: token.id },
+      instanceScope: token.instance_id,
+      request: meta,
+    }
+  }
+  app.route({
+    method: route.method,
+    url: route.url,
+    schema,
+    // Authentication runs before the body is parsed or validated: no token, no work.
+    ...(route.auth === 'admin' ? { onRequest: authenticate } : {}),
+    preValidation: async (request) => {
+      // A POST whose body fields are all optional may come with no body at all (`curl -X POST`).
+      if (request.body === undefined && bodyOptional) request.body = {}
+      rejectUnsafeStrings(request.params, 'path parameter')
+      rejectUnsafeStrings(request.query, 'query parameter')
+    },
+    handler: async (request, reply) => {
+      const caller = request.caller
+      if (route.auth === 'admin' && !caller) throw new InvalidToken()
+      const result = await route.handler({
+        params: (request.params ?? {}) as Record<string, string>,
+        query: (request.query ?? {}) as Record<string, unknown>,
+        body: request.body,
+        caller: caller ?? {
+          actor: { type: 'anonymous', id: 'anonymous' },
+          instanceScope: null,
+          request: requestMeta(request),
+        },
+        request,
+        reply,
+      })
+      if (route.success.status === 204) return reply.code(204).send()
+      return reply.code(route.success.status).send(result)
+    },
+  })
+}

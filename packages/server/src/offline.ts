@@ -1,0 +1,82 @@
+import { existsSync, renameSync, rmSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import type { AuditVerifyResult } from '@strongroom/protocol'
+import { listChains, verifyChain } from './audit/verify.js'
+import { DEFAULT_DATA_DIR } from './config/config.js'
+import { rewrapAll } from './crypto/keyring.js'
+import { createRootKeyFile, loadRootKey } from './crypto/root-key.js'
+import { ConfigError } from './errors.js'
+import { openStore } from './store/connect.js'
+import { migrate, withStartupLock } from './store/migrations.js'
+
+interface DbOptions {
+  db?: string
+  dataDir?: string
+}
+
+function dbUrl(options: DbOptions): string {
+  if (options.db) return options.db
+  const file = join(resolve(options.dataDir ?? DEFAULT_DATA_DIR), 'strongroom.db')
+  if (!existsSync(file)) throw new ConfigError(`no database at ${file}; give --db or --data-dir`)
+  return `sqlite:${file}`
+}
+
+/**
+ * Verifies audit chains directly in the database, without a server and without the root key:
+ * the chain is over plaintext metadata. One result per chain (or the one asked for).
+ */
+export async function verifyAuditOffline(
+  options: DbOptions & { instanceId?: string },
+): Promise<AuditVerifyResult[]> {
+  const store = openStore(dbUrl(options))
+  try {
+    const chains = options.instanceId ? [options.instanceId] : await listChains(store.db)
+    const results: AuditVerifyResult[] = []
+    for (const chain of chains) results.push(await verifyChain(store.db, chain))
+    return results
+  } finally {
+    await store.close()
+  }
+}
+
+/**
+ * Re-wraps every data key under a new root key, in one transaction. The new key goes to
+ * `<rootKeyFile>.new` (or the file given) before the commit and replaces the old file after
+ * it; a crash in between is finished by the next start, which finds the `.new` file matching.
+ */
+export async function rotateRootKey(
+  options: DbOptions & { rootKeyFile?: string; newRootKeyFile?: string },
+): Promise<{ rewrapped: number; rootKeyFile: string }> {
+  const rootKeyFile = resolve(options.rootKeyFile ?? join(options.dataDir ?? DEFAULT_DATA_DIR, 'root.key'))
+  const envKey = process.env.STRONGROOM_ROOT_KEY
+  const useEnv = options.rootKeyFile === undefined && envKey !== undefined && envKey !== ''
+  const oldKey = useEnv
+    ? loadRootKey({ kind: 'env', base64: envKey })
+    : loadRootKey({ kind: 'file', path: rootKeyFile, create: false })
+  if (useEnv && options.newRootKeyFile === undefined) {
+    throw new ConfigError(
+      'the root key comes from STRONGROOM_ROOT_KEY: give --new-root-key-file for the new key',
+    )
+  }
+  const target = resolve(options.newRootKeyFile ?? `${rootKeyFile}.new`)
+  const created = !existsSync(target)
+  const newKey = created
+    ? createRootKeyFile(target)
+    : loadRootKey({ kind: 'file', path: target, create: false })
+  if (newKey.equals(oldKey)) throw new ConfigError('the new root key is the current one; nothing to rotate')
+  const store = openStore(dbUrl(options))
+  try {
+    await migrate(store)
+    const rewrapped = await withStartupLock(store, (trx) => rewrapAll(trx, oldKey, newKey))
+    if (options.newRootKeyFile === undefined) {
+      renameSync(target, rootKeyFile)
+      return { rewrapped, rootKeyFile }
+    }
+    return { rewrapped, rootKeyFile: target }
+  } catch (err) {
+    if (created) rmSync(target, { force: true })
+    throw err
+  } finally {
+    await store.close()
+  }
+}

@@ -1,0 +1,242 @@
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs'
+import { relative } from 'node:path'
+import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import { type BootstrapResult, bootstrap, replacePrivateFile } from './bootstrap.js'
+import { type Config, loadConfig, type ServeFlags } from './config/config.js'
+import { Keyring } from './crypto/keyring.js'
+import { loadRootKey, type RootKeySource, rootKeyId } from './crypto/root-key.js'
+import { ConfigError } from './errors.js'
+import { buildApp } from './http/app.js'
+import type { Services } from './services/context.js'
+import { Committer } from './store/committer.js'
+import { openStore, type Store } from './store/connect.js'
+import { migrate, withStartupLock } from './store/migrations.js'
+
+export const VERSION = '0.1.0'
+
+export interface RunningServer {
+  readonly url: string
+  readonly app: FastifyInstance
+  readonly services: Services
+  /** Stops accepting, drains requests in flight, flushes the group committer, closes the database. */
+  close(): Promise<void>
+}
+
+export interface StartOptions {
+  now?: () => number
+  /** Where the human-readable start-up banner goes (the token on first start); default stdout. */
+  print?: (text: string) => void
+}
+
+export interface OpenedServices {
+  services: Services
+  boot: BootstrapResult
+}
+
+/**
+ * Opens storage, migrates, checks the root key and bootstraps on first start: everything but
+ * the listener. Tests build their in-memory apps on exactly this path.
+ */
+export async function openServices(
+  config: Pick<Config, 'db' | 'rootKey' | 'dataDir'>,
+  now: () => number = Date.now,
+): Promise<OpenedServices> {
+  if (config.dataDir !== null) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+  const store = openStore(config.db)
+  try {
+    await migrate(store)
+    const rootKey = await resolveRootKey(store, config.rootKey)
+    const boot = await withStartupLock(store, async (trx) => {
+      const keyring = await Keyring.open(trx, rootKey, now())
+      return { keyring, ...(await bootstrap(trx, store.dialect, keyring, now, config.dataDir)) }
+    })
+    const committer = new Committer(store, { now })
+    const { keyring, ...result } = boot
+    return {
+      services: { store, committer, keyring, now, defaultInstanceId: boot.defaultInstanceId },
+      boot: result,
+    }
+  } catch (err) {
+    await store.close().catch(() => {})
+    throw err
+  }
+}
+
+/** Closes what `openServices` opened: the committer first (it flushes), then the database. */
+export async function closeServices(services: Services): Promise<void> {
+  await services.committer.close()
+  await services.store.close()
+}
+
+/** Opens the services and listens. */
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const print = options.print ?? ((text: string) => process.stdout.write(text))
+  const { services, boot } = await openServices(config, options.now)
+  try {
+    let shuttingDown = false
+    const app = buildApp(services, {
+      logger: loggerOptions(config.logLevel),
+      trustProxy: config.trustProxy,
+      https: config.tls ? { cert: readTls(config.tls.certFile), key: readTls(config.tls.keyFile) } : null,
+      version: VERSION,
+      isShuttingDown: () => shuttingDown,
+    })
+    await app.listen({ host: config.listen.host, port: config.listen.port })
+    const url = baseUrl(app, config)
+    if (config.dataDir !== null) replacePrivateFile(`${config.dataDir}/url`, `${url}\n`)
+    print(banner(url, config, boot.adminToken, boot.adminTokenFile))
+    app.log.info(
+      { url, db: services.store.location, defaultInstanceId: boot.defaultInstanceId },
+      'strongroom listening',
+    )
+    let closing: Promise<void> | null = null
+    return {
+      url,
+      app,
+      services,
+      close: () => {
+        closing ??= (async () => {
+          shuttingDown = true
+          await app.close()
+          await closeServices(services)
+        })()
+        return closing
+      },
+    }
+  } catch (err) {
+    await closeServices(services).catch(() => {})
+    throw err
+  }
+}
+
+/**
+ * `strongroom serve`: starts, then runs until SIGTERM or SIGINT and shuts down gracefully. A
+ * second signal during the drain exits at once.
+ */
+export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const server = await startServer(loadConfig(flags, env))
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', onSignal)
+      process.off('SIGINT', onSignal)
+      process.once(signal, () => process.exit(130))
+      server.app.log.info({ signal }, 'shutting down: draining requests and the audit queue')
+      server.close().then(
+        () => resolve(),
+        (err: unknown) => {
+          server.app.log.error({ err }, 'shutdown did not finish cleanly')
+          process.exitCode = 1
+          resolve()
+        },
+      )
+    }
+    process.on('SIGTERM', onSignal)
+    process.on('SIGINT', onSignal)
+  })
+}
+
+/**
+ * The root key is created only for a new embedded database. An interrupted rotation (new key
+ * committed, file not yet renamed) is finished here: `root.key.new` is the key that matches.
+ */
+async function resolveRootKey(store: Store, source: RootKeySource): Promise<Buffer> {
+  const stored = await store.db
+    .selectFrom('meta')
+    .select('value')
+    .where('key', '=', 'root_key_id')
+    .executeTakeFirst()
+  if (source.kind === 'file') {
+    const pending = `${source.path}.new`
+    if (stored && existsSync(pending)) {
+      const candidate = loadRootKey({ kind: 'file', path: pending, create: false })
+      if (rootKeyId(candidate) === stored.value) {
+        renameSync(pending, source.path)
+        return candidate
+      }
+    }
+    if (stored && !existsSync(source.path)) {
+      throw new ConfigError(
+        `root key file ${source.path} is missing, and this database was created with a root key`,
+      )
+    }
+    return loadRootKey({ ...source, create: source.create && !stored })
+  }
+  return loadRootKey(source)
+}
+
+function loggerOptions(level: Config['logLevel']): FastifyServerOptions['logger'] {
+  return {
+    level,
+    // Nothing secret is logged on purpose; these paths are the belt to those braces.
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'req.headers["x-api-key"]',
+        'req.query',
+        'req.body',
+      ],
+      censor: '[REDACTED]',
+    },
+    serializers: {
+      // The path without its query string: query strings may carry credentials.
+      req: (req: { method: string; url: string; ip: string }) => ({
+        method: req.method,
+        path: req.url.split('?')[0] ?? '',
+        remoteAddress: req.ip,
+      }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      // Driver errors can carry row values in `detail`: keep name, code, message and stack only.
+      err: (err: Error & { code?: unknown }) => ({
+        type: err.name,
+        code: err.code,
+        message: err.message,
+        stack: err.stack ?? '',
+      }),
+    },
+  }
+}
+
+function baseUrl(app: FastifyInstance, config: Config): string {
+  const address = app.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : config.listen.port
+  let host = config.listen.host
+  if (host === '0.0.0.0') host = '127.0.0.1'
+  if (host === '::') host = '::1'
+  if (host.includes(':')) host = `[${host}]`
+  return `${config.tls ? 'https' : 'http'}://${host}:${port}`
+}
+
+function readTls(path: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch (err) {
+    throw new ConfigError(`cannot read TLS file ${path}: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+function banner(url: string, config: Config, token: string | null, tokenFile: string | null): string {
+  const dir = config.dataDir ? relative(process.cwd(), config.dataDir) || '.' : null
+  const lines = [`strongroom ${VERSION} is running at ${url}`, `  database: ${config.db}`]
+  if (token !== null) {
+    lines.push(
+      '',
+      '  First start: created the default instance and an admin token.',
+      `  Admin token (shown this once${tokenFile ? `; saved to ${relative(process.cwd(), tokenFile)}, mode 0600` : ''}):`,
+      `    ${token}`,
+    )
+  } else if (dir) {
+    lines.push(`  admin token: ${dir}/admin-token`)
+  }
+  lines.push(
+    '',
+    '  Try:',
+    '    npx strongroom instance list',
+    '    npx strongroom app create --name my-workload',
+    "    printf 's3cr3t' | npx strongroom credential create --identifier demo/api-key --type api_key",
+    '    npx strongroom audit verify',
+    `    curl ${url}/openapi.json`,
+    '',
+  )
+  return `${lines.join('\n')}\n`
+}

@@ -1,0 +1,179 @@
+import type { AdminToken, CreateAdminTokenBody, CreatedAdminToken, ListQuery } from '@strongroom/protocol'
+import type { Kysely } from 'kysely'
+import type { RequestMeta } from '../../audit/appender.js'
+import {
+  hashesEqual,
+  isWellFormedSecret,
+  keyedHash,
+  mintSecret,
+  SECRET_PREFIX,
+  secretHint,
+} from '../../crypto/minted-secret.js'
+import { InvalidToken, NotFound } from '../../errors.js'
+import { newId } from '../../ids.js'
+import { decodeCursor, type Page, toPage } from '../../store/pagination.js'
+import type { AdminTokenTable, Database } from '../../store/schema.js'
+import { type Caller, type Services, SYSTEM_CHAIN } from '../context.js'
+import { requireInstance } from '../instances/instances.js'
+
+const LAST_USED_GRANULARITY_MS = 60_000
+
+export function toAdminToken(row: AdminTokenTable): AdminToken {
+  return {
+    adminTokenId: row.id,
+    name: row.name,
+    instanceId: row.instance_id,
+    hint: row.hint,
+    revoked: row.revoked_at !== null,
+    createTime: Number(row.created_at),
+    expirationTime: row.expires_at === null ? null : Number(row.expires_at),
+    lastUsedTime: row.last_used_at === null ? null : Number(row.last_used_at),
+  }
+}
+
+/** Mints an admin token and stores its keyed hash, in the caller's transaction. The token is returned once. */
+export async function insertAdminToken(
+  s: Pick<Services, 'keyring'>,
+  trx: Kysely<Database>,
+  body: CreateAdminTokenBody,
+  now: number,
+): Promise<CreatedAdminToken> {
+  const token = mintSecret(SECRET_PREFIX.adminToken)
+  const row: AdminTokenTable = {
+    id: newId('atk', now),
+    instance_id: body.instanceId ?? null,
+    name: body.name,
+    token_hash: keyedHash(s.keyring.hashKey, token),
+    hint: secretHint(token),
+    created_at: now,
+    expires_at: body.expiresInSeconds === undefined ? null : now + body.expiresInSeconds * 1000,
+    revoked_at: null,
+    last_used_at: null,
+  }
+  await trx.insertInto('admin_tokens').values(row).execute()
+  return { ...toAdminToken(row), token }
+}
+
+export async function createAdminToken(
+  s: Services,
+  caller: Caller,
+  body: CreateAdminTokenBody,
+): Promise<CreatedAdminToken> {
+  // A token limited to an instance may only mint tokens limited to that same instance.
+  const scoped: CreateAdminTokenBody =
+    caller.instanceScope === null ? body : { ...body, instanceId: body.instanceId ?? caller.instanceScope }
+  return s.committer.run(async ({ trx, audit }) => {
+    if (scoped.instanceId !== undefined) await requireInstance(trx, caller, scoped.instanceId)
+    const created = await insertAdminToken(s, trx, scoped, s.now())
+    await audit.append({
+      instanceId: SYSTEM_CHAIN,
+      actor: caller.actor,
+      action: 'admin_token.create',
+      resource: { type: 'admin_token', id: created.adminTokenId },
+      outcome: 'success',
+      details: { scope: created.instanceId },
+      request: caller.request,
+    })
+    return created
+  })
+}
+
+export async function listAdminTokens(
+  s: Services,
+  caller: Caller,
+  query: ListQuery,
+): Promise<Page<AdminToken>> {
+  const limit = query.maxResults ?? 20
+  const after = decodeCursor(query.nextToken, 'string')
+  let q = s.store.db
+    .selectFrom('admin_tokens')
+    .selectAll()
+    .orderBy('id')
+    .limit(limit + 1)
+  if (after !== undefined) q = q.where('id', '>', after)
+  if (caller.instanceScope !== null) q = q.where('instance_id', '=', caller.instanceScope)
+  return toPage(await q.execute(), limit, (r) => r.id, toAdminToken)
+}
+
+export async function revokeAdminToken(
+  s: Services,
+  caller: Caller,
+  adminTokenId: string,
+): Promise<AdminToken> {
+  return s.committer.run(async ({ trx, audit }) => {
+    const row = await trx
+      .selectFrom('admin_tokens')
+      .selectAll()
+      .where('id', '=', adminTokenId)
+      .executeTakeFirst()
+    if (!row || (caller.instanceScope !== null && row.instance_id !== caller.instanceScope)) {
+      throw new NotFound('AdminTokenNotFound', `admin token ${adminTokenId} does not exist`)
+    }
+    if (row.revoked_at === null) {
+      row.revoked_at = s.now()
+      await trx
+        .updateTable('admin_tokens')
+        .set({ revoked_at: row.revoked_at })
+        .where('id', '=', row.id)
+        .execute()
+      await audit.append({
+        instanceId: SYSTEM_CHAIN,
+        actor: caller.actor,
+        action: 'admin_token.revoke',
+        resource: { type: 'admin_token', id: row.id },
+        outcome: 'success',
+        request: caller.request,
+      })
+    }
+    return toAdminToken(row)
+  })
+}
+
+/**
+ * Checks a presented admin token: shape and checksum first (no database work for garbage), then
+ * the keyed hash, revocation and expiry. Every failure is audited on the system chain, never
+ * with the presented value, and answered with the same 401 so a caller learns nothing.
+ */
+export async function authenticateAdminToken(
+  s: Services,
+  presented: string | undefined,
+  request: RequestMeta,
+): Promise<AdminTokenTable> {
+  const failure = async (why: string, tokenId: string | null) => {
+    await s.committer
+      .run(({ audit }) =>
+        audit.append({
+          instanceId: SYSTEM_CHAIN,
+          actor: { type: 'anonymous', id: tokenId ?? 'unknown' },
+          action: 'admin.authenticate',
+          outcome: 'failure',
+          details: { why },
+          request,
+        }),
+      )
+      .catch(() => {
+        // Refusing is what matters here; an audit outage must not turn a 401 into something else.
+      })
+    return new InvalidToken()
+  }
+  if (presented === undefined) throw await failure('missing', null)
+  if (!isWellFormedSecret(presented, SECRET_PREFIX.adminToken)) throw await failure('malformed', null)
+  const hash = keyedHash(s.keyring.hashKey, presented)
+  const row = await s.store.db
+    .selectFrom('admin_tokens')
+    .selectAll()
+    .where('token_hash', '=', hash)
+    .executeTakeFirst()
+  if (!row || !hashesEqual(row.token_hash, hash)) throw await failure('unknown', null)
+  const now = s.now()
+  if (row.revoked_at !== null) throw await failure('revoked', row.id)
+  if (row.expires_at !== null && Number(row.expires_at) <= now) throw await failure('expired', row.id)
+  if (row.last_used_at === null || now - Number(row.last_used_at) > LAST_USED_GRANULARITY_MS) {
+    void s.committer
+      .run(({ trx }) =>
+        trx.updateTable('admin_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute(),
+      )
+      .catch(() => {})
+  }
+  return row
+}

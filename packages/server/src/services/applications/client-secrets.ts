@@ -1,0 +1,135 @@
+import type {
+  ClientSecret,
+  CreateClientSecretBody,
+  CreatedClientSecret,
+  ListQuery,
+} from '@strongroom/protocol'
+import type { Kysely } from 'kysely'
+import { keyedHash, mintSecret, SECRET_PREFIX, secretHint } from '../../crypto/minted-secret.js'
+import { NotFound } from '../../errors.js'
+import { newId } from '../../ids.js'
+import { decodeCursor, type Page, toPage } from '../../store/pagination.js'
+import type { ClientSecretTable, Database } from '../../store/schema.js'
+import type { Caller, Services } from '../context.js'
+import { requireApplication } from './applications.js'
+
+export function toClientSecret(row: ClientSecretTable): ClientSecret {
+  return {
+    clientSecretId: row.id,
+    applicationId: row.application_id,
+    hint: row.hint,
+    revoked: row.revoked_at !== null,
+    createTime: Number(row.created_at),
+    expirationTime: row.expires_at === null ? null : Number(row.expires_at),
+    lastUsedTime: row.last_used_at === null ? null : Number(row.last_used_at),
+  }
+}
+
+/** Mints a client secret and stores only its keyed hash; the secret itself is returned once. */
+export async function insertClientSecret(
+  s: Pick<Services, 'keyring'>,
+  trx: Kysely<Database>,
+  instanceId: string,
+  applicationId: string,
+  body: CreateClientSecretBody,
+  now: number,
+): Promise<CreatedClientSecret> {
+  const secret = mintSecret(SECRET_PREFIX.clientSecret)
+  const row: ClientSecretTable = {
+    id: newId('cs', now),
+    instance_id: instanceId,
+    application_id: applicationId,
+    secret_hash: keyedHash(s.keyring.hashKey, secret),
+    hint: secretHint(secret),
+    created_at: now,
+    expires_at: body.expiresInSeconds === undefined ? null : now + body.expiresInSeconds * 1000,
+    revoked_at: null,
+    last_used_at: null,
+  }
+  await trx.insertInto('client_secrets').values(row).execute()
+  return { ...toClientSecret(row), clientSecret: secret }
+}
+
+export async function createClientSecret(
+  s: Services,
+  caller: Caller,
+  instanceId: string,
+  applicationId: string,
+  body: CreateClientSecretBody,
+): Promise<CreatedClientSecret> {
+  return s.committer.run(async ({ trx, audit }) => {
+    await requireApplication(trx, caller, instanceId, applicationId)
+    const created = await insertClientSecret(s, trx, instanceId, applicationId, body, s.now())
+    await audit.append({
+      instanceId,
+      actor: caller.actor,
+      action: 'client_secret.create',
+      resource: { type: 'application', id: applicationId },
+      outcome: 'success',
+      details: { clientSecretId: created.clientSecretId },
+      request: caller.request,
+    })
+    return created
+  })
+}
+
+export async function listClientSecrets(
+  s: Services,
+  caller: Caller,
+  instanceId: string,
+  applicationId: string,
+  query: ListQuery,
+): Promise<Page<ClientSecret>> {
+  await requireApplication(s.store.db, caller, instanceId, applicationId)
+  const limit = query.maxResults ?? 20
+  const after = decodeCursor(query.nextToken, 'string')
+  let q = s.store.db
+    .selectFrom('client_secrets')
+    .selectAll()
+    .where('application_id', '=', applicationId)
+    .orderBy('id')
+    .limit(limit + 1)
+  if (after !== undefined) q = q.where('id', '>', after)
+  return toPage(await q.execute(), limit, (r) => r.id, toClientSecret)
+}
+
+export async function revokeClientSecret(
+  s: Services,
+  caller: Caller,
+  instanceId: string,
+  applicationId: string,
+  clientSecretId: string,
+): Promise<ClientSecret> {
+  return s.committer.run(async ({ trx, audit }) => {
+    await requireApplication(trx, caller, instanceId, applicationId)
+    const row = await trx
+      .selectFrom('client_secrets')
+      .selectAll()
+      .where('application_id', '=', applicationId)
+      .where('id', '=', clientSecretId)
+      .executeTakeFirst()
+    if (!row)
+      throw new NotFound(
+        'ClientSecretNotFound',
+        `client secret ${clientSecretId} does not exist for ${applicationId}`,
+      )
+    if (row.revoked_at === null) {
+      row.revoked_at = s.now()
+      await trx
+        .updateTable('client_secrets')
+        .set({ revoked_at: row.revoked_at })
+        .where('id', '=', row.id)
+        .execute()
+      await audit.append({
+        instanceId,
+        actor: caller.actor,
+        action: 'client_secret.revoke',
+        resource: { type: 'application', id: applicationId },
+        outcome: 'success',
+        details: { clientSecretId: row.id },
+        request: caller.request,
+      })
+    }
+    return toClientSecret(row)
+  })
+}

@@ -1,0 +1,25 @@
+import type { Actor, RequestMeta } from '../audit/appender.js'
+import type { Keyring } from '../crypto/keyring.js'
+import type { Committer } from '../store/committer.js'
+import type { Store } from '../store/connect.js'
+
+/** What every service needs: storage, the group committer, keys and a clock. Built once at start. */
+export interface Services {
+  readonly store: Store
+  readonly committer: Committer
+  readonly keyring: Keyring
+  readonly now: () => number
+  /** The instance created by the bootstrap: the default of the CLI's `--instance`. */
+  readonly defaultInstanceId: string
+}
+
+/** Who is calling, established by the HTTP layer before a service runs. */
+export interface Caller {
+  readonly actor: Actor
+  /** An admin token limited to one instance carries it here; null means every instance. */
+  readonly instanceScope: string | null
+  readonly request: RequestMeta
+}
+
+/** The pseudo-instance whose audit chain records events that belong to no instance (admin tokens, instances, failed logins). */
+export const SYSTEM_CHAIN = 'system'

@@ -1,0 +1,359 @@
+import type {
+  CreateCredentialBody,
+  Credential,
+  CredentialListQuery,
+  CredentialType,
+  CredentialValue,
+  CredentialVersion,
+  ListQuery,
+  PutCredentialVersionBody,
+  RevealedCredential,
+  Status,
+  UpdateCredentialBody,
+} from '@strongroom/protocol'
+import type { Kysely } from 'kysely'
+import { sql } from 'kysely'
+import type { Binding } from '../../crypto/keyring.js'
+import { Conflict, IntegrityError, NotFound } from '../../errors.js'
+import { newId } from '../../ids.js'
+import { decodeCursor, type Page, toPage } from '../../store/pagination.js'
+import type { CredentialTable, Database } from '../../store/schema.js'
+import type { Caller, Services } from '../context.js'
+import { requireInstance } from '../instances/instances.js'
+import { checkCredentialValue } from './credential-value.js'
+
+export function toCredential(row: CredentialTable): Credential {
+  return {
+    credentialId: row.id,
+    credentialIdentifier: row.identifier,
+    credentialName: row.name,
+    credentialType: row.type as CredentialType,
+    status: row.status,
+    description: row.description,
+    instanceId: row.instance_id,
+    currentVersion: row.current_version,
+    createTime: Number(row.created_at),
+    updateTime: Number(row.updated_at),
+  }
+}
+
+const binding = (row: Pick<CredentialTable, 'instance_id' | 'id'>, version: number): Binding => ({
+  instanceId: row.instance_id,
+  table: 'credential_versions',
+  recordId: row.id,
+  field: 'value',
+  version,
+})
+
+/** Encrypts and stores `value` as `version` of the credential, in the caller's transaction. */
+async function insertVersion(
+  s: Services,
+  trx: Kysely<Database>,
+  row: CredentialTable,
+  version: number,
+  value: CredentialValue,
+  createdBy: string,
+  now: number,
+) {
+  const sealed = await s.keyring.encrypt(
+    trx,
+    binding(row, version),
+    Buffer.from(JSON.stringify(value), 'utf8'),
+  )
+  await trx
+    .insertInto('credential_versions')
+    .values({
+      credential_id: row.id,
+      version,
+      instance_id: row.instance_id,
+      key_version: sealed.keyVersion,
+      ciphertext: sealed.ciphertext,
+      created_at: now,
+      created_by: createdBy,
+    })
+    .execute()
+}
+
+export async function createCredential(
+  s: Services,
+  caller: Caller,
+  instanceId: string,
+  body: CreateCredentialBody,
+): Promise<Credential> {
+  const value = checkCredentialValue(body.credentialType, body.value)
+  return s.committer.run(async ({ trx, audit }) => {
+    await requireInstance(trx, caller, instanceId)
+    const taken = await trx
+      .selectFrom('credentials')
+      .select('id')
+      .where('instance_id', '=', instanceId)
+      .where('identifier', '=', body.credentialIdentifier)
+      .executeTakeFirst()
+    if (taken) {
+      throw new Conflict(
+        'CredentialIdentifierExists',
+        `a credential with identifier ${body.credentialIdentifier} already exists`,
+        'credentialIdentifier',
+      )
+    }
+    const now = s.now()
+    const row: CredentialTable = {
+      id: newId('cred', now),
+      instance_id: instanceId,
+      identifier: body.credentialIdentifier,
+      name: body.credentialName ?? body.credentialIdentifier,
+      type: body.credentialType,
+      status: 'enabled',
+      description: body.description ?? '',
+      current_version: 1,
+      created_at: now,
+      updated_at: now,
+    }
+    await trx.insertInto('credentials').values(row).execute()
+    await insertVersion(s, trx, row, 1, value, caller.actor.id, now)
+    await audit.append({
+      instanceId,
+      actor: caller.actor,
+      action: 'credential.create',
+      resource: { type: 'credential', id: row.id },
+      outcome: 'success',
+      details: { identifier: row.identifier, credentialType: row.type, version: 1 },
+      request: caller.request,
+    })
+    return toCredential(row)
+  })
+}
+
+export async function listCredentials(
+  s: Services,
+  caller: Caller,
+  instanceId: string,
+  query: CredentialListQuery,
+): Promise<Page<Credential>> {
+  await requireInstance(s.store.db, caller, instanceId)
+  const limit = query.maxResults ?? 20
+  const after = decodeCursor(query.nextToken, 'string')
+  let q = s.store.db
+    .selectFrom('credentials')
+    .selectAll()
+    .where('instance_id', '=', instanceId)
+    .orderBy('id')
+    .limit(limit + 1)
+  if (after !== undefined) q = q.where('id', '>', after)
+  if (query.credentialType !== undefined) q = q.where('type', '=', query.credentialType)
+  const prefix = query.identifierPrefix
+  // substr, not LIKE: no wildcard escaping, and byte-exact on both engines whatever the collation.
+  if (prefix !== undefined) q = q.where(sql<string>`substr(identifier, 1, ${prefix.length})`, '=', prefix)
+  return toPage(await q.execute(), limit, (r) => r.id, toCredential)
+}
+
+/** Finds a credential by id (`cred_…`) or identifier within an instance the caller may administer. */
+export async function requireCredential(
+  db: Kysely<Database>,
+  caller: Caller,
+  instanceId: string,
+  idOrIdentifier: string,
+): Promise<CredentialTable> {
+  await requireInstance(db, caller, instanceId)
+  const column = /^cred_[0-9a-z]{26}$/.test(idOrIdentifier) ? 'id' : 'identifier'
+  const row = await db
+    .selectFrom('credentials')
+    .selectAll()
+    .where('instance_id', '=', instanceId)
+    .where(column, '=', idOrIdentifier)
+    .executeTakeFirst()
+  if (!row)
+    throw new NotFound(
+      'CredentialNotFound',
+      `credential ${idOrIdentifier} does not exist in instance ${instanceId}`,
+    )
+  return row
+}
+
+export async function getCredential(s: Services, caller: Caller, instanceId: string, credential: string) {
+  return toCredential(await requireCredential(s.store.db, caller, instanceId, credential))
+}
+
+export async function updateCredential(
+  s: Services,
+  caller: Caller,
+  instanceId: string,
+  credential: string,
+  body: UpdateCredentialBody,
+): Promise<Credential> {
+  return s.committer.run(async ({ trx, audit }) => {
+    const row = await requireCredential(trx, caller, instanceId, credential)
+    const changed = Object.keys(body).sort()
+    row.name = body.credentialName ?? row.name
+    row.description = body.description ?? row.description
+    row.updated_at = s.now()
+    await trx
+      .updateTable('credentials')
+      .set({ name: row.name, description: row.description, updated_at: row.updated_at })
+      .where('id', '=', row.id)
+      .execute()
+    await audit.append({
+      instanceId,
+      actor: caller.actor,
+      action: 'credential.update',
+      resource: { type: 'credential', id: row.id },
+      outcome: 'success',
+      details: { fields: changed.join(',') },
+      request: caller.request,
+    })
+    return toCredential(row)
+  })
+}
+
+export async function setCredentialStatus(
+  s: Services,
+  caller: Caller,
+  instanceId: string,
+  credential: string,
+  status: Status,
+): Promise<Credential> {
+  return s.committer.run(async ({ trx, audit }) => {
+    const row = await requireCredential(trx, caller, instanceId, credential)
+    if (row.status !== status) {
+      row.status = status
+      row.updated_at = s.now()
+      await trx
+        .updateTable('credentials')
+        .set({ status, updated_at: row.updated_at })
+        .where('id', '=', row.id)
+        .execute()
+      await audit.append({
+        instanceId,
+        actor: caller.actor,
+        action: status === 'enabled' ? 'credential.enable' : 'credential.disable',
+        resource: { type: 'credential', id: row.id },
+        outcome: 'success',
+        request: caller.request,
+      })
+    }
+    return toCredential(row)
+  })
+}
+
+/** Rotation: stores a new version and makes it current. Old versions stay for the record. */
+export async function putCredentialVersion(
+  s: Services,
+  caller: Caller,
+  instanceId: string,
+  credential: string,
+  body: PutCredentialVersionBody,
+): Promise<Credential> {
+  return s.committer.run(async ({ trx, audit }) => {
+    const row = await requireCredential(trx, caller, instanceId, credential)
+    const value = checkCredentialValue(row.type as CredentialType, body.value)
+    const now = s.now()
+    const version = row.current_version + 1
+    await insertVersion(s, trx, row, version, value, caller.actor.id, now)
+    // The version guard turns a concurrent rotation into a retryable conflict instead of a lost update.
+    const updated = await trx
+      .updateTable('credentials')
+      .set({ current_version: version, updated_at: now })
+      .where('id', '=', row.id)
+      .where('current_version', '=', row.current_version)
+      .executeTakeFirst()
+    if (Number(updated.numUpdatedRows) !== 1)
+      throw new Conflict('Conflict', 'the credential was rotated concurrently; retry')
+    row.current_version = version
+    row.updated_at = now
+    await audit.append({
+      instanceId,
+      actor: caller.actor,
+      action: 'credential.rotate',
+      resource: { type: 'credential', id: row.id },
+      outcome: 'success',
+      details: { version },
+      request: caller.request,
+    })
+    return toCredential(row)
+  })
+}
+
+export async function listCredentialVersions(
+  s: Services,
+  caller: Caller,
+  instanceId: string,
+  credential: string,
+  query: ListQuery,
+): Promise<Page<CredentialVersion>> {
+  const row = await requireCredential(s.store.db, caller, instanceId, credential)
+  const limit = query.maxResults ?? 20
+  const after = decodeCursor(query.nextToken, 'number')
+  let q = s.store.db
+    .selectFrom('credential_versions')
+    .select(['version', 'created_at', 'created_by'])
+    .where('credential_id', '=', row.id)
+    .orderBy('version', 'desc')
+    .limit(limit + 1)
+  if (after !== undefined) q = q.where('version', '<', after)
+  return toPage(
+    await q.execute(),
+    limit,
+    (v) => v.version,
+    (v) => ({
+      version: v.version,
+      current: v.version === row.current_version,
+      createTime: Number(v.created_at),
+      createdBy: v.created_by,
+    }),
+  )
+}
+
+/**
+ * Decrypts the current value for an administrator. Fail closed: the value is returned only once
+ * its audit event is committed; an integrity failure is audited too, then reported.
+ */
+export async function revealCredential(
+  s: Services,
+  caller: Caller,
+  instanceId: string,
+  credential: string,
+  reason: string | undefined,
+): Promise<RevealedCredential> {
+  const result = await s.committer.run(async ({ trx, audit }) => {
+    const row = await requireCredential(trx, caller, instanceId, credential)
+    const version = await trx
+      .selectFrom('credential_versions')
+      .select(['ciphertext', 'key_version'])
+      .where('credential_id', '=', row.id)
+      .where('version', '=', row.current_version)
+      .executeTakeFirst()
+    const event = {
+      instanceId,
+      actor: caller.actor,
+      action: 'credential.reveal',
+      resource: { type: 'credential', id: row.id },
+      reason: reason ?? null,
+      request: caller.request,
+    }
+    let plaintext: Buffer
+    try {
+      if (!version)
+        throw new IntegrityError(`credential ${row.id} has no stored version ${row.current_version}`)
+      plaintext = await s.keyring.decrypt(trx, binding(row, row.current_version), {
+        ciphertext: version.ciphertext,
+        keyVersion: version.key_version,
+      })
+    } catch (err) {
+      if (!(err instanceof IntegrityError)) throw err
+      await audit.append({
+        ...event,
+        outcome: 'failure',
+        details: { version: row.current_version, why: 'integrity' },
+      })
+      return { error: err }
+    }
+    await audit.append({ ...event, outcome: 'success', details: { version: row.current_version } })
+    return { row, plaintext }
+  })
+  if ('error' in result) throw result.error
+  return {
+    ...toCredential(result.row),
+    version: result.row.current_version,
+    value: JSON.parse(result.plaintext.toString('utf8')) as Record<string, unknown>,
+  }
+}

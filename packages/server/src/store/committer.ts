@@ -1,0 +1,144 @@
+import { type Kysely, sql } from 'kysely'
+import { AuditBatch } from '../audit/appender.js'
+import { AuditUnavailable, PamError, ServiceUnavailable } from '../errors.js'
+import type { Store } from './connect.js'
+import type { Database } from './schema.js'
+
+/** What a unit of work may touch: the batch transaction and the audit chain inside it. */
+export interface Unit {
+  readonly trx: Kysely<Database>
+  readonly audit: AuditBatch
+}
+
+export type Work<T> = (unit: Unit) => Promise<T>
+
+interface Pending {
+  work: Work<unknown>
+  resolve: (value: unknown) => void
+  reject: (reason: unknown) => void
+}
+
+export interface CommitterOptions {
+  now: () => number
+  /** Units per transaction at most. */
+  maxBatch?: number
+}
+
+/**
+ * Group commit. Writes from concurrent requests queue here and run together in one transaction,
+ * each in its own savepoint, so one commit (one fsync) makes a whole batch durable while a unit
+ * that fails rolls back alone. A unit's promise settles only after the commit: nothing is
+ * answered 2xx before it is on disk. Units must use `unit.trx` only — on SQLite the batch holds
+ * the one connection, so a query through the pool from inside a unit would wait forever.
+ */
+export class Committer {
+  private queue: Pending[] = []
+  private running: Promise<void> | null = null
+  private closed = false
+  private readonly maxBatch: number
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: CommitterOptions,
+  ) {
+    this.maxBatch = options.maxBatch ?? 256
+  }
+
+  run<T>(work: Work<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new ServiceUnavailable('the server is shutting down'))
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject })
+      if (!this.running) this.running = this.loop()
+    })
+  }
+
+  /** Refuses new work and waits until everything queued is committed or refused. */
+  async close(): Promise<void> {
+    this.closed = true
+    while (this.running) await this.running
+  }
+
+  private async loop(): Promise<void> {
+    // Let the current turn of the event loop enqueue more work before the first batch starts.
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch)
+        await this.runBatch(batch)
+      }
+    } finally {
+      this.running = null
+    }
+  }
+
+  private async runBatch(batch: Pending[]): Promise<void> {
+    let trx: Awaited<ReturnType<ReturnType<Kysely<Database>['startTransaction']>['execute']>>
+    try {
+      trx = await this.store.db.startTransaction().execute()
+    } catch (err) {
+      for (const p of batch) p.reject(new ServiceUnavailable('the database cannot start a transaction', err))
+      return
+    }
+    const audit = new AuditBatch(trx, this.store.dialect, this.options.now)
+    const unit: Unit = { trx, audit }
+    const done: { pending: Pending; value: unknown }[] = []
+    for (const pending of batch) {
+      const mark = audit.checkpoint()
+      try {
+        await sql`savepoint sr_unit`.execute(trx)
+      } catch (err) {
+        await this.abandon(trx, batch, err)
+        return
+      }
+      try {
+        const value = await pending.work(unit)
+        await sql`release savepoint sr_unit`.execute(trx)
+        done.push({ pending, value })
+      } catch (err) {
+        audit.restore(mark)
+        try {
+          await sql`rollback to savepoint sr_unit`.execute(trx)
+          await sql`release savepoint sr_unit`.execute(trx)
+        } catch (rollbackErr) {
+          pending.reject(err)
+          await this.abandon(
+            trx,
+            batch.filter((p) => p !== pending),
+            rollbackErr,
+          )
+          return
+        }
+        pending.reject(err)
+      }
+    }
+    try {
+      await audit.finish()
+      await trx.commit().execute()
+    } catch (err) {
+      await this.abandon(
+        trx,
+        done.map((d) => d.pending),
+        err,
+      )
+      return
+    }
+    for (const { pending, value } of done) pending.resolve(value)
+  }
+
+  private async abandon(
+    trx: { rollback(): { execute(): Promise<void> } },
+    pending: Pending[],
+    cause: unknown,
+  ) {
+    try {
+      await trx.rollback().execute()
+    } catch {
+      // The connection is already gone; nothing was committed either way.
+    }
+    const error =
+      cause instanceof PamError
+        ? cause
+        : new AuditUnavailable(cause instanceof Error ? cause : new Error(String(cause)))
+    for (const p of pending) p.reject(error)
+  }
+}

@@ -1,0 +1,76 @@
+import { mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import SQLite from 'better-sqlite3'
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
+import pg from 'pg'
+import { ConfigError } from '../errors.js'
+import type { Database } from './schema.js'
+
+export type Dialect = 'sqlite' | 'postgres'
+
+export interface Store {
+  readonly db: Kysely<Database>
+  readonly dialect: Dialect
+  /** A description of where the data lives, with any password removed. */
+  readonly location: string
+  close(): Promise<void>
+}
+
+/**
+ * Opens `sqlite:PATH` (or a bare path) or `postgres://…`. SQLite runs in WAL mode with
+ * `synchronous=FULL`: a commit that returned is on disk, and readers never block the writer.
+ */
+export function openStore(url: string, options: { readonly?: boolean } = {}): Store {
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url)
+  const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url
+  if (path === '' || path.includes('\0')) throw new ConfigError(`database URL "${url}" has no file path`)
+  return openSqlite(path, options.readonly ?? false)
+}
+
+function openSqlite(path: string, readonly: boolean): Store {
+  const file = path === ':memory:' ? path : resolve(path)
+  if (file !== ':memory:' && !readonly) mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+  let sqlite: SQLite.Database
+  try {
+    sqlite = new SQLite(file, { readonly, fileMustExist: readonly })
+  } catch (cause) {
+    throw new ConfigError(`cannot open SQLite database ${file}: ${(cause as Error).message}`, { cause })
+  }
+  if (!readonly) {
+    sqlite.pragma('journal_mode = WAL')
+    sqlite.pragma('synchronous = FULL')
+  }
+  sqlite.pragma('foreign_keys = ON')
+  sqlite.pragma('busy_timeout = 5000')
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+  return {
+    db,
+    dialect: 'sqlite',
+    location: `sqlite:${file}`,
+    close: () => db.destroy(),
+  }
+}
+
+// bigint (int8) columns hold epoch milliseconds and sequence numbers: well inside 2^53.
+const INT8_OID = 20
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+}
+
+function openPostgres(url: string): Store {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    types: pgTypes,
+    connectionTimeoutMillis: 10_000,
+  })
+  // An idle client that loses its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => {})
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  const redacted = new URL(url)
+  if (redacted.password) redacted.password = '***'
+  return { db, dialect: 'postgres', location: redacted.toString(), close: () => db.destroy() }
+}

@@ -1,0 +1,206 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
+import { ServiceUnavailable } from '../errors.js'
+import type { Dialect, Store } from './connect.js'
+
+/**
+ * The schema, as ordered migrations shared by both engines. Only the column types differ:
+ * epoch milliseconds are `bigint` in PostgreSQL, blobs are `bytea`.
+ */
+function migrations(dialect: Dialect): Record<string, Migration> {
+  const time = dialect === 'postgres' ? 'bigint' : 'integer'
+  const blob = dialect === 'postgres' ? 'bytea' : 'blob'
+  return {
+    '0001_foundation': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('meta')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute()
+        await db.schema
+          .createTable('instances')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('description', 'text', (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addColumn('updated_at', time, (c) => c.notNull())
+          .execute()
+        await db.schema
+          .createTable('instance_keys')
+          .addColumn('instance_id', 'text', (c) => c.notNull().references('instances.id'))
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('wrapped', blob, (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addPrimaryKeyConstraint('instance_keys_pk', ['instance_id', 'version'])
+          .execute()
+        await db.schema
+          .createTable('admin_tokens')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('instance_id', 'text', (c) => c.references('instances.id'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('hint', 'text', (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addColumn('expires_at', time)
+          .addColumn('revoked_at', time)
+          .addColumn('last_used_at', time)
+          .execute()
+        await db.schema
+          .createTable('applications')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('instance_id', 'text', (c) => c.notNull().references('instances.id'))
+          .addColumn('client_id', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('description', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addColumn('updated_at', time, (c) => c.notNull())
+          .execute()
+        await db.schema
+          .createIndex('applications_instance')
+          .on('applications')
+          .columns(['instance_id', 'id'])
+          .execute()
+        await db.schema
+          .createIndex('applications_client_id')
+          .unique()
+          .on('applications')
+          .columns(['instance_id', 'client_id'])
+          .execute()
+        await db.schema
+          .createTable('client_secrets')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('instance_id', 'text', (c) => c.notNull().references('instances.id'))
+          .addColumn('application_id', 'text', (c) => c.notNull().references('applications.id'))
+          .addColumn('secret_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('hint', 'text', (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addColumn('expires_at', time)
+          .addColumn('revoked_at', time)
+          .addColumn('last_used_at', time)
+          .execute()
+        await db.schema
+          .createIndex('client_secrets_application')
+          .on('client_secrets')
+          .columns(['application_id', 'id'])
+          .execute()
+        await db.schema
+          .createTable('credentials')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('instance_id', 'text', (c) => c.notNull().references('instances.id'))
+          .addColumn('identifier', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('description', 'text', (c) => c.notNull())
+          .addColumn('current_version', 'integer', (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addColumn('updated_at', time, (c) => c.notNull())
+          .execute()
+        await db.schema
+          .createIndex('credentials_identifier')
+          .unique()
+          .on('credentials')
+          .columns(['instance_id', 'identifier'])
+          .execute()
+        await db.schema
+          .createIndex('credentials_instance')
+          .on('credentials')
+          .columns(['instance_id', 'id'])
+          .execute()
+        await db.schema
+          .createTable('credential_versions')
+          .addColumn('credential_id', 'text', (c) => c.notNull().references('credentials.id'))
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('instance_id', 'text', (c) => c.notNull())
+          .addColumn('key_version', 'integer', (c) => c.notNull())
+          .addColumn('ciphertext', blob, (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('credential_versions_pk', ['credential_id', 'version'])
+          .execute()
+        await db.schema
+          .createTable('grants')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('instance_id', 'text', (c) => c.notNull().references('instances.id'))
+          .addColumn('application_id', 'text', (c) => c.notNull().references('applications.id'))
+          .addColumn('resource_type', 'text', (c) => c.notNull())
+          .addColumn('resource_match', 'text', (c) => c.notNull())
+          .addColumn('resource', 'text', (c) => c.notNull())
+          .addColumn('actions', 'text', (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .execute()
+        await db.schema
+          .createIndex('grants_application')
+          .on('grants')
+          .columns(['instance_id', 'application_id', 'resource_type'])
+          .execute()
+        await db.schema
+          .createTable('audit_events')
+          .addColumn('instance_id', 'text', (c) => c.notNull())
+          .addColumn('seq', time, (c) => c.notNull())
+          .addColumn('time', time, (c) => c.notNull())
+          .addColumn('actor_type', 'text', (c) => c.notNull())
+          .addColumn('actor_id', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('resource_type', 'text')
+          .addColumn('resource_id', 'text')
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text')
+          .addColumn('request_id', 'text')
+          .addColumn('source_ip', 'text')
+          .addColumn('user_agent', 'text')
+          .addColumn('details', 'text', (c) => c.notNull())
+          .addColumn('prev_hash', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('audit_events_pk', ['instance_id', 'seq'])
+          .execute()
+        await db.schema
+          .createIndex('audit_events_time')
+          .on('audit_events')
+          .columns(['instance_id', 'time'])
+          .execute()
+        await db.schema
+          .createTable('audit_heads')
+          .addColumn('instance_id', 'text', (c) => c.primaryKey())
+          .addColumn('seq', time, (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .execute()
+      },
+    },
+  }
+}
+
+class StaticProvider implements MigrationProvider {
+  constructor(private readonly all: Record<string, Migration>) {}
+  async getMigrations() {
+    return this.all
+  }
+}
+
+/**
+ * Brings the schema up to date. Kysely takes its migration lock first (a PostgreSQL advisory
+ * lock; SQLite's write lock), so several nodes starting at once migrate exactly once.
+ */
+export async function migrate(store: Store): Promise<string[]> {
+  const migrator = new Migrator({ db: store.db, provider: new StaticProvider(migrations(store.dialect)) })
+  const { error, results } = await migrator.migrateToLatest()
+  if (error) {
+    throw new ServiceUnavailable(
+      `database migration failed: ${(error as Error).message ?? String(error)}`,
+      error,
+    )
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}
+
+/** Runs `fn` in a transaction holding a cluster-wide lock (PostgreSQL advisory lock; SQLite is single-writer). */
+export async function withStartupLock<T>(
+  store: Store,
+  fn: (trx: Kysely<import('./schema.js').Database>) => Promise<T>,
+) {
+  return store.db.transaction().execute(async (trx) => {
+    if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(7303012315172)`.execute(trx)
+    return fn(trx)
+  })
+}

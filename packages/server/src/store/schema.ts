@@ -1,0 +1,136 @@
+import type { Generated } from 'kysely'
+
+/** Row shapes of every table. Times are epoch milliseconds (bigint in PostgreSQL, read as numbers). */
+export interface Database {
+  meta: MetaTable
+  instances: InstanceTable
+  instance_keys: InstanceKeyTable
+  admin_tokens: AdminTokenTable
+  applications: ApplicationTable
+  client_secrets: ClientSecretTable
+  credentials: CredentialTable
+  credential_versions: CredentialVersionTable
+  grants: GrantTable
+  audit_events: AuditEventTable
+  audit_heads: AuditHeadTable
+}
+
+export interface MetaTable {
+  key: string
+  value: string
+}
+
+export interface InstanceTable {
+  id: string
+  name: string
+  description: string
+  created_at: number
+  updated_at: number
+}
+
+/** Per-instance data keys, each wrapped (AES-256-GCM) by the root key. The root key is never stored. */
+export interface InstanceKeyTable {
+  instance_id: string
+  version: number
+  wrapped: Buffer
+  created_at: number
+}
+
+export interface AdminTokenTable {
+  id: string
+  instance_id: string | null
+  name: string
+  token_hash: string
+  hint: string
+  created_at: number
+  expires_at: number | null
+  revoked_at: number | null
+  last_used_at: number | null
+}
+
+export interface ApplicationTable {
+  id: string
+  instance_id: string
+  client_id: string
+  name: string
+  description: string
+  status: 'enabled' | 'disabled'
+  created_at: number
+  updated_at: number
+}
+
+export interface ClientSecretTable {
+  id: string
+  instance_id: string
+  application_id: string
+  secret_hash: string
+  hint: string
+  created_at: number
+  expires_at: number | null
+  revoked_at: number | null
+  last_used_at: number | null
+}
+
+export interface CredentialTable {
+  id: string
+  instance_id: string
+  identifier: string
+  name: string
+  type: string
+  status: 'enabled' | 'disabled'
+  description: string
+  current_version: number
+  created_at: number
+  updated_at: number
+}
+
+export interface CredentialVersionTable {
+  credential_id: string
+  version: number
+  instance_id: string
+  key_version: number
+  ciphertext: Buffer
+  created_at: number
+  created_by: string
+}
+
+export interface GrantTable {
+  id: string
+  instance_id: string
+  application_id: string
+  resource_type: string
+  resource_match: 'exact' | 'prefix'
+  resource: string
+  /** Comma-separated, sorted: `manage,obtain`. */
+  actions: string
+  created_at: number
+}
+
+export interface AuditEventTable {
+  instance_id: string
+  seq: number
+  time: number
+  actor_type: string
+  actor_id: string
+  action: string
+  resource_type: string | null
+  resource_id: string | null
+  outcome: string
+  reason: string | null
+  request_id: string | null
+  source_ip: string | null
+  user_agent: string | null
+  /** Canonical JSON of a flat object of non-secret details. */
+  details: string
+  prev_hash: string
+  hash: string
+}
+
+/** The last link of each instance's chain: lets `verify` notice a deleted tail, and is the row PostgreSQL locks. */
+export interface AuditHeadTable {
+  instance_id: string
+  seq: number
+  hash: string
+}
+
+export type AutoId = Generated<number>
