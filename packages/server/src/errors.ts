@@ -33,8 +33,13 @@ export class PamError extends Error {
 }
 
 export class InvalidParameter extends PamError {
-  constructor(field: string, rule: string, code: ErrorCode = 'InvalidParameter') {
-    super(code, 400, `${field} ${rule}`, { field, rule })
+  constructor(
+    field: string,
+    rule: string,
+    code: ErrorCode = 'InvalidParameter',
+    message = `${field} ${rule}`,
+  ) {
+    super(code, 400, message, { field, rule })
   }
 }
 

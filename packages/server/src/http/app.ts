@@ -10,6 +10,7 @@ import { isSafeString, registerJsonBody } from './json-body.js'
 import { openApiDocument } from './openapi.js'
 import type { RouteSpec } from './route-table.js'
 import { adminRoutes } from './routes/admin-routes.js'
+import { typeboxValidatorCompiler } from './validation.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -43,19 +44,11 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
     genReqId: newRequestId,
     requestIdHeader: false,
     return503OnClosing: true,
-    ajv: {
-      customOptions: {
-        // Unknown fields are an error, not silently dropped.
-        removeAdditional: false,
-        coerceTypes: 'array',
-        useDefaults: true,
-        allErrors: false,
-      },
-    },
     ...(options.https ? { https: options.https } : {}),
   } as FastifyServerOptions)
 
   registerJsonBody(app)
+  app.setValidatorCompiler(typeboxValidatorCompiler)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, request.id, {

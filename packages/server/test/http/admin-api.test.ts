@@ -1,0 +1,216 @@
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mintSecret } from '../../src/crypto/minted-secret.js'
+import { call, ENGINES, openTestServer, type TestServer } from '../support/engines.js'
+import { concreteUrl, createFixture, type Fixture, routeTable } from '../support/routes.js'
+
+describe.each(ENGINES)('admin API input handling on %s', (engine) => {
+  let t: TestServer
+  let f: Fixture
+  beforeAll(async () => {
+    t = await openTestServer(engine)
+    f = await createFixture(t)
+  })
+  afterAll(async () => t?.close())
+
+  const routes = () => routeTable(t)
+  const send = (method: string, url: string, headers: Record<string, string>, payload?: string | Buffer) =>
+    t.app.inject({ method: method as 'GET', url, headers, ...(payload === undefined ? {} : { payload }) })
+
+  it('answers 401 with WWW-Authenticate on every admin route for a missing, malformed, unknown, revoked or expired token', async () => {
+    const revoked = await call(t, 'POST', '/admin/v1/admin-tokens', { name: 'to-revoke' })
+    await call(t, 'POST', `/admin/v1/admin-tokens/${revoked.body.adminTokenId}/revoke`)
+    const expiring = await call(t, 'POST', '/admin/v1/admin-tokens', {
+      name: 'expiring',
+      expiresInSeconds: 60,
+    })
+    await t.services.store.db
+      .updateTable('admin_tokens')
+      .set({ expires_at: Date.now() - 1000 })
+      .where('id', '=', expiring.body.adminTokenId)
+      .execute()
+    const badHeaders: Record<string, Record<string, string>> = {
+      missing: {},
+      'wrong scheme': { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` },
+      malformed: { authorization: 'Bearer not-a-token' },
+      'bad checksum': {
+        authorization: `Bearer ${t.adminToken.slice(0, -1)}${t.adminToken.endsWith('A') ? 'B' : 'A'}`,
+      },
+      unknown: { authorization: `Bearer ${mintSecret('srat_')}` },
+      revoked: { authorization: `Bearer ${revoked.body.token}` },
+      expired: { authorization: `Bearer ${expiring.body.token}` },
+    }
+    for (const route of routes()) {
+      for (const [why, headers] of Object.entries(badHeaders)) {
+        const res = await send(
+          route.method,
+          concreteUrl(t, route, f),
+          { ...headers, 'content-type': 'application/json' },
+          '{}',
+        )
+        expect(res.statusCode, `${route.method} ${route.url} with a ${why} token`).toBe(401)
+        expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"')
+        expect(JSON.parse(res.body)).toMatchObject({ Code: 'InvalidToken', error: 'invalid_token' })
+      }
+    }
+    // Every refusal is audited on the system chain, without the presented value.
+    const failures = await call(
+      t,
+      'GET',
+      '/admin/v1/instances/system/audit/events?action=admin.authenticate&maxResults=1000',
+    )
+    expect(failures.body.entities.length).toBe(routes().length * Object.keys(badHeaders).length)
+    expect(JSON.stringify(failures.body)).not.toContain(revoked.body.token)
+  })
+
+  it('answers 400 naming the field for wrong types, over-long strings, unknown fields, bad UTF-8 and bad JSON', async () => {
+    const headers = { ...t.auth, 'content-type': 'application/json' }
+    for (const route of routes().filter((r) => r.body)) {
+      const url = concreteUrl(t, route, f)
+      // One error at a time: a missing required field is named before an unknown one.
+      const required = (route.body as { required?: string[] }).required ?? []
+      const unknownField = new RegExp(`^(surprise|${required.join('|')})$`)
+      const cases: [string, string | Buffer, RegExp][] = [
+        ['invalid JSON', '{"name": ', /^body$/],
+        [
+          'invalid UTF-8',
+          Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]),
+          /^body$/,
+        ],
+        ['an array body', '[]', /^body$/],
+        ['an unknown field', '{"surprise": 1}', unknownField],
+        ['a NUL character', '{"surprise": "a\\u0000b"}', /^surprise$/],
+        ['a lone surrogate', '{"surprise": "\\ud800"}', /^surprise$/],
+      ]
+      for (const [what, payload, field] of cases) {
+        const res = await send(route.method, url, headers, payload)
+        expect(res.statusCode, `${route.method} ${route.url} with ${what}: ${res.body}`).toBe(400)
+        const body = JSON.parse(res.body)
+        expect(body.field, `${route.url} ${what}`).toMatch(field)
+        expect(body.Message).toBeTruthy()
+        expect(body.RequestId).toBe(body.request_id)
+      }
+    }
+    const typed = await call(t, 'POST', `/admin/v1/instances/${t.instanceId}/applications`, { name: 42 })
+    expect(typed).toMatchObject({ status: 400, body: { field: 'name', rule: 'must be a string' } })
+    const long = await call(t, 'POST', `/admin/v1/instances/${t.instanceId}/applications`, {
+      name: 'x'.repeat(129),
+    })
+    expect(long).toMatchObject({
+      status: 400,
+      body: { field: 'name', rule: 'must be at most 128 characters' },
+    })
+    const missing = await call(t, 'POST', `/admin/v1/instances/${t.instanceId}/credentials`, {
+      credentialType: 'api_key',
+      value: {},
+    })
+    expect(missing).toMatchObject({
+      status: 400,
+      body: { field: 'credentialIdentifier', rule: 'is required' },
+    })
+    const wrongValue = await call(t, 'POST', `/admin/v1/instances/${t.instanceId}/credentials`, {
+      credentialIdentifier: 'x',
+      credentialType: 'oauth_client',
+      value: { clientId: 'c' },
+    })
+    expect(wrongValue).toMatchObject({ status: 400, body: { field: 'value.clientSecret' } })
+    const badQuery = await call(t, 'GET', `/admin/v1/instances/${t.instanceId}/applications?maxResults=1000`)
+    expect(badQuery).toMatchObject({ status: 400, body: { field: 'maxResults' } })
+    const badParam = await call(t, 'GET', `/admin/v1/instances/not-an-instance/applications`)
+    expect(badParam).toMatchObject({ status: 400, body: { field: 'instanceId' } })
+  })
+
+  it('answers 413 to a 10 MB body before reading it all', async () => {
+    const res = await send(
+      'POST',
+      `/admin/v1/instances/${t.instanceId}/credentials`,
+      { ...t.auth, 'content-type': 'application/json' },
+      JSON.stringify({
+        credentialIdentifier: 'big',
+        credentialType: 'api_key',
+        value: { apiKey: 'x'.repeat(10 * 1024 * 1024) },
+      }),
+    )
+    expect(res.statusCode).toBe(413)
+    expect(JSON.parse(res.body)).toMatchObject({ Code: 'PayloadTooLarge' })
+  })
+
+  it('answers 404 with the contract error body for unknown resources and routes', async () => {
+    const missing = await call(t, 'GET', `/admin/v1/instances/${t.instanceId}/credentials/no-such-thing`)
+    expect(missing).toMatchObject({
+      status: 404,
+      body: { Code: 'CredentialNotFound', error: 'CredentialNotFound' },
+    })
+    const route = await call(t, 'GET', '/admin/v1/nowhere')
+    expect(route).toMatchObject({ status: 404, body: { Code: 'RouteNotFound' } })
+  })
+
+  it('never answers 5xx to random JSON on any route (fast-check)', async () => {
+    const headers = { ...t.auth, 'content-type': 'application/json' }
+    const anyJson = fc.jsonValue({ maxDepth: 4 })
+    const fieldNames = [
+      'name',
+      'description',
+      'credentialIdentifier',
+      'credentialType',
+      'value',
+      'applicationId',
+      'resourceType',
+      'resource',
+      'resourceMatch',
+      'actions',
+      'reason',
+      'instanceId',
+      'expiresInSeconds',
+      'credentialName',
+      'apiKey',
+    ]
+    const plausibleBody = fc.dictionary(fc.constantFrom(...fieldNames), anyJson, { maxKeys: 6 })
+    const queryValue = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.integer().map(String),
+      fc.constantFrom('true', '-1', '1e9', '%00', ''),
+    )
+    const query = fc.dictionary(
+      fc.constantFrom(
+        'maxResults',
+        'nextToken',
+        'from',
+        'to',
+        'afterSeq',
+        'outcome',
+        'order',
+        'credentialType',
+        'applicationId',
+        'x',
+      ),
+      queryValue,
+      { maxKeys: 4 },
+    )
+    const pathNoise = fc.oneof(fc.constant(null), fc.string({ minLength: 1, maxLength: 30 }))
+    const table = routes().filter((r) => !/revoke$|disable$|DELETE/.test(`${r.method} ${r.url}`))
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...table),
+        fc.oneof(plausibleBody, anyJson),
+        query,
+        pathNoise,
+        async (route, body, q, noise) => {
+          let url = concreteUrl(t, route, f)
+          if (noise !== null && route.url.includes(':credential'))
+            url = url.replace(f.credentialId, encodeURIComponent(noise))
+          const search = new URLSearchParams(q).toString()
+          const res = await send(
+            route.method,
+            search ? `${url}?${search}` : url,
+            headers,
+            route.method === 'GET' ? undefined : JSON.stringify(body),
+          )
+          expect(res.statusCode, `${route.method} ${url} ${res.body}`).toBeLessThan(500)
+          expect(() => JSON.parse(res.body)).not.toThrow()
+        },
+      ),
+      { numRuns: engine === 'postgres' ? 300 : 600 },
+    )
+  })
+})

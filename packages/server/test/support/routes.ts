@@ -1,0 +1,52 @@
+import type { RouteSpec } from '../../src/http/route-table.js'
+import { adminRoutes } from '../../src/http/routes/admin-routes.js'
+import { call, type TestServer } from './engines.js'
+
+export interface Fixture {
+  applicationId: string
+  clientSecretId: string
+  credentialId: string
+  grantId: string
+  adminTokenId: string
+}
+
+/** Real resources for every path parameter of the admin API. */
+export async function createFixture(t: TestServer): Promise<Fixture> {
+  const i = `/admin/v1/instances/${t.instanceId}`
+  const app = await call(t, 'POST', `${i}/applications`, { name: 'fixture' })
+  const secret = await call(t, 'POST', `${i}/applications/${app.body.applicationId}/client-secrets`, {})
+  const cred = await call(t, 'POST', `${i}/credentials`, {
+    credentialIdentifier: 'fixture/key',
+    credentialType: 'api_key',
+    value: { apiKey: 'fixture-value' },
+  })
+  const grant = await call(t, 'POST', `${i}/grants`, {
+    applicationId: app.body.applicationId,
+    resourceType: 'credential',
+    resource: 'fixture/key',
+    actions: ['obtain'],
+  })
+  const token = await call(t, 'POST', '/admin/v1/admin-tokens', { name: 'fixture' })
+  return {
+    applicationId: app.body.applicationId,
+    clientSecretId: secret.body.clientSecretId,
+    credentialId: cred.body.credentialId,
+    grantId: grant.body.grantId,
+    adminTokenId: token.body.adminTokenId,
+  }
+}
+
+export function routeTable(t: TestServer): RouteSpec[] {
+  return adminRoutes(t.services)
+}
+
+/** The route's URL with its parameters filled from the fixture. */
+export function concreteUrl(t: TestServer, route: RouteSpec, f: Fixture): string {
+  return route.url
+    .replace(':instanceId', t.instanceId)
+    .replace(':applicationId', f.applicationId)
+    .replace(':clientSecretId', f.clientSecretId)
+    .replace(':credential', f.credentialId)
+    .replace(':grantId', f.grantId)
+    .replace(':adminTokenId', f.adminTokenId)
+}
