@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { inspect } from 'node:util'
 import type { Kysely } from 'kysely'
 import { ConfigError, IntegrityError } from '../errors.js'
 import type { Database } from '../store/schema.js'
@@ -33,6 +34,15 @@ export class Keyring {
     /** The HMAC key for minted-secret hashes; stored wrapped by the root key, like data keys. */
     readonly hashKey: Buffer,
   ) {}
+
+  /** Keys never print: not in logs, not in a debugger's `inspect`, not through JSON. */
+  [inspect.custom](): string {
+    return `Keyring { instances: ${this.dataKeys.size}, keys: [REDACTED] }`
+  }
+
+  toJSON(): string {
+    return '[REDACTED]'
+  }
 
   /**
    * Opens the keyring of a database: checks that `rootKey` is the key the database was created

@@ -1,0 +1,96 @@
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { loadConfig, parseListen } from '../../src/config/config.js'
+import { loadRootKey, rootKeyId } from '../../src/crypto/root-key.js'
+import { ConfigError } from '../../src/errors.js'
+import { newId } from '../../src/ids.js'
+
+const cwd = '/srv/app'
+
+describe('configuration', () => {
+  it('defaults to the embedded SQLite under ./.strongroom on 127.0.0.1:8080', () => {
+    const c = loadConfig({}, {}, cwd)
+    expect(c).toMatchObject({
+      db: 'sqlite:/srv/app/.strongroom/strongroom.db',
+      dataDir: '/srv/app/.strongroom',
+      listen: { host: '127.0.0.1', port: 8080 },
+      rootKey: { kind: 'file', path: '/srv/app/.strongroom/root.key', create: true },
+      tls: null,
+      logLevel: 'info',
+    })
+  })
+
+  it('takes flags over environment over the config file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sr-config-'))
+    const file = join(dir, 'strongroom.json')
+    writeFileSync(file, JSON.stringify({ listen: '0.0.0.0:9000', logLevel: 'debug', db: 'sqlite:file.db' }))
+    const env = { STRONGROOM_CONFIG: file, STRONGROOM_LISTEN: '127.0.0.1:9001', STRONGROOM_ROOT_KEY: 'x' }
+    expect(loadConfig({}, env, cwd)).toMatchObject({
+      listen: { port: 9001 },
+      logLevel: 'debug',
+      db: 'sqlite:/srv/app/file.db',
+      dataDir: null,
+      rootKey: { kind: 'env' },
+    })
+    expect(loadConfig({ listen: '[::1]:9002' }, env, cwd).listen).toEqual({ host: '::1', port: 9002 })
+    expect(loadConfig({ rootKeyFile: 'k' }, env, cwd).rootKey).toEqual({
+      kind: 'file',
+      path: '/srv/app/k',
+      create: false,
+    })
+  })
+
+  it('names the setting and its source in every error', () => {
+    expect(() => loadConfig({ listen: 'nope' }, {}, cwd)).toThrow(
+      /listen address "nope" from --listen must be HOST:PORT/,
+    )
+    expect(() => loadConfig({}, { STRONGROOM_LISTEN: 'h:99999' }, cwd)).toThrow(/from STRONGROOM_LISTEN/)
+    expect(() => loadConfig({ db: 'mysql://x' }, {}, cwd)).toThrow(/must be sqlite:PATH or postgres/)
+    expect(() => loadConfig({ db: 'postgres://u@h/db' }, {}, cwd)).toThrow(
+      /no root key: set STRONGROOM_ROOT_KEY/,
+    )
+    expect(() => loadConfig({ tlsCert: 'c' }, {}, cwd)).toThrow(/go together/)
+    expect(() => loadConfig({ logLevel: 'loud' }, {}, cwd)).toThrow(/must be one of/)
+    const dir = mkdtempSync(join(tmpdir(), 'sr-config-'))
+    writeFileSync(join(dir, 'c.json'), '{"port": 1}')
+    expect(() => loadConfig({ config: join(dir, 'c.json') }, {}, cwd)).toThrow(/unknown setting "port"/)
+    expect(() => loadConfig({ config: join(dir, 'missing.json') }, {}, cwd)).toThrow(ConfigError)
+    expect(parseListen('localhost:0')).toEqual({ host: 'localhost', port: 0 })
+  })
+})
+
+describe('root key', () => {
+  it('is created 0600 on first use and read back the same', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sr-key-')), 'root.key')
+    const key = loadRootKey({ kind: 'file', path, create: true })
+    expect(key).toHaveLength(32)
+    expect(statSync(path).mode & 0o777).toBe(0o600)
+    expect(readFileSync(path, 'utf8').trim()).toBe(key.toString('base64'))
+    expect(loadRootKey({ kind: 'file', path, create: false }).equals(key)).toBe(true)
+    expect(rootKeyId(key)).toMatch(/^[0-9a-f]{16}$/)
+  })
+
+  it('is refused when readable by others, missing, or not 32 bytes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sr-key-'))
+    const path = join(dir, 'root.key')
+    loadRootKey({ kind: 'file', path, create: true })
+    chmodSync(path, 0o644)
+    expect(() => loadRootKey({ kind: 'file', path, create: false })).toThrow(/readable by others.*chmod 600/)
+    expect(() => loadRootKey({ kind: 'file', path: join(dir, 'nope'), create: false })).toThrow(
+      /cannot read root key file/,
+    )
+    expect(() => loadRootKey({ kind: 'env', base64: 'c2hvcnQ=' })).toThrow(/must be 32 bytes/)
+  })
+})
+
+describe('ids', () => {
+  it('are prefixed, 26 lowercase base32 characters, and sort by time', () => {
+    const a = newId('cred', 1_700_000_000_000)
+    const b = newId('cred', 1_700_000_000_001)
+    expect(a).toMatch(/^cred_[0-9a-z]{26}$/)
+    expect(a < b).toBe(true)
+    expect(newId('cred', 5)).not.toBe(newId('cred', 5))
+  })
+})
