@@ -1,0 +1,35 @@
+import type { Command } from 'commander'
+import { compact } from '../compact.js'
+import type { ServeFlags } from '../server-api.js'
+import type { ContextFor } from './context-for.js'
+
+/** `strongroom serve`: runs the server until SIGTERM or SIGINT. Env vars and defaults are the server's. */
+export function registerServeCommand(program: Command, contextFor: ContextFor): void {
+  program
+    .command('serve')
+    .description('run the strongroom server (flags override STRONGROOM_* env vars and the config file)')
+    .option('--db <url>', 'database URL: sqlite:PATH or postgres://…')
+    .option('--listen <host:port>', 'address to listen on')
+    .option('--root-key-file <path>', 'file holding the 32-byte root key')
+    .option('--tls-cert <path>', 'TLS certificate (PEM)')
+    .option('--tls-key <path>', 'TLS private key (PEM)')
+    .option('--data-dir <dir>', 'folder of the embedded default (SQLite database and root key)')
+    .option('--config <file>', 'configuration file')
+    .option('--log-level <level>', 'log level')
+    .action(async (options: ServeFlags, command: Command) => {
+      const ctx = contextFor(command)
+      const server = await ctx.io.loadServer()
+      await server.serve(
+        compact({
+          db: options.db,
+          listen: options.listen,
+          rootKeyFile: options.rootKeyFile,
+          tlsCert: options.tlsCert,
+          tlsKey: options.tlsKey,
+          dataDir: options.dataDir,
+          config: options.config,
+          logLevel: options.logLevel,
+        }),
+      )
+    })
+}

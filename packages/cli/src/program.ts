@@ -1,0 +1,90 @@
+import { Command, CommanderError } from 'commander'
+import { registerAdminCommands } from './commands/admin.js'
+import { registerAdminTokenCommands } from './commands/admin-token.js'
+import { registerAppCommands } from './commands/app.js'
+import { registerAuditCommands } from './commands/audit.js'
+import { registerCredentialCommands } from './commands/credential.js'
+import { registerGrantCommands } from './commands/grant.js'
+import { registerInstanceCommands } from './commands/instance.js'
+import { registerServeCommand } from './commands/serve.js'
+import { Context, type GlobalOptions, type RunState } from './context.js'
+import { CliError } from './errors.js'
+import { formatError } from './format-error.js'
+import { type Io, processIo } from './io.js'
+import { version } from './version.js'
+
+export interface ProgramOptions {
+  io?: Io
+  state?: RunState
+}
+
+/**
+ * The `strongroom` command tree. Commander is told not to exit: usage errors surface as
+ * `CommanderError` from `parseAsync`, which `run` turns into exit code 2.
+ *
+ * @example
+ * await buildProgram({ io }).parseAsync(['instance', 'list', '--json'], { from: 'user' })
+ */
+export function buildProgram(options: ProgramOptions = {}): Command {
+  const io = options.io ?? processIo()
+  const state = options.state ?? newRunState()
+  const contextFor = (command: Command) => new Context(io, command.optsWithGlobals<GlobalOptions>(), state)
+
+  // Settings are copied to subcommands when they are created, so they come first.
+  const program = new Command('strongroom')
+    .description('strongroom: privileged access management for workloads')
+    .version(version, '-V, --version', 'print the version')
+    .option('--url <url>', 'server URL (else STRONGROOM_URL, else ./.strongroom/url)')
+    .option(
+      '--token-file <path>',
+      'admin token file, if STRONGROOM_ADMIN_TOKEN is not set (default: ./.strongroom/admin-token)',
+    )
+    .option('--instance <instance-id>', "instance (else STRONGROOM_INSTANCE, else the admin token's default)")
+    .option('--json', 'print the raw JSON response and nothing else on stdout')
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      outputError: (text, write) => write(usageErrorLine(text)),
+    })
+    .exitOverride()
+    .showSuggestionAfterError()
+
+  registerServeCommand(program, contextFor)
+  registerInstanceCommands(program, contextFor)
+  registerAdminTokenCommands(program, contextFor)
+  registerAdminCommands(program, contextFor)
+  registerAppCommands(program, contextFor)
+  registerCredentialCommands(program, contextFor)
+  registerGrantCommands(program, contextFor)
+  registerAuditCommands(program, contextFor)
+  return program
+}
+
+/**
+ * Runs the CLI on `argv` (without `node` and the script) and resolves to the exit code:
+ * 0 success, 1 failure (one `strongroom: …` line on stderr), 2 usage error.
+ */
+export async function run(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  const state = newRunState()
+  const program = buildProgram({ io, state })
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+    return state.exitCode
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2
+    io.stderr.write(`${formatError(error, state.secrets)}\n`)
+    return error instanceof CliError ? error.exitCode : 1
+  }
+}
+
+function newRunState(): RunState {
+  return { secrets: new Set(), exitCode: 0 }
+}
+
+/**
+ * Commander's `error: …` as `strongroom: …`. An unknown `--option=value` is shown without its
+ * value: someone may have tried to pass a secret as an argument.
+ */
+export function usageErrorLine(text: string): string {
+  return text.replace(/^error: /, 'strongroom: ').replace(/'(-[^'=\s]*)=[^']*'/g, "'$1=…'")
+}

@@ -1,0 +1,161 @@
+import type {
+  AdminToken,
+  Application,
+  AuditEvent,
+  ClientSecret,
+  Credential,
+  CredentialVersion,
+  Grant,
+  Instance,
+} from '@strongroom/protocol'
+import type { Colors } from './colors.js'
+import { type Column, when } from './table.js'
+
+// The columns each entity is shown with: `…Columns` for lists, `…Fields` for `show`.
+
+const status = (row: { status: string }, colors: Colors) =>
+  row.status === 'enabled' ? colors.green : colors.red
+const revoked = (row: { revoked: boolean }, colors: Colors) => (row.revoked ? colors.red : undefined)
+
+export const instanceColumns: Column<Instance>[] = [
+  { header: 'INSTANCE ID', value: (i) => i.instanceId },
+  { header: 'NAME', value: (i) => i.name },
+  { header: 'CREATED', value: (i) => when(i.createTime) },
+  { header: 'DESCRIPTION', value: (i) => i.description || null },
+]
+
+export const instanceFields: Column<Instance>[] = [
+  { header: 'Instance ID', value: (i) => i.instanceId },
+  { header: 'Name', value: (i) => i.name },
+  { header: 'Description', value: (i) => i.description || null },
+  { header: 'Created', value: (i) => when(i.createTime) },
+  { header: 'Updated', value: (i) => when(i.updateTime) },
+]
+
+export const adminTokenColumns: Column<AdminToken>[] = [
+  { header: 'ADMIN TOKEN ID', value: (t) => t.adminTokenId },
+  { header: 'NAME', value: (t) => t.name },
+  { header: 'INSTANCE', value: (t) => t.instanceId },
+  { header: 'HINT', value: (t) => t.hint },
+  { header: 'REVOKED', value: (t) => t.revoked, paint: revoked },
+  { header: 'CREATED', value: (t) => when(t.createTime) },
+  { header: 'EXPIRES', value: (t) => when(t.expirationTime) },
+  { header: 'LAST USED', value: (t) => when(t.lastUsedTime) },
+]
+
+export const adminTokenFields: Column<AdminToken>[] = [
+  { header: 'Admin token ID', value: (t) => t.adminTokenId },
+  { header: 'Name', value: (t) => t.name },
+  { header: 'Instance', value: (t) => t.instanceId ?? 'all instances' },
+  { header: 'Hint', value: (t) => t.hint },
+  { header: 'Revoked', value: (t) => t.revoked, paint: revoked },
+  { header: 'Created', value: (t) => when(t.createTime) },
+  { header: 'Expires', value: (t) => when(t.expirationTime) },
+  { header: 'Last used', value: (t) => when(t.lastUsedTime) },
+]
+
+export const applicationColumns: Column<Application>[] = [
+  { header: 'APPLICATION ID', value: (a) => a.applicationId },
+  { header: 'CLIENT ID', value: (a) => a.clientId },
+  { header: 'NAME', value: (a) => a.name },
+  { header: 'STATUS', value: (a) => a.status, paint: status },
+  { header: 'CREATED', value: (a) => when(a.createTime) },
+]
+
+export const applicationFields: Column<Application>[] = [
+  { header: 'Application ID', value: (a) => a.applicationId },
+  { header: 'Client ID', value: (a) => a.clientId },
+  { header: 'Name', value: (a) => a.name },
+  { header: 'Description', value: (a) => a.description || null },
+  { header: 'Status', value: (a) => a.status, paint: status },
+  { header: 'Instance', value: (a) => a.instanceId },
+  { header: 'Created', value: (a) => when(a.createTime) },
+  { header: 'Updated', value: (a) => when(a.updateTime) },
+]
+
+export const clientSecretColumns: Column<ClientSecret>[] = [
+  { header: 'CLIENT SECRET ID', value: (s) => s.clientSecretId },
+  { header: 'HINT', value: (s) => s.hint },
+  { header: 'REVOKED', value: (s) => s.revoked, paint: revoked },
+  { header: 'CREATED', value: (s) => when(s.createTime) },
+  { header: 'EXPIRES', value: (s) => when(s.expirationTime) },
+  { header: 'LAST USED', value: (s) => when(s.lastUsedTime) },
+]
+
+export const clientSecretFields: Column<ClientSecret>[] = [
+  { header: 'Client secret ID', value: (s) => s.clientSecretId },
+  { header: 'Application', value: (s) => s.applicationId },
+  { header: 'Hint', value: (s) => s.hint },
+  { header: 'Revoked', value: (s) => s.revoked, paint: revoked },
+  { header: 'Created', value: (s) => when(s.createTime) },
+  { header: 'Expires', value: (s) => when(s.expirationTime) },
+  { header: 'Last used', value: (s) => when(s.lastUsedTime) },
+]
+
+export const credentialColumns: Column<Credential>[] = [
+  { header: 'CREDENTIAL ID', value: (c) => c.credentialId },
+  { header: 'IDENTIFIER', value: (c) => c.credentialIdentifier },
+  { header: 'TYPE', value: (c) => c.credentialType },
+  { header: 'STATUS', value: (c) => c.status, paint: status },
+  { header: 'VERSION', value: (c) => c.currentVersion, right: true },
+  { header: 'UPDATED', value: (c) => when(c.updateTime) },
+  { header: 'NAME', value: (c) => c.credentialName },
+]
+
+export const credentialFields: Column<Credential>[] = [
+  { header: 'Credential ID', value: (c) => c.credentialId },
+  { header: 'Identifier', value: (c) => c.credentialIdentifier },
+  { header: 'Name', value: (c) => c.credentialName },
+  { header: 'Type', value: (c) => c.credentialType },
+  { header: 'Status', value: (c) => c.status, paint: status },
+  { header: 'Description', value: (c) => c.description || null },
+  { header: 'Current version', value: (c) => c.currentVersion },
+  { header: 'Instance', value: (c) => c.instanceId },
+  { header: 'Created', value: (c) => when(c.createTime) },
+  { header: 'Updated', value: (c) => when(c.updateTime) },
+]
+
+export const credentialVersionColumns: Column<CredentialVersion>[] = [
+  { header: 'VERSION', value: (v) => v.version, right: true },
+  { header: 'CURRENT', value: (v) => v.current },
+  { header: 'CREATED', value: (v) => when(v.createTime) },
+  { header: 'CREATED BY', value: (v) => v.createdBy },
+]
+
+export const grantColumns: Column<Grant>[] = [
+  { header: 'GRANT ID', value: (g) => g.grantId },
+  { header: 'APPLICATION', value: (g) => g.applicationId },
+  { header: 'RESOURCE TYPE', value: (g) => g.resourceType },
+  { header: 'MATCH', value: (g) => g.resourceMatch },
+  { header: 'RESOURCE', value: (g) => g.resource },
+  { header: 'ACTIONS', value: (g) => g.actions.join(',') },
+  { header: 'CREATED', value: (g) => when(g.createTime) },
+]
+
+export const grantFields: Column<Grant>[] = [
+  { header: 'Grant ID', value: (g) => g.grantId },
+  { header: 'Application', value: (g) => g.applicationId },
+  { header: 'Resource type', value: (g) => g.resourceType },
+  { header: 'Match', value: (g) => g.resourceMatch },
+  { header: 'Resource', value: (g) => g.resource },
+  { header: 'Actions', value: (g) => g.actions.join(',') },
+  { header: 'Instance', value: (g) => g.instanceId },
+  { header: 'Created', value: (g) => when(g.createTime) },
+]
+
+const outcome = (event: AuditEvent, colors: Colors) =>
+  event.outcome === 'success' ? colors.green : event.outcome === 'denied' ? colors.yellow : colors.red
+
+export const auditEventColumns: Column<AuditEvent>[] = [
+  { header: 'SEQ', value: (e) => e.seq, right: true },
+  { header: 'TIME', value: (e) => when(e.time) },
+  { header: 'OUTCOME', value: (e) => e.outcome, paint: outcome },
+  { header: 'ACTOR', value: (e) => `${e.actorType}:${e.actorId}` },
+  { header: 'ACTION', value: (e) => e.action },
+  {
+    header: 'RESOURCE',
+    value: (e) => (e.resourceId === null ? e.resourceType : `${e.resourceType ?? '?'}:${e.resourceId}`),
+  },
+  { header: 'REQUEST', value: (e) => e.requestId },
+  { header: 'REASON', value: (e) => e.reason },
+]

@@ -1,0 +1,260 @@
+import { describe, expect, it } from 'vitest'
+import { run } from '../src/program.js'
+import { fakeFetch, fakeIo, pipedStdin } from './fake-io.js'
+
+const INSTANCE = 'idaas_00000000000000000000000000'
+const env = { STRONGROOM_URL: 'http://sr.test', STRONGROOM_ADMIN_TOKEN: 'srat_TOKEN' }
+const whoami = { adminTokenId: 'atk_1', name: 'bootstrap', instanceId: null, defaultInstanceId: INSTANCE }
+const credential = {
+  credentialId: 'cred_1',
+  credentialIdentifier: 'payments/stripe',
+  credentialName: 'payments/stripe',
+  credentialType: 'api_key',
+  status: 'enabled',
+  description: '',
+  instanceId: INSTANCE,
+  currentVersion: 1,
+  createTime: 0,
+  updateTime: 0,
+}
+const base = `/admin/v1/instances/${INSTANCE}`
+
+describe('run', () => {
+  it('accepts --json after the subcommand and prints only the JSON array', async () => {
+    const { fetch } = fakeFetch({
+      'GET /admin/v1/whoami': [200, whoami],
+      [`GET ${base}/credentials`]: [200, { entities: [credential], nextToken: null, maxResults: 100 }],
+    })
+    const io = fakeIo({ env, fetch })
+    expect(await run(['credential', 'list', '--json'], io)).toBe(0)
+    expect(JSON.parse(io.stdout.text)).toEqual([credential])
+    expect(io.stderr.text).toBe('')
+  })
+
+  it('takes the instance from --instance, then STRONGROOM_INSTANCE, without asking whoami', async () => {
+    const { fetch, requests } = fakeFetch({
+      'GET /admin/v1/instances/idaas_x/applications': [
+        200,
+        { entities: [], nextToken: null, maxResults: 100 },
+      ],
+    })
+    const io = fakeIo({ env: { ...env, STRONGROOM_INSTANCE: 'idaas_y' }, fetch })
+    expect(await run(['--instance', 'idaas_x', 'app', 'list'], io)).toBe(0)
+    expect(requests.map((r) => r.url.pathname)).toEqual(['/admin/v1/instances/idaas_x/applications'])
+    expect(io.stdout.text).toBe('APPLICATION ID  CLIENT ID  NAME  STATUS  CREATED\n')
+  })
+
+  it('percent-encodes credential identifiers', async () => {
+    const { fetch, requests } = fakeFetch({
+      [`GET ${base}/credentials/payments%2Fstripe`]: [200, credential],
+    })
+    const io = fakeIo({ env: { ...env, STRONGROOM_INSTANCE: INSTANCE }, fetch })
+    expect(await run(['credential', 'show', 'payments/stripe'], io)).toBe(0)
+    expect(requests[0]?.url.pathname).toBe(`${base}/credentials/payments%2Fstripe`)
+    expect(io.stdout.text).toContain('Identifier       payments/stripe\n')
+  })
+
+  it('reads a new credential value from piped stdin and never from arguments', async () => {
+    const { fetch, requests } = fakeFetch({ [`POST ${base}/credentials`]: [201, credential] })
+    const io = fakeIo({
+      env: { ...env, STRONGROOM_INSTANCE: INSTANCE },
+      fetch,
+      stdin: pipedStdin('sk_live_1\n'),
+    })
+    expect(
+      await run(['credential', 'create', '--identifier', 'payments/stripe', '--type', 'api_key'], io),
+    ).toBe(0)
+    expect(requests[0]?.body).toEqual({
+      credentialIdentifier: 'payments/stripe',
+      credentialType: 'api_key',
+      value: { apiKey: 'sk_live_1' },
+    })
+    const refused = fakeIo({ env, fetch })
+    expect(
+      await run(['credential', 'create', '--identifier', 'x', '--type', 'api_key', '--value', 'sk'], refused),
+    ).toBe(2)
+  })
+
+  it('reveal prints only the secret on stdout', async () => {
+    const { fetch } = fakeFetch({
+      [`POST ${base}/credentials/cred_1/reveal`]: [
+        200,
+        { ...credential, version: 1, value: { apiKey: 'sk_live_1' } },
+      ],
+    })
+    const io = fakeIo({ env: { ...env, STRONGROOM_INSTANCE: INSTANCE }, fetch })
+    expect(await run(['credential', 'reveal', 'cred_1', '--reason', 'debug'], io)).toBe(0)
+    expect(io.stdout.text).toBe('sk_live_1\n')
+    expect(io.stderr.text).toBe('')
+  })
+
+  it('prints a created admin token once on stdout with a warning on stderr', async () => {
+    const created = {
+      adminTokenId: 'atk_2',
+      name: 'ci',
+      instanceId: null,
+      hint: '…abcd',
+      revoked: false,
+      createTime: 0,
+      expirationTime: null,
+      lastUsedTime: null,
+      token: 'srat_NEWTOKENabcd',
+    }
+    const { fetch, requests } = fakeFetch({ 'POST /admin/v1/admin-tokens': [201, created] })
+    const io = fakeIo({ env, fetch })
+    expect(await run(['admin-token', 'create', '--name', 'ci', '--expires-in', '3600'], io)).toBe(0)
+    expect(requests[0]?.body).toEqual({ name: 'ci', expiresInSeconds: 3600 })
+    expect(io.stdout.text).toBe('srat_NEWTOKENabcd\n')
+    expect(io.stderr.text).toContain('will not be shown again')
+    expect(io.stderr.text).not.toContain('srat_NEWTOKENabcd')
+  })
+
+  it('prints an API error as one line and exits 1', async () => {
+    const { fetch } = fakeFetch({
+      [`GET ${base}/credentials/nope`]: [
+        404,
+        { Code: 'CredentialNotFound', Message: 'credential nope does not exist', RequestId: 'req_7' },
+      ],
+    })
+    const io = fakeIo({ env: { ...env, STRONGROOM_INSTANCE: INSTANCE }, fetch })
+    expect(await run(['credential', 'show', 'nope'], io)).toBe(1)
+    expect(io.stderr.text).toBe(
+      'strongroom: CredentialNotFound: credential nope does not exist (request req_7)\n',
+    )
+    expect(io.stdout.text).toBe('')
+  })
+
+  it('exits 2 on usage errors and 0 on --help', async () => {
+    const usage = fakeIo()
+    expect(await run(['grant', 'create', '--app', 'app_1'], usage)).toBe(2)
+    expect(usage.stderr.text).toMatch(/^strongroom: required option/)
+    expect(await run(['credential', 'list', '--type', 'bogus'], fakeIo())).toBe(2)
+    const help = fakeIo()
+    expect(await run(['audit', '--help'], help)).toBe(0)
+    expect(help.stdout.text).toContain('verify')
+  })
+
+  it('says where it looked when there is no URL', async () => {
+    const io = fakeIo({ cwd: '/nowhere' })
+    expect(await run(['instance', 'list'], io)).toBe(1)
+    expect(io.stderr.text).toBe(
+      'strongroom: no server URL: --url not given, STRONGROOM_URL not set and /nowhere/.strongroom/url not found (`npm start` creates it)\n',
+    )
+  })
+
+  it('exits 1 and names the first broken link when the audit chain is broken', async () => {
+    const result = {
+      instanceId: INSTANCE,
+      ok: false,
+      checked: 4,
+      headSeq: 4,
+      headHash: 'h',
+      firstBrokenSeq: 5,
+      problem: 'event 5 was altered',
+    }
+    const { fetch } = fakeFetch({ [`GET ${base}/audit/verify`]: [200, result] })
+    const io = fakeIo({ env: { ...env, STRONGROOM_INSTANCE: INSTANCE }, fetch })
+    expect(await run(['audit', 'verify'], io)).toBe(1)
+    expect(io.stderr.text).toBe(
+      `strongroom: audit chain of ${INSTANCE} is broken at seq 5: event 5 was altered\n`,
+    )
+  })
+
+  it('passes only the serve flags given to the server', async () => {
+    const calls: unknown[] = []
+    const server = {
+      serve: async (flags: unknown) => {
+        calls.push(flags)
+      },
+      verifyAuditOffline: async () => [],
+      rotateRootKey: async () => ({ rewrapped: 0, rootKeyFile: '' }),
+    }
+    const io = fakeIo({ loadServer: async () => server })
+    expect(await run(['serve', '--listen', '127.0.0.1:0', '--data-dir', 'd'], io)).toBe(0)
+    expect(calls).toEqual([{ listen: '127.0.0.1:0', dataDir: 'd' }])
+  })
+
+  it('audit tail shows the last N events, finding the end with a few probes', async () => {
+    const events = Array.from({ length: 500 }, (_, i) => auditEvent(i + 1))
+    const { fetch, requests } = fakeFetch({ [`GET ${base}/audit/events`]: auditRoute(() => events) })
+    const io = fakeIo({ env: { ...env, STRONGROOM_INSTANCE: INSTANCE }, fetch })
+    expect(await run(['audit', 'tail', '-n', '3', '--json'], io)).toBe(0)
+    expect(JSON.parse(io.stdout.text).map((e: { seq: number }) => e.seq)).toEqual([498, 499, 500])
+    expect(requests.length).toBeLessThan(25)
+  })
+
+  it('audit tail --follow prints new events until interrupted', async () => {
+    const events = [auditEvent(1), auditEvent(2)]
+    let interrupt = () => {}
+    let polls = 0
+    const { fetch } = fakeFetch({
+      [`GET ${base}/audit/events`]: auditRoute((afterSeq, maxResults) => {
+        // The polls of --follow (not the probes for the head, which ask for one event).
+        if (afterSeq >= 2 && maxResults > 1) polls++
+        if (polls === 1 && events.length === 2) events.push(auditEvent(3))
+        if (polls >= 2) setImmediate(interrupt)
+        return events
+      }),
+    })
+    const io = fakeIo({
+      env: { ...env, STRONGROOM_INSTANCE: INSTANCE },
+      fetch,
+      onInterrupt: (handler) => {
+        interrupt = handler
+        return () => {}
+      },
+    })
+    expect(await run(['audit', 'tail', '--follow', '--json', '-n', '1'], io)).toBe(0)
+    expect(
+      io.stdout.text
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).seq),
+    ).toEqual([2, 3])
+  })
+
+  it('accepts global options after the subcommand', async () => {
+    const { fetch, requests } = fakeFetch({
+      'GET /admin/v1/instances/idaas_z/grants': [200, { entities: [], nextToken: null, maxResults: 100 }],
+    })
+    const io = fakeIo({ env, fetch })
+    expect(await run(['grant', 'list', '--instance', 'idaas_z', '--json'], io)).toBe(0)
+    expect(requests[0]?.url.pathname).toBe('/admin/v1/instances/idaas_z/grants')
+    expect(io.stdout.text).toBe('[]\n')
+  })
+})
+
+function auditEvent(seq: number) {
+  return {
+    instanceId: INSTANCE,
+    seq,
+    time: seq * 1000,
+    actorType: 'admin_token',
+    actorId: 'atk_1',
+    action: 'credential.reveal',
+    resourceType: 'credential',
+    resourceId: 'cred_1',
+    outcome: 'success',
+    reason: null,
+    requestId: null,
+    sourceIp: null,
+    userAgent: null,
+    details: {},
+    prevHash: '',
+    hash: '',
+  }
+}
+
+/** The audit events endpoint over `all()`: `afterSeq`, `maxResults` and a numeric `nextToken`. */
+function auditRoute(all: (afterSeq: number, maxResults: number) => { seq: number }[]) {
+  return (url: URL): [number, unknown] => {
+    const afterSeq = Number(url.searchParams.get('nextToken') ?? url.searchParams.get('afterSeq') ?? '0')
+    const maxResults = Number(url.searchParams.get('maxResults') ?? '100')
+    const after = all(Number(url.searchParams.get('afterSeq') ?? '0'), maxResults).filter(
+      (e) => e.seq > afterSeq,
+    )
+    const entities = after.slice(0, maxResults)
+    const nextToken = after.length > maxResults ? String(entities.at(-1)?.seq) : null
+    return [200, { entities, nextToken, maxResults }]
+  }
+}
