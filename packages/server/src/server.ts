@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs'
-import { relative } from 'node:path'
+import { isAbsolute, relative } from 'node:path'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { type BootstrapResult, bootstrap, replacePrivateFile } from './bootstrap.js'
 import { type Config, loadConfig, type ServeFlags } from './config/config.js'
@@ -13,6 +13,9 @@ import { openStore, type Store } from './store/connect.js'
 import { migrate, withStartupLock } from './store/migrations.js'
 
 export const VERSION = '0.1.0'
+
+/** How long a graceful shutdown waits for requests in flight before closing their connections. */
+const DRAIN_TIMEOUT_MS = 10_000
 
 export interface RunningServer {
   readonly url: string
@@ -97,7 +100,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       close: () => {
         closing ??= (async () => {
           shuttingDown = true
-          await app.close()
+          // A keep-alive connection that was busy when the drain began turns idle afterwards and
+          // would hold the close open until its timeout: sweep idle sockets while draining, and
+          // cut whatever is left at the deadline.
+          const sweep = setInterval(() => app.server.closeIdleConnections(), 50)
+          const deadline = setTimeout(() => app.server.closeAllConnections(), DRAIN_TIMEOUT_MS)
+          try {
+            await app.close()
+          } finally {
+            clearInterval(sweep)
+            clearTimeout(deadline)
+          }
           await closeServices(services)
         })()
         return closing
@@ -215,14 +228,20 @@ function readTls(path: string): Buffer {
   }
 }
 
+/** A path as the user would type it: relative below the working directory, absolute elsewhere. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path)
+  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel
+}
+
 function banner(url: string, config: Config, token: string | null, tokenFile: string | null): string {
-  const dir = config.dataDir ? relative(process.cwd(), config.dataDir) || '.' : null
+  const dir = config.dataDir ? shown(config.dataDir) : null
   const lines = [`strongroom ${VERSION} is running at ${url}`, `  database: ${config.db}`]
   if (token !== null) {
     lines.push(
       '',
       '  First start: created the default instance and an admin token.',
-      `  Admin token (shown this once${tokenFile ? `; saved to ${relative(process.cwd(), tokenFile)}, mode 0600` : ''}):`,
+      `  Admin token (shown this once${tokenFile ? `; saved to ${shown(tokenFile)}, mode 0600` : ''}):`,
       `    ${token}`,
     )
   } else if (dir) {

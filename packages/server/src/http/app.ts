@@ -60,6 +60,8 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
     reply.header('cache-control', 'no-store')
+    // While draining, every answer closes its connection so keep-alive clients move on.
+    if (options.isShuttingDown?.()) reply.header('connection', 'close')
   })
 
   app.get('/healthz', async () => ({ status: 'ok' }))

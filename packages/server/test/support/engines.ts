@@ -74,6 +74,7 @@ export async function call(
   url: string,
   body?: unknown,
   headers: Record<string, string> = t.auth,
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field by the assertions
 ): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
   const res = await t.app.inject({
     method,

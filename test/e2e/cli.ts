@@ -1,0 +1,19 @@
+import { type CliResult, runCli, type ServerProcess } from '../support/server-process.js'
+
+/** Runs `strongroom …` against a running server, found the way an operator's shell finds it. */
+export async function cli(server: ServerProcess, args: string[], input?: string): Promise<CliResult> {
+  const env = { STRONGROOM_URL: server.url, STRONGROOM_ADMIN_TOKEN: await server.adminToken() }
+  return runCli(args, input === undefined ? { env } : { env, input })
+}
+
+/** Like `cli`, but fails the test with the command's output when it does not exit 0. */
+export async function ok(server: ServerProcess, args: string[], input?: string): Promise<string> {
+  const r = await cli(server, args, input)
+  if (r.code !== 0) throw new Error(`strongroom ${args.join(' ')} exited ${r.code}\n${r.stderr}${r.stdout}`)
+  return r.stdout
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: command output is checked field by field by the assertions
+export async function okJson<T = any>(server: ServerProcess, args: string[], input?: string): Promise<T> {
+  return JSON.parse(await ok(server, [...args, '--json'], input)) as T
+}

@@ -1,0 +1,164 @@
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs'
+import { get as httpsGet } from 'node:https'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { cliBin, repoRoot, runCli, type ServerProcess, startServer } from '../support/server-process.js'
+import { ok } from './cli.js'
+
+describe('operating the server', () => {
+  let server: ServerProcess | undefined
+  afterEach(async () => server?.stop())
+
+  it('rotates the root key offline; values stay readable and the old key no longer opens the database', async () => {
+    server = await startServer()
+    await ok(
+      server,
+      ['credential', 'create', '--identifier', 'rot/key', '--type', 'api_key'],
+      'before-rotation\n',
+    )
+    const token = await server.adminToken()
+    await server.stop()
+    const keyFile = join(server.dataDir, 'root.key')
+    const oldKey = readFileSync(keyFile, 'utf8')
+    const rotated = await runCli(['admin', 'rotate-root-key', '--data-dir', server.dataDir])
+    expect(rotated.code, rotated.stderr).toBe(0)
+    const newKey = readFileSync(keyFile, 'utf8')
+    expect(newKey).not.toBe(oldKey)
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600)
+    const dataDir = server.dataDir
+    server = await startServer({ dataDir })
+    const revealed = await runCli(['credential', 'reveal', 'rot/key'], {
+      env: { STRONGROOM_URL: server.url, STRONGROOM_ADMIN_TOKEN: token },
+    })
+    expect(revealed.stdout).toBe('before-rotation\n')
+    await server.stop()
+    server = undefined
+    const refused = await runCli(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0'], {
+      env: { STRONGROOM_ROOT_KEY: oldKey.trim() },
+    })
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toMatch(/root key does not match this database/)
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1)
+  })
+
+  it('serves HTTPS with --tls-cert and --tls-key, trusted with its CA and refused without', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sr-tls-'))
+    const gen = await new Promise<number | null>((resolve) =>
+      spawn(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=localhost',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1,DNS:localhost',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ],
+        { stdio: 'ignore' },
+      ).on('close', resolve),
+    )
+    expect(gen).toBe(0)
+    const child = spawn(
+      process.execPath,
+      [
+        cliBin,
+        'serve',
+        '--data-dir',
+        join(dir, 'data'),
+        '--listen',
+        '127.0.0.1:0',
+        '--tls-cert',
+        join(dir, 'cert.pem'),
+        '--tls-key',
+        join(dir, 'key.pem'),
+      ],
+      { stdio: 'ignore' },
+    )
+    try {
+      const urlFile = join(dir, 'data', 'url')
+      const deadline = Date.now() + 20_000
+      while (!existsSync(urlFile)) {
+        if (Date.now() > deadline) throw new Error('the HTTPS server did not start')
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      const url = readFileSync(urlFile, 'utf8').trim()
+      expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
+      const get = (ca?: Buffer) =>
+        new Promise<number>((resolve, reject) =>
+          httpsGet(`${url}/healthz`, ca ? { ca } : {}, (res) => {
+            res.resume()
+            resolve(res.statusCode ?? 0)
+          }).on('error', reject),
+        )
+      expect(await get(readFileSync(join(dir, 'cert.pem')))).toBe(200)
+      await expect(get()).rejects.toThrow(/self-signed|certificate/)
+    } finally {
+      child.kill('SIGTERM')
+      await new Promise((r) => child.once('close', r))
+    }
+  })
+
+  it('starts with `npm start`, prints the URL, the token once and what to try, and serves /healthz', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sr-npm-start-'))
+    const run = async () => {
+      const child = spawn('npm', ['start', '--silent'], {
+        detached: true,
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          STRONGROOM_DATA_DIR: dataDir,
+          STRONGROOM_LISTEN: '127.0.0.1:0',
+          NO_COLOR: '1',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let out = ''
+      child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c))
+      child.stderr.setEncoding('utf8').on('data', (c: string) => (out += c))
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+      const deadline = Date.now() + 60_000
+      while (!/running at (https?:\/\/\S+)/.test(out)) {
+        if (Date.now() > deadline || child.exitCode !== null)
+          throw new Error(`npm start did not come up:\n${out}`)
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      const url = /running at (https?:\/\/\S+)/.exec(out)![1]!
+      const health = await fetch(`${url}/healthz`)
+      // What a terminal's Ctrl-C does: the signal goes to the whole foreground process group.
+      process.kill(-child.pid!, 'SIGINT')
+      await exited
+      // The server drained and is gone.
+      const after = await fetch(`${url}/healthz`).then(
+        (r) => r.status,
+        () => 'refused',
+      )
+      return { out, health: health.status, after }
+    }
+    const first = await run()
+    expect(first.health).toBe(200)
+    const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim()
+    expect(statSync(join(dataDir, 'admin-token')).mode & 0o777).toBe(0o600)
+    expect(statSync(join(dataDir, 'root.key')).mode & 0o777).toBe(0o600)
+    expect(first.out).toContain(token)
+    expect(first.out).toMatch(/npx strongroom/)
+    expect(first.out).toMatch(/shutting down/)
+    expect(first.after).toBe('refused')
+    const second = await run()
+    expect(second.health).toBe(200)
+    expect(second.out).not.toContain(token)
+    expect(readFileSync(join(dataDir, 'admin-token'), 'utf8').trim()).toBe(token)
+  }, 120_000)
+})

@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { type ServerProcess, startServer } from '../support/server-process.js'
+import { cli, ok, okJson } from './cli.js'
+
+const canary = (what: string) => `CANARY-${what}-${randomBytes(12).toString('hex')}`
+
+/** Every place a value could leak on disk or in output: the database, its WAL, and the server's logs. */
+function leaks(server: ServerProcess, secrets: string[]): string[] {
+  const places: [string, Buffer][] = [['logs', Buffer.from(server.logs())]]
+  for (const file of ['strongroom.db', 'strongroom.db-wal', 'strongroom.db-shm']) {
+    const path = join(server.dataDir, file)
+    if (existsSync(path)) places.push([file, readFileSync(path)])
+  }
+  const found: string[] = []
+  for (const secret of secrets) {
+    for (const [where, bytes] of places)
+      if (bytes.includes(Buffer.from(secret))) found.push(`${secret} in ${where}`)
+  }
+  return found
+}
+
+describe('planted canary secrets', () => {
+  let server: ServerProcess | undefined
+  afterEach(async () => server?.stop())
+
+  it('appear nowhere in the SQLite file, the WAL, or the server logs (at trace level)', async () => {
+    server = await startServer({ args: ['--log-level', 'trace'] })
+    const secrets = {
+      apiKey: canary('api-key'),
+      rotated: canary('rotated'),
+      oauth: canary('oauth-secret'),
+      password: canary('password'),
+      passphrase: canary('passphrase'),
+      rejected: canary('rejected'),
+    }
+    await ok(
+      server,
+      ['credential', 'create', '--identifier', 'c/api', '--type', 'api_key'],
+      `${secrets.apiKey}\n`,
+    )
+    await ok(server, ['credential', 'put', 'c/api'], `${secrets.rotated}\n`)
+    await ok(
+      server,
+      ['credential', 'create', '--identifier', 'c/oauth', '--type', 'oauth_client', '--client-id', 'cid'],
+      secrets.oauth,
+    )
+    await ok(
+      server,
+      ['credential', 'create', '--identifier', 'c/pw', '--type', 'password', '--username', 'root'],
+      secrets.password,
+    )
+    const token = await server.adminToken()
+    const instance = (await okJson(server, ['instance', 'list']))[0].instanceId
+    const post = (path: string, body: unknown) =>
+      fetch(`${server!.url}/admin/v1/instances/${instance}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    const ssh = await post('/credentials', {
+      credentialIdentifier: 'c/ssh',
+      credentialType: 'ssh_key',
+      value: {
+        privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nxyz\n-----END OPENSSH PRIVATE KEY-----\n',
+        passphrase: secrets.passphrase,
+      },
+    })
+    expect(ssh.status).toBe(201)
+    // Refused requests carrying secrets: wrong value shape, wrong token, secret in a query string.
+    const refused = await post('/credentials', {
+      credentialIdentifier: 'c/bad',
+      credentialType: 'api_key',
+      value: { apiKey: secrets.rejected, extra: secrets.rejected },
+    })
+    expect(refused.status).toBe(400)
+    expect(await refused.text()).not.toContain(secrets.rejected)
+    const badAuth = await fetch(`${server.url}/admin/v1/whoami?token=${secrets.rejected}`, {
+      headers: { authorization: `Bearer ${secrets.rejected}` },
+    })
+    expect(badAuth.status).toBe(401)
+    for (const id of ['c/api', 'c/oauth', 'c/pw', 'c/ssh']) {
+      const r = await cli(server, ['credential', 'reveal', id, '--json'])
+      expect(r.code).toBe(0)
+    }
+    expect(await ok(server, ['credential', 'reveal', 'c/api'])).toBe(`${secrets.rotated}\n`)
+    expect(leaks(server, Object.values(secrets))).toEqual([])
+    await server.stop()
+    expect(leaks(server, Object.values(secrets))).toEqual([])
+    server = undefined
+  })
+})
