@@ -1,0 +1,271 @@
+// @ts-check
+/**
+ * `npm run bench`: measures the strongroom server over loopback and prints ONE JSON document on
+ * stdout (progress goes to stderr); the same document is written to `bench/results/latest.json`.
+ *
+ *   node bench/run.mjs [--quick] [--duration S] [--warmup S] [--connections N] [--processes N]
+ *                      [--only id,id]
+ *
+ * Every figure is requests/s and p50/p99 latency at `--connections` (50) concurrent keep-alive
+ * connections, and its ratio to a raw `node:http` hello-world server measured in the same run with
+ * the same load generator: the ceiling. The ceiling is measured first and again last; its figure is
+ * the mean of both, and a spread between them above 20% is reported in `warnings` (the machine's
+ * other work changed under the run, so the ratios are less trustworthy).
+ *
+ * Each strongroom scenario gets a fresh server on a fresh temporary data dir, so no figure depends
+ * on the ones measured before it (a rotation run grows the database a reveal run would read).
+ *
+ * Load generator: ONE child process running the request loops over `node:http` with a keep-alive
+ * `http.Agent({ keepAlive: true, maxSockets: 50 })` (`load.mjs`), always a separate process from
+ * the server under test and from this orchestrator (which only waits and samples CPU). Measured on
+ * these 2-core machines with the ceiling, alternating, machine otherwise idle:
+ *   1 generator process:  ≈ 3.7k req/s (generator ≈ 97% of a core, raw server ≈ 60%)
+ *   2 generator processes: 3.3–4.3k    (generators ≈ 140% together, raw server starved to ≈ 43%)
+ *   3 generator processes: ≈ 2.7k
+ * The node:http client costs more CPU per request than the raw server, so on 2 cores the ceiling is
+ * bounded by the generator whatever the split; more processes only trade generator CPU for server
+ * CPU and add variance. One process it is. For the strongroom figures the server is the bound
+ * (≈ 95–100% of a core, generator ≈ 25%), so one generator saturates it. Each figure reports the
+ * server's and the generator's CPU (percent of one core) and the rest of the machine's, so this
+ * stays checkable; `--processes N` splits the connections over N generator processes.
+ *
+ * Default runtime: 2 s warm-up + 10 s measured per figure, 5 figures (the ceiling twice), plus a
+ * server start and setup per scenario: about 66 s. `--quick`: 1 s + 3 s.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { runLoadInProcesses } from './load.mjs'
+import { machineCpu, machineInfo } from './machine.mjs'
+import { CEILING, SCENARIOS } from './scenarios.mjs'
+import { startRawServer, startStrongroomServer, stopAllServers } from './servers.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    connections: { type: 'string', default: '50' },
+    processes: { type: 'string', default: '1' },
+    only: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  strict: true,
+})
+
+if (flags.help) {
+  process.stderr.write(
+    [
+      'usage: node bench/run.mjs [options]',
+      '  --quick            3 s measured, 1 s warm-up per figure (default 10 s and 2 s)',
+      '  --duration S      measured seconds per figure',
+      '  --warmup S        discarded warm-up seconds per figure',
+      '  --connections N   concurrent keep-alive connections (default 50)',
+      '  --processes N     load-generator processes sharing the connections (default 1)',
+      `  --only ID,…       only these scenarios (${SCENARIOS.map((s) => s.id).join(', ')}); the ceiling always runs`,
+      '',
+    ].join('\n'),
+  )
+  process.exit(0)
+}
+
+/**
+ * @param {string | undefined} value
+ * @param {number} fallback
+ * @param {string} name
+ */
+function positive(value, fallback, name) {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0) {
+    process.stderr.write(`--${name} must be a positive number, not ${value}\n`)
+    process.exit(2)
+  }
+  return n
+}
+
+const durationS = positive(flags.duration, flags.quick ? 3 : 10, 'duration')
+const warmupS = positive(flags.warmup, flags.quick ? 1 : 2, 'warmup')
+const connections = Math.round(positive(flags.connections, 50, 'connections'))
+const processes = Math.round(positive(flags.processes, 1, 'processes'))
+const only = flags.only?.split(',').map((s) => s.trim())
+const unknown = only?.filter((id) => !SCENARIOS.some((s) => s.id === id)) ?? []
+if (unknown.length > 0) {
+  process.stderr.write(
+    `no scenario ${unknown.join(', ')}; there are ${SCENARIOS.map((s) => s.id).join(', ')}\n`,
+  )
+  process.exit(2)
+}
+const scenarios = only ? SCENARIOS.filter((s) => only.includes(s.id)) : SCENARIOS
+
+/** @param {string} message */
+const log = (message) => process.stderr.write(`[bench] ${message}\n`)
+/** @param {number} n @param {number} digits */
+const round = (n, digits) => (Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : null)
+
+/**
+ * @typedef {{ serverCpuMs: number | null, machine: { busyMs: number, totalMs: number } | null }} Sample
+ */
+
+/**
+ * One measured figure against a running server.
+ * @param {import('./scenarios.mjs').Scenario} scenario
+ * @param {import('./servers.mjs').RunningServer} server
+ * @param {unknown} state
+ */
+async function measure(scenario, server, state) {
+  log(`${scenario.name}: ${warmupS} s warm-up + ${durationS} s at ${connections} connections`)
+  const r = await runLoadInProcesses({
+    baseUrl: server.baseUrl,
+    connections,
+    processes,
+    warmupMs: warmupS * 1000,
+    durationMs: durationS * 1000,
+    scenarioId: scenario.id,
+    state,
+    sample: () => /** @type {Sample} */ ({ serverCpuMs: server.cpuMs(), machine: machineCpu() }),
+  })
+  const [a, b] = /** @type {[Sample, Sample]} */ (r.samples)
+  const windowMs = r.windowMs
+  const serverPct =
+    a.serverCpuMs !== null && b.serverCpuMs !== null
+      ? ((b.serverCpuMs - a.serverCpuMs) / windowMs) * 100
+      : Number.NaN
+  const generatorPct = r.cpu.percentOfOneCore
+  const machinePct =
+    a.machine && b.machine ? ((b.machine.busyMs - a.machine.busyMs) / windowMs) * 100 : Number.NaN
+  const figure = {
+    rps: round(r.rps, 0),
+    p50Ms: round(r.p50Ms, 2),
+    p99Ms: round(r.p99Ms, 2),
+    /** Filled in once the ceiling's second run is in; declared here to keep the key order. */
+    ratioToCeiling: /** @type {number | null} */ (null),
+    maxMs: round(r.maxMs, 2),
+    requests: r.requests,
+    errors: r.errors,
+    ...(r.errors > 0 ? { statuses: r.statuses, firstError: r.firstError } : {}),
+    // Percent of ONE core over the measured window; `other` is the rest of the machine's busy time
+    // (other processes, the kernel, steal): if it is large the figure was disturbed.
+    cpuPercent: {
+      server: round(serverPct, 0),
+      loadGenerator: round(generatorPct, 0),
+      other: round(machinePct - serverPct - generatorPct, 0),
+    },
+    ...(r.socketsOpened > connections ? { socketsOpened: r.socketsOpened } : {}),
+  }
+  log(
+    `  ${figure.rps} req/s, p50 ${figure.p50Ms} ms, p99 ${figure.p99Ms} ms, ${r.errors} errors; ` +
+      `CPU % of a core: server ${figure.cpuPercent.server}, generator ${figure.cpuPercent.loadGenerator}, other ${figure.cpuPercent.other}`,
+  )
+  if (r.errors > 0) log(`  ERRORS: ${JSON.stringify(r.statuses)}; first: ${r.firstError}`)
+  return figure
+}
+
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+  process.once(signal, () => {
+    log(`${signal}: stopping the servers`)
+    stopAllServers().finally(() => process.exit(130))
+  })
+}
+
+/** @type {string[]} */
+const warnings = []
+/** False once any figure had errors or failed: a run with errors must not pass for a result. */
+let ok = true
+const started = Date.now()
+const machine = machineInfo()
+
+const raw = await startRawServer()
+/** @type {Awaited<ReturnType<typeof measure>>[]} */
+const ceilingRuns = []
+/** @type {Record<string, unknown>[]} */
+const results = []
+try {
+  ceilingRuns.push(await measure(CEILING, raw, null))
+
+  for (const scenario of scenarios) {
+    log(`${scenario.name}: starting a strongroom server`)
+    /** @type {import('./servers.mjs').StrongroomServer | null} */
+    let server = null
+    try {
+      server = await startStrongroomServer()
+      const who = await fetch(`${server.baseUrl}/admin/v1/whoami`, {
+        headers: { authorization: `Bearer ${server.adminToken}` },
+      })
+      if (who.status !== 200) throw new Error(`GET /admin/v1/whoami: HTTP ${who.status}: ${await who.text()}`)
+      const { defaultInstanceId } = /** @type {{ defaultInstanceId: string }} */ (await who.json())
+      const target = { baseUrl: server.baseUrl, adminToken: server.adminToken, instanceId: defaultInstanceId }
+      const state = scenario.setup ? await scenario.setup(target) : null
+      results.push({ id: scenario.id, name: scenario.name, ...(await measure(scenario, server, state)) })
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      log(`  FAILED: ${message}`)
+      results.push({ id: scenario.id, name: scenario.name, failed: message })
+    } finally {
+      await server?.stop()
+    }
+  }
+
+  ceilingRuns.push(await measure(CEILING, raw, null))
+} finally {
+  await raw.stop()
+}
+
+const ceilingRps = ceilingRuns.reduce((n, r) => n + (r.rps ?? 0), 0) / ceilingRuns.length
+const mean = (/** @type {(r: (typeof ceilingRuns)[number]) => number | null} */ f) =>
+  round(ceilingRuns.reduce((n, r) => n + (f(r) ?? Number.NaN), 0) / ceilingRuns.length, 2)
+const ceilingSpread =
+  (Math.max(...ceilingRuns.map((r) => r.rps ?? 0)) - Math.min(...ceilingRuns.map((r) => r.rps ?? 0))) /
+  ceilingRps
+const ceiling = {
+  name: CEILING.name,
+  rps: round(ceilingRps, 0),
+  p50Ms: mean((r) => r.p50Ms),
+  p99Ms: mean((r) => r.p99Ms),
+  errors: ceilingRuns.reduce((n, r) => n + r.errors, 0),
+  runs: ceilingRuns.map((r) => ({ rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms, cpuPercent: r.cpuPercent })),
+}
+if (ceilingSpread > 0.2) {
+  warnings.push(
+    `the ceiling moved ${Math.round(ceilingSpread * 100)}% between the first and the last run: ` +
+      'other work on the machine changed, ratios are approximate',
+  )
+}
+for (const r of ceilingRuns) {
+  if (r.errors > 0) {
+    ok = false
+    warnings.push(`ceiling: ${r.errors} ERRORS`)
+  }
+}
+for (const r of results) {
+  if (typeof r.rps === 'number') r.ratioToCeiling = round(r.rps / ceilingRps, 3)
+  if (r.failed) {
+    ok = false
+    warnings.push(`${r.name}: FAILED: ${r.failed}`)
+  } else if (/** @type {number} */ (r.errors) > 0) {
+    ok = false
+    warnings.push(`${r.name}: ${r.errors} ERRORS (${JSON.stringify(r.statuses)}), first: ${r.firstError}`)
+  }
+}
+
+const report = {
+  ok,
+  ...(warnings.length > 0 ? { warnings } : {}),
+  machine: { ...machine, loadavgAtEnd: machineInfo().loadavg },
+  connections,
+  loadGeneratorProcesses: processes,
+  warmupSeconds: warmupS,
+  durationSeconds: durationS,
+  ceiling,
+  results,
+  totalSeconds: round((Date.now() - started) / 1000, 1),
+}
+const json = `${JSON.stringify(report, null, 2)}\n`
+process.stdout.write(json)
+mkdirSync(join(here, 'results'), { recursive: true })
+writeFileSync(join(here, 'results', 'latest.json'), json)
+log(`${ok ? 'done' : 'done WITH ERRORS'} in ${report.totalSeconds} s; written to bench/results/latest.json`)
+process.exitCode = ok ? 0 : 1

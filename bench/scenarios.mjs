@@ -1,0 +1,152 @@
+// @ts-check
+/**
+ * What the benchmark measures. Adding a figure is adding one entry to `SCENARIOS`.
+ *
+ * A scenario runs in two places: `setup` runs once in the orchestrator (`run.mjs`) against the
+ * server, before the warm-up, and returns a JSON-serialisable state; `request` runs in each
+ * load-generator process (`load-worker.mjs`), which imports this module and finds the scenario by
+ * `id`, so `request` must depend on nothing but its arguments.
+ */
+import { randomBytes } from 'node:crypto'
+
+/**
+ * @typedef {object} Target what `setup` gets: the server under test
+ * @property {string} baseUrl
+ * @property {string} [adminToken] strongroom only
+ * @property {string} [instanceId] strongroom only: the admin token's default instance
+ */
+
+/**
+ * @typedef {object} Scenario
+ * @property {string} id stable, used on the command line (`--only`) and between processes
+ * @property {string} name as printed in the results
+ * @property {'raw' | 'strongroom'} server which server it runs against
+ * @property {number} [expectStatus] the success status (default: any 2xx)
+ * @property {(target: Target) => Promise<unknown>} [setup] returns the state handed to `request`
+ * @property {(state: any, seq: number) => import('./load.mjs').RequestSpec} request `seq` is unique
+ *   within one run across all load-generator processes
+ */
+
+/** How many credentials the per-credential scenarios spread their requests over. */
+const SPREAD = 50
+
+/** @type {Scenario} */
+export const CEILING = {
+  id: 'ceiling',
+  name: 'raw node:http hello world',
+  server: 'raw',
+  expectStatus: 200,
+  request: () => ({ method: 'GET', path: '/' }),
+}
+
+/** @type {Scenario[]} The strongroom figures, each reported with its ratio to `CEILING`. */
+export const SCENARIOS = [
+  {
+    id: 'credential-rotate',
+    name: 'credential write (rotate, durable audit)',
+    server: 'strongroom',
+    expectStatus: 201,
+    setup: (target) => createCredentials(target, 'bench/key-', SPREAD),
+    request: (state, seq) =>
+      adminPost(
+        state,
+        `credentials/${encodeURIComponent(state.identifiers[seq % state.identifiers.length])}/versions`,
+        {
+          value: { apiKey: randomSecret() },
+        },
+      ),
+  },
+  {
+    id: 'credential-create',
+    name: 'credential write (create, durable audit)',
+    server: 'strongroom',
+    expectStatus: 201,
+    setup: async (target) => ({ ...adminState(target), tag: randomBytes(4).toString('hex') }),
+    request: (state, seq) =>
+      adminPost(state, 'credentials', {
+        credentialIdentifier: `bench/create-${state.tag}-${seq}`,
+        credentialType: 'api_key',
+        value: { apiKey: randomSecret() },
+      }),
+  },
+  {
+    id: 'credential-reveal',
+    name: 'credential reveal (decrypt, durable audit)',
+    server: 'strongroom',
+    expectStatus: 200,
+    setup: (target) => createCredentials(target, 'bench/reveal-', SPREAD),
+    request: (state, seq) =>
+      adminPost(
+        state,
+        `credentials/${encodeURIComponent(state.identifiers[seq % state.identifiers.length])}/reveal`,
+        {},
+      ),
+  },
+]
+
+/** 32 random characters (base64url of 24 bytes). */
+function randomSecret() {
+  return randomBytes(24).toString('base64url')
+}
+
+/**
+ * @param {Target} target
+ * @returns {{ prefix: string, headers: Record<string, string> }}
+ */
+function adminState(target) {
+  if (!target.adminToken || !target.instanceId) throw new Error('a strongroom scenario needs an admin token')
+  return {
+    prefix: `/admin/v1/instances/${encodeURIComponent(target.instanceId)}/`,
+    headers: { authorization: `Bearer ${target.adminToken}` },
+  }
+}
+
+/**
+ * @param {{ prefix: string, headers: Record<string, string> }} state
+ * @param {string} path below the instance
+ * @param {unknown} body
+ * @returns {import('./load.mjs').RequestSpec}
+ */
+function adminPost(state, path, body) {
+  return { method: 'POST', path: state.prefix + path, headers: state.headers, body: JSON.stringify(body) }
+}
+
+/**
+ * Creates `count` api_key credentials named `<prefix>0…`; a fresh data dir per run, so they are new.
+ * @param {Target} target
+ * @param {string} prefix
+ * @param {number} count
+ */
+async function createCredentials(target, prefix, count) {
+  const state = adminState(target)
+  /** @type {string[]} */
+  const identifiers = []
+  for (let i = 0; i < count; i++) {
+    const credentialIdentifier = `${prefix}${i}`
+    const response = await fetch(`${target.baseUrl}${state.prefix}credentials`, {
+      method: 'POST',
+      headers: { ...state.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        credentialIdentifier,
+        credentialType: 'api_key',
+        value: { apiKey: randomSecret() },
+      }),
+    })
+    const text = await response.text()
+    if (response.status !== 201) {
+      throw new Error(`creating ${credentialIdentifier}: HTTP ${response.status}: ${text.slice(0, 300)}`)
+    }
+    identifiers.push(credentialIdentifier)
+  }
+  return { ...state, identifiers }
+}
+
+/**
+ * @param {string} id
+ * @returns {Scenario}
+ */
+export function scenarioById(id) {
+  const found = id === CEILING.id ? CEILING : SCENARIOS.find((s) => s.id === id)
+  if (!found) throw new Error(`no scenario ${id}`)
+  return found
+}

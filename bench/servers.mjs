@@ -1,0 +1,166 @@
+// @ts-check
+/**
+ * Servers under test, each in its own child process (never in the load generator's event loop):
+ * the raw `node:http` ceiling and a strongroom server on a fresh temporary data dir.
+ */
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = dirname(fileURLToPath(import.meta.url))
+export const repoRoot = join(here, '..')
+const CLI_BIN = join(repoRoot, 'packages/cli/dist/bin.js')
+
+/**
+ * @typedef {object} RunningServer
+ * @property {string} baseUrl
+ * @property {number} pid
+ * @property {() => number | null} cpuMs user+system CPU the process has used so far (null if unknown)
+ * @property {() => string} output what the process wrote to stderr/stdout (for error reports)
+ * @property {() => Promise<void>} stop SIGTERM, wait for exit (SIGKILL after 5 s), clean up
+ */
+
+/**
+ * @param {import('node:child_process').ChildProcess} child
+ * @param {() => void} [cleanup]
+ * @returns {Omit<RunningServer, 'baseUrl'> & { exited: Promise<number | null> }}
+ */
+function track(child, cleanup) {
+  let out = ''
+  const keep = (/** @type {Buffer} */ chunk) => {
+    out += chunk.toString('utf8')
+    if (out.length > 20_000) out = out.slice(-20_000)
+  }
+  child.stdout?.on('data', keep)
+  child.stderr?.on('data', keep)
+  /** @type {Promise<number | null>} */
+  const exited = new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode)
+    else child.once('exit', (code) => resolve(code))
+  })
+  const pid = /** @type {number} */ (child.pid)
+  const stop = async () => {
+    running.delete(stop)
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+      await exited
+      clearTimeout(timer)
+    }
+    cleanup?.()
+  }
+  running.add(stop)
+  return {
+    pid,
+    exited,
+    cpuMs: () => processCpuMs(pid),
+    // The banner shows the throwaway admin token; keep it out of error reports all the same.
+    output: () => out.replace(/srat_[A-Za-z0-9_-]+/g, 'srat_…'),
+    stop,
+  }
+}
+
+/** @type {Set<() => Promise<void>>} the `stop` of every server started and not yet stopped */
+const running = new Set()
+
+/** Stops every server still running and removes its data dir (for an interrupted run). */
+export async function stopAllServers() {
+  await Promise.all([...running].map((stop) => stop()))
+}
+
+/** @returns {Promise<RunningServer>} */
+export async function startRawServer() {
+  const child = spawn(process.execPath, [join(here, 'raw-server.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const t = track(child)
+  const port = await new Promise((resolve, reject) => {
+    const onData = () => {
+      const match = /listening (\d+)/.exec(t.output())
+      if (match) {
+        child.stdout?.off('data', onData)
+        resolve(Number(match[1]))
+      }
+    }
+    child.stdout?.on('data', onData)
+    t.exited.then((code) => reject(new Error(`raw server exited (${code}): ${t.output()}`)))
+  })
+  return { ...t, baseUrl: `http://127.0.0.1:${port}` }
+}
+
+/**
+ * @typedef {RunningServer & { adminToken: string, dataDir: string }} StrongroomServer
+ */
+
+/**
+ * Starts `strongroom serve` on a temporary data dir (SQLite, the embedded default) and waits until
+ * it answers `GET /readyz` with 200.
+ * @param {{ timeoutMs?: number }} [options]
+ * @returns {Promise<StrongroomServer>}
+ */
+export async function startStrongroomServer(options = {}) {
+  if (!existsSync(CLI_BIN)) {
+    throw new Error(`${CLI_BIN} is missing: build first (npm run build, or npx tsc -b)`)
+  }
+  const timeoutMs = options.timeoutMs ?? 30_000
+  const dataDir = mkdtempSync(join(tmpdir(), 'strongroom-bench-'))
+  const child = spawn(
+    process.execPath,
+    [CLI_BIN, 'serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--log-level', 'warn'],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
+  )
+  const t = track(child, () => rmSync(dataDir, { recursive: true, force: true }))
+  let exitCode = /** @type {number | null | undefined} */ (undefined)
+  t.exited.then((code) => {
+    exitCode = code
+  })
+
+  const deadline = Date.now() + timeoutMs
+  const urlFile = join(dataDir, 'url')
+  let baseUrl = ''
+  try {
+    for (;;) {
+      if (exitCode !== undefined) throw new Error(`strongroom serve exited (${exitCode}):\n${t.output()}`)
+      if (Date.now() > deadline)
+        throw new Error(`strongroom serve not ready after ${timeoutMs} ms:\n${t.output()}`)
+      if (baseUrl === '' && existsSync(urlFile)) {
+        const text = readFileSync(urlFile, 'utf8').trim()
+        if (text !== '') baseUrl = text.replace(/\/+$/, '')
+      }
+      if (baseUrl !== '') {
+        const status = await fetch(`${baseUrl}/readyz`).then(
+          (r) => r.body?.cancel().then(() => r.status) ?? r.status,
+          () => 0,
+        )
+        if (status === 200) break
+      }
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim()
+    return { ...t, baseUrl, adminToken, dataDir }
+  } catch (error) {
+    await t.stop()
+    throw error
+  }
+}
+
+/** `getconf CLK_TCK`: 100 on every Linux kernel configuration in practical use. */
+const CLOCK_TICKS = 100
+
+/**
+ * User+system CPU (ms) of a process, from /proc (Linux); null elsewhere.
+ * @param {number} pid
+ * @returns {number | null}
+ */
+export function processCpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const utime = Number(fields[11])
+    const stime = Number(fields[12])
+    return ((utime + stime) / CLOCK_TICKS) * 1000
+  } catch {
+    return null
+  }
+}
