@@ -5,7 +5,6 @@ export {
   type PageOptions,
   type Query,
 } from './admin-client.js'
-export { findHeadSeq } from './audit-head.js'
 export {
   ADMIN_TOKEN_FILE,
   resolveAdminToken,

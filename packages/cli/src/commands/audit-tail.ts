@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { AuditEvent, AuditEventPage } from '@strongroom/protocol'
+import type { AuditEvent } from '@strongroom/protocol'
 import type { Command } from 'commander'
-import { findHeadSeq } from '../audit-head.js'
 import type { Context } from '../context.js'
 import { parsePositiveInteger } from '../option-parsers.js'
 import { auditEventColumns } from '../views.js'
@@ -25,17 +24,17 @@ export function registerAuditTailCommand(audit: Command, contextFor: ContextFor)
 async function tail(ctx: Context, lines: number, follow: boolean): Promise<void> {
   const client = ctx.client()
   const path = await ctx.instancePath('/audit/events')
-  // The API reads forwards only; find the head with a few one-event probes, then read the end.
-  const head = await findHeadSeq(async (seq) => {
-    const page = await client.get<AuditEventPage>(path, { afterSeq: seq, maxResults: 1 })
-    return page.entities[0]?.seq ?? null
-  })
-  const recent = await client.list<AuditEvent>(
+  // Newest first, one request per page of up to AUDIT_PAGE_SIZE events, then back into order.
+  const newest: AuditEvent[] = []
+  for await (const events of client.pages<AuditEvent>(
     path,
-    { afterSeq: Math.max(0, head - lines) },
-    { pageSize: AUDIT_PAGE_SIZE },
-  )
-  const last = recent.slice(-lines)
+    { order: 'desc' },
+    { pageSize: Math.min(lines, AUDIT_PAGE_SIZE) },
+  )) {
+    newest.push(...events)
+    if (newest.length >= lines) break
+  }
+  const last = newest.slice(0, lines).reverse()
   if (!follow) return ctx.out.list(auditEventColumns, last)
 
   let widths: readonly number[] = []
@@ -53,7 +52,7 @@ async function tail(ctx: Context, lines: number, follow: boolean): Promise<void>
   }
   await print(last)
 
-  let afterSeq = recent.at(-1)?.seq ?? head
+  let afterSeq = last.at(-1)?.seq ?? 0
   const controller = new AbortController()
   const { signal } = controller
   const stopListening = ctx.io.onInterrupt(() => controller.abort())
