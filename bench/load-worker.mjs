@@ -19,6 +19,7 @@ process.once('message', async (/** @type {any} */ message) => {
       warmupMs: message.warmupMs,
       durationMs: message.durationMs,
       startAt: BigInt(message.startAt),
+      transport: message.transport,
       expectStatus: scenario.expectStatus,
       // Interleaved so `seq` is unique across the processes of one run.
       request: (seq) => scenario.request(state, seq * processes + index),

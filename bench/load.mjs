@@ -13,6 +13,7 @@
  */
 import { fork } from 'node:child_process'
 import http from 'node:http'
+import { RawConnection, requestBytes } from './raw-connection.mjs'
 
 /**
  * @typedef {object} RequestSpec
@@ -30,6 +31,7 @@ import http from 'node:http'
  * @property {number} durationMs measured
  * @property {(seq: number) => RequestSpec} request builds the nth request (`seq` is unique per run)
  * @property {number} [expectStatus] a status other than 2xx is an error; if set, only this one is success
+ * @property {'raw' | 'agent'} [transport] `raw` (default): one raw keep-alive socket per loop; `agent`: node:http's Agent
  * @property {bigint} [startAt] `process.hrtime.bigint()` time the run starts (default: now). The
  *   monotonic clock is system-wide on Linux, so generators in several processes given the same
  *   `startAt` share one measured window.
@@ -131,6 +133,31 @@ export async function runLoad(options) {
     latencies[count++] = Number(t1 - t0) / 1e6
   }
 
+  /**
+   * One loop's connection over raw sockets (the default: see raw-connection.mjs).
+   * @param {RawConnection} conn
+   * @returns {Promise<void>}
+   */
+  async function onceRaw(conn) {
+    const bytes = requestBytes(hostname, port, request(seq++))
+    const t0 = process.hrtime.bigint()
+    try {
+      const res = await conn.send(bytes)
+      const ok =
+        expectStatus === undefined ? res.status >= 200 && res.status < 300 : res.status === expectStatus
+      record(
+        t0,
+        process.hrtime.bigint(),
+        String(res.status),
+        ok,
+        ok ? undefined : res.body.toString('utf8').slice(0, 300),
+      )
+    } catch (err) {
+      record(t0, process.hrtime.bigint(), 'network', false, /** @type {Error} */ (err).message)
+      await new Promise((r) => setTimeout(r, 10))
+    }
+  }
+
   /** @returns {Promise<void>} */
   function once() {
     const spec = request(seq++)
@@ -180,8 +207,16 @@ export async function runLoad(options) {
     })
   }
 
+  /** @type {RawConnection[]} */
+  const raws = []
   async function loop() {
-    while (!stopped) await once()
+    if (options.transport === 'agent') {
+      while (!stopped) await once()
+      return
+    }
+    const conn = new RawConnection(hostname, port)
+    raws.push(conn)
+    while (!stopped) await onceRaw(conn)
   }
 
   const loops = Array.from({ length: connections }, loop)
@@ -189,6 +224,7 @@ export async function runLoad(options) {
   await Promise.all(loops)
   clearTimeout(warmTimer)
   agent.destroy()
+  for (const conn of raws) conn.close()
   if (!measuring) throw new Error('the warm-up never ended (event loop blocked?)')
 
   const sorted = latencies.subarray(0, count).sort()
@@ -203,7 +239,7 @@ export async function runLoad(options) {
     errors,
     statuses,
     firstError,
-    socketsOpened: sockets.size,
+    socketsOpened: sockets.size + raws.reduce((n, c) => n + c.opened, 0),
     cpu: {
       userMs: cpu.user / 1000,
       systemMs: cpu.system / 1000,
@@ -232,6 +268,7 @@ export function percentile(sorted, q) {
  * @property {number} processes load-generator child processes
  * @property {number} warmupMs
  * @property {number} durationMs
+ * @property {'raw' | 'agent'} [transport] see LoadOptions
  * @property {string} scenarioId a scenario of `scenarios.mjs`, imported again by each process
  * @property {unknown} state what the scenario's `setup` returned
  * @property {() => unknown} [sample] called at the start and at the end of the measured window
@@ -298,6 +335,7 @@ export async function runLoadInProcesses(options) {
         index,
         processes,
         startAt,
+        transport: options.transport ?? 'raw',
       })
     })
     const merged = merge(await Promise.all(results), options.durationMs)

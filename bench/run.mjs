@@ -15,17 +15,14 @@
  * Each strongroom scenario gets a fresh server on a fresh temporary data dir, so no figure depends
  * on the ones measured before it (a rotation run grows the database a reveal run would read).
  *
- * Load generator: ONE child process running the request loops over `node:http` with a keep-alive
- * `http.Agent({ keepAlive: true, maxSockets: 50 })` (`load.mjs`), always a separate process from
- * the server under test and from this orchestrator (which only waits and samples CPU). Measured on
- * these 2-core machines with the ceiling, alternating, machine otherwise idle:
- *   1 generator process:  ≈ 3.7k req/s (generator ≈ 97% of a core, raw server ≈ 60%)
- *   2 generator processes: 3.3–4.3k    (generators ≈ 140% together, raw server starved to ≈ 43%)
- *   3 generator processes: ≈ 2.7k
- * The node:http client costs more CPU per request than the raw server, so on 2 cores the ceiling is
- * bounded by the generator whatever the split; more processes only trade generator CPU for server
- * CPU and add variance. One process it is. For the strongroom figures the server is the bound
- * (≈ 95–100% of a core, generator ≈ 25%), so one generator saturates it. Each figure reports the
+ * Load generator: ONE child process (`load.mjs`), always separate from the server under test and
+ * from this orchestrator (which only waits and samples CPU), running 50 closed request loops, each
+ * over its own raw keep-alive socket (`raw-connection.mjs`: prebuilt request bytes, a minimal
+ * response parser). Measured on these 2-core machines: with `node:http`'s Agent as the client
+ * (`--transport agent`) the client cost ≈ 250 µs of CPU per request, more than the raw server, and
+ * capped the ceiling at ≈ 3.7–4.5k req/s whatever the number of generator processes; the raw
+ * transport costs a fraction of that and the ceiling comes out at ≈ 19k req/s (the figure
+ * DESIGN.md gives for raw node:http), with the server near a full core. Each figure reports the
  * server's and the generator's CPU (percent of one core) and the rest of the machine's, so this
  * stays checkable; `--processes N` splits the connections over N generator processes.
  *
@@ -50,6 +47,7 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string' },
     connections: { type: 'string', default: '50' },
     processes: { type: 'string', default: '1' },
+    transport: { type: 'string', default: 'raw' },
     only: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -91,6 +89,11 @@ const durationS = positive(flags.duration, flags.quick ? 3 : 10, 'duration')
 const warmupS = positive(flags.warmup, flags.quick ? 1 : 2, 'warmup')
 const connections = Math.round(positive(flags.connections, 50, 'connections'))
 const processes = Math.round(positive(flags.processes, 1, 'processes'))
+const transport = /** @type {'raw' | 'agent'} */ (flags.transport)
+if (transport !== 'raw' && transport !== 'agent') {
+  process.stderr.write('--transport is raw or agent\n')
+  process.exit(2)
+}
 const only = flags.only?.split(',').map((s) => s.trim())
 const unknown = only?.filter((id) => !SCENARIOS.some((s) => s.id === id)) ?? []
 if (unknown.length > 0) {
@@ -125,6 +128,7 @@ async function measure(scenario, server, state) {
     warmupMs: warmupS * 1000,
     durationMs: durationS * 1000,
     scenarioId: scenario.id,
+    transport,
     state,
     sample: () => /** @type {Sample} */ ({ serverCpuMs: server.cpuMs(), machine: machineCpu() }),
   })
@@ -257,6 +261,7 @@ const report = {
   machine: { ...machine, loadavgAtEnd: machineInfo().loadavg },
   connections,
   loadGeneratorProcesses: processes,
+  loadGeneratorTransport: transport,
   warmupSeconds: warmupS,
   durationSeconds: durationS,
   ceiling,
