@@ -28,6 +28,6 @@ export { parseActions, parsePositiveInteger, parseSeconds, parseTime } from './o
 export { Output, shouldColor } from './output.js'
 export { buildProgram, type ProgramOptions, run, usageErrorLine } from './program.js'
 export { readAll, readSecretInput, type SecretInput, stripOneTrailingNewline } from './read-secret.js'
-export type { DatabaseOptions, ServeFlags, ServerApi } from './server-api.js'
+export type { ServeFlags, ServerApi } from './server-api.js'
 export { type Cell, type Column, cellText, formatRecord, formatTable, formatTimestamp } from './table.js'
 export { version } from './version.js'

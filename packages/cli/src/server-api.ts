@@ -1,31 +1,14 @@
-import type { AuditVerifyResult } from '@strongroom/protocol'
+import type { rotateRootKey, ServeFlags, serve, verifyAuditOffline } from '@strongroom/server'
 
-/** The flags of `strongroom serve`; only those given are passed, the server merges env and defaults. */
-export interface ServeFlags {
-  db?: string
-  listen?: string
-  rootKeyFile?: string
-  tlsCert?: string
-  tlsKey?: string
-  dataDir?: string
-  config?: string
-  logLevel?: string
-}
-
-export interface DatabaseOptions {
-  db?: string
-  dataDir?: string
-  rootKeyFile?: string
-}
+export type { ServeFlags }
 
 /**
- * The part of `@strongroom/server` the CLI calls. Declared here so `processIo().loadServer`
- * checks at compile time that the server module still provides it.
+ * The part of `@strongroom/server` the CLI calls, typed from the server's own declarations.
+ * Tests inject a fake; `processIo().loadServer` imports the real module lazily, so admin
+ * commands start without loading the database drivers.
  */
 export interface ServerApi {
-  serve(flags: ServeFlags): Promise<void>
-  verifyAuditOffline(options: DatabaseOptions & { instanceId?: string }): Promise<AuditVerifyResult[]>
-  rotateRootKey(
-    options: DatabaseOptions & { newRootKeyFile?: string },
-  ): Promise<{ rewrapped: number; rootKeyFile: string }>
+  serve: typeof serve
+  verifyAuditOffline: typeof verifyAuditOffline
+  rotateRootKey: typeof rotateRootKey
 }

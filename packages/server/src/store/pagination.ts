@@ -46,3 +46,18 @@ export function toPage<R, T>(
     maxResults: limit,
   }
 }
+
+/**
+ * One page of rows in id order (ids sort by creation time). `fetch` applies the list's filters,
+ * takes rows whose id is after `after` when it is set, in id order, at most `rows` of them: one
+ * more than a page, which only tells whether another page follows.
+ */
+export async function pageById<R extends { id: string }, T>(
+  request: PageRequest,
+  fetch: (after: string | undefined, rows: number) => Promise<R[]>,
+  map: (row: R) => T,
+): Promise<Page<T>> {
+  const limit = request.maxResults ?? 20
+  const after = decodeCursor(request.nextToken, 'string')
+  return toPage(await fetch(after, limit + 1), limit, (r) => r.id, map)
+}

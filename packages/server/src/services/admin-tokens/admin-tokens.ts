@@ -11,7 +11,7 @@ import {
 } from '../../crypto/minted-secret.js'
 import { InvalidToken, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
-import { decodeCursor, type Page, toPage } from '../../store/pagination.js'
+import { type Page, pageById } from '../../store/pagination.js'
 import type { AdminTokenTable, Database } from '../../store/schema.js'
 import { type Caller, type Services, SYSTEM_CHAIN } from '../context.js'
 import { requireInstance } from '../instances/instances.js'
@@ -83,16 +83,20 @@ export async function listAdminTokens(
   caller: Caller,
   query: ListQuery,
 ): Promise<Page<AdminToken>> {
-  const limit = query.maxResults ?? 20
-  const after = decodeCursor(query.nextToken, 'string')
-  let q = s.store.db
-    .selectFrom('admin_tokens')
-    .selectAll()
-    .orderBy('id')
-    .limit(limit + 1)
-  if (after !== undefined) q = q.where('id', '>', after)
-  if (caller.instanceScope !== null) q = q.where('instance_id', '=', caller.instanceScope)
-  return toPage(await q.execute(), limit, (r) => r.id, toAdminToken)
+  const scope = caller.instanceScope
+  return pageById(
+    query,
+    (after, rows) =>
+      s.store.db
+        .selectFrom('admin_tokens')
+        .selectAll()
+        .$if(scope !== null, (q) => q.where('instance_id', '=', scope!))
+        .$if(after !== undefined, (q) => q.where('id', '>', after!))
+        .orderBy('id')
+        .limit(rows)
+        .execute(),
+    toAdminToken,
+  )
 }
 
 export async function revokeAdminToken(

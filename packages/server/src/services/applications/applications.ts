@@ -2,10 +2,11 @@ import type { Application, CreateApplicationBody, ListQuery, Status } from '@str
 import type { Kysely } from 'kysely'
 import { NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
-import { decodeCursor, type Page, toPage } from '../../store/pagination.js'
+import { type Page, pageById } from '../../store/pagination.js'
 import type { ApplicationTable, Database } from '../../store/schema.js'
 import type { Caller, Services } from '../context.js'
 import { requireInstance } from '../instances/instances.js'
+import { changeStatus } from '../status.js'
 
 export function toApplication(row: ApplicationTable): Application {
   return {
@@ -70,16 +71,19 @@ export async function listApplications(
   query: ListQuery,
 ): Promise<Page<Application>> {
   await requireInstance(s.store.db, caller, instanceId)
-  const limit = query.maxResults ?? 20
-  const after = decodeCursor(query.nextToken, 'string')
-  let q = s.store.db
-    .selectFrom('applications')
-    .selectAll()
-    .where('instance_id', '=', instanceId)
-    .orderBy('id')
-    .limit(limit + 1)
-  if (after !== undefined) q = q.where('id', '>', after)
-  return toPage(await q.execute(), limit, (r) => r.id, toApplication)
+  return pageById(
+    query,
+    (after, rows) =>
+      s.store.db
+        .selectFrom('applications')
+        .selectAll()
+        .where('instance_id', '=', instanceId)
+        .$if(after !== undefined, (q) => q.where('id', '>', after!))
+        .orderBy('id')
+        .limit(rows)
+        .execute(),
+    toApplication,
+  )
 }
 
 export async function requireApplication(
@@ -114,25 +118,15 @@ export async function setApplicationStatus(
   applicationId: string,
   status: Status,
 ): Promise<Application> {
-  return s.committer.run(async ({ trx, audit }) => {
-    const row = await requireApplication(trx, caller, instanceId, applicationId)
-    if (row.status !== status) {
-      row.status = status
-      row.updated_at = s.now()
-      await trx
-        .updateTable('applications')
-        .set({ status, updated_at: row.updated_at })
-        .where('id', '=', row.id)
-        .execute()
-      await audit.append({
-        instanceId,
-        actor: caller.actor,
-        action: status === 'enabled' ? 'application.enable' : 'application.disable',
-        resource: { type: 'application', id: row.id },
-        outcome: 'success',
-        request: caller.request,
-      })
-    }
+  return s.committer.run(async (unit) => {
+    const row = await requireApplication(unit.trx, caller, instanceId, applicationId)
+    await changeStatus(
+      unit,
+      caller,
+      { table: 'applications', resourceType: 'application', row },
+      status,
+      s.now(),
+    )
     return toApplication(row)
   })
 }

@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely'
 import { keyedHash, mintSecret, SECRET_PREFIX, secretHint } from '../../crypto/minted-secret.js'
 import { NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
-import { decodeCursor, type Page, toPage } from '../../store/pagination.js'
+import { type Page, pageById } from '../../store/pagination.js'
 import type { ClientSecretTable, Database } from '../../store/schema.js'
 import type { Caller, Services } from '../context.js'
 import { requireApplication } from './applications.js'
@@ -81,16 +81,19 @@ export async function listClientSecrets(
   query: ListQuery,
 ): Promise<Page<ClientSecret>> {
   await requireApplication(s.store.db, caller, instanceId, applicationId)
-  const limit = query.maxResults ?? 20
-  const after = decodeCursor(query.nextToken, 'string')
-  let q = s.store.db
-    .selectFrom('client_secrets')
-    .selectAll()
-    .where('application_id', '=', applicationId)
-    .orderBy('id')
-    .limit(limit + 1)
-  if (after !== undefined) q = q.where('id', '>', after)
-  return toPage(await q.execute(), limit, (r) => r.id, toClientSecret)
+  return pageById(
+    query,
+    (after, rows) =>
+      s.store.db
+        .selectFrom('client_secrets')
+        .selectAll()
+        .where('application_id', '=', applicationId)
+        .$if(after !== undefined, (q) => q.where('id', '>', after!))
+        .orderBy('id')
+        .limit(rows)
+        .execute(),
+    toClientSecret,
+  )
 }
 
 export async function revokeClientSecret(

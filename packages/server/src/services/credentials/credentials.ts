@@ -16,10 +16,11 @@ import { sql } from 'kysely'
 import type { Binding } from '../../crypto/keyring.js'
 import { Conflict, IntegrityError, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
-import { decodeCursor, type Page, toPage } from '../../store/pagination.js'
+import { decodeCursor, type Page, pageById, toPage } from '../../store/pagination.js'
 import type { CredentialTable, Database } from '../../store/schema.js'
 import type { Caller, Services } from '../context.js'
 import { requireInstance } from '../instances/instances.js'
+import { changeStatus } from '../status.js'
 import { checkCredentialValue } from './credential-value.js'
 
 export function toCredential(row: CredentialTable): Credential {
@@ -131,20 +132,25 @@ export async function listCredentials(
   query: CredentialListQuery,
 ): Promise<Page<Credential>> {
   await requireInstance(s.store.db, caller, instanceId)
-  const limit = query.maxResults ?? 20
-  const after = decodeCursor(query.nextToken, 'string')
-  let q = s.store.db
-    .selectFrom('credentials')
-    .selectAll()
-    .where('instance_id', '=', instanceId)
-    .orderBy('id')
-    .limit(limit + 1)
-  if (after !== undefined) q = q.where('id', '>', after)
-  if (query.credentialType !== undefined) q = q.where('type', '=', query.credentialType)
-  const prefix = query.identifierPrefix
-  // substr, not LIKE: no wildcard escaping, and byte-exact on both engines whatever the collation.
-  if (prefix !== undefined) q = q.where(sql<string>`substr(identifier, 1, ${prefix.length})`, '=', prefix)
-  return toPage(await q.execute(), limit, (r) => r.id, toCredential)
+  const { credentialType: type, identifierPrefix: prefix } = query
+  return pageById(
+    query,
+    (after, rows) =>
+      s.store.db
+        .selectFrom('credentials')
+        .selectAll()
+        .where('instance_id', '=', instanceId)
+        .$if(type !== undefined, (q) => q.where('type', '=', type!))
+        // substr, not LIKE: no wildcard escaping, and byte-exact on both engines whatever the collation.
+        .$if(prefix !== undefined, (q) =>
+          q.where(sql<string>`substr(identifier, 1, ${prefix!.length})`, '=', prefix!),
+        )
+        .$if(after !== undefined, (q) => q.where('id', '>', after!))
+        .orderBy('id')
+        .limit(rows)
+        .execute(),
+    toCredential,
+  )
 }
 
 /** Finds a credential by id (`cred_…`) or identifier within an instance the caller may administer. */
@@ -212,25 +218,15 @@ export async function setCredentialStatus(
   credential: string,
   status: Status,
 ): Promise<Credential> {
-  return s.committer.run(async ({ trx, audit }) => {
-    const row = await requireCredential(trx, caller, instanceId, credential)
-    if (row.status !== status) {
-      row.status = status
-      row.updated_at = s.now()
-      await trx
-        .updateTable('credentials')
-        .set({ status, updated_at: row.updated_at })
-        .where('id', '=', row.id)
-        .execute()
-      await audit.append({
-        instanceId,
-        actor: caller.actor,
-        action: status === 'enabled' ? 'credential.enable' : 'credential.disable',
-        resource: { type: 'credential', id: row.id },
-        outcome: 'success',
-        request: caller.request,
-      })
-    }
+  return s.committer.run(async (unit) => {
+    const row = await requireCredential(unit.trx, caller, instanceId, credential)
+    await changeStatus(
+      unit,
+      caller,
+      { table: 'credentials', resourceType: 'credential', row },
+      status,
+      s.now(),
+    )
     return toCredential(row)
   })
 }

@@ -7,7 +7,7 @@ import type {
 } from '@strongroom/protocol'
 import { NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
-import { decodeCursor, type Page, toPage } from '../../store/pagination.js'
+import { type Page, pageById } from '../../store/pagination.js'
 import type { GrantTable } from '../../store/schema.js'
 import { requireApplication } from '../applications/applications.js'
 import type { Caller, Services } from '../context.js'
@@ -72,18 +72,22 @@ export async function listGrants(
   query: GrantListQuery,
 ): Promise<Page<Grant>> {
   await requireInstance(s.store.db, caller, instanceId)
-  const limit = query.maxResults ?? 20
-  const after = decodeCursor(query.nextToken, 'string')
-  let q = s.store.db
-    .selectFrom('grants')
-    .selectAll()
-    .where('instance_id', '=', instanceId)
-    .orderBy('id')
-    .limit(limit + 1)
-  if (after !== undefined) q = q.where('id', '>', after)
-  if (query.applicationId !== undefined) q = q.where('application_id', '=', query.applicationId)
-  if (query.resourceType !== undefined) q = q.where('resource_type', '=', query.resourceType)
-  return toPage(await q.execute(), limit, (r) => r.id, toGrant)
+  const { applicationId, resourceType } = query
+  return pageById(
+    query,
+    (after, rows) =>
+      s.store.db
+        .selectFrom('grants')
+        .selectAll()
+        .where('instance_id', '=', instanceId)
+        .$if(applicationId !== undefined, (q) => q.where('application_id', '=', applicationId!))
+        .$if(resourceType !== undefined, (q) => q.where('resource_type', '=', resourceType!))
+        .$if(after !== undefined, (q) => q.where('id', '>', after!))
+        .orderBy('id')
+        .limit(rows)
+        .execute(),
+    toGrant,
+  )
 }
 
 export async function deleteGrant(

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely'
 import { GENESIS_HASH } from '../../audit/chain.js'
 import { Forbidden, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
-import { decodeCursor, type Page, toPage } from '../../store/pagination.js'
+import { type Page, pageById } from '../../store/pagination.js'
 import type { Database, InstanceTable } from '../../store/schema.js'
 import { type Caller, type Services, SYSTEM_CHAIN } from '../context.js'
 
@@ -67,16 +67,20 @@ export async function createInstance(
 }
 
 export async function listInstances(s: Services, caller: Caller, query: ListQuery): Promise<Page<Instance>> {
-  const limit = query.maxResults ?? 20
-  const after = decodeCursor(query.nextToken, 'string')
-  let q = s.store.db
-    .selectFrom('instances')
-    .selectAll()
-    .orderBy('id')
-    .limit(limit + 1)
-  if (after !== undefined) q = q.where('id', '>', after)
-  if (caller.instanceScope !== null) q = q.where('id', '=', caller.instanceScope)
-  return toPage(await q.execute(), limit, (r) => r.id, toInstance)
+  const scope = caller.instanceScope
+  return pageById(
+    query,
+    (after, rows) =>
+      s.store.db
+        .selectFrom('instances')
+        .selectAll()
+        .$if(scope !== null, (q) => q.where('id', '=', scope!))
+        .$if(after !== undefined, (q) => q.where('id', '>', after!))
+        .orderBy('id')
+        .limit(rows)
+        .execute(),
+    toInstance,
+  )
 }
 
 /** Resolves an instance the caller may administer, or throws 403/404. */
