@@ -1,3 +1,5 @@
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { runCli, type ServerProcess, startServer } from '../support/server-process.js'
 import { cli, ok, okJson } from './cli.js'
@@ -72,6 +74,29 @@ describe('a real server driven by the CLI', () => {
     // Offline, against the database file, without the server or the root key.
     const offline = await runCli(['audit', 'verify', '--data-dir', dataDir])
     expect(offline.code, offline.stderr + offline.stdout).toBe(0)
+    server = undefined
+  })
+
+  it('names the tampered sequence number when a row of the database file is edited, then deleted', async () => {
+    server = await startServer()
+    for (const name of ['a', 'b', 'c', 'd']) await ok(server, ['app', 'create', '--name', name])
+    const { instanceId } = (await okJson(server, ['instance', 'list']))[0]
+    await server.stop()
+    const file = join(server.dataDir, 'strongroom.db')
+    const db = new Database(file)
+    db.prepare("update audit_events set action = 'application.delete' where instance_id = ? and seq = 3").run(instanceId)
+    db.close()
+    const edited = await runCli(['audit', 'verify', '--data-dir', server.dataDir, '--instance', instanceId])
+    expect(edited.code).toBe(1)
+    expect(edited.stdout + edited.stderr).toMatch(/\b3\b/)
+    expect(edited.stdout + edited.stderr).toMatch(/altered/)
+    const again = new Database(file)
+    again.prepare("update audit_events set action = 'application.create' where instance_id = ? and seq = 3").run(instanceId)
+    again.prepare('delete from audit_events where instance_id = ? and seq = 2').run(instanceId)
+    again.close()
+    const deleted = await runCli(['audit', 'verify', '--data-dir', server.dataDir, '--instance', instanceId])
+    expect(deleted.code).toBe(1)
+    expect(deleted.stdout + deleted.stderr).toMatch(/event 2 is missing/)
     server = undefined
   })
 

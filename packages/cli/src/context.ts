@@ -1,3 +1,4 @@
+import type { WhoAmI } from '@strongroom/protocol'
 import { AdminClient } from './admin-client.js'
 import { resolveAdminToken, resolveInstanceOption, resolveServerUrl } from './config.js'
 import type { Io } from './io.js'
@@ -18,14 +19,6 @@ export interface RunState {
   readonly secrets: Set<string>
   /** Set by commands that finish their output and still fail (`audit verify` on a broken chain). */
   exitCode: number
-}
-
-/** The response of `GET /admin/v1/whoami` (not in `@strongroom/protocol`). */
-export interface WhoAmI {
-  adminTokenId: string
-  name: string
-  instanceId: string | null
-  defaultInstanceId: string
 }
 
 /**

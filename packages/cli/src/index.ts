@@ -12,7 +12,7 @@ export {
   resolveServerUrl,
   URL_FILE,
 } from './config.js'
-export type { GlobalOptions, RunState, WhoAmI } from './context.js'
+export type { GlobalOptions, RunState } from './context.js'
 export {
   buildCredentialValue,
   checkValueOptions,

@@ -15,6 +15,18 @@ const ExpiresIn = Type.Integer({ minimum: 60, maximum: 315_360_000, description:
 /** A retrieval reason: what the operator or workload says it needs the secret for. */
 export const Reason = Type.String({ minLength: 1, maxLength: 512 })
 
+// ---- who am I ----------------------------------------------------------------------------------
+
+/** `GET /admin/v1/whoami`: the admin token in use and the instance commands default to. */
+export const WhoAmI = Type.Object({
+  adminTokenId: AdminTokenId,
+  name: Type.String(),
+  /** The only instance the token may administer; null for an operator token. */
+  instanceId: Type.Union([InstanceId, Type.Null()]),
+  defaultInstanceId: InstanceId,
+})
+export type WhoAmI = Static<typeof WhoAmI>
+
 // ---- instances -------------------------------------------------------------------------------
 
 export const Instance = Type.Object({

@@ -37,6 +37,7 @@ import {
   RevealCredentialBody,
   RevealedCredential,
   UpdateCredentialBody,
+  WhoAmI,
 } from '@strongroom/protocol'
 import { queryAuditEvents } from '../../audit/query.js'
 import { verifyChain } from '../../audit/verify.js'
@@ -88,15 +89,7 @@ export function adminRoutes(s: Services): RouteSpec[] {
       operationId: 'whoAmI',
       summary: 'The admin token in use and the default instance',
       tag: 'admin',
-      success: {
-        status: 200,
-        schema: Type.Object({
-          adminTokenId: Type.String(),
-          name: Type.String(),
-          instanceId: Type.Union([Type.String(), Type.Null()]),
-          defaultInstanceId: Type.String(),
-        }),
-      },
+      success: { status: 200, schema: WhoAmI },
       handler: async ({ caller, request }) => ({
         adminTokenId: caller.actor.id,
         name: request.adminTokenName ?? '',
