@@ -84,14 +84,18 @@ describe('a real server driven by the CLI', () => {
     await server.stop()
     const file = join(server.dataDir, 'strongroom.db')
     const db = new Database(file)
-    db.prepare("update audit_events set action = 'application.delete' where instance_id = ? and seq = 3").run(instanceId)
+    db.prepare("update audit_events set action = 'application.delete' where instance_id = ? and seq = 3").run(
+      instanceId,
+    )
     db.close()
     const edited = await runCli(['audit', 'verify', '--data-dir', server.dataDir, '--instance', instanceId])
     expect(edited.code).toBe(1)
     expect(edited.stdout + edited.stderr).toMatch(/\b3\b/)
     expect(edited.stdout + edited.stderr).toMatch(/altered/)
     const again = new Database(file)
-    again.prepare("update audit_events set action = 'application.create' where instance_id = ? and seq = 3").run(instanceId)
+    again
+      .prepare("update audit_events set action = 'application.create' where instance_id = ? and seq = 3")
+      .run(instanceId)
     again.prepare('delete from audit_events where instance_id = ? and seq = 2').run(instanceId)
     again.close()
     const deleted = await runCli(['audit', 'verify', '--data-dir', server.dataDir, '--instance', instanceId])
