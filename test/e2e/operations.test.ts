@@ -137,6 +137,8 @@ describe('operating the server', () => {
       }
       const url = /running at (https?:\/\/\S+)/.exec(out)![1]!
       const health = await fetch(`${url}/healthz`)
+      // The WAL exists only while the server runs (a clean close checkpoints and removes it).
+      const walMode = statSync(join(dataDir, 'strongroom.db-wal')).mode & 0o777
       // What a terminal's Ctrl-C does: the signal goes to the whole foreground process group.
       process.kill(-child.pid!, 'SIGINT')
       await exited
@@ -145,13 +147,16 @@ describe('operating the server', () => {
         (r) => r.status,
         () => 'refused',
       )
-      return { out, health: health.status, after }
+      return { out, health: health.status, after, walMode }
     }
     const first = await run()
     expect(first.health).toBe(200)
     const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim()
     expect(statSync(join(dataDir, 'admin-token')).mode & 0o777).toBe(0o600)
-    expect(statSync(join(dataDir, 'root.key')).mode & 0o777).toBe(0o600)
+    for (const file of ['root.key', 'strongroom.db']) {
+      expect(statSync(join(dataDir, file)).mode & 0o777, file).toBe(0o600)
+    }
+    expect(first.walMode).toBe(0o600)
     expect(first.out).toContain(token)
     expect(first.out).toMatch(/npx strongroom/)
     expect(first.out).toMatch(/shutting down/)

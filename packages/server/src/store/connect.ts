@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
@@ -29,7 +29,11 @@ export function openStore(url: string, options: { readonly?: boolean } = {}): St
 
 function openSqlite(path: string, readonly: boolean): Store {
   const file = path === ':memory:' ? path : resolve(path)
-  if (file !== ':memory:' && !readonly) mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+  if (file !== ':memory:' && !readonly) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+    // Private from the start: SQLite gives the WAL and shared-memory files the database's mode.
+    closeSync(openSync(file, 'a', 0o600))
+  }
   let sqlite: SQLite.Database
   try {
     sqlite = new SQLite(file, { readonly, fileMustExist: readonly })
