@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { sql } from 'kysely'
 import type { RequestMeta } from '../audit/appender.js'
-import { InvalidParameter, InvalidToken } from '../errors.js'
-import { authenticateAdminToken } from '../services/admin-tokens/admin-tokens.js'
+import { InvalidParameter, InvalidToken, PamError } from '../errors.js'
+import { auditThrottled, authenticateAdminToken } from '../services/admin-tokens/admin-tokens.js'
 import type { Caller, Services } from '../services/context.js'
 import { errorHandler, sendError } from './error-handler.js'
+import { FailureThrottle } from './failure-throttle.js'
 import { isSafeString, registerJsonBody } from './json-body.js'
 import { openApiDocument } from './openapi.js'
 import type { RouteSpec } from './route-table.js'
@@ -28,7 +29,11 @@ export interface AppOptions {
   version?: string
   /** Whether the server is draining; `/readyz` answers 503 then. */
   isShuttingDown?: () => boolean
+  /** Failed admin authentications allowed per source address: a burst, then a steady rate. */
+  authFailures?: { burst: number; refillPerSecond: number }
 }
+
+const AUTH_FAILURES = { burst: 20, refillPerSecond: 0.5 }
 
 const BODY_LIMIT = 256 * 1024
 
@@ -89,7 +94,8 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
   const routes = adminRoutes(s)
   const document = openApiDocument(routes, options.version ?? '0.0.0')
   app.get('/openapi.json', async () => document)
-  for (const route of routes) registerRoute(app, s, route)
+  const throttle = new FailureThrottle({ ...(options.authFailures ?? AUTH_FAILURES), now: s.now })
+  for (const route of routes) registerRoute(app, s, route, throttle)
   return app
 }
 
@@ -119,7 +125,7 @@ function rejectUnsafeStrings(values: unknown, where: string): void {
   }
 }
 
-function registerRoute(app: FastifyInstance, s: Services, route: RouteSpec): void {
+function registerRoute(app: FastifyInstance, s: Services, route: RouteSpec, throttle: FailureThrottle): void {
   const bodyOptional =
     route.body !== undefined && ((route.body as { required?: string[] }).required ?? []).length === 0
   const schema: Record<string, unknown> = {}
@@ -129,7 +135,25 @@ function registerRoute(app: FastifyInstance, s: Services, route: RouteSpec): voi
   if (route.success.schema) schema.response = { [route.success.status]: route.success.schema }
   const authenticate = async (request: FastifyRequest) => {
     const meta = requestMeta(request)
-    const token = await authenticateAdminToken(s, bearerToken(request.headers.authorization), meta)
+    const wait = throttle.retryAfter(request.ip)
+    if (wait > 0) {
+      throw new PamError(
+        'Throttling.User',
+        429,
+        'too many failed authentications from this address; retry later',
+        {
+          retryAfterSeconds: wait,
+        },
+      )
+    }
+    let token: Awaited<ReturnType<typeof authenticateAdminToken>>
+    try {
+      token = await authenticateAdminToken(s, bearerToken(request.headers.authorization), meta)
+    } catch (err) {
+      // Only a refused token counts against the address; an audit or database outage does not.
+      if (err instanceof InvalidToken && throttle.fail(request.ip)) await auditThrottled(s, meta)
+      throw err
+    }
     request.adminTokenName = token.name
     request.caller = {
       actor: { type: 'admin_token', id: token.id },

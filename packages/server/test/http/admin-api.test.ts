@@ -8,7 +8,8 @@ describe.each(ENGINES)('admin API input handling on %s', (engine) => {
   let t: TestServer
   let f: Fixture
   beforeAll(async () => {
-    t = await openTestServer(engine)
+    // This suite fails authentication on purpose, hundreds of times, from one address.
+    t = await openTestServer(engine, { app: { authFailures: { burst: 10_000, refillPerSecond: 1 } } })
     f = await createFixture(t)
   })
   afterAll(async () => t?.close())

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { inject } from 'vitest'
 import { createTestDatabase } from '../../../../test/support/postgres.js'
-import { buildApp } from '../../src/http/app.js'
+import { type AppOptions, buildApp } from '../../src/http/app.js'
 import { closeServices, openServices } from '../../src/server.js'
 import type { Services } from '../../src/services/context.js'
 
@@ -39,7 +39,7 @@ export async function freshDatabase(engine: Engine): Promise<{ db: string; clean
 /** The real start-up path (migrate, key check, bootstrap) and the real app, without a listener. */
 export async function openTestServer(
   engine: Engine,
-  options: { now?: () => number; db?: string; rootKey?: string } = {},
+  options: { now?: () => number; db?: string; rootKey?: string; app?: AppOptions } = {},
 ): Promise<TestServer> {
   const fresh = options.db ? { db: options.db, cleanup: () => {} } : await freshDatabase(engine)
   const rootKey = options.rootKey ?? randomBytes(32).toString('base64')
@@ -47,7 +47,7 @@ export async function openTestServer(
     { db: fresh.db, rootKey: { kind: 'env', base64: rootKey }, dataDir: null },
     options.now,
   )
-  const app = buildApp(services)
+  const app = buildApp(services, options.app)
   await app.ready()
   const adminToken = boot.adminToken ?? ''
   return {

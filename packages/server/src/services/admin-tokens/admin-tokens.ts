@@ -181,3 +181,19 @@ export async function authenticateAdminToken(
   }
   return row
 }
+
+/** One event when a source address is throttled for failing to authenticate, not one per refusal. */
+export async function auditThrottled(s: Services, request: RequestMeta): Promise<void> {
+  await s.committer
+    .run(({ audit }) =>
+      audit.append({
+        instanceId: SYSTEM_CHAIN,
+        actor: { type: 'anonymous', id: 'unknown' },
+        action: 'admin.authenticate',
+        outcome: 'denied',
+        details: { why: 'throttled' },
+        request,
+      }),
+    )
+    .catch(() => {})
+}

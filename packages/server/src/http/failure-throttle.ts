@@ -1,0 +1,61 @@
+export interface ThrottleOptions {
+  /** Failures a source may have in a burst before it is refused. */
+  burst: number
+  /** How many failures per second a source earns back. */
+  refillPerSecond: number
+  now: () => number
+  /** Sources remembered at most; the longest-unseen is forgotten first. */
+  maxSources?: number
+}
+
+interface Bucket {
+  tokens: number
+  at: number
+}
+
+/**
+ * A token bucket per source address, spent by failed authentications only. An exhausted source is
+ * refused before any lookup or audit write, so a flood of bad tokens costs neither the database
+ * nor the audit log. Memory is bounded: past `maxSources`, the longest-unseen source is dropped.
+ */
+export class FailureThrottle {
+  private readonly buckets = new Map<string, Bucket>()
+  private readonly maxSources: number
+
+  constructor(private readonly options: ThrottleOptions) {
+    this.maxSources = options.maxSources ?? 10_000
+  }
+
+  /** Seconds `source` must wait before trying again; 0 when it may try now. */
+  retryAfter(source: string): number {
+    const bucket = this.refill(source)
+    if (!bucket || bucket.tokens >= 1) return 0
+    return Math.ceil((1 - bucket.tokens) / this.options.refillPerSecond)
+  }
+
+  /** Spends one failure; true when this failure exhausted the source (it is throttled from now). */
+  fail(source: string): boolean {
+    const bucket = this.refill(source) ?? { tokens: this.options.burst, at: this.options.now() }
+    bucket.tokens = Math.max(0, bucket.tokens - 1)
+    this.buckets.delete(source)
+    this.buckets.set(source, bucket)
+    if (this.buckets.size > this.maxSources) this.buckets.delete(this.buckets.keys().next().value!)
+    return bucket.tokens < 1
+  }
+
+  private refill(source: string): Bucket | undefined {
+    const bucket = this.buckets.get(source)
+    if (!bucket) return undefined
+    const now = this.options.now()
+    bucket.tokens = Math.min(
+      this.options.burst,
+      bucket.tokens + ((now - bucket.at) / 1000) * this.options.refillPerSecond,
+    )
+    bucket.at = now
+    if (bucket.tokens >= this.options.burst) {
+      this.buckets.delete(source)
+      return undefined
+    }
+    return bucket
+  }
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest'
+import { FailureThrottle } from '../../src/http/failure-throttle.js'
+
+describe('failure throttle', () => {
+  it('allows a burst of failures, then refuses until failures are earned back', () => {
+    let now = 0
+    const throttle = new FailureThrottle({ burst: 3, refillPerSecond: 0.5, now: () => now })
+    expect(throttle.retryAfter('a')).toBe(0)
+    expect(throttle.fail('a')).toBe(false)
+    expect(throttle.fail('a')).toBe(false)
+    expect(throttle.fail('a')).toBe(true) // the third failure exhausts the burst
+    expect(throttle.retryAfter('a')).toBe(2) // one failure back at 0.5/s
+    expect(throttle.retryAfter('b')).toBe(0) // per source
+    now += 1000
+    expect(throttle.retryAfter('a')).toBe(1)
+    now += 1000
+    expect(throttle.retryAfter('a')).toBe(0)
+    expect(throttle.fail('a')).toBe(true)
+    now += 60_000
+    expect(throttle.retryAfter('a')).toBe(0)
+    expect(throttle.fail('a')).toBe(false) // fully refilled: a fresh burst
+  })
+
+  it('remembers a bounded number of sources', () => {
+    const throttle = new FailureThrottle({ burst: 1, refillPerSecond: 0.001, now: () => 0, maxSources: 100 })
+    for (let i = 0; i < 1000; i++) throttle.fail(`10.0.${i >> 8}.${i & 255}`)
+    expect(throttle.retryAfter('10.0.3.231')).toBeGreaterThan(0) // recent: still throttled
+    expect(throttle.retryAfter('10.0.0.0')).toBe(0) // forgotten
+  })
+})
