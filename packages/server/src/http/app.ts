@@ -9,6 +9,7 @@ import { errorHandler, sendError } from './error-handler.js'
 import { FailureThrottle } from './failure-throttle.js'
 import { isSafeString, registerJsonBody } from './json-body.js'
 import { openApiDocument } from './openapi.js'
+import { RequestLog } from './request-log.js'
 import type { RouteSpec } from './route-table.js'
 import { adminRoutes } from './routes/admin-routes.js'
 import { typeboxValidatorCompiler } from './validation.js'
@@ -48,6 +49,7 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
     trustProxy: options.trustProxy ?? false,
     genReqId: newRequestId,
     requestIdHeader: false,
+    logController: new RequestLog(),
     return503OnClosing: true,
     ...(options.https ? { https: options.https } : {}),
   } as FastifyServerOptions)
