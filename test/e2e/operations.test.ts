@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, realpathSync, statSync } from 'node:fs'
 import { get as httpsGet } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -109,6 +109,23 @@ describe('operating the server', () => {
       child.kill('SIGTERM')
       await new Promise((r) => child.once('close', r))
     }
+  })
+
+  it('links `npx strongroom` to a committed launcher, which a fresh clone has before anything is built', async () => {
+    // npm links a bin at install time only if its file exists: a bin inside dist/ is missing on a fresh clone.
+    expect(realpathSync(join(repoRoot, 'node_modules/.bin/strongroom'))).toBe(
+      join(repoRoot, 'packages/cli/bin/strongroom.mjs'),
+    )
+    const version = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('npx', ['--no-install', 'strongroom', '--version'], {
+        cwd: repoRoot,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      })
+      let out = ''
+      child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c))
+      child.on('close', (code) => resolve({ code, out }))
+    })
+    expect(version).toEqual({ code: 0, out: expect.stringMatching(/^\d+\.\d+\.\d+/) })
   })
 
   it('starts with `npm start`, prints the URL, the token once and what to try, and serves /healthz', async () => {
