@@ -73,6 +73,15 @@ export type AdminTokenPage = Static<typeof AdminTokenPage>
 export const Status = Type.Union([Type.Literal('enabled'), Type.Literal('disabled')])
 export type Status = Static<typeof Status>
 
+/** An IDaaS scope string, `audience|value` (e.g. `urn:cloud:idaas:pam|credential:obtain`). */
+export const ScopeString = Type.String({
+  minLength: 3,
+  maxLength: 256,
+  pattern: '^[\\x21-\\x7b\\x7d\\x7e]+\\|[\\x21-\\x7b\\x7d\\x7e]+$',
+})
+/** Seconds an access token lives: one minute to one day. */
+export const AccessTokenLifetime = Type.Integer({ minimum: 60, maximum: 86_400, description: 'seconds' })
+
 export const Application = Type.Object({
   applicationId: ApplicationId,
   clientId: Type.String(),
@@ -80,15 +89,34 @@ export const Application = Type.Object({
   name: Name,
   description: Description,
   status: Status,
+  /** What the application may ask the token endpoint for. Empty: nothing (deny by default). */
+  allowedScopes: Type.Array(ScopeString),
+  accessTokenLifetime: AccessTokenLifetime,
   createTime: EpochMillis,
   updateTime: EpochMillis,
 })
 export type Application = Static<typeof Application>
+const AllowedScopes = Type.Array(ScopeString, { maxItems: 64, uniqueItems: true })
 export const CreateApplicationBody = Type.Object(
-  { name: Name, description: Type.Optional(Description) },
+  {
+    name: Name,
+    description: Type.Optional(Description),
+    allowedScopes: Type.Optional(AllowedScopes),
+    accessTokenLifetime: Type.Optional(AccessTokenLifetime),
+  },
   closed,
 )
 export type CreateApplicationBody = Static<typeof CreateApplicationBody>
+export const UpdateApplicationBody = Type.Object(
+  {
+    name: Type.Optional(Name),
+    description: Type.Optional(Description),
+    allowedScopes: Type.Optional(AllowedScopes),
+    accessTokenLifetime: Type.Optional(AccessTokenLifetime),
+  },
+  { ...closed, minProperties: 1 },
+)
+export type UpdateApplicationBody = Static<typeof UpdateApplicationBody>
 export const ApplicationPage = page(Application)
 export type ApplicationPage = Static<typeof ApplicationPage>
 

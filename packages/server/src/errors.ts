@@ -8,6 +8,8 @@ export interface PamErrorOptions {
   rule?: string
   /** Seconds the caller should wait (rate limiting). */
   retryAfterSeconds?: number
+  /** The RFC 6749 §5.2 `error` code, where the OAuth code is more precise than the status class. */
+  oauthError?: string
 }
 
 /**
@@ -20,6 +22,7 @@ export class PamError extends Error {
   readonly field: string | undefined
   readonly rule: string | undefined
   readonly retryAfterSeconds: number | undefined
+  readonly oauthError: string | undefined
 
   constructor(code: ErrorCode, status: number, message: string, options: PamErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
@@ -29,6 +32,7 @@ export class PamError extends Error {
     this.field = options.field
     this.rule = options.rule
     this.retryAfterSeconds = options.retryAfterSeconds
+    this.oauthError = options.oauthError
   }
 }
 
@@ -94,5 +98,12 @@ export class ConfigError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = 'ConfigError'
+  }
+}
+
+/** An error of the OAuth endpoints (RFC 6749 §5.2), with its standard `error` code. */
+export class OAuthError extends PamError {
+  constructor(oauthError: string, code: ErrorCode, message: string, status = 400) {
+    super(code, status, message, { oauthError })
   }
 }

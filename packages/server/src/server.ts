@@ -7,6 +7,7 @@ import { Keyring } from './crypto/keyring.js'
 import { loadRootKey, type RootKeySource, rootKeyId } from './crypto/root-key.js'
 import { ConfigError } from './errors.js'
 import { buildApp } from './http/app.js'
+import { SigningKeys } from './oauth/signing-keys.js'
 import type { Services } from './services/context.js'
 import { Committer } from './store/committer.js'
 import { openStore, type Store } from './store/connect.js'
@@ -41,7 +42,7 @@ export interface OpenedServices {
  * the listener. Tests build their in-memory apps on exactly this path.
  */
 export async function openServices(
-  config: Pick<Config, 'db' | 'rootKey' | 'dataDir'>,
+  config: Pick<Config, 'db' | 'rootKey' | 'dataDir'> & { publicUrl?: string | null },
   now: () => number = Date.now,
 ): Promise<OpenedServices> {
   if (config.dataDir !== null) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
@@ -55,10 +56,17 @@ export async function openServices(
     })
     const committer = new Committer(store, { now })
     const { keyring, ...result } = boot
-    return {
-      services: { store, committer, keyring, now, defaultInstanceId: boot.defaultInstanceId },
-      boot: result,
+    const signingKeys = new SigningKeys({ store, keyring, now, committer })
+    const services: Services = {
+      store,
+      committer,
+      keyring,
+      now,
+      defaultInstanceId: boot.defaultInstanceId,
+      signingKeys,
+      publicUrl: config.publicUrl ?? 'http://127.0.0.1',
     }
+    return { services, boot: result }
   } catch (err) {
     await store.close().catch(() => {})
     throw err
@@ -86,6 +94,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     })
     await app.listen({ host: config.listen.host, port: config.listen.port })
     const url = baseUrl(app, config)
+    services.publicUrl = config.publicUrl ?? url
     if (config.dataDir !== null) replacePrivateFile(`${config.dataDir}/url`, `${url}\n`)
     print(banner(url, config, boot.adminToken, boot.adminTokenFile))
     app.log.info(

@@ -13,6 +13,7 @@ export interface ServeFlags {
   dataDir?: string
   config?: string
   logLevel?: string
+  publicUrl?: string
 }
 
 export interface Config {
@@ -24,6 +25,8 @@ export interface Config {
   tls: { certFile: string; keyFile: string } | null
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   trustProxy: boolean
+  /** The external base URL issuers are built on; null: the listening address. */
+  publicUrl: string | null
 }
 
 export const DEFAULT_DATA_DIR = '.strongroom'
@@ -39,6 +42,7 @@ const ENV: Record<keyof ServeFlags, string> = {
   dataDir: 'STRONGROOM_DATA_DIR',
   config: 'STRONGROOM_CONFIG',
   logLevel: 'STRONGROOM_LOG_LEVEL',
+  publicUrl: 'STRONGROOM_PUBLIC_URL',
 }
 
 /**
@@ -102,6 +106,12 @@ export function loadConfig(
     )
   }
   const trustProxy = env.STRONGROOM_TRUST_PROXY ?? file.trustProxy
+  const publicUrl = pick('publicUrl')
+  if (publicUrl && !isBaseUrl(publicUrl.value)) {
+    throw new ConfigError(
+      `public URL "${publicUrl.value}" from ${publicUrl.from} must be an http(s) URL without query or fragment`,
+    )
+  }
   return {
     db: dbUrl,
     listen,
@@ -110,6 +120,16 @@ export function loadConfig(
     tls: cert && key ? { certFile: resolve(cwd, cert.value), keyFile: resolve(cwd, key.value) } : null,
     logLevel: level.value as Config['logLevel'],
     trustProxy: trustProxy === true || trustProxy === 'true' || trustProxy === '1',
+    publicUrl: publicUrl ? publicUrl.value.replace(/\/+$/, '') : null,
+  }
+}
+
+function isBaseUrl(value: string): boolean {
+  try {
+    const url = new URL(value)
+    return /^https?:$/.test(url.protocol) && url.search === '' && url.hash === ''
+  } catch {
+    return false
   }
 }
 

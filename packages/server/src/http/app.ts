@@ -12,6 +12,7 @@ import { openApiDocument } from './openapi.js'
 import { RequestLog } from './request-log.js'
 import type { RouteSpec } from './route-table.js'
 import { adminRoutes } from './routes/admin-routes.js'
+import { registerOAuthRoutes } from './routes/oauth-routes.js'
 import { typeboxValidatorCompiler } from './validation.js'
 
 declare module 'fastify' {
@@ -30,7 +31,7 @@ export interface AppOptions {
   version?: string
   /** Whether the server is draining; `/readyz` answers 503 then. */
   isShuttingDown?: () => boolean
-  /** Failed admin authentications allowed per source address: a burst, then a steady rate. */
+  /** Failed authentications (admin tokens; OAuth clients per address and per client id): a burst, then a steady rate. */
   authFailures?: { burst: number; refillPerSecond: number }
 }
 
@@ -96,8 +97,13 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
   const routes = adminRoutes(s)
   const document = openApiDocument(routes, options.version ?? '0.0.0')
   app.get('/openapi.json', async () => document)
-  const throttle = new FailureThrottle({ ...(options.authFailures ?? AUTH_FAILURES), now: s.now })
+  const failures = { ...(options.authFailures ?? AUTH_FAILURES), now: s.now }
+  const throttle = new FailureThrottle(failures)
   for (const route of routes) registerRoute(app, s, route, throttle)
+  registerOAuthRoutes(app, s, {
+    perAddress: new FailureThrottle(failures),
+    perClient: new FailureThrottle(failures),
+  })
   return app
 }
 

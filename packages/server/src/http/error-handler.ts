@@ -16,6 +16,7 @@ interface Mapped {
   field?: string | undefined
   rule?: string | undefined
   retryAfterSeconds?: number | undefined
+  oauthError?: string | undefined
 }
 
 /**
@@ -44,7 +45,13 @@ export function sendError(reply: FastifyReply, requestId: string, m: Mapped) {
   }
   if (m.field !== undefined) body.field = m.field
   if (m.rule !== undefined) body.rule = m.rule
-  if (m.status === 401) reply.header('www-authenticate', 'Bearer error="invalid_token"')
+  if (m.status === 401) {
+    // RFC 6749 §5.2: a client that failed to authenticate is told how to; a bearer token, why not.
+    reply.header(
+      'www-authenticate',
+      m.oauthError === 'invalid_client' ? 'Basic realm="strongroom"' : 'Bearer error="invalid_token"',
+    )
+  }
   if (m.retryAfterSeconds !== undefined) {
     reply.header('retry-after', String(m.retryAfterSeconds))
     reply.header('x-acs-retry-after', String(m.retryAfterSeconds * 1000))
@@ -61,6 +68,7 @@ function mapError(error: FastifyError | Error): Mapped {
       field: error.field,
       rule: error.rule,
       retryAfterSeconds: error.retryAfterSeconds,
+      oauthError: error.oauthError,
     }
   }
   const fe = error as FastifyError & { validation?: AjvError[]; validationContext?: string }
@@ -127,6 +135,7 @@ function fromValidation(e: AjvError, context: string): Mapped {
 }
 
 function oauthError(m: Mapped): string {
+  if (m.oauthError !== undefined) return m.oauthError
   if (m.status === 401) return 'invalid_token'
   if (m.status === 403) return 'insufficient_scope'
   if (m.status === 400 || m.status === 413 || m.status === 415) return 'invalid_request'

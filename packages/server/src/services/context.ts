@@ -1,5 +1,6 @@
 import type { Actor, RequestMeta } from '../audit/appender.js'
 import type { Keyring } from '../crypto/keyring.js'
+import type { SigningKeys } from '../oauth/signing-keys.js'
 import type { Committer } from '../store/committer.js'
 import type { Store } from '../store/connect.js'
 
@@ -11,6 +12,12 @@ export interface Services {
   readonly now: () => number
   /** The instance created by the bootstrap: the default of the CLI's `--instance`. */
   readonly defaultInstanceId: string
+  readonly signingKeys: SigningKeys
+  /**
+   * The server's external base URL (`https://pam.example.com`): issuers and endpoint URLs are
+   * built on it. Configured, or the listening address once the server listens.
+   */
+  publicUrl: string
 }
 
 /** Who is calling, established by the HTTP layer before a service runs. */

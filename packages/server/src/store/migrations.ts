@@ -168,6 +168,45 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0002_authorization_server': {
+      async up(db: Kysely<unknown>) {
+        // What an application may ask for (IDaaS scope strings, space-separated) and for how long.
+        await db.schema
+          .alterTable('applications')
+          .addColumn('allowed_scopes', 'text', (c) => c.notNull().defaultTo(''))
+          .execute()
+        await db.schema
+          .alterTable('applications')
+          .addColumn('access_token_lifetime', 'integer', (c) => c.notNull().defaultTo(3600))
+          .execute()
+        // Per-instance signing keys. A key's state follows from time alone, so every node agrees
+        // without coordination: the active key is the one activated last; a key activating later
+        // is published early; a superseded key stays published one maximum token lifetime more.
+        await db.schema
+          .createTable('signing_keys')
+          .addColumn('kid', 'text', (c) => c.primaryKey())
+          .addColumn('instance_id', 'text', (c) => c.notNull().references('instances.id'))
+          .addColumn('alg', 'text', (c) => c.notNull())
+          .addColumn('public_jwk', 'text', (c) => c.notNull())
+          .addColumn('private_key', blob, (c) => c.notNull())
+          .addColumn('key_version', 'integer', (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addColumn('activate_at', time, (c) => c.notNull())
+          .execute()
+        await db.schema
+          .createIndex('signing_keys_instance')
+          .on('signing_keys')
+          .columns(['instance_id', 'activate_at'])
+          .execute()
+        // Revoked access tokens, by jti, kept until they would have expired anyway.
+        await db.schema
+          .createTable('revoked_access_tokens')
+          .addColumn('jti', 'text', (c) => c.primaryKey())
+          .addColumn('instance_id', 'text', (c) => c.notNull())
+          .addColumn('expires_at', time, (c) => c.notNull())
+          .execute()
+      },
+    },
   }
 }
 

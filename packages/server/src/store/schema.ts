@@ -13,6 +13,8 @@ export interface Database {
   grants: GrantTable
   audit_events: AuditEventTable
   audit_heads: AuditHeadTable
+  signing_keys: SigningKeyTable
+  revoked_access_tokens: RevokedAccessTokenTable
 }
 
 export interface MetaTable {
@@ -57,6 +59,10 @@ export interface ApplicationTable {
   status: 'enabled' | 'disabled'
   created_at: number
   updated_at: number
+  /** Space-separated IDaaS scope strings (`audience|value`) the application may be granted. */
+  allowed_scopes: string
+  /** Seconds an access token issued to the application lives. */
+  access_token_lifetime: number
 }
 
 export interface ClientSecretTable {
@@ -134,3 +140,23 @@ export interface AuditHeadTable {
 }
 
 export type AutoId = Generated<number>
+
+export interface SigningKeyTable {
+  kid: string
+  instance_id: string
+  alg: 'EdDSA' | 'ES256'
+  /** The public key as a JWK (JSON), published in the JWKS. */
+  public_jwk: string
+  /** The private key, PKCS#8 DER, sealed under the instance's data key. */
+  private_key: Buffer
+  key_version: number
+  created_at: number
+  /** From this time on the key signs (until a later key activates); before it, it is only published. */
+  activate_at: number
+}
+
+export interface RevokedAccessTokenTable {
+  jti: string
+  instance_id: string
+  expires_at: number
+}

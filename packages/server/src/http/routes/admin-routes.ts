@@ -36,6 +36,9 @@ import {
   PutCredentialVersionBody,
   RevealCredentialBody,
   RevealedCredential,
+  RotateSigningKeyBody,
+  SigningKey,
+  UpdateApplicationBody,
   UpdateCredentialBody,
   WhoAmI,
 } from '@strongroom/protocol'
@@ -204,6 +207,19 @@ export function adminRoutes(s: Services): RouteSpec[] {
       success: { status: 200, schema: Application },
       handler: ({ caller, params }) =>
         applications.getApplication(s, caller, params.instanceId!, params.applicationId!),
+    },
+    {
+      ...admin,
+      method: 'PATCH',
+      url: `${I}/applications/:applicationId`,
+      operationId: 'updateApplication',
+      summary: "Update an application's name, description, allowed scopes or access-token lifetime",
+      tag: 'applications',
+      params: appParams,
+      body: UpdateApplicationBody,
+      success: { status: 200, schema: Application },
+      handler: ({ caller, params, body }: In<P.UpdateApplicationBody>) =>
+        applications.updateApplication(s, caller, params.instanceId!, params.applicationId!, body),
     },
     ...(['disable', 'enable'] as const).map(
       (verb): RouteSpec => ({
@@ -408,6 +424,36 @@ export function adminRoutes(s: Services): RouteSpec[] {
       params: Type.Object({ instanceId: InstanceId, grantId: GrantId }, closed),
       success: { status: 204, schema: null },
       handler: ({ caller, params }) => grants.deleteGrant(s, caller, params.instanceId!, params.grantId!),
+    },
+    // ---- signing keys of the authorization server
+    {
+      ...admin,
+      method: 'GET',
+      url: `${I}/signing-keys`,
+      operationId: 'listSigningKeys',
+      summary: 'List the published signing keys of the instance (next, active, retired)',
+      tag: 'authorization-server',
+      params: instanceParams,
+      success: { status: 200, schema: Type.Object({ entities: Type.Array(SigningKey) }) },
+      handler: async ({ caller, params }) => {
+        await requireInstance(s.store.db, caller, params.instanceId!)
+        return { entities: await s.signingKeys.list(params.instanceId!) }
+      },
+    },
+    {
+      ...admin,
+      method: 'POST',
+      url: `${I}/signing-keys/rotate`,
+      operationId: 'rotateSigningKey',
+      summary: 'Add a signing key: published now, signing after activateAfterSeconds (default 600)',
+      tag: 'authorization-server',
+      params: instanceParams,
+      body: RotateSigningKeyBody,
+      success: { status: 201, schema: SigningKey },
+      handler: async ({ caller, params, body }: In<P.RotateSigningKeyBody>) => {
+        await requireInstance(s.store.db, caller, params.instanceId!)
+        return s.signingKeys.rotate(caller, params.instanceId!, body)
+      },
     },
     // ---- audit
     {

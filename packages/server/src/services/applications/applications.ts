@@ -1,7 +1,14 @@
-import type { Application, CreateApplicationBody, ListQuery, Status } from '@strongroom/protocol'
+import type {
+  Application,
+  CreateApplicationBody,
+  ListQuery,
+  Status,
+  UpdateApplicationBody,
+} from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
-import { NotFound } from '../../errors.js'
+import { InvalidParameter, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
+import { parseScope, ScopeError } from '../../oauth/scopes.js'
 import { type Page, pageById } from '../../store/pagination.js'
 import type { ApplicationTable, Database } from '../../store/schema.js'
 import type { Caller, Services } from '../context.js'
@@ -16,6 +23,8 @@ export function toApplication(row: ApplicationTable): Application {
     name: row.name,
     description: row.description,
     status: row.status,
+    allowedScopes: row.allowed_scopes.split(' ').filter((x) => x !== ''),
+    accessTokenLifetime: row.access_token_lifetime,
     createTime: Number(row.created_at),
     updateTime: Number(row.updated_at),
   }
@@ -38,9 +47,66 @@ export async function insertApplication(
     status: 'enabled',
     created_at: now,
     updated_at: now,
+    allowed_scopes: checkAllowedScopes(body.allowedScopes ?? []),
+    access_token_lifetime: body.accessTokenLifetime ?? DEFAULT_ACCESS_TOKEN_LIFETIME,
   }
   await trx.insertInto('applications').values(row).execute()
   return row
+}
+
+export const DEFAULT_ACCESS_TOKEN_LIFETIME = 3600
+
+/** Checks each allowed scope against the IDaaS grammar and known PAM scopes; stores them space-separated. */
+function checkAllowedScopes(scopes: string[]): string {
+  scopes.forEach((scope, i) => {
+    try {
+      parseScope(scope)
+    } catch (err) {
+      if (err instanceof ScopeError) throw new InvalidParameter(`allowedScopes.${i}`, err.message)
+      throw err
+    }
+  })
+  return scopes.join(' ')
+}
+
+/** Changes name, description, allowed scopes or token lifetime; audited with the fields changed. */
+export async function updateApplication(
+  s: Services,
+  caller: Caller,
+  instanceId: string,
+  applicationId: string,
+  body: UpdateApplicationBody,
+): Promise<Application> {
+  const allowed = body.allowedScopes === undefined ? undefined : checkAllowedScopes(body.allowedScopes)
+  return s.committer.run(async ({ trx, audit }) => {
+    const row = await requireApplication(trx, caller, instanceId, applicationId)
+    row.name = body.name ?? row.name
+    row.description = body.description ?? row.description
+    row.allowed_scopes = allowed ?? row.allowed_scopes
+    row.access_token_lifetime = body.accessTokenLifetime ?? row.access_token_lifetime
+    row.updated_at = s.now()
+    await trx
+      .updateTable('applications')
+      .set({
+        name: row.name,
+        description: row.description,
+        allowed_scopes: row.allowed_scopes,
+        access_token_lifetime: row.access_token_lifetime,
+        updated_at: row.updated_at,
+      })
+      .where('id', '=', row.id)
+      .execute()
+    await audit.append({
+      instanceId,
+      actor: caller.actor,
+      action: 'application.update',
+      resource: { type: 'application', id: row.id },
+      outcome: 'success',
+      details: { fields: Object.keys(body).sort().join(','), allowedScopes: row.allowed_scopes },
+      request: caller.request,
+    })
+    return toApplication(row)
+  })
 }
 
 export async function createApplication(

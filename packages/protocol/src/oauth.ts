@@ -1,0 +1,64 @@
+import { type Static, Type } from '@sinclair/typebox'
+
+/** The audience of the PAM developer API (CONTRACT.md, "Token endpoint"). */
+export const PAM_AUDIENCE = 'urn:cloud:idaas:pam'
+
+/** The scopes of the PAM developer API; `.all` stands for all of them. */
+export const PAM_SCOPES = [
+  'credential:obtain',
+  'authentication_token:obtain',
+  'authentication_token:read',
+  'authentication_token:manage',
+  'cloud_account_role:obtain_access_credential',
+] as const
+export type PamScope = (typeof PAM_SCOPES)[number]
+
+/** The default authorization server of an instance. */
+export const DEFAULT_AUTHORIZATION_SERVER = 'iauths_system'
+
+/** RFC 6749 §5.1 plus `expires_at` (epoch seconds), which the IDaaS SDKs rely on. */
+export const TokenResponse = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer(),
+  expires_at: Type.Integer({ description: 'epoch seconds' }),
+  scope: Type.String(),
+})
+export type TokenResponse = Static<typeof TokenResponse>
+
+/** RFC 8414 authorization server metadata, as much as strongroom serves. */
+export const AuthorizationServerMetadata = Type.Object({
+  issuer: Type.String(),
+  token_endpoint: Type.String(),
+  jwks_uri: Type.String(),
+  grant_types_supported: Type.Array(Type.String()),
+  token_endpoint_auth_methods_supported: Type.Array(Type.String()),
+  scopes_supported: Type.Array(Type.String()),
+  response_types_supported: Type.Array(Type.String()),
+})
+export type AuthorizationServerMetadata = Static<typeof AuthorizationServerMetadata>
+
+export const SigningKey = Type.Object({
+  kid: Type.String(),
+  alg: Type.Union([Type.Literal('EdDSA'), Type.Literal('ES256')]),
+  /** `next`: published, not signing yet; `active`: signing; `retired`: published until its tokens expire. */
+  status: Type.Union([Type.Literal('next'), Type.Literal('active'), Type.Literal('retired')]),
+  createTime: Type.Integer(),
+  activateTime: Type.Integer(),
+  retireTime: Type.Union([Type.Integer(), Type.Null()]),
+  unpublishTime: Type.Union([Type.Integer(), Type.Null()]),
+})
+export type SigningKey = Static<typeof SigningKey>
+
+export const RotateSigningKeyBody = Type.Object(
+  {
+    alg: Type.Optional(SigningKey.properties.alg),
+    /**
+     * Seconds the new key is published before it signs, so relying parties that cache the JWKS
+     * learn it first; 0 for an emergency rotation after a compromise. Default 600.
+     */
+    activateAfterSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400 })),
+  },
+  { additionalProperties: false },
+)
+export type RotateSigningKeyBody = Static<typeof RotateSigningKeyBody>

@@ -1,0 +1,152 @@
+import { createHash, randomBytes, sign, verify } from 'node:crypto'
+import { InvalidToken } from '../errors.js'
+import type { Services } from '../services/context.js'
+import { formatScope, type ScopeSet } from './scopes.js'
+import type { LoadedKey, SigningKeys } from './signing-keys.js'
+
+/** The claims of a strongroom access token (RFC 9068, plus the instance). */
+export interface AccessTokenClaims {
+  iss: string
+  sub: string
+  aud: string
+  scope: string
+  client_id: string
+  jti: string
+  iat: number
+  exp: number
+  instance_id: string
+}
+
+const TYP = 'at+jwt'
+/** Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds. */
+const LEEWAY_S = 10
+
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
+
+/** Signs with `node:crypto` on the hot path: EdDSA (Ed25519) or ES256 in JOSE's raw r‖s form. */
+async function signJws(key: LoadedKey, header: object, payload: object): Promise<string> {
+  const input = `${b64(header)}.${b64(payload)}`
+  const privateKey = await key.privateKey()
+  const signature =
+    key.alg === 'EdDSA'
+      ? sign(null, Buffer.from(input), privateKey)
+      : sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' })
+  return `${input}.${signature.toString('base64url')}`
+}
+
+export interface MintInput {
+  instanceId: string
+  issuer: string
+  applicationId: string
+  clientId: string
+  scope: ScopeSet
+  lifetimeSeconds: number
+}
+
+/** Mints an access token with the instance's active key. */
+export async function mintAccessToken(
+  keys: SigningKeys,
+  now: number,
+  input: MintInput,
+): Promise<{ token: string; claims: AccessTokenClaims }> {
+  const key = await keys.active(input.instanceId)
+  const iat = Math.floor(now / 1000)
+  const claims: AccessTokenClaims = {
+    iss: input.issuer,
+    sub: input.applicationId,
+    aud: input.scope.audience,
+    scope: input.scope.values.join(' '),
+    client_id: input.clientId,
+    jti: randomBytes(16).toString('base64url'),
+    iat,
+    exp: iat + input.lifetimeSeconds,
+    instance_id: input.instanceId,
+  }
+  const token = await signJws(key, { alg: key.alg, typ: TYP, kid: key.kid }, claims)
+  return { token, claims }
+}
+
+export interface VerifyOptions {
+  instanceId: string
+  issuer: string
+  /** When given, `aud` must equal it. */
+  audience?: string
+}
+
+/**
+ * The one verifier the rest of the server uses for bearer access tokens (RFC 8725 discipline):
+ * the algorithm comes from our key, never from the token; `typ` must be `at+jwt`; the `kid` must
+ * be a published key of the instance; `iss`, `aud`, `exp`, `nbf` and `iat` are checked with a
+ * small leeway; and a revoked token is refused on every node at once (the revocation list is read,
+ * not cached). Every failure is the same `InvalidToken`, saying what was wrong, never the token.
+ */
+export async function verifyAccessToken(
+  s: Pick<Services, 'store' | 'now'>,
+  keys: SigningKeys,
+  token: string,
+  options: VerifyOptions,
+): Promise<AccessTokenClaims> {
+  const parts = token.split('.')
+  if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]*$/.test(p)))
+    throw new InvalidToken('the access token is not a JWS')
+  const [h, p, sig] = parts as [string, string, string]
+  const header = decodeJson(h) as { alg?: unknown; typ?: unknown; kid?: unknown; crit?: unknown }
+  if (typeof header.typ !== 'string' || !/^(application\/)?at\+jwt$/i.test(header.typ)) {
+    throw new InvalidToken('the token is not an access token (typ)')
+  }
+  if (header.crit !== undefined) throw new InvalidToken('the access token has unsupported critical headers')
+  if (typeof header.kid !== 'string') throw new InvalidToken('the access token names no key')
+  const key = await keys.published(options.instanceId, header.kid)
+  if (!key || header.alg !== key.alg)
+    throw new InvalidToken('the access token was not signed by a key of this instance')
+  const input = Buffer.from(`${h}.${p}`)
+  const signature = Buffer.from(sig, 'base64url')
+  const valid =
+    key.alg === 'EdDSA'
+      ? verify(null, input, key.publicKey, signature)
+      : verify('sha256', input, { key: key.publicKey, dsaEncoding: 'ieee-p1363' }, signature)
+  if (!valid) throw new InvalidToken('the access token signature does not verify')
+  const claims = decodeJson(p) as Partial<AccessTokenClaims> & { nbf?: unknown }
+  const now = Math.floor(s.now() / 1000)
+  if (claims.iss !== options.issuer || claims.instance_id !== options.instanceId) {
+    throw new InvalidToken('the access token was issued for another issuer')
+  }
+  if (options.audience !== undefined && claims.aud !== options.audience) {
+    throw new InvalidToken('the access token is for another audience')
+  }
+  if (typeof claims.exp !== 'number' || claims.exp + LEEWAY_S <= now)
+    throw new InvalidToken('the access token has expired')
+  if (typeof claims.iat !== 'number' || claims.iat - LEEWAY_S > now)
+    throw new InvalidToken('the access token is not valid yet')
+  if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || claims.nbf - LEEWAY_S > now)) {
+    throw new InvalidToken('the access token is not valid yet')
+  }
+  if (typeof claims.jti !== 'string' || typeof claims.sub !== 'string' || typeof claims.scope !== 'string') {
+    throw new InvalidToken('the access token lacks required claims')
+  }
+  const revoked = await s.store.db
+    .selectFrom('revoked_access_tokens')
+    .select('jti')
+    .where('jti', '=', claims.jti)
+    .executeTakeFirst()
+  if (revoked) throw new InvalidToken('the access token has been revoked')
+  return claims as AccessTokenClaims
+}
+
+function decodeJson(part: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'))
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      return value as Record<string, unknown>
+  } catch {
+    // fall through
+  }
+  throw new InvalidToken('the access token is malformed')
+}
+
+/** A fingerprint of a token for logs and audit events: never the token itself. */
+export function tokenFingerprint(token: string): string {
+  return createHash('sha256').update(token).digest('base64url').slice(0, 16)
+}
+
+export { formatScope }

@@ -1,0 +1,230 @@
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto'
+import type { RotateSigningKeyBody, SigningKey } from '@strongroom/protocol'
+import type { Kysely } from 'kysely'
+import { canonicalJson } from '../audit/canonical-json.js'
+import type { Binding } from '../crypto/keyring.js'
+import type { Caller, Services } from '../services/context.js'
+import type { Unit } from '../store/committer.js'
+import type { Database, SigningKeyTable } from '../store/schema.js'
+
+export type SigningAlg = SigningKeyTable['alg']
+
+/** The longest an access token lives; a superseded key stays published this long after it stops signing. */
+export const MAX_TOKEN_LIFETIME_MS = 86_400_000
+const DEFAULT_ACTIVATE_AFTER_S = 600
+/** How long a node trusts its copy of an instance's keys before reading them again. */
+const CACHE_MS = 5_000
+
+export interface LoadedKey {
+  kid: string
+  alg: SigningAlg
+  createdAt: number
+  activateAt: number
+  publicJwk: Record<string, string>
+  publicKey: KeyObject
+  /** Decrypted on first use only. */
+  privateKey: () => Promise<KeyObject>
+}
+
+interface InstanceKeys {
+  loadedAt: number
+  /** Ascending by activation. */
+  keys: LoadedKey[]
+}
+
+/**
+ * Per-instance signing keys for access tokens. A key's state follows from its activation time:
+ * the active key is the one activated last; keys activating in the future are published early
+ * (so relying parties that cache the JWKS learn them first); a key superseded by a newer active
+ * key stays published for one maximum token lifetime, then leaves the JWKS. No node ever has to
+ * promote or retire a key by writing: every node reaches the same answer from the same rows.
+ */
+export class SigningKeys {
+  private readonly cache = new Map<string, InstanceKeys>()
+  private readonly privateKeys = new Map<string, Promise<KeyObject>>()
+
+  constructor(private readonly s: Pick<Services, 'store' | 'keyring' | 'now' | 'committer'>) {}
+
+  /** The key to sign with now, creating the instance's first key when it has none. */
+  async active(instanceId: string): Promise<LoadedKey> {
+    const now = this.s.now()
+    let key = activeAt(await this.keys(instanceId), now)
+    if (!key) {
+      await this.s.committer.run((unit) =>
+        this.insertKey(unit, { type: 'system', id: 'signing-keys' }, instanceId, 'EdDSA', now, null),
+      )
+      key = activeAt(await this.keys(instanceId, true), now)
+    }
+    if (!key) throw new Error(`instance ${instanceId} has no active signing key`)
+    return key
+  }
+
+  /** A published key by kid, for verification; reads the keys again (at most once a second) when the kid is unknown. */
+  async published(instanceId: string, kid: string): Promise<LoadedKey | undefined> {
+    const now = this.s.now()
+    const find = (keys: LoadedKey[]) => publishedAt(keys, now).find((k) => k.kid === kid)
+    const cached = this.cache.get(instanceId)
+    const hit = find(await this.keys(instanceId))
+    if (hit || (cached && now - cached.loadedAt < 1000)) return hit
+    return find(await this.keys(instanceId, true))
+  }
+
+  /** The JWKS (RFC 7517) of the instance: every key that is or will be in use, or signed tokens still valid. */
+  async jwks(instanceId: string): Promise<{ keys: Record<string, string>[] }> {
+    return { keys: publishedAt(await this.keys(instanceId), this.s.now()).map((k) => k.publicJwk) }
+  }
+
+  async list(instanceId: string): Promise<SigningKey[]> {
+    const keys = await this.keys(instanceId, true)
+    const now = this.s.now()
+    return keys
+      .map((k, i) => describe(k, keys[i + 1], now))
+      .filter((k) => k.unpublishTime === null || k.unpublishTime > now)
+  }
+
+  /** Adds a key that starts signing after `activateAfterSeconds` (published from now on); audited. */
+  async rotate(caller: Caller, instanceId: string, body: RotateSigningKeyBody): Promise<SigningKey> {
+    const now = this.s.now()
+    const activateAt = now + (body.activateAfterSeconds ?? DEFAULT_ACTIVATE_AFTER_S) * 1000
+    const kid = await this.s.committer.run((unit) =>
+      this.insertKey(unit, caller.actor, instanceId, body.alg ?? 'EdDSA', activateAt, caller),
+    )
+    const keys = await this.keys(instanceId, true)
+    const index = keys.findIndex((k) => k.kid === kid)
+    return describe(keys[index]!, keys[index + 1], now)
+  }
+
+  private async insertKey(
+    { trx, audit }: Unit,
+    actor: Caller['actor'],
+    instanceId: string,
+    alg: SigningAlg,
+    activateAt: number,
+    caller: Caller | null,
+  ): Promise<string> {
+    const { publicKey, privateKey } =
+      alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    const jwk = publicKey.export({ format: 'jwk' }) as Record<string, string>
+    const kid = thumbprint(jwk)
+    const sealed = await this.s.keyring.encrypt(
+      trx,
+      binding(instanceId, kid),
+      privateKey.export({ format: 'der', type: 'pkcs8' }),
+    )
+    const now = this.s.now()
+    await trx
+      .insertInto('signing_keys')
+      .values({
+        kid,
+        instance_id: instanceId,
+        alg,
+        public_jwk: JSON.stringify({ ...jwk, kid, alg, use: 'sig' }),
+        private_key: sealed.ciphertext,
+        key_version: sealed.keyVersion,
+        created_at: now,
+        activate_at: activateAt,
+      })
+      .execute()
+    await audit.append({
+      instanceId,
+      actor,
+      action: 'signing_key.create',
+      resource: { type: 'signing_key', id: kid },
+      outcome: 'success',
+      details: { alg, activateAt },
+      ...(caller ? { request: caller.request } : {}),
+    })
+    return kid
+  }
+
+  private async keys(instanceId: string, fresh = false): Promise<LoadedKey[]> {
+    const cached = this.cache.get(instanceId)
+    const now = this.s.now()
+    if (!fresh && cached && now - cached.loadedAt < CACHE_MS) return cached.keys
+    const rows = await this.s.store.db
+      .selectFrom('signing_keys')
+      .selectAll()
+      .where('instance_id', '=', instanceId)
+      .orderBy('activate_at')
+      .orderBy('kid')
+      .execute()
+    const keys = rows.map((row) => this.load(this.s.store.db, row))
+    this.cache.set(instanceId, { loadedAt: now, keys })
+    return keys
+  }
+
+  private load(db: Kysely<Database>, row: SigningKeyTable): LoadedKey {
+    const publicJwk = JSON.parse(row.public_jwk) as Record<string, string>
+    return {
+      kid: row.kid,
+      alg: row.alg,
+      createdAt: Number(row.created_at),
+      activateAt: Number(row.activate_at),
+      publicJwk,
+      publicKey: createPublicKey({ key: publicJwk, format: 'jwk' }),
+      privateKey: () => {
+        let pending = this.privateKeys.get(row.kid)
+        if (!pending) {
+          pending = this.s.keyring
+            .decrypt(db, binding(row.instance_id, row.kid), {
+              ciphertext: row.private_key,
+              keyVersion: row.key_version,
+            })
+            .then((der) => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }))
+          pending.catch(() => this.privateKeys.delete(row.kid))
+          this.privateKeys.set(row.kid, pending)
+        }
+        return pending
+      },
+    }
+  }
+}
+
+function binding(instanceId: string, kid: string): Binding {
+  return { instanceId, table: 'signing_keys', recordId: kid, field: 'private_key', version: 1 }
+}
+
+/** The key activated last among those already activated. */
+function activeAt(keys: LoadedKey[], now: number): LoadedKey | undefined {
+  let active: LoadedKey | undefined
+  for (const k of keys) if (k.activateAt <= now) active = k
+  return active
+}
+
+/** Keys in the JWKS at `now`: the active one, future ones, and superseded ones whose tokens may still be valid. */
+function publishedAt(keys: LoadedKey[], now: number): LoadedKey[] {
+  const active = activeAt(keys, now)
+  return keys.filter((k, i) => {
+    if (k === active || k.activateAt > now) return true
+    const successor = keys.slice(i + 1).find((n) => n.activateAt <= now)
+    return successor !== undefined && successor.activateAt + MAX_TOKEN_LIFETIME_MS > now
+  })
+}
+
+function describe(k: LoadedKey, next: LoadedKey | undefined, now: number): SigningKey {
+  const retireTime = next ? next.activateAt : null
+  return {
+    kid: k.kid,
+    alg: k.alg,
+    status: k.activateAt > now ? 'next' : retireTime !== null && retireTime <= now ? 'retired' : 'active',
+    createTime: k.createdAt,
+    activateTime: k.activateAt,
+    retireTime,
+    unpublishTime: retireTime === null ? null : retireTime + MAX_TOKEN_LIFETIME_MS,
+  }
+}
+
+/** RFC 7638 JWK thumbprint (SHA-256, base64url): a kid that names the key itself. */
+function thumbprint(jwk: Record<string, string>): string {
+  const members =
+    jwk.kty === 'OKP'
+      ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x }
+      : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }
+  return createHash('sha256').update(canonicalJson(members)).digest('base64url')
+}

@@ -1,0 +1,142 @@
+import type { TokenResponse } from '@strongroom/protocol'
+import type { RequestMeta } from '../audit/appender.js'
+import { OAuthError, PamError } from '../errors.js'
+import type { FailureThrottle } from '../http/failure-throttle.js'
+import type { Services } from '../services/context.js'
+import { mintAccessToken } from './access-tokens.js'
+import { presentedCredentials, verifyClientSecret } from './client-auth.js'
+import { issuerOf, requireAuthorizationServer } from './issuer.js'
+import { formatScope, grantScope, ScopeError } from './scopes.js'
+
+export const CLIENT_CREDENTIALS = 'client_credentials'
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
+
+export interface TokenRequest {
+  instanceId: string
+  authorizationServerId: string
+  /** The request's parameters, query string and form body merged (the body wins). */
+  params: Map<string, string>
+  authorization: string | undefined
+  request: RequestMeta
+}
+
+export interface TokenThrottles {
+  /** Failed client authentications per source address. */
+  perAddress: FailureThrottle
+  /** Failed client authentications per client id. */
+  perClient: FailureThrottle
+}
+
+/**
+ * `POST …/oauth2/token`: authenticates the client, checks the grant and the scope, mints an
+ * access token. Failed authentications are throttled per address and per client id and
+ * audited; every issued token is audited with its client, method, scope and jti, never itself.
+ */
+export async function handleTokenRequest(
+  s: Services,
+  throttles: TokenThrottles,
+  req: TokenRequest,
+): Promise<TokenResponse> {
+  await requireAuthorizationServer(s, req.instanceId, req.authorizationServerId)
+  const address = req.request.sourceIp ?? 'unknown'
+  refuseIfThrottled(throttles.perAddress, address)
+  const grantType = req.params.get('grant_type')
+  if (grantType === undefined)
+    throw new OAuthError('invalid_request', 'InvalidParameter', 'grant_type is required')
+  if (grantType !== CLIENT_CREDENTIALS) {
+    throw new OAuthError(
+      'unsupported_grant_type',
+      'UnsupportedGrantType',
+      grantType === TOKEN_EXCHANGE
+        ? 'token exchange is not supported by this server; use client_credentials'
+        : `grant_type ${grantType.slice(0, 100)} is not supported; use client_credentials`,
+    )
+  }
+  const credentials = presentedCredentials(req.params, req.authorization)
+  refuseIfThrottled(throttles.perClient, credentials.clientId)
+
+  const event = {
+    instanceId: req.instanceId,
+    action: 'oauth.token',
+    request: req.request,
+  }
+  const verdict = await verifyClientSecret(s, s.store.db, req.instanceId, credentials)
+  if ('failure' in verdict) {
+    throttles.perAddress.fail(address)
+    throttles.perClient.fail(credentials.clientId)
+    await s.committer
+      .run(({ audit }) =>
+        audit.append({
+          ...event,
+          actor: { type: 'anonymous', id: credentials.clientId.slice(0, 128) },
+          ...(verdict.application ? { resource: { type: 'application', id: verdict.application.id } } : {}),
+          outcome: 'failure',
+          details: { method: credentials.method, why: verdict.failure },
+        }),
+      )
+      .catch(() => {})
+    throw new OAuthError('invalid_client', 'InvalidClient', 'client authentication failed', 401)
+  }
+  const app = verdict.application
+  const actor = { type: 'application', id: app.id } as const
+  let scope: ReturnType<typeof grantScope>
+  try {
+    scope = grantScope(req.params.get('scope'), app.allowed_scopes)
+  } catch (err) {
+    if (!(err instanceof ScopeError)) throw err
+    await s.committer
+      .run(({ audit }) =>
+        audit.append({
+          ...event,
+          actor,
+          resource: { type: 'application', id: app.id },
+          outcome: 'denied',
+          details: { why: err.message },
+        }),
+      )
+      .catch(() => {})
+    throw new OAuthError('invalid_scope', 'InvalidScope', err.message)
+  }
+  const now = s.now()
+  const { token, claims } = await mintAccessToken(s.signingKeys, now, {
+    instanceId: req.instanceId,
+    issuer: issuerOf(s, req.instanceId, req.authorizationServerId),
+    applicationId: app.id,
+    clientId: app.client_id,
+    scope,
+    lifetimeSeconds: app.access_token_lifetime,
+  })
+  // Fail closed like a secret read: no token leaves without its audit event on disk.
+  await s.committer.run(({ audit }) =>
+    audit.append({
+      ...event,
+      actor,
+      resource: { type: 'application', id: app.id },
+      outcome: 'success',
+      details: {
+        method: credentials.method,
+        grantType,
+        scope: formatScope(scope),
+        jti: claims.jti,
+        exp: claims.exp,
+      },
+    }),
+  )
+  return {
+    access_token: token,
+    token_type: 'Bearer',
+    expires_in: claims.exp - claims.iat,
+    expires_at: claims.exp,
+    scope: formatScope(scope),
+  }
+}
+
+function refuseIfThrottled(throttle: FailureThrottle, key: string): void {
+  const wait = throttle.retryAfter(key)
+  if (wait > 0) {
+    throw new PamError('Throttling.User', 429, 'too many failed client authentications; retry later', {
+      retryAfterSeconds: wait,
+      oauthError: 'slow_down',
+    })
+  }
+}

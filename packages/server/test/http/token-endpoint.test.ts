@@ -1,0 +1,389 @@
+import fc from 'fast-check'
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
+import { afterEach, describe, expect, it } from 'vitest'
+import { verifyAccessToken } from '../../src/oauth/access-tokens.js'
+import { call, ENGINES, openTestServer, type TestServer } from '../support/engines.js'
+
+const PAM = 'urn:cloud:idaas:pam'
+
+describe.each(ENGINES)('token endpoint on %s', (engine) => {
+  let t: TestServer
+  let now = 1_800_000_000_000
+  afterEach(async () => t?.close())
+
+  async function setup(allowedScopes = [`${PAM}|.all`]) {
+    now = 1_800_000_000_000
+    t = await openTestServer(engine, {
+      now: () => now,
+      app: { authFailures: { burst: 1000, refillPerSecond: 1 } },
+    })
+    t.services.publicUrl = 'https://pam.example'
+    const i = `/admin/v1/instances/${t.instanceId}`
+    const app = (await call(t, 'POST', `${i}/applications`, { name: 'worker', allowedScopes })).body
+    const secret = (await call(t, 'POST', `${i}/applications/${app.applicationId}/client-secrets`, {})).body
+    const base = `/v2/${t.instanceId}/authorizationServer/iauths_system`
+    return { app, secret: secret.clientSecret as string, base, issuer: `https://pam.example${base}` }
+  }
+
+  const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString()
+  const token = (base: string, payload: string, headers: Record<string, string> = {}, query = '') =>
+    t.app.inject({
+      method: 'POST',
+      url: `${base}/oauth2/token${query}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      payload,
+    })
+  const jwks = async (base: string) => createLocalJWKSet((await t.app.inject({ url: `${base}/jwks` })).json())
+
+  it('issues at+jwt access tokens to client_secret_post, client_secret_basic and query-string requests', async () => {
+    const { app, secret, base, issuer } = await setup()
+    const basic = `Basic ${Buffer.from(`${app.clientId}:${secret}`).toString('base64')}`
+    const responses = [
+      await token(
+        base,
+        form({
+          grant_type: 'client_credentials',
+          client_id: app.clientId,
+          client_secret: secret,
+          scope: `${PAM}|.all`,
+        }),
+      ),
+      await token(base, form({ grant_type: 'client_credentials', scope: `${PAM}|credential:obtain` }), {
+        authorization: basic,
+      }),
+      // The official TypeScript client's form: every field in the query string, an empty body.
+      await t.app.inject({
+        method: 'POST',
+        url: `${base}/oauth2/token?${form({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: secret })}`,
+      }),
+    ]
+    const keys = await jwks(base)
+    for (const res of responses) {
+      expect(res.statusCode, res.body).toBe(200)
+      expect(res.headers['cache-control']).toBe('no-store')
+      const body = res.json()
+      expect(body).toMatchObject({
+        token_type: 'Bearer',
+        expires_in: 3600,
+        expires_at: Math.floor(now / 1000) + 3600,
+      })
+      expect(Object.keys(body).sort()).toEqual([
+        'access_token',
+        'expires_at',
+        'expires_in',
+        'scope',
+        'token_type',
+      ])
+      const { payload, protectedHeader } = await jwtVerify(body.access_token, keys, {
+        issuer,
+        audience: PAM,
+        typ: 'at+jwt',
+        currentDate: new Date(now),
+      })
+      expect(protectedHeader.alg).toBe('EdDSA')
+      expect(payload).toMatchObject({
+        sub: app.applicationId,
+        client_id: app.clientId,
+        instance_id: t.instanceId,
+      })
+      expect(typeof payload.jti).toBe('string')
+    }
+    expect(responses[1]!.json().scope).toBe(`${PAM}|credential:obtain`)
+    expect(responses[2]!.json().scope).toBe(`${PAM}|.all`) // no scope asked: all the application may have
+    // Audited, with the jti and never the token.
+    const events = await call(
+      t,
+      'GET',
+      `/admin/v1/instances/${t.instanceId}/audit/events?action=oauth.token&outcome=success`,
+    )
+    expect(events.body.entities.map((e: { details: { method: string } }) => e.details.method)).toEqual([
+      'client_secret_post',
+      'client_secret_basic',
+      'client_secret_post',
+    ])
+    expect(JSON.stringify(events.body)).not.toContain(responses[0]!.json().access_token)
+    expect(JSON.stringify(events.body)).not.toContain(secret)
+  })
+
+  it('refuses bad clients with 401 invalid_client, and audits why', async () => {
+    const { app, secret, base } = await setup()
+    const i = `/admin/v1/instances/${t.instanceId}`
+    const cases = [
+      form({
+        grant_type: 'client_credentials',
+        client_id: app.clientId,
+        client_secret: `${secret.slice(0, -1)}x`,
+      }),
+      form({
+        grant_type: 'client_credentials',
+        client_id: 'app_00000000000000000000000000',
+        client_secret: secret,
+      }),
+      form({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: 'not-even-close' }),
+    ]
+    for (const payload of cases) {
+      const res = await token(base, payload)
+      expect(res.statusCode).toBe(401)
+      expect(res.headers['www-authenticate']).toBe('Basic realm="strongroom"')
+      expect(res.json()).toMatchObject({
+        error: 'invalid_client',
+        Code: 'InvalidClient',
+        error_description: 'client authentication failed',
+      })
+    }
+    const secrets = await call(t, 'GET', `${i}/applications/${app.applicationId}/client-secrets`)
+    await call(
+      t,
+      'POST',
+      `${i}/applications/${app.applicationId}/client-secrets/${secrets.body.entities[0].clientSecretId}/revoke`,
+    )
+    expect(
+      (
+        await token(
+          base,
+          form({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: secret }),
+        )
+      ).statusCode,
+    ).toBe(401)
+    const events = await call(t, 'GET', `${i}/audit/events?action=oauth.token&outcome=failure`)
+    expect(events.body.entities.map((e: { details: { why: string } }) => e.details.why)).toEqual([
+      'bad_secret',
+      'unknown_client',
+      'bad_secret',
+      'bad_secret',
+    ])
+  })
+
+  it('answers each malformed request with the RFC 6749 error that names the problem', async () => {
+    const { app, secret, base } = await setup([`${PAM}|credential:obtain`])
+    const ok = { client_id: app.clientId, client_secret: secret }
+    const basic = `Basic ${Buffer.from(`${app.clientId}:${secret}`).toString('base64')}`
+    const cases: [string, string, Record<string, string>, string, RegExp][] = [
+      ['no grant_type', form(ok), {}, 'invalid_request', /grant_type is required/],
+      [
+        'another grant',
+        form({ ...ok, grant_type: 'password' }),
+        {},
+        'unsupported_grant_type',
+        /not supported/,
+      ],
+      [
+        'a scope not allowed',
+        form({ ...ok, grant_type: 'client_credentials', scope: `${PAM}|authentication_token:read` }),
+        {},
+        'invalid_scope',
+        /not allowed authentication_token:read/,
+      ],
+      [
+        'two audiences',
+        form({ ...ok, grant_type: 'client_credentials', scope: `${PAM}|credential:obtain https://api|read` }),
+        {},
+        'invalid_scope',
+        /one audience per request/,
+      ],
+      [
+        'an unknown PAM scope',
+        form({ ...ok, grant_type: 'client_credentials', scope: `${PAM}|everything` }),
+        {},
+        'invalid_scope',
+        /not a scope of/,
+      ],
+      [
+        'two methods',
+        form({ ...ok, grant_type: 'client_credentials' }),
+        { authorization: basic },
+        'invalid_request',
+        /exactly one client authentication/,
+      ],
+      [
+        'a repeated parameter',
+        `${form({ ...ok, grant_type: 'client_credentials' })}&scope=a&scope=b`,
+        {},
+        'invalid_request',
+        /more than once/,
+      ],
+      [
+        'a PKCS#7 assertion',
+        form({
+          grant_type: 'client_credentials',
+          client_id: app.clientId,
+          client_assertion_type: 'urn:cloud:idaas:params:oauth:client-assertion-type:pkcs7-bearer',
+          client_assertion: 'x',
+        }),
+        {},
+        'unsupported_client_auth_method',
+        /PKCS#7/,
+      ],
+      [
+        'an x509 assertion',
+        form({
+          grant_type: 'client_credentials',
+          client_id: app.clientId,
+          client_assertion_type: 'urn:cloud:idaas:params:oauth:client-assertion-type:x509-jwt-bearer',
+          client_assertion: 'x',
+        }),
+        {},
+        'unsupported_client_auth_method',
+        /X\.509/,
+      ],
+      [
+        'no client authentication',
+        form({ grant_type: 'client_credentials', client_id: app.clientId }),
+        {},
+        'invalid_client',
+        /required/,
+      ],
+    ]
+    for (const [what, payload, headers, error, description] of cases) {
+      const res = await token(base, payload, headers)
+      expect(res.statusCode, what).toBe(error === 'invalid_client' ? 401 : 400)
+      expect(res.json().error, what).toBe(error)
+      expect(res.json().error_description, what).toMatch(description)
+      expect(res.json().RequestId).toBe(res.json().request_id)
+    }
+    const json = await t.app.inject({
+      method: 'POST',
+      url: `${base}/oauth2/token`,
+      headers: { 'content-type': 'application/json' },
+      payload: '{}',
+    })
+    expect(json.statusCode).toBe(400)
+    const other = await token(
+      `/v2/${t.instanceId}/authorizationServer/iauths_other`,
+      form({ ...ok, grant_type: 'client_credentials' }),
+    )
+    expect(other.json()).toMatchObject({ Code: 'AuthorizationServerNotFound' })
+  })
+
+  it('verifies tokens in one shared verifier: signature, typ, issuer, expiry, revocation', async () => {
+    const { app, secret, base, issuer } = await setup()
+    const mint = async () =>
+      (
+        await token(
+          base,
+          form({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: secret }),
+        )
+      ).json().access_token as string
+    const at = await mint()
+    const opts = { instanceId: t.instanceId, issuer, audience: PAM }
+    const verify = (tok: string, o = opts) => verifyAccessToken(t.services, t.services.signingKeys, tok, o)
+    await expect(verify(at)).resolves.toMatchObject({ sub: app.applicationId })
+    const [h, p, sig] = at.split('.') as [string, string, string]
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString())
+    const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, sub: 'app_other' })).toString('base64url')}.${sig}`
+    await expect(verify(forged)).rejects.toThrow(/signature does not verify/)
+    const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt', kid: decodeProtectedHeader(at).kid })).toString('base64url')}.${p}.`
+    await expect(verify(none)).rejects.toThrow(/not signed by a key of this instance/)
+    const notAt = `${Buffer.from(JSON.stringify({ ...decodeProtectedHeader(at), typ: 'JWT' })).toString('base64url')}.${p}.${sig}`
+    await expect(verify(notAt)).rejects.toThrow(/typ/)
+    await expect(verify(at, { ...opts, issuer: 'https://elsewhere' })).rejects.toThrow(/another issuer/)
+    await expect(verify(at, { ...opts, audience: 'https://api' })).rejects.toThrow(/another audience/)
+    await t.services.store.db
+      .insertInto('revoked_access_tokens')
+      .values({ jti: claims.jti, instance_id: t.instanceId, expires_at: claims.exp * 1000 })
+      .execute()
+    await expect(verify(at)).rejects.toThrow(/revoked/)
+    const later = await mint()
+    now += 3600_000 + 11_000
+    await expect(verify(later)).rejects.toThrow(/expired/)
+  })
+
+  it('rotates signing keys: published before use, old tokens verify until their key is retired', async () => {
+    const { app, secret, base, issuer } = await setup()
+    const mint = async () =>
+      (
+        await token(
+          base,
+          form({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: secret }),
+        )
+      ).json().access_token as string
+    const first = await mint()
+    const firstKid = decodeProtectedHeader(first).kid
+    const rotated = await call(t, 'POST', `/admin/v1/instances/${t.instanceId}/signing-keys/rotate`, {
+      activateAfterSeconds: 600,
+      alg: 'ES256',
+    })
+    expect(rotated).toMatchObject({ status: 201, body: { status: 'next', alg: 'ES256' } })
+    // Published at once, not used yet.
+    const published = (await t.app.inject({ url: `${base}/jwks` }))
+      .json()
+      .keys.map((k: { kid: string }) => k.kid)
+    expect(published).toEqual([firstKid, rotated.body.kid])
+    expect(decodeProtectedHeader(await mint()).kid).toBe(firstKid)
+    now += 600_000
+    const second = await mint()
+    expect(decodeProtectedHeader(second)).toMatchObject({ kid: rotated.body.kid, alg: 'ES256' })
+    const keys = await jwks(base)
+    for (const tok of [first, second]) {
+      await expect(
+        jwtVerify(tok, keys, { issuer, typ: 'at+jwt', currentDate: new Date(now) }),
+      ).resolves.toBeTruthy()
+    }
+    const listed = await call(t, 'GET', `/admin/v1/instances/${t.instanceId}/signing-keys`)
+    expect(listed.body.entities.map((k: { status: string }) => k.status)).toEqual(['retired', 'active'])
+    now += 86_400_000
+    const after = (await t.app.inject({ url: `${base}/jwks` })).json().keys.map((k: { kid: string }) => k.kid)
+    expect(after).toEqual([rotated.body.kid])
+  })
+
+  it('serves RFC 8414 metadata at both well-known locations', async () => {
+    const { base, issuer } = await setup()
+    for (const url of [
+      `${base}/.well-known/oauth-authorization-server`,
+      `/.well-known/oauth-authorization-server${base}`,
+    ]) {
+      const res = await t.app.inject({ url })
+      expect(res.statusCode).toBe(200)
+      expect(res.json()).toMatchObject({
+        issuer,
+        token_endpoint: `${issuer}/oauth2/token`,
+        jwks_uri: `${issuer}/jwks`,
+        grant_types_supported: ['client_credentials'],
+        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      })
+    }
+  })
+
+  it('never answers 5xx to random token requests (fast-check)', async () => {
+    const { app, secret, base } = await setup()
+    const names = [
+      'grant_type',
+      'client_id',
+      'client_secret',
+      'scope',
+      'client_assertion_type',
+      'client_assertion',
+      'subject_token',
+      'x',
+    ]
+    const values = fc.oneof(
+      fc.string({ maxLength: 60 }),
+      fc.constantFrom(
+        'client_credentials',
+        app.clientId,
+        secret,
+        `${PAM}|.all`,
+        `${PAM}|credential:obtain a|b`,
+        '|',
+        '',
+      ),
+    )
+    await fc.assert(
+      fc.asyncProperty(
+        fc.dictionary(fc.constantFrom(...names), values, { maxKeys: 5 }),
+        fc.dictionary(fc.constantFrom(...names), values, { maxKeys: 3 }),
+        fc.oneof(
+          fc.constant(undefined),
+          fc.string({ maxLength: 40 }).map((x) => `Basic ${Buffer.from(x).toString('base64')}`),
+        ),
+        async (body, query, authorization) => {
+          const q = new URLSearchParams(query).toString()
+          const res = await token(base, form(body), authorization ? { authorization } : {}, q ? `?${q}` : '')
+          expect(res.statusCode, res.body).toBeLessThan(500)
+          expect(typeof res.json().error).toBe('string')
+        },
+      ),
+      { numRuns: engine === 'postgres' ? 150 : 300 },
+    )
+  })
+})
