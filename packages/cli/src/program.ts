@@ -7,6 +7,7 @@ import { registerCredentialCommands } from './commands/credential.js'
 import { registerGrantCommands } from './commands/grant.js'
 import { registerInstanceCommands } from './commands/instance.js'
 import { registerServeCommand } from './commands/serve.js'
+import { registerSigningKeyCommands } from './commands/signing-key.js'
 import { Context, type GlobalOptions, type RunState } from './context.js'
 import { CliError } from './errors.js'
 import { formatError } from './format-error.js'
@@ -56,6 +57,7 @@ export function buildProgram(options: ProgramOptions = {}): Command {
   registerAppCommands(program, contextFor)
   registerCredentialCommands(program, contextFor)
   registerGrantCommands(program, contextFor)
+  registerSigningKeyCommands(program, contextFor)
   registerAuditCommands(program, contextFor)
   return program
 }

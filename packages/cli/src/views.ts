@@ -7,6 +7,7 @@ import type {
   CredentialVersion,
   Grant,
   Instance,
+  SigningKey,
 } from '@strongroom/protocol'
 import type { Colors } from './colors.js'
 import { type Column, when } from './table.js'
@@ -68,6 +69,8 @@ export const applicationFields: Column<Application>[] = [
   { header: 'Name', value: (a) => a.name },
   { header: 'Description', value: (a) => a.description || null },
   { header: 'Status', value: (a) => a.status, paint: status },
+  { header: 'Allowed scopes', value: (a) => a.allowedScopes.join(' ') || null },
+  { header: 'Token lifetime', value: (a) => `${a.accessTokenLifetime} s` },
   { header: 'Instance', value: (a) => a.instanceId },
   { header: 'Created', value: (a) => when(a.createTime) },
   { header: 'Updated', value: (a) => when(a.updateTime) },
@@ -158,4 +161,13 @@ export const auditEventColumns: Column<AuditEvent>[] = [
   },
   { header: 'REQUEST', value: (e) => e.requestId },
   { header: 'REASON', value: (e) => e.reason },
+]
+
+export const signingKeyColumns: Column<SigningKey>[] = [
+  { header: 'KID', value: (k) => k.kid },
+  { header: 'ALG', value: (k) => k.alg },
+  { header: 'STATUS', value: (k) => k.status },
+  { header: 'ACTIVATES', value: (k) => when(k.activateTime) },
+  { header: 'RETIRES', value: (k) => (k.retireTime === null ? null : when(k.retireTime)) },
+  { header: 'UNPUBLISHED', value: (k) => (k.unpublishTime === null ? null : when(k.unpublishTime)) },
 ]

@@ -1,6 +1,8 @@
-import type { Application, CreateApplicationBody } from '@strongroom/protocol'
+import type { Application, CreateApplicationBody, UpdateApplicationBody } from '@strongroom/protocol'
 import type { Command } from 'commander'
 import { compact } from '../compact.js'
+import { UsageError } from '../errors.js'
+import { parseSeconds } from '../option-parsers.js'
 import { applicationColumns, applicationFields } from '../views.js'
 import { registerAppSecretCommands } from './app-secret.js'
 import { applicationPath } from './application-path.js'
@@ -15,9 +17,21 @@ export function registerAppCommands(program: Command, contextFor: ContextFor): v
     .description('create an application')
     .requiredOption('--name <name>', 'the application name')
     .option('--description <text>', 'what the application is')
-    .action(async (options: { name: string; description?: string }, command: Command) => {
+    .option(
+      '--scope <scope>',
+      'a scope it may ask for, audience|value (repeatable; default: none)',
+      collect,
+      [],
+    )
+    .option('--token-lifetime <seconds>', 'access-token lifetime (60–86400; default 3600)', parseSeconds)
+    .action(async (options: AppOptions & { name: string }, command: Command) => {
       const ctx = contextFor(command)
-      const body: CreateApplicationBody = compact({ name: options.name, description: options.description })
+      const body: CreateApplicationBody = compact({
+        name: options.name,
+        description: options.description,
+        allowedScopes: options.scope.length > 0 ? options.scope : undefined,
+        accessTokenLifetime: options.tokenLifetime,
+      })
       const created = await ctx.client().post<Application>(await applicationPath(ctx), body)
       await ctx.out.record(applicationFields, created)
     })
@@ -43,6 +57,38 @@ export function registerAppCommands(program: Command, contextFor: ContextFor): v
       await ctx.out.record(applicationFields, shown)
     })
 
+  app
+    .command('update')
+    .description("change an application's name, description, allowed scopes or token lifetime")
+    .argument('<application-id>', 'app_…')
+    .option('--name <name>', 'a new name')
+    .option('--description <text>', 'a new description')
+    .option('--scope <scope>', 'replaces the allowed scopes: audience|value (repeatable)', collect, [])
+    .option('--no-scopes', 'allow no scope at all')
+    .option('--token-lifetime <seconds>', 'access-token lifetime (60–86400)', parseSeconds)
+    .action(
+      async (
+        applicationId: string,
+        options: AppOptions & { name?: string; scopes: boolean },
+        command: Command,
+      ) => {
+        const ctx = contextFor(command)
+        const body: UpdateApplicationBody = compact({
+          name: options.name,
+          description: options.description,
+          allowedScopes: options.scopes === false ? [] : options.scope.length > 0 ? options.scope : undefined,
+          accessTokenLifetime: options.tokenLifetime,
+        })
+        if (Object.keys(body).length === 0) {
+          throw new UsageError(
+            'app update needs --name, --description, --scope, --no-scopes or --token-lifetime',
+          )
+        }
+        const changed = await ctx.client().patch<Application>(await applicationPath(ctx, applicationId), body)
+        await ctx.out.record(applicationFields, changed)
+      },
+    )
+
   for (const action of ['disable', 'enable'] as const) {
     app
       .command(action)
@@ -58,4 +104,15 @@ export function registerAppCommands(program: Command, contextFor: ContextFor): v
   }
 
   registerAppSecretCommands(app, contextFor)
+}
+
+interface AppOptions {
+  description?: string
+  scope: string[]
+  tokenLifetime?: number
+}
+
+/** Commander's accumulator for a repeatable option. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value]
 }

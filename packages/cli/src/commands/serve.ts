@@ -16,6 +16,10 @@ export function registerServeCommand(program: Command, contextFor: ContextFor): 
     .option('--data-dir <dir>', 'folder of the embedded default (SQLite database and root key)')
     .option('--config <file>', 'configuration file')
     .option('--log-level <level>', 'log level')
+    .option(
+      '--public-url <url>',
+      'external base URL, for issuers and endpoint URLs (default: the listening address)',
+    )
     .action(async (options: ServeFlags, command: Command) => {
       const ctx = contextFor(command)
       const server = await ctx.io.loadServer()
@@ -29,6 +33,7 @@ export function registerServeCommand(program: Command, contextFor: ContextFor): 
           dataDir: options.dataDir,
           config: options.config,
           logLevel: options.logLevel,
+          publicUrl: options.publicUrl,
         }),
       )
     })

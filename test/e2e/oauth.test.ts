@@ -1,0 +1,112 @@
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
+import * as oauth from 'oauth4webapi'
+import { afterEach, describe, expect, it } from 'vitest'
+import { type ServerProcess, startServer } from '../support/server-process.js'
+import { ok, okJson } from './cli.js'
+
+const PAM = 'urn:cloud:idaas:pam'
+const insecure = { [oauth.allowInsecureRequests]: true } // loopback HTTP in tests only
+
+describe('the authorization server, driven by an independent OAuth client', () => {
+  let server: ServerProcess | undefined
+  afterEach(async () => server?.stop())
+
+  it('discovers, issues tokens by client_secret_post and client_secret_basic, and publishes the keys that verify them', async () => {
+    server = await startServer()
+    const app = await okJson(server, [
+      'app',
+      'create',
+      '--name',
+      'billing',
+      '--scope',
+      `${PAM}|credential:obtain`,
+      '--scope',
+      `${PAM}|authentication_token:read`,
+    ])
+    expect(app.allowedScopes).toEqual([`${PAM}|credential:obtain`, `${PAM}|authentication_token:read`])
+    const secret = (await okJson(server, ['app', 'secret', 'create', app.applicationId]))
+      .clientSecret as string
+    const issuer = new URL(`${server.url}/v2/${app.instanceId}/authorizationServer/iauths_system`)
+    const as = await oauth.processDiscoveryResponse(
+      issuer,
+      await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }),
+    )
+    expect(as.token_endpoint).toBe(`${issuer.href}/oauth2/token`)
+    const client: oauth.Client = { client_id: app.clientId }
+    const jwks = createRemoteJWKSet(new URL(as.jwks_uri!))
+
+    const grant = async (auth: oauth.ClientAuth, scope: string) => {
+      const response = await oauth.clientCredentialsGrantRequest(
+        as,
+        client,
+        auth,
+        new URLSearchParams({ scope }),
+        insecure,
+      )
+      return oauth.processClientCredentialsResponse(as, client, response)
+    }
+    const post = await grant(oauth.ClientSecretPost(secret), `${PAM}|credential:obtain`)
+    const basic = await grant(oauth.ClientSecretBasic(secret), `${PAM}|authentication_token:read`)
+    for (const [result, scope] of [
+      [post, 'credential:obtain'],
+      [basic, 'authentication_token:read'],
+    ] as const) {
+      expect(result.token_type).toBe('bearer')
+      expect(result.expires_in).toBe(3600)
+      const { payload } = await jwtVerify(result.access_token, jwks, {
+        issuer: issuer.href,
+        audience: PAM,
+        typ: 'at+jwt',
+      })
+      expect(payload).toMatchObject({ sub: app.applicationId, scope })
+    }
+    await expect(
+      grant(oauth.ClientSecretPost(secret), `${PAM}|authentication_token:manage`),
+    ).rejects.toMatchObject({
+      error: 'invalid_scope',
+    })
+    // A failed client authentication is a 401 with a Basic challenge (RFC 6749 §5.2), which the library surfaces as such.
+    const refused = await grant(oauth.ClientSecretBasic(`${secret}x`), `${PAM}|credential:obtain`).catch(
+      (e: unknown) => e,
+    )
+    expect(refused).toBeInstanceOf(oauth.WWWAuthenticateChallengeError)
+    expect(refused).toMatchObject({ status: 401, cause: [expect.objectContaining({ scheme: 'basic' })] })
+
+    // Rotation: an emergency rotation signs at once; the old token still verifies until its key retires.
+    const rotated = await okJson<{ kid: string; status: string }[]>(server, [
+      'signing-key',
+      'rotate',
+      '--alg',
+      'ES256',
+      '--activate-after',
+      '0',
+    ])
+    expect(rotated[0]!.status).toBe('active')
+    const fresh = await grant(oauth.ClientSecretPost(secret), `${PAM}|credential:obtain`)
+    expect(decodeProtectedHeader(fresh.access_token)).toMatchObject({ kid: rotated[0]!.kid, alg: 'ES256' })
+    expect(decodeProtectedHeader(post.access_token).kid).not.toBe(rotated[0]!.kid)
+    const reloaded = createRemoteJWKSet(new URL(as.jwks_uri!))
+    for (const token of [post.access_token, fresh.access_token]) {
+      await expect(jwtVerify(token, reloaded, { issuer: issuer.href, typ: 'at+jwt' })).resolves.toBeTruthy()
+    }
+    const listed = await okJson<{ status: string }[]>(server, ['signing-key', 'list'])
+    expect(listed.map((k) => k.status)).toEqual(['retired', 'active'])
+
+    // An administrator narrows the application: what it may no longer ask for is refused.
+    await ok(server, [
+      'app',
+      'update',
+      app.applicationId,
+      '--scope',
+      `${PAM}|authentication_token:read`,
+      '--token-lifetime',
+      '600',
+    ])
+    await expect(grant(oauth.ClientSecretPost(secret), `${PAM}|credential:obtain`)).rejects.toMatchObject({
+      error: 'invalid_scope',
+    })
+    expect((await grant(oauth.ClientSecretPost(secret), `${PAM}|authentication_token:read`)).expires_in).toBe(
+      600,
+    )
+  })
+})
