@@ -1,7 +1,7 @@
-import { createHash, randomBytes, sign, verify } from 'node:crypto'
+import { randomBytes, sign, verify } from 'node:crypto'
 import { InvalidToken } from '../errors.js'
 import type { Services } from '../services/context.js'
-import { formatScope, type ScopeSet } from './scopes.js'
+import type { ScopeSet } from './scopes.js'
 import type { LoadedKey, SigningKeys } from './signing-keys.js'
 
 /** The claims of a strongroom access token (RFC 9068, plus the instance). */
@@ -143,10 +143,3 @@ function decodeJson(part: string): Record<string, unknown> {
   }
   throw new InvalidToken('the access token is malformed')
 }
-
-/** A fingerprint of a token for logs and audit events: never the token itself. */
-export function tokenFingerprint(token: string): string {
-  return createHash('sha256').update(token).digest('base64url').slice(0, 16)
-}
-
-export { formatScope }
