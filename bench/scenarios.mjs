@@ -82,7 +82,51 @@ export const SCENARIOS = [
         {},
       ),
   },
+  {
+    id: 'token-client-secret-post',
+    name: 'client_credentials token (client_secret_post, durable audit)',
+    server: 'strongroom',
+    expectStatus: 200,
+    setup: createTokenClient,
+    request: (state) => ({
+      method: 'POST',
+      path: state.tokenPath,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: state.form,
+    }),
+  },
 ]
+
+/**
+ * An application allowed the PAM scopes, with a client secret, and the form body that asks for a
+ * token with it.
+ * @param {Target} target
+ */
+async function createTokenClient(target) {
+  const state = adminState(target)
+  const call = async (/** @type {string} */ path, /** @type {unknown} */ body) => {
+    const response = await fetch(`${target.baseUrl}${state.prefix}${path}`, {
+      method: 'POST',
+      headers: { ...state.headers, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    const text = await response.text()
+    if (response.status !== 201)
+      throw new Error(`POST ${path}: HTTP ${response.status}: ${text.slice(0, 300)}`)
+    return JSON.parse(text)
+  }
+  const app = await call('applications', { name: 'bench', allowedScopes: ['urn:cloud:idaas:pam|.all'] })
+  const secret = await call(`applications/${app.applicationId}/client-secrets`, {})
+  return {
+    tokenPath: `/v2/${encodeURIComponent(target.instanceId ?? '')}/authorizationServer/iauths_system/oauth2/token`,
+    form: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: app.clientId,
+      client_secret: secret.clientSecret,
+      scope: 'urn:cloud:idaas:pam|credential:obtain',
+    }).toString(),
+  }
+}
 
 /** 32 random characters (base64url of 24 bytes). */
 function randomSecret() {
