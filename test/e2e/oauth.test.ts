@@ -92,6 +92,27 @@ describe('the authorization server, driven by an independent OAuth client', () =
     const listed = await okJson<{ status: string }[]>(server, ['signing-key', 'list'])
     expect(listed.map((k) => k.status)).toEqual(['retired', 'active'])
 
+    // Introspection by a resource server, revocation by the owner: the token is dead everywhere at once.
+    const rs = await okJson(server, ['app', 'create', '--name', 'resource-server'])
+    const rsSecret = (await okJson(server, ['app', 'secret', 'create', rs.applicationId]))
+      .clientSecret as string
+    const rsClient: oauth.Client = { client_id: rs.clientId }
+    const introspect = async (token: string) =>
+      oauth.processIntrospectionResponse(
+        as,
+        rsClient,
+        await oauth.introspectionRequest(as, rsClient, oauth.ClientSecretBasic(rsSecret), token, insecure),
+      )
+    expect(await introspect(fresh.access_token)).toMatchObject({
+      active: true,
+      client_id: app.clientId,
+      sub: app.applicationId,
+    })
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(as, client, oauth.ClientSecretPost(secret), fresh.access_token, insecure),
+    )
+    expect(await introspect(fresh.access_token)).toEqual({ active: false })
+
     // An administrator narrows the application: what it may no longer ask for is refused.
     await ok(server, [
       'app',

@@ -3,6 +3,7 @@ import type { RequestMeta } from '../audit/appender.js'
 import { OAuthError, PamError } from '../errors.js'
 import type { FailureThrottle } from '../http/failure-throttle.js'
 import type { Services } from '../services/context.js'
+import type { ApplicationTable } from '../store/schema.js'
 import { mintAccessToken } from './access-tokens.js'
 import { presentedCredentials, verifyClientSecret } from './client-auth.js'
 import { issuerOf, requireAuthorizationServer } from './issuer.js'
@@ -38,8 +39,7 @@ export async function handleTokenRequest(
   req: TokenRequest,
 ): Promise<TokenResponse> {
   await requireAuthorizationServer(s, req.instanceId, req.authorizationServerId)
-  const address = req.request.sourceIp ?? 'unknown'
-  refuseIfThrottled(throttles.perAddress, address)
+  refuseIfThrottled(throttles.perAddress, req.request.sourceIp ?? 'unknown')
   const grantType = req.params.get('grant_type')
   if (grantType === undefined)
     throw new OAuthError('invalid_request', 'InvalidParameter', 'grant_type is required')
@@ -52,33 +52,9 @@ export async function handleTokenRequest(
         : `grant_type ${grantType.slice(0, 100)} is not supported; use client_credentials`,
     )
   }
-  const credentials = presentedCredentials(req.params, req.authorization)
-  refuseIfThrottled(throttles.perClient, credentials.clientId)
-
-  const event = {
-    instanceId: req.instanceId,
-    action: 'oauth.token',
-    request: req.request,
-  }
-  const verdict = await verifyClientSecret(s, s.store.db, req.instanceId, credentials)
-  if ('failure' in verdict) {
-    throttles.perAddress.fail(address)
-    throttles.perClient.fail(credentials.clientId)
-    await s.committer
-      .run(({ audit }) =>
-        audit.append({
-          ...event,
-          actor: { type: 'anonymous', id: credentials.clientId.slice(0, 128) },
-          ...(verdict.application ? { resource: { type: 'application', id: verdict.application.id } } : {}),
-          outcome: 'failure',
-          details: { method: credentials.method, why: verdict.failure },
-        }),
-      )
-      .catch(() => {})
-    throw new OAuthError('invalid_client', 'InvalidClient', 'client authentication failed', 401)
-  }
-  const app = verdict.application
+  const app = await authenticateClient(s, throttles, req, 'oauth.token')
   const actor = { type: 'application', id: app.id } as const
+  const event = { instanceId: req.instanceId, action: 'oauth.token', request: req.request }
   let scope: ReturnType<typeof grantScope>
   try {
     scope = grantScope(req.params.get('scope'), app.allowed_scopes)
@@ -114,7 +90,7 @@ export async function handleTokenRequest(
       resource: { type: 'application', id: app.id },
       outcome: 'success',
       details: {
-        method: credentials.method,
+        method: app.authMethod,
         grantType,
         scope: formatScope(scope),
         jti: claims.jti,
@@ -129,6 +105,43 @@ export async function handleTokenRequest(
     expires_at: claims.exp,
     scope: formatScope(scope),
   }
+}
+
+/**
+ * Authenticates the client of an OAuth request (token, introspection, revocation): one method,
+ * throttled per address and per client id, a failure audited as `action` and answered with the
+ * same 401 `invalid_client` whatever went wrong.
+ */
+export async function authenticateClient(
+  s: Services,
+  throttles: TokenThrottles,
+  req: TokenRequest,
+  action: string,
+): Promise<ApplicationTable & { authMethod: string }> {
+  const address = req.request.sourceIp ?? 'unknown'
+  refuseIfThrottled(throttles.perAddress, address)
+  const credentials = presentedCredentials(req.params, req.authorization)
+  refuseIfThrottled(throttles.perClient, credentials.clientId)
+  const verdict = await verifyClientSecret(s, s.store.db, req.instanceId, credentials)
+  if ('failure' in verdict) {
+    throttles.perAddress.fail(address)
+    throttles.perClient.fail(credentials.clientId)
+    await s.committer
+      .run(({ audit }) =>
+        audit.append({
+          instanceId: req.instanceId,
+          action,
+          request: req.request,
+          actor: { type: 'anonymous', id: credentials.clientId.slice(0, 128) },
+          ...(verdict.application ? { resource: { type: 'application', id: verdict.application.id } } : {}),
+          outcome: 'failure',
+          details: { method: credentials.method, why: verdict.failure },
+        }),
+      )
+      .catch(() => {})
+    throw new OAuthError('invalid_client', 'InvalidClient', 'client authentication failed', 401)
+  }
+  return { ...verdict.application, authMethod: credentials.method }
 }
 
 function refuseIfThrottled(throttle: FailureThrottle, key: string): void {

@@ -326,6 +326,62 @@ describe.each(ENGINES)('token endpoint on %s', (engine) => {
     expect(after).toEqual([rotated.body.kid])
   })
 
+  it('introspects (RFC 7662) for any client of the instance and revokes (RFC 7009) for the owner only', async () => {
+    const { app, secret, base, issuer } = await setup()
+    const i = `/admin/v1/instances/${t.instanceId}`
+    const rs = (await call(t, 'POST', `${i}/applications`, { name: 'resource-server' })).body
+    const rsSecret = (await call(t, 'POST', `${i}/applications/${rs.applicationId}/client-secrets`, {})).body
+      .clientSecret
+    const owner = { client_id: app.clientId, client_secret: secret }
+    const resourceServer = { client_id: rs.clientId, client_secret: rsSecret }
+    const post = (path: string, fields: Record<string, string>) =>
+      t.app.inject({
+        method: 'POST',
+        url: `${base}/oauth2/${path}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: form(fields),
+      })
+    const at = (await post('token', { ...owner, grant_type: 'client_credentials' })).json()
+      .access_token as string
+
+    const active = await post('introspect', { ...resourceServer, token: at })
+    expect(active.statusCode).toBe(200)
+    expect(active.json()).toMatchObject({
+      active: true,
+      client_id: app.clientId,
+      sub: app.applicationId,
+      iss: issuer,
+      aud: PAM,
+      scope: `${PAM}|.all`,
+    })
+    expect((await post('introspect', { ...resourceServer, token: 'garbage' })).json()).toEqual({
+      active: false,
+    })
+    expect((await post('introspect', { token: at })).statusCode).toBe(401)
+    expect((await post('introspect', resourceServer)).json()).toMatchObject({ error: 'invalid_request' })
+
+    const stranger = await post('revoke', { ...resourceServer, token: at })
+    expect(stranger.statusCode).toBe(400)
+    expect(stranger.json()).toMatchObject({ error: 'unauthorized_client' })
+    expect((await post('revoke', { ...owner, token: at, token_type_hint: 'id_token' })).json()).toMatchObject(
+      {
+        error: 'unsupported_token_type',
+      },
+    )
+    for (let n = 0; n < 2; n++) {
+      const revoked = await post('revoke', { ...owner, token: at, token_type_hint: 'access_token' })
+      expect(revoked.statusCode).toBe(200) // and again: revocation is idempotent
+    }
+    expect((await post('revoke', { ...owner, token: 'not-a-token' })).statusCode).toBe(200)
+    expect((await post('introspect', { ...resourceServer, token: at })).json()).toEqual({ active: false })
+    await expect(
+      verifyAccessToken(t.services, t.services.signingKeys, at, { instanceId: t.instanceId, issuer }),
+    ).rejects.toThrow(/revoked/)
+    const events = await call(t, 'GET', `${i}/audit/events?action=oauth.revoke`)
+    expect(events.body.entities).toHaveLength(1)
+    expect(JSON.stringify(events.body)).not.toContain(at)
+  })
+
   it('serves RFC 8414 metadata at both well-known locations', async () => {
     const { base, issuer } = await setup()
     for (const url of [
@@ -344,7 +400,7 @@ describe.each(ENGINES)('token endpoint on %s', (engine) => {
     }
   })
 
-  it('never answers 5xx to random token requests (fast-check)', async () => {
+  it('never answers 5xx to random token, introspection and revocation requests (fast-check)', async () => {
     const { app, secret, base } = await setup()
     const names = [
       'grant_type',
@@ -353,7 +409,8 @@ describe.each(ENGINES)('token endpoint on %s', (engine) => {
       'scope',
       'client_assertion_type',
       'client_assertion',
-      'subject_token',
+      'token',
+      'token_type_hint',
       'x',
     ]
     const values = fc.oneof(
@@ -376,11 +433,20 @@ describe.each(ENGINES)('token endpoint on %s', (engine) => {
           fc.constant(undefined),
           fc.string({ maxLength: 40 }).map((x) => `Basic ${Buffer.from(x).toString('base64')}`),
         ),
-        async (body, query, authorization) => {
+        fc.constantFrom('token', 'introspect', 'revoke'),
+        async (body, query, authorization, endpoint) => {
           const q = new URLSearchParams(query).toString()
-          const res = await token(base, form(body), authorization ? { authorization } : {}, q ? `?${q}` : '')
+          const res = await t.app.inject({
+            method: 'POST',
+            url: `${base}/oauth2/${endpoint}${q ? `?${q}` : ''}`,
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              ...(authorization ? { authorization } : {}),
+            },
+            payload: form(body),
+          })
           expect(res.statusCode, res.body).toBeLessThan(500)
-          expect(typeof res.json().error).toBe('string')
+          if (res.statusCode >= 400) expect(typeof res.json().error).toBe('string')
         },
       ),
       { numRuns: engine === 'postgres' ? 150 : 300 },

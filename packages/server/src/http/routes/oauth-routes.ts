@@ -4,6 +4,7 @@ import { type AuthorizationServerMetadata, InstanceId, PAM_AUDIENCE, PAM_SCOPES 
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { OAuthError } from '../../errors.js'
 import { SUPPORTED_CLIENT_AUTH_METHODS } from '../../oauth/client-auth.js'
+import { introspect, revoke } from '../../oauth/introspection.js'
 import { issuerOf, requireAuthorizationServer } from '../../oauth/issuer.js'
 import { CLIENT_CREDENTIALS, handleTokenRequest, type TokenThrottles } from '../../oauth/token-endpoint.js'
 import type { Services } from '../../services/context.js'
@@ -39,22 +40,33 @@ export function registerOAuthRoutes(app: FastifyInstance, s: Services, throttles
       },
     )
 
-    scope.post(`${AS}/oauth2/token`, { schema: { params: asParams } }, async (request: AsRequest, reply) => {
-      const params = mergeParams(request.query, request.body)
+    const clientRequest = (request: AsRequest) => {
       const ua = request.headers['user-agent']
-      const response = await handleTokenRequest(s, throttles, {
+      return {
         instanceId: request.params.instanceId,
         authorizationServerId: request.params.authorizationServerId,
-        params,
+        params: mergeParams(request.query, request.body),
         authorization: request.headers.authorization,
         request: {
           requestId: request.id,
           sourceIp: request.ip,
           userAgent: typeof ua === 'string' ? ua : null,
         },
-      })
+      }
+    }
+
+    scope.post(`${AS}/oauth2/token`, { schema: { params: asParams } }, async (request: AsRequest, reply) => {
+      const response = await handleTokenRequest(s, throttles, clientRequest(request))
       reply.header('pragma', 'no-cache')
       return response
+    })
+    scope.post(`${AS}/oauth2/introspect`, { schema: { params: asParams } }, async (request: AsRequest) =>
+      introspect(s, throttles, clientRequest(request)),
+    )
+    scope.post(`${AS}/oauth2/revoke`, { schema: { params: asParams } }, async (request: AsRequest, reply) => {
+      await revoke(s, throttles, clientRequest(request))
+      // RFC 7009 §2.2: 200, and the body is ignored; `{}` keeps the official clients happy.
+      return reply.code(200).send({})
     })
 
     const metadata = async (request: AsRequest, reply: { header(k: string, v: string): unknown }) => {
@@ -66,6 +78,10 @@ export function registerOAuthRoutes(app: FastifyInstance, s: Services, throttles
         issuer,
         token_endpoint: `${issuer}/oauth2/token`,
         jwks_uri: `${issuer}/jwks`,
+        introspection_endpoint: `${issuer}/oauth2/introspect`,
+        revocation_endpoint: `${issuer}/oauth2/revoke`,
+        introspection_endpoint_auth_methods_supported: SUPPORTED_CLIENT_AUTH_METHODS,
+        revocation_endpoint_auth_methods_supported: SUPPORTED_CLIENT_AUTH_METHODS,
         grant_types_supported: [CLIENT_CREDENTIALS],
         token_endpoint_auth_methods_supported: SUPPORTED_CLIENT_AUTH_METHODS,
         scopes_supported: ['.all', ...PAM_SCOPES].map((v) => `${PAM_AUDIENCE}|${v}`),

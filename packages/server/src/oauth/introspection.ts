@@ -1,0 +1,119 @@
+import { InvalidToken, OAuthError } from '../errors.js'
+import type { Services } from '../services/context.js'
+import { type AccessTokenClaims, verifyAccessToken } from './access-tokens.js'
+import { issuerOf, requireAuthorizationServer } from './issuer.js'
+import { authenticateClient, type TokenRequest, type TokenThrottles } from './token-endpoint.js'
+
+/** RFC 7662 §2.2: `active`, and for an active token what it is. */
+export type IntrospectionResponse =
+  | { active: false }
+  | {
+      active: true
+      scope: string
+      client_id: string
+      sub: string
+      aud: string
+      iss: string
+      exp: number
+      iat: number
+      jti: string
+      token_type: 'Bearer'
+    }
+
+async function verified(s: Services, req: TokenRequest, token: string): Promise<AccessTokenClaims | null> {
+  try {
+    return await verifyAccessToken(s, s.signingKeys, token, {
+      instanceId: req.instanceId,
+      issuer: issuerOf(s, req.instanceId, req.authorizationServerId),
+    })
+  } catch (err) {
+    if (err instanceof InvalidToken) return null
+    throw err
+  }
+}
+
+function requiredToken(req: TokenRequest): string {
+  const token = req.params.get('token')
+  if (token === undefined || token === '')
+    throw new OAuthError('invalid_request', 'InvalidParameter', 'token is required')
+  return token
+}
+
+/**
+ * `POST …/oauth2/introspect` (RFC 7662): any authenticated client of the instance (a resource
+ * server is one) learns whether an access token is active, and if so its claims. An unknown,
+ * expired, revoked or forged token is simply `{"active": false}`. Audited.
+ */
+export async function introspect(
+  s: Services,
+  throttles: TokenThrottles,
+  req: TokenRequest,
+): Promise<IntrospectionResponse> {
+  await requireAuthorizationServer(s, req.instanceId, req.authorizationServerId)
+  const client = await authenticateClient(s, throttles, req, 'oauth.introspect')
+  const claims = await verified(s, req, requiredToken(req))
+  await s.committer.run(({ audit }) =>
+    audit.append({
+      instanceId: req.instanceId,
+      action: 'oauth.introspect',
+      request: req.request,
+      actor: { type: 'application', id: client.id },
+      ...(claims ? { resource: { type: 'application', id: claims.sub } } : {}),
+      outcome: 'success',
+      details: { active: claims !== null, jti: claims?.jti ?? null },
+    }),
+  )
+  if (!claims) return { active: false }
+  return {
+    active: true,
+    scope: `${claims.aud}|${claims.scope}`,
+    client_id: claims.client_id,
+    sub: claims.sub,
+    aud: claims.aud,
+    iss: claims.iss,
+    exp: claims.exp,
+    iat: claims.iat,
+    jti: claims.jti,
+    token_type: 'Bearer',
+  }
+}
+
+/**
+ * `POST …/oauth2/revoke` (RFC 7009): a client revokes an access token issued to it. A token
+ * that is invalid, expired or already revoked is answered 200 all the same (§2.2); a valid
+ * token of another client is refused. The revocation is read by the verifier on every node at
+ * once, and kept until the token would have expired anyway.
+ */
+export async function revoke(s: Services, throttles: TokenThrottles, req: TokenRequest): Promise<void> {
+  await requireAuthorizationServer(s, req.instanceId, req.authorizationServerId)
+  const client = await authenticateClient(s, throttles, req, 'oauth.revoke')
+  const hint = req.params.get('token_type_hint')
+  if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') {
+    throw new OAuthError(
+      'unsupported_token_type',
+      'InvalidParameter',
+      `token_type_hint ${hint.slice(0, 64)} is not a token type`,
+    )
+  }
+  const claims = await verified(s, req, requiredToken(req))
+  if (!claims) return
+  if (claims.client_id !== client.client_id) {
+    throw new OAuthError('unauthorized_client', 'Forbidden', 'a client may revoke only tokens issued to it')
+  }
+  await s.committer.run(async ({ trx, audit }) => {
+    await trx
+      .insertInto('revoked_access_tokens')
+      .values({ jti: claims.jti, instance_id: req.instanceId, expires_at: claims.exp * 1000 })
+      .onConflict((oc) => oc.column('jti').doNothing())
+      .execute()
+    await audit.append({
+      instanceId: req.instanceId,
+      action: 'oauth.revoke',
+      request: req.request,
+      actor: { type: 'application', id: client.id },
+      resource: { type: 'application', id: claims.sub },
+      outcome: 'success',
+      details: { jti: claims.jti },
+    })
+  })
+}
