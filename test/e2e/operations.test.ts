@@ -154,6 +154,27 @@ describe('operating the server', () => {
       }
       const url = /running at (https?:\/\/\S+)/.exec(out)![1]!
       const health = await fetch(`${url}/healthz`)
+      // What an IDaaS SDK does with the demo configuration: client_secret_post at its token endpoint.
+      const config = JSON.parse(readFileSync(join(dataDir, 'client-config.json'), 'utf8'))
+      expect(config).toMatchObject({
+        idaasInstanceId: expect.stringMatching(/^idaas_/),
+        clientId: expect.stringMatching(/^app_/),
+        tokenEndpoint: `${url}/v2/${config.idaasInstanceId}/authorizationServer/iauths_system/oauth2/token`,
+        authnConfiguration: {
+          identityType: 'CLIENT',
+          authnMethod: 'CLIENT_SECRET_POST',
+          clientSecretEnvVarName: 'IDAAS_CLIENT_SECRET',
+        },
+      })
+      const demoToken = await fetch(config.tokenEndpoint, {
+        method: 'POST',
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: config.clientId,
+          client_secret: readFileSync(join(dataDir, 'client-secret'), 'utf8').trim(),
+          scope: config.scope,
+        }),
+      }).then((r) => r.json())
       // The WAL exists only while the server runs (a clean close checkpoints and removes it).
       const walMode = statSync(join(dataDir, 'strongroom.db-wal')).mode & 0o777
       // What a terminal's Ctrl-C does: the signal goes to the whole foreground process group.
@@ -164,7 +185,7 @@ describe('operating the server', () => {
         (r) => r.status,
         () => 'refused',
       )
-      return { out, health: health.status, after, walMode }
+      return { out, health: health.status, after, walMode, demoToken }
     }
     const first = await run()
     expect(first.health).toBe(200)
@@ -176,6 +197,12 @@ describe('operating the server', () => {
     expect(first.walMode).toBe(0o600)
     expect(first.out).toContain(token)
     expect(first.out).toMatch(/npx strongroom/)
+    // The demo workload: an IDaaS client configuration and its secret, and the two exports to use them.
+    const configPath = join(dataDir, 'client-config.json')
+    expect(first.out).toContain(`export CLOUD_IDAAS_CONFIG_PATH=${configPath}`)
+    expect(first.out).toMatch(/export IDAAS_CLIENT_SECRET=\$\(cat .*client-secret\)/)
+    expect(statSync(join(dataDir, 'client-secret')).mode & 0o777).toBe(0o600)
+    expect(first.demoToken).toMatchObject({ token_type: 'Bearer', scope: 'urn:cloud:idaas:pam|.all' })
     expect(first.out).toMatch(/shutting down/)
     expect(first.after).toBe('refused')
     const second = await run()

@@ -1,10 +1,13 @@
 import { renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { DEFAULT_AUTHORIZATION_SERVER, PAM_AUDIENCE } from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
 import { AuditBatch } from './audit/appender.js'
 import type { Keyring } from './crypto/keyring.js'
 import { writePrivateFile } from './crypto/root-key.js'
 import { insertAdminToken } from './services/admin-tokens/admin-tokens.js'
+import { insertApplication } from './services/applications/applications.js'
+import { insertClientSecret } from './services/applications/client-secrets.js'
 import { SYSTEM_CHAIN } from './services/context.js'
 import { insertInstance } from './services/instances/instances.js'
 import type { Dialect } from './store/connect.js'
@@ -63,13 +66,83 @@ export async function bootstrap(
     outcome: 'success',
     details: { scope: null },
   })
-  await audit.finish()
   let adminTokenFile: string | null = null
   if (dataDir !== null) {
+    // The embedded default comes with a demo workload: an application allowed the PAM scopes and
+    // a client secret, so the SDK's first example works right after `npm start`.
+    const demo = await insertApplication(
+      trx,
+      instance.id,
+      {
+        name: 'demo',
+        description: 'created by npm start for the first SDK examples',
+        allowedScopes: [`${PAM_AUDIENCE}|.all`],
+      },
+      t,
+    )
+    const secret = await insertClientSecret({ keyring }, trx, instance.id, demo.id, {}, t)
+    await trx.insertInto('meta').values({ key: 'demo_application_id', value: demo.id }).execute()
+    for (const [action, details] of [
+      ['application.create', {}],
+      ['client_secret.create', { clientSecretId: secret.clientSecretId }],
+    ] as const) {
+      await audit.append({
+        instanceId: instance.id,
+        actor,
+        action,
+        resource: { type: 'application', id: demo.id },
+        outcome: 'success',
+        details,
+      })
+    }
+    replacePrivateFile(join(dataDir, DEMO_SECRET_FILE), `${secret.clientSecret}\n`)
     adminTokenFile = join(dataDir, 'admin-token')
     replacePrivateFile(adminTokenFile, `${token.token}\n`)
   }
+  await audit.finish()
   return { defaultInstanceId: instance.id, adminToken: token.token, adminTokenFile }
+}
+
+export const DEMO_SECRET_FILE = 'client-secret'
+export const DEMO_CONFIG_FILE = 'client-config.json'
+/** The environment variable the demo client configuration names for its secret. */
+export const DEMO_SECRET_ENV = 'IDAAS_CLIENT_SECRET'
+
+/**
+ * Writes `<dataDir>/client-config.json` for the demo application, in the IDaaS client
+ * configuration format the SDKs read, pointing at this server as it listens now (the port may
+ * differ between starts). It holds no secret: only the name of the variable that does.
+ */
+export async function writeDemoClientConfig(
+  db: Kysely<Database>,
+  dataDir: string,
+  instanceId: string,
+  publicUrl: string,
+): Promise<string | null> {
+  const demo = await db
+    .selectFrom('meta')
+    .select('value')
+    .where('key', '=', 'demo_application_id')
+    .executeTakeFirst()
+  if (!demo) return null
+  const issuer = `${publicUrl}/v2/${instanceId}/authorizationServer/${DEFAULT_AUTHORIZATION_SERVER}`
+  const config = {
+    idaasInstanceId: instanceId,
+    clientId: demo.value,
+    issuer,
+    tokenEndpoint: `${issuer}/oauth2/token`,
+    scope: `${PAM_AUDIENCE}|.all`,
+    developerApiEndpoint: publicUrl,
+    authnConfiguration: {
+      identityType: 'CLIENT',
+      authnMethod: 'CLIENT_SECRET_POST',
+      clientSecretEnvVarName: DEMO_SECRET_ENV,
+    },
+    httpConfiguration: { connectTimeout: 5000, readTimeout: 10000 },
+  }
+  const path = join(dataDir, DEMO_CONFIG_FILE)
+  replacePrivateFile(path, `${JSON.stringify(config, null, 2)}\n`)
+  return path
 }
 
 /** Atomically replaces `path` with a 0600 file: written beside it, fsynced, then renamed over it. */

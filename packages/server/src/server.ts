@@ -1,7 +1,14 @@
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs'
-import { isAbsolute, relative } from 'node:path'
+import { isAbsolute, join, relative, resolve } from 'node:path'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
-import { type BootstrapResult, bootstrap, replacePrivateFile } from './bootstrap.js'
+import {
+  type BootstrapResult,
+  bootstrap,
+  DEMO_SECRET_ENV,
+  DEMO_SECRET_FILE,
+  replacePrivateFile,
+  writeDemoClientConfig,
+} from './bootstrap.js'
 import { type Config, loadConfig, type ServeFlags } from './config/config.js'
 import { Keyring } from './crypto/keyring.js'
 import { loadRootKey, type RootKeySource, rootKeyId } from './crypto/root-key.js'
@@ -95,8 +102,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await app.listen({ host: config.listen.host, port: config.listen.port })
     const url = baseUrl(app, config)
     services.publicUrl = config.publicUrl ?? url
-    if (config.dataDir !== null) replacePrivateFile(`${config.dataDir}/url`, `${url}\n`)
-    print(banner(url, config, boot.adminToken, boot.adminTokenFile))
+    let demoConfig: string | null = null
+    if (config.dataDir !== null) {
+      replacePrivateFile(`${config.dataDir}/url`, `${url}\n`)
+      demoConfig = await writeDemoClientConfig(
+        services.store.db,
+        config.dataDir,
+        boot.defaultInstanceId,
+        services.publicUrl,
+      )
+    }
+    print(banner(url, config, boot.adminToken, boot.adminTokenFile, demoConfig))
     app.log.info(
       { url, db: services.store.location, defaultInstanceId: boot.defaultInstanceId },
       'strongroom listening',
@@ -243,7 +259,13 @@ function shown(path: string): string {
   return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel
 }
 
-function banner(url: string, config: Config, token: string | null, tokenFile: string | null): string {
+function banner(
+  url: string,
+  config: Config,
+  token: string | null,
+  tokenFile: string | null,
+  demoConfig: string | null,
+): string {
   const dir = config.dataDir ? shown(config.dataDir) : null
   const lines = [`strongroom ${VERSION} is running at ${url}`, `  database: ${config.db}`]
   if (token !== null) {
@@ -255,6 +277,14 @@ function banner(url: string, config: Config, token: string | null, tokenFile: st
     )
   } else if (dir) {
     lines.push(`  admin token: ${dir}/admin-token`)
+  }
+  if (demoConfig !== null && config.dataDir !== null) {
+    lines.push(
+      '',
+      '  The demo workload (application "demo", allowed the PAM scopes) for the SDKs:',
+      `    export CLOUD_IDAAS_CONFIG_PATH=${resolve(demoConfig)}`,
+      `    export ${DEMO_SECRET_ENV}=$(cat ${shown(join(config.dataDir, DEMO_SECRET_FILE))})`,
+    )
   }
   lines.push(
     '',
