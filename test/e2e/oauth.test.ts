@@ -1,4 +1,7 @@
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createRemoteJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose'
 import * as oauth from 'oauth4webapi'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type ServerProcess, startServer } from '../support/server-process.js'
@@ -11,7 +14,7 @@ describe('the authorization server, driven by an independent OAuth client', () =
   let server: ServerProcess | undefined
   afterEach(async () => server?.stop())
 
-  it('discovers, issues tokens by client_secret_post and client_secret_basic, and publishes the keys that verify them', async () => {
+  it('discovers, issues tokens by client_secret_post, client_secret_basic, client_secret_jwt and private_key_jwt, and publishes the keys that verify them', async () => {
     server = await startServer()
     const app = await okJson(server, [
       'app',
@@ -47,6 +50,21 @@ describe('the authorization server, driven by an independent OAuth client', () =
     }
     const post = await grant(oauth.ClientSecretPost(secret), `${PAM}|credential:obtain`)
     const basic = await grant(oauth.ClientSecretBasic(secret), `${PAM}|authentication_token:read`)
+    // RFC 7523: an HS256 assertion keyed with the secret, and one signed by a key registered through the CLI.
+    const secretJwt = await grant(oauth.ClientSecretJwt(secret), `${PAM}|credential:obtain`)
+    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true })
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'sr-key-')), 'public.jwk.json')
+    writeFileSync(keyFile, JSON.stringify({ ...(await exportJWK(publicKey)), kid: 'workload-1' }))
+    await ok(server, ['app', 'key', 'add', app.applicationId, '--file', keyFile])
+    const privateKeyJwt = await grant(
+      oauth.PrivateKeyJwt({ key: privateKey, kid: 'workload-1' }),
+      `${PAM}|credential:obtain`,
+    )
+    for (const result of [secretJwt, privateKeyJwt]) {
+      await expect(
+        jwtVerify(result.access_token, jwks, { issuer: issuer.href, typ: 'at+jwt' }),
+      ).resolves.toBeTruthy()
+    }
     for (const [result, scope] of [
       [post, 'credential:obtain'],
       [basic, 'authentication_token:read'],

@@ -1,6 +1,7 @@
 import type {
   AdminToken,
   Application,
+  ApplicationKey,
   AuditEvent,
   ClientSecret,
   Credential,
@@ -170,4 +171,12 @@ export const signingKeyColumns: Column<SigningKey>[] = [
   { header: 'ACTIVATES', value: (k) => when(k.activateTime) },
   { header: 'RETIRES', value: (k) => (k.retireTime === null ? null : when(k.retireTime)) },
   { header: 'UNPUBLISHED', value: (k) => (k.unpublishTime === null ? null : when(k.unpublishTime)) },
+]
+
+export const applicationKeyColumns: Column<ApplicationKey>[] = [
+  { header: 'KEY ID', value: (k) => k.applicationKeyId },
+  { header: 'KID', value: (k) => k.kid },
+  { header: 'TYPE', value: (k) => [k.kty, k.crv].filter(Boolean).join(' ') },
+  { header: 'ALG', value: (k) => k.alg },
+  { header: 'CREATED', value: (k) => when(k.createTime) },
 ]

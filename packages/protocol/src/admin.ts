@@ -359,3 +359,33 @@ export type AuditVerifyResult = Static<typeof AuditVerifyResult>
 
 export const Health = Type.Object({ status: Type.String() })
 export type Health = Static<typeof Health>
+
+// ---- application keys (private_key_jwt) -----------------------------------------------------
+
+export const ApplicationKeyId = resourceId('apk')
+export const ApplicationKey = Type.Object({
+  applicationKeyId: ApplicationKeyId,
+  applicationId: ApplicationId,
+  kid: Type.String(),
+  kty: Type.String(),
+  crv: Type.Union([Type.String(), Type.Null()]),
+  alg: Type.Union([Type.String(), Type.Null()]),
+  createTime: EpochMillis,
+})
+export type ApplicationKey = Static<typeof ApplicationKey>
+const AnyJwk = Type.Object(
+  { kty: Type.String({ maxLength: 8 }) },
+  { additionalProperties: true, maxProperties: 16 },
+)
+/** Exactly one of: a JWK, a JWKS, or a PEM public key or certificate. Public keys only. */
+export const AddApplicationKeysBody = Type.Object(
+  {
+    jwk: Type.Optional(AnyJwk),
+    jwks: Type.Optional(Type.Object({ keys: Type.Array(AnyJwk, { minItems: 1, maxItems: 10 }) }, closed)),
+    pem: Type.Optional(Type.String({ minLength: 1, maxLength: 16_384 })),
+  },
+  { ...closed, minProperties: 1, maxProperties: 1 },
+)
+export type AddApplicationKeysBody = Static<typeof AddApplicationKeysBody>
+export const ApplicationKeyList = Type.Object({ entities: Type.Array(ApplicationKey) })
+export type ApplicationKeyList = Static<typeof ApplicationKeyList>

@@ -4,6 +4,7 @@ import { compact } from '../compact.js'
 import { UsageError } from '../errors.js'
 import { parseSeconds } from '../option-parsers.js'
 import { applicationColumns, applicationFields } from '../views.js'
+import { registerAppKeyCommands } from './app-key.js'
 import { registerAppSecretCommands } from './app-secret.js'
 import { applicationPath } from './application-path.js'
 import { type ContextFor, limitOption } from './context-for.js'
@@ -104,6 +105,7 @@ export function registerAppCommands(program: Command, contextFor: ContextFor): v
   }
 
   registerAppSecretCommands(app, contextFor)
+  registerAppKeyCommands(app, contextFor)
 }
 
 interface AppOptions {

@@ -1,16 +1,45 @@
+import { createLocalJWKSet, decodeProtectedHeader, type JWK, type JWTPayload, jwtVerify } from 'jose'
 import type { Kysely } from 'kysely'
 import { hashesEqual, isWellFormedSecret, keyedHash, SECRET_PREFIX } from '../crypto/minted-secret.js'
 import { OAuthError } from '../errors.js'
+import { clientSecretBinding } from '../services/applications/client-secrets.js'
 import type { Services } from '../services/context.js'
 import type { ApplicationTable, Database } from '../store/schema.js'
 
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post'
+export type ClientAuthMethod =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'client_secret_jwt'
+  | 'private_key_jwt'
 
-export const SUPPORTED_CLIENT_AUTH_METHODS: ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post']
+export const SUPPORTED_CLIENT_AUTH_METHODS: ClientAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'client_secret_jwt',
+  'private_key_jwt',
+]
 
-/** The assertion types of CONTRACT.md and what each is. */
-const ASSERTION_TYPES: Record<string, string> = {
-  'urn:ietf:params:oauth:client-assertion-type:jwt-bearer': 'client_secret_jwt / private_key_jwt',
+export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
+/** RFC 7523 assertions: HMAC with the client secret, or a signature with a registered key. */
+export const SECRET_JWT_ALGS = ['HS256']
+export const PRIVATE_KEY_JWT_ALGS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+]
+/** An assertion may not be valid for longer than this: it bounds how long its jti must be remembered. */
+const MAX_ASSERTION_LIFETIME_S = 600
+const LEEWAY_S = 10
+
+/** Assertion types of CONTRACT.md not supported yet, and what each is. */
+const UNSUPPORTED_ASSERTIONS: Record<string, string> = {
   'urn:cloud:idaas:params:oauth:client-assertion-type:id-token-bearer': 'federated OIDC (id-token-bearer)',
   'urn:cloud:idaas:params:oauth:client-assertion-type:pkcs7-bearer':
     'PKCS#7 instance documents (pkcs7-bearer)',
@@ -18,15 +47,13 @@ const ASSERTION_TYPES: Record<string, string> = {
     'X.509 certificates (x509-jwt-bearer)',
 }
 
-export interface ClientCredentials {
-  method: ClientAuthMethod
-  clientId: string
-  secret: string
-}
+export type ClientCredentials =
+  | { method: 'client_secret_basic' | 'client_secret_post'; clientId: string; secret: string }
+  | { method: 'client_secret_jwt' | 'private_key_jwt'; clientId: string; assertion: string }
 
 /**
  * Which client authentication the request uses, from the `Authorization` header and the
- * parameters (RFC 6749 §2.3): exactly one method, or an `invalid_request` saying why not.
+ * parameters (RFC 6749 §2.3, RFC 7523 §2.2): exactly one method, or an error saying why not.
  */
 export function presentedCredentials(
   params: Map<string, string>,
@@ -43,17 +70,9 @@ export function presentedCredentials(
       'InvalidParameter',
       'use exactly one client authentication method',
     )
-  if (assertionType !== undefined) {
-    const what = ASSERTION_TYPES[assertionType]
-    throw new OAuthError(
-      'unsupported_client_auth_method',
-      'UnsupportedClientAuthMethod',
-      what
-        ? `client authentication by ${what} is not supported by this server; use client_secret_basic or client_secret_post`
-        : 'client_assertion_type names no client authentication method this server knows',
-    )
-  }
   const clientId = params.get('client_id')
+  if (assertionType !== undefined)
+    return assertionCredentials(assertionType, params.get('client_assertion'), clientId)
   if (basic) {
     if (clientId !== undefined && clientId !== basic.clientId) {
       throw new OAuthError(
@@ -70,6 +89,40 @@ export function presentedCredentials(
     return { method: 'client_secret_post', clientId, secret }
   }
   throw new OAuthError('invalid_client', 'InvalidClient', 'client authentication is required', 401)
+}
+
+function assertionCredentials(
+  type: string,
+  assertion: string | undefined,
+  clientId: string | undefined,
+): ClientCredentials {
+  if (type !== JWT_BEARER) {
+    const what = UNSUPPORTED_ASSERTIONS[type]
+    throw new OAuthError(
+      'unsupported_client_auth_method',
+      'UnsupportedClientAuthMethod',
+      what
+        ? `client authentication by ${what} is not supported by this server; use ${SUPPORTED_CLIENT_AUTH_METHODS.join(', ')}`
+        : 'client_assertion_type names no client authentication method this server knows',
+    )
+  }
+  if (assertion === undefined)
+    throw new OAuthError('invalid_request', 'InvalidParameter', 'client_assertion is required')
+  let alg: unknown
+  let iss: unknown
+  try {
+    alg = decodeProtectedHeader(assertion).alg
+    iss = JSON.parse(Buffer.from(assertion.split('.')[1] ?? '', 'base64url').toString('utf8')).iss
+  } catch {
+    throw new OAuthError('invalid_client', 'InvalidClient', 'client authentication failed', 401)
+  }
+  const who = clientId ?? (typeof iss === 'string' ? iss : undefined)
+  if (who === undefined) throw new OAuthError('invalid_request', 'InvalidParameter', 'client_id is required')
+  if (typeof alg === 'string' && SECRET_JWT_ALGS.includes(alg))
+    return { method: 'client_secret_jwt', clientId: who, assertion }
+  if (typeof alg === 'string' && PRIVATE_KEY_JWT_ALGS.includes(alg))
+    return { method: 'private_key_jwt', clientId: who, assertion }
+  throw new OAuthError('invalid_client', 'InvalidClient', 'client authentication failed', 401)
 }
 
 /** RFC 6749 §2.3.1: both parts are form-urlencoded before base64. */
@@ -89,21 +142,33 @@ function parseBasic(header: string): { clientId: string; secret: string } {
 }
 
 /** Why authentication failed, for the audit event; the client only ever hears "failed". */
-export type ClientAuthFailure = 'unknown_client' | 'disabled' | 'bad_secret'
+export type ClientAuthFailure =
+  | 'unknown_client'
+  | 'disabled'
+  | 'bad_secret'
+  | 'no_keys'
+  | 'bad_assertion'
+  | 'assertion_lifetime'
+  | 'replayed'
+
+type Verdict =
+  | { application: ApplicationTable }
+  | { failure: ClientAuthFailure; detail?: string; application?: ApplicationTable }
 
 /**
- * Checks a client secret: the application must exist in the instance and be enabled, and the
- * secret must be a live (not revoked, not expired) secret of that application, compared as keyed
- * hashes in constant time.
+ * Authenticates a client of an instance. The application must exist and be enabled; then:
+ * a secret must be one of its live secrets (keyed hashes, constant time); an assertion must be
+ * signed by one of its registered keys (private_key_jwt) or with one of its live secrets
+ * (client_secret_jwt), with iss = sub = the client id, aud naming this server, exp required and
+ * at most 10 minutes ahead, and a jti never seen before (remembered until the assertion expires).
  */
-export async function verifyClientSecret(
-  s: Pick<Services, 'keyring' | 'now'>,
+export async function verifyClient(
+  s: Pick<Services, 'keyring' | 'now' | 'committer'>,
   db: Kysely<Database>,
   instanceId: string,
   credentials: ClientCredentials,
-): Promise<
-  { application: ApplicationTable } | { failure: ClientAuthFailure; application?: ApplicationTable }
-> {
+  audiences: string[],
+): Promise<Verdict> {
   const application = await db
     .selectFrom('applications')
     .selectAll()
@@ -112,23 +177,119 @@ export async function verifyClientSecret(
     .executeTakeFirst()
   if (!application) return { failure: 'unknown_client' }
   if (application.status !== 'enabled') return { failure: 'disabled', application }
-  if (!isWellFormedSecret(credentials.secret, SECRET_PREFIX.clientSecret))
-    return { failure: 'bad_secret', application }
-  const hash = keyedHash(s.keyring.hashKey, credentials.secret)
+  const now = s.now()
+  if ('secret' in credentials) {
+    return (await secretMatches(s, db, application.id, credentials.secret, now))
+      ? { application }
+      : { failure: 'bad_secret', application }
+  }
+  const { assertion, method } = credentials
+  const keys =
+    method === 'private_key_jwt'
+      ? await registeredKeys(db, application.id)
+      : await liveSecrets(s, db, instanceId, application.id, now)
+  if (keys.length === 0) return { failure: 'no_keys', application }
+  let payload: JWTPayload | undefined
+  let lastError = 'no key verified the assertion'
+  for (const key of keys) {
+    try {
+      ;({ payload } = await jwtVerify(assertion, key, {
+        issuer: credentials.clientId,
+        subject: credentials.clientId,
+        audience: audiences,
+        algorithms: method === 'private_key_jwt' ? PRIVATE_KEY_JWT_ALGS : SECRET_JWT_ALGS,
+        requiredClaims: ['exp', 'jti'],
+        currentDate: new Date(now),
+        clockTolerance: LEEWAY_S,
+      }))
+      break
+    } catch (err) {
+      lastError = (err as { code?: string }).code ?? 'invalid'
+    }
+  }
+  if (!payload) return { failure: 'bad_assertion', detail: lastError, application }
+  const exp = payload.exp!
+  if (exp - Math.floor(now / 1000) > MAX_ASSERTION_LIFETIME_S + LEEWAY_S) {
+    return {
+      failure: 'assertion_lifetime',
+      detail: `exp more than ${MAX_ASSERTION_LIFETIME_S} s ahead`,
+      application,
+    }
+  }
+  const first = await s.committer.run(({ trx }) =>
+    trx
+      .insertInto('used_client_assertions')
+      .values({
+        instance_id: instanceId,
+        client_id: credentials.clientId,
+        jti: String(payload.jti).slice(0, 256),
+        expires_at: exp * 1000,
+      })
+      .onConflict((oc) => oc.columns(['instance_id', 'client_id', 'jti']).doNothing())
+      .executeTakeFirst(),
+  )
+  if (Number(first.numInsertedOrUpdatedRows ?? 0n) !== 1) return { failure: 'replayed', application }
+  return { application }
+}
+
+async function secretMatches(
+  s: Pick<Services, 'keyring'>,
+  db: Kysely<Database>,
+  applicationId: string,
+  presented: string,
+  now: number,
+): Promise<boolean> {
+  if (!isWellFormedSecret(presented, SECRET_PREFIX.clientSecret)) return false
+  const hash = keyedHash(s.keyring.hashKey, presented)
   const secret = await db
     .selectFrom('client_secrets')
     .select(['secret_hash', 'revoked_at', 'expires_at'])
-    .where('application_id', '=', application.id)
+    .where('application_id', '=', applicationId)
     .where('secret_hash', '=', hash)
     .executeTakeFirst()
-  const now = s.now()
-  if (
-    !secret ||
-    !hashesEqual(secret.secret_hash, hash) ||
-    secret.revoked_at !== null ||
-    (secret.expires_at !== null && Number(secret.expires_at) <= now)
-  ) {
-    return { failure: 'bad_secret', application }
+  return (
+    secret !== undefined &&
+    hashesEqual(secret.secret_hash, hash) &&
+    secret.revoked_at === null &&
+    (secret.expires_at === null || Number(secret.expires_at) > now)
+  )
+}
+
+type VerifyKey = Parameters<typeof jwtVerify>[1]
+
+async function registeredKeys(db: Kysely<Database>, applicationId: string): Promise<VerifyKey[]> {
+  const rows = await db
+    .selectFrom('application_keys')
+    .select('public_jwk')
+    .where('application_id', '=', applicationId)
+    .execute()
+  if (rows.length === 0) return []
+  return [createLocalJWKSet({ keys: rows.map((r) => JSON.parse(r.public_jwk) as JWK) }) as VerifyKey]
+}
+
+/** The live secrets of an application as HMAC keys, from their sealed copies. */
+async function liveSecrets(
+  s: Pick<Services, 'keyring'>,
+  db: Kysely<Database>,
+  instanceId: string,
+  applicationId: string,
+  now: number,
+): Promise<VerifyKey[]> {
+  const rows = await db
+    .selectFrom('client_secrets')
+    .select(['id', 'secret_ciphertext', 'key_version', 'expires_at'])
+    .where('application_id', '=', applicationId)
+    .where('revoked_at', 'is', null)
+    .execute()
+  const keys: VerifyKey[] = []
+  for (const row of rows) {
+    if (row.secret_ciphertext === null || row.key_version === null) continue
+    if (row.expires_at !== null && Number(row.expires_at) <= now) continue
+    const secret = await s.keyring.decrypt(db, clientSecretBinding(instanceId, row.id), {
+      ciphertext: row.secret_ciphertext,
+      keyVersion: row.key_version,
+    })
+    keys.push(new Uint8Array(secret))
   }
-  return { application }
+  return keys
 }

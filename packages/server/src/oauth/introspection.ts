@@ -50,7 +50,7 @@ export async function introspect(
   req: TokenRequest,
 ): Promise<IntrospectionResponse> {
   await requireAuthorizationServer(s, req.instanceId, req.authorizationServerId)
-  const client = await authenticateClient(s, throttles, req, 'oauth.introspect')
+  const client = await authenticateClient(s, throttles, req, 'oauth.introspect', 'introspect')
   const claims = await verified(s, req, requiredToken(req))
   await s.committer.run(({ audit }) =>
     audit.append({
@@ -86,7 +86,7 @@ export async function introspect(
  */
 export async function revoke(s: Services, throttles: TokenThrottles, req: TokenRequest): Promise<void> {
   await requireAuthorizationServer(s, req.instanceId, req.authorizationServerId)
-  const client = await authenticateClient(s, throttles, req, 'oauth.revoke')
+  const client = await authenticateClient(s, throttles, req, 'oauth.revoke', 'revoke')
   const hint = req.params.get('token_type_hint')
   if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') {
     throw new OAuthError(

@@ -7,7 +7,7 @@ import {
 } from 'node:crypto'
 import type { RotateSigningKeyBody, SigningKey } from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
-import { canonicalJson } from '../audit/canonical-json.js'
+import { jwkThumbprint } from '../crypto/jwk.js'
 import type { Binding } from '../crypto/keyring.js'
 import type { Caller, Services } from '../services/context.js'
 import type { Unit } from '../store/committer.js'
@@ -111,7 +111,7 @@ export class SigningKeys {
     const { publicKey, privateKey } =
       alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' })
     const jwk = publicKey.export({ format: 'jwk' }) as Record<string, string>
-    const kid = thumbprint(jwk)
+    const kid = jwkThumbprint(jwk)
     const sealed = await this.s.keyring.encrypt(
       trx,
       binding(instanceId, kid),
@@ -218,13 +218,4 @@ function describe(k: LoadedKey, next: LoadedKey | undefined, now: number): Signi
     retireTime,
     unpublishTime: retireTime === null ? null : retireTime + MAX_TOKEN_LIFETIME_MS,
   }
-}
-
-/** RFC 7638 JWK thumbprint (SHA-256, base64url): a kid that names the key itself. */
-function thumbprint(jwk: Record<string, string>): string {
-  const members =
-    jwk.kty === 'OKP'
-      ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x }
-      : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }
-  return createHash('sha256').update(canonicalJson(members)).digest('base64url')
 }

@@ -5,7 +5,7 @@ import type { FailureThrottle } from '../http/failure-throttle.js'
 import type { Services } from '../services/context.js'
 import type { ApplicationTable } from '../store/schema.js'
 import { mintAccessToken } from './access-tokens.js'
-import { presentedCredentials, verifyClientSecret } from './client-auth.js'
+import { presentedCredentials, verifyClient } from './client-auth.js'
 import { issuerOf, requireAuthorizationServer } from './issuer.js'
 import { formatScope, grantScope, ScopeError } from './scopes.js'
 
@@ -52,7 +52,7 @@ export async function handleTokenRequest(
         : `grant_type ${grantType.slice(0, 100)} is not supported; use client_credentials`,
     )
   }
-  const app = await authenticateClient(s, throttles, req, 'oauth.token')
+  const app = await authenticateClient(s, throttles, req, 'oauth.token', 'token')
   const actor = { type: 'application', id: app.id } as const
   const event = { instanceId: req.instanceId, action: 'oauth.token', request: req.request }
   let scope: ReturnType<typeof grantScope>
@@ -117,29 +117,66 @@ export async function authenticateClient(
   throttles: TokenThrottles,
   req: TokenRequest,
   action: string,
+  endpoint: 'token' | 'introspect' | 'revoke',
 ): Promise<ApplicationTable & { authMethod: string }> {
   const address = req.request.sourceIp ?? 'unknown'
   refuseIfThrottled(throttles.perAddress, address)
-  const credentials = presentedCredentials(req.params, req.authorization)
-  refuseIfThrottled(throttles.perClient, credentials.clientId)
-  const verdict = await verifyClientSecret(s, s.store.db, req.instanceId, credentials)
-  if ('failure' in verdict) {
+  const fail = async (
+    clientId: string,
+    method: string,
+    why: string,
+    detail: string | null,
+    applicationId?: string,
+  ) => {
     throttles.perAddress.fail(address)
-    throttles.perClient.fail(credentials.clientId)
+    throttles.perClient.fail(clientId)
     await s.committer
       .run(({ audit }) =>
         audit.append({
           instanceId: req.instanceId,
           action,
           request: req.request,
-          actor: { type: 'anonymous', id: credentials.clientId.slice(0, 128) },
-          ...(verdict.application ? { resource: { type: 'application', id: verdict.application.id } } : {}),
+          actor: { type: 'anonymous', id: clientId.slice(0, 128) },
+          ...(applicationId ? { resource: { type: 'application', id: applicationId } } : {}),
           outcome: 'failure',
-          details: { method: credentials.method, why: verdict.failure },
+          details: { method, why, detail },
         }),
       )
       .catch(() => {})
-    throw new OAuthError('invalid_client', 'InvalidClient', 'client authentication failed', 401)
+    return new OAuthError('invalid_client', 'InvalidClient', 'client authentication failed', 401)
+  }
+  let credentials: ReturnType<typeof presentedCredentials>
+  try {
+    credentials = presentedCredentials(req.params, req.authorization)
+  } catch (err) {
+    // A credential refused before any lookup (an unparsable or unsigned assertion) still counts.
+    if (
+      err instanceof OAuthError &&
+      err.oauthError === 'invalid_client' &&
+      err.message === 'client authentication failed'
+    ) {
+      throw await fail(
+        req.params.get('client_id') ?? 'unknown',
+        'client_assertion',
+        'malformed_assertion',
+        null,
+      )
+    }
+    throw err
+  }
+  refuseIfThrottled(throttles.perClient, credentials.clientId)
+  // RFC 7523 §3: the assertion's audience is the authorization server: its issuer or the endpoint.
+  const issuer = issuerOf(s, req.instanceId, req.authorizationServerId)
+  const audiences = [issuer, `${issuer}/oauth2/token`, `${issuer}/oauth2/${endpoint}`]
+  const verdict = await verifyClient(s, s.store.db, req.instanceId, credentials, audiences)
+  if ('failure' in verdict) {
+    throw await fail(
+      credentials.clientId,
+      credentials.method,
+      verdict.failure,
+      verdict.detail ?? null,
+      verdict.application?.id,
+    )
   }
   return { ...verdict.application, authMethod: credentials.method }
 }

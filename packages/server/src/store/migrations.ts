@@ -207,6 +207,43 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0003_client_assertions': {
+      async up(db: Kysely<unknown>) {
+        // Public keys an application signs its client assertions with (private_key_jwt).
+        await db.schema
+          .createTable('application_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('instance_id', 'text', (c) => c.notNull().references('instances.id'))
+          .addColumn('application_id', 'text', (c) => c.notNull().references('applications.id'))
+          .addColumn('kid', 'text', (c) => c.notNull())
+          .addColumn('public_jwk', 'text', (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .execute()
+        await db.schema
+          .createIndex('application_keys_application')
+          .unique()
+          .on('application_keys')
+          .columns(['application_id', 'kid'])
+          .execute()
+        // Each assertion's jti is accepted once: kept until the assertion itself would have expired.
+        await db.schema
+          .createTable('used_client_assertions')
+          .addColumn('instance_id', 'text', (c) => c.notNull())
+          .addColumn('client_id', 'text', (c) => c.notNull())
+          .addColumn('jti', 'text', (c) => c.notNull())
+          .addColumn('expires_at', time, (c) => c.notNull())
+          .addPrimaryKeyConstraint('used_client_assertions_pk', ['instance_id', 'client_id', 'jti'])
+          .execute()
+        // client_secret_jwt (HS256) needs the secret itself: new secrets also keep a sealed copy.
+        await db.schema.alterTable('client_secrets').addColumn('secret_ciphertext', blob).execute()
+        await db.schema.alterTable('client_secrets').addColumn('key_version', 'integer').execute()
+        await db.schema
+          .createIndex('used_client_assertions_expiry')
+          .on('used_client_assertions')
+          .column('expires_at')
+          .execute()
+      },
+    },
   }
 }
 

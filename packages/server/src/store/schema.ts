@@ -15,6 +15,8 @@ export interface Database {
   audit_heads: AuditHeadTable
   signing_keys: SigningKeyTable
   revoked_access_tokens: RevokedAccessTokenTable
+  application_keys: ApplicationKeyTable
+  used_client_assertions: UsedClientAssertionTable
 }
 
 export interface MetaTable {
@@ -70,6 +72,9 @@ export interface ClientSecretTable {
   instance_id: string
   application_id: string
   secret_hash: string
+  /** The secret sealed under the instance's data key, for client_secret_jwt; null for older secrets. */
+  secret_ciphertext: Buffer | null
+  key_version: number | null
   hint: string
   created_at: number
   expires_at: number | null
@@ -158,5 +163,22 @@ export interface SigningKeyTable {
 export interface RevokedAccessTokenTable {
   jti: string
   instance_id: string
+  expires_at: number
+}
+
+export interface ApplicationKeyTable {
+  id: string
+  instance_id: string
+  application_id: string
+  kid: string
+  /** The public key as a JWK (JSON), with its kid. */
+  public_jwk: string
+  created_at: number
+}
+
+export interface UsedClientAssertionTable {
+  instance_id: string
+  client_id: string
+  jti: string
   expires_at: number
 }

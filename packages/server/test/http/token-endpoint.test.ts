@@ -395,7 +395,12 @@ describe.each(ENGINES)('token endpoint on %s', (engine) => {
         token_endpoint: `${issuer}/oauth2/token`,
         jwks_uri: `${issuer}/jwks`,
         grant_types_supported: ['client_credentials'],
-        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+        token_endpoint_auth_methods_supported: [
+          'client_secret_basic',
+          'client_secret_post',
+          'client_secret_jwt',
+          'private_key_jwt',
+        ],
       })
     }
   })

@@ -49,4 +49,5 @@ export function concreteUrl(t: TestServer, route: RouteSpec, f: Fixture): string
     .replace(':credential', f.credentialId)
     .replace(':grantId', f.grantId)
     .replace(':adminTokenId', f.adminTokenId)
+    .replace(':applicationKeyId', 'apk_00000000000000000000000000')
 }

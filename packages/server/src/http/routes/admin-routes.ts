@@ -1,11 +1,14 @@
 import { Type } from '@sinclair/typebox'
 import type * as P from '@strongroom/protocol'
 import {
+  AddApplicationKeysBody,
   AdminToken,
   AdminTokenId,
   AdminTokenPage,
   Application,
   ApplicationId,
+  ApplicationKeyId,
+  ApplicationKeyList,
   ApplicationPage,
   AuditEventPage,
   AuditQuery,
@@ -46,6 +49,7 @@ import { queryAuditEvents } from '../../audit/query.js'
 import { verifyChain } from '../../audit/verify.js'
 import { Forbidden } from '../../errors.js'
 import * as adminTokens from '../../services/admin-tokens/admin-tokens.js'
+import * as applicationKeys from '../../services/applications/application-keys.js'
 import * as applications from '../../services/applications/applications.js'
 import * as clientSecrets from '../../services/applications/client-secrets.js'
 import { type Services, SYSTEM_CHAIN } from '../../services/context.js'
@@ -280,6 +284,52 @@ export function adminRoutes(s: Services): RouteSpec[] {
           params.instanceId!,
           params.applicationId!,
           params.clientSecretId!,
+        ),
+    },
+    {
+      ...admin,
+      method: 'POST',
+      url: `${I}/applications/:applicationId/keys`,
+      operationId: 'addApplicationKeys',
+      summary: 'Register public keys for private_key_jwt (a JWK, a JWKS, or a PEM key or certificate)',
+      tag: 'applications',
+      params: appParams,
+      body: AddApplicationKeysBody,
+      success: { status: 201, schema: ApplicationKeyList },
+      handler: ({ caller, params, body }: In<P.AddApplicationKeysBody>) =>
+        applicationKeys.addApplicationKeys(s, caller, params.instanceId!, params.applicationId!, body),
+    },
+    {
+      ...admin,
+      method: 'GET',
+      url: `${I}/applications/:applicationId/keys`,
+      operationId: 'listApplicationKeys',
+      summary: "List an application's registered public keys",
+      tag: 'applications',
+      params: appParams,
+      success: { status: 200, schema: ApplicationKeyList },
+      handler: ({ caller, params }) =>
+        applicationKeys.listApplicationKeys(s, caller, params.instanceId!, params.applicationId!),
+    },
+    {
+      ...admin,
+      method: 'DELETE',
+      url: `${I}/applications/:applicationId/keys/:applicationKeyId`,
+      operationId: 'removeApplicationKey',
+      summary: 'Remove a registered public key',
+      tag: 'applications',
+      params: Type.Object(
+        { instanceId: InstanceId, applicationId: ApplicationId, applicationKeyId: ApplicationKeyId },
+        closed,
+      ),
+      success: { status: 204, schema: null },
+      handler: ({ caller, params }) =>
+        applicationKeys.removeApplicationKey(
+          s,
+          caller,
+          params.instanceId!,
+          params.applicationId!,
+          params.applicationKeyId!,
         ),
     },
     // ---- credentials

@@ -5,6 +5,7 @@ import type {
   ListQuery,
 } from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
+import type { Binding } from '../../crypto/keyring.js'
 import { keyedHash, mintSecret, SECRET_PREFIX, secretHint } from '../../crypto/minted-secret.js'
 import { NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
@@ -25,7 +26,16 @@ export function toClientSecret(row: ClientSecretTable): ClientSecret {
   }
 }
 
-/** Mints a client secret and stores only its keyed hash; the secret itself is returned once. */
+/** Where a client secret's sealed copy lives: bound to its row, so it cannot be moved to another. */
+export function clientSecretBinding(instanceId: string, clientSecretId: string): Binding {
+  return { instanceId, table: 'client_secrets', recordId: clientSecretId, field: 'secret', version: 1 }
+}
+
+/**
+ * Mints a client secret. It is looked up by its keyed hash; a copy sealed under the instance's
+ * data key lets the server verify client_secret_jwt (HS256) assertions, which need the secret
+ * itself. The secret is returned once.
+ */
 export async function insertClientSecret(
   s: Pick<Services, 'keyring'>,
   trx: Kysely<Database>,
@@ -35,11 +45,19 @@ export async function insertClientSecret(
   now: number,
 ): Promise<CreatedClientSecret> {
   const secret = mintSecret(SECRET_PREFIX.clientSecret)
+  const id = newId('cs', now)
+  const sealed = await s.keyring.encrypt(
+    trx,
+    clientSecretBinding(instanceId, id),
+    Buffer.from(secret, 'utf8'),
+  )
   const row: ClientSecretTable = {
-    id: newId('cs', now),
+    id,
     instance_id: instanceId,
     application_id: applicationId,
     secret_hash: keyedHash(s.keyring.hashKey, secret),
+    secret_ciphertext: sealed.ciphertext,
+    key_version: sealed.keyVersion,
     hint: secretHint(secret),
     created_at: now,
     expires_at: body.expiresInSeconds === undefined ? null : now + body.expiresInSeconds * 1000,
