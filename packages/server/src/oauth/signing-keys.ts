@@ -1,10 +1,4 @@
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-} from 'node:crypto'
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import type { RotateSigningKeyBody, SigningKey } from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
 import { jwkThumbprint } from '../crypto/jwk.js'
