@@ -6,6 +6,7 @@ import type {
   ClientSecret,
   Credential,
   CredentialVersion,
+  FederatedCredential,
   Grant,
   Instance,
   SigningKey,
@@ -179,4 +180,13 @@ export const applicationKeyColumns: Column<ApplicationKey>[] = [
   { header: 'TYPE', value: (k) => [k.kty, k.crv].filter(Boolean).join(' ') },
   { header: 'ALG', value: (k) => k.alg },
   { header: 'CREATED', value: (k) => when(k.createTime) },
+]
+
+export const federatedCredentialColumns: Column<FederatedCredential>[] = [
+  { header: 'ID', value: (f) => f.federatedCredentialId },
+  { header: 'NAME', value: (f) => f.name },
+  { header: 'ISSUER', value: (f) => f.issuer },
+  { header: 'SUBJECT', value: (f) => f.subject },
+  { header: 'AUDIENCES', value: (f) => f.audiences.join(' ') },
+  { header: 'KEYS', value: (f) => f.jwksUri ?? 'static JWKS' },
 ]

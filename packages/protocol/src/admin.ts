@@ -389,3 +389,53 @@ export const AddApplicationKeysBody = Type.Object(
 export type AddApplicationKeysBody = Static<typeof AddApplicationKeysBody>
 export const ApplicationKeyList = Type.Object({ entities: Type.Array(ApplicationKey) })
 export type ApplicationKeyList = Static<typeof ApplicationKeyList>
+
+// ---- federated credentials (external OIDC issuers) ------------------------------------------
+
+export const FederatedCredentialId = resourceId('fc')
+const HttpUrl = Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://' })
+export const FederatedCredential = Type.Object({
+  federatedCredentialId: FederatedCredentialId,
+  applicationId: ApplicationId,
+  /** What the workload sends as `application_federated_credential_name`. */
+  name: Type.String(),
+  issuer: Type.String(),
+  subject: Type.String(),
+  audiences: Type.Array(Type.String()),
+  jwksUri: Type.Union([Type.String(), Type.Null()]),
+  staticJwks: Type.Boolean(),
+  createTime: EpochMillis,
+})
+export type FederatedCredential = Static<typeof FederatedCredential>
+export const CreateFederatedCredentialBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),
+    /** The token's `iss`, exactly (e.g. `https://kubernetes.default.svc`). */
+    issuer: Type.String({ minLength: 1, maxLength: 1024 }),
+    /** The token's `sub`, exactly (e.g. `system:serviceaccount:payments:worker`). */
+    subject: Type.String({ minLength: 1, maxLength: 1024 }),
+    /** The token's `aud` must contain one of these. */
+    audiences: Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), {
+      minItems: 1,
+      maxItems: 10,
+      uniqueItems: true,
+    }),
+    /** Where the issuer publishes its keys; fetched and cached. Or give `jwks`. */
+    jwksUri: Type.Optional(HttpUrl),
+    jwks: Type.Optional(
+      Type.Object(
+        {
+          keys: Type.Array(Type.Object({ kty: Type.String() }, { additionalProperties: true }), {
+            minItems: 1,
+            maxItems: 20,
+          }),
+        },
+        closed,
+      ),
+    ),
+  },
+  closed,
+)
+export type CreateFederatedCredentialBody = Static<typeof CreateFederatedCredentialBody>
+export const FederatedCredentialList = Type.Object({ entities: Type.Array(FederatedCredential) })
+export type FederatedCredentialList = Static<typeof FederatedCredentialList>

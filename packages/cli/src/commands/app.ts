@@ -4,6 +4,7 @@ import { compact } from '../compact.js'
 import { UsageError } from '../errors.js'
 import { parseSeconds } from '../option-parsers.js'
 import { applicationColumns, applicationFields } from '../views.js'
+import { registerAppFederatedCommands } from './app-federated.js'
 import { registerAppKeyCommands } from './app-key.js'
 import { registerAppSecretCommands } from './app-secret.js'
 import { applicationPath } from './application-path.js'
@@ -106,6 +107,7 @@ export function registerAppCommands(program: Command, contextFor: ContextFor): v
 
   registerAppSecretCommands(app, contextFor)
   registerAppKeyCommands(app, contextFor)
+  registerAppFederatedCommands(app, contextFor)
 }
 
 interface AppOptions {

@@ -1,4 +1,11 @@
-import { createLocalJWKSet, decodeProtectedHeader, type JWK, type JWTPayload, jwtVerify } from 'jose'
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  type JWK,
+  type JWTPayload,
+  jwtVerify,
+} from 'jose'
 import type { Kysely } from 'kysely'
 import { hashesEqual, isWellFormedSecret, keyedHash, SECRET_PREFIX } from '../crypto/minted-secret.js'
 import { OAuthError } from '../errors.js'
@@ -38,9 +45,10 @@ export const PRIVATE_KEY_JWT_ALGS = [
 const MAX_ASSERTION_LIFETIME_S = 600
 const LEEWAY_S = 10
 
-/** Assertion types of CONTRACT.md not supported yet, and what each is. */
+export const ID_TOKEN_BEARER = 'urn:cloud:idaas:params:oauth:client-assertion-type:id-token-bearer'
+
+/** Assertion types of CONTRACT.md not supported, and what each is. */
 const UNSUPPORTED_ASSERTIONS: Record<string, string> = {
-  'urn:cloud:idaas:params:oauth:client-assertion-type:id-token-bearer': 'federated OIDC (id-token-bearer)',
   'urn:cloud:idaas:params:oauth:client-assertion-type:pkcs7-bearer':
     'PKCS#7 instance documents (pkcs7-bearer)',
   'urn:cloud:idaas:params:oauth:client-assertion-type:x509-jwt-bearer':
@@ -50,6 +58,7 @@ const UNSUPPORTED_ASSERTIONS: Record<string, string> = {
 export type ClientCredentials =
   | { method: 'client_secret_basic' | 'client_secret_post'; clientId: string; secret: string }
   | { method: 'client_secret_jwt' | 'private_key_jwt'; clientId: string; assertion: string }
+  | { method: 'federated_oidc'; clientId: string; assertion: string; federatedCredentialName: string }
 
 /**
  * Which client authentication the request uses, from the `Authorization` header and the
@@ -71,6 +80,7 @@ export function presentedCredentials(
       'use exactly one client authentication method',
     )
   const clientId = params.get('client_id')
+  if (assertionType === ID_TOKEN_BEARER) return federatedCredentials(params, clientId)
   if (assertionType !== undefined)
     return assertionCredentials(assertionType, params.get('client_assertion'), clientId)
   if (basic) {
@@ -89,6 +99,23 @@ export function presentedCredentials(
     return { method: 'client_secret_post', clientId, secret }
   }
   throw new OAuthError('invalid_client', 'InvalidClient', 'client authentication is required', 401)
+}
+
+function federatedCredentials(params: Map<string, string>, clientId: string | undefined): ClientCredentials {
+  const assertion = params.get('client_assertion')
+  const name = params.get('application_federated_credential_name')
+  if (clientId === undefined)
+    throw new OAuthError('invalid_request', 'InvalidParameter', 'client_id is required')
+  if (assertion === undefined)
+    throw new OAuthError('invalid_request', 'InvalidParameter', 'client_assertion is required')
+  if (name === undefined) {
+    throw new OAuthError(
+      'invalid_request',
+      'InvalidParameter',
+      'application_federated_credential_name is required with an id-token-bearer assertion',
+    )
+  }
+  return { method: 'federated_oidc', clientId, assertion, federatedCredentialName: name }
 }
 
 function assertionCredentials(
@@ -150,6 +177,7 @@ export type ClientAuthFailure =
   | 'bad_assertion'
   | 'assertion_lifetime'
   | 'replayed'
+  | 'unknown_federated_credential'
 
 type Verdict =
   | { application: ApplicationTable }
@@ -183,6 +211,7 @@ export async function verifyClient(
       ? { application }
       : { failure: 'bad_secret', application }
   }
+  if (credentials.method === 'federated_oidc') return verifyFederated(db, application, credentials, now)
   const { assertion, method } = credentials
   const keys =
     method === 'private_key_jwt'
@@ -292,4 +321,69 @@ async function liveSecrets(
     keys.push(new Uint8Array(secret))
   }
   return keys
+}
+
+const remoteSets = new Map<string, ReturnType<typeof createRemoteJWKSet>>()
+const MAX_REMOTE_SETS = 1000
+
+/**
+ * The issuer's keys, fetched from its JWKS URL: cached (10 min), refetched at most every 30 s when
+ * a token names an unknown kid, each fetch bounded to 5 s. One set per federated credential.
+ */
+function remoteKeys(id: string, uri: string): ReturnType<typeof createRemoteJWKSet> {
+  const key = `${id} ${uri}`
+  let set = remoteSets.get(key)
+  if (!set) {
+    set = createRemoteJWKSet(new URL(uri), {
+      cooldownDuration: 30_000,
+      cacheMaxAge: 600_000,
+      timeoutDuration: 5_000,
+    })
+    if (remoteSets.size >= MAX_REMOTE_SETS) remoteSets.delete(remoteSets.keys().next().value!)
+    remoteSets.set(key, set)
+  }
+  return set
+}
+
+/**
+ * Federated OIDC: the workload presents a token of an external issuer (a Kubernetes service-account
+ * token, a CI job token). It must be signed (asymmetric algorithms only) by the issuer's keys, and
+ * carry exactly the credential's issuer and subject, one of its audiences, and a valid exp/nbf.
+ */
+async function verifyFederated(
+  db: Kysely<Database>,
+  application: ApplicationTable,
+  credentials: Extract<ClientCredentials, { method: 'federated_oidc' }>,
+  now: number,
+): Promise<Verdict> {
+  const fc = await db
+    .selectFrom('federated_credentials')
+    .selectAll()
+    .where('application_id', '=', application.id)
+    .where('name', '=', credentials.federatedCredentialName)
+    .executeTakeFirst()
+  if (!fc) return { failure: 'unknown_federated_credential', application }
+  const keys: VerifyKey =
+    fc.jwks !== null
+      ? (createLocalJWKSet(JSON.parse(fc.jwks) as { keys: JWK[] }) as VerifyKey)
+      : (remoteKeys(fc.id, fc.jwks_uri!) as VerifyKey)
+  try {
+    await jwtVerify(credentials.assertion, keys, {
+      issuer: fc.issuer,
+      subject: fc.subject,
+      audience: JSON.parse(fc.audiences) as string[],
+      algorithms: PRIVATE_KEY_JWT_ALGS,
+      requiredClaims: ['exp'],
+      currentDate: new Date(now),
+      clockTolerance: LEEWAY_S,
+    })
+  } catch (err) {
+    const e = err as { code?: string; claim?: string }
+    return {
+      failure: 'bad_assertion',
+      detail: [e.code ?? 'invalid', e.claim].filter(Boolean).join(' '),
+      application,
+    }
+  }
+  return { application }
 }

@@ -244,6 +244,30 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0004_federated_credentials': {
+      async up(db: Kysely<unknown>) {
+        // External OIDC issuers (Kubernetes, CI systems) whose tokens an application may present.
+        await db.schema
+          .createTable('federated_credentials')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('instance_id', 'text', (c) => c.notNull().references('instances.id'))
+          .addColumn('application_id', 'text', (c) => c.notNull().references('applications.id'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('issuer', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('audiences', 'text', (c) => c.notNull())
+          .addColumn('jwks_uri', 'text')
+          .addColumn('jwks', 'text')
+          .addColumn('created_at', time, (c) => c.notNull())
+          .execute()
+        await db.schema
+          .createIndex('federated_credentials_name')
+          .unique()
+          .on('federated_credentials')
+          .columns(['application_id', 'name'])
+          .execute()
+      },
+    },
   }
 }
 

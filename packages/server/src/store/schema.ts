@@ -17,6 +17,7 @@ export interface Database {
   revoked_access_tokens: RevokedAccessTokenTable
   application_keys: ApplicationKeyTable
   used_client_assertions: UsedClientAssertionTable
+  federated_credentials: FederatedCredentialTable
 }
 
 export interface MetaTable {
@@ -181,4 +182,19 @@ export interface UsedClientAssertionTable {
   client_id: string
   jti: string
   expires_at: number
+}
+
+export interface FederatedCredentialTable {
+  id: string
+  instance_id: string
+  application_id: string
+  name: string
+  issuer: string
+  subject: string
+  /** JSON array of accepted audiences. */
+  audiences: string
+  jwks_uri: string | null
+  /** A static JWKS (JSON), when the issuer's keys are not fetched. */
+  jwks: string | null
+  created_at: number
 }

@@ -50,4 +50,5 @@ export function concreteUrl(t: TestServer, route: RouteSpec, f: Fixture): string
     .replace(':grantId', f.grantId)
     .replace(':adminTokenId', f.adminTokenId)
     .replace(':applicationKeyId', 'apk_00000000000000000000000000')
+    .replace(':federatedCredentialId', 'fc_00000000000000000000000000')
 }

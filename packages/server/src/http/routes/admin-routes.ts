@@ -22,12 +22,16 @@ import {
   CreateCredentialBody,
   CreatedAdminToken,
   CreatedClientSecret,
+  CreateFederatedCredentialBody,
   CreateGrantBody,
   CreateInstanceBody,
   Credential,
   CredentialListQuery,
   CredentialPage,
   CredentialVersionPage,
+  FederatedCredential,
+  FederatedCredentialId,
+  FederatedCredentialList,
   Grant,
   GrantId,
   GrantListQuery,
@@ -52,6 +56,7 @@ import * as adminTokens from '../../services/admin-tokens/admin-tokens.js'
 import * as applicationKeys from '../../services/applications/application-keys.js'
 import * as applications from '../../services/applications/applications.js'
 import * as clientSecrets from '../../services/applications/client-secrets.js'
+import * as federatedCredentials from '../../services/applications/federated-credentials.js'
 import { type Services, SYSTEM_CHAIN } from '../../services/context.js'
 import * as credentials from '../../services/credentials/credentials.js'
 import * as grants from '../../services/grants/grants.js'
@@ -330,6 +335,62 @@ export function adminRoutes(s: Services): RouteSpec[] {
           params.instanceId!,
           params.applicationId!,
           params.applicationKeyId!,
+        ),
+    },
+    {
+      ...admin,
+      method: 'POST',
+      url: `${I}/applications/:applicationId/federated-credentials`,
+      operationId: 'createFederatedCredential',
+      summary: 'Trust tokens of an external OIDC issuer (Kubernetes, CI) for this application',
+      tag: 'applications',
+      params: appParams,
+      body: CreateFederatedCredentialBody,
+      success: { status: 201, schema: FederatedCredential },
+      handler: ({ caller, params, body }: In<P.CreateFederatedCredentialBody>) =>
+        federatedCredentials.createFederatedCredential(
+          s,
+          caller,
+          params.instanceId!,
+          params.applicationId!,
+          body,
+        ),
+    },
+    {
+      ...admin,
+      method: 'GET',
+      url: `${I}/applications/:applicationId/federated-credentials`,
+      operationId: 'listFederatedCredentials',
+      summary: "List an application's federated credentials",
+      tag: 'applications',
+      params: appParams,
+      success: { status: 200, schema: FederatedCredentialList },
+      handler: ({ caller, params }) =>
+        federatedCredentials.listFederatedCredentials(s, caller, params.instanceId!, params.applicationId!),
+    },
+    {
+      ...admin,
+      method: 'DELETE',
+      url: `${I}/applications/:applicationId/federated-credentials/:federatedCredentialId`,
+      operationId: 'deleteFederatedCredential',
+      summary: 'Delete a federated credential',
+      tag: 'applications',
+      params: Type.Object(
+        {
+          instanceId: InstanceId,
+          applicationId: ApplicationId,
+          federatedCredentialId: FederatedCredentialId,
+        },
+        closed,
+      ),
+      success: { status: 204, schema: null },
+      handler: ({ caller, params }) =>
+        federatedCredentials.deleteFederatedCredential(
+          s,
+          caller,
+          params.instanceId!,
+          params.applicationId!,
+          params.federatedCredentialId!,
         ),
     },
     // ---- credentials
