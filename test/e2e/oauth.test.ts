@@ -14,7 +14,7 @@ describe('the authorization server, driven by an independent OAuth client', () =
   let server: ServerProcess | undefined
   afterEach(async () => server?.stop())
 
-  it('discovers, issues tokens by client_secret_post, client_secret_basic, client_secret_jwt and private_key_jwt, and publishes the keys that verify them', async () => {
+  it('discovers, issues tokens by every client authentication method, exchanges, introspects and revokes them, and publishes the keys that verify them', async () => {
     server = await startServer()
     const app = await okJson(server, [
       'app',
@@ -109,6 +109,42 @@ describe('the authorization server, driven by an independent OAuth client', () =
     }
     const listed = await okJson<{ status: string }[]>(server, ['signing-key', 'list'])
     expect(listed.map((k) => k.status)).toEqual(['retired', 'active'])
+
+    // RFC 8693: a second workload trades the first one's token for its own, naming itself as actor.
+    const backend = await okJson(server, [
+      'app',
+      'create',
+      '--name',
+      'backend',
+      '--scope',
+      `${PAM}|credential:obtain`,
+    ])
+    const backendSecret = (await okJson(server, ['app', 'secret', 'create', backend.applicationId]))
+      .clientSecret as string
+    const backendClient: oauth.Client = { client_id: backend.clientId }
+    const exchangeResponse = await oauth.genericTokenEndpointRequest(
+      as,
+      backendClient,
+      oauth.ClientSecretPost(backendSecret),
+      'urn:ietf:params:oauth:grant-type:token-exchange',
+      new URLSearchParams({
+        subject_token: post.access_token,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        scope: `${PAM}|credential:obtain`,
+      }),
+      insecure,
+    )
+    const exchanged = await oauth.processGenericTokenEndpointResponse(as, backendClient, exchangeResponse)
+    expect(exchanged.issued_token_type).toBe('urn:ietf:params:oauth:token-type:access_token')
+    const { payload: exchangedClaims } = await jwtVerify(
+      exchanged.access_token,
+      createRemoteJWKSet(new URL(as.jwks_uri!)),
+      {
+        issuer: issuer.href,
+        typ: 'at+jwt',
+      },
+    )
+    expect(exchangedClaims).toMatchObject({ sub: app.applicationId, client_id: backend.clientId })
 
     // Introspection by a resource server, revocation by the owner: the token is dead everywhere at once.
     const rs = await okJson(server, ['app', 'create', '--name', 'resource-server'])

@@ -23,6 +23,8 @@ export const TokenResponse = Type.Object({
   expires_in: Type.Integer(),
   expires_at: Type.Integer({ description: 'epoch seconds' }),
   scope: Type.String(),
+  /** RFC 8693, for token exchange only. */
+  issued_token_type: Type.Optional(Type.String()),
 })
 export type TokenResponse = Static<typeof TokenResponse>
 

@@ -15,6 +15,10 @@ export interface AccessTokenClaims {
   iat: number
   exp: number
   instance_id: string
+  /** RFC 8693 §4.1: who acts on the subject's behalf, for tokens issued by token exchange. */
+  act?: { sub: string; iss?: string }
+  /** The issuer of an external subject (a federated OIDC token exchanged for ours). */
+  subject_issuer?: string
 }
 
 const TYP = 'at+jwt'
@@ -37,10 +41,13 @@ async function signJws(key: LoadedKey, header: object, payload: object): Promise
 export interface MintInput {
   instanceId: string
   issuer: string
-  applicationId: string
+  /** The token's `sub`: the application itself, or the subject of an exchanged token. */
+  subject: string
   clientId: string
   scope: ScopeSet
   lifetimeSeconds: number
+  act?: { sub: string; iss?: string }
+  subjectIssuer?: string
 }
 
 /** Mints an access token with the instance's active key. */
@@ -53,7 +60,7 @@ export async function mintAccessToken(
   const iat = Math.floor(now / 1000)
   const claims: AccessTokenClaims = {
     iss: input.issuer,
-    sub: input.applicationId,
+    sub: input.subject,
     aud: input.scope.audience,
     scope: input.scope.values.join(' '),
     client_id: input.clientId,
@@ -61,6 +68,8 @@ export async function mintAccessToken(
     iat,
     exp: iat + input.lifetimeSeconds,
     instance_id: input.instanceId,
+    ...(input.act ? { act: input.act } : {}),
+    ...(input.subjectIssuer ? { subject_issuer: input.subjectIssuer } : {}),
   }
   const token = await signJws(key, { alg: key.alg, typ: TYP, kid: key.kid }, claims)
   return { token, claims }

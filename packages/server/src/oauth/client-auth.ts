@@ -11,7 +11,7 @@ import { hashesEqual, isWellFormedSecret, keyedHash, SECRET_PREFIX } from '../cr
 import { OAuthError } from '../errors.js'
 import { clientSecretBinding } from '../services/applications/client-secrets.js'
 import type { Services } from '../services/context.js'
-import type { ApplicationTable, Database } from '../store/schema.js'
+import type { ApplicationTable, Database, FederatedCredentialTable } from '../store/schema.js'
 
 export type ClientAuthMethod =
   | 'client_secret_basic'
@@ -363,12 +363,23 @@ async function verifyFederated(
     .where('name', '=', credentials.federatedCredentialName)
     .executeTakeFirst()
   if (!fc) return { failure: 'unknown_federated_credential', application }
+  const verdict = await verifyFederatedToken(fc, credentials.assertion, now)
+  if ('failure' in verdict) return { failure: 'bad_assertion', detail: verdict.failure, application }
+  return { application }
+}
+
+/** Verifies an external OIDC token against one federated credential: its keys, iss, sub, aud, exp/nbf. */
+export async function verifyFederatedToken(
+  fc: FederatedCredentialTable,
+  token: string,
+  now: number,
+): Promise<{ payload: JWTPayload } | { failure: string }> {
   const keys: VerifyKey =
     fc.jwks !== null
       ? (createLocalJWKSet(JSON.parse(fc.jwks) as { keys: JWK[] }) as VerifyKey)
       : (remoteKeys(fc.id, fc.jwks_uri!) as VerifyKey)
   try {
-    await jwtVerify(credentials.assertion, keys, {
+    const { payload } = await jwtVerify(token, keys, {
       issuer: fc.issuer,
       subject: fc.subject,
       audience: JSON.parse(fc.audiences) as string[],
@@ -377,13 +388,9 @@ async function verifyFederated(
       currentDate: new Date(now),
       clockTolerance: LEEWAY_S,
     })
+    return { payload }
   } catch (err) {
     const e = err as { code?: string; claim?: string }
-    return {
-      failure: 'bad_assertion',
-      detail: [e.code ?? 'invalid', e.claim].filter(Boolean).join(' '),
-      application,
-    }
+    return { failure: [e.code ?? 'invalid', e.claim].filter(Boolean).join(' ') }
   }
-  return { application }
 }

@@ -8,9 +8,9 @@ import { mintAccessToken } from './access-tokens.js'
 import { presentedCredentials, verifyClient } from './client-auth.js'
 import { issuerOf, requireAuthorizationServer } from './issuer.js'
 import { formatScope, grantScope, ScopeError } from './scopes.js'
+import { exchangeToken, TOKEN_EXCHANGE } from './token-exchange.js'
 
 export const CLIENT_CREDENTIALS = 'client_credentials'
-const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
 
 export interface TokenRequest {
   instanceId: string
@@ -43,18 +43,47 @@ export async function handleTokenRequest(
   const grantType = req.params.get('grant_type')
   if (grantType === undefined)
     throw new OAuthError('invalid_request', 'InvalidParameter', 'grant_type is required')
-  if (grantType !== CLIENT_CREDENTIALS) {
+  if (grantType !== CLIENT_CREDENTIALS && grantType !== TOKEN_EXCHANGE) {
     throw new OAuthError(
       'unsupported_grant_type',
       'UnsupportedGrantType',
-      grantType === TOKEN_EXCHANGE
-        ? 'token exchange is not supported by this server; use client_credentials'
-        : `grant_type ${grantType.slice(0, 100)} is not supported; use client_credentials`,
+      `grant_type ${grantType.slice(0, 100)} is not supported; use ${CLIENT_CREDENTIALS} or ${TOKEN_EXCHANGE}`,
     )
   }
   const app = await authenticateClient(s, throttles, req, 'oauth.token', 'token')
   const actor = { type: 'application', id: app.id } as const
   const event = { instanceId: req.instanceId, action: 'oauth.token', request: req.request }
+  if (grantType === TOKEN_EXCHANGE) {
+    let exchanged: Awaited<ReturnType<typeof exchangeToken>>
+    try {
+      exchanged = await exchangeToken(s, req, app)
+    } catch (err) {
+      if (err instanceof OAuthError) {
+        await s.committer
+          .run(({ audit }) =>
+            audit.append({
+              ...event,
+              actor,
+              resource: { type: 'application', id: app.id },
+              outcome: 'denied',
+              details: { grantType, why: err.message },
+            }),
+          )
+          .catch(() => {})
+      }
+      throw err
+    }
+    await s.committer.run(({ audit }) =>
+      audit.append({
+        ...event,
+        actor,
+        resource: { type: 'application', id: app.id },
+        outcome: 'success',
+        details: { method: app.authMethod, grantType, ...exchanged.audit },
+      }),
+    )
+    return exchanged.response
+  }
   let scope: ReturnType<typeof grantScope>
   try {
     scope = grantScope(req.params.get('scope'), app.allowed_scopes)
@@ -77,7 +106,7 @@ export async function handleTokenRequest(
   const { token, claims } = await mintAccessToken(s.signingKeys, now, {
     instanceId: req.instanceId,
     issuer: issuerOf(s, req.instanceId, req.authorizationServerId),
-    applicationId: app.id,
+    subject: app.id,
     clientId: app.client_id,
     scope,
     lifetimeSeconds: app.access_token_lifetime,

@@ -112,7 +112,7 @@ describe.each(ENGINES)('token endpoint on %s', (engine) => {
       form({
         grant_type: 'client_credentials',
         client_id: app.clientId,
-        client_secret: `${secret.slice(0, -1)}x`,
+        client_secret: `${secret.slice(0, -1)}${secret.endsWith('x') ? 'y' : 'x'}`,
       }),
       form({
         grant_type: 'client_credentials',
@@ -382,6 +382,34 @@ describe.each(ENGINES)('token endpoint on %s', (engine) => {
     expect(JSON.stringify(events.body)).not.toContain(at)
   })
 
+  it('throttles failed client authentications per client id and per address with 429 and Retry-After', async () => {
+    now = 1_800_000_000_000
+    t = await openTestServer(engine, {
+      now: () => now,
+      app: { authFailures: { burst: 3, refillPerSecond: 0.5 } },
+    })
+    const i = `/admin/v1/instances/${t.instanceId}`
+    const app = (
+      await call(t, 'POST', `${i}/applications`, { name: 'target', allowedScopes: [`${PAM}|.all`] })
+    ).body
+    const secret = (await call(t, 'POST', `${i}/applications/${app.applicationId}/client-secrets`, {})).body
+      .clientSecret
+    const base = `/v2/${t.instanceId}/authorizationServer/iauths_system`
+    const attempt = (clientSecret: string) =>
+      token(
+        base,
+        form({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: clientSecret }),
+      )
+    for (let n = 0; n < 3; n++) expect((await attempt('srcs_wrong')).statusCode).toBe(401)
+    // Now even the right secret waits: the client id and the address are both exhausted.
+    const refused = await attempt(secret)
+    expect(refused.statusCode).toBe(429)
+    expect(refused.headers['retry-after']).toBe('2')
+    expect(refused.json()).toMatchObject({ error: 'slow_down', Code: 'Throttling.User' })
+    now += 2000
+    expect((await attempt(secret)).statusCode).toBe(200)
+  })
+
   it('serves RFC 8414 metadata at both well-known locations', async () => {
     const { base, issuer } = await setup()
     for (const url of [
@@ -394,7 +422,7 @@ describe.each(ENGINES)('token endpoint on %s', (engine) => {
         issuer,
         token_endpoint: `${issuer}/oauth2/token`,
         jwks_uri: `${issuer}/jwks`,
-        grant_types_supported: ['client_credentials'],
+        grant_types_supported: ['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'],
         token_endpoint_auth_methods_supported: [
           'client_secret_basic',
           'client_secret_post',
@@ -416,12 +444,19 @@ describe.each(ENGINES)('token endpoint on %s', (engine) => {
       'client_assertion',
       'token',
       'token_type_hint',
+      'subject_token',
+      'subject_token_type',
+      'actor_token',
+      'requested_token_type',
       'x',
     ]
     const values = fc.oneof(
       fc.string({ maxLength: 60 }),
       fc.constantFrom(
         'client_credentials',
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+        'urn:ietf:params:oauth:token-type:access_token',
+        'urn:ietf:params:oauth:token-type:jwt',
         app.clientId,
         secret,
         `${PAM}|.all`,

@@ -7,6 +7,7 @@ import { SUPPORTED_CLIENT_AUTH_METHODS } from '../../oauth/client-auth.js'
 import { introspect, revoke } from '../../oauth/introspection.js'
 import { issuerOf, requireAuthorizationServer } from '../../oauth/issuer.js'
 import { CLIENT_CREDENTIALS, handleTokenRequest, type TokenThrottles } from '../../oauth/token-endpoint.js'
+import { TOKEN_EXCHANGE } from '../../oauth/token-exchange.js'
 import type { Services } from '../../services/context.js'
 import { isSafeString } from '../json-body.js'
 
@@ -82,7 +83,7 @@ export function registerOAuthRoutes(app: FastifyInstance, s: Services, throttles
         revocation_endpoint: `${issuer}/oauth2/revoke`,
         introspection_endpoint_auth_methods_supported: SUPPORTED_CLIENT_AUTH_METHODS,
         revocation_endpoint_auth_methods_supported: SUPPORTED_CLIENT_AUTH_METHODS,
-        grant_types_supported: [CLIENT_CREDENTIALS],
+        grant_types_supported: [CLIENT_CREDENTIALS, TOKEN_EXCHANGE],
         token_endpoint_auth_methods_supported: SUPPORTED_CLIENT_AUTH_METHODS,
         scopes_supported: ['.all', ...PAM_SCOPES].map((v) => `${PAM_AUDIENCE}|${v}`),
         response_types_supported: [],
