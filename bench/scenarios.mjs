@@ -7,7 +7,7 @@
  * load-generator process (`load-worker.mjs`), which imports this module and finds the scenario by
  * `id`, so `request` must depend on nothing but its arguments.
  */
-import { randomBytes } from 'node:crypto'
+import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto'
 
 /**
  * @typedef {object} Target what `setup` gets: the server under test
@@ -95,7 +95,97 @@ export const SCENARIOS = [
       body: state.form,
     }),
   },
+  {
+    id: 'token-private-key-jwt',
+    name: 'client_credentials token (private_key_jwt EdDSA, durable audit and jti record)',
+    server: 'strongroom',
+    expectStatus: 200,
+    setup: createKeyClient,
+    // A fresh assertion per request (its jti is accepted once), signed here in the load generator.
+    request: (state, seq) => ({
+      method: 'POST',
+      path: state.tokenPath,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `${state.formPrefix}${encodeURIComponent(assertion(state, seq))}`,
+    }),
+  },
 ]
+
+/** @type {Map<string, import('node:crypto').KeyObject>} */
+const privateKeys = new Map()
+
+/**
+ * An RFC 7523 client assertion signed with Ed25519 through node:crypto.
+ * @param {{ clientId: string, audience: string, privateKeyPem: string, kid: string }} state
+ * @param {number} seq
+ */
+function assertion(state, seq) {
+  let key = privateKeys.get(state.privateKeyPem)
+  if (!key) {
+    key = createPrivateKey(state.privateKeyPem)
+    privateKeys.set(state.privateKeyPem, key)
+  }
+  const now = Math.floor(Date.now() / 1000)
+  const b64 = (/** @type {unknown} */ v) => Buffer.from(JSON.stringify(v)).toString('base64url')
+  const input = `${b64({ alg: 'EdDSA', kid: state.kid })}.${b64({
+    iss: state.clientId,
+    sub: state.clientId,
+    aud: state.audience,
+    jti: `${seq}-${randomBytes(8).toString('hex')}`,
+    iat: now,
+    exp: now + 120,
+  })}`
+  return `${input}.${sign(null, Buffer.from(input), key).toString('base64url')}`
+}
+
+/**
+ * An application allowed the PAM scopes with an Ed25519 key registered, and what each request
+ * needs to sign its assertion.
+ * @param {Target} target
+ */
+async function createKeyClient(target) {
+  const state = adminState(target)
+  const app = await adminCall(target, state, 'applications', {
+    name: 'bench-pkjwt',
+    allowedScopes: ['urn:cloud:idaas:pam|.all'],
+  })
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519')
+  await adminCall(target, state, `applications/${app.applicationId}/keys`, {
+    jwk: { ...publicKey.export({ format: 'jwk' }), kid: 'bench-1' },
+  })
+  const tokenPath = `/v2/${encodeURIComponent(target.instanceId ?? '')}/authorizationServer/iauths_system/oauth2/token`
+  return {
+    tokenPath,
+    clientId: app.clientId,
+    kid: 'bench-1',
+    audience: `${target.baseUrl}${tokenPath}`,
+    privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    formPrefix: `${new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: app.clientId,
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      scope: 'urn:cloud:idaas:pam|credential:obtain',
+    }).toString()}&client_assertion=`,
+  }
+}
+
+/**
+ * POSTs JSON to the admin API below the instance, expecting 201.
+ * @param {Target} target
+ * @param {{ prefix: string, headers: Record<string, string> }} state
+ * @param {string} path
+ * @param {unknown} body
+ */
+async function adminCall(target, state, path, body) {
+  const response = await fetch(`${target.baseUrl}${state.prefix}${path}`, {
+    method: 'POST',
+    headers: { ...state.headers, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  const text = await response.text()
+  if (response.status !== 201) throw new Error(`POST ${path}: HTTP ${response.status}: ${text.slice(0, 300)}`)
+  return JSON.parse(text)
+}
 
 /**
  * An application allowed the PAM scopes, with a client secret, and the form body that asks for a
@@ -104,19 +194,11 @@ export const SCENARIOS = [
  */
 async function createTokenClient(target) {
   const state = adminState(target)
-  const call = async (/** @type {string} */ path, /** @type {unknown} */ body) => {
-    const response = await fetch(`${target.baseUrl}${state.prefix}${path}`, {
-      method: 'POST',
-      headers: { ...state.headers, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    })
-    const text = await response.text()
-    if (response.status !== 201)
-      throw new Error(`POST ${path}: HTTP ${response.status}: ${text.slice(0, 300)}`)
-    return JSON.parse(text)
-  }
-  const app = await call('applications', { name: 'bench', allowedScopes: ['urn:cloud:idaas:pam|.all'] })
-  const secret = await call(`applications/${app.applicationId}/client-secrets`, {})
+  const app = await adminCall(target, state, 'applications', {
+    name: 'bench',
+    allowedScopes: ['urn:cloud:idaas:pam|.all'],
+  })
+  const secret = await adminCall(target, state, `applications/${app.applicationId}/client-secrets`, {})
   return {
     tokenPath: `/v2/${encodeURIComponent(target.instanceId ?? '')}/authorizationServer/iauths_system/oauth2/token`,
     form: new URLSearchParams({
