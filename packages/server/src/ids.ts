@@ -1,33 +1,41 @@
 import { randomBytes } from 'node:crypto'
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz'
+const RANDOM_BITS = 80n
+const RANDOM_MAX = (1n << RANDOM_BITS) - 1n
+
+let lastTime = -1
+let lastRandom = 0n
 
 /**
  * A sortable unique id: 48 bits of milliseconds then 80 random bits, as 26 Crockford base32
- * characters (the ULID layout, lower case), behind a type prefix: `cred_01jd…`. Sorting by id
- * sorts by creation time, which keyset pagination relies on for a stable, useful order.
+ * characters (the ULID layout, lower case), behind a type prefix: `cred_01jd…`. Monotonic within
+ * a process: an id minted in the same millisecond as the last (or with a clock that went back)
+ * takes the last one's time and its random part plus one. So ids sort in creation order, which
+ * keyset pagination and every list rely on.
  */
 export function newId(prefix: string, now: number = Date.now()): string {
-  const random = randomBytes(10)
+  let time = Math.max(now, lastTime)
+  let random: bigint
+  if (time === lastTime && lastRandom < RANDOM_MAX) {
+    random = lastRandom + 1n
+  } else {
+    if (time === lastTime) time += 1 // 2^80 ids in one millisecond: borrow the next one
+    random = BigInt(`0x${randomBytes(10).toString('hex')}`)
+  }
+  lastTime = time
+  lastRandom = random
+  return `${prefix}_${base32(BigInt(time), 10)}${base32(random, 16)}`
+}
+
+function base32(value: bigint, width: number): string {
   let out = ''
-  let time = now
-  for (let i = 9; i >= 0; i--) {
-    out = CROCKFORD[time % 32] + out
-    time = Math.floor(time / 32)
+  let n = value
+  for (let i = 0; i < width; i++) {
+    out = CROCKFORD[Number(n & 31n)] + out
+    n >>= 5n
   }
-  // 80 bits → 16 characters of 5 bits.
-  let acc = 0
-  let bits = 0
-  for (const byte of random) {
-    acc = (acc << 8) | byte
-    bits += 8
-    while (bits >= 5) {
-      bits -= 5
-      out += CROCKFORD[(acc >> bits) & 31]
-    }
-    acc &= (1 << bits) - 1
-  }
-  return `${prefix}_${out}`
+  return out
 }
 
 export const ID_PATTERN = /^[a-z]+_[0-9a-z]{26}$/

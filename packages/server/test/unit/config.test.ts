@@ -93,4 +93,11 @@ describe('ids', () => {
     expect(a < b).toBe(true)
     expect(newId('cred', 5)).not.toBe(newId('cred', 5))
   })
+
+  it('sort in creation order within one millisecond, and when the clock goes back', () => {
+    const ids = Array.from({ length: 1000 }, (_, i) => newId('app', 1_800_000_000_000 - (i % 3)))
+    expect([...ids].sort()).toEqual(ids)
+    expect(new Set(ids).size).toBe(ids.length)
+    expect(ids.every((id) => /^app_[0-9a-z]{26}$/.test(id))).toBe(true)
+  })
 })
