@@ -52,58 +52,58 @@ export async function handleTokenRequest(
   }
   const app = await authenticateClient(s, throttles, req, 'oauth.token', 'token')
   const actor = { type: 'application', id: app.id } as const
-  const event = { instanceId: req.instanceId, action: 'oauth.token', request: req.request }
-  if (grantType === TOKEN_EXCHANGE) {
-    let exchanged: Awaited<ReturnType<typeof exchangeToken>>
-    try {
-      exchanged = await exchangeToken(s, req, app)
-    } catch (err) {
-      if (err instanceof OAuthError) {
-        await s.committer
-          .run(({ audit }) =>
-            audit.append({
-              ...event,
-              actor,
-              resource: { type: 'application', id: app.id },
-              outcome: 'denied',
-              details: { grantType, why: err.message },
-            }),
-          )
-          .catch(() => {})
-      }
-      throw err
-    }
-    await s.committer.run(({ audit }) =>
-      audit.append({
-        ...event,
-        actor,
-        resource: { type: 'application', id: app.id },
-        outcome: 'success',
-        details: { method: app.authMethod, grantType, ...exchanged.audit },
-      }),
-    )
-    return exchanged.response
+  const event = {
+    instanceId: req.instanceId,
+    action: 'oauth.token',
+    request: req.request,
+    actor,
+    resource: { type: 'application', id: app.id },
   }
+  let issued: IssuedToken
+  try {
+    issued =
+      grantType === TOKEN_EXCHANGE ? await exchangeToken(s, req, app) : await clientCredentials(s, req, app)
+  } catch (err) {
+    if (err instanceof OAuthError) {
+      await s.committer
+        .run(({ audit }) =>
+          audit.append({ ...event, outcome: 'denied', details: { grantType, why: err.message } }),
+        )
+        .catch(() => {})
+    }
+    throw err
+  }
+  // Fail closed like a secret read: no token leaves without its audit event on disk.
+  await s.committer.run(({ audit }) =>
+    audit.append({
+      ...event,
+      outcome: 'success',
+      details: { method: app.authMethod, grantType, ...issued.audit },
+    }),
+  )
+  return issued.response
+}
+
+/** What a grant issued: the response, and the audit details that say what it was (never the token). */
+export interface IssuedToken {
+  response: TokenResponse
+  audit: Record<string, string | number | null>
+}
+
+/** RFC 6749 §4.4: a token for the client itself, with what it asked for within what it may have. */
+async function clientCredentials(
+  s: Services,
+  req: TokenRequest,
+  app: ApplicationTable,
+): Promise<IssuedToken> {
   let scope: ReturnType<typeof grantScope>
   try {
     scope = grantScope(req.params.get('scope'), app.allowed_scopes)
   } catch (err) {
-    if (!(err instanceof ScopeError)) throw err
-    await s.committer
-      .run(({ audit }) =>
-        audit.append({
-          ...event,
-          actor,
-          resource: { type: 'application', id: app.id },
-          outcome: 'denied',
-          details: { why: err.message },
-        }),
-      )
-      .catch(() => {})
-    throw new OAuthError('invalid_scope', 'InvalidScope', err.message)
+    if (err instanceof ScopeError) throw new OAuthError('invalid_scope', 'InvalidScope', err.message)
+    throw err
   }
-  const now = s.now()
-  const { token, claims } = await mintAccessToken(s.signingKeys, now, {
+  const { token, claims } = await mintAccessToken(s.signingKeys, s.now(), {
     instanceId: req.instanceId,
     issuer: issuerOf(s, req.instanceId, req.authorizationServerId),
     subject: app.id,
@@ -111,28 +111,15 @@ export async function handleTokenRequest(
     scope,
     lifetimeSeconds: app.access_token_lifetime,
   })
-  // Fail closed like a secret read: no token leaves without its audit event on disk.
-  await s.committer.run(({ audit }) =>
-    audit.append({
-      ...event,
-      actor,
-      resource: { type: 'application', id: app.id },
-      outcome: 'success',
-      details: {
-        method: app.authMethod,
-        grantType,
-        scope: formatScope(scope),
-        jti: claims.jti,
-        exp: claims.exp,
-      },
-    }),
-  )
   return {
-    access_token: token,
-    token_type: 'Bearer',
-    expires_in: claims.exp - claims.iat,
-    expires_at: claims.exp,
-    scope: formatScope(scope),
+    response: {
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: claims.exp - claims.iat,
+      expires_at: claims.exp,
+      scope: formatScope(scope),
+    },
+    audit: { scope: formatScope(scope), jti: claims.jti, exp: claims.exp },
   }
 }
 

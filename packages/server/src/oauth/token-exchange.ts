@@ -1,4 +1,3 @@
-import type { TokenResponse } from '@strongroom/protocol'
 import { decodeJwt } from 'jose'
 import { InvalidToken, OAuthError } from '../errors.js'
 import type { Services } from '../services/context.js'
@@ -7,7 +6,7 @@ import { mintAccessToken, verifyAccessToken } from './access-tokens.js'
 import { verifyFederatedToken } from './client-auth.js'
 import { issuerOf } from './issuer.js'
 import { expand, formatScope, grantScope, parseScope, ScopeError, type ScopeSet } from './scopes.js'
-import type { TokenRequest } from './token-endpoint.js'
+import type { IssuedToken, TokenRequest } from './token-endpoint.js'
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token'
@@ -37,10 +36,7 @@ export async function exchangeToken(
   s: Services,
   req: TokenRequest,
   client: ApplicationTable,
-): Promise<{
-  response: TokenResponse
-  audit: Record<string, string | number | null>
-}> {
+): Promise<IssuedToken> {
   const requested = req.params.get('requested_token_type') ?? ACCESS_TOKEN_TYPE
   if (requested !== ACCESS_TOKEN_TYPE) {
     throw new OAuthError(
@@ -94,7 +90,7 @@ export async function exchangeToken(
       expires_in: claims.exp - claims.iat,
       expires_at: claims.exp,
       scope: formatScope(scope),
-    } as TokenResponse,
+    },
     audit: {
       subject: subject.sub,
       subjectIssuer: subject.iss ?? null,
