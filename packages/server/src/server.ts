@@ -18,6 +18,7 @@ import { SigningKeys } from './oauth/signing-keys.js'
 import type { Services } from './services/context.js'
 import { Committer } from './store/committer.js'
 import { openStore, type Store } from './store/connect.js'
+import { startHousekeeping } from './store/housekeeping.js'
 import { migrate, withStartupLock } from './store/migrations.js'
 
 export const VERSION = '0.1.0'
@@ -117,6 +118,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       { url, db: services.store.location, defaultInstanceId: boot.defaultInstanceId },
       'strongroom listening',
     )
+    const stopHousekeeping = startHousekeeping(services, app.log)
     let closing: Promise<void> | null = null
     return {
       url,
@@ -125,6 +127,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       close: () => {
         closing ??= (async () => {
           shuttingDown = true
+          stopHousekeeping()
           // A keep-alive connection that was busy when the drain began turns idle afterwards and
           // would hold the close open until its timeout: sweep idle sockets while draining, and
           // cut whatever is left at the deadline.
