@@ -109,7 +109,61 @@ export const SCENARIOS = [
       body: `${state.formPrefix}${encodeURIComponent(assertion(state, seq))}`,
     }),
   },
+  {
+    id: 'obtain-credential',
+    name: 'ObtainCredential (bearer token, scope, grant, decrypt, durable audit)',
+    server: 'strongroom',
+    expectStatus: 200,
+    setup: createObtainingWorkload,
+    request: (state, seq) => ({
+      method: 'GET',
+      path: `${state.obtainPath}?credentialIdentifier=${encodeURIComponent(state.identifiers[seq % state.identifiers.length])}`,
+      headers: { authorization: `Bearer ${state.accessToken}` },
+    }),
+  },
 ]
+
+/**
+ * A workload as issue 4 measures it: an application allowed credential:obtain with an obtain grant
+ * on `bench/`, the credentials it reads, and an access token (one hour) fetched once.
+ * @param {Target} target
+ */
+async function createObtainingWorkload(target) {
+  const state = adminState(target)
+  const { identifiers } = await createCredentials(target, 'bench/obtain-', SPREAD)
+  const app = await adminCall(target, state, 'applications', {
+    name: 'bench-obtain',
+    allowedScopes: ['urn:cloud:idaas:pam|credential:obtain'],
+  })
+  const secret = await adminCall(target, state, `applications/${app.applicationId}/client-secrets`, {})
+  await adminCall(target, state, 'grants', {
+    applicationId: app.applicationId,
+    resourceType: 'credential',
+    resourceMatch: 'prefix',
+    resource: 'bench/',
+    actions: ['obtain'],
+  })
+  const instance = encodeURIComponent(target.instanceId ?? '')
+  const response = await fetch(
+    `${target.baseUrl}/v2/${instance}/authorizationServer/iauths_system/oauth2/token`,
+    {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: app.clientId,
+        client_secret: secret.clientSecret,
+      }),
+    },
+  )
+  const token = await response.json()
+  if (response.status !== 200)
+    throw new Error(`token: HTTP ${response.status}: ${JSON.stringify(token).slice(0, 300)}`)
+  return {
+    identifiers,
+    accessToken: token.access_token,
+    obtainPath: `/v2/${instance}/credentials/_/actions/obtain`,
+  }
+}
 
 /** @type {Map<string, import('node:crypto').KeyObject>} */
 const privateKeys = new Map()

@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   'UnsupportedClientAuthMethod',
   'AuthorizationServerNotFound',
   'Forbidden',
+  'InsufficientScope',
+  'PermissionDenied',
   'NotFound',
   'RouteNotFound',
   'InstanceNotFound',

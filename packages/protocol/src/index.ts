@@ -3,3 +3,4 @@ export { Description, Empty, EpochMillis, Name, PageQuery, page, resourceId } fr
 export type { ErrorCode } from './errors.js'
 export { ERROR_CODES, ErrorBody } from './errors.js'
 export * from './oauth.js'
+export * from './pam.js'

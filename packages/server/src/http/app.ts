@@ -5,6 +5,7 @@ import type { RequestMeta } from '../audit/appender.js'
 import { InvalidParameter, InvalidToken, PamError } from '../errors.js'
 import { auditThrottled, authenticateAdminToken } from '../services/admin-tokens/admin-tokens.js'
 import type { Caller, Services } from '../services/context.js'
+import { authenticateWorkload } from '../services/pam/workload.js'
 import { errorHandler, sendError } from './error-handler.js'
 import { FailureThrottle } from './failure-throttle.js'
 import { isSafeString, registerJsonBody } from './json-body.js'
@@ -13,6 +14,7 @@ import { RequestLog } from './request-log.js'
 import type { RouteSpec } from './route-table.js'
 import { adminRoutes } from './routes/admin-routes.js'
 import { registerOAuthRoutes } from './routes/oauth-routes.js'
+import { pamRoutes } from './routes/pam-routes.js'
 import { typeboxValidatorCompiler } from './validation.js'
 
 declare module 'fastify' {
@@ -94,7 +96,7 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
     return { status: 'ready' }
   })
 
-  const routes = adminRoutes(s)
+  const routes = [...adminRoutes(s), ...pamRoutes(s)]
   const document = openApiDocument(routes, options.version ?? '0.0.0')
   app.get('/openapi.json', async () => document)
   const failures = { ...(options.authFailures ?? AUTH_FAILURES), now: s.now }
@@ -169,12 +171,50 @@ function registerRoute(app: FastifyInstance, s: Services, route: RouteSpec, thro
       request: meta,
     }
   }
+  const authenticateWorkloadRequest = async (request: FastifyRequest) => {
+    const meta = requestMeta(request)
+    const wait = throttle.retryAfter(request.ip)
+    if (wait > 0) {
+      throw new PamError(
+        'Throttling.User',
+        429,
+        'too many failed authentications from this address; retry later',
+        {
+          retryAfterSeconds: wait,
+        },
+      )
+    }
+    const instanceId = String((request.params as Record<string, unknown>).instanceId ?? '')
+    try {
+      const workload = await authenticateWorkload(
+        s,
+        instanceId,
+        bearerToken(request.headers.authorization),
+        meta,
+      )
+      request.caller = {
+        actor: { type: 'application', id: workload.applicationId },
+        instanceScope: instanceId,
+        request: meta,
+        workload,
+      }
+    } catch (err) {
+      if (err instanceof InvalidToken) throttle.fail(request.ip)
+      throw err
+    }
+  }
+  const onRequest =
+    route.auth === 'admin'
+      ? { onRequest: authenticate }
+      : route.auth === 'workload'
+        ? { onRequest: authenticateWorkloadRequest }
+        : {}
   app.route({
     method: route.method,
     url: route.url,
     schema,
     // Authentication runs before the body is parsed or validated: no token, no work.
-    ...(route.auth === 'admin' ? { onRequest: authenticate } : {}),
+    ...onRequest,
     preValidation: async (request) => {
       // A POST whose body fields are all optional may come with no body at all (`curl -X POST`).
       if (request.body === undefined && bodyOptional) request.body = {}
@@ -183,7 +223,7 @@ function registerRoute(app: FastifyInstance, s: Services, route: RouteSpec, thro
     },
     handler: async (request, reply) => {
       const caller = request.caller
-      if (route.auth === 'admin' && !caller) throw new InvalidToken()
+      if (route.auth !== 'none' && !caller) throw new InvalidToken()
       const result = await route.handler({
         params: (request.params ?? {}) as Record<string, string>,
         query: (request.query ?? {}) as Record<string, unknown>,

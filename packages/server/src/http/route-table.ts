@@ -24,7 +24,8 @@ export interface RouteSpec {
   operationId: string
   summary: string
   tag: string
-  auth: 'admin' | 'none'
+  /** `admin`: an admin token; `workload`: an application's access token (developer API); `none`. */
+  auth: 'admin' | 'workload' | 'none'
   params?: TSchema
   querystring?: TSchema
   body?: TSchema

@@ -26,6 +26,18 @@ export interface Caller {
   /** An admin token limited to one instance carries it here; null means every instance. */
   readonly instanceScope: string | null
   readonly request: RequestMeta
+  /** Set when a workload calls the developer API with an access token. */
+  readonly workload?: Workload
+}
+
+/** An application calling the developer API, as its access token says. */
+export interface Workload {
+  /** The application holding the token: the token's client. */
+  readonly applicationId: string
+  readonly clientId: string
+  /** The token's scope values, `.all` expanded. */
+  readonly scopes: ReadonlySet<string>
+  readonly tokenId: string
 }
 
 /** The pseudo-instance whose audit chain records events that belong to no instance (admin tokens, instances, failed logins). */

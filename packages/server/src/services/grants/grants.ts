@@ -5,10 +5,11 @@ import type {
   GrantListQuery,
   GrantResourceType,
 } from '@strongroom/protocol'
+import type { Kysely } from 'kysely'
 import { NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
 import { type Page, pageById } from '../../store/pagination.js'
-import type { GrantTable } from '../../store/schema.js'
+import type { Database, GrantTable } from '../../store/schema.js'
 import { requireApplication } from '../applications/applications.js'
 import type { Caller, Services } from '../context.js'
 import { requireInstance } from '../instances/instances.js'
@@ -123,14 +124,14 @@ export async function deleteGrant(
  * Used by the developer API; exact grants match the id or the identifier, prefix grants the identifier.
  */
 export async function isGranted(
-  s: Services,
+  db: Kysely<Database>,
   instanceId: string,
   applicationId: string,
   resourceType: GrantResourceType,
   resource: { id: string; identifier: string },
   action: GrantAction,
 ): Promise<boolean> {
-  const rows = await s.store.db
+  const rows = await db
     .selectFrom('grants')
     .select(['resource_match', 'resource', 'actions'])
     .where('instance_id', '=', instanceId)
