@@ -50,7 +50,7 @@ export async function authenticateWorkload(
     .where('instance_id', '=', instanceId)
     .where('client_id', '=', claims.client_id)
     .executeTakeFirst()
-  if (!app || app.status !== 'enabled') throw await refuse('its application is disabled or gone')
+  if (app?.status !== 'enabled') throw await refuse('its application is disabled or gone')
   return {
     applicationId: app.id,
     clientId: claims.client_id,
