@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { sql } from 'kysely'
 import type { RequestMeta } from '../audit/appender.js'
-import { InvalidParameter, InvalidToken, PamError } from '../errors.js'
+import { InvalidParameter, InvalidToken } from '../errors.js'
 import { auditThrottled, authenticateAdminToken } from '../services/admin-tokens/admin-tokens.js'
 import type { Caller, Services } from '../services/context.js'
 import { authenticateWorkload } from '../services/pam/workload.js'
@@ -145,17 +145,7 @@ function registerRoute(app: FastifyInstance, s: Services, route: RouteSpec, thro
   if (route.success.schema) schema.response = { [route.success.status]: route.success.schema }
   const authenticate = async (request: FastifyRequest) => {
     const meta = requestMeta(request)
-    const wait = throttle.retryAfter(request.ip)
-    if (wait > 0) {
-      throw new PamError(
-        'Throttling.User',
-        429,
-        'too many failed authentications from this address; retry later',
-        {
-          retryAfterSeconds: wait,
-        },
-      )
-    }
+    throttle.refuseIfExhausted(request.ip)
     let token: Awaited<ReturnType<typeof authenticateAdminToken>>
     try {
       token = await authenticateAdminToken(s, bearerToken(request.headers.authorization), meta)
@@ -173,17 +163,7 @@ function registerRoute(app: FastifyInstance, s: Services, route: RouteSpec, thro
   }
   const authenticateWorkloadRequest = async (request: FastifyRequest) => {
     const meta = requestMeta(request)
-    const wait = throttle.retryAfter(request.ip)
-    if (wait > 0) {
-      throw new PamError(
-        'Throttling.User',
-        429,
-        'too many failed authentications from this address; retry later',
-        {
-          retryAfterSeconds: wait,
-        },
-      )
-    }
+    throttle.refuseIfExhausted(request.ip)
     const instanceId = String((request.params as Record<string, unknown>).instanceId ?? '')
     try {
       const workload = await authenticateWorkload(

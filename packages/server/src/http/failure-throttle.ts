@@ -1,3 +1,5 @@
+import { PamError } from '../errors.js'
+
 export interface ThrottleOptions {
   /** Failures a source may have in a burst before it is refused. */
   burst: number
@@ -31,6 +33,15 @@ export class FailureThrottle {
     const bucket = this.refill(source)
     if (!bucket || bucket.tokens >= 1) return 0
     return Math.ceil((1 - bucket.tokens) / this.options.refillPerSecond)
+  }
+
+  /** Throws 429 `Throttling.User` with `Retry-After` when `source` must wait before trying again. */
+  refuseIfExhausted(
+    source: string,
+    message = 'too many failed authentications from this address; retry later',
+  ): void {
+    const wait = this.retryAfter(source)
+    if (wait > 0) throw new PamError('Throttling.User', 429, message, { retryAfterSeconds: wait })
   }
 
   /** Spends one failure; true when this failure exhausted the source (it is throttled from now). */

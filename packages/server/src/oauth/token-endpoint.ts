@@ -1,6 +1,6 @@
 import type { TokenResponse } from '@strongroom/protocol'
 import type { RequestMeta } from '../audit/appender.js'
-import { OAuthError, PamError } from '../errors.js'
+import { OAuthError } from '../errors.js'
 import type { FailureThrottle } from '../http/failure-throttle.js'
 import type { Services } from '../services/context.js'
 import type { ApplicationTable } from '../store/schema.js'
@@ -11,6 +11,7 @@ import { formatScope, grantScope, ScopeError } from './scopes.js'
 import { exchangeToken, TOKEN_EXCHANGE } from './token-exchange.js'
 
 export const CLIENT_CREDENTIALS = 'client_credentials'
+const CLIENT_THROTTLED = 'too many failed client authentications; retry later'
 
 export interface TokenRequest {
   instanceId: string
@@ -39,7 +40,7 @@ export async function handleTokenRequest(
   req: TokenRequest,
 ): Promise<TokenResponse> {
   await requireAuthorizationServer(s, req.instanceId, req.authorizationServerId)
-  refuseIfThrottled(throttles.perAddress, req.request.sourceIp ?? 'unknown')
+  throttles.perAddress.refuseIfExhausted(req.request.sourceIp ?? 'unknown', CLIENT_THROTTLED)
   const grantType = req.params.get('grant_type')
   if (grantType === undefined)
     throw new OAuthError('invalid_request', 'InvalidParameter', 'grant_type is required')
@@ -136,7 +137,7 @@ export async function authenticateClient(
   endpoint: 'token' | 'introspect' | 'revoke',
 ): Promise<ApplicationTable & { authMethod: string }> {
   const address = req.request.sourceIp ?? 'unknown'
-  refuseIfThrottled(throttles.perAddress, address)
+  throttles.perAddress.refuseIfExhausted(address, CLIENT_THROTTLED)
   const fail = async (
     clientId: string,
     method: string,
@@ -180,7 +181,7 @@ export async function authenticateClient(
     }
     throw err
   }
-  refuseIfThrottled(throttles.perClient, credentials.clientId)
+  throttles.perClient.refuseIfExhausted(credentials.clientId, CLIENT_THROTTLED)
   // RFC 7523 §3: the assertion's audience is the authorization server: its issuer or the endpoint.
   const issuer = issuerOf(s, req.instanceId, req.authorizationServerId)
   const audiences = [issuer, `${issuer}/oauth2/token`, `${issuer}/oauth2/${endpoint}`]
@@ -195,14 +196,4 @@ export async function authenticateClient(
     )
   }
   return { ...verdict.application, authMethod: credentials.method }
-}
-
-function refuseIfThrottled(throttle: FailureThrottle, key: string): void {
-  const wait = throttle.retryAfter(key)
-  if (wait > 0) {
-    throw new PamError('Throttling.User', 429, 'too many failed client authentications; retry later', {
-      retryAfterSeconds: wait,
-      oauthError: 'slow_down',
-    })
-  }
 }
