@@ -31,6 +31,7 @@ export function openApiDocument(routes: RouteSpec[], version: string): Record<st
       summary: r.summary,
       tags: [r.tag],
       ...(r.auth === 'admin' ? { security: [{ adminToken: [] }] } : {}),
+      ...(r.auth === 'workload' ? { security: [{ accessToken: [] }] } : {}),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(r.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: r.body } } } }
@@ -44,6 +45,12 @@ export function openApiDocument(routes: RouteSpec[], version: string): Record<st
     components: {
       securitySchemes: {
         adminToken: { type: 'http', scheme: 'bearer', description: 'an admin token (srat_…)' },
+        accessToken: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: "an access token of the instance's authorization server (iauths_system)",
+        },
       },
     },
     paths,
