@@ -16,6 +16,7 @@ import { ConfigError } from './errors.js'
 import { buildApp } from './http/app.js'
 import { SigningKeys } from './oauth/signing-keys.js'
 import type { Services } from './services/context.js'
+import { ProviderRuntime } from './services/providers/provider-runtime.js'
 import { Committer } from './store/committer.js'
 import { openStore, type Store } from './store/connect.js'
 import { startHousekeeping } from './store/housekeeping.js'
@@ -72,6 +73,7 @@ export async function openServices(
       now,
       defaultInstanceId: boot.defaultInstanceId,
       signingKeys,
+      providers: new ProviderRuntime(keyring, now),
       publicUrl: config.publicUrl ?? 'http://127.0.0.1',
     }
     return { services, boot: result }

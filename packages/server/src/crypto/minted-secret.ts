@@ -9,6 +9,8 @@ const CHECKSUM_CHARS = 6
 export const SECRET_PREFIX = {
   adminToken: 'srat_',
   clientSecret: 'srcs_',
+  /** The form of the official examples (CONTRACT.md): a derived short token stands for one JWT. */
+  derivedShortToken: 'sk-',
 } as const
 
 /**

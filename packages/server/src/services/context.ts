@@ -1,6 +1,7 @@
 import type { Actor, RequestMeta } from '../audit/appender.js'
 import type { Keyring } from '../crypto/keyring.js'
 import type { SigningKeys } from '../oauth/signing-keys.js'
+import type { ProviderRuntime } from './providers/provider-runtime.js'
 import type { Committer } from '../store/committer.js'
 import type { Store } from '../store/connect.js'
 
@@ -13,6 +14,8 @@ export interface Services {
   /** The instance created by the bootstrap: the default of the CLI's `--instance`. */
   readonly defaultInstanceId: string
   readonly signingKeys: SigningKeys
+  /** Upstream tokens and provider signing keys held in memory by this node. */
+  readonly providers: ProviderRuntime
   /**
    * The server's external base URL (`https://pam.example.com`): issuers and endpoint URLs are
    * built on it. Configured, or the listening address once the server listens.

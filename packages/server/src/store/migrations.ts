@@ -268,6 +268,69 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0005_credential_providers': {
+      async up(db: Kysely<unknown>) {
+        // Things that mint tokens for workloads: `oauth` (client credentials upstream) and `jwt`.
+        await db.schema
+          .createTable('credential_providers')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('instance_id', 'text', (c) => c.notNull().references('instances.id'))
+          .addColumn('identifier', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('description', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          // Non-secret settings as JSON; the secret (upstream client secret, or the JWT signing
+          // key as PKCS#8) sealed under the instance's data key.
+          .addColumn('settings', 'text', (c) => c.notNull())
+          .addColumn('secret_ciphertext', blob, (c) => c.notNull())
+          .addColumn('key_version', 'integer', (c) => c.notNull())
+          .addColumn('public_jwk', 'text')
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addColumn('updated_at', time, (c) => c.notNull())
+          .execute()
+        await db.schema
+          .createIndex('credential_providers_identifier')
+          .unique()
+          .on('credential_providers')
+          .columns(['instance_id', 'identifier'])
+          .execute()
+        // Every token a provider minted. The JWT is kept sealed (ObtainJwt returns it); a derived
+        // short token and the token itself only as keyed hashes.
+        await db.schema
+          .createTable('authentication_tokens')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('instance_id', 'text', (c) => c.notNull().references('instances.id'))
+          .addColumn('provider_id', 'text', (c) => c.notNull().references('credential_providers.id'))
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('consumer_id', 'text', (c) => c.notNull())
+          .addColumn('consumer_type', 'text', (c) => c.notNull())
+          .addColumn('creator_id', 'text', (c) => c.notNull())
+          .addColumn('creator_type', 'text', (c) => c.notNull())
+          .addColumn('revoked', 'integer', (c) => c.notNull())
+          .addColumn('value_hash', 'text', (c) => c.notNull())
+          .addColumn('value_ciphertext', blob)
+          .addColumn('key_version', 'integer')
+          .addColumn('short_token_hash', 'text')
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addColumn('updated_at', time, (c) => c.notNull())
+          .addColumn('expires_at', time, (c) => c.notNull())
+          .execute()
+        // Lists, and revoke/reinstate by consumer, walk one consumer's tokens of one provider in id order.
+        await db.schema
+          .createIndex('authentication_tokens_consumer')
+          .on('authentication_tokens')
+          .columns(['instance_id', 'provider_id', 'consumer_id', 'id'])
+          .execute()
+        // Only tokens asked with a derived short token have one: most rows hold null.
+        await db.schema
+          .createIndex('authentication_tokens_short_token')
+          .unique()
+          .on('authentication_tokens')
+          .column('short_token_hash')
+          .execute()
+      },
+    },
   }
 }
 

@@ -18,6 +18,8 @@ export interface Database {
   application_keys: ApplicationKeyTable
   used_client_assertions: UsedClientAssertionTable
   federated_credentials: FederatedCredentialTable
+  credential_providers: CredentialProviderTable
+  authentication_tokens: AuthenticationTokenTable
 }
 
 export interface MetaTable {
@@ -197,4 +199,46 @@ export interface FederatedCredentialTable {
   /** A static JWKS (JSON), when the issuer's keys are not fetched. */
   jwks: string | null
   created_at: number
+}
+
+export interface CredentialProviderTable {
+  id: string
+  instance_id: string
+  identifier: string
+  name: string
+  description: string
+  type: 'oauth' | 'jwt'
+  status: 'enabled' | 'disabled'
+  /** JSON of the type's non-secret settings (services/providers/settings.ts). */
+  settings: string
+  /** oauth: the upstream client secret; jwt: the signing key, PKCS#8 DER. Sealed under the data key. */
+  secret_ciphertext: Buffer
+  key_version: number
+  /** jwt: the signing key's public JWK (with kid and alg), published in the provider's JWKS. */
+  public_jwk: string | null
+  created_at: number
+  updated_at: number
+}
+
+export interface AuthenticationTokenTable {
+  id: string
+  instance_id: string
+  provider_id: string
+  type: 'jwt' | 'oauth_access_token'
+  consumer_id: string
+  consumer_type: 'application' | 'custom'
+  creator_id: string
+  creator_type: 'application'
+  /** 0 or 1. */
+  revoked: number
+  /** Keyed hash of the token: proves a presented JWT is the one recorded. */
+  value_hash: string
+  /** jwt: the token sealed under the data key, for ObtainJwt. */
+  value_ciphertext: Buffer | null
+  key_version: number | null
+  /** Keyed hash of the derived short token (`sk-…`), when one was asked for. */
+  short_token_hash: string | null
+  created_at: number
+  updated_at: number
+  expires_at: number
 }

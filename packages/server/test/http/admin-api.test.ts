@@ -165,6 +165,11 @@ describe.each(ENGINES)('admin API input handling on %s', (engine) => {
       'expiresInSeconds',
       'credentialName',
       'apiKey',
+      'credentialProviderIdentifier',
+      'credentialProviderType',
+      'credentialProviderName',
+      'oauth',
+      'jwt',
     ]
     const plausibleBody = fc.dictionary(fc.constantFrom(...fieldNames), anyJson, { maxKeys: 6 })
     const queryValue = fc.oneof(

@@ -8,6 +8,7 @@ export interface Fixture {
   credentialId: string
   grantId: string
   adminTokenId: string
+  providerId: string
 }
 
 /** Real resources for every path parameter of the admin API. */
@@ -27,12 +28,17 @@ export async function createFixture(t: TestServer): Promise<Fixture> {
     actions: ['obtain'],
   })
   const token = await call(t, 'POST', '/admin/v1/admin-tokens', { name: 'fixture' })
+  const provider = await call(t, 'POST', `${i}/credential-providers`, {
+    credentialProviderIdentifier: 'fixture-jwt',
+    credentialProviderType: 'jwt',
+  })
   return {
     applicationId: app.body.applicationId,
     clientSecretId: secret.body.clientSecretId,
     credentialId: cred.body.credentialId,
     grantId: grant.body.grantId,
     adminTokenId: token.body.adminTokenId,
+    providerId: provider.body.credentialProviderId,
   }
 }
 
@@ -49,6 +55,7 @@ export function concreteUrl(t: TestServer, route: RouteSpec, f: Fixture): string
     .replace(':credential', f.credentialId)
     .replace(':grantId', f.grantId)
     .replace(':adminTokenId', f.adminTokenId)
+    .replace(':provider', f.providerId)
     .replace(':applicationKeyId', 'apk_00000000000000000000000000')
     .replace(':federatedCredentialId', 'fc_00000000000000000000000000')
 }

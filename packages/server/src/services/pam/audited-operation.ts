@@ -1,0 +1,69 @@
+import type { AuditDetails } from '../../audit/chain.js'
+import type { PamError } from '../../errors.js'
+import type { Unit } from '../../store/committer.js'
+import type { Caller, Services } from '../context.js'
+
+/** What a unit returns to refuse: the refusal's event is in the same commit, the error is thrown after it. */
+export class Refusal {
+  constructor(readonly error: PamError) {}
+}
+
+export interface AuditedUnit extends Unit {
+  /** Names the resource the operation is about, once it is known; later events carry it. */
+  about(resource: { type: string; id: string }): void
+  /** Records the operation as `denied` with why, and returns the refusal to return from the unit. */
+  refuse(error: PamError, why: string, details?: AuditDetails): Promise<Refusal>
+  /** Records the operation as a `failure` (something outside the caller's control broke), and returns the refusal. */
+  fail(error: PamError, why: string, details?: AuditDetails): Promise<Refusal>
+  /** Records the operation as a `success`. */
+  succeed(details?: AuditDetails): Promise<void>
+}
+
+/**
+ * A developer-API operation as one unit of work with exactly one audit event: success or refusal,
+ * with the calling application, the resource and the details. Fail closed: the answer leaves only
+ * once the event is committed, and a refusal is thrown only after its event is.
+ */
+export async function auditedOperation<T>(
+  s: Services,
+  caller: Caller,
+  event: { instanceId: string; action: string; details?: AuditDetails },
+  work: (unit: AuditedUnit) => Promise<T | Refusal>,
+): Promise<T> {
+  const result = await s.committer.run(async (unit) => {
+    let resource: { type: string; id: string } | undefined
+    const append = (outcome: 'success' | 'denied' | 'failure', details: AuditDetails) =>
+      unit.audit.append({
+        instanceId: event.instanceId,
+        actor: caller.actor,
+        action: event.action,
+        ...(resource ? { resource } : {}),
+        outcome,
+        details: {
+          ...event.details,
+          ...(caller.workload ? { accessTokenId: caller.workload.tokenId } : {}),
+          ...details,
+        },
+        request: caller.request,
+      })
+    return work({
+      ...unit,
+      about: (r) => {
+        resource = r
+      },
+      refuse: async (error, why, details = {}) => {
+        await append('denied', { ...details, why, code: error.code })
+        return new Refusal(error)
+      },
+      fail: async (error, why, details = {}) => {
+        await append('failure', { ...details, why, code: error.code })
+        return new Refusal(error)
+      },
+      succeed: async (details = {}) => {
+        await append('success', details)
+      },
+    })
+  })
+  if (result instanceof Refusal) throw result.error
+  return result
+}

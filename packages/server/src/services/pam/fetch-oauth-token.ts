@@ -1,0 +1,152 @@
+import type { FetchOAuthTokenBody, OAuthTokenResult } from '@strongroom/protocol'
+import { keyedHash } from '../../crypto/minted-secret.js'
+import { PamError } from '../../errors.js'
+import { newId } from '../../ids.js'
+import type { AuthenticationTokenTable, CredentialProviderTable } from '../../store/schema.js'
+import type { Caller, Services, Workload } from '../context.js'
+import { oauthSettingsOf } from '../providers/providers.js'
+import { checkCustomParameters, type UpstreamToken } from '../providers/upstream-tokens.js'
+import { auditedOperation } from './audited-operation.js'
+import { authorizeProvider } from './provider-access.js'
+import { toAuthenticationToken } from './token-records.js'
+import { requireScope } from './workload.js'
+
+type WorkloadCaller = Caller & { workload: Workload }
+
+/**
+ * FetchOAuthAuthenticationToken: an access token from the provider's upstream token endpoint by
+ * client credentials (scope `authentication_token:obtain`, a `use` grant). The upstream token is
+ * shared per provider and scope until shortly before it expires, and concurrent callers share
+ * one upstream request; no transaction is held open while the upstream answers. Each consumer
+ * gets one authentication token record per upstream token.
+ */
+export async function fetchOAuthToken(
+  s: Services,
+  caller: WorkloadCaller,
+  instanceId: string,
+  body: FetchOAuthTokenBody,
+): Promise<OAuthTokenResult> {
+  const { workload } = caller
+  requireScope(workload, 'authentication_token:obtain')
+  const customParameters = checkCustomParameters(body.customParameters)
+  const event = { instanceId, action: 'authentication_token.fetch_oauth' }
+  const provider = await auditedOperation(s, caller, event, (unit) =>
+    authorizeProvider(unit, workload, instanceId, body.credentialProviderIdentifier, 'use', {
+      type: 'oauth',
+    }),
+  )
+  const settings = oauthSettingsOf(provider)
+  const scope = (body.scope ?? '').split(' ').filter(Boolean).join(' ') || settings.defaultScope
+  const variant = JSON.stringify([
+    scope,
+    Object.entries(customParameters).sort(([a], [b]) => (a < b ? -1 : 1)),
+  ])
+  let token: UpstreamToken
+  try {
+    token = await s.providers.upstream.get(
+      provider.id,
+      Number(provider.updated_at),
+      variant,
+      {
+        provider: provider.identifier,
+        settings,
+        clientSecret: async () => (await s.providers.secret(s.store.db, provider)).toString('utf8'),
+        scope,
+        customParameters,
+      },
+      body.forceAuthentication === true,
+    )
+  } catch (err) {
+    if (!(err instanceof PamError)) throw err
+    // Throws `err` once its failure event is committed.
+    return auditedOperation<never>(s, caller, event, async (unit) => {
+      unit.about({ type: 'credential_provider', id: provider.id })
+      return unit.fail(err, 'upstream', { credentialProvider: provider.identifier })
+    })
+  }
+  const row = await recordFor(s, caller, event, provider, token)
+  return {
+    ...toAuthenticationToken(row),
+    oauthAccessTokenContent: {
+      accessTokenValue: token.accessToken,
+      scope: token.scope,
+      tokenType: token.tokenType,
+    },
+  }
+}
+
+/** The consumer's record of this upstream token: created once, then reused while it is not revoked. */
+async function recordFor(
+  s: Services,
+  caller: WorkloadCaller,
+  event: { instanceId: string; action: string },
+  provider: CredentialProviderTable,
+  token: UpstreamToken,
+): Promise<AuthenticationTokenTable> {
+  const consumer = caller.workload.applicationId
+  const details = { credentialProvider: provider.identifier }
+  // Read and set without awaiting in between: concurrent callers of one consumer share one record.
+  const pending = token.records.get(consumer)
+  if (pending === undefined) return createRecord(s, caller, event, provider, token)
+  const recorded = await pending
+  if (recorded !== undefined) {
+    const reused = await auditedOperation(s, caller, event, async (unit) => {
+      const row = await unit.trx
+        .selectFrom('authentication_tokens')
+        .selectAll()
+        .where('id', '=', recorded)
+        .executeTakeFirst()
+      if (!row || Number(row.revoked) === 1) return undefined
+      unit.about({ type: 'authentication_token', id: row.id })
+      await unit.succeed({ ...details, authenticationTokenId: row.id })
+      return row
+    })
+    if (reused) return reused
+  }
+  return createRecord(s, caller, event, provider, token)
+}
+
+function createRecord(
+  s: Services,
+  caller: WorkloadCaller,
+  event: { instanceId: string; action: string },
+  provider: CredentialProviderTable,
+  token: UpstreamToken,
+): Promise<AuthenticationTokenTable> {
+  const consumer = caller.workload.applicationId
+  const details = { credentialProvider: provider.identifier }
+  const created = auditedOperation(s, caller, event, async (unit) => {
+    const now = s.now()
+    const row: AuthenticationTokenTable = {
+      id: newId('atntkn', now),
+      instance_id: provider.instance_id,
+      provider_id: provider.id,
+      type: 'oauth_access_token',
+      consumer_id: consumer,
+      consumer_type: 'application',
+      creator_id: consumer,
+      creator_type: 'application',
+      revoked: 0,
+      value_hash: keyedHash(s.keyring.hashKey, token.accessToken),
+      value_ciphertext: null,
+      key_version: null,
+      short_token_hash: null,
+      created_at: now,
+      updated_at: now,
+      expires_at: token.expiresAt,
+    }
+    await unit.trx.insertInto('authentication_tokens').values(row).execute()
+    unit.about({ type: 'authentication_token', id: row.id })
+    await unit.succeed({ ...details, authenticationTokenId: row.id, created: true })
+    return row
+  })
+  // Concurrent callers of the same consumer wait for this record instead of each creating one.
+  token.records.set(
+    consumer,
+    created.then(
+      (row) => row.id,
+      () => undefined,
+    ),
+  )
+  return created
+}

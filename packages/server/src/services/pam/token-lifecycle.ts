@@ -1,0 +1,348 @@
+import type {
+  AuthenticationTokenPage,
+  ConsumerActionBody,
+  JwtTokenResult,
+  ListAuthenticationTokensQuery,
+  ObtainJwtBody,
+} from '@strongroom/protocol'
+import { type ExpressionBuilder, sql } from 'kysely'
+import { IntegrityError, NotFound, PamError } from '../../errors.js'
+import { decodeCursor, encodeCursor } from '../../store/pagination.js'
+import type { AuthenticationTokenTable, CredentialProviderTable, Database } from '../../store/schema.js'
+import type { Caller, Services, Workload } from '../context.js'
+import { findProvider } from '../providers/providers.js'
+import { type AuditedUnit, auditedOperation, Refusal } from './audited-operation.js'
+import { authorizeProvider } from './provider-access.js'
+import { findTokenRecord, openJwt, signatureVerifies, toAuthenticationToken } from './token-records.js'
+import { requireScope } from './workload.js'
+
+type WorkloadCaller = Caller & { workload: Workload }
+
+const tokenNotFound = () =>
+  new NotFound(
+    'AuthenticationTokenNotFound',
+    'no such authentication token (or not one this application may see)',
+  )
+
+/**
+ * Tokens are the calling application's own: it consumed and created every one it may see. A
+ * consumerId may be given as the application id or as its client id.
+ */
+function isCaller(workload: Workload, consumerId: string): boolean {
+  return consumerId === workload.applicationId || consumerId === workload.clientId
+}
+
+async function refuseOtherConsumer(unit: AuditedUnit, consumerId: string) {
+  return unit.refuse(
+    new PamError(
+      'PermissionDenied',
+      403,
+      'an application may only see and manage the authentication tokens it consumes',
+      { field: 'consumerId', rule: 'must be the calling application' },
+    ),
+    'other_consumer',
+    { consumerId },
+  )
+}
+
+/** The JWT inside a record, or a refusal when it no longer decrypts under its binding. */
+async function jwtOf(
+  s: Services,
+  unit: AuditedUnit,
+  row: AuthenticationTokenTable,
+): Promise<string | Refusal> {
+  try {
+    return await openJwt(s, unit.trx, row)
+  } catch (err) {
+    if (err instanceof IntegrityError) return unit.fail(err, 'integrity', { authenticationTokenId: row.id })
+    throw err
+  }
+}
+
+/** The unauthenticated operations name their instance in the path only: it must exist before anything is recorded in its chain. */
+async function requireInstanceExists(s: Services, instanceId: string): Promise<void> {
+  const row = await s.store.db
+    .selectFrom('instances')
+    .select('id')
+    .where('id', '=', instanceId)
+    .executeTakeFirst()
+  if (!row) throw new NotFound('InstanceNotFound', `instance ${instanceId} does not exist`)
+}
+
+/** ObtainJwtAuthenticationToken: a recorded JWT by consumer and token id (scope `authentication_token:obtain`, a `read` grant). */
+export async function obtainJwt(
+  s: Services,
+  caller: WorkloadCaller,
+  instanceId: string,
+  body: ObtainJwtBody,
+): Promise<JwtTokenResult> {
+  requireScope(caller.workload, 'authentication_token:obtain')
+  return auditedOperation(
+    s,
+    caller,
+    {
+      instanceId,
+      action: 'authentication_token.obtain_jwt',
+      details: { authenticationTokenId: body.authenticationTokenId },
+    },
+    async (unit) => {
+      const row = await unit.trx
+        .selectFrom('authentication_tokens')
+        .selectAll()
+        .where('id', '=', body.authenticationTokenId)
+        .where('instance_id', '=', instanceId)
+        .executeTakeFirst()
+      if (row?.type !== 'jwt') return unit.refuse(tokenNotFound(), 'not_found')
+      unit.about({ type: 'authentication_token', id: row.id })
+      const provider = await authorizeProvider(unit, caller.workload, instanceId, row.provider_id, 'read', {
+        allowDisabled: true,
+      })
+      if (provider instanceof Refusal) return provider
+      unit.about({ type: 'authentication_token', id: row.id })
+      if (!isCaller(caller.workload, body.consumerId)) return refuseOtherConsumer(unit, body.consumerId)
+      if (row.consumer_id !== caller.workload.applicationId)
+        return unit.refuse(tokenNotFound(), 'other_consumer')
+      const jwt = await jwtOf(s, unit, row)
+      if (jwt instanceof Refusal) return jwt
+      await unit.succeed({ credentialProvider: provider.identifier })
+      return { ...toAuthenticationToken(row), jwtContent: { jwtValue: jwt } }
+    },
+  )
+}
+
+/**
+ * ObtainJwtAuthenticationTokenByDerivedShortToken: the short token is the credential (the
+ * official clients send no Authorization header). A revoked or expired token is refused.
+ */
+export async function obtainJwtByDerivedShortToken(
+  s: Services,
+  caller: Caller,
+  instanceId: string,
+  shortToken: string,
+): Promise<JwtTokenResult> {
+  await requireInstanceExists(s, instanceId)
+  return auditedOperation(
+    s,
+    caller,
+    { instanceId, action: 'authentication_token.obtain_jwt_by_derived_short_token' },
+    async (unit) => {
+      const row = await findTokenRecord(s, unit.trx, instanceId, shortToken)
+      if (!row || row.short_token_hash === null) return unit.refuse(tokenNotFound(), 'not_found')
+      unit.about({ type: 'authentication_token', id: row.id })
+      if (Number(row.revoked) === 1) {
+        return unit.refuse(
+          new PamError('AuthenticationTokenRevoked', 403, 'the authentication token has been revoked'),
+          'revoked',
+        )
+      }
+      if (Number(row.expires_at) <= s.now()) {
+        return unit.refuse(
+          new PamError('AuthenticationTokenExpired', 403, 'the authentication token has expired'),
+          'expired',
+        )
+      }
+      const jwt = await jwtOf(s, unit, row)
+      if (jwt instanceof Refusal) return jwt
+      await unit.succeed({ consumerId: row.consumer_id, credentialProviderId: row.provider_id })
+      return { ...toAuthenticationToken(row), jwtContent: { jwtValue: jwt, derivedShortToken: shortToken } }
+    },
+  )
+}
+
+/**
+ * ValidateAuthenticationToken: active iff the JWT (or the derived short token's JWT) is recorded,
+ * not revoked, not expired, and verifies under its provider's key. Unauthenticated, as the
+ * official clients call it; the route limits it per source address.
+ */
+export async function validateToken(
+  s: Services,
+  caller: Caller,
+  instanceId: string,
+  token: string,
+): Promise<{ active: boolean }> {
+  await requireInstanceExists(s, instanceId)
+  return auditedOperation(
+    s,
+    caller,
+    { instanceId, action: 'authentication_token.validate' },
+    async (unit) => {
+      const inactive = async (why: string) => {
+        await unit.succeed({ active: false, why })
+        return { active: false }
+      }
+      const row = await findTokenRecord(s, unit.trx, instanceId, token)
+      if (!row) return inactive('unknown')
+      unit.about({ type: 'authentication_token', id: row.id })
+      if (Number(row.revoked) === 1) return inactive('revoked')
+      if (Number(row.expires_at) <= s.now()) return inactive('expired')
+      const provider = await findProvider(unit.trx, instanceId, row.provider_id)
+      if (!provider) return inactive('provider_gone')
+      let jwt = token
+      if (row.short_token_hash !== null && token.startsWith('sk-')) {
+        const opened = await jwtOf(s, unit, row)
+        if (opened instanceof Refusal) return inactive('integrity')
+        jwt = opened
+      }
+      if (!signatureVerifies(s, provider, jwt)) return inactive('signature')
+      await unit.succeed({ active: true, credentialProviderId: provider.id })
+      return { active: true }
+    },
+  )
+}
+
+/**
+ * RevokeAuthenticationToken / ReinstateAuthenticationToken, by the JWT or its derived short token
+ * (scope `authentication_token:manage`, a `manage` grant). Idempotent. Reinstating an expired
+ * token clears the flag but does not make it active.
+ */
+export async function setTokenRevoked(
+  s: Services,
+  caller: WorkloadCaller,
+  instanceId: string,
+  token: string,
+  revoked: boolean,
+): Promise<Record<string, never>> {
+  requireScope(caller.workload, 'authentication_token:manage')
+  return auditedOperation(
+    s,
+    caller,
+    { instanceId, action: `authentication_token.${revoked ? 'revoke' : 'reinstate'}` },
+    async (unit) => {
+      const row = await findTokenRecord(s, unit.trx, instanceId, token)
+      if (!row) return unit.refuse(tokenNotFound(), 'not_found')
+      const provider = await authorizeProvider(unit, caller.workload, instanceId, row.provider_id, 'manage', {
+        allowDisabled: true,
+      })
+      unit.about({ type: 'authentication_token', id: row.id })
+      if (provider instanceof Refusal) return provider
+      if (row.consumer_id !== caller.workload.applicationId)
+        return unit.refuse(tokenNotFound(), 'other_consumer')
+      const changed = Number(row.revoked) !== (revoked ? 1 : 0)
+      if (changed) {
+        await unit.trx
+          .updateTable('authentication_tokens')
+          .set({ revoked: revoked ? 1 : 0, updated_at: s.now() })
+          .where('id', '=', row.id)
+          .execute()
+      }
+      await unit.succeed({ credentialProvider: provider.identifier, changed })
+      return {}
+    },
+  )
+}
+
+/** Revoke/ReinstateAuthenticationTokenByConsumer: every token of the consumer from the provider. */
+export async function setConsumerTokensRevoked(
+  s: Services,
+  caller: WorkloadCaller,
+  instanceId: string,
+  body: ConsumerActionBody,
+  revoked: boolean,
+): Promise<Record<string, never>> {
+  requireScope(caller.workload, 'authentication_token:manage')
+  return auditedOperation(
+    s,
+    caller,
+    {
+      instanceId,
+      action: `authentication_token.${revoked ? 'revoke' : 'reinstate'}_by_consumer`,
+      details: { consumerId: body.consumerId },
+    },
+    async (unit) => {
+      const provider = await authorizeProvider(
+        unit,
+        caller.workload,
+        instanceId,
+        body.credentialProviderIdentifier,
+        'manage',
+        { allowDisabled: true },
+      )
+      if (provider instanceof Refusal) return provider
+      if (!isCaller(caller.workload, body.consumerId)) return refuseOtherConsumer(unit, body.consumerId)
+      const result = await unit.trx
+        .updateTable('authentication_tokens')
+        .set({ revoked: revoked ? 1 : 0, updated_at: s.now() })
+        .where('instance_id', '=', instanceId)
+        .where('provider_id', '=', provider.id)
+        .where('consumer_id', '=', caller.workload.applicationId)
+        .where('revoked', '=', revoked ? 0 : 1)
+        .executeTakeFirst()
+      await unit.succeed({ credentialProvider: provider.identifier, changed: Number(result.numUpdatedRows) })
+      return {}
+    },
+  )
+}
+
+/**
+ * ListAuthenticationTokens: one consumer's tokens from one provider, in id (creation) order, by
+ * keyset pagination, with the total that match the filters (scope `authentication_token:read`,
+ * a `read` grant on the provider).
+ */
+export async function listTokens(
+  s: Services,
+  caller: WorkloadCaller,
+  instanceId: string,
+  query: ListAuthenticationTokensQuery,
+): Promise<AuthenticationTokenPage> {
+  requireScope(caller.workload, 'authentication_token:read')
+  const limit = query.maxResults ?? 20
+  const after = decodeCursor(query.nextToken, 'string')
+  return auditedOperation(
+    s,
+    caller,
+    { instanceId, action: 'authentication_token.list', details: { consumerId: query.consumerId } },
+    async (unit) => {
+      const provider = await authorizeProvider(
+        unit,
+        caller.workload,
+        instanceId,
+        query.credentialProviderIdentifier,
+        'read',
+        { allowDisabled: true },
+      )
+      if (provider instanceof Refusal) return provider
+      if (!isCaller(caller.workload, query.consumerId)) return refuseOtherConsumer(unit, query.consumerId)
+      const now = s.now()
+      const filtered = filters(provider, caller.workload.applicationId, query, now)
+      const rows = await unit.trx
+        .selectFrom('authentication_tokens')
+        .selectAll()
+        .where('instance_id', '=', instanceId)
+        .where(filtered)
+        .$if(after !== undefined, (q) => q.where('id', '>', after!))
+        .orderBy('id')
+        .limit(limit + 1)
+        .execute()
+      const total = await unit.trx
+        .selectFrom('authentication_tokens')
+        .select(sql<number>`count(*)`.as('n'))
+        .where('instance_id', '=', instanceId)
+        .where(filtered)
+        .executeTakeFirstOrThrow()
+      const more = rows.length > limit
+      const page = more ? rows.slice(0, limit) : rows
+      await unit.succeed({ credentialProvider: provider.identifier, returned: page.length })
+      return {
+        entities: page.map(toAuthenticationToken),
+        totalCount: Number(total.n),
+        nextToken: more ? encodeCursor(page[page.length - 1]!.id) : null,
+        maxResults: limit,
+      }
+    },
+  )
+}
+
+/** The list's filters, as one condition applied alike to the page and to the count. */
+function filters(
+  provider: CredentialProviderTable,
+  consumerId: string,
+  query: ListAuthenticationTokensQuery,
+  now: number,
+) {
+  return (eb: ExpressionBuilder<Database, 'authentication_tokens'>) => {
+    const conditions = [eb('provider_id', '=', provider.id), eb('consumer_id', '=', consumerId)]
+    if (query.revoked !== undefined) conditions.push(eb('revoked', '=', query.revoked ? 1 : 0))
+    if (query.expired !== undefined) conditions.push(eb('expires_at', query.expired ? '<=' : '>', now))
+    return eb.and(conditions)
+  }
+}

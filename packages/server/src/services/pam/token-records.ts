@@ -1,0 +1,117 @@
+import { verify } from 'node:crypto'
+import type { AuthenticationToken } from '@strongroom/protocol'
+import type { Kysely } from 'kysely'
+import type { Binding } from '../../crypto/keyring.js'
+import { hashesEqual, isWellFormedSecret, keyedHash, SECRET_PREFIX } from '../../crypto/minted-secret.js'
+import type { AuthenticationTokenTable, CredentialProviderTable, Database } from '../../store/schema.js'
+import type { Services } from '../context.js'
+import { jwtSettingsOf } from '../providers/providers.js'
+
+export function toAuthenticationToken(row: AuthenticationTokenTable): AuthenticationToken {
+  return {
+    authenticationTokenId: row.id,
+    authenticationTokenType: row.type,
+    consumerId: row.consumer_id,
+    consumerType: row.consumer_type,
+    creatorId: row.creator_id,
+    creatorType: row.creator_type,
+    credentialProviderId: row.provider_id,
+    instanceId: row.instance_id,
+    revoked: Number(row.revoked) === 1,
+    createTime: Number(row.created_at),
+    updateTime: Number(row.updated_at),
+    expirationTime: Number(row.expires_at),
+  }
+}
+
+/** Where a JWT is sealed: bound to its token record. */
+export const jwtBinding = (row: Pick<AuthenticationTokenTable, 'instance_id' | 'id'>): Binding => ({
+  instanceId: row.instance_id,
+  table: 'authentication_tokens',
+  recordId: row.id,
+  field: 'value',
+  version: 1,
+})
+
+const TOKEN_ID = /^atntkn_[0-9a-z]{26}$/
+
+/**
+ * The record of a JWT or of its derived short token, within one instance. A JWT is found by its
+ * `jti` (the record id) and must hash to the recorded value, so a forged JWT naming a real id
+ * finds nothing; a short token is found by its keyed hash. Nothing here says whether it is active.
+ */
+export async function findTokenRecord(
+  s: Pick<Services, 'keyring'>,
+  db: Kysely<Database>,
+  instanceId: string,
+  token: string,
+): Promise<AuthenticationTokenTable | undefined> {
+  if (token.startsWith(SECRET_PREFIX.derivedShortToken)) {
+    if (!isWellFormedSecret(token, SECRET_PREFIX.derivedShortToken)) return undefined
+    return db
+      .selectFrom('authentication_tokens')
+      .selectAll()
+      .where('short_token_hash', '=', keyedHash(s.keyring.hashKey, token))
+      .where('instance_id', '=', instanceId)
+      .executeTakeFirst()
+  }
+  const jti = jwtId(token)
+  if (jti === undefined) return undefined
+  const row = await db
+    .selectFrom('authentication_tokens')
+    .selectAll()
+    .where('id', '=', jti)
+    .where('instance_id', '=', instanceId)
+    .executeTakeFirst()
+  if (row?.type !== 'jwt' || !hashesEqual(row.value_hash, keyedHash(s.keyring.hashKey, token)))
+    return undefined
+  return row
+}
+
+/** The `jti` of a compact JWS naming one of our token records, without verifying anything. */
+function jwtId(token: string): string | undefined {
+  const parts = token.split('.')
+  if (parts.length !== 3) return undefined
+  try {
+    const payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as { jti?: unknown }
+    return typeof payload.jti === 'string' && TOKEN_ID.test(payload.jti) ? payload.jti : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Whether a JWT's signature verifies under its provider's key (the algorithm is the provider's, never the token's). */
+export function signatureVerifies(
+  s: Pick<Services, 'providers'>,
+  provider: CredentialProviderTable,
+  jwt: string,
+): boolean {
+  const parts = jwt.split('.')
+  if (parts.length !== 3 || provider.type !== 'jwt') return false
+  const input = Buffer.from(`${parts[0]}.${parts[1]}`)
+  const signature = Buffer.from(parts[2]!, 'base64url')
+  const key = s.providers.verificationKey(provider)
+  const algorithm = jwtSettingsOf(provider).algorithm
+  try {
+    return algorithm === 'EdDSA'
+      ? verify(null, input, key, signature)
+      : algorithm === 'ES256'
+        ? verify('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, signature)
+        : verify('sha256', input, key, signature)
+  } catch {
+    return false
+  }
+}
+
+/** Opens a recorded JWT. */
+export async function openJwt(
+  s: Services,
+  db: Kysely<Database>,
+  row: AuthenticationTokenTable,
+): Promise<string> {
+  const plaintext = await s.keyring.decrypt(db, jwtBinding(row), {
+    ciphertext: row.value_ciphertext ?? Buffer.alloc(0),
+    keyVersion: row.key_version ?? 0,
+  })
+  return plaintext.toString('utf8')
+}

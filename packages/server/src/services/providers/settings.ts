@@ -1,0 +1,141 @@
+import type {
+  CreateCredentialProviderBody,
+  OAuthAuthMethod,
+  ProviderAlgorithm,
+  UpdateCredentialProviderBody,
+} from '@strongroom/protocol'
+import { RESERVED_AUDIENCE_PREFIX } from '@strongroom/protocol'
+import { InvalidParameter } from '../../errors.js'
+
+/** The non-secret settings of an `oauth` provider, stored as JSON. */
+export interface OAuthSettings {
+  tokenEndpoint: string
+  clientId: string
+  authMethod: OAuthAuthMethod
+  defaultScope: string
+}
+
+/** The non-secret settings of a `jwt` provider, stored as JSON. */
+export interface JwtSettings {
+  algorithm: ProviderAlgorithm
+  /** null: the provider's own URL (issuerOfProvider). */
+  issuer: string | null
+  allowedIssuers: string[]
+  allowedAudiences: string[]
+  defaultExpiration: number
+  maxExpiration: number
+  allowDerivedShortToken: boolean
+}
+
+const DEFAULT_EXPIRATION_S = 900
+const DEFAULT_MAX_EXPIRATION_S = 3600
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
+
+/**
+ * An upstream token endpoint: https, or plain http only on a loopback address (a sidecar or a
+ * test server), never with credentials or a fragment in the URL. The client secret goes there.
+ */
+export function checkTokenEndpoint(value: string, field: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new InvalidParameter(field, 'must be an absolute URL')
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
+    throw new InvalidParameter(field, 'must use https (plain http only on a loopback address)')
+  }
+  if (url.username !== '' || url.password !== '')
+    throw new InvalidParameter(field, 'must not carry credentials')
+  if (url.hash !== '') throw new InvalidParameter(field, 'must not have a fragment')
+  return url.href
+}
+
+/** An audience a provider may never mint for: IDaaS's own (`urn:cloud:idaas…`). */
+export function isReservedAudience(audience: string): boolean {
+  return audience.toLowerCase().startsWith(RESERVED_AUDIENCE_PREFIX)
+}
+
+function checkAudienceRules(rules: string[], field: string): string[] {
+  rules.forEach((rule, i) => {
+    if (isReservedAudience(rule))
+      throw new InvalidParameter(
+        `${field}[${i}]`,
+        `must not start with the reserved ${RESERVED_AUDIENCE_PREFIX}`,
+      )
+    if (rule.indexOf('*') !== -1 && rule.indexOf('*') !== rule.length - 1)
+      throw new InvalidParameter(`${field}[${i}]`, 'may hold * only as its last character (a prefix rule)')
+  })
+  return rules
+}
+
+function checkExpirations(settings: JwtSettings, field: string): JwtSettings {
+  if (settings.defaultExpiration > settings.maxExpiration) {
+    throw new InvalidParameter(
+      `${field}.defaultExpiration`,
+      `must be at most maxExpiration (${settings.maxExpiration} seconds)`,
+    )
+  }
+  return settings
+}
+
+export function newOAuthSettings(body: NonNullable<CreateCredentialProviderBody['oauth']>): OAuthSettings {
+  return {
+    tokenEndpoint: checkTokenEndpoint(body.tokenEndpoint, 'oauth.tokenEndpoint'),
+    clientId: body.clientId,
+    authMethod: body.authMethod ?? 'client_secret_post',
+    defaultScope: body.defaultScope ?? '',
+  }
+}
+
+export function newJwtSettings(body: NonNullable<CreateCredentialProviderBody['jwt']>): JwtSettings {
+  const maxExpiration = body.maxExpiration ?? Math.max(DEFAULT_MAX_EXPIRATION_S, body.defaultExpiration ?? 0)
+  return checkExpirations(
+    {
+      algorithm: body.algorithm ?? 'EdDSA',
+      issuer: body.issuer ?? null,
+      allowedIssuers: body.allowedIssuers ?? [],
+      allowedAudiences: checkAudienceRules(body.allowedAudiences ?? [], 'jwt.allowedAudiences'),
+      defaultExpiration: body.defaultExpiration ?? Math.min(DEFAULT_EXPIRATION_S, maxExpiration),
+      maxExpiration,
+      allowDerivedShortToken: body.allowDerivedShortToken ?? true,
+    },
+    'jwt',
+  )
+}
+
+export function updatedOAuthSettings(
+  current: OAuthSettings,
+  patch: NonNullable<UpdateCredentialProviderBody['oauth']>,
+): OAuthSettings {
+  return {
+    tokenEndpoint:
+      patch.tokenEndpoint === undefined
+        ? current.tokenEndpoint
+        : checkTokenEndpoint(patch.tokenEndpoint, 'oauth.tokenEndpoint'),
+    clientId: patch.clientId ?? current.clientId,
+    authMethod: patch.authMethod ?? current.authMethod,
+    defaultScope: patch.defaultScope ?? current.defaultScope,
+  }
+}
+
+export function updatedJwtSettings(
+  current: JwtSettings,
+  patch: NonNullable<UpdateCredentialProviderBody['jwt']>,
+): JwtSettings {
+  return checkExpirations(
+    {
+      algorithm: current.algorithm,
+      issuer: patch.issuer ?? current.issuer,
+      allowedIssuers: patch.allowedIssuers ?? current.allowedIssuers,
+      allowedAudiences:
+        patch.allowedAudiences === undefined
+          ? current.allowedAudiences
+          : checkAudienceRules(patch.allowedAudiences, 'jwt.allowedAudiences'),
+      defaultExpiration: patch.defaultExpiration ?? current.defaultExpiration,
+      maxExpiration: patch.maxExpiration ?? current.maxExpiration,
+      allowDerivedShortToken: patch.allowDerivedShortToken ?? current.allowDerivedShortToken,
+    },
+    'jwt',
+  )
+}

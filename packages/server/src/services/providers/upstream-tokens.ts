@@ -1,0 +1,199 @@
+import { InvalidParameter, PamError } from '../../errors.js'
+import type { OAuthSettings } from './settings.js'
+
+/** An access token obtained from a provider's upstream token endpoint. */
+export interface UpstreamToken {
+  accessToken: string
+  tokenType: string
+  scope: string
+  /** Epoch milliseconds. */
+  obtainedAt: number
+  expiresAt: number
+  /** The authentication token recorded for each consumer that was handed this upstream token. */
+  readonly records: Map<string, Promise<string | undefined>>
+}
+
+export interface UpstreamRequest {
+  /** Names the provider in errors: its identifier. */
+  provider: string
+  settings: OAuthSettings
+  clientSecret: () => Promise<string>
+  scope: string
+  customParameters: Record<string, string>
+}
+
+/** Form fields a caller's `customParameters` may not set: they carry the grant and the client's identity. */
+const RESERVED_PARAMETERS = new Set([
+  'grant_type',
+  'client_id',
+  'client_secret',
+  'scope',
+  'client_assertion',
+  'client_assertion_type',
+])
+const TIMEOUT_MS = 10_000
+const MAX_RESPONSE_BYTES = 64 * 1024
+/** RFC 6749 makes `expires_in` optional: an upstream that omits it gets its token reused this long at most. */
+const UNKNOWN_LIFETIME_MS = 60_000
+const MAX_CACHED = 10_000
+
+export function checkCustomParameters(params: Record<string, string> | undefined): Record<string, string> {
+  for (const name of Object.keys(params ?? {})) {
+    if (RESERVED_PARAMETERS.has(name.toLowerCase())) {
+      throw new InvalidParameter(
+        `customParameters.${name}`,
+        'is set by the provider and may not be overridden',
+      )
+    }
+  }
+  return params ?? {}
+}
+
+/**
+ * Upstream tokens per provider and scope, shared by every caller on this node: a token is reused
+ * until shortly before it expires (the last tenth of its life, at most a minute), and concurrent
+ * callers that find no usable token share ONE upstream request. Failures are not cached: the
+ * next caller tries again.
+ */
+export class UpstreamTokens {
+  private readonly tokens = new Map<string, UpstreamToken>()
+  private readonly inflight = new Map<string, Promise<UpstreamToken>>()
+  private readonly generations = new Map<string, number>()
+
+  constructor(
+    private readonly now: () => number,
+    private readonly fetchFn: typeof fetch = globalThis.fetch,
+  ) {}
+
+  /** Upstream requests made so far: tests and the bench count them. */
+  requests = 0
+
+  /**
+   * A usable token for `providerId` and `variant` (scope and custom parameters), fetched once for
+   * every concurrent caller when there is none. `generation` is the provider's last update time:
+   * tokens obtained under older settings (another client secret, another endpoint) are dropped.
+   */
+  async get(
+    providerId: string,
+    generation: number,
+    variant: string,
+    request: UpstreamRequest,
+    force: boolean,
+  ): Promise<UpstreamToken> {
+    if (this.generations.get(providerId) !== generation) {
+      this.forget(`${providerId}\n`)
+      this.generations.set(providerId, generation)
+    }
+    const key = `${providerId}\n${variant}`
+    const cached = this.tokens.get(key)
+    if (!force && cached && this.usable(cached)) return cached
+    const pending = this.inflight.get(key)
+    if (pending) return pending
+    const started = this.fetchToken(request)
+      .then((token) => {
+        this.tokens.delete(key)
+        this.tokens.set(key, token)
+        // Variants are chosen by callers: keep memory bounded, oldest first out.
+        if (this.tokens.size > MAX_CACHED) this.tokens.delete(this.tokens.keys().next().value!)
+        return token
+      })
+      .finally(() => this.inflight.delete(key))
+    this.inflight.set(key, started)
+    return started
+  }
+
+  private forget(prefix: string): void {
+    for (const key of this.tokens.keys()) if (key.startsWith(prefix)) this.tokens.delete(key)
+  }
+
+  private usable(token: UpstreamToken): boolean {
+    const lifetime = token.expiresAt - token.obtainedAt
+    const margin = Math.min(60_000, lifetime / 10)
+    return this.now() < token.expiresAt - margin
+  }
+
+  private async fetchToken(request: UpstreamRequest): Promise<UpstreamToken> {
+    const { settings, provider } = request
+    const form = new URLSearchParams({ grant_type: 'client_credentials' })
+    if (request.scope !== '') form.set('scope', request.scope)
+    for (const [name, value] of Object.entries(request.customParameters)) form.set(name, value)
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    }
+    const secret = await request.clientSecret()
+    if (settings.authMethod === 'client_secret_basic') {
+      // RFC 6749 §2.3.1: each part form-urlencoded before the base64.
+      const enc = (v: string) => new URLSearchParams({ v }).toString().slice(2)
+      headers.authorization = `Basic ${Buffer.from(`${enc(settings.clientId)}:${enc(secret)}`).toString('base64')}`
+    } else {
+      form.set('client_id', settings.clientId)
+      form.set('client_secret', secret)
+    }
+    const where = `the upstream token endpoint of credential provider ${provider} (${new URL(settings.tokenEndpoint).origin})`
+    this.requests += 1
+    const startedAt = this.now()
+    let response: Response
+    let text: string
+    try {
+      response = await this.fetchFn(settings.tokenEndpoint, {
+        method: 'POST',
+        headers,
+        body: form,
+        // A redirect would carry the client secret somewhere nobody configured.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      })
+      text = await response.text()
+    } catch (err) {
+      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')
+      throw new PamError(
+        'UpstreamUnavailable',
+        timedOut ? 504 : 502,
+        timedOut ? `${where} did not answer within ${TIMEOUT_MS / 1000} s` : `${where} could not be reached`,
+      )
+    }
+    if (Buffer.byteLength(text) > MAX_RESPONSE_BYTES) {
+      throw new PamError('UpstreamError', 502, `${where} answered with more than 64 KiB`)
+    }
+    let body: Record<string, unknown> = {}
+    try {
+      const parsed: unknown = JSON.parse(text)
+      if (typeof parsed === 'object' && parsed !== null) body = parsed as Record<string, unknown>
+    } catch {
+      // handled below: not JSON
+    }
+    if (response.status === 400 && body.error === 'invalid_scope') {
+      // The caller's scope, not the provider, is what the upstream refused.
+      throw new PamError('InvalidParameter.Scope', 400, `${where} refused the scope (invalid_scope)`, {
+        field: 'scope',
+        rule: 'must be a scope the upstream grants this client',
+      })
+    }
+    if (response.status !== 200) {
+      // The upstream's `error` code is a fixed vocabulary (RFC 6749 §5.2); its description may echo input, so it is left out.
+      const code =
+        typeof body.error === 'string' && /^[\w.:-]{1,64}$/.test(body.error) ? ` (${body.error})` : ''
+      throw new PamError('UpstreamError', 502, `${where} answered ${response.status}${code}`)
+    }
+    const accessToken = body.access_token
+    if (typeof accessToken !== 'string' || accessToken === '') {
+      throw new PamError('UpstreamError', 502, `${where} answered without an access_token`)
+    }
+    const expiresIn = body.expires_in
+    const lifetimeMs =
+      typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0
+        ? expiresIn * 1000
+        : typeof expiresIn === 'string' && /^\d{1,9}$/.test(expiresIn) && Number(expiresIn) > 0
+          ? Number(expiresIn) * 1000
+          : UNKNOWN_LIFETIME_MS
+    return {
+      accessToken,
+      tokenType: typeof body.token_type === 'string' ? body.token_type : 'Bearer',
+      scope: typeof body.scope === 'string' ? body.scope : request.scope,
+      obtainedAt: startedAt,
+      expiresAt: startedAt + lifetimeMs,
+      records: new Map(),
+    }
+  }
+}
