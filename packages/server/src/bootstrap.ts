@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { DEFAULT_AUTHORIZATION_SERVER, PAM_AUDIENCE } from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
 import { AuditBatch } from './audit/appender.js'
+import { insertDemoResources } from './bootstrap-demo.js'
 import type { Keyring } from './crypto/keyring.js'
 import { writePrivateFile } from './crypto/root-key.js'
 import { insertAdminToken } from './services/admin-tokens/admin-tokens.js'
@@ -68,8 +69,9 @@ export async function bootstrap(
   })
   let adminTokenFile: string | null = null
   if (dataDir !== null) {
-    // The embedded default comes with a demo workload: an application allowed the PAM scopes and
-    // a client secret, so the SDK's first example works right after `npm start`.
+    // The embedded default comes with a demo workload: an application allowed the PAM scopes, a
+    // client secret, a credential and a JWT provider it is granted, so the SDK's first example
+    // works right after `npm start`.
     const demo = await insertApplication(
       trx,
       instance.id,
@@ -95,6 +97,7 @@ export async function bootstrap(
         details,
       })
     }
+    await insertDemoResources(trx, keyring, audit, instance.id, demo.id, t)
     replacePrivateFile(join(dataDir, DEMO_SECRET_FILE), `${secret.clientSecret}\n`)
     adminTokenFile = join(dataDir, 'admin-token')
     replacePrivateFile(adminTokenFile, `${token.token}\n`)

@@ -286,7 +286,8 @@ function banner(
   if (demoConfig !== null && config.dataDir !== null) {
     lines.push(
       '',
-      '  The demo workload (application "demo", allowed the PAM scopes) for the SDKs:',
+      '  The demo workload for the SDKs: application "demo", allowed the PAM scopes and granted the',
+      '  credential demo/api-key and the JWT provider demo-jwt:',
       `    export CLOUD_IDAAS_CONFIG_PATH=${resolve(demoConfig)}`,
       `    export ${DEMO_SECRET_ENV}=$(cat ${shown(join(config.dataDir, DEMO_SECRET_FILE))})`,
     )

@@ -47,8 +47,8 @@ const binding = (row: Pick<CredentialTable, 'instance_id' | 'id'>, version: numb
 })
 
 /** Encrypts and stores `value` as `version` of the credential, in the caller's transaction. */
-async function insertVersion(
-  s: Services,
+export async function insertVersion(
+  s: Pick<Services, 'keyring'>,
   trx: Kysely<Database>,
   row: CredentialTable,
   version: number,
