@@ -1,4 +1,12 @@
-import type { AuditOutcome, CredentialType, GrantAction, GrantResourceType } from '@strongroom/protocol'
+import type {
+  AuditOutcome,
+  CredentialType,
+  GrantAction,
+  GrantResourceType,
+  OAuthAuthMethod,
+  ProviderAlgorithm,
+  ProviderType,
+} from '@strongroom/protocol'
 import { InvalidArgumentError } from 'commander'
 
 /**
@@ -18,6 +26,9 @@ export const GRANT_RESOURCE_TYPES = every<GrantResourceType>()([
 ])
 export const GRANT_ACTIONS = every<GrantAction>()(['obtain', 'use', 'read', 'manage'])
 export const AUDIT_OUTCOMES = every<AuditOutcome>()(['success', 'failure', 'denied'])
+export const PROVIDER_TYPES = every<ProviderType>()(['oauth', 'jwt'])
+export const PROVIDER_ALGORITHMS = every<ProviderAlgorithm>()(['EdDSA', 'ES256', 'RS256'])
+export const OAUTH_AUTH_METHODS = every<OAuthAuthMethod>()(['client_secret_post', 'client_secret_basic'])
 
 /** A whole number ≥ 1 (`--limit`, `-n`). */
 export function parsePositiveInteger(text: string): number {

@@ -6,6 +6,7 @@ import { registerAuditCommands } from './commands/audit.js'
 import { registerCredentialCommands } from './commands/credential.js'
 import { registerGrantCommands } from './commands/grant.js'
 import { registerInstanceCommands } from './commands/instance.js'
+import { registerProviderCommands } from './commands/provider.js'
 import { registerServeCommand } from './commands/serve.js'
 import { registerSigningKeyCommands } from './commands/signing-key.js'
 import { Context, type GlobalOptions, type RunState } from './context.js'
@@ -56,6 +57,7 @@ export function buildProgram(options: ProgramOptions = {}): Command {
   registerAdminCommands(program, contextFor)
   registerAppCommands(program, contextFor)
   registerCredentialCommands(program, contextFor)
+  registerProviderCommands(program, contextFor)
   registerGrantCommands(program, contextFor)
   registerSigningKeyCommands(program, contextFor)
   registerAuditCommands(program, contextFor)

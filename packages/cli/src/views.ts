@@ -5,6 +5,7 @@ import type {
   AuditEvent,
   ClientSecret,
   Credential,
+  CredentialProvider,
   CredentialVersion,
   FederatedCredential,
   Grant,
@@ -126,6 +127,53 @@ export const credentialVersionColumns: Column<CredentialVersion>[] = [
   { header: 'CREATED', value: (v) => when(v.createTime) },
   { header: 'CREATED BY', value: (v) => v.createdBy },
 ]
+
+export const credentialProviderColumns: Column<CredentialProvider>[] = [
+  { header: 'PROVIDER ID', value: (p) => p.credentialProviderId },
+  { header: 'IDENTIFIER', value: (p) => p.credentialProviderIdentifier },
+  { header: 'TYPE', value: (p) => p.credentialProviderType },
+  { header: 'STATUS', value: (p) => p.status, paint: status },
+  { header: 'UPDATED', value: (p) => when(p.updateTime) },
+  { header: 'NAME', value: (p) => p.credentialProviderName },
+]
+
+// The upstream settings of an oauth provider; its client secret is never in the API object.
+const oauthProviderFields: Column<CredentialProvider>[] = [
+  { header: 'Token endpoint', value: (p) => p.oauth?.tokenEndpoint },
+  { header: 'Client ID', value: (p) => p.oauth?.clientId },
+  { header: 'Auth method', value: (p) => p.oauth?.authMethod },
+  { header: 'Default scope', value: (p) => p.oauth?.defaultScope || null },
+]
+
+const seconds = (value: number | undefined) => (value === undefined ? null : `${value} s`)
+
+const jwtProviderFields: Column<CredentialProvider>[] = [
+  { header: 'Issuer', value: (p) => p.jwt?.issuer },
+  { header: 'Algorithm', value: (p) => p.jwt?.algorithm },
+  { header: 'Key ID', value: (p) => p.jwt?.keyId },
+  { header: 'JWKS URI', value: (p) => p.jwt?.jwksUri },
+  { header: 'Allowed issuers', value: (p) => p.jwt?.allowedIssuers.join(' ') || null },
+  { header: 'Allowed audiences', value: (p) => p.jwt?.allowedAudiences.join(' ') || null },
+  { header: 'Default expiration', value: (p) => seconds(p.jwt?.defaultExpiration) },
+  { header: 'Max expiration', value: (p) => seconds(p.jwt?.maxExpiration) },
+  { header: 'Derived short token', value: (p) => p.jwt?.allowDerivedShortToken },
+]
+
+/** The `show` view of a provider: the common fields and those of its type. */
+export function credentialProviderFields(provider: CredentialProvider): Column<CredentialProvider>[] {
+  return [
+    { header: 'Provider ID', value: (p) => p.credentialProviderId },
+    { header: 'Identifier', value: (p) => p.credentialProviderIdentifier },
+    { header: 'Name', value: (p) => p.credentialProviderName },
+    { header: 'Type', value: (p) => p.credentialProviderType },
+    { header: 'Status', value: (p) => p.status, paint: status },
+    { header: 'Description', value: (p) => p.description || null },
+    ...(provider.credentialProviderType === 'oauth' ? oauthProviderFields : jwtProviderFields),
+    { header: 'Instance', value: (p) => p.instanceId },
+    { header: 'Created', value: (p) => when(p.createTime) },
+    { header: 'Updated', value: (p) => when(p.updateTime) },
+  ]
+}
 
 export const grantColumns: Column<Grant>[] = [
   { header: 'GRANT ID', value: (g) => g.grantId },

@@ -130,7 +130,8 @@ export const UpdateCredentialProviderBody = Type.Object(
     jwt: Type.Optional(
       Type.Object(
         {
-          issuer: Type.Optional(JwtSettings.issuer),
+          /** null: back to the provider's own URL. */
+          issuer: Type.Optional(Type.Union([JwtSettings.issuer, Type.Null()])),
           allowedIssuers: Type.Optional(JwtSettings.allowedIssuers),
           allowedAudiences: Type.Optional(JwtSettings.allowedAudiences),
           defaultExpiration: Type.Optional(JwtSettings.defaultExpiration),

@@ -126,7 +126,7 @@ export function updatedJwtSettings(
   return checkExpirations(
     {
       algorithm: current.algorithm,
-      issuer: patch.issuer ?? current.issuer,
+      issuer: patch.issuer === undefined ? current.issuer : patch.issuer,
       allowedIssuers: patch.allowedIssuers ?? current.allowedIssuers,
       allowedAudiences:
         patch.allowedAudiences === undefined
