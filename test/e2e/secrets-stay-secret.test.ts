@@ -35,6 +35,7 @@ describe('planted canary secrets', () => {
       password: canary('password'),
       passphrase: canary('passphrase'),
       rejected: canary('rejected'),
+      upstream: canary('upstream-client-secret'),
     }
     await ok(
       server,
@@ -81,6 +82,47 @@ describe('planted canary secrets', () => {
       headers: { authorization: `Bearer ${secrets.rejected}` },
     })
     expect(badAuth.status).toBe(401)
+    // A provider's upstream client secret, and the tokens a provider mints: sealed or hashed at rest.
+    const provider = await post('/credential-providers', {
+      credentialProviderIdentifier: 'up',
+      credentialProviderType: 'oauth',
+      oauth: {
+        tokenEndpoint: 'https://auth.example.com/token',
+        clientId: 'up',
+        clientSecret: secrets.upstream,
+      },
+    })
+    expect(provider.status).toBe(201)
+    expect(await provider.text()).not.toContain(secrets.upstream)
+    const config = JSON.parse(readFileSync(join(server.dataDir, 'client-config.json'), 'utf8'))
+    const v2 = `${server.url}/v2/${config.idaasInstanceId}`
+    const issued = await fetch(`${v2}/authorizationServer/iauths_system/oauth2/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: config.clientId,
+        client_secret: readFileSync(join(server.dataDir, 'client-secret'), 'utf8').trim(),
+      }),
+    })
+    const at = ((await issued.json()) as { access_token: string }).access_token
+    const generated = await fetch(`${v2}/authenticationTokens/_/actions/generateJwt`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${at}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        credentialProviderIdentifier: 'demo-jwt',
+        subject: 'canary',
+        audiences: ['https://api.example.com'],
+        includeDerivedShortToken: true,
+      }),
+    })
+    expect(generated.status).toBe(200)
+    const { jwtValue, derivedShortToken } = (
+      (await generated.json()) as {
+        jwtContent: { jwtValue: string; derivedShortToken: string }
+      }
+    ).jwtContent
+    const minted = [jwtValue, jwtValue.split('.')[2]!, derivedShortToken, at, at.split('.')[2]!]
+    expect(leaks(server, minted)).toEqual([])
     for (const id of ['c/api', 'c/oauth', 'c/pw', 'c/ssh']) {
       const r = await cli(server, ['credential', 'reveal', id, '--json'])
       expect(r.code).toBe(0)
