@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
+import { UNAUTHENTICATED_RATE } from '../../src/http/routes/pam-routes.js'
 import { call, ENGINES, openTestServer, type TestServer } from '../support/engines.js'
 
 const PAM = 'urn:cloud:idaas:pam'
@@ -401,6 +402,27 @@ describe.each(ENGINES)('authentication tokens of the developer API on %s', (engi
     expect(events.length).toBeGreaterThanOrEqual(105)
     expect(JSON.stringify(events)).not.toContain(first.oauthAccessTokenContent.accessTokenValue)
     expect(JSON.stringify(events)).not.toContain('not-the-secret-canary')
+  })
+
+  it('limits the unauthenticated operations per source address, with Retry-After', async () => {
+    const { pam } = await setup()
+    const validate = () => pam('POST', '/authenticationTokens/_/actions/validate', { token: 'not-a-token' })
+    const answers = []
+    for (let n = 0; n < UNAUTHENTICATED_RATE.burst; n++) answers.push((await validate()).status)
+    expect(answers.every((status) => status === 200)).toBe(true)
+    const limited = await validate()
+    expect(limited.status).toBe(429)
+    expect(limited.body.Code).toBe('Throttling.User')
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1)
+    expect(limited.headers['x-acs-retry-after']).toBe(String(Number(limited.headers['retry-after']) * 1000))
+    // The short-token exchange shares the budget; time earns it back.
+    const byShort = () =>
+      pam('POST', '/authenticationTokens/_/actions/obtainJwtByDerivedShortToken', {
+        derivedShortToken: 'sk-x',
+      })
+    expect((await byShort()).status).toBe(429)
+    now += 1000
+    expect((await byShort()).status).toBe(404)
   })
 
   it('lists 10,000 tokens page by page while new ones are inserted: each pre-existing token exactly once', async () => {
