@@ -6,6 +6,7 @@ import type {
   ObtainJwtBody,
 } from '@strongroom/protocol'
 import { type ExpressionBuilder, sql } from 'kysely'
+import { SECRET_PREFIX } from '../../crypto/minted-secret.js'
 import { IntegrityError, NotFound, PamError } from '../../errors.js'
 import { decodeCursor, encodeCursor } from '../../store/pagination.js'
 import type { AuthenticationTokenTable, CredentialProviderTable, Database } from '../../store/schema.js'
@@ -93,7 +94,6 @@ export async function obtainJwt(
         .where('instance_id', '=', instanceId)
         .executeTakeFirst()
       if (row?.type !== 'jwt') return unit.refuse(tokenNotFound(), 'not_found')
-      unit.about({ type: 'authentication_token', id: row.id })
       const provider = await authorizeProvider(unit, caller.workload, instanceId, row.provider_id, 'read', {
         allowDisabled: true,
       })
@@ -178,7 +178,7 @@ export async function validateToken(
       const provider = await findProvider(unit.trx, instanceId, row.provider_id)
       if (!provider) return inactive('provider_gone')
       let jwt = token
-      if (row.short_token_hash !== null && token.startsWith('sk-')) {
+      if (row.short_token_hash !== null && token.startsWith(SECRET_PREFIX.derivedShortToken)) {
         const opened = await jwtOf(s, unit, row)
         if (opened instanceof Refusal) return inactive('integrity')
         jwt = opened
