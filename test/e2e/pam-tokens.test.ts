@@ -42,7 +42,9 @@ function official(
   bearer?: string,
 ): Promise<Answer> {
   const query =
-    method === 'GET' ? `?${new URLSearchParams(Object.entries(fields).map(([k, v]): [string, string] => [k, String(v)]))}` : ''
+    method === 'GET'
+      ? `?${new URLSearchParams(Object.entries(fields).map(([k, v]): [string, string] => [k, String(v)]))}`
+      : ''
   return new Promise((resolve, reject) => {
     const req = request(
       `${base}${path}${query}`,

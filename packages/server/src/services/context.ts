@@ -1,9 +1,9 @@
 import type { Actor, RequestMeta } from '../audit/appender.js'
 import type { Keyring } from '../crypto/keyring.js'
 import type { SigningKeys } from '../oauth/signing-keys.js'
-import type { ProviderRuntime } from './providers/provider-runtime.js'
 import type { Committer } from '../store/committer.js'
 import type { Store } from '../store/connect.js'
+import type { ProviderRuntime } from './providers/provider-runtime.js'
 
 /** What every service needs: storage, the group committer, keys and a clock. Built once at start. */
 export interface Services {
