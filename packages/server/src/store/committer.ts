@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely'
+import { CompiledQuery, type Kysely } from 'kysely'
 import { AuditBatch } from '../audit/appender.js'
 import { AuditUnavailable, PamError, ServiceUnavailable } from '../errors.js'
 import type { Store } from './connect.js'
@@ -79,26 +79,26 @@ export class Committer {
       for (const p of batch) p.reject(new ServiceUnavailable('the database cannot start a transaction', err))
       return
     }
-    const audit = new AuditBatch(trx, this.store.dialect, this.options.now)
+    const audit = new AuditBatch(trx, this.store.dialect, this.options.now, this.store)
     const unit: Unit = { trx, audit }
     const done: { pending: Pending; value: unknown }[] = []
     for (const pending of batch) {
       const mark = audit.checkpoint()
       try {
-        await sql`savepoint sr_unit`.execute(trx)
+        await this.statement(trx, 'savepoint sr_unit')
       } catch (err) {
         await this.abandon(trx, batch, err)
         return
       }
       try {
         const value = await pending.work(unit)
-        await sql`release savepoint sr_unit`.execute(trx)
+        await this.statement(trx, 'release savepoint sr_unit')
         done.push({ pending, value })
       } catch (err) {
         audit.restore(mark)
         try {
-          await sql`rollback to savepoint sr_unit`.execute(trx)
-          await sql`release savepoint sr_unit`.execute(trx)
+          await this.statement(trx, 'rollback to savepoint sr_unit')
+          await this.statement(trx, 'release savepoint sr_unit')
         } catch (rollbackErr) {
           pending.reject(err)
           await this.abandon(
@@ -123,6 +123,15 @@ export class Committer {
       return
     }
     for (const { pending, value } of done) pending.resolve(value)
+  }
+
+  /**
+   * A fixed statement of the batch. On SQLite a savepoint costs about a microsecond in the engine
+   * but a few dozen through Kysely's executor, twice per unit: it takes the store's direct path.
+   */
+  private async statement(trx: Kysely<Database>, text: string): Promise<void> {
+    if (this.store.runCompiled?.(trx, text, [])) return
+    await trx.executeQuery(CompiledQuery.raw(text))
   }
 
   private async abandon(
