@@ -1,7 +1,8 @@
 import type { AuditOutcome } from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
 import { AuditUnavailable } from '../errors.js'
-import type { Dialect } from '../store/connect.js'
+import type { Dialect, Store } from '../store/connect.js'
+import { prepare, type QueryTarget } from '../store/prepared.js'
 import type { Database } from '../store/schema.js'
 import { canonicalJson } from './canonical-json.js'
 import { type AuditDetails, type ChainedFields, eventHash, GENESIS_HASH } from './chain.js'
@@ -38,6 +39,57 @@ interface Head {
 
 const MAX_USER_AGENT = 256
 
+// The batch's statements, compiled once per dialect (store/prepared.ts).
+const selectHead = prepare(['instanceId'], (db, p, dialect) => {
+  const query = db.selectFrom('audit_heads').select(['seq', 'hash']).where('instance_id', '=', p.instanceId)
+  // PostgreSQL: nodes serialise per instance on the head row until the batch commits.
+  return dialect === 'postgres' ? query.forUpdate() : query
+})
+
+const updateHead = prepare(['instanceId', 'seq', 'hash'], (db, p) =>
+  db.updateTable('audit_heads').set({ seq: p.seq, hash: p.hash }).where('instance_id', '=', p.instanceId),
+)
+
+const insertEvent = prepare(
+  [
+    'instanceId',
+    'seq',
+    'time',
+    'actorType',
+    'actorId',
+    'action',
+    'resourceType',
+    'resourceId',
+    'outcome',
+    'reason',
+    'requestId',
+    'sourceIp',
+    'userAgent',
+    'details',
+    'prevHash',
+    'hash',
+  ],
+  (db, p) =>
+    db.insertInto('audit_events').values({
+      instance_id: p.instanceId,
+      seq: p.seq,
+      time: p.time,
+      actor_type: p.actorType,
+      actor_id: p.actorId,
+      action: p.action,
+      resource_type: p.resourceType,
+      resource_id: p.resourceId,
+      outcome: p.outcome,
+      reason: p.reason,
+      request_id: p.requestId,
+      source_ip: p.sourceIp,
+      user_agent: p.userAgent,
+      details: p.details,
+      prev_hash: p.prevHash,
+      hash: p.hash,
+    }),
+)
+
 /**
  * Appends events to per-instance hash chains inside one group-commit transaction. The head of
  * each chain is read once per batch (row-locked on PostgreSQL so that nodes serialise per
@@ -48,11 +100,20 @@ export class AuditBatch {
   private heads = new Map<string, Head>()
   private dirty = new Set<string>()
 
+  private readonly target: QueryTarget
+
+  /**
+   * `store`, when given, lets the batch's statements take the store's direct path (SQLite): the
+   * committer passes it; without it they go through Kysely, compiled once all the same.
+   */
   constructor(
     private readonly trx: Kysely<Database>,
-    private readonly dialect: Dialect,
+    dialect: Dialect,
     private readonly now: () => number,
-  ) {}
+    store?: Store,
+  ) {
+    this.target = store && store.dialect === dialect ? store : { dialect }
+  }
 
   checkpoint(): { heads: Map<string, Head>; dirty: Set<string> } {
     return { heads: new Map(this.heads), dirty: new Set(this.dirty) }
@@ -82,28 +143,26 @@ export class AuditBatch {
         userAgent: input.request?.userAgent?.slice(0, MAX_USER_AGENT) ?? null,
         details: input.details ?? {},
       }
-      const hash = eventHash(head.hash, fields)
-      await this.trx
-        .insertInto('audit_events')
-        .values({
-          instance_id: fields.instanceId,
-          seq: fields.seq,
-          time: fields.time,
-          actor_type: fields.actorType,
-          actor_id: fields.actorId,
-          action: fields.action,
-          resource_type: fields.resourceType,
-          resource_id: fields.resourceId,
-          outcome: fields.outcome,
-          reason: fields.reason,
-          request_id: fields.requestId,
-          source_ip: fields.sourceIp,
-          user_agent: fields.userAgent,
-          details: canonicalJson(fields.details),
-          prev_hash: head.hash,
-          hash,
-        })
-        .execute()
+      const details = canonicalJson(fields.details)
+      const hash = eventHash(head.hash, fields, details)
+      await insertEvent.all(this.target, this.trx, {
+        instanceId: fields.instanceId,
+        seq: fields.seq,
+        time: fields.time,
+        actorType: fields.actorType,
+        actorId: fields.actorId,
+        action: fields.action,
+        resourceType: fields.resourceType,
+        resourceId: fields.resourceId,
+        outcome: fields.outcome,
+        reason: fields.reason,
+        requestId: fields.requestId,
+        sourceIp: fields.sourceIp,
+        userAgent: fields.userAgent,
+        details,
+        prevHash: head.hash,
+        hash,
+      })
       this.heads.set(input.instanceId, { seq: fields.seq, hash })
       this.dirty.add(input.instanceId)
       return { seq: fields.seq, hash }
@@ -117,11 +176,7 @@ export class AuditBatch {
     try {
       for (const instanceId of this.dirty) {
         const head = this.heads.get(instanceId)!
-        await this.trx
-          .updateTable('audit_heads')
-          .set({ seq: head.seq, hash: head.hash })
-          .where('instance_id', '=', instanceId)
-          .execute()
+        await updateHead.all(this.target, this.trx, { instanceId, seq: head.seq, hash: head.hash })
       }
     } catch (err) {
       throw new AuditUnavailable(err)
@@ -129,12 +184,7 @@ export class AuditBatch {
   }
 
   private async loadHead(instanceId: string): Promise<Head> {
-    let query = this.trx
-      .selectFrom('audit_heads')
-      .select(['seq', 'hash'])
-      .where('instance_id', '=', instanceId)
-    if (this.dialect === 'postgres') query = query.forUpdate()
-    const row = await query.executeTakeFirst()
+    const row = await selectHead.first(this.target, this.trx, { instanceId })
     if (row) return { seq: Number(row.seq), hash: row.hash }
     await this.trx
       .insertInto('audit_heads')

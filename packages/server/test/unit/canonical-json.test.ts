@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { canonicalJson } from '../../src/audit/canonical-json.js'
-import { eventHash, GENESIS_HASH } from '../../src/audit/chain.js'
+import { canonicalEventJson, eventHash, GENESIS_HASH } from '../../src/audit/chain.js'
 
 describe('canonical JSON', () => {
   it('sorts keys at every depth and drops no value', () => {
@@ -20,6 +20,41 @@ describe('canonical JSON', () => {
           expect(canonicalJson(reversed)).toBe(once)
         }
       }),
+    )
+  })
+
+  it('writes an audit event exactly as the general canonical JSON does (the appender’s fast path)', () => {
+    const text = fc.string({ unit: 'grapheme', maxLength: 30 })
+    const nullable = fc.option(text, { nil: null })
+    const scalar = fc.oneof(
+      text,
+      fc.integer(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.boolean(),
+      fc.constant(null),
+    )
+    const event = fc.record({
+      instanceId: text,
+      seq: fc.nat(),
+      time: fc.nat(),
+      actorType: text,
+      actorId: text,
+      action: text,
+      resourceType: nullable,
+      resourceId: nullable,
+      outcome: fc.constantFrom('success' as const, 'failure' as const, 'denied' as const),
+      reason: nullable,
+      requestId: nullable,
+      sourceIp: nullable,
+      userAgent: nullable,
+      details: fc.dictionary(text, scalar, { maxKeys: 6 }),
+    })
+    fc.assert(
+      fc.property(event, (e) => {
+        expect(canonicalEventJson(e)).toBe(canonicalJson(e))
+        expect(canonicalEventJson(e, canonicalJson(e.details))).toBe(canonicalJson(e))
+      }),
+      { numRuns: 2000 },
     )
   })
 
