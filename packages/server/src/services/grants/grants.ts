@@ -138,6 +138,18 @@ export async function isGranted(
     .where('application_id', '=', applicationId)
     .where('resource_type', '=', resourceType)
     .execute()
+  return grantsAllow(rows, resource, action)
+}
+
+/**
+ * The matching rule of `isGranted`, for a caller that read the application's grants of one
+ * resource type itself (the developer API's hot path reads them with a prepared query).
+ */
+export function grantsAllow(
+  rows: readonly Pick<GrantTable, 'resource_match' | 'resource' | 'actions'>[],
+  resource: { id: string; identifier: string },
+  action: GrantAction,
+): boolean {
   return rows.some(
     (g) =>
       g.actions.split(',').includes(action) &&

@@ -1,7 +1,9 @@
 import type { CredentialValue, ObtainedCredential } from '@strongroom/protocol'
 import { IntegrityError, NotFound, PamError } from '../../errors.js'
+import { prepare } from '../../store/prepared.js'
+import type { CredentialTable } from '../../store/schema.js'
 import type { Caller, Services, Workload } from '../context.js'
-import { isGranted } from '../grants/grants.js'
+import { grantsAllow } from '../grants/grants.js'
 import { requireScope } from './workload.js'
 
 /**
@@ -25,20 +27,21 @@ export async function obtainCredential(
     request: caller.request,
   }
   const result = await s.committer.run(async ({ trx, audit }) => {
-    const row = await trx
-      .selectFrom('credentials')
-      .selectAll()
-      .where('instance_id', '=', instanceId)
-      .where('identifier', '=', identifier)
-      .executeTakeFirst()
-    const granted = await isGranted(
-      trx,
+    // One read for the credential and its current version's ciphertext, one for the grants; both
+    // in the unit's transaction, so they and the audit event see the same committed state.
+    const found = await credentialWithCurrentVersion.first(s.store, trx, { instanceId, identifier })
+    let row: CredentialTable | undefined
+    let version: { ciphertext: Buffer; key_version: number } | undefined
+    if (found) {
+      const { ciphertext, key_version, ...credential } = found
+      row = credential
+      if (ciphertext !== null && key_version !== null) version = { ciphertext, key_version }
+    }
+    const grants = await applicationGrants.all(s.store, trx, {
       instanceId,
-      workload.applicationId,
-      'credential',
-      { id: row?.id ?? '', identifier },
-      'obtain',
-    )
+      applicationId: workload.applicationId,
+    })
+    const granted = grantsAllow(grants, { id: row?.id ?? '', identifier }, 'obtain')
     const refuse = async (error: PamError, why: string) => {
       await audit.append({
         ...event,
@@ -65,12 +68,6 @@ export async function obtainCredential(
         'disabled',
       )
     }
-    const version = await trx
-      .selectFrom('credential_versions')
-      .select(['ciphertext', 'key_version'])
-      .where('credential_id', '=', row.id)
-      .where('version', '=', row.current_version)
-      .executeTakeFirst()
     let plaintext: Buffer
     try {
       if (!version)
@@ -114,6 +111,29 @@ export async function obtainCredential(
     credentialContent: content(row.type, value),
   }
 }
+
+/** The credential and, left-joined, the ciphertext of its current version (null if that is missing). */
+const credentialWithCurrentVersion = prepare(['instanceId', 'identifier'], (db, p) =>
+  db
+    .selectFrom('credentials as c')
+    .leftJoin('credential_versions as v', (join) =>
+      join.onRef('v.credential_id', '=', 'c.id').onRef('v.version', '=', 'c.current_version'),
+    )
+    .selectAll('c')
+    .select(['v.ciphertext', 'v.key_version'])
+    .where('c.instance_id', '=', p.instanceId)
+    .where('c.identifier', '=', p.identifier),
+)
+
+/** What `isGranted` reads: the application's credential grants. */
+const applicationGrants = prepare(['instanceId', 'applicationId'], (db, p) =>
+  db
+    .selectFrom('grants')
+    .select(['resource_match', 'resource', 'actions'])
+    .where('instance_id', '=', p.instanceId)
+    .where('application_id', '=', p.applicationId)
+    .where('resource_type', '=', 'credential'),
+)
 
 function content(type: string, value: CredentialValue): ObtainedCredential['credentialContent'] {
   switch (type) {
