@@ -17,6 +17,9 @@ export class RequestLog extends LogController {
     request: FastifyRequest,
     reply: FastifyReply,
   ): void {
+    // The fields are built only for a line that is written (the benchmark runs at `warn`).
+    const log = reply.log as typeof reply.log & { isLevelEnabled?: (level: string) => boolean }
+    if (!error && log.isLevelEnabled?.('info') === false) return
     const fields = {
       method: request.method,
       path: request.url.split('?')[0],

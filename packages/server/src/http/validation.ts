@@ -20,7 +20,12 @@ const WHERE: Record<string, string> = {
 export const typeboxValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
   const check = TypeCompiler.Compile(schema)
   const convert = httpPart !== 'body'
+  // Converting and defaulting walk the value and clone it on every request. Where they cannot
+  // change a value that already passes (no defaults anywhere; nothing to convert but strings,
+  // which stay strings), a value that passes as it came is taken as it is.
+  const asIs = !hasDefault(schema) && (!convert || onlyStringProperties(schema))
   return (input: unknown) => {
+    if (asIs && check.Check(input)) return { value: input }
     let data = input
     if (convert) data = Value.Convert(schema, data)
     data = Value.Default(schema, data)
@@ -29,6 +34,35 @@ export const typeboxValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schem
     return { error: toInvalidParameter(first, httpPart ?? 'body') }
   }
 }
+
+function hasDefault(schema: unknown): boolean {
+  if (typeof schema !== 'object' || schema === null) return false
+  if (Array.isArray(schema)) return schema.some(hasDefault)
+  return 'default' in schema || Object.values(schema).some(hasDefault)
+}
+
+/** An object schema whose every declared property is a plain string (query strings, path parameters). */
+function onlyStringProperties(schema: TSchema): boolean {
+  if (schema.type !== 'object' || schema.patternProperties !== undefined) return false
+  const properties = Object.values((schema.properties ?? {}) as Record<string, TSchema>)
+  const additional = schema.additionalProperties
+  return (
+    properties.every((p) => p.type === 'string' && Object.keys(p).every((k) => STRING_KEYWORDS.has(k))) &&
+    (additional === undefined || typeof additional === 'boolean')
+  )
+}
+
+/** What a string schema may say and stay a plain string (no union, reference or transform). */
+const STRING_KEYWORDS = new Set([
+  'type',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'format',
+  'description',
+  'title',
+  'examples',
+])
 
 function toInvalidParameter(e: ValueError, part: string): InvalidParameter {
   const path = e.path.replace(/^\//, '').split('/').filter(Boolean)
