@@ -13,3 +13,6 @@ export function keyError(file: string, keyPath: string, rule: string): Configura
 export function fileError(file: string, problem: string, cause?: unknown): ConfigurationError {
   return new ConfigurationError(`${file}: ${problem}`, cause === undefined ? {} : { cause })
 }
+
+/** No configuration file exists at any of the paths tried: a default credential chain moves on. */
+export class NoConfigurationFile extends ConfigurationError {}

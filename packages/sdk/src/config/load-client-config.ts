@@ -1,8 +1,8 @@
 import { readFile as readFileFromDisk } from 'node:fs/promises'
 import { homedir as osHomedir } from 'node:os'
-import { ConfigurationError } from '../errors.js'
+import type { ConfigurationError } from '../errors.js'
 import type { ClientConfig } from './client-config.js'
-import { fileError } from './config-error.js'
+import { fileError, NoConfigurationFile } from './config-error.js'
 import { CONFIG_PATH_ENV, configLocation } from './config-location.js'
 import { parseClientConfig } from './parse-client-config.js'
 
@@ -57,7 +57,7 @@ export async function loadClientConfig(options: LoadClientConfigOptions = {}): P
     const text = await readIfExists(read, path)
     if (text !== undefined) return parseClientConfig(text, path)
   }
-  throw new ConfigurationError(
+  throw new NoConfigurationFile(
     `No IDaaS client configuration file found; tried ${location.paths.join(', ')} (from ${location.origin}). ` +
       `Create the file, set ${CONFIG_PATH_ENV} or pass a path.`,
   )
