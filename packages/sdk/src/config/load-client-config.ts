@@ -1,6 +1,5 @@
 import { readFile as readFileFromDisk } from 'node:fs/promises'
 import { homedir as osHomedir } from 'node:os'
-import type { ConfigurationError } from '../errors.js'
 import type { ClientConfig } from './client-config.js'
 import { fileError, NoConfigurationFile } from './config-error.js'
 import { CONFIG_PATH_ENV, configLocation } from './config-location.js'
