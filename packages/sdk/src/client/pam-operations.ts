@@ -1,0 +1,80 @@
+/** The developer API version the client speaks, sent as `x-acs-version` like the official client. */
+export const PAM_API_VERSION = '2022-02-25'
+
+interface PamOperation {
+  readonly method: 'GET' | 'POST'
+  /** Below `{endpoint}/v2/{instanceId}/`. */
+  readonly path: string
+  /** Whether the call carries `Authorization: Bearer`. */
+  readonly bearer: boolean
+  /** Whether repeating the call is harmless, so a reset connection may be retried. */
+  readonly idempotent: boolean
+}
+
+const TOKENS = 'authenticationTokens/_/actions'
+
+/**
+ * The eleven operations of CONTRACT.md ("PAM operations"), keyed by their `x-acs-action`.
+ *
+ * - Bearer: every call but Validate and ObtainJwtByDerivedShortToken, which send none, as the
+ *   official clients do (the short token, or the token being validated, is the credential).
+ * - Idempotent: the reads, and revoke/reinstate (the server makes them idempotent). Not
+ *   GenerateJwt: a repeat mints a second JWT. FetchOAuth is idempotent unless
+ *   `forceAuthentication` asks for a new upstream token (decided per call).
+ */
+export const PAM_OPERATIONS = {
+  ObtainCredential: { method: 'GET', path: 'credentials/_/actions/obtain', bearer: true, idempotent: true },
+  FetchOAuthAuthenticationToken: {
+    method: 'POST',
+    path: `${TOKENS}/fetchOAuthAccessToken`,
+    bearer: true,
+    idempotent: true,
+  },
+  GenerateJwtAuthenticationToken: {
+    method: 'POST',
+    path: `${TOKENS}/generateJwt`,
+    bearer: true,
+    idempotent: false,
+  },
+  ObtainJwtAuthenticationToken: {
+    method: 'POST',
+    path: `${TOKENS}/obtainJwt`,
+    bearer: true,
+    idempotent: true,
+  },
+  ObtainJwtAuthenticationTokenByDerivedShortToken: {
+    method: 'POST',
+    path: `${TOKENS}/obtainJwtByDerivedShortToken`,
+    bearer: false,
+    idempotent: true,
+  },
+  ListAuthenticationTokens: { method: 'GET', path: 'authenticationTokens', bearer: true, idempotent: true },
+  ValidateAuthenticationToken: {
+    method: 'POST',
+    path: `${TOKENS}/validate`,
+    bearer: false,
+    idempotent: true,
+  },
+  RevokeAuthenticationToken: { method: 'POST', path: `${TOKENS}/revoke`, bearer: true, idempotent: true },
+  RevokeAuthenticationTokenByConsumer: {
+    method: 'POST',
+    path: `${TOKENS}/revokeByConsumer`,
+    bearer: true,
+    idempotent: true,
+  },
+  ReinstateAuthenticationToken: {
+    method: 'POST',
+    path: `${TOKENS}/reinstate`,
+    bearer: true,
+    idempotent: true,
+  },
+  ReinstateAuthenticationTokenByConsumer: {
+    method: 'POST',
+    path: `${TOKENS}/reinstateByConsumer`,
+    bearer: true,
+    idempotent: true,
+  },
+} as const satisfies Record<string, PamOperation>
+
+/** An operation's `x-acs-action`, e.g. `ObtainCredential`. */
+export type PamAction = keyof typeof PAM_OPERATIONS
