@@ -1,6 +1,115 @@
 /**
  * @strongroom/sdk — the TypeScript client for strongroom, wire-compatible with the Alibaba Cloud
- * IDaaS PAM developer API 2022-02-25. The client itself lands with the SDK issue; this package
- * exists now so the workspace, its build and its dependency rules are in place from the start.
+ * IDaaS PAM developer API 2022-02-25: the same code runs against IDaaS and against strongroom,
+ * from the same client configuration file.
+ *
+ * @example
+ * ```ts
+ * import { createPamClient } from '@strongroom/sdk'
+ * await using pam = await createPamClient() // reads the IDaaS client configuration
+ * const apiKey = await pam.getApiKey('my-credential')
+ * ```
  */
-export const SDK_VERSION = '0.1.0'
+
+export type { PamTokenCacheOptions } from './client/bearer-token-source.js'
+export type { PamClientConfigOptions } from './client/from-client-config.js'
+export { PamClient } from './client/pam-client.js'
+export type { PamClientOptions } from './client/pam-client-options.js'
+export type {
+  CallOptions,
+  ConsumerTokensParams,
+  FetchOAuthAuthenticationTokenParams,
+  GenerateJwtAuthenticationTokenParams,
+  ListAuthenticationTokensParams,
+  ObtainJwtAuthenticationTokenParams,
+  TokenCallOptions,
+} from './client/pam-client-params.js'
+export { PAM_API_VERSION, type PamAction } from './client/pam-operations.js'
+export type {
+  AuthenticationToken,
+  AuthenticationTokenPage,
+  AuthenticationTokenType,
+  ConsumerType,
+  CredentialContent,
+  JwtAuthenticationToken,
+  OAuthAuthenticationToken,
+  OAuthAuthorizationSession,
+  ObtainedCredential,
+} from './client/pam-results.js'
+export {
+  ApiKeyContent,
+  JwtContent,
+  OAuthAccessTokenContent,
+  OAuthClientContent,
+  PasswordContent,
+  SshKeyContent,
+} from './client/secret-contents.js'
+export type {
+  AuthnConfiguration,
+  AuthnMethod,
+  ClientConfig,
+  HttpConfiguration,
+  IdentityType,
+} from './config/client-config.js'
+export { CONFIG_PATH_ENV } from './config/config-location.js'
+export { type LoadClientConfigOptions, loadClientConfig } from './config/load-client-config.js'
+export { parseClientConfig } from './config/parse-client-config.js'
+export { type CreatePamClientOptions, createPamClient } from './create-pam-client.js'
+export {
+  type AssertionContext,
+  type ClientAuthentication,
+  clientSecretBasic,
+  clientSecretJwt,
+  clientSecretPost,
+  idTokenBearer,
+  privateKeyJwt,
+} from './credentials/client-authentication.js'
+export type {
+  CredentialProvider,
+  GetTokenOptions,
+  SecretSource,
+  TokenEndpointCall,
+  TokenEndpointOptions,
+} from './credentials/credential-provider.js'
+export { type FromClientConfigOptions, fromClientConfig } from './credentials/from-client-config.js'
+export { type FromClientSecretOptions, fromClientSecret } from './credentials/from-client-secret.js'
+export { type FromClientSecretJwtOptions, fromClientSecretJwt } from './credentials/from-client-secret-jwt.js'
+export {
+  CREDENTIAL_ENV,
+  type FromDefaultChainOptions,
+  fromDefaultChain,
+} from './credentials/from-default-chain.js'
+export { type FromOidcTokenFileOptions, fromOidcTokenFile } from './credentials/from-oidc-token-file.js'
+export { type FromPrivateKeyJwtOptions, fromPrivateKeyJwt } from './credentials/from-private-key-jwt.js'
+export { type FromStaticOptions, fromStatic } from './credentials/from-static.js'
+export {
+  type FromTokenExchangeOptions,
+  fromTokenExchange,
+  TOKEN_TYPE,
+  type TokenSource,
+} from './credentials/from-token-exchange.js'
+export { tokenEndpointCall } from './credentials/token-endpoint-call.js'
+export {
+  AuthenticationError,
+  CircuitOpenError,
+  ConfigurationError,
+  ConnectionError,
+  CredentialProviderError,
+  NotFoundError,
+  PamError,
+  type PamErrorCode,
+  type PamErrorOptions,
+  PermissionError,
+  RateLimitError,
+  ServerError,
+  TimeoutError,
+  ValidationError,
+} from './errors.js'
+export type { HttpMethod, RequestOptions } from './http/build-request.js'
+export type { CircuitBreakerOptions } from './http/circuit-breaker.js'
+export type { HttpClientOptions } from './http/client-options.js'
+export type { FetchLike } from './http/fetch-like.js'
+export { createHttpClient, type HttpClient } from './http/http-client.js'
+export type { RetryPolicy } from './http/retry-policy.js'
+export type { AccessToken } from './token-cache/access-token.js'
+export { SDK_VERSION } from './version.js'
