@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { get as httpsGet } from 'node:https'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -117,6 +118,8 @@ async function readUrlFile(path: string): Promise<string | undefined> {
 }
 
 async function isReady(url: string): Promise<boolean> {
+  // A server with a self-signed certificate: the probe asks only whether it answers, not who it is.
+  if (url.startsWith('https:')) return isReadyOverTls(url)
   try {
     const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) })
     await response.body?.cancel()
@@ -124,6 +127,17 @@ async function isReady(url: string): Promise<boolean> {
   } catch {
     return false
   }
+}
+
+function isReadyOverTls(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = httpsGet(`${url}/readyz`, { rejectUnauthorized: false, timeout: 2_000 }, (response) => {
+      response.resume()
+      resolve(response.statusCode === 200)
+    })
+    request.on('error', () => resolve(false))
+    request.on('timeout', () => request.destroy())
+  })
 }
 
 /**

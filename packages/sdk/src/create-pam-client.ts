@@ -68,6 +68,8 @@ export async function createPamClient(options: CreatePamClientOptions = {}): Pro
       ? {
           connectTimeout: config.httpConfiguration.connectTimeout,
           readTimeout: config.httpConfiguration.readTimeout,
+          // Applied, where the Python SDK ignores it (DESIGN.md); a process warning says so.
+          insecureSkipTlsVerify: config.httpConfiguration.unsafeIgnoreSslCert,
         }
       : {}),
     ...options.http,

@@ -34,6 +34,7 @@ export function fromClientConfigOptions(
       : {
           connectTimeout: config.httpConfiguration.connectTimeout,
           readTimeout: config.httpConfiguration.readTimeout,
+          insecureSkipTlsVerify: config.httpConfiguration.unsafeIgnoreSslCert,
           ...(given as HttpClientOptions | undefined),
         }
   return {

@@ -7,6 +7,11 @@ import type { Sleep } from './sleep.js'
 
 /** Options of {@link createHttpClient}. Every one is optional. */
 export interface HttpClientOptions extends CaBundleOptions {
+  /**
+   * Accept any server certificate (the IDaaS configuration's `unsafeIgnoreSslCert`). For a test
+   * bench only; a process warning says so once.
+   */
+  insecureSkipTlsVerify?: boolean | undefined
   /** Relative request URLs resolve against it (WHATWG rules: end it with `/` to keep its path). */
   baseUrl?: string | URL | undefined
   /**

@@ -7,7 +7,11 @@ import { hasProxy, proxySettingsFromEnv } from './proxy-settings.js'
 export interface DefaultTransportOptions extends CaBundleOptions {
   /** Where `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` are read (once); `process.env` by default. */
   env?: Readonly<Record<string, string | undefined>> | undefined
+  /** See `NodeTransportOptions.insecureSkipTlsVerify`; warns once per process when set. */
+  insecureSkipTlsVerify?: boolean | undefined
 }
+
+let warned = false
 
 /**
  * The transport used when the caller injects no `fetch`: the platform's global `fetch` when
@@ -25,8 +29,16 @@ export interface DefaultTransportOptions extends CaBundleOptions {
 export function createDefaultTransport(options: DefaultTransportOptions = {}): Transport {
   const ca = loadCaBundle(options)
   const proxy = proxySettingsFromEnv(options.env ?? process.env)
-  if (ca === undefined && !hasProxy(proxy)) {
+  const insecure = options.insecureSkipTlsVerify === true
+  if (insecure && !warned) {
+    warned = true
+    process.emitWarning(
+      'TLS certificate verification is off (unsafeIgnoreSslCert): tokens and secrets can be read by anyone on the path',
+      { code: 'STRONGROOM_SDK_INSECURE_TLS' },
+    )
+  }
+  if (ca === undefined && !hasProxy(proxy) && !insecure) {
     return { fetch: (url, init) => globalThis.fetch(url, init), close() {} }
   }
-  return createNodeTransport({ ca, proxy })
+  return createNodeTransport({ ca, proxy, insecureSkipTlsVerify: insecure })
 }

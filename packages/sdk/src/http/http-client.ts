@@ -62,7 +62,12 @@ export interface HttpClient extends AsyncDisposable {
 export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const transport: Transport = options.fetch
     ? { fetch: options.fetch, close() {} }
-    : createDefaultTransport({ ca: options.ca, caFile: options.caFile, env: options.env })
+    : createDefaultTransport({
+        ca: options.ca,
+        caFile: options.caFile,
+        env: options.env,
+        insecureSkipTlsVerify: options.insecureSkipTlsVerify,
+      })
   const timeouts = {
     connectMs: timeoutOption('connectTimeout', options.connectTimeout, DEFAULT_CONNECT_TIMEOUT_MS),
     readMs: timeoutOption('readTimeout', options.readTimeout, DEFAULT_READ_TIMEOUT_MS),

@@ -13,6 +13,11 @@ export interface NodeTransportOptions {
   ca?: readonly string[] | undefined
   /** Proxies and `NO_PROXY`, e.g. from `proxySettingsFromEnv`. */
   proxy?: ProxySettings | undefined
+  /**
+   * Accept any server certificate (the configuration's `unsafeIgnoreSslCert`). For a test bench
+   * only: anyone on the path can then read and change the traffic, tokens and secrets included.
+   */
+  insecureSkipTlsVerify?: boolean | undefined
 }
 
 /**
@@ -31,7 +36,8 @@ export interface NodeTransportOptions {
 export function createNodeTransport(options: NodeTransportOptions = {}): Transport {
   const ca = options.ca === undefined ? undefined : [...options.ca]
   const httpAgent = new http.Agent({ keepAlive: true })
-  const httpsAgent = new https.Agent({ keepAlive: true, ...(ca ? { ca } : {}) })
+  const verify = options.insecureSkipTlsVerify === true ? { rejectUnauthorized: false } : {}
+  const httpsAgent = new https.Agent({ keepAlive: true, ...(ca ? { ca } : {}), ...verify })
 
   const fetch: FetchLike = async (input, init) => {
     const url = new URL(input)
@@ -69,7 +75,13 @@ export function createNodeTransport(options: NodeTransportOptions = {}): Transpo
           method,
           headers,
           createConnection: () =>
-            tls.connect({ socket, host, ...(servername ? { servername } : {}), ...(ca ? { ca } : {}) }),
+            tls.connect({
+              socket,
+              host,
+              ...(servername ? { servername } : {}),
+              ...(ca ? { ca } : {}),
+              ...verify,
+            }),
         })
     } else if (proxy) {
       const secureProxy = proxy.protocol === 'https:'
