@@ -26,6 +26,9 @@
  * server's and the generator's CPU (percent of one core) and the rest of the machine's, so this
  * stays checkable; `--processes N` splits the connections over N generator processes.
  *
+ * The SDK's figures (bench/sdk.mjs) follow the scenarios: getApiKey against a raw fetch of the same
+ * request, and 1,000 concurrent cold calls.
+ *
  * Default runtime: 2 s warm-up + 10 s measured per figure, 5 figures (the ceiling twice), plus a
  * server start and setup per scenario: about 66 s. `--quick`: 1 s + 3 s.
  */
@@ -36,9 +39,13 @@ import { parseArgs } from 'node:util'
 import { runLoadInProcesses } from './load.mjs'
 import { machineCpu, machineInfo } from './machine.mjs'
 import { CEILING, SCENARIOS } from './scenarios.mjs'
+import { measureSdk } from './sdk.mjs'
 import { startRawServer, startStrongroomServer, stopAllServers } from './servers.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
+
+/** The SDK's figures (bench/sdk.mjs): getApiKey against a raw fetch, and 1,000 cold calls. */
+const SDK_ID = 'sdk'
 
 const { values: flags } = parseArgs({
   options: {
@@ -63,7 +70,7 @@ if (flags.help) {
       '  --warmup S        discarded warm-up seconds per figure',
       '  --connections N   concurrent keep-alive connections (default 50)',
       '  --processes N     load-generator processes sharing the connections (default 1)',
-      `  --only ID,…       only these scenarios (${SCENARIOS.map((s) => s.id).join(', ')}); the ceiling always runs`,
+      `  --only ID,…       only these scenarios (${[...SCENARIOS.map((s) => s.id), SDK_ID].join(', ')}); the ceiling always runs`,
       '',
     ].join('\n'),
   )
@@ -95,7 +102,7 @@ if (transport !== 'raw' && transport !== 'agent') {
   process.exit(2)
 }
 const only = flags.only?.split(',').map((s) => s.trim())
-const unknown = only?.filter((id) => !SCENARIOS.some((s) => s.id === id)) ?? []
+const unknown = only?.filter((id) => id !== SDK_ID && !SCENARIOS.some((s) => s.id === id)) ?? []
 if (unknown.length > 0) {
   process.stderr.write(
     `no scenario ${unknown.join(', ')}; there are ${SCENARIOS.map((s) => s.id).join(', ')}\n`,
@@ -103,6 +110,7 @@ if (unknown.length > 0) {
   process.exit(2)
 }
 const scenarios = only ? SCENARIOS.filter((s) => only.includes(s.id)) : SCENARIOS
+const runSdk = only === undefined || only.includes(SDK_ID)
 
 /** @param {string} message */
 const log = (message) => process.stderr.write(`[bench] ${message}\n`)
@@ -187,6 +195,8 @@ const raw = await startRawServer()
 const ceilingRuns = []
 /** @type {Record<string, unknown>[]} */
 const results = []
+/** @type {Record<string, unknown> | null} */
+let sdkResult = null
 try {
   ceilingRuns.push(await measure(CEILING, raw, null))
 
@@ -208,6 +218,22 @@ try {
       const message = error instanceof Error ? error.message : String(error)
       log(`  FAILED: ${message}`)
       results.push({ id: scenario.id, name: scenario.name, failed: message })
+    } finally {
+      await server?.stop()
+    }
+  }
+
+  if (runSdk) {
+    log('SDK: starting a strongroom server')
+    /** @type {import('./servers.mjs').StrongroomServer | null} */
+    let server = null
+    try {
+      server = await startStrongroomServer()
+      sdkResult = await measureSdk({ server, warmupMs: warmupS * 1000, durationMs: durationS * 1000, log })
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      log(`  FAILED: ${message}`)
+      sdkResult = { failed: message }
     } finally {
       await server?.stop()
     }
@@ -255,6 +281,23 @@ for (const r of results) {
   }
 }
 
+if (sdkResult?.failed) {
+  ok = false
+  warnings.push(`SDK: FAILED: ${sdkResult.failed}`)
+} else if (sdkResult && /** @type {number} */ (sdkResult.errors) > 0) {
+  ok = false
+  warnings.push(`SDK: ${sdkResult.errors} ERRORS`)
+}
+
+/** @param {unknown} value @returns {unknown} */
+function roundNumbers(value) {
+  if (typeof value === 'number') return round(value, 3)
+  if (Array.isArray(value)) return value.map(roundNumbers)
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundNumbers(v)]))
+  return value
+}
+
 const report = {
   ok,
   ...(warnings.length > 0 ? { warnings } : {}),
@@ -266,6 +309,7 @@ const report = {
   durationSeconds: durationS,
   ceiling,
   results,
+  ...(sdkResult ? { sdk: roundNumbers(sdkResult) } : {}),
   totalSeconds: round((Date.now() - started) / 1000, 1),
 }
 const json = `${JSON.stringify(report, null, 2)}\n`
