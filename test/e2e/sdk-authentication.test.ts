@@ -18,6 +18,7 @@ import {
 } from '@strongroom/sdk'
 import { exportJWK, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { run as runJwtExample } from '../../packages/sdk/examples/jwt-tokens.js'
 import { type ServerProcess, startServer } from '../support/server-process.js'
 import { ok, okJson } from './cli.js'
 
@@ -49,7 +50,7 @@ async function oidcIssuer() {
   }
 }
 
-describe('the SDK against the real server, with every way a workload authenticates', () => {
+describe('the SDK against the real server: every operation, with every way a workload authenticates', () => {
   let server: ServerProcess
   let issuer: Awaited<ReturnType<typeof oidcIssuer>>
   let instanceId: string
@@ -81,6 +82,59 @@ describe('the SDK against the real server, with every way a workload authenticat
     ])
     apiKey = (await okJson(server, ['credential', 'reveal', 'demo/api-key', '--reason', 'sdk e2e'])).value
       .apiKey
+    await ok(server, [
+      'grant',
+      'create',
+      '--app',
+      app.applicationId,
+      '--type',
+      'credential_provider',
+      '--resource',
+      'demo-jwt',
+      '--actions',
+      'use,read,manage',
+    ])
+    // An upstream OAuth server for FetchOAuth: a second application of the same server.
+    const upstream = await okJson(server, [
+      'app',
+      'create',
+      '--name',
+      'upstream-api',
+      '--scope',
+      `${PAM}|credential:obtain`,
+    ])
+    const upstreamSecret = (await okJson(server, ['app', 'secret', 'create', upstream.applicationId]))
+      .clientSecret
+    await ok(
+      server,
+      [
+        'provider',
+        'create',
+        '--identifier',
+        'upstream',
+        '--type',
+        'oauth',
+        '--token-endpoint',
+        tokenEndpoint,
+        '--client-id',
+        upstream.clientId,
+        '--default-scope',
+        `${PAM}|credential:obtain`,
+      ],
+      `${upstreamSecret}\n`,
+    )
+    await ok(server, [
+      'grant',
+      'create',
+      '--app',
+      app.applicationId,
+      '--type',
+      'credential_provider',
+      '--resource',
+      'upstream',
+      '--actions',
+      'use',
+    ])
   })
   afterAll(async () => {
     await http.close()
@@ -88,8 +142,15 @@ describe('the SDK against the real server, with every way a workload authenticat
     await server?.stop()
   })
 
+  /**
+   * Every operation with one way of authenticating: ObtainCredential here, FetchOAuth through the
+   * upstream provider, and the nine JWT operations through the jwt-tokens example. Returns the API key.
+   */
   const getApiKey = async (credentials: CredentialProvider) => {
     await using pam = new PamClient({ credentials, instanceId, endpoint: server.url, http })
+    const oauth = await pam.fetchOAuthAuthenticationToken({ credentialProviderIdentifier: 'upstream' })
+    expect(oauth.oauthAccessTokenContent?.accessTokenValue).toMatch(/^ey/)
+    expect(await runJwtExample(pam)).toEqual([true, false, true, false, true])
     return await pam.getApiKey('demo/api-key')
   }
   const base = () => ({ clientId: app.clientId, tokenEndpoint, call: tokenEndpointCall(http, tokenEndpoint) })
@@ -153,9 +214,10 @@ describe('the SDK against the real server, with every way a workload authenticat
       ...base(),
       authentication: clientSecretPost(secret),
       subjectToken: subject,
-      scope: `${PAM}|credential:obtain`,
+      // Every operation runs with the exchanged token below: the whole PAM audience, no wider than the subject's.
+      scope: `${PAM}|.all`,
     }).getToken()
-    expect(exchanged.scope).toContain('credential:obtain')
+    expect(exchanged.scope).toContain(PAM)
     expect(await getApiKey(fromStatic({ accessToken: exchanged }))).toBe(apiKey)
   })
 })
