@@ -16,8 +16,9 @@ const TOKENS = 'authenticationTokens/_/actions'
 /**
  * The eleven operations of CONTRACT.md ("PAM operations"), keyed by their `x-acs-action`.
  *
- * - Bearer: every call but Validate and ObtainJwtByDerivedShortToken, which send none, as the
- *   official clients do (the short token, or the token being validated, is the credential).
+ * - Bearer: every call. The official clients send none on Validate and
+ *   ObtainJwtByDerivedShortToken (the Python SDK's defect, DESIGN.md); the server needs none there
+ *   and ignores it, but a workload that has credentials identifies itself on every call.
  * - Idempotent: the reads, and revoke/reinstate (the server makes them idempotent). Not
  *   GenerateJwt: a repeat mints a second JWT. FetchOAuth is idempotent unless
  *   `forceAuthentication` asks for a new upstream token (decided per call).
@@ -45,14 +46,14 @@ export const PAM_OPERATIONS = {
   ObtainJwtAuthenticationTokenByDerivedShortToken: {
     method: 'POST',
     path: `${TOKENS}/obtainJwtByDerivedShortToken`,
-    bearer: false,
+    bearer: true,
     idempotent: true,
   },
   ListAuthenticationTokens: { method: 'GET', path: 'authenticationTokens', bearer: true, idempotent: true },
   ValidateAuthenticationToken: {
     method: 'POST',
     path: `${TOKENS}/validate`,
-    bearer: false,
+    bearer: true,
     idempotent: true,
   },
   RevokeAuthenticationToken: { method: 'POST', path: `${TOKENS}/revoke`, bearer: true, idempotent: true },

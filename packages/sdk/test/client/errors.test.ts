@@ -60,10 +60,10 @@ describe('PamClient errors', () => {
     await client.close()
   })
 
-  it('the operations without a bearer token are not retried on 401', async () => {
+  it('Validate, like every call, refreshes a refused token once, then reports the 401', async () => {
     const { client, fake } = clientWith(() => errorResponse(401, 'InvalidToken', 'no', 'req_3'))
     expect(await rejectionOf(client.validateAuthenticationToken('t'))).toBeInstanceOf(AuthenticationError)
-    expect(fake.requests).toHaveLength(1)
+    expect(fake.requests).toHaveLength(2)
     await client.close()
   })
 

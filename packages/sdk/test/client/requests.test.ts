@@ -104,7 +104,7 @@ const cases: Case[] = [
     method: 'POST',
     url: `${T}/obtainJwtByDerivedShortToken`,
     json: { derivedShortToken: 'sk-short' },
-    bearer: false,
+    bearer: true,
     answer: JWT,
   },
   {
@@ -128,7 +128,7 @@ const cases: Case[] = [
     method: 'POST',
     url: `${T}/validate`,
     json: { token: 'eyJ.jwt.sig' },
-    bearer: false,
+    bearer: true,
     answer: { active: true },
   },
   {

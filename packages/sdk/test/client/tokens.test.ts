@@ -41,11 +41,12 @@ describe('PamClient access tokens', () => {
     await client.close()
   })
 
-  it('asks for no token for Validate and ObtainJwtByDerivedShortToken', async () => {
+  it('sends its token on Validate and ObtainJwtByDerivedShortToken too (the Python SDK sends none: DESIGN.md)', async () => {
     const provider = countingProvider()
-    const { client } = clientWith(() => Response.json({ active: true }), { provider })
+    const { client, fake } = clientWith(() => Response.json({ active: true }), { provider })
     await client.validateAuthenticationToken('t')
-    expect(provider.calls).toBe(0)
+    expect(provider.calls).toBe(1)
+    expect(fake.requests[0]!.headers.get('authorization')).toBe('Bearer access-1')
     await client.close()
   })
 
