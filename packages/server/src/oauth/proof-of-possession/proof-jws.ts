@@ -1,0 +1,139 @@
+import { constants, createPublicKey, type KeyObject, verify } from 'node:crypto'
+import type { BindablePublicJwk } from './confirmation-for.js'
+import { ProofRejected } from './proof-rejected.js'
+
+/** The algorithms a proof may be signed with: never `none`, never a MAC. */
+export type ProofAlgorithm = 'ES256' | 'EdDSA' | 'RS256' | 'PS256'
+export const PROOF_ALGORITHMS: readonly ProofAlgorithm[] = ['ES256', 'EdDSA', 'RS256', 'PS256']
+
+const MAX_PROOF_LENGTH = 8192
+const SEGMENT = /^[A-Za-z0-9_-]+$/
+const TYP = /^(application\/)?dpop\+jwt$/i
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']
+const FIELD = 'DPoP'
+
+/** A proof whose header is sound and whose signature verified with its own `jwk`; claims unchecked. */
+export interface SignedProof {
+  alg: ProofAlgorithm
+  jwk: BindablePublicJwk
+  claims: Record<string, unknown>
+}
+
+const invalid = (field: string, rule: string) => new ProofRejected('ProofInvalid', field, rule)
+
+/** RFC 9449 §4.3 checks 1-7: one JWS, a `dpop+jwt` header with an allowed `alg` and a public `jwk`, a valid signature. */
+export function parseSignedProof(proof: unknown, algorithms: readonly ProofAlgorithm[]): SignedProof {
+  if (proof === undefined || proof === null || proof === '')
+    throw new ProofRejected('ProofMissing', FIELD, 'is required')
+  if (typeof proof !== 'string' || proof.length > MAX_PROOF_LENGTH)
+    throw invalid(FIELD, `must be a compact JWS of at most ${MAX_PROOF_LENGTH} characters`)
+  const segments = proof.split('.')
+  if (segments.length !== 3 || !segments.every(isCanonicalBase64url))
+    throw invalid(FIELD, 'must be a compact JWS (three base64url segments)')
+  const [h, p, s] = segments as [string, string, string]
+  const header = decodeObject(h)
+  if (header === undefined) throw invalid(`${FIELD}.header`, 'must be a JSON object')
+  const claims = decodeObject(p)
+  if (claims === undefined) throw invalid(`${FIELD}.payload`, 'must be a JSON object')
+  if (typeof header.typ !== 'string' || !TYP.test(header.typ))
+    throw invalid(`${FIELD}.typ`, 'must be dpop+jwt')
+  const alg = header.alg
+  if (typeof alg !== 'string' || !(algorithms as readonly string[]).includes(alg))
+    throw invalid(`${FIELD}.alg`, `must be one of ${algorithms.join(', ')}`)
+  if (header.crit !== undefined || header.b64 !== undefined)
+    throw invalid(`${FIELD}.crit`, 'must be absent: no extension is understood')
+  const jwk = publicJwkOf(header.jwk, alg as ProofAlgorithm)
+  let key: KeyObject
+  try {
+    key = createPublicKey({ key: jwk, format: 'jwk' })
+  } catch {
+    throw invalid(`${FIELD}.jwk`, 'must be a valid public key')
+  }
+  if (!signatureVerifies(alg as ProofAlgorithm, key, Buffer.from(`${h}.${p}`), Buffer.from(s, 'base64url')))
+    throw invalid(FIELD, 'must be signed by the key in its jwk header')
+  return { alg: alg as ProofAlgorithm, jwk, claims }
+}
+
+function signatureVerifies(alg: ProofAlgorithm, key: KeyObject, input: Buffer, signature: Buffer): boolean {
+  try {
+    switch (alg) {
+      case 'EdDSA':
+        return key.asymmetricKeyType === 'ed25519' && verify(null, input, key, signature)
+      case 'ES256':
+        return (
+          key.asymmetricKeyDetails?.namedCurve === 'prime256v1' &&
+          signature.length === 64 &&
+          verify('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, signature)
+        )
+      case 'RS256':
+      case 'PS256':
+        return (
+          key.asymmetricKeyType === 'rsa' &&
+          (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048 &&
+          verify(
+            'sha256',
+            input,
+            alg === 'RS256'
+              ? key
+              : {
+                  key,
+                  padding: constants.RSA_PKCS1_PSS_PADDING,
+                  saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+                },
+            signature,
+          )
+        )
+    }
+  } catch {
+    return false
+  }
+}
+
+/** The header's `jwk`: public members only, of the type and strength its `alg` needs. */
+function publicJwkOf(value: unknown, alg: ProofAlgorithm): BindablePublicJwk {
+  const field = `${FIELD}.jwk`
+  if (!isPlainObject(value)) throw invalid(field, 'must be a JSON object')
+  if (PRIVATE_MEMBERS.some((m) => Object.hasOwn(value, m)))
+    throw invalid(field, 'must not hold private or symmetric key material')
+  const member = (name: string) => {
+    const v = value[name]
+    if (typeof v !== 'string' || !SEGMENT.test(v))
+      throw invalid(`${field}.${name}`, 'must be a base64url string')
+    return v
+  }
+  switch (alg) {
+    case 'ES256':
+      if (value.kty !== 'EC' || value.crv !== 'P-256')
+        throw invalid(field, 'must be an EC P-256 key for ES256')
+      return { kty: 'EC', crv: 'P-256', x: member('x'), y: member('y') }
+    case 'EdDSA':
+      if (value.kty !== 'OKP' || value.crv !== 'Ed25519')
+        throw invalid(field, 'must be an Ed25519 key for EdDSA')
+      return { kty: 'OKP', crv: 'Ed25519', x: member('x') }
+    default: {
+      if (value.kty !== 'RSA') throw invalid(field, `must be an RSA key for ${alg}`)
+      const n = member('n')
+      if (Buffer.from(n, 'base64url').length < 256)
+        throw invalid(field, 'must be an RSA key of at least 2048 bits')
+      return { kty: 'RSA', n, e: member('e') }
+    }
+  }
+}
+
+// Only the one encoding of the bytes: no unused bits set, so a proof cannot be re-encoded into another string.
+function isCanonicalBase64url(segment: string): boolean {
+  return SEGMENT.test(segment) && Buffer.from(segment, 'base64url').toString('base64url') === segment
+}
+
+function decodeObject(segment: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
+    return isPlainObject(value) ? value : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
