@@ -3,7 +3,7 @@ import { request } from 'node:http'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ServerProcess, startServer } from '../support/server-process.js'
-import { ok, okJson } from './cli.js'
+import { cli, ok, okJson } from './cli.js'
 
 const PAM = 'urn:cloud:idaas:pam'
 const TOKEN_KEYS = [
@@ -301,6 +301,26 @@ describe('the PAM developer API over HTTP, as the official clients call it', () 
       404,
       'AuthenticationTokenNotFound',
     )
+
+    // The administrator's view of the same tokens, and incident response through the CLI.
+    const listed = await okJson<{ authenticationTokenId: string }[]>(server, [
+      'provider',
+      'tokens',
+      'demo-jwt',
+    ])
+    expect(listed.map((t) => t.authenticationTokenId)).toContain(id)
+    expect(JSON.stringify(listed)).not.toContain(jwt)
+    expect(await ok(server, ['provider', 'revoke-tokens', 'demo-jwt', '--consumer', consumerId])).toBe(
+      '1 token(s) revoked\n',
+    )
+    expect((await validate(jwt)).body).toEqual({ active: false })
+    expect(await okJson(server, ['provider', 'reinstate-tokens', 'demo-jwt', '--token', id])).toEqual({
+      changed: 1,
+    })
+    expect((await validate(short)).body).toEqual({ active: true })
+    const unsure = await cli(server, ['provider', 'revoke-tokens', 'demo-jwt'])
+    expect(unsure.code).toBe(2)
+    expect(unsure.stderr).toContain('exactly one of --consumer, --token and --all')
 
     const events = await okJson<{ action: string; outcome: string; details: Record<string, unknown> }[]>(
       server,

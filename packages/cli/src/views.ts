@@ -3,6 +3,7 @@ import type {
   Application,
   ApplicationKey,
   AuditEvent,
+  AuthenticationToken,
   ClientSecret,
   Credential,
   CredentialProvider,
@@ -135,6 +136,15 @@ export const credentialProviderColumns: Column<CredentialProvider>[] = [
   { header: 'STATUS', value: (p) => p.status, paint: status },
   { header: 'UPDATED', value: (p) => when(p.updateTime) },
   { header: 'NAME', value: (p) => p.credentialProviderName },
+]
+
+export const authenticationTokenColumns: Column<AuthenticationToken>[] = [
+  { header: 'TOKEN ID', value: (t) => t.authenticationTokenId },
+  { header: 'TYPE', value: (t) => t.authenticationTokenType },
+  { header: 'CONSUMER', value: (t) => t.consumerId },
+  { header: 'REVOKED', value: (t) => t.revoked, paint: revoked },
+  { header: 'CREATED', value: (t) => when(t.createTime) },
+  { header: 'EXPIRES', value: (t) => when(t.expirationTime) },
 ]
 
 // The upstream settings of an oauth provider; its client secret is never in the API object.

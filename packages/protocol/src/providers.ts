@@ -156,3 +156,27 @@ export const CredentialProviderListQuery = Type.Object(
 export type CredentialProviderListQuery = Static<typeof CredentialProviderListQuery>
 export const CredentialProviderPage = page(CredentialProvider)
 export type CredentialProviderPage = Static<typeof CredentialProviderPage>
+
+// ---- a provider's authentication tokens, for administrators --------------------------------
+
+export const ProviderTokenListQuery = Type.Object(
+  {
+    ...PageQuery,
+    consumerId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    revoked: Type.Optional(Type.Boolean()),
+    expired: Type.Optional(Type.Boolean()),
+  },
+  closed,
+)
+export type ProviderTokenListQuery = Static<typeof ProviderTokenListQuery>
+/** Which of a provider's tokens to revoke or reinstate: one token, one consumer's, or (empty) all. */
+export const ProviderTokensSelection = Type.Object(
+  {
+    consumerId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    authenticationTokenId: Type.Optional(Type.String({ pattern: '^atntkn_[0-9a-z]{26}$', maxLength: 33 })),
+  },
+  closed,
+)
+export type ProviderTokensSelection = Static<typeof ProviderTokensSelection>
+export const ProviderTokensChanged = Type.Object({ changed: Type.Integer({ minimum: 0 }) })
+export type ProviderTokensChanged = Static<typeof ProviderTokensChanged>

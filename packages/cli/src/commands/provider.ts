@@ -1,7 +1,11 @@
 import type {
+  AuthenticationToken,
   CreateCredentialProviderBody,
   CredentialProvider,
   CredentialProviderListQuery,
+  ProviderTokenListQuery,
+  ProviderTokensChanged,
+  ProviderTokensSelection,
   ProviderType,
   UpdateCredentialProviderBody,
 } from '@strongroom/protocol'
@@ -10,7 +14,7 @@ import { compact } from '../compact.js'
 import { type Context, segment } from '../context.js'
 import { UsageError } from '../errors.js'
 import { PROVIDER_TYPES } from '../option-parsers.js'
-import { credentialProviderColumns, credentialProviderFields } from '../views.js'
+import { authenticationTokenColumns, credentialProviderColumns, credentialProviderFields } from '../views.js'
 import { type ContextFor, limitOption } from './context-for.js'
 import {
   checkProviderOptions,
@@ -156,5 +160,77 @@ export function registerProviderCommands(program: Command, contextFor: ContextFo
           .post<CredentialProvider>(`${await providerPath(ctx, ref)}/${action}`)
         await showProvider(ctx, changed)
       })
+  }
+
+  provider
+    .command('tokens')
+    .description('list the tokens a provider minted (never their values)')
+    .argument(...PROVIDER_ARGUMENT)
+    .option('--consumer <application>', "only this consumer's tokens")
+    .addOption(new Option('--revoked', 'only revoked tokens').conflicts('active'))
+    .addOption(new Option('--active', 'only tokens not revoked'))
+    .option('--expired', 'only expired tokens')
+    .addOption(limitOption())
+    .action(
+      async (
+        ref: string,
+        options: {
+          consumer?: string
+          revoked?: boolean
+          active?: boolean
+          expired?: boolean
+          limit?: number
+        },
+        command: Command,
+      ) => {
+        const ctx = contextFor(command)
+        const query: ProviderTokenListQuery = compact({
+          consumerId: options.consumer,
+          revoked: options.revoked ? true : options.active ? false : undefined,
+          expired: options.expired ? true : undefined,
+        })
+        const tokens = await ctx
+          .client()
+          .list<AuthenticationToken>(`${await providerPath(ctx, ref)}/tokens`, query, {
+            limit: options.limit,
+          })
+        await ctx.out.list(authenticationTokenColumns, tokens)
+      },
+    )
+
+  for (const action of ['revoke', 'reinstate'] as const) {
+    provider
+      .command(`${action}-tokens`)
+      .description(
+        `${action} one token, one consumer's tokens, or (with --all) every token of a provider; idempotent`,
+      )
+      .argument(...PROVIDER_ARGUMENT)
+      .option('--consumer <application>', "this consumer's tokens")
+      .option('--token <atntkn_id>', 'this token')
+      .option('--all', 'every token of the provider')
+      .action(
+        async (
+          ref: string,
+          options: { consumer?: string; token?: string; all?: boolean },
+          command: Command,
+        ) => {
+          const chosen = [options.consumer, options.token, options.all].filter((o) => o !== undefined)
+          if (chosen.length !== 1) {
+            throw new UsageError(
+              `provider ${action}-tokens needs exactly one of --consumer, --token and --all`,
+            )
+          }
+          const ctx = contextFor(command)
+          const body: ProviderTokensSelection = compact({
+            consumerId: options.consumer,
+            authenticationTokenId: options.token,
+          })
+          const result = await ctx
+            .client()
+            .post<ProviderTokensChanged>(`${await providerPath(ctx, ref)}/tokens/${action}`, body)
+          if (ctx.out.json) await ctx.out.printJson(result)
+          else await ctx.out.line(`${result.changed} token(s) ${action}d`)
+        },
+      )
   }
 }

@@ -404,6 +404,53 @@ describe.each(ENGINES)('authentication tokens of the developer API on %s', (engi
     expect(JSON.stringify(events)).not.toContain('not-the-secret-canary')
   })
 
+  it('lets an administrator list and revoke a provider’s tokens: one, one consumer’s, or all', async () => {
+    const { i, client, grant, provider, pam } = await setup()
+    const alice = await client('alice', [`${PAM}|.all`])
+    const bob = await client('bob', [`${PAM}|.all`])
+    await provider({ credentialProviderIdentifier: 'signer', credentialProviderType: 'jwt' })
+    for (const app of [alice, bob]) await grant(app.id, 'signer', ['use'])
+    const mint = async (app: typeof alice) =>
+      (
+        await pam(
+          'POST',
+          '/authenticationTokens/_/actions/generateJwt',
+          { credentialProviderIdentifier: 'signer', subject: app.id, audiences: ['a'] },
+          await app.token(),
+        )
+      ).body
+    const [a1, a2, b1] = [await mint(alice), await mint(alice), await mint(bob)]
+    const active = async (t: { jwtContent: { jwtValue: string } }) =>
+      (await pam('POST', '/authenticationTokens/_/actions/validate', { token: t.jwtContent.jwtValue })).body
+        .active
+    const tokens = `${i}/credential-providers/signer/tokens`
+
+    const all = await call(t, 'GET', tokens)
+    expect(all.status).toBe(200)
+    expect(all.body.totalCount).toBe(3)
+    expect(JSON.stringify(all.body)).not.toContain(a1.jwtContent.jwtValue)
+    expect(
+      (await call(t, 'GET', `${tokens}?consumerId=${bob.id}`)).body.entities.map(
+        (e: { authenticationTokenId: string }) => e.authenticationTokenId,
+      ),
+    ).toEqual([b1.authenticationTokenId])
+
+    expect((await call(t, 'POST', `${tokens}/revoke`, { consumerId: alice.id })).body).toEqual({ changed: 2 })
+    expect([await active(a1), await active(a2), await active(b1)]).toEqual([false, false, true])
+    expect((await call(t, 'POST', `${tokens}/revoke`, { consumerId: alice.id })).body).toEqual({ changed: 0 })
+    expect(
+      (await call(t, 'POST', `${tokens}/reinstate`, { authenticationTokenId: a2.authenticationTokenId }))
+        .body,
+    ).toEqual({ changed: 1 })
+    expect([await active(a1), await active(a2)]).toEqual([false, true])
+    expect((await call(t, 'POST', `${tokens}/revoke`, {})).body).toEqual({ changed: 2 })
+    expect((await call(t, 'GET', `${tokens}?revoked=false`)).body.totalCount).toBe(0)
+    expect((await call(t, 'POST', `${i}/credential-providers/nothing/tokens/revoke`, {})).status).toBe(404)
+    const bad = await call(t, 'POST', `${tokens}/revoke`, { authenticationTokenId: 'nope' })
+    expect(bad.status).toBe(400)
+    expect(bad.body.field).toBe('authenticationTokenId')
+  })
+
   it('limits the unauthenticated operations per source address, with Retry-After', async () => {
     const { pam } = await setup()
     const validate = () => pam('POST', '/authenticationTokens/_/actions/validate', { token: 'not-a-token' })

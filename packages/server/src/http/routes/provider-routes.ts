@@ -1,14 +1,19 @@
 import { Type } from '@sinclair/typebox'
 import type * as P from '@strongroom/protocol'
 import {
+  AuthenticationTokenPage,
   CreateCredentialProviderBody,
   CredentialProvider,
   CredentialProviderListQuery,
   CredentialProviderPage,
   InstanceId,
+  ProviderTokenListQuery,
+  ProviderTokensChanged,
+  ProviderTokensSelection,
   UpdateCredentialProviderBody,
 } from '@strongroom/protocol'
 import type { Services } from '../../services/context.js'
+import { listProviderTokens, setProviderTokensRevoked } from '../../services/providers/provider-tokens.js'
 import * as providers from '../../services/providers/providers.js'
 import type { RouteInput, RouteSpec } from '../route-table.js'
 
@@ -87,6 +92,39 @@ export function providerAdminRoutes(s: Services): RouteSpec[] {
         success: { status: 200, schema: CredentialProvider },
         handler: ({ caller, params }) =>
           providers.setProviderStatus(s, caller, params.instanceId!, params.provider!, `${verb}d`),
+      }),
+    ),
+    {
+      ...admin,
+      method: 'GET',
+      url: `${I}/credential-providers/:provider/tokens`,
+      operationId: 'listCredentialProviderTokens',
+      summary: "The authentication tokens a provider minted, every consumer's or one's (never a value)",
+      params: providerParams,
+      querystring: ProviderTokenListQuery,
+      success: { status: 200, schema: AuthenticationTokenPage },
+      handler: ({ caller, params, query }: In<unknown, P.ProviderTokenListQuery>) =>
+        listProviderTokens(s, caller, params.instanceId!, params.provider!, query),
+    },
+    ...(['revoke', 'reinstate'] as const).map(
+      (verb): RouteSpec => ({
+        ...admin,
+        method: 'POST',
+        url: `${I}/credential-providers/:provider/tokens/${verb}`,
+        operationId: `${verb}CredentialProviderTokens`,
+        summary: `${verb === 'revoke' ? 'Revoke' : 'Reinstate'} one token, one consumer's, or all of a provider's (idempotent; answers how many changed)`,
+        params: providerParams,
+        body: ProviderTokensSelection,
+        success: { status: 200, schema: ProviderTokensChanged },
+        handler: ({ caller, params, body }: In<P.ProviderTokensSelection | undefined>) =>
+          setProviderTokensRevoked(
+            s,
+            caller,
+            params.instanceId!,
+            params.provider!,
+            body ?? {},
+            verb === 'revoke',
+          ),
       }),
     ),
   ]

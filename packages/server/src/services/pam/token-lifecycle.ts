@@ -5,16 +5,20 @@ import type {
   ListAuthenticationTokensQuery,
   ObtainJwtBody,
 } from '@strongroom/protocol'
-import { type ExpressionBuilder, sql } from 'kysely'
 import { SECRET_PREFIX } from '../../crypto/minted-secret.js'
 import { IntegrityError, NotFound, PamError } from '../../errors.js'
-import { decodeCursor, encodeCursor } from '../../store/pagination.js'
-import type { AuthenticationTokenTable, CredentialProviderTable, Database } from '../../store/schema.js'
+import type { AuthenticationTokenTable } from '../../store/schema.js'
 import type { Caller, Services, Workload } from '../context.js'
 import { findProvider } from '../providers/providers.js'
 import { type AuditedUnit, auditedOperation, Refusal } from './audited-operation.js'
 import { authorizeProvider } from './provider-access.js'
-import { findTokenRecord, openJwt, signatureVerifies, toAuthenticationToken } from './token-records.js'
+import {
+  findTokenRecord,
+  openJwt,
+  pageOfTokens,
+  signatureVerifies,
+  toAuthenticationToken,
+} from './token-records.js'
 import { requireScope } from './workload.js'
 
 type WorkloadCaller = Caller & { workload: Workload }
@@ -285,8 +289,6 @@ export async function listTokens(
   query: ListAuthenticationTokensQuery,
 ): Promise<AuthenticationTokenPage> {
   requireScope(caller.workload, 'authentication_token:read')
-  const limit = query.maxResults ?? 20
-  const after = decodeCursor(query.nextToken, 'string')
   return auditedOperation(
     s,
     caller,
@@ -302,47 +304,20 @@ export async function listTokens(
       )
       if (provider instanceof Refusal) return provider
       if (!isCaller(caller.workload, query.consumerId)) return refuseOtherConsumer(unit, query.consumerId)
-      const now = s.now()
-      const filtered = filters(provider, caller.workload.applicationId, query, now)
-      const rows = await unit.trx
-        .selectFrom('authentication_tokens')
-        .selectAll()
-        .where('instance_id', '=', instanceId)
-        .where(filtered)
-        .$if(after !== undefined, (q) => q.where('id', '>', after!))
-        .orderBy('id')
-        .limit(limit + 1)
-        .execute()
-      const total = await unit.trx
-        .selectFrom('authentication_tokens')
-        .select(sql<number>`count(*)`.as('n'))
-        .where('instance_id', '=', instanceId)
-        .where(filtered)
-        .executeTakeFirstOrThrow()
-      const more = rows.length > limit
-      const page = more ? rows.slice(0, limit) : rows
-      await unit.succeed({ credentialProvider: provider.identifier, returned: page.length })
-      return {
-        entities: page.map(toAuthenticationToken),
-        totalCount: Number(total.n),
-        nextToken: more ? encodeCursor(page[page.length - 1]!.id) : null,
-        maxResults: limit,
-      }
+      const page = await pageOfTokens(
+        unit.trx,
+        instanceId,
+        {
+          providerId: provider.id,
+          consumerId: caller.workload.applicationId,
+          revoked: query.revoked,
+          expired: query.expired,
+        },
+        query,
+        s.now(),
+      )
+      await unit.succeed({ credentialProvider: provider.identifier, returned: page.entities.length })
+      return page
     },
   )
-}
-
-/** The list's filters, as one condition applied alike to the page and to the count. */
-function filters(
-  provider: CredentialProviderTable,
-  consumerId: string,
-  query: ListAuthenticationTokensQuery,
-  now: number,
-) {
-  return (eb: ExpressionBuilder<Database, 'authentication_tokens'>) => {
-    const conditions = [eb('provider_id', '=', provider.id), eb('consumer_id', '=', consumerId)]
-    if (query.revoked !== undefined) conditions.push(eb('revoked', '=', query.revoked ? 1 : 0))
-    if (query.expired !== undefined) conditions.push(eb('expires_at', query.expired ? '<=' : '>', now))
-    return eb.and(conditions)
-  }
 }

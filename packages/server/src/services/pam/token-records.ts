@@ -1,8 +1,9 @@
 import { verify } from 'node:crypto'
-import type { AuthenticationToken } from '@strongroom/protocol'
-import type { Kysely } from 'kysely'
+import type { AuthenticationToken, AuthenticationTokenPage } from '@strongroom/protocol'
+import { type ExpressionBuilder, type Kysely, sql } from 'kysely'
 import type { Binding } from '../../crypto/keyring.js'
 import { hashesEqual, isWellFormedSecret, keyedHash, SECRET_PREFIX } from '../../crypto/minted-secret.js'
+import { decodeCursor, encodeCursor } from '../../store/pagination.js'
 import type { AuthenticationTokenTable, CredentialProviderTable, Database } from '../../store/schema.js'
 import type { Services } from '../context.js'
 import { jwtSettingsOf } from '../providers/providers.js'
@@ -114,4 +115,55 @@ export async function openJwt(
     keyVersion: row.key_version ?? 0,
   })
   return plaintext.toString('utf8')
+}
+
+export interface TokenFilter {
+  providerId: string
+  /** All consumers when absent (the admin view). */
+  consumerId?: string | undefined
+  revoked?: boolean | undefined
+  expired?: boolean | undefined
+}
+
+/**
+ * One page of a provider's tokens in id (creation) order, by keyset pagination, with the total
+ * that match the same filters: what ListAuthenticationTokens and the admin API answer.
+ */
+export async function pageOfTokens(
+  db: Kysely<Database>,
+  instanceId: string,
+  filter: TokenFilter,
+  page: { nextToken?: string | undefined; maxResults?: number | undefined },
+  now: number,
+): Promise<AuthenticationTokenPage> {
+  const limit = page.maxResults ?? 20
+  const after = decodeCursor(page.nextToken, 'string')
+  const matches = (eb: ExpressionBuilder<Database, 'authentication_tokens'>) => {
+    const conditions = [eb('instance_id', '=', instanceId), eb('provider_id', '=', filter.providerId)]
+    if (filter.consumerId !== undefined) conditions.push(eb('consumer_id', '=', filter.consumerId))
+    if (filter.revoked !== undefined) conditions.push(eb('revoked', '=', filter.revoked ? 1 : 0))
+    if (filter.expired !== undefined) conditions.push(eb('expires_at', filter.expired ? '<=' : '>', now))
+    return eb.and(conditions)
+  }
+  const rows = await db
+    .selectFrom('authentication_tokens')
+    .selectAll()
+    .where(matches)
+    .$if(after !== undefined, (q) => q.where('id', '>', after!))
+    .orderBy('id')
+    .limit(limit + 1)
+    .execute()
+  const total = await db
+    .selectFrom('authentication_tokens')
+    .select(sql<number>`count(*)`.as('n'))
+    .where(matches)
+    .executeTakeFirstOrThrow()
+  const more = rows.length > limit
+  const served = more ? rows.slice(0, limit) : rows
+  return {
+    entities: served.map(toAuthenticationToken),
+    totalCount: Number(total.n),
+    nextToken: more ? encodeCursor(served[served.length - 1]!.id) : null,
+    maxResults: limit,
+  }
 }

@@ -1,0 +1,73 @@
+import type {
+  AuthenticationTokenPage,
+  ProviderTokenListQuery,
+  ProviderTokensChanged,
+  ProviderTokensSelection,
+} from '@strongroom/protocol'
+import type { Caller, Services } from '../context.js'
+import { pageOfTokens } from '../pam/token-records.js'
+import { requireProvider } from './providers.js'
+
+/**
+ * The tokens a provider minted, for an administrator: every consumer's, or one's, with the
+ * developer API's filters and pagination. Values are never shown: they are the consumers' secrets.
+ */
+export async function listProviderTokens(
+  s: Services,
+  caller: Caller,
+  instanceId: string,
+  ref: string,
+  query: ProviderTokenListQuery,
+): Promise<AuthenticationTokenPage> {
+  const provider = await requireProvider(s.store.db, caller, instanceId, ref)
+  return pageOfTokens(
+    s.store.db,
+    instanceId,
+    { providerId: provider.id, consumerId: query.consumerId, revoked: query.revoked, expired: query.expired },
+    query,
+    s.now(),
+  )
+}
+
+/**
+ * Incident response: revoke (or reinstate) one token, one consumer's tokens, or every token of a
+ * provider, at once on every node (validate reads the flag). Idempotent; audited with the count.
+ */
+export async function setProviderTokensRevoked(
+  s: Services,
+  caller: Caller,
+  instanceId: string,
+  ref: string,
+  selection: ProviderTokensSelection,
+  revoked: boolean,
+): Promise<ProviderTokensChanged> {
+  return s.committer.run(async ({ trx, audit }) => {
+    const provider = await requireProvider(trx, caller, instanceId, ref)
+    const result = await trx
+      .updateTable('authentication_tokens')
+      .set({ revoked: revoked ? 1 : 0, updated_at: s.now() })
+      .where('instance_id', '=', instanceId)
+      .where('provider_id', '=', provider.id)
+      .where('revoked', '=', revoked ? 0 : 1)
+      .$if(selection.consumerId !== undefined, (q) => q.where('consumer_id', '=', selection.consumerId!))
+      .$if(selection.authenticationTokenId !== undefined, (q) =>
+        q.where('id', '=', selection.authenticationTokenId!),
+      )
+      .executeTakeFirst()
+    const changed = Number(result.numUpdatedRows)
+    await audit.append({
+      instanceId,
+      actor: caller.actor,
+      action: `credential_provider.tokens_${revoked ? 'revoke' : 'reinstate'}`,
+      resource: { type: 'credential_provider', id: provider.id },
+      outcome: 'success',
+      details: {
+        consumerId: selection.consumerId ?? null,
+        authenticationTokenId: selection.authenticationTokenId ?? null,
+        changed,
+      },
+      request: caller.request,
+    })
+    return { changed }
+  })
+}
