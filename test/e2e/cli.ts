@@ -17,3 +17,56 @@ export async function ok(server: ServerProcess, args: string[], input?: string):
 export async function okJson<T = any>(server: ServerProcess, args: string[], input?: string): Promise<T> {
   return JSON.parse(await ok(server, [...args, '--json'], input)) as T
 }
+
+/**
+ * An `oauth` credential provider whose upstream is a second application of the same server (its
+ * tokens for `urn:cloud:idaas:pam|credential:obtain`), made with the CLI, and a `use` grant on it
+ * for `grantTo`. Returns the upstream application.
+ */
+export async function createUpstreamProvider(
+  server: ServerProcess,
+  options: { identifier: string; tokenEndpoint: string; grantTo: string },
+): Promise<{ applicationId: string; clientId: string; clientSecret: string }> {
+  const scope = 'urn:cloud:idaas:pam|credential:obtain'
+  const upstream = await okJson(server, [
+    'app',
+    'create',
+    '--name',
+    `${options.identifier}-upstream`,
+    '--scope',
+    scope,
+  ])
+  const clientSecret = (await okJson(server, ['app', 'secret', 'create', upstream.applicationId]))
+    .clientSecret as string
+  await ok(
+    server,
+    [
+      'provider',
+      'create',
+      '--identifier',
+      options.identifier,
+      '--type',
+      'oauth',
+      '--token-endpoint',
+      options.tokenEndpoint,
+      '--client-id',
+      upstream.clientId,
+      '--default-scope',
+      scope,
+    ],
+    `${clientSecret}\n`,
+  )
+  await ok(server, [
+    'grant',
+    'create',
+    '--app',
+    options.grantTo,
+    '--type',
+    'credential_provider',
+    '--resource',
+    options.identifier,
+    '--actions',
+    'use',
+  ])
+  return { applicationId: upstream.applicationId, clientId: upstream.clientId, clientSecret }
+}

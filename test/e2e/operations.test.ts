@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cliBin, repoRoot, runCli, type ServerProcess, startServer } from '../support/server-process.js'
+import { selfSignedCertificate } from '../support/tls.js'
 import { ok } from './cli.js'
 
 describe('operating the server', () => {
@@ -45,32 +46,7 @@ describe('operating the server', () => {
 
   it('serves HTTPS with --tls-cert and --tls-key, trusted with its CA and refused without', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sr-tls-'))
-    const gen = await new Promise<number | null>((resolve) =>
-      spawn(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:P-256',
-          '-nodes',
-          '-days',
-          '1',
-          '-subj',
-          '/CN=localhost',
-          '-addext',
-          'subjectAltName=IP:127.0.0.1,DNS:localhost',
-          '-keyout',
-          join(dir, 'key.pem'),
-          '-out',
-          join(dir, 'cert.pem'),
-        ],
-        { stdio: 'ignore' },
-      ).on('close', resolve),
-    )
-    expect(gen).toBe(0)
+    selfSignedCertificate(dir)
     const child = spawn(
       process.execPath,
       [

@@ -20,7 +20,7 @@ import { exportJWK, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { run as runJwtExample } from '../../packages/sdk/examples/jwt-tokens.js'
 import { type ServerProcess, startServer } from '../support/server-process.js'
-import { ok, okJson } from './cli.js'
+import { createUpstreamProvider, ok, okJson } from './cli.js'
 
 const PAM = 'urn:cloud:idaas:pam'
 
@@ -95,46 +95,11 @@ describe('the SDK against the real server: every operation, with every way a wor
       'use,read,manage',
     ])
     // An upstream OAuth server for FetchOAuth: a second application of the same server.
-    const upstream = await okJson(server, [
-      'app',
-      'create',
-      '--name',
-      'upstream-api',
-      '--scope',
-      `${PAM}|credential:obtain`,
-    ])
-    const upstreamSecret = (await okJson(server, ['app', 'secret', 'create', upstream.applicationId]))
-      .clientSecret
-    await ok(
-      server,
-      [
-        'provider',
-        'create',
-        '--identifier',
-        'upstream',
-        '--type',
-        'oauth',
-        '--token-endpoint',
-        tokenEndpoint,
-        '--client-id',
-        upstream.clientId,
-        '--default-scope',
-        `${PAM}|credential:obtain`,
-      ],
-      `${upstreamSecret}\n`,
-    )
-    await ok(server, [
-      'grant',
-      'create',
-      '--app',
-      app.applicationId,
-      '--type',
-      'credential_provider',
-      '--resource',
-      'upstream',
-      '--actions',
-      'use',
-    ])
+    await createUpstreamProvider(server, {
+      identifier: 'upstream',
+      tokenEndpoint,
+      grantTo: app.applicationId,
+    })
   })
   afterAll(async () => {
     await http.close()

@@ -3,9 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { repoRoot, type ServerProcess, startServer } from '../support/server-process.js'
-import { ok, okJson } from './cli.js'
-
-const PAM = 'urn:cloud:idaas:pam'
+import { createUpstreamProvider, okJson } from './cli.js'
 
 /** `node packages/sdk/examples/dist/<name>.js [args]`, as the README tells a user to run it. */
 function runExample(name: string, env: NodeJS.ProcessEnv, args: string[] = []) {
@@ -67,47 +65,12 @@ describe('the SDK examples run against the server npm start creates', () => {
   })
 
   it('oauth-token, against a second application of the same server as the upstream', async () => {
-    const upstream = await okJson(server, [
-      'app',
-      'create',
-      '--name',
-      'upstream-api',
-      '--scope',
-      `${PAM}|credential:obtain`,
-    ])
-    const upstreamSecret = (await okJson(server, ['app', 'secret', 'create', upstream.applicationId]))
-      .clientSecret
     const config = JSON.parse(await readFile(env.CLOUD_IDAAS_CONFIG_PATH!, 'utf8'))
-    await ok(
-      server,
-      [
-        'provider',
-        'create',
-        '--identifier',
-        'upstream',
-        '--type',
-        'oauth',
-        '--token-endpoint',
-        config.tokenEndpoint,
-        '--client-id',
-        upstream.clientId,
-        '--default-scope',
-        `${PAM}|credential:obtain`,
-      ],
-      `${upstreamSecret}\n`,
-    )
-    await ok(server, [
-      'grant',
-      'create',
-      '--app',
-      config.clientId,
-      '--type',
-      'credential_provider',
-      '--resource',
-      'upstream',
-      '--actions',
-      'use',
-    ])
+    await createUpstreamProvider(server, {
+      identifier: 'upstream',
+      tokenEndpoint: config.tokenEndpoint,
+      grantTo: config.clientId,
+    })
     const result = await runExample('oauth-token', env, ['upstream'])
     expectRan(result)
     expect(result.stdout).toMatch(/^Bearer /m)

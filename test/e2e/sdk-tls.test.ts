@@ -1,38 +1,10 @@
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConnectionError, createPamClient } from '@strongroom/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ServerProcess, startServer } from '../support/server-process.js'
-
-/** A self-signed certificate for 127.0.0.1, made with openssl. */
-function selfSigned(dir: string) {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  )
-  return { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') }
-}
+import { selfSignedCertificate } from '../support/tls.js'
 
 describe('createPamClient() against the server over HTTPS with a self-signed certificate', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sr-sdk-tls-'))
@@ -42,7 +14,7 @@ describe('createPamClient() against the server over HTTPS with a self-signed cer
   let cert: string
 
   beforeAll(async () => {
-    ;({ cert } = selfSigned(dir))
+    ;({ cert } = selfSignedCertificate(dir))
     server = await startServer({ args: ['--tls-cert', cert, '--tls-key', join(dir, 'key.pem')] })
     expect(server.url).toMatch(/^https:\/\//)
     configPath = join(server.dataDir, 'client-config.json')

@@ -5,7 +5,7 @@ import type { Dialect, Store } from '../store/connect.js'
 import { prepare, type QueryTarget } from '../store/prepared.js'
 import type { Database } from '../store/schema.js'
 import { canonicalJson } from './canonical-json.js'
-import { type AuditDetails, type ChainedFields, eventHash, GENESIS_HASH } from './chain.js'
+import { type AuditDetails, CHAINED_FIELDS, type ChainedFields, eventHash, GENESIS_HASH } from './chain.js'
 
 /** Who did it: an admin token, an application, or the system itself. */
 export interface Actor {
@@ -50,44 +50,25 @@ const updateHead = prepare(['instanceId', 'seq', 'hash'], (db, p) =>
   db.updateTable('audit_heads').set({ seq: p.seq, hash: p.hash }).where('instance_id', '=', p.instanceId),
 )
 
-const insertEvent = prepare(
-  [
-    'instanceId',
-    'seq',
-    'time',
-    'actorType',
-    'actorId',
-    'action',
-    'resourceType',
-    'resourceId',
-    'outcome',
-    'reason',
-    'requestId',
-    'sourceIp',
-    'userAgent',
-    'details',
-    'prevHash',
-    'hash',
-  ],
-  (db, p) =>
-    db.insertInto('audit_events').values({
-      instance_id: p.instanceId,
-      seq: p.seq,
-      time: p.time,
-      actor_type: p.actorType,
-      actor_id: p.actorId,
-      action: p.action,
-      resource_type: p.resourceType,
-      resource_id: p.resourceId,
-      outcome: p.outcome,
-      reason: p.reason,
-      request_id: p.requestId,
-      source_ip: p.sourceIp,
-      user_agent: p.userAgent,
-      details: p.details,
-      prev_hash: p.prevHash,
-      hash: p.hash,
-    }),
+const insertEvent = prepare([...CHAINED_FIELDS, 'prevHash', 'hash'], (db, p) =>
+  db.insertInto('audit_events').values({
+    instance_id: p.instanceId,
+    seq: p.seq,
+    time: p.time,
+    actor_type: p.actorType,
+    actor_id: p.actorId,
+    action: p.action,
+    resource_type: p.resourceType,
+    resource_id: p.resourceId,
+    outcome: p.outcome,
+    reason: p.reason,
+    request_id: p.requestId,
+    source_ip: p.sourceIp,
+    user_agent: p.userAgent,
+    details: p.details,
+    prev_hash: p.prevHash,
+    hash: p.hash,
+  }),
 )
 
 /**

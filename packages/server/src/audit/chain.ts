@@ -21,25 +21,26 @@ export function eventHash(prevHash: string, event: ChainedFields, detailsJson?: 
     .digest('hex')
 }
 
+/** The hashed fields of an event, in the table's column order. */
+export const CHAINED_FIELDS = [
+  'instanceId',
+  'seq',
+  'time',
+  'actorType',
+  'actorId',
+  'action',
+  'resourceType',
+  'resourceId',
+  'outcome',
+  'reason',
+  'requestId',
+  'sourceIp',
+  'userAgent',
+  'details',
+] as const satisfies readonly (keyof ChainedFields)[]
+
 /** The event's keys in canonical order (UTF-16 code units, as `canonicalJson` sorts them). */
-const EVENT_KEYS = (
-  [
-    'instanceId',
-    'seq',
-    'time',
-    'actorType',
-    'actorId',
-    'action',
-    'resourceType',
-    'resourceId',
-    'outcome',
-    'reason',
-    'requestId',
-    'sourceIp',
-    'userAgent',
-    'details',
-  ] as const satisfies readonly (keyof ChainedFields)[]
-).toSorted((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+const EVENT_KEYS = [...CHAINED_FIELDS].toSorted((a, b) => (a < b ? -1 : a > b ? 1 : 0))
 const QUOTED_KEYS = EVENT_KEYS.map((k) => JSON.stringify(k))
 
 /**
