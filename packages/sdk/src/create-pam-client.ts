@@ -1,4 +1,5 @@
 import type { PamTokenCacheOptions } from './client/bearer-token-source.js'
+import { httpOptionsFrom } from './client/from-client-config.js'
 import { PamClient } from './client/pam-client.js'
 import type { ClientConfig } from './config/client-config.js'
 import { NoConfigurationFile } from './config/config-error.js'
@@ -64,14 +65,7 @@ export async function createPamClient(options: CreatePamClientOptions = {}): Pro
   }
   const http = createHttpClient({
     env,
-    ...(config
-      ? {
-          connectTimeout: config.httpConfiguration.connectTimeout,
-          readTimeout: config.httpConfiguration.readTimeout,
-          // Applied, where the Python SDK ignores it (DESIGN.md); a process warning says so.
-          insecureSkipTlsVerify: config.httpConfiguration.unsafeIgnoreSslCert,
-        }
-      : {}),
+    ...(config ? httpOptionsFrom(config) : {}),
     ...options.http,
   })
   const credentials = fromDefaultChain({ credentials: options.credentials, http, env, config })

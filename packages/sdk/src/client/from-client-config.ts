@@ -17,6 +17,18 @@ export interface PamClientConfigOptions {
   tokenCache?: PamTokenCacheOptions | undefined
 }
 
+/**
+ * The HTTP options a client configuration sets: its timeouts, and `unsafeIgnoreSslCert`, applied
+ * where the Python SDK ignores it (DESIGN.md; a process warning says so).
+ */
+export function httpOptionsFrom(config: ClientConfig): HttpClientOptions {
+  return {
+    connectTimeout: config.httpConfiguration.connectTimeout,
+    readTimeout: config.httpConfiguration.readTimeout,
+    insecureSkipTlsVerify: config.httpConfiguration.unsafeIgnoreSslCert,
+  }
+}
+
 /** `PamClientOptions` from a client configuration; a missing `developerApiEndpoint` is a `ConfigurationError`. */
 export function fromClientConfigOptions(
   config: ClientConfig,
@@ -31,12 +43,7 @@ export function fromClientConfigOptions(
   const http =
     given !== undefined && typeof (given as Partial<HttpClient>).request === 'function'
       ? given
-      : {
-          connectTimeout: config.httpConfiguration.connectTimeout,
-          readTimeout: config.httpConfiguration.readTimeout,
-          insecureSkipTlsVerify: config.httpConfiguration.unsafeIgnoreSslCert,
-          ...(given as HttpClientOptions | undefined),
-        }
+      : { ...httpOptionsFrom(config), ...(given as HttpClientOptions | undefined) }
   return {
     credentials: options.credentials,
     instanceId: config.idaasInstanceId,

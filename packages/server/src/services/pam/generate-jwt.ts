@@ -5,7 +5,7 @@ import { newId } from '../../ids.js'
 import type { AuthenticationTokenTable, CredentialProviderTable } from '../../store/schema.js'
 import type { Caller, Services, Workload } from '../context.js'
 import { signJwt } from '../providers/provider-keys.js'
-import { issuerOf, jwtSettingsOf } from '../providers/providers.js'
+import { jwtSettingsOf, providerIssuer } from '../providers/providers.js'
 import { isReservedAudience, type JwtSettings } from '../providers/settings.js'
 import { auditedOperation, Refusal } from './audited-operation.js'
 import { authorizeProvider } from './provider-access.js'
@@ -64,7 +64,7 @@ export async function generateJwt(
       const exp = iat + (body.expiration ?? settings.defaultExpiration)
       const claims = {
         ...body.customClaims,
-        iss: body.issuer ?? issuerOf(s, provider),
+        iss: body.issuer ?? providerIssuer(s, provider, settings),
         sub: body.subject,
         // One audience as a string, several as an array (RFC 7519 §4.1.3 allows both).
         aud: body.audiences.length === 1 ? body.audiences[0] : body.audiences,
@@ -152,7 +152,7 @@ function checkAgainstProvider(
 ): PamError | undefined {
   if (
     body.issuer !== undefined &&
-    body.issuer !== issuerOf(s, provider) &&
+    body.issuer !== providerIssuer(s, provider, settings) &&
     !settings.allowedIssuers.includes(body.issuer)
   ) {
     return new InvalidParameter(

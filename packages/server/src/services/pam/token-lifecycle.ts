@@ -9,6 +9,7 @@ import { SECRET_PREFIX } from '../../crypto/minted-secret.js'
 import { IntegrityError, NotFound, PamError } from '../../errors.js'
 import type { AuthenticationTokenTable } from '../../store/schema.js'
 import type { Caller, Services, Workload } from '../context.js'
+import { requireInstance } from '../instances/instances.js'
 import { findProvider } from '../providers/providers.js'
 import { type AuditedUnit, auditedOperation, Refusal } from './audited-operation.js'
 import { authorizeProvider } from './provider-access.js'
@@ -64,16 +65,6 @@ async function jwtOf(
   }
 }
 
-/** The unauthenticated operations name their instance in the path only: it must exist before anything is recorded in its chain. */
-async function requireInstanceExists(s: Services, instanceId: string): Promise<void> {
-  const row = await s.store.db
-    .selectFrom('instances')
-    .select('id')
-    .where('id', '=', instanceId)
-    .executeTakeFirst()
-  if (!row) throw new NotFound('InstanceNotFound', `instance ${instanceId} does not exist`)
-}
-
 /** ObtainJwtAuthenticationToken: a recorded JWT by consumer and token id (scope `authentication_token:obtain`, a `read` grant). */
 export async function obtainJwt(
   s: Services,
@@ -124,7 +115,8 @@ export async function obtainJwtByDerivedShortToken(
   instanceId: string,
   shortToken: string,
 ): Promise<JwtTokenResult> {
-  await requireInstanceExists(s, instanceId)
+  // The instance is named by the path only: it must exist before anything is recorded in its chain.
+  await requireInstance(s.store.db, caller, instanceId)
   return auditedOperation(
     s,
     caller,
@@ -164,7 +156,8 @@ export async function validateToken(
   instanceId: string,
   token: string,
 ): Promise<{ active: boolean }> {
-  await requireInstanceExists(s, instanceId)
+  // The instance is named by the path only: it must exist before anything is recorded in its chain.
+  await requireInstance(s.store.db, caller, instanceId)
   return auditedOperation(
     s,
     caller,

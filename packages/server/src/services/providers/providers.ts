@@ -44,8 +44,13 @@ export function providerUrl(
   return `${s.publicUrl}/v2/${row.instance_id}/credentialProviders/${row.id}`
 }
 
-export function issuerOf(s: Pick<Services, 'publicUrl'>, row: CredentialProviderTable): string {
-  return jwtSettingsOf(row).issuer ?? providerUrl(s, row)
+/** A jwt provider's default `iss`: the configured issuer, else the provider's own URL. */
+export function providerIssuer(
+  s: Pick<Services, 'publicUrl'>,
+  row: CredentialProviderTable,
+  settings: JwtSettings = jwtSettingsOf(row),
+): string {
+  return settings.issuer ?? providerUrl(s, row)
 }
 
 export function toProvider(s: Pick<Services, 'publicUrl'>, row: CredentialProviderTable): CredentialProvider {
@@ -67,7 +72,7 @@ export function toProvider(s: Pick<Services, 'publicUrl'>, row: CredentialProvid
     ...base,
     jwt: {
       ...settings,
-      issuer: issuerOf(s, row),
+      issuer: providerIssuer(s, row, settings),
       keyId: jwk.kid ?? '',
       jwksUri: `${providerUrl(s, row)}/.well-known/jwks.json`,
     },
@@ -291,12 +296,8 @@ export async function setProviderStatus(
   })
 }
 
-/** The public JWKS of a jwt provider (no authentication: relying parties fetch it). */
-export async function providerJwks(
-  s: Services,
-  instanceId: string,
-  providerId: string,
-): Promise<{ keys: Record<string, string>[] }> {
+/** A jwt provider of the instance by id, for the public endpoints (no authentication). */
+async function publishedProvider(s: Services, instanceId: string, providerId: string) {
   const row = PROVIDER_ID.test(providerId)
     ? await findProvider(s.store.db, instanceId, providerId)
     : undefined
@@ -306,16 +307,24 @@ export async function providerJwks(
       `no jwt credential provider ${providerId} in instance ${instanceId}`,
     )
   }
-  return { keys: [JSON.parse(row.public_jwk) as Record<string, string>] }
+  return { row, jwk: JSON.parse(row.public_jwk) as Record<string, string> }
+}
+
+/** The public JWKS of a jwt provider (no authentication: relying parties fetch it). */
+export async function providerJwks(
+  s: Services,
+  instanceId: string,
+  providerId: string,
+): Promise<{ keys: Record<string, string>[] }> {
+  return { keys: [(await publishedProvider(s, instanceId, providerId)).jwk] }
 }
 
 /** OpenID-style discovery for a provider's issuer URL, so relying parties can find the JWKS from `iss`. */
 export async function providerMetadata(s: Services, instanceId: string, providerId: string) {
-  const { keys } = await providerJwks(s, instanceId, providerId)
-  const row = (await findProvider(s.store.db, instanceId, providerId))!
+  const { row, jwk } = await publishedProvider(s, instanceId, providerId)
   return {
     issuer: providerUrl(s, row),
     jwks_uri: `${providerUrl(s, row)}/.well-known/jwks.json`,
-    id_token_signing_alg_values_supported: keys.map((k) => k.alg),
+    id_token_signing_alg_values_supported: [jwk.alg!],
   }
 }

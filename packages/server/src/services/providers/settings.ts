@@ -18,7 +18,7 @@ export interface OAuthSettings {
 /** The non-secret settings of a `jwt` provider, stored as JSON. */
 export interface JwtSettings {
   algorithm: ProviderAlgorithm
-  /** null: the provider's own URL (issuerOfProvider). */
+  /** null: the provider's own URL (providerIssuer). */
   issuer: string | null
   allowedIssuers: string[]
   allowedAudiences: string[]

@@ -65,7 +65,7 @@ export class UpstreamTokens {
     private readonly fetchFn: typeof fetch = globalThis.fetch,
   ) {}
 
-  /** Upstream requests made so far: tests and the bench count them. */
+  /** Upstream requests made so far: tests count them. */
   requests = 0
 
   /**
