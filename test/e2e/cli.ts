@@ -70,3 +70,17 @@ export async function createUpstreamProvider(
   ])
   return { applicationId: upstream.applicationId, clientId: upstream.clientId, clientSecret }
 }
+
+/** The audit actions the developer API's operations write (FetchOAuth's aside: it needs an upstream). */
+export const PAM_AUDIT_ACTIONS = [
+  'credential.obtain',
+  'authentication_token.generate_jwt',
+  'authentication_token.obtain_jwt',
+  'authentication_token.obtain_jwt_by_derived_short_token',
+  'authentication_token.list',
+  'authentication_token.validate',
+  'authentication_token.revoke',
+  'authentication_token.reinstate',
+  'authentication_token.revoke_by_consumer',
+  'authentication_token.reinstate_by_consumer',
+] as const

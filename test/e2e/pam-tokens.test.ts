@@ -3,7 +3,7 @@ import { request } from 'node:http'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ServerProcess, startServer } from '../support/server-process.js'
-import { cli, ok, okJson } from './cli.js'
+import { cli, ok, okJson, PAM_AUDIT_ACTIONS } from './cli.js'
 
 const PAM = 'urn:cloud:idaas:pam'
 const TOKEN_KEYS = [
@@ -327,18 +327,7 @@ describe('the PAM developer API over HTTP, as the official clients call it', () 
       ['audit', 'query', '--limit', '200'],
     )
     const actions = new Set(events.map((e) => e.action))
-    for (const action of [
-      'credential.obtain',
-      'authentication_token.generate_jwt',
-      'authentication_token.obtain_jwt',
-      'authentication_token.obtain_jwt_by_derived_short_token',
-      'authentication_token.list',
-      'authentication_token.validate',
-      'authentication_token.revoke',
-      'authentication_token.reinstate',
-      'authentication_token.revoke_by_consumer',
-      'authentication_token.reinstate_by_consumer',
-    ]) {
+    for (const action of PAM_AUDIT_ACTIONS) {
       expect(actions, action).toContain(action)
     }
     const text = JSON.stringify(events)

@@ -12,7 +12,7 @@ import { tokenEndpointCall } from '../../packages/sdk/src/credentials/token-endp
 import { NotFoundError, PermissionError } from '../../packages/sdk/src/errors.js'
 import { createHttpClient } from '../../packages/sdk/src/http/http-client.js'
 import { type ServerProcess, startServer } from '../support/server-process.js'
-import { ok, okJson } from './cli.js'
+import { ok, okJson, PAM_AUDIT_ACTIONS } from './cli.js'
 
 const PAM = 'urn:cloud:idaas:pam'
 
@@ -172,18 +172,7 @@ describe('PamClient against the real server', () => {
 
     const events = await okJson<{ action: string }[]>(server, ['audit', 'query', '--limit', '500'])
     const actions = new Set(events.map((e) => e.action))
-    for (const action of [
-      'credential.obtain',
-      'authentication_token.generate_jwt',
-      'authentication_token.obtain_jwt',
-      'authentication_token.obtain_jwt_by_derived_short_token',
-      'authentication_token.list',
-      'authentication_token.validate',
-      'authentication_token.revoke',
-      'authentication_token.reinstate',
-      'authentication_token.revoke_by_consumer',
-      'authentication_token.reinstate_by_consumer',
-    ]) {
+    for (const action of PAM_AUDIT_ACTIONS) {
       expect(actions, action).toContain(action)
     }
     expect(server.logs()).not.toContain(short)
