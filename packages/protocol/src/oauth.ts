@@ -10,6 +10,9 @@ export const PAM_SCOPES = [
   'authentication_token:read',
   'authentication_token:manage',
   'cloud_account_role:obtain_access_credential',
+  /** strongroom's own: retrieve account passwords and SSH keys, and list accounts. */
+  'account:obtain',
+  'account:read',
 ] as const
 export type PamScope = (typeof PAM_SCOPES)[number]
 

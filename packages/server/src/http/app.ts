@@ -12,7 +12,9 @@ import { isSafeString, registerJsonBody } from './json-body.js'
 import { openApiDocument } from './openapi.js'
 import { RequestLog } from './request-log.js'
 import type { RouteSpec } from './route-table.js'
+import { accountRoutes } from './routes/account-routes.js'
 import { adminRoutes } from './routes/admin-routes.js'
+import { boundTokenRoutes } from './routes/bound-token-routes.js'
 import { registerOAuthRoutes } from './routes/oauth-routes.js'
 import { pamRoutes } from './routes/pam-routes.js'
 import { typeboxValidatorCompiler } from './validation.js'
@@ -113,7 +115,7 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
     return { status: 'ready' }
   })
 
-  const routes = [...adminRoutes(s), ...pamRoutes(s)]
+  const routes = [...adminRoutes(s), ...pamRoutes(s), ...accountRoutes(s), ...boundTokenRoutes(s)]
   const document = openApiDocument(routes, options.version ?? '0.0.0')
   app.get('/openapi.json', async () => document)
   const failures = { ...(options.authFailures ?? AUTH_FAILURES), now: s.now }

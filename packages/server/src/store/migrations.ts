@@ -331,6 +331,80 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0006_accounts_and_bound_tokens': {
+      async up(db: Kysely<unknown>) {
+        // Privileged accounts, `TARGET/account`. What lists show (has a password, has a key, can the
+        // key be decrypted, its public facts) is kept beside the sealed versions, so a list never
+        // decrypts anything.
+        await db.schema
+          .createTable('accounts')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('instance_id', 'text', (c) => c.notNull().references('instances.id'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('display_name', 'text', (c) => c.notNull())
+          .addColumn('description', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('requires_reason', 'integer', (c) => c.notNull())
+          .addColumn('has_password', 'integer', (c) => c.notNull())
+          .addColumn('has_key', 'integer', (c) => c.notNull())
+          .addColumn('key_supported', 'integer', (c) => c.notNull())
+          .addColumn('key_facts', 'text')
+          .addColumn('current_version', 'integer', (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addColumn('updated_at', time, (c) => c.notNull())
+          .execute()
+        await db.schema
+          .createIndex('accounts_name')
+          .unique()
+          .on('accounts')
+          .columns(['instance_id', 'name'])
+          .execute()
+        // Every change of an account's secrets is a version: password and SSH key sealed together.
+        await db.schema
+          .createTable('account_versions')
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('instance_id', 'text', (c) => c.notNull())
+          .addColumn('has_password', 'integer', (c) => c.notNull())
+          .addColumn('has_key', 'integer', (c) => c.notNull())
+          .addColumn('key_version', 'integer', (c) => c.notNull())
+          .addColumn('ciphertext', blob, (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('account_versions_pk', ['account_id', 'version'])
+          .execute()
+        // Sessions of key-bound session tokens: refreshable until expires_at unless revoked.
+        await db.schema
+          .createTable('token_sessions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('instance_id', 'text', (c) => c.notNull())
+          .addColumn('application_id', 'text', (c) => c.notNull())
+          .addColumn('jkt', 'text', (c) => c.notNull())
+          .addColumn('scope', 'text', (c) => c.notNull())
+          .addColumn('revoked', 'integer', (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addColumn('expires_at', time, (c) => c.notNull())
+          .execute()
+        await db.schema
+          .createIndex('token_sessions_expiry')
+          .on('token_sessions')
+          .column('expires_at')
+          .execute()
+        // DPoP proof ids seen by any node (RFC 9449 §11.1), kept until the proof is out of its window.
+        await db.schema
+          .createTable('used_proof_jtis')
+          .addColumn('instance_id', 'text', (c) => c.notNull())
+          .addColumn('jti_hash', 'text', (c) => c.notNull())
+          .addColumn('expires_at', time, (c) => c.notNull())
+          .addPrimaryKeyConstraint('used_proof_jtis_pk', ['instance_id', 'jti_hash'])
+          .execute()
+        await db.schema
+          .createIndex('used_proof_jtis_expiry')
+          .on('used_proof_jtis')
+          .column('expires_at')
+          .execute()
+      },
+    },
   }
 }
 

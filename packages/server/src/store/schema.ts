@@ -20,6 +20,10 @@ export interface Database {
   federated_credentials: FederatedCredentialTable
   credential_providers: CredentialProviderTable
   authentication_tokens: AuthenticationTokenTable
+  accounts: AccountTable
+  account_versions: AccountVersionTable
+  token_sessions: TokenSessionTable
+  used_proof_jtis: UsedProofJtiTable
 }
 
 export interface MetaTable {
@@ -240,5 +244,60 @@ export interface AuthenticationTokenTable {
   short_token_hash: string | null
   created_at: number
   updated_at: number
+  expires_at: number
+}
+
+export interface AccountTable {
+  id: string
+  instance_id: string
+  /** `TARGET/account`. */
+  name: string
+  display_name: string
+  description: string
+  status: 'enabled' | 'disabled'
+  /** 0 or 1, as the three flags below. */
+  requires_reason: number
+  has_password: number
+  has_key: number
+  /** Whether the server can decrypt the current key (`decrypt: true` works). */
+  key_supported: number
+  /** The current key's public facts as JSON (protocol `SshKeyFacts`), null without a key. */
+  key_facts: string | null
+  current_version: number
+  created_at: number
+  updated_at: number
+}
+
+export interface AccountVersionTable {
+  account_id: string
+  version: number
+  instance_id: string
+  has_password: number
+  has_key: number
+  key_version: number
+  /** `{ password?, sshKey?: { key, passphrase?, fileName? } }` sealed under the data key. */
+  ciphertext: Buffer
+  created_at: number
+  created_by: string
+}
+
+export interface TokenSessionTable {
+  /** The `sid` claim of the session's tokens. */
+  id: string
+  instance_id: string
+  application_id: string
+  /** The thumbprint every token of the session is bound to. */
+  jkt: string
+  /** The scope granted, `audience|value …`. */
+  scope: string
+  revoked: number
+  created_at: number
+  expires_at: number
+}
+
+export interface UsedProofJtiTable {
+  instance_id: string
+  /** SHA-256 of the proof's `jti`, base64url: bounded size whatever the client sent. */
+  jti_hash: string
   expires_at: number
 }

@@ -63,6 +63,7 @@ import * as grants from '../../services/grants/grants.js'
 import * as instances from '../../services/instances/instances.js'
 import { requireInstance } from '../../services/instances/instances.js'
 import type { RouteInput, RouteSpec } from '../route-table.js'
+import { accountAdminRoutes } from './account-routes.js'
 import { providerAdminRoutes } from './provider-routes.js'
 
 const closed = { additionalProperties: false } as const
@@ -593,5 +594,6 @@ export function adminRoutes(s: Services): RouteSpec[] {
       handler: async (input) => verifyChain(s.store.db, await requireChain(s, input)),
     },
     ...providerAdminRoutes(s),
+    ...accountAdminRoutes(s),
   ]
 }
