@@ -5,6 +5,7 @@ export type CliErrorCode =
   | 'Usage'
   | 'InputInvalid'
   | 'InputUnreadable'
+  | 'OutputUnwritable'
   | 'ConnectionRefused'
   | 'NetworkError'
   | 'Timeout'

@@ -28,7 +28,17 @@ function describe(error: unknown): string {
     // Thrown by `@strongroom/server` in `serve`, `admin …` and offline `audit verify`: its
     // ConfigError says what to fix, its PamError has a stable code, as an API error would.
     if (error.name === 'ConfigError') return error.message
-    const { code, status } = error as { code?: unknown; status?: unknown }
+    const { code, status, serverCode, field } = error as {
+      code?: unknown
+      status?: unknown
+      serverCode?: unknown
+      field?: unknown
+    }
+    // The SDK's PamError (`get …`, `token …`): the server's own code says more than ours.
+    if (typeof code === 'string' && code.startsWith('ERR_PAM_')) {
+      const where = typeof field === 'string' ? ` (field ${field})` : ''
+      return `${typeof serverCode === 'string' ? serverCode : code}: ${error.message}${where}`
+    }
     if (typeof code === 'string' && typeof status === 'number') return `${code}: ${error.message}`
     // A system error (`listen EADDRINUSE: address already in use …`) explains itself.
     if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return error.message

@@ -9,6 +9,7 @@ import { registerInstanceCommands } from './commands/instance.js'
 import { registerProviderCommands } from './commands/provider.js'
 import { registerServeCommand } from './commands/serve.js'
 import { registerSigningKeyCommands } from './commands/signing-key.js'
+import { registerTokenCommands } from './commands/token.js'
 import { Context, type GlobalOptions, type RunState } from './context.js'
 import { CliError } from './errors.js'
 import { formatError } from './format-error.js'
@@ -61,6 +62,7 @@ export function buildProgram(options: ProgramOptions = {}): Command {
   registerGrantCommands(program, contextFor)
   registerSigningKeyCommands(program, contextFor)
   registerAuditCommands(program, contextFor)
+  registerTokenCommands(program, contextFor)
   return program
 }
 

@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto'
+import { chmod, open, rename, rm } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
+import type { Context } from '../context.js'
+import { CliError } from '../errors.js'
+
+/** `--out FILE`: where a command writes the secret instead of stdout. */
+export interface SecretOutputOptions {
+  out?: string
+}
+
+/**
+ * Writes a secret to stdout, or with `--out` to a file readable by its owner only (0600). The file
+ * is written beside its final name and renamed over it, so a reader never sees half a secret and a
+ * file that existed with a looser mode ends up 0600 too. The secret never reaches stderr.
+ */
+export async function writeSecret(ctx: Context, text: string, options: SecretOutputOptions): Promise<void> {
+  ctx.rememberSecret(text)
+  if (options.out === undefined) {
+    await ctx.out.write(text.endsWith('\n') ? text : `${text}\n`)
+    return
+  }
+  const target = resolve(ctx.io.cwd, options.out)
+  const temporary = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`)
+  try {
+    const file = await open(temporary, 'wx', 0o600)
+    try {
+      await file.writeFile(text.endsWith('\n') ? text : `${text}\n`)
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    // The process umask cannot widen 0600, but be explicit where a filesystem ignored the mode.
+    await chmod(temporary, 0o600)
+    await rename(temporary, target)
+  } catch (err) {
+    await rm(temporary, { force: true })
+    const code = (err as NodeJS.ErrnoException).code ?? 'error'
+    throw new CliError('OutputUnwritable', `cannot write ${options.out}: ${code}`, { cause: err })
+  }
+  ctx.out.note(`written to ${options.out} (mode 0600)`)
+}
