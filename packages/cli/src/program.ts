@@ -1,9 +1,11 @@
 import { Command, CommanderError } from 'commander'
+import { registerAccountCommands } from './commands/account.js'
 import { registerAdminCommands } from './commands/admin.js'
 import { registerAdminTokenCommands } from './commands/admin-token.js'
 import { registerAppCommands } from './commands/app.js'
 import { registerAuditCommands } from './commands/audit.js'
 import { registerCredentialCommands } from './commands/credential.js'
+import { registerGetCommands } from './commands/get.js'
 import { registerGrantCommands } from './commands/grant.js'
 import { registerInstanceCommands } from './commands/instance.js'
 import { registerProviderCommands } from './commands/provider.js'
@@ -59,9 +61,11 @@ export function buildProgram(options: ProgramOptions = {}): Command {
   registerAppCommands(program, contextFor)
   registerCredentialCommands(program, contextFor)
   registerProviderCommands(program, contextFor)
+  registerAccountCommands(program, contextFor)
   registerGrantCommands(program, contextFor)
   registerSigningKeyCommands(program, contextFor)
   registerAuditCommands(program, contextFor)
+  registerGetCommands(program, contextFor)
   registerTokenCommands(program, contextFor)
   return program
 }

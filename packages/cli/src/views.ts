@@ -1,4 +1,6 @@
 import type {
+  Account,
+  AccountVersion,
   AdminToken,
   Application,
   ApplicationKey,
@@ -247,4 +249,46 @@ export const federatedCredentialColumns: Column<FederatedCredential>[] = [
   { header: 'SUBJECT', value: (f) => f.subject },
   { header: 'AUDIENCES', value: (f) => f.audiences.join(' ') },
   { header: 'KEYS', value: (f) => f.jwksUri ?? 'static JWKS' },
+]
+
+export const accountColumns: Column<Account>[] = [
+  { header: 'ACCOUNT ID', value: (a) => a.accountId },
+  { header: 'NAME', value: (a) => a.accountName },
+  { header: 'STATUS', value: (a) => a.status, paint: status },
+  { header: 'PASSWORD', value: (a) => a.hasPassword },
+  { header: 'KEY', value: (a) => (a.sshKey === null ? null : a.sshKey.keyType) },
+  { header: 'REASON', value: (a) => a.requiresReason },
+  { header: 'VERSION', value: (a) => a.currentVersion, right: true },
+  { header: 'UPDATED', value: (a) => when(a.updateTime) },
+]
+
+/** The `show` view of an account: its key's public facts, never a secret. */
+export const accountFields: Column<Account>[] = [
+  { header: 'Account ID', value: (a) => a.accountId },
+  { header: 'Name', value: (a) => a.accountName },
+  { header: 'Display name', value: (a) => a.displayName },
+  { header: 'Description', value: (a) => a.description || null },
+  { header: 'Status', value: (a) => a.status, paint: status },
+  { header: 'Requires reason', value: (a) => a.requiresReason },
+  { header: 'Password', value: (a) => a.hasPassword },
+  { header: 'SSH key', value: (a) => a.hasKey },
+  { header: 'Key type', value: (a) => a.sshKey?.keyType },
+  { header: 'Fingerprint', value: (a) => a.sshKey?.fingerprint },
+  { header: 'Public key', value: (a) => a.sshKey?.publicKey },
+  { header: 'Key file name', value: (a) => a.sshKey?.fileName },
+  { header: 'Key encrypted', value: (a) => a.sshKey?.encrypted },
+  { header: 'Key decryptable', value: (a) => (a.hasKey ? a.isKeySupported : null) },
+  { header: 'Current version', value: (a) => a.currentVersion },
+  { header: 'Instance', value: (a) => a.instanceId },
+  { header: 'Created', value: (a) => when(a.createTime) },
+  { header: 'Updated', value: (a) => when(a.updateTime) },
+]
+
+export const accountVersionColumns: Column<AccountVersion>[] = [
+  { header: 'VERSION', value: (v) => v.version, right: true },
+  { header: 'CURRENT', value: (v) => v.current },
+  { header: 'PASSWORD', value: (v) => v.hasPassword },
+  { header: 'KEY', value: (v) => v.hasKey },
+  { header: 'CREATED', value: (v) => when(v.createTime) },
+  { header: 'CREATED BY', value: (v) => v.createdBy },
 ]

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { CliError } from '../errors.js'
 import { parsePositiveInteger } from '../option-parsers.js'
+import { revealedJson } from '../workload/revealed-json.js'
 import { type SecretOutputOptions, writeSecret } from '../workload/secret-output.js'
 import { configOption, type WorkloadOptions, workloadClient } from '../workload/workload-client.js'
 import type { ContextFor } from './context-for.js'
@@ -67,7 +68,7 @@ export function registerTokenCommands(program: Command, contextFor: ContextFor):
       const { jwtValue, derivedShortToken } = result.jwtContent
       ctx.rememberSecret(jwtValue)
       if (derivedShortToken) ctx.rememberSecret(derivedShortToken)
-      if (ctx.out.json) return writeSecret(ctx, JSON.stringify(result, null, 2), options)
+      if (ctx.out.json) return writeSecret(ctx, revealedJson(result), options)
       await writeSecret(ctx, derivedShortToken ? `${jwtValue}\n${derivedShortToken}` : jwtValue, options)
     })
 
@@ -99,7 +100,7 @@ export function registerTokenCommands(program: Command, contextFor: ContextFor):
         )
       }
       ctx.rememberSecret(value)
-      if (ctx.out.json) return writeSecret(ctx, JSON.stringify(result, null, 2), options)
+      if (ctx.out.json) return writeSecret(ctx, revealedJson(result), options)
       await writeSecret(ctx, value, options)
     })
 }

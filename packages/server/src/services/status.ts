@@ -10,15 +10,15 @@ interface StatusRow {
 }
 
 /**
- * Enables or disables an application, a credential or a credential provider inside a unit of work: idempotent (no
+ * Enables or disables an application, a credential, a credential provider or an account inside a unit of work: idempotent (no
  * write and no event when the status is already the one asked for), audited otherwise.
  */
 export async function changeStatus(
   { trx, audit }: Unit,
   caller: Caller,
   target: {
-    table: 'applications' | 'credentials' | 'credential_providers'
-    resourceType: 'application' | 'credential' | 'credential_provider'
+    table: 'applications' | 'credentials' | 'credential_providers' | 'accounts'
+    resourceType: 'application' | 'credential' | 'credential_provider' | 'account'
     row: StatusRow
   },
   status: Status,

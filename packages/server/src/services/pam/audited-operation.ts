@@ -27,7 +27,13 @@ export interface AuditedUnit extends Unit {
 export async function auditedOperation<T>(
   s: Services,
   caller: Caller,
-  event: { instanceId: string; action: string; details?: AuditDetails },
+  event: {
+    instanceId: string
+    action: string
+    details?: AuditDetails
+    /** Why the caller says it needs the resource (a retrieval's `reason`): the event's reason column. */
+    reason?: string | undefined
+  },
   work: (unit: AuditedUnit) => Promise<T | Refusal>,
 ): Promise<T> {
   const result = await s.committer.run(async (unit) => {
@@ -38,6 +44,7 @@ export async function auditedOperation<T>(
         actor: caller.actor,
         action: event.action,
         ...(resource ? { resource } : {}),
+        ...(event.reason === undefined ? {} : { reason: event.reason }),
         outcome,
         details: {
           ...event.details,

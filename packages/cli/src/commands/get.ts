@@ -1,0 +1,121 @@
+import type { AccountSummary } from '@strongroom/sdk'
+import { type Command, Option } from 'commander'
+import type { Column } from '../table.js'
+import { revealedJson } from '../workload/revealed-json.js'
+import { type SecretOutputOptions, writeSecret } from '../workload/secret-output.js'
+import { configOption, type WorkloadOptions, workloadClient } from '../workload/workload-client.js'
+import type { ContextFor } from './context-for.js'
+
+const reasonOption = () =>
+  new Option('--reason <text>', 'why the secret is needed (recorded in the audit; some accounts require it)')
+const outOption = () => new Option('--out <file>', 'write the secret to FILE (mode 0600) instead of stdout')
+
+const accountColumns: readonly Column<AccountSummary>[] = [
+  { header: 'NAME', value: (a) => a.name },
+  { header: 'DISPLAY NAME', value: (a) => a.displayName },
+  { header: 'STATUS', value: (a) => a.status },
+  { header: 'REASON', value: (a) => (a.requiresReason ? 'required' : '-') },
+  { header: 'PASSWORD', value: (a) => (a.hasPassword ? 'yes' : '-') },
+  { header: 'SSH KEY', value: (a) => (a.hasKey ? (a.isKeySupported ? 'yes' : 'as stored only') : '-') },
+  { header: 'ID', value: (a) => a.id },
+]
+
+/**
+ * `strongroom get api-key|password|ssh-key|accounts`: what a workload fetches, with the same client
+ * configuration as the SDK. The secret goes to stdout (or a 0600 file with `--out`) and nowhere else.
+ */
+export function registerGetCommands(program: Command, contextFor: ContextFor): void {
+  const get = program
+    .command('get')
+    .description('fetch a secret as a workload (client configuration as the SDK reads it)')
+
+  get
+    .command('api-key')
+    .description("print a credential's API key (ObtainCredential)")
+    .argument('<credential>', 'the credential identifier')
+    .addOption(configOption())
+    .addOption(outOption())
+    .action(async (credential: string, options: WorkloadOptions & SecretOutputOptions, command: Command) => {
+      const ctx = contextFor(command)
+      await using pam = await workloadClient(ctx, options)
+      if (ctx.out.json) {
+        const obtained = await pam.obtainCredential(credential)
+        const apiKey = obtained.credentialContent.apiKeyContent?.apiKey
+        if (apiKey !== undefined) ctx.rememberSecret(apiKey)
+        await writeSecret(ctx, revealedJson(obtained), options)
+        return
+      }
+      await writeSecret(ctx, await pam.getApiKey(credential), options)
+    })
+
+  get
+    .command('password')
+    .description("print a privileged account's password")
+    .argument('<account>', 'the account, TARGET/account (or its acct_… id)')
+    .addOption(reasonOption())
+    .addOption(configOption())
+    .addOption(outOption())
+    .action(
+      async (
+        account: string,
+        options: WorkloadOptions & SecretOutputOptions & { reason?: string },
+        command: Command,
+      ) => {
+        const ctx = contextFor(command)
+        await using pam = await workloadClient(ctx, options)
+        const password = await pam.getPassword(account, reasonOf(options))
+        if (!ctx.out.json) return writeSecret(ctx, password, options)
+        ctx.rememberSecret(password)
+        await writeSecret(ctx, JSON.stringify({ accountName: account, password }, null, 2), options)
+      },
+    )
+
+  get
+    .command('ssh-key')
+    .description("print a privileged account's SSH private key")
+    .argument('<account>', 'the account, TARGET/account (or its acct_… id)')
+    .option('--decrypt', 'the private key decrypted, as PEM (default: as stored)')
+    .addOption(reasonOption())
+    .addOption(configOption())
+    .addOption(outOption())
+    .action(
+      async (
+        account: string,
+        options: WorkloadOptions & SecretOutputOptions & { reason?: string; decrypt?: boolean },
+        command: Command,
+      ) => {
+        const ctx = contextFor(command)
+        await using pam = await workloadClient(ctx, options)
+        const sshKey = await pam.getSshKey(account, {
+          ...reasonOf(options),
+          decrypt: options.decrypt === true,
+        })
+        if (sshKey.passphrase !== null) ctx.rememberSecret(sshKey.passphrase)
+        if (ctx.out.json) {
+          ctx.rememberSecret(sshKey.key)
+          await writeSecret(ctx, revealedJson(sshKey), options)
+          return
+        }
+        await writeSecret(ctx, sshKey.key, options)
+        if (sshKey.passphrase !== null) {
+          ctx.out.note(
+            'this key is encrypted: use --decrypt for the key in clear, or --json for its passphrase',
+          )
+        }
+      },
+    )
+
+  get
+    .command('accounts')
+    .description('list the privileged accounts this workload may see')
+    .addOption(configOption())
+    .action(async (options: WorkloadOptions, command: Command) => {
+      const ctx = contextFor(command)
+      await using pam = await workloadClient(ctx, options)
+      await ctx.out.list(accountColumns, await pam.getAccounts())
+    })
+}
+
+function reasonOf(options: { reason?: string }): { reason?: string } {
+  return options.reason === undefined ? {} : { reason: options.reason }
+}

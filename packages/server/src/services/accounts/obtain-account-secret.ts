@@ -1,0 +1,141 @@
+import type {
+  ObtainedPassword,
+  ObtainedSshKey,
+  ObtainPasswordBody,
+  ObtainSshKeyBody,
+} from '@strongroom/protocol'
+import { IntegrityError, NotFound, PamError } from '../../errors.js'
+import type { AccountTable } from '../../store/schema.js'
+import type { Caller, Services, Workload } from '../context.js'
+import { type AuditedUnit, auditedOperation, Refusal } from '../pam/audited-operation.js'
+import { type AuthorizedAccount, authorizeAccount, refuseWithoutScope } from './account-access.js'
+import { keyFactsOf } from './account-record.js'
+import { type AccountSecrets, openSecrets } from './account-secrets.js'
+
+type WorkloadCaller = Caller & { workload: Workload }
+
+/**
+ * `POST /v2/{i}/accounts/_/actions/obtainPassword`: the current password of an account, to a
+ * workload whose token carries `account:obtain` and whose application holds an `obtain` grant on
+ * it. One audit event per call, success or refusal, with the caller's reason; fail closed: the
+ * password leaves only once that event is committed.
+ */
+export function obtainPassword(
+  s: Services,
+  caller: WorkloadCaller,
+  instanceId: string,
+  body: ObtainPasswordBody,
+): Promise<ObtainedPassword> {
+  return retrieval(s, caller, instanceId, 'account.obtain_password', body, async (unit, { row, stored }) => {
+    const version = Number(row.current_version)
+    if (Number(row.has_password) !== 1)
+      return unit.refuse(
+        new NotFound('PasswordNotSet', `account ${row.name} has no password`),
+        'password_not_set',
+        { version },
+      )
+    const secrets = await open(s, unit, row, stored)
+    if (secrets instanceof Refusal) return secrets
+    if (secrets.password === undefined) return unit.fail(mismatch(row), 'integrity', { version })
+    await unit.succeed({ accountId: row.id, version })
+    return { accountId: row.id, accountName: row.name, version, password: secrets.password }
+  })
+}
+
+/**
+ * `POST /v2/{i}/accounts/_/actions/obtainSshKey`: the current SSH key of an account, as stored with
+ * its passphrase, or with `decrypt: true` as unencrypted PKCS#8 PEM (409 `SshKeyNotSupported` when
+ * the server cannot decrypt it). Same authorization and audit as `obtainPassword`.
+ */
+export function obtainSshKey(
+  s: Services,
+  caller: WorkloadCaller,
+  instanceId: string,
+  body: ObtainSshKeyBody,
+): Promise<ObtainedSshKey> {
+  const decrypt = body.decrypt === true
+  return retrieval(s, caller, instanceId, 'account.obtain_ssh_key', body, async (unit, { row, stored }) => {
+    const version = Number(row.current_version)
+    const facts = keyFactsOf(row)
+    if (Number(row.has_key) !== 1 || facts === null)
+      return unit.refuse(
+        new NotFound('SshKeyNotSet', `account ${row.name} has no SSH key`),
+        'ssh_key_not_set',
+        { version, decrypt },
+      )
+    if (decrypt && Number(row.key_supported) !== 1)
+      return unit.refuse(
+        new PamError(
+          'SshKeyNotSupported',
+          409,
+          `the SSH key of account ${row.name} cannot be decrypted by the server (encrypted without its passphrase, or with a cipher it does not implement); ask for it as stored`,
+          { field: 'decrypt', rule: 'needs a key the server can decrypt' },
+        ),
+        'ssh_key_not_supported',
+        { version, decrypt },
+      )
+    const secrets = await open(s, unit, row, stored)
+    if (secrets instanceof Refusal) return secrets
+    const key = secrets.sshKey
+    if (key === undefined || (decrypt && key.pem === undefined))
+      return unit.fail(mismatch(row), 'integrity', { version, decrypt })
+    await unit.succeed({ accountId: row.id, version, decrypt })
+    return {
+      accountId: row.id,
+      accountName: row.name,
+      version,
+      decrypted: decrypt,
+      key: decrypt ? key.pem! : key.key,
+      passphrase: decrypt ? null : (key.passphrase ?? null),
+      fileName: key.fileName ?? null,
+      keyType: facts.keyType,
+      fingerprint: facts.fingerprint,
+      publicKey: facts.publicKey,
+    }
+  })
+}
+
+/** The shared shape of both retrievals: scope, then the account's authorization, then `serve`. */
+function retrieval<T>(
+  s: Services,
+  caller: WorkloadCaller,
+  instanceId: string,
+  action: string,
+  body: { accountName: string; reason?: string | undefined },
+  serve: (unit: AuditedUnit, account: AuthorizedAccount) => Promise<T | Refusal>,
+): Promise<T> {
+  const event = { instanceId, action, details: { accountName: body.accountName }, reason: body.reason }
+  return auditedOperation(s, caller, event, async (unit) => {
+    const unscoped = await refuseWithoutScope(unit, caller.workload, ['account:obtain'])
+    if (unscoped) return unscoped
+    const account = await authorizeAccount(
+      s,
+      unit,
+      caller.workload,
+      instanceId,
+      body.accountName,
+      body.reason,
+    )
+    if (account instanceof Refusal) return account
+    return serve(unit, account)
+  })
+}
+
+async function open(
+  s: Services,
+  unit: AuditedUnit,
+  row: AccountTable,
+  stored: AuthorizedAccount['stored'],
+): Promise<AccountSecrets | Refusal> {
+  const version = Number(row.current_version)
+  try {
+    return await openSecrets(s, unit.trx, row, version, stored)
+  } catch (error) {
+    if (error instanceof IntegrityError) return unit.fail(error, 'integrity', { version })
+    throw error
+  }
+}
+
+/** The row's flags promise a secret its sealed version does not hold. */
+const mismatch = (row: AccountTable) =>
+  new IntegrityError(`account ${row.id} version ${row.current_version} does not hold what its row says`)

@@ -1,0 +1,108 @@
+import type { SshKeyFacts, SshKeyInput } from '@strongroom/protocol'
+import {
+  inspectSshPrivateKey,
+  readSshPrivateKey,
+  SshKeyError,
+  type SshKeyMetadata,
+  type SshPrivateKey,
+} from '../../crypto/ssh-keys/index.js'
+import { InvalidParameter } from '../../errors.js'
+import type { SealedSshKey } from './account-secrets.js'
+
+/** An uploaded key once checked: what is sealed, its public facts, and whether `decrypt: true` can work. */
+export interface CheckedSshKey {
+  sealed: SealedSshKey
+  facts: SshKeyFacts
+  supported: boolean
+}
+
+const invalid = (field: 'key' | 'passphrase', rule: string) =>
+  new InvalidParameter(`sshKey.${field}`, rule, 'InvalidParameter.SshKey')
+
+/**
+ * Checks an SSH private key at store time, so a retrieval never meets a key that is not one:
+ *
+ * - not a private key this server reads → 400 on `sshKey.key`;
+ * - a passphrase for an unencrypted key, or a wrong one for a key it can decrypt → 400 on `sshKey.passphrase`;
+ * - an OpenSSH key encrypted without its passphrase, or with a cipher the server cannot decrypt →
+ *   kept as it is, not supported (handed out as stored, never decrypted); its public key is in the clear;
+ * - an encrypted PEM key shows no public key until decrypted, so it needs a passphrase that works.
+ *
+ * Runs before any transaction: decrypting an OpenSSH key costs its bcrypt rounds in CPU. Messages
+ * come from the SSH key module, which never puts key material or the passphrase in them.
+ */
+export function checkSshKey(input: SshKeyInput): CheckedSshKey {
+  const { key, passphrase, fileName } = input
+  const meta = describe(key)
+  const sealed: SealedSshKey = {
+    key,
+    ...(passphrase === undefined ? {} : { passphrase }),
+    ...(fileName === undefined ? {} : { fileName }),
+  }
+  const base = { format: meta.format === 'openssh' ? 'openssh' : 'pem', fileName: fileName ?? null } as const
+  if (!meta.encrypted && passphrase !== undefined)
+    throw invalid('passphrase', 'must not be given: the key is not encrypted')
+  if (meta.encrypted && (passphrase === undefined || !meta.cipherSupported)) {
+    if (meta.publicKeyOpenSsh === undefined || meta.fingerprint === undefined) {
+      throw passphrase === undefined
+        ? invalid(
+            'passphrase',
+            'is required for an encrypted PEM key: its public key is known only once decrypted',
+          )
+        : invalid(
+            'key',
+            'is an encrypted PEM key whose cipher this server cannot decrypt; re-encrypt it (ssh-keygen -p)',
+          )
+    }
+    return {
+      sealed,
+      facts: {
+        ...base,
+        ...publicFacts(meta.publicKeyOpenSsh),
+        fingerprint: meta.fingerprint,
+        encrypted: true,
+      },
+      supported: false,
+    }
+  }
+  const opened = open(key, passphrase)
+  return {
+    sealed: opened.isKeySupported ? { ...sealed, pem: opened.privateKeyPem } : sealed,
+    facts: {
+      ...base,
+      ...publicFacts(opened.publicKeyOpenSsh),
+      fingerprint: opened.fingerprint,
+      encrypted: opened.encrypted,
+    },
+    supported: opened.isKeySupported,
+  }
+}
+
+function describe(key: string): SshKeyMetadata {
+  try {
+    return inspectSshPrivateKey(key)
+  } catch (error) {
+    if (error instanceof SshKeyError)
+      throw invalid('key', `is not an SSH private key this server reads: ${error.message}`)
+    throw error
+  }
+}
+
+function open(key: string, passphrase: string | undefined): SshPrivateKey {
+  try {
+    return readSshPrivateKey(key, passphrase)
+  } catch (error) {
+    if (!(error instanceof SshKeyError)) throw error
+    if (error.code === 'WrongPassphrase') throw invalid('passphrase', 'does not decrypt the key')
+    throw invalid('key', `cannot be read: ${error.message}`)
+  }
+}
+
+/**
+ * `ssh-ed25519 AAAA…` without the comment: the comment of an OpenSSH key is inside its encrypted
+ * part, so keeping it would make the same key's facts depend on whether its passphrase was given.
+ */
+function publicFacts(line: string): { keyType: string; publicKey: string } {
+  const [keyType = '', blob = ''] = line.split(' ')
+  return { keyType, publicKey: `${keyType} ${blob}` }
+}
