@@ -1,3 +1,4 @@
+import type { AccountsCacheOptions } from './client/accounts-cache.js'
 import type { PamTokenCacheOptions } from './client/bearer-token-source.js'
 import { httpOptionsFrom } from './client/from-client-config.js'
 import { PamClient } from './client/pam-client.js'
@@ -21,6 +22,8 @@ export interface CreatePamClientOptions {
   /** HTTP options (CA bundle, retries, circuit breaker, …) over the configuration's timeouts. */
   http?: HttpClientOptions | undefined
   tokenCache?: PamTokenCacheOptions | undefined
+  /** How long `getAccounts()` serves its list from memory (`ttlSeconds`, default 300; 0 disables). */
+  accountsCache?: AccountsCacheOptions | undefined
   env?: NodeJS.ProcessEnv | undefined
 }
 
@@ -69,5 +72,12 @@ export async function createPamClient(options: CreatePamClientOptions = {}): Pro
     ...options.http,
   })
   const credentials = fromDefaultChain({ credentials: options.credentials, http, env, config })
-  return new PamClient({ credentials, instanceId, endpoint, http, tokenCache: options.tokenCache })
+  return new PamClient({
+    credentials,
+    instanceId,
+    endpoint,
+    http,
+    tokenCache: options.tokenCache,
+    accountsCache: options.accountsCache,
+  })
 }

@@ -16,7 +16,12 @@
  * ```
  */
 
-/** The stable codes of the SDK's errors, one per subclass. */
+/**
+ * The stable codes of the SDK's errors, one per subclass. The subclasses named after a condition
+ * (`AccountNotFoundError`, `SessionExpiredError`, …, in `account-errors.ts` and
+ * `bound-token-errors.ts`) extend the class of their HTTP status, so `instanceof NotFoundError`
+ * still holds for them.
+ */
 export type PamErrorCode =
   | 'ERR_PAM_AUTHENTICATION'
   | 'ERR_PAM_PERMISSION'
@@ -29,6 +34,16 @@ export type PamErrorCode =
   | 'ERR_PAM_TIMEOUT'
   | 'ERR_PAM_CREDENTIAL_PROVIDER'
   | 'ERR_PAM_CIRCUIT_OPEN'
+  | 'ERR_PAM_ACCOUNT_NOT_FOUND'
+  | 'ERR_PAM_PASSWORD_NOT_SET'
+  | 'ERR_PAM_SSH_KEY_NOT_SET'
+  | 'ERR_PAM_REASON_REQUIRED'
+  | 'ERR_PAM_ACCOUNT_DISABLED'
+  | 'ERR_PAM_SSH_KEY_NOT_SUPPORTED'
+  | 'ERR_PAM_SESSION_EXPIRED'
+  | 'ERR_PAM_SESSION_REVOKED'
+  | 'ERR_PAM_SESSION_NOT_FOUND'
+  | 'ERR_PAM_PROOF_REJECTED'
 
 export interface PamErrorOptions {
   cause?: unknown

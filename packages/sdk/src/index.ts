@@ -11,17 +11,56 @@
  * ```
  */
 
+export {
+  AccountDisabledError,
+  AccountNotFoundError,
+  PasswordNotSetError,
+  ReasonRequiredError,
+  SshKeyNotSetError,
+  SshKeyNotSupportedError,
+} from './account-errors.js'
+export {
+  ProofRejectedError,
+  type ProofRejectionReason,
+  SessionExpiredError,
+  SessionNotFoundError,
+  SessionRevokedError,
+} from './bound-token-errors.js'
+export { type BoundFetch, type BoundFetchOptions, boundFetch } from './bound-tokens/bound-fetch.js'
+export {
+  type BoundRequest,
+  type BoundRequestHeaders,
+  type BoundTokenInput,
+  boundRequestHeaders,
+} from './bound-tokens/bound-request-headers.js'
+export {
+  ScopedToken,
+  type ScopedTokenFields,
+  SessionToken,
+  type SessionTokenFields,
+} from './bound-tokens/scoped-token.js'
+export {
+  type AccountSummary,
+  ObtainedPassword,
+  SshKey,
+  type SshKeyFacts,
+} from './client/account-results.js'
+export type { AccountsCacheOptions, GetAccountsOptions } from './client/accounts-cache.js'
 export type { PamTokenCacheOptions } from './client/bearer-token-source.js'
 export type { PamClientConfigOptions } from './client/from-client-config.js'
 export { PamClient } from './client/pam-client.js'
 export type { PamClientOptions } from './client/pam-client-options.js'
 export type {
+  AccountCallOptions,
   CallOptions,
   ConsumerTokensParams,
   FetchOAuthAuthenticationTokenParams,
   GenerateJwtAuthenticationTokenParams,
+  GetScopedTokenParams,
+  GetSshKeyOptions,
   ListAuthenticationTokensParams,
   ObtainJwtAuthenticationTokenParams,
+  StartSessionParams,
   TokenCallOptions,
 } from './client/pam-client-params.js'
 export { PAM_API_VERSION, type PamAction } from './client/pam-operations.js'
@@ -111,5 +150,31 @@ export type { HttpClientOptions } from './http/client-options.js'
 export type { FetchLike } from './http/fetch-like.js'
 export { createHttpClient, type HttpClient } from './http/http-client.js'
 export type { RetryPolicy } from './http/retry-policy.js'
+export { type CreateProofOptions, createProof } from './proof/create-proof.js'
+export {
+  MemoryReplayCache,
+  type MemoryReplayCacheOptions,
+  type ReplayCheck,
+} from './proof/memory-replay-cache.js'
+export {
+  PROOF_ERROR_REASONS,
+  ProofError,
+  type ProofErrorReason,
+  type ProofOAuthError,
+} from './proof/proof-error.js'
+export {
+  createProofKey,
+  type ImportProofKeyOptions,
+  importProofKey,
+  type ProofAlgorithm,
+  ProofKey,
+  type PublicProofJwk,
+} from './proof/proof-key.js'
+export {
+  type BoundTokenRequest,
+  type VerifiedBoundToken,
+  type VerifyBoundTokenOptions,
+  verifyBoundToken,
+} from './proof/verify-bound-token.js'
 export type { AccessToken } from './token-cache/access-token.js'
 export { SDK_VERSION } from './version.js'

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
+import * as sdk from '../src/index.js'
 
 const manifest = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
   type?: string
@@ -25,5 +26,40 @@ describe('the @strongroom/sdk package', () => {
     expect(root).toBeDefined()
     expect(Object.keys(root!)[0]).toBe('types')
     expect(root!.default).toBe('./dist/index.js')
+  })
+
+  it('exports the accounts, bound-token and proof API by name, and none of their internals', () => {
+    const exported = Object.keys(sdk)
+    expect(exported).toEqual(
+      expect.arrayContaining([
+        'PamClient',
+        'ObtainedPassword',
+        'SshKey',
+        'ScopedToken',
+        'SessionToken',
+        'boundRequestHeaders',
+        'boundFetch',
+        'createProofKey',
+        'importProofKey',
+        'ProofKey',
+        'createProof',
+        'verifyBoundToken',
+        'MemoryReplayCache',
+        'ProofError',
+        'PROOF_ERROR_REASONS',
+        'AccountNotFoundError',
+        'PasswordNotSetError',
+        'SshKeyNotSetError',
+        'ReasonRequiredError',
+        'AccountDisabledError',
+        'SshKeyNotSupportedError',
+        'SessionExpiredError',
+        'SessionRevokedError',
+        'SessionNotFoundError',
+        'ProofRejectedError',
+      ]),
+    )
+    for (const internal of ['privateKeyOf', 'pagesOf', 'AccountsCache', 'errorFromResponse', 'bindingKeyOf'])
+      expect(exported).not.toContain(internal)
   })
 })

@@ -3,6 +3,7 @@ import type { CredentialProvider } from '../credentials/credential-provider.js'
 import { ConfigurationError } from '../errors.js'
 import type { HttpClientOptions } from '../http/client-options.js'
 import type { HttpClient } from '../http/http-client.js'
+import type { AccountsCacheOptions } from './accounts-cache.js'
 import type { PamTokenCacheOptions } from './bearer-token-source.js'
 import type { PamClientOptions } from './pam-client-options.js'
 
@@ -15,6 +16,7 @@ export interface PamClientConfigOptions {
    */
   http?: HttpClient | HttpClientOptions | undefined
   tokenCache?: PamTokenCacheOptions | undefined
+  accountsCache?: AccountsCacheOptions | undefined
 }
 
 /**
@@ -50,5 +52,6 @@ export function fromClientConfigOptions(
     endpoint: config.developerApiEndpoint,
     http,
     tokenCache: options.tokenCache,
+    accountsCache: options.accountsCache,
   }
 }

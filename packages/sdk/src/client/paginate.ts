@@ -1,15 +1,17 @@
 import { ServerError } from '../errors.js'
-import type { ListAuthenticationTokensParams } from './pam-client-params.js'
-import type { AuthenticationTokenPage } from './pam-results.js'
 
 /**
  * Every page from `params.nextToken` (or the first) until the server answers `nextToken: null`.
- * A `nextToken` answered twice would loop forever: it is a `ServerError` instead.
+ * A `nextToken` answered twice would loop forever: it is a `ServerError` naming `action` instead.
  */
-export async function* pagesOf(
-  list: (params: ListAuthenticationTokensParams) => Promise<AuthenticationTokenPage>,
-  params: ListAuthenticationTokensParams,
-): AsyncGenerator<AuthenticationTokenPage, void, undefined> {
+export async function* pagesOf<
+  Params extends { readonly nextToken?: string | null | undefined },
+  Page extends { readonly nextToken: string | null },
+>(
+  action: string,
+  list: (params: Params) => Promise<Page>,
+  params: Params,
+): AsyncGenerator<Page, void, undefined> {
   const seen = new Set<string>()
   let nextToken = params.nextToken ?? null
   do {
@@ -17,9 +19,7 @@ export async function* pagesOf(
     yield page
     nextToken = page.nextToken
     if (nextToken !== null) {
-      if (seen.has(nextToken)) {
-        throw new ServerError('ListAuthenticationTokens answered a nextToken it had answered before')
-      }
+      if (seen.has(nextToken)) throw new ServerError(`${action} answered a nextToken it had answered before`)
       seen.add(nextToken)
     }
   } while (nextToken !== null)

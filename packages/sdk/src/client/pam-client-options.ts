@@ -3,6 +3,7 @@ import type { CredentialProvider } from '../credentials/credential-provider.js'
 import type { HttpClientOptions } from '../http/client-options.js'
 import { createHttpClient, type HttpClient } from '../http/http-client.js'
 import { invalidArgument } from '../http/invalid-argument.js'
+import type { AccountsCacheOptions } from './accounts-cache.js'
 import type { PamTokenCacheOptions } from './bearer-token-source.js'
 
 /** Options of `new PamClient(…)`. */
@@ -24,6 +25,8 @@ export interface PamClientOptions {
   http?: HttpClient | HttpClientOptions | undefined
   /** Clock and timers of the token cache a cacheable provider is wrapped in (tests inject them). */
   tokenCache?: PamTokenCacheOptions | undefined
+  /** How long `getAccounts()` serves its list from memory (`ttlSeconds`, default 300; 0 disables) and its clock. */
+  accountsCache?: AccountsCacheOptions | undefined
 }
 
 export interface ResolvedPamClientOptions {

@@ -1,3 +1,5 @@
+import type { ProofKey } from '../proof/proof-key.js'
+
 /** Options every operation takes as its last argument. */
 export interface CallOptions {
   /** Cancels this call (its token wait, its request and its retries); it then rejects with the reason. */
@@ -55,4 +57,43 @@ export interface ListAuthenticationTokensParams extends ConsumerTokensParams {
   revoked?: boolean | undefined
   /** Only expired (`true`) or only unexpired (`false`) tokens. */
   expired?: boolean | undefined
+}
+
+/** `getPassword`, `obtainPassword`: the call's signal and the reason the retrieval is for. */
+export interface AccountCallOptions extends CallOptions {
+  /**
+   * Why the secret is needed (1–512 characters: a ticket, an incident), written to the audit log.
+   * Required by an account whose policy says so (`requiresReason`), else a `ReasonRequiredError`.
+   */
+  reason?: string | undefined
+}
+
+/** `getSshKey`. */
+export interface GetSshKeyOptions extends AccountCallOptions {
+  /**
+   * Have the server decrypt the key and answer unencrypted PKCS#8 PEM (no passphrase); a key it
+   * cannot convert is an `SshKeyNotSupportedError` (see `AccountSummary.isKeySupported`). Default:
+   * the key as stored, with its passphrase.
+   */
+  decrypt?: boolean | undefined
+}
+
+/** `getScopedToken`. */
+export interface GetScopedTokenParams {
+  /** `audience|value …`, one audience (e.g. `urn:cloud:idaas:pam|account:obtain`). */
+  scope: string
+  /** The key to bind the token to; its public JWK is sent, its private half signs the proofs. */
+  key: ProofKey
+  /** The token's lifetime in seconds, 60–3600; the server's default (900) when absent. */
+  expiration?: number | undefined
+}
+
+/** `startSession`. */
+export interface StartSessionParams {
+  /** `audience|value …`, one audience. */
+  scope: string
+  /** The key to bind the session's tokens to. */
+  key: ProofKey
+  /** How long the session lasts, 5–60 minutes: its tokens can be refreshed until then. */
+  sessionExpirationInMinutes: number
 }

@@ -1,16 +1,27 @@
+import { bindingKeyOf } from '../bound-tokens/binding-key.js'
+import { boundRequestHeaders } from '../bound-tokens/bound-request-headers.js'
+import { parseScopedToken, parseSessionToken } from '../bound-tokens/parse-bound-token.js'
+import type { ScopedToken, SessionToken } from '../bound-tokens/scoped-token.js'
 import type { ClientConfig } from '../config/client-config.js'
 import { ValidationError } from '../errors.js'
+import type { ProofKey } from '../proof/proof-key.js'
+import type { AccountSummary, ObtainedPassword, SshKey } from './account-results.js'
+import { AccountsCache, type GetAccountsOptions } from './accounts-cache.js'
 import { BearerTokenSource } from './bearer-token-source.js'
 import { fromClientConfigOptions, type PamClientConfigOptions } from './from-client-config.js'
 import { pagesOf } from './paginate.js'
 import { type PamClientOptions, resolvePamClientOptions } from './pam-client-options.js'
 import type {
+  AccountCallOptions,
   CallOptions,
   ConsumerTokensParams,
   FetchOAuthAuthenticationTokenParams,
   GenerateJwtAuthenticationTokenParams,
+  GetScopedTokenParams,
+  GetSshKeyOptions,
   ListAuthenticationTokensParams,
   ObtainJwtAuthenticationTokenParams,
+  StartSessionParams,
   TokenCallOptions,
 } from './pam-client-params.js'
 import type {
@@ -21,6 +32,7 @@ import type {
   ObtainedCredential,
 } from './pam-results.js'
 import { PamTransport } from './pam-transport.js'
+import { parseAccountSummaryPage, parseObtainedPassword, parseSshKey } from './parse-account-results.js'
 import {
   parseAuthenticationTokenPage,
   parseJwtAuthenticationToken,
@@ -29,11 +41,15 @@ import {
   parseValidateResult,
 } from './parse-results.js'
 
+/** The largest page ListAccounts serves: the fewest requests for the whole list. */
+const ACCOUNTS_PAGE_SIZE = 100
+
 /**
  * The client of the IDaaS PAM developer API 2022-02-25, against Alibaba Cloud IDaaS or a
- * strongroom server. One per process is enough: it caches its access token (one token request
- * however many calls start at once) and pools connections. Every operation takes an `AbortSignal`
- * and rejects with a `PamError` subclass carrying `status`, `serverCode` and `requestId`.
+ * strongroom server, and of strongroom's own operations (privileged accounts, key-bound tokens).
+ * One per process is enough: it caches its access token (one token request however many calls
+ * start at once) and pools connections. Every operation takes an `AbortSignal` and rejects with a
+ * `PamError` subclass carrying `status`, `serverCode` and `requestId`.
  * Results that carry a secret print it as `[REDACTED]` (`util.inspect`, `JSON.stringify`); read
  * it as a property.
  *
@@ -53,6 +69,7 @@ export class PamClient implements AsyncDisposable {
   /** The developer API's base URL, normalised (no trailing slash). */
   readonly endpoint: string
   readonly #transport: PamTransport
+  readonly #accounts: AccountsCache
 
   constructor(options: PamClientOptions) {
     const resolved = resolvePamClientOptions(options)
@@ -60,6 +77,7 @@ export class PamClient implements AsyncDisposable {
     this.endpoint = resolved.endpoint
     const tokens = new BearerTokenSource(resolved.credentials, options.tokenCache)
     this.#transport = new PamTransport(resolved.http, tokens, resolved.endpoint, resolved.instanceId)
+    this.#accounts = new AccountsCache((signal) => this.#listAccounts(signal), options.accountsCache)
   }
 
   /**
@@ -113,12 +131,9 @@ export class PamClient implements AsyncDisposable {
     const { credentialProviderIdentifier, scope, customParameters, forceAuthentication } = params
     const fields = { credentialProviderIdentifier, scope, customParameters, forceAuthentication }
     // A forced fetch mints a new upstream token: repeating it is not harmless.
-    const body = await this.#transport.call(
-      'FetchOAuthAuthenticationToken',
-      fields,
-      options,
-      forceAuthentication !== true,
-    )
+    const body = await this.#transport.call('FetchOAuthAuthenticationToken', fields, options, {
+      idempotent: forceAuthentication !== true,
+    })
     return parseOAuthAuthenticationToken('FetchOAuthAuthenticationToken', body)
   }
 
@@ -207,7 +222,7 @@ export class PamClient implements AsyncDisposable {
     params: ListAuthenticationTokensParams,
     options: CallOptions = {},
   ): AsyncGenerator<AuthenticationTokenPage, void, undefined> {
-    return pagesOf((page) => this.listAuthenticationTokens(page, options), params)
+    return pagesOf('ListAuthenticationTokens', (page) => this.listAuthenticationTokens(page, options), params)
   }
 
   /** Every token of every page of {@link listAuthenticationTokens}, one at a time. */
@@ -273,11 +288,138 @@ export class PamClient implements AsyncDisposable {
   }
 
   /**
+   * The current password of a privileged account (strongroom: ObtainPassword), by its name
+   * `TARGET/account`. Rejects with `AccountNotFoundError`, `PasswordNotSetError`,
+   * `ReasonRequiredError` (the account wants a `reason`), `AccountDisabledError` or a
+   * `PermissionError` (no `account:obtain` scope or grant).
+   *
+   * @example
+   * ```ts
+   * const password = await pam.getPassword('DB-SERVER/admin', { reason: 'INC-4711 failover' })
+   * ```
+   */
+  async getPassword(accountName: string, options: AccountCallOptions = {}): Promise<string> {
+    return (await this.obtainPassword(accountName, options)).password
+  }
+
+  /** The password with the account's id, name and secrets version; it prints as `[REDACTED]`. */
+  async obtainPassword(accountName: string, options: AccountCallOptions = {}): Promise<ObtainedPassword> {
+    const body = await this.#transport.call(
+      'ObtainPassword',
+      { accountName, reason: options.reason },
+      options,
+    )
+    return parseObtainedPassword('ObtainPassword', body)
+  }
+
+  /**
+   * The SSH private key of a privileged account (strongroom: ObtainSshKey): as stored, with its
+   * passphrase, or with `decrypt: true` as unencrypted PKCS#8 PEM. `key` and `passphrase` are
+   * getters and print as `[REDACTED]`; the public key, fingerprint and file name are plain.
+   * Rejects as {@link getPassword} does, with `SshKeyNotSetError` for an account without a key
+   * and `SshKeyNotSupportedError` for a `decrypt` the server cannot do.
+   *
+   * @example
+   * ```ts
+   * const sshKey = await pam.getSshKey('web-01/deploy', { decrypt: true })
+   * await writeFile(sshKey.fileName ?? 'id_key', sshKey.key, { mode: 0o600 })
+   * ```
+   */
+  async getSshKey(accountName: string, options: GetSshKeyOptions = {}): Promise<SshKey> {
+    const fields = { accountName, reason: options.reason, decrypt: options.decrypt }
+    const body = await this.#transport.call('ObtainSshKey', fields, options)
+    return parseSshKey('ObtainSshKey', body)
+  }
+
+  /**
+   * Every account the application may see (strongroom: ListAccounts, all pages), without secrets.
+   * Kept for `accountsCache.ttlSeconds` (default 300 s): calls within it make no request, calls
+   * made while a listing is under way share it, a failure is not kept, and `forceRefresh` lists
+   * afresh. Needs the `account:read` or `account:obtain` scope.
+   *
+   * @example
+   * ```ts
+   * const accounts = await pam.getAccounts()
+   * const withKeys = accounts.filter((a) => a.hasKey).map((a) => a.name)
+   * ```
+   */
+  getAccounts(options: GetAccountsOptions = {}): Promise<readonly AccountSummary[]> {
+    return this.#accounts.get(options)
+  }
+
+  /**
+   * A short-lived access token bound to `key` (strongroom: IssueScopedToken; RFC 9449 §6), with the
+   * scope asked for narrowed to what the application may have. Present it with a fresh proof per
+   * request (`boundRequestHeaders`, `boundFetch`): without the private key it is useless. Not
+   * retried after a reset connection: a repeat would mint a second token.
+   *
+   * @example
+   * ```ts
+   * const key = await createProofKey()
+   * const token = await pam.getScopedToken({ scope: 'urn:cloud:idaas:pam|account:read', key, expiration: 300 })
+   * const response = await boundFetch(token, key)(`${pam.endpoint}/v2/${pam.instanceId}/accounts`)
+   * ```
+   */
+  async getScopedToken(params: GetScopedTokenParams, options: CallOptions = {}): Promise<ScopedToken> {
+    const { scope, key, expiration } = params
+    const fields = { scope, publicKey: bindingKeyOf(key), expiration }
+    const body = await this.#transport.call('IssueScopedToken', fields, options)
+    return parseScopedToken('IssueScopedToken', body, key)
+  }
+
+  /**
+   * Starts a session (strongroom: IssueSessionToken): a token bound to `key`, like
+   * {@link getScopedToken}, that {@link refreshSessionToken} renews until the session ends
+   * (`sessionExpirationInMinutes`, 5–60) with no client credentials, only the key.
+   *
+   * @example
+   * ```ts
+   * let session = await pam.startSession({ scope: 'urn:cloud:idaas:pam|account:obtain', key, sessionExpirationInMinutes: 30 })
+   * session = await pam.refreshSessionToken(session, key)
+   * ```
+   */
+  async startSession(params: StartSessionParams, options: CallOptions = {}): Promise<SessionToken> {
+    const { scope, key, sessionExpirationInMinutes } = params
+    const fields = { scope, publicKey: bindingKeyOf(key), sessionExpirationInMinutes }
+    const body = await this.#transport.call('IssueSessionToken', fields, options)
+    return parseSessionToken('IssueSessionToken', body, key)
+  }
+
+  /**
+   * A new token for the same session (strongroom: RefreshSessionToken). Sent without the bearer
+   * token: `Authorization: DPoP <session token>` and a proof signed by `key` authenticate it, a new
+   * proof for each attempt. Rejects with `SessionExpiredError`, `SessionRevokedError`,
+   * `SessionNotFoundError`, or `ProofRejectedError` (`reason: 'ProofKeyMismatch'` for another key).
+   */
+  async refreshSessionToken(
+    session: SessionToken,
+    key: ProofKey,
+    options: CallOptions = {},
+  ): Promise<SessionToken> {
+    const body = await this.#transport.call('RefreshSessionToken', {}, options, {
+      attemptHeaders: this.#sessionHeaders('RefreshSessionToken', session, key),
+    })
+    return parseSessionToken('RefreshSessionToken', body, key)
+  }
+
+  /**
+   * Ends a session before its time (strongroom: RevokeSessionToken): its tokens are refused from
+   * then on and it can no longer be refreshed. Authenticated like {@link refreshSessionToken}, by
+   * a token of the session and a proof of its key. Idempotent.
+   */
+  async revokeSession(session: SessionToken, key: ProofKey, options: CallOptions = {}): Promise<void> {
+    await this.#transport.call('RevokeSessionToken', {}, options, {
+      attemptHeaders: this.#sessionHeaders('RevokeSessionToken', session, key),
+    })
+  }
+
+  /**
    * Closes the token cache (its timers stop, its token is forgotten) and the HTTP client (its idle
    * connections are released; this also applies to an HTTP client passed in `options.http`). Calls
    * made afterwards reject with an `AbortError`. Idempotent.
    */
   close(): Promise<void> {
+    this.#accounts.close()
     return this.#transport.close()
   }
 
@@ -292,6 +434,27 @@ export class PamClient implements AsyncDisposable {
       endpoint: this.endpoint,
       ...this.#transport.toJSON(),
     }
+  }
+
+  /** `Authorization: DPoP <session token>` and a new proof of `key`, for each attempt of `action`. */
+  #sessionHeaders(
+    action: 'RefreshSessionToken' | 'RevokeSessionToken',
+    session: SessionToken,
+    key: ProofKey,
+  ): () => Promise<Readonly<Record<string, string>>> {
+    const url = this.#transport.url(action)
+    return async () => ({ ...(await boundRequestHeaders(session, key, { method: 'POST', url })) })
+  }
+
+  async #listAccounts(signal: AbortSignal): Promise<readonly AccountSummary[]> {
+    const accounts: AccountSummary[] = []
+    const list = async (query: { nextToken?: string | null }) =>
+      parseAccountSummaryPage(
+        'ListAccounts',
+        await this.#transport.call('ListAccounts', { ...query, maxResults: ACCOUNTS_PAGE_SIZE }, { signal }),
+      )
+    for await (const page of pagesOf('ListAccounts', list, {})) accounts.push(...page.entities)
+    return Object.freeze(accounts)
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](

@@ -1,7 +1,7 @@
 /** The developer API version the client speaks, sent as `x-acs-version` like the official client. */
 export const PAM_API_VERSION = '2022-02-25'
 
-interface PamOperation {
+export interface PamOperation {
   readonly method: 'GET' | 'POST'
   /** Below `{endpoint}/v2/{instanceId}/`. */
   readonly path: string

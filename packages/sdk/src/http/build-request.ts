@@ -15,6 +15,11 @@ export interface RequestOptions {
   form?: Readonly<Record<string, string | undefined>> | URLSearchParams | undefined
   /** Extra headers (e.g. `authorization`); they win over the client's defaults. */
   headers?: Readonly<Record<string, string | undefined>> | undefined
+  /**
+   * Headers made afresh for every attempt, set over the others (e.g. a DPoP proof, which a server
+   * accepts once only, so a retry needs a new one). A rejection fails the call without a request.
+   */
+  attemptHeaders?: (() => Promise<Readonly<Record<string, string>>>) | undefined
   /** Cancels the call, its retries and its waits; the call then rejects with the signal's reason. */
   signal?: AbortSignal | undefined
   /**
@@ -72,6 +77,13 @@ export function buildRequest(
     url: target,
     init: { method, headers, redirect: 'manual', ...(body === undefined ? {} : { body }) },
   }
+}
+
+/** `init` with `headers` set over its own. */
+export function withHeaders(init: RequestInit, headers: Readonly<Record<string, string>>): RequestInit {
+  const merged = new Headers(init.headers)
+  for (const [name, value] of Object.entries(headers)) merged.set(name, value)
+  return { ...init, headers: merged }
 }
 
 /** `METHOD origin/path` for messages: never the query string, which may carry tokens. */

@@ -1,4 +1,19 @@
 import {
+  AccountDisabledError,
+  AccountNotFoundError,
+  PasswordNotSetError,
+  ReasonRequiredError,
+  SshKeyNotSetError,
+  SshKeyNotSupportedError,
+} from '../account-errors.js'
+import {
+  ProofRejectedError,
+  type ProofRejectionReason,
+  SessionExpiredError,
+  SessionNotFoundError,
+  SessionRevokedError,
+} from '../bound-token-errors.js'
+import {
   AuthenticationError,
   ConfigurationError,
   ConnectionError,
@@ -11,6 +26,7 @@ import {
   TimeoutError,
   ValidationError,
 } from '../errors.js'
+import { PROOF_ERROR_REASONS } from '../proof/proof-error.js'
 import type { NetworkFailure } from './network-failure.js'
 
 /**
@@ -33,6 +49,42 @@ export interface ErrorResponse {
 
 const MAX_SERVER_MESSAGE = 500
 
+type ErrorClass = new (message: string, options: PamErrorOptions) => PamError
+
+/**
+ * The server `Code`s that have a class of their own, each a subclass of the class its status maps
+ * to (so `instanceof NotFoundError` holds for an `AccountNotFoundError`).
+ */
+const CLASS_OF_SERVER_CODE: Readonly<Record<string, ErrorClass>> = {
+  AccountNotFound: AccountNotFoundError,
+  PasswordNotSet: PasswordNotSetError,
+  SshKeyNotSet: SshKeyNotSetError,
+  ReasonRequired: ReasonRequiredError,
+  AccountDisabled: AccountDisabledError,
+  SshKeyNotSupported: SshKeyNotSupportedError,
+  SessionExpired: SessionExpiredError,
+  SessionRevoked: SessionRevokedError,
+  SessionNotFound: SessionNotFoundError,
+}
+
+function isProofRejection(code: string): code is ProofRejectionReason {
+  return code.startsWith('Proof') && (PROOF_ERROR_REASONS as readonly string[]).includes(code)
+}
+
+/** The class of a 4xx by its server `Code`, when it has one of its own. */
+function errorOfServerCode(
+  serverCode: string | undefined,
+  message: string,
+  options: PamErrorOptions,
+): PamError | undefined {
+  if (serverCode === undefined) return undefined
+  if (isProofRejection(serverCode)) return new ProofRejectedError(message, { ...options, reason: serverCode })
+  const ErrorClass = Object.hasOwn(CLASS_OF_SERVER_CODE, serverCode)
+    ? CLASS_OF_SERVER_CODE[serverCode]
+    : undefined
+  return ErrorClass === undefined ? undefined : new ErrorClass(message, options)
+}
+
 /**
  * Maps a non-2xx response to its error: 400/409/413/422 and other 4xx → `ValidationError` (with
  * `field`), 401 → `AuthenticationError`, 403 → `PermissionError`, 404/410 → `NotFoundError`,
@@ -40,6 +92,9 @@ const MAX_SERVER_MESSAGE = 500
  * `retryAfterMs`), 5xx and anything else (an unexpected redirect) → `ServerError`. Every one has
  * `status`, `serverCode` (`Code`/`code`/`error`) and `requestId` (`RequestId`/`requestId`/
  * `request_id`, else the `x-request-id` / `x-acs-request-id` header) where the server sent them.
+ * A 4xx whose `Code` names a condition of strongroom's own API becomes that condition's subclass
+ * (`AccountNotFound` → `AccountNotFoundError`, `SessionExpired` → `SessionExpiredError`,
+ * `ProofKeyMismatch` → `ProofRejectedError` with that `reason`, …).
  */
 export function errorFromResponse(response: ErrorResponse, target: string): PamError {
   const body = parseObject(response.bodyText)
@@ -59,6 +114,8 @@ export function errorFromResponse(response: ErrorResponse, target: string): PamE
   const status = response.status
   const fallback = `${target} answered ${status}${response.statusText ? ` ${response.statusText}` : ''}`
   const message = serverMessage === undefined ? fallback : serverMessage.slice(0, MAX_SERVER_MESSAGE)
+  const specific = status >= 400 && status < 500 ? errorOfServerCode(serverCode, message, options) : undefined
+  if (specific !== undefined) return specific
   if (status === 401) return new AuthenticationError(message, options)
   if (status === 403) return new PermissionError(message, options)
   if (status === 404 || status === 410) return new NotFoundError(message, options)

@@ -4,6 +4,7 @@ import {
   type HttpMethod,
   isIdempotent,
   type RequestOptions,
+  withHeaders,
 } from './build-request.js'
 import { CircuitBreaker, type CircuitPermit, type CircuitState } from './circuit-breaker.js'
 import {
@@ -92,10 +93,13 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     const idempotent = isIdempotent(method, call)
     for (let attempt = 1; ; attempt++) {
       callerSignal?.throwIfAborted()
+      const attemptInit =
+        call.attemptHeaders === undefined ? init : withHeaders(init, await call.attemptHeaders())
+      callerSignal?.throwIfAborted()
       const permit = breaker?.acquire()
       let outcome: AttemptOutcome
       try {
-        outcome = await runAttempt(transport.fetch, target, init, {
+        outcome = await runAttempt(transport.fetch, target, attemptInit, {
           timeouts,
           callerSignal,
           maxResponseBytes,

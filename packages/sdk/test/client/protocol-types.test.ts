@@ -5,11 +5,18 @@ import type {
   JwtTokenResult,
   OAuthTokenResult,
   ValidateResult,
+  AccountSummary as WireAccountSummary,
   ObtainedCredential as WireCredential,
+  ObtainedPassword as WireObtainedPassword,
+  ObtainedSshKey as WireObtainedSshKey,
   AuthenticationTokenPage as WirePage,
+  ScopedToken as WireScopedToken,
+  SessionToken as WireSessionToken,
   AuthenticationToken as WireToken,
 } from '@strongroom/protocol'
 import { describe, expectTypeOf, it } from 'vitest'
+import type { ScopedTokenFields, SessionTokenFields } from '../../src/bound-tokens/scoped-token.js'
+import type { AccountSummary, ObtainedPassword, SshKeyFacts } from '../../src/client/account-results.js'
 import type {
   AuthenticationToken,
   AuthenticationTokenPage,
@@ -32,5 +39,19 @@ describe('the SDK result types and the protocol schemas', () => {
       Pick<Plain<ObtainedCredential>, keyof Omit<WireCredential, 'credentialContent'>>
     >()
     expectTypeOf<ValidateResult['active']>().toEqualTypeOf<boolean>()
+  })
+
+  it('strongroom’s accounts and bound tokens: the wire shapes, their secrets aside, are the SDK’s', () => {
+    expectTypeOf<WireAccountSummary>().toExtend<AccountSummary>()
+    expectTypeOf<keyof AccountSummary>().toEqualTypeOf<keyof WireAccountSummary>()
+    expectTypeOf<Omit<WireObtainedPassword, 'password'>>().toExtend<
+      Pick<ObtainedPassword, 'accountId' | 'accountName' | 'version'>
+    >()
+    expectTypeOf<Omit<WireObtainedSshKey, 'key' | 'passphrase'>>().toExtend<SshKeyFacts>()
+    expectTypeOf<keyof SshKeyFacts>().toEqualTypeOf<Exclude<keyof WireObtainedSshKey, 'key' | 'passphrase'>>()
+    expectTypeOf<Omit<WireScopedToken, 'accessToken'>>().toExtend<ScopedTokenFields>()
+    expectTypeOf<keyof ScopedTokenFields>().toEqualTypeOf<Exclude<keyof WireScopedToken, 'accessToken'>>()
+    expectTypeOf<Omit<WireSessionToken, 'accessToken'>>().toExtend<SessionTokenFields>()
+    expectTypeOf<keyof SessionTokenFields>().toEqualTypeOf<Exclude<keyof WireSessionToken, 'accessToken'>>()
   })
 })

@@ -1,5 +1,6 @@
 import { format, inspect } from 'node:util'
 import { describe, expect, it } from 'vitest'
+import { obtainedPassword, obtainedSshKey } from './account-fixtures.js'
 import { clientWith, INSTANCE, tokenRecord } from './support.js'
 
 const SECRETS = {
@@ -120,6 +121,45 @@ describe('secrets in results print [REDACTED] and stay readable as properties', 
     expect(jwt.jwtContent.jwtValue).toBe(SECRETS.jwt)
     expect(jwt.jwtContent.derivedShortToken).toBe(SECRETS.short)
     expect(oauth.oauthAccessTokenContent?.accessTokenValue).toBe(SECRETS.access)
+    await client.close()
+  })
+
+  it('an account’s password and SSH key, with the account and the key’s public facts in plain sight', async () => {
+    const { client } = clientWith((request) =>
+      Response.json(
+        request.url.pathname.endsWith('/obtainPassword')
+          ? obtainedPassword({ password: SECRETS.password })
+          : obtainedSshKey({ key: SECRETS.privateKey, passphrase: SECRETS.passphrase }),
+      ),
+    )
+    const password = await client.obtainPassword('DB-SERVER/admin')
+    const sshKey = await client.getSshKey('web-01/deploy')
+    expectNoSecret(password)
+    expectNoSecret(sshKey)
+    expect(JSON.parse(JSON.stringify(password))).toEqual({
+      accountId: 'acct_01',
+      accountName: 'DB-SERVER/admin',
+      version: 3,
+      password: '[REDACTED]',
+    })
+    expect(JSON.parse(JSON.stringify(sshKey))).toEqual({
+      accountId: 'acct_02',
+      accountName: 'web-01/deploy',
+      version: 1,
+      decrypted: false,
+      fileName: 'id_ed25519',
+      keyType: 'ssh-ed25519',
+      fingerprint: 'SHA256:visible-fingerprint',
+      publicKey: 'ssh-ed25519 AAAAvisible deploy@web-01',
+      key: '[REDACTED]',
+      passphrase: '[REDACTED]',
+    })
+    expect(inspect(sshKey)).toMatch(/^SshKey \{/)
+    expect(inspect(sshKey)).toContain("fingerprint: 'SHA256:visible-fingerprint'")
+    expect(password.password).toBe(SECRETS.password)
+    expect(sshKey.key).toBe(SECRETS.privateKey)
+    expect(sshKey.passphrase).toBe(SECRETS.passphrase)
+    expect(Object.keys(sshKey)).not.toContain('key')
     await client.close()
   })
 

@@ -1,0 +1,57 @@
+import { type AccountSummary, ObtainedPassword, SshKey } from './account-results.js'
+import { ResponseReader } from './response-reader.js'
+
+// Only the contract's fields are copied: an unknown field a server adds (possibly a secret) never
+// rides along into an object that prints in full.
+
+/** One page of ListAccounts. */
+export interface AccountSummaryPage {
+  readonly entities: readonly AccountSummary[]
+  readonly nextToken: string | null
+}
+
+export function parseAccountSummaryPage(action: string, body: unknown): AccountSummaryPage {
+  const r = new ResponseReader(action, body)
+  const nextToken = r.optionalString('nextToken')
+  return {
+    entities: r.objects('entities').map((account) =>
+      Object.freeze<AccountSummary>({
+        id: account.string('id'),
+        name: account.string('name'),
+        displayName: account.string('displayName'),
+        status: account.string('status'),
+        requiresReason: account.boolean('requiresReason'),
+        hasPassword: account.boolean('hasPassword'),
+        hasKey: account.boolean('hasKey'),
+        isKeySupported: account.boolean('isKeySupported'),
+      }),
+    ),
+    nextToken: nextToken === undefined || nextToken === '' ? null : nextToken,
+  }
+}
+
+export function parseObtainedPassword(action: string, body: unknown): ObtainedPassword {
+  const r = new ResponseReader(action, body)
+  return new ObtainedPassword(
+    { accountId: r.string('accountId'), accountName: r.string('accountName'), version: r.number('version') },
+    r.string('password'),
+  )
+}
+
+export function parseSshKey(action: string, body: unknown): SshKey {
+  const r = new ResponseReader(action, body)
+  return new SshKey(
+    {
+      accountId: r.string('accountId'),
+      accountName: r.string('accountName'),
+      version: r.number('version'),
+      decrypted: r.boolean('decrypted'),
+      fileName: r.optionalString('fileName') ?? null,
+      keyType: r.string('keyType'),
+      fingerprint: r.string('fingerprint'),
+      publicKey: r.string('publicKey'),
+    },
+    r.string('key'),
+    r.optionalString('passphrase') ?? null,
+  )
+}
