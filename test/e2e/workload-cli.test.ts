@@ -141,6 +141,15 @@ describe('the workload CLI: strongroom get and strongroom token', () => {
     )
   })
 
+  it('serves the demo account npm start creates, as the banner shows', async () => {
+    const password = expectOk(
+      await asWorkload(['get', 'password', 'demo-db/admin', '--reason', 'trying strongroom']),
+    )
+    expect(password).toMatch(/^[A-Za-z0-9_-]{24}\n$/)
+    const refused = await asWorkload(['get', 'password', 'demo-db/admin'])
+    expect(refused.stderr).toMatch(/ReasonRequired/)
+  })
+
   it('prints an SSH key decrypted or as stored', async () => {
     const stored = privateKeyText('ed25519-encrypted')
     const asStored = await asWorkload(['get', 'ssh-key', 'WEB-01/deploy'])
@@ -168,7 +177,11 @@ describe('the workload CLI: strongroom get and strongroom token', () => {
 
   it('lists the accounts this workload may see', async () => {
     const accounts = JSON.parse(expectOk(await asWorkload(['get', 'accounts', '--json'])))
-    expect(accounts.map((a: { name: string }) => a.name).sort()).toEqual(['DB-SERVER/admin', 'WEB-01/deploy'])
+    expect(accounts.map((a: { name: string }) => a.name).sort()).toEqual([
+      'DB-SERVER/admin',
+      'WEB-01/deploy',
+      'demo-db/admin',
+    ])
     const table = expectOk(await asWorkload(['get', 'accounts']))
     expect(table).toMatch(/DB-SERVER\/admin .*required/)
   })

@@ -4,19 +4,22 @@ import type { AuditBatch } from './audit/appender.js'
 import type { AuditDetails } from './audit/chain.js'
 import type { Keyring } from './crypto/keyring.js'
 import { newId } from './ids.js'
+import { insertAccountVersion } from './services/accounts/account-secrets.js'
 import { insertVersion } from './services/credentials/credentials.js'
 import { generateProviderKey } from './services/providers/provider-keys.js'
 import { providerSecretBinding } from './services/providers/providers.js'
 import { newJwtSettings } from './services/providers/settings.js'
-import type { CredentialTable, Database, GrantTable } from './store/schema.js'
+import type { AccountTable, CredentialTable, Database, GrantTable } from './store/schema.js'
 
 export const DEMO_CREDENTIAL = 'demo/api-key'
 export const DEMO_JWT_PROVIDER = 'demo-jwt'
+export const DEMO_ACCOUNT = 'demo-db/admin'
 
 /**
  * What the README's first developer-API and SDK examples use, made by the first `npm start`: an
- * `api_key` credential with a random value, a `jwt` credential provider, and the grants the demo
- * application needs on both. Audited like any other change, by the bootstrap.
+ * `api_key` credential with a random value, a `jwt` credential provider, a privileged account with
+ * a random password whose retrieval needs a reason, and the grants the demo application needs on
+ * them. Audited like any other change, by the bootstrap.
  */
 export async function insertDemoResources(
   trx: Kysely<Database>,
@@ -70,9 +73,30 @@ export async function insertDemoResources(
     })
     .execute()
 
+  const account: AccountTable = {
+    id: newId('acct', now),
+    instance_id: instanceId,
+    name: DEMO_ACCOUNT,
+    display_name: 'Demo database administrator',
+    description: 'created by npm start: its password is handed out with a reason',
+    status: 'enabled',
+    requires_reason: 1,
+    has_password: 1,
+    has_key: 0,
+    key_supported: 0,
+    key_facts: null,
+    current_version: 1,
+    created_at: now,
+    updated_at: now,
+  }
+  await trx.insertInto('accounts').values(account).execute()
+  const password = randomBytes(18).toString('base64url')
+  await insertAccountVersion({ keyring }, trx, account, 1, { password }, actor.id, now)
+
   const grants: GrantTable[] = [
     { resource_type: 'credential', resource: DEMO_CREDENTIAL, actions: 'obtain' },
     { resource_type: 'credential_provider', resource: DEMO_JWT_PROVIDER, actions: 'manage,read,use' },
+    { resource_type: 'account', resource: DEMO_ACCOUNT, actions: 'obtain,read' },
   ].map((g) => ({
     ...g,
     id: newId('grant', now),
@@ -93,6 +117,11 @@ export async function insertDemoResources(
       'credential_provider.create',
       { type: 'credential_provider', id: providerId },
       { identifier: DEMO_JWT_PROVIDER, providerType: 'jwt' },
+    ],
+    [
+      'account.create',
+      { type: 'account', id: account.id },
+      { accountName: DEMO_ACCOUNT, version: 1, hasPassword: true, hasKey: false, requiresReason: true },
     ],
     ...grants.map((g): [string, { type: string; id: string }, AuditDetails] => [
       'grant.create',

@@ -287,9 +287,11 @@ function banner(
     lines.push(
       '',
       '  The demo workload for the SDKs: application "demo", allowed the PAM scopes and granted the',
-      '  credential demo/api-key and the JWT provider demo-jwt:',
+      '  credential demo/api-key, the JWT provider demo-jwt and the account demo-db/admin:',
       `    export CLOUD_IDAAS_CONFIG_PATH=${resolve(demoConfig)}`,
       `    export ${DEMO_SECRET_ENV}=$(cat ${shown(join(config.dataDir, DEMO_SECRET_FILE))})`,
+      '    npx strongroom get api-key demo/api-key',
+      '    npx strongroom get password demo-db/admin --reason "trying strongroom"',
     )
   }
   lines.push(
@@ -297,7 +299,7 @@ function banner(
     '  Try:',
     '    npx strongroom instance list',
     '    npx strongroom app create --name my-workload',
-    "    printf 's3cr3t' | npx strongroom credential create --identifier demo/api-key --type api_key",
+    "    printf 's3cr3t' | npx strongroom credential create --identifier my/api-key --type api_key",
     '    npx strongroom audit verify',
     `    curl ${url}/openapi.json`,
     '',
