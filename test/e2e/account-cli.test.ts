@@ -125,7 +125,10 @@ describe('strongroom account …', () => {
   })
 
   it('lists, shows by id, updates, disables and enables', async () => {
-    const all = await okJson(server, ['account', 'list'])
+    const listed = await okJson(server, ['account', 'list'])
+    // In creation order: first the demo account every first start makes, then this test's.
+    expect(listed[0].accountName).toBe('demo-db/admin')
+    const all = listed.slice(1)
     expect(all.map((a: { accountName: string }) => a.accountName)).toEqual([
       'DB-SERVER/admin',
       'web-01/deploy',

@@ -5,11 +5,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
+  hasSshKeygen,
   openSshPublicKey,
   privateKeyText,
+  publicKeyInOpenSshKey,
   publicKeyOf,
   SSH_FIXTURES,
   type SshFixture,
+  sshKeygenPublicKey,
 } from '../fixtures/ssh/ssh-fixtures.js'
 import { type ServerProcess, startServer } from '../support/server-process.js'
 import { ok, okJson } from './cli.js'
@@ -228,6 +231,55 @@ describe('privileged accounts retrieved by workloads from the real server', () =
       }
     },
   )
+
+  it.each([
+    ['ed25519-encrypted', 'db-01/admin'],
+    ['ecdsa-p256-encrypted', 'db-01/ecdsa'],
+    ['rsa-pkcs8-encrypted', 'db-01/rsa'],
+  ] as const)(
+    'hands out the %s key decrypted as an OpenSSH key that ssh-keygen reads',
+    async (fixture, name) => {
+      const pub = publicKeyOf(fixture)
+      const res = await post('obtainSshKey', tokens.owner!, {
+        accountName: name,
+        decrypt: true,
+        format: 'openssh',
+      })
+      expect(res.status, JSON.stringify(res.body)).toBe(200)
+      expect(res.body).toMatchObject({ decrypted: true, format: 'openssh', passphrase: null, ...pub })
+      const key = res.body.key as string
+      expect(key).toMatch(
+        /^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+\n-----END OPENSSH PRIVATE KEY-----\n$/,
+      )
+      expect(publicKeyInOpenSshKey(key)).toBe(pub.publicKey)
+      // The point of `openssh`: OpenSSH 9.2 reads it for Ed25519 too, where it reads no PKCS#8 Ed25519 key.
+      if (hasSshKeygen()) {
+        const file = join(dir, `${fixture}.openssh`)
+        await writeFile(file, key, { mode: 0o600 })
+        expect(sshKeygenPublicKey(file)).toBe(pub.publicKey)
+      }
+    },
+  )
+
+  it('refuses format without decrypt: true (400 InvalidParameter naming format), and a format it does not know', async () => {
+    for (const body of [
+      { accountName: 'db-01/admin', format: 'openssh' },
+      { accountName: 'db-01/admin', format: 'pem', decrypt: false },
+    ]) {
+      const res = await post('obtainSshKey', tokens.owner!, body)
+      expect(res, JSON.stringify(body)).toMatchObject({
+        status: 400,
+        body: { Code: 'InvalidParameter', field: 'format', rule: expect.stringContaining('decrypt: true') },
+      })
+      expect(JSON.stringify(res.body)).not.toMatch(/PRIVATE KEY/)
+    }
+    const unknown = await post('obtainSshKey', tokens.owner!, {
+      accountName: 'db-01/admin',
+      decrypt: true,
+      format: 'ppk',
+    })
+    expect(unknown).toMatchObject({ status: 400, body: { Code: 'InvalidParameter', field: 'format' } })
+  })
 
   it('hands out a key it cannot decrypt as stored, and refuses to decrypt it', async () => {
     for (const name of ['db-01/locked', 'db-01/legacy']) {

@@ -7,9 +7,12 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   FIXTURE_PASSPHRASE,
+  hasSshKeygen,
   openSshPublicKey,
   privateKeyText,
+  publicKeyInOpenSshKey,
   publicKeyOf,
+  sshKeygenPublicKey,
 } from '../fixtures/ssh/ssh-fixtures.js'
 import { type CliResult, runCli, type ServerProcess, startServer } from '../support/server-process.js'
 import { ok, okJson } from './cli.js'
@@ -173,6 +176,52 @@ describe('the workload CLI: strongroom get and strongroom token', () => {
     const json = JSON.parse(expectOk(await asWorkload(['get', 'ssh-key', 'WEB-01/deploy', '--json'])))
     expect(json).toMatchObject({ accountName: 'WEB-01/deploy', decrypted: false, fileName: 'id_ed25519' })
     expect(json.passphrase).toBeTypeOf('string')
+  })
+
+  it('writes a decrypted SSH key as an OpenSSH key with --format openssh, which ssh-keygen reads; --format needs --decrypt', async () => {
+    const pub = publicKeyOf('ed25519-encrypted')
+    const r = await asWorkload([
+      'get',
+      'ssh-key',
+      'WEB-01/deploy',
+      '--decrypt',
+      '--format',
+      'openssh',
+      '--out',
+      'id_openssh',
+    ])
+    expectOk(r)
+    expect(r.stdout).toBe('')
+    const file = join(server.dataDir, 'id_openssh')
+    const key = await readFile(file, 'utf8')
+    expect(key).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n/)
+    expect(r.stderr).not.toContain(key.split('\n')[1])
+    expect((await stat(file)).mode & 0o777).toBe(0o600)
+    expect(publicKeyInOpenSshKey(key)).toBe(pub.publicKey)
+    if (hasSshKeygen()) expect(sshKeygenPublicKey(file)).toBe(pub.publicKey)
+    const json = JSON.parse(
+      expectOk(
+        await asWorkload(['get', 'ssh-key', 'WEB-01/deploy', '--decrypt', '--format', 'openssh', '--json']),
+      ),
+    )
+    expect(json).toMatchObject({ decrypted: true, format: 'openssh', passphrase: null })
+    expect(publicKeyInOpenSshKey(json.key)).toBe(pub.publicKey)
+
+    for (const args of [
+      ['--format', 'openssh'],
+      ['--format', 'pem', '--out', 'never-written'],
+    ]) {
+      const refused = await asWorkload(['get', 'ssh-key', 'WEB-01/deploy', ...args])
+      expect(refused.code, args.join(' ')).toBe(2)
+      expect(refused.stdout).toBe('')
+      expect(refused.stderr).toBe(
+        'strongroom: --format applies only with --decrypt: a key as stored keeps its own format\n',
+      )
+    }
+    await expect(stat(join(server.dataDir, 'never-written'))).rejects.toMatchObject({ code: 'ENOENT' })
+    const unknown = await asWorkload(['get', 'ssh-key', 'WEB-01/deploy', '--decrypt', '--format', 'ppk'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toMatch(/^strongroom: option '--format <format>' argument 'ppk' is invalid/)
   })
 
   it('lists the accounts this workload may see', async () => {

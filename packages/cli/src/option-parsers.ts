@@ -6,6 +6,7 @@ import type {
   OAuthAuthMethod,
   ProviderAlgorithm,
   ProviderType,
+  SshKeyOutputFormat,
 } from '@strongroom/protocol'
 import { InvalidArgumentError } from 'commander'
 
@@ -29,6 +30,7 @@ export const AUDIT_OUTCOMES = every<AuditOutcome>()(['success', 'failure', 'deni
 export const PROVIDER_TYPES = every<ProviderType>()(['oauth', 'jwt'])
 export const PROVIDER_ALGORITHMS = every<ProviderAlgorithm>()(['EdDSA', 'ES256', 'RS256'])
 export const OAUTH_AUTH_METHODS = every<OAuthAuthMethod>()(['client_secret_post', 'client_secret_basic'])
+export const SSH_KEY_OUTPUT_FORMATS = every<SshKeyOutputFormat>()(['pem', 'openssh'])
 
 /** A whole number ≥ 1 (`--limit`, `-n`). */
 export function parsePositiveInteger(text: string): number {

@@ -129,6 +129,12 @@ describe('run', () => {
     expect(await run(['grant', 'create', '--app', 'app_1'], usage)).toBe(2)
     expect(usage.stderr.text).toMatch(/^strongroom: required option/)
     expect(await run(['credential', 'list', '--type', 'bogus'], fakeIo())).toBe(2)
+    const formatAlone = fakeIo()
+    expect(await run(['get', 'ssh-key', 'web-01/deploy', '--format', 'openssh'], formatAlone)).toBe(2)
+    expect(formatAlone.stderr.text).toBe(
+      'strongroom: --format applies only with --decrypt: a key as stored keeps its own format\n',
+    )
+    expect(await run(['get', 'ssh-key', 'web-01/deploy', '--decrypt', '--format', 'ppk'], fakeIo())).toBe(2)
     const help = fakeIo()
     expect(await run(['audit', '--help'], help)).toBe(0)
     expect(help.stdout.text).toContain('verify')

@@ -68,7 +68,7 @@ export const Account = Type.Object({
   requiresReason: Type.Boolean(),
   hasPassword: Type.Boolean(),
   hasKey: Type.Boolean(),
-  /** Whether the server can decrypt the key and hand it out as PEM (`decrypt: true`). */
+  /** Whether the server can decrypt the key and hand it out unencrypted (`decrypt: true`). */
   isKeySupported: Type.Boolean(),
   sshKey: Type.Union([SshKeyFacts, Type.Null()]),
   currentVersion: Type.Integer({ minimum: 1 }),
@@ -175,11 +175,28 @@ export const ObtainedPassword = Type.Object({
 export type ObtainedPassword = Static<typeof ObtainedPassword>
 
 /**
- * `POST /v2/{i}/accounts/_/actions/obtainSshKey`. `decrypt: true` answers the private key in PEM
- * (PKCS#8, unencrypted); otherwise the key as stored with its passphrase and file name.
+ * How a decrypted SSH key is encoded: `pem` is unencrypted PKCS#8 (`-----BEGIN PRIVATE KEY-----`);
+ * `openssh` is an unencrypted OpenSSH key (`-----BEGIN OPENSSH PRIVATE KEY-----`), which every
+ * OpenSSH reads, where OpenSSH before 9.6 reads no Ed25519 key in PKCS#8.
+ */
+export const SSH_KEY_OUTPUT_FORMATS = ['pem', 'openssh'] as const
+export const SshKeyOutputFormat = Type.Union(SSH_KEY_OUTPUT_FORMATS.map((f) => Type.Literal(f)))
+export type SshKeyOutputFormat = Static<typeof SshKeyOutputFormat>
+
+/**
+ * `POST /v2/{i}/accounts/_/actions/obtainSshKey`. `decrypt: true` answers the private key
+ * unencrypted, as PKCS#8 PEM or (`format: 'openssh'`) as an OpenSSH key; otherwise the key as
+ * stored with its passphrase and file name. `format` without `decrypt: true` is refused (400): a key
+ * as stored is answered in the format it was stored in.
  */
 export const ObtainSshKeyBody = Type.Object(
-  { accountName: AccountRef, reason: Type.Optional(Reason), decrypt: Type.Optional(Type.Boolean()) },
+  {
+    accountName: AccountRef,
+    reason: Type.Optional(Reason),
+    decrypt: Type.Optional(Type.Boolean()),
+    /** With `decrypt: true` only: the encoding of the decrypted key (default `pem`). */
+    format: Type.Optional(SshKeyOutputFormat),
+  },
   { additionalProperties: true },
 )
 export type ObtainSshKeyBody = Static<typeof ObtainSshKeyBody>
@@ -188,8 +205,13 @@ export const ObtainedSshKey = Type.Object({
   accountName: AccountName,
   version: Type.Integer({ minimum: 1 }),
   decrypted: Type.Boolean(),
-  /** `decrypt: true`: the private key as unencrypted PKCS#8 PEM. Otherwise the key text as stored. */
+  /** `decrypt: true`: the private key unencrypted, in `format`. Otherwise the key text as stored. */
   key: Type.String(),
+  /**
+   * `decrypt: true` only: the encoding of `key`. A client that asked for `openssh` checks it, since a
+   * server that predates `format` ignores the field and answers PEM.
+   */
+  format: Type.Optional(SshKeyOutputFormat),
   /** As stored only: the key's passphrase, null when it has none. */
   passphrase: Type.Union([Type.String(), Type.Null()]),
   fileName: Type.Union([Type.String(), Type.Null()]),

@@ -60,6 +60,7 @@ export type {
   GetSshKeyOptions,
   ListAuthenticationTokensParams,
   ObtainJwtAuthenticationTokenParams,
+  SshKeyOutputFormat,
   StartSessionParams,
   TokenCallOptions,
 } from './client/pam-client-params.js'

@@ -1,5 +1,7 @@
-import type { AccountSummary } from '@strongroom/sdk'
+import type { AccountSummary, SshKeyOutputFormat } from '@strongroom/sdk'
 import { type Command, Option } from 'commander'
+import { UsageError } from '../errors.js'
+import { SSH_KEY_OUTPUT_FORMATS } from '../option-parsers.js'
 import type { Column } from '../table.js'
 import { revealedJson } from '../workload/revealed-json.js'
 import { type SecretOutputOptions, writeSecret } from '../workload/secret-output.js'
@@ -74,21 +76,31 @@ export function registerGetCommands(program: Command, contextFor: ContextFor): v
     .command('ssh-key')
     .description("print a privileged account's SSH private key")
     .argument('<account>', 'the account, TARGET/account (or its acct_… id)')
-    .option('--decrypt', 'the private key decrypted, as PEM (default: as stored)')
+    .option('--decrypt', 'the private key decrypted, in --format (default: as stored)')
+    .addOption(
+      new Option(
+        '--format <format>',
+        'with --decrypt: pem (PKCS#8, the default) or openssh (what ssh -i reads for every key type)',
+      ).choices(SSH_KEY_OUTPUT_FORMATS),
+    )
     .addOption(reasonOption())
     .addOption(configOption())
     .addOption(outOption())
     .action(
       async (
         account: string,
-        options: WorkloadOptions & SecretOutputOptions & { reason?: string; decrypt?: boolean },
+        options: WorkloadOptions &
+          SecretOutputOptions & { reason?: string; decrypt?: boolean; format?: SshKeyOutputFormat },
         command: Command,
       ) => {
+        if (options.format !== undefined && options.decrypt !== true)
+          throw new UsageError('--format applies only with --decrypt: a key as stored keeps its own format')
         const ctx = contextFor(command)
         await using pam = await workloadClient(ctx, options)
         const sshKey = await pam.getSshKey(account, {
           ...reasonOf(options),
           decrypt: options.decrypt === true,
+          format: options.format,
         })
         if (sshKey.passphrase !== null) ctx.rememberSecret(sshKey.passphrase)
         if (ctx.out.json) {

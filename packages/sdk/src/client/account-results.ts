@@ -1,3 +1,4 @@
+import type { SshKeyOutputFormat } from './pam-client-params.js'
 import { REDACTED, Redacted } from './redacted.js'
 
 /**
@@ -21,7 +22,7 @@ export interface AccountSummary {
   readonly requiresReason: boolean
   readonly hasPassword: boolean
   readonly hasKey: boolean
-  /** Whether the server can hand the key out decrypted, as PEM (`getSshKey(name, { decrypt: true })`). */
+  /** Whether the server can hand the key out decrypted (`getSshKey(name, { decrypt: true })`). */
   readonly isKeySupported: boolean
 }
 
@@ -62,8 +63,10 @@ export interface SshKeyFacts {
   readonly accountId: string
   readonly accountName: string
   readonly version: number
-  /** Whether `key` is the private key decrypted to unencrypted PKCS#8 PEM (`decrypt: true`). */
+  /** Whether `key` is the private key decrypted, unencrypted (`decrypt: true`). */
   readonly decrypted: boolean
+  /** How a decrypted `key` is encoded (`pem`: PKCS#8, `openssh`: an OpenSSH key); `null` as stored. */
+  readonly format: SshKeyOutputFormat | null
   /** The file name the key is usually kept under (`id_ed25519`), when one was recorded. */
   readonly fileName: string | null
   /** `ssh-ed25519`, `ecdsa-sha2-nistp256`, `ssh-rsa`… */
@@ -80,6 +83,7 @@ export class SshKey extends Redacted implements SshKeyFacts {
   readonly accountName: string
   readonly version: number
   readonly decrypted: boolean
+  readonly format: SshKeyOutputFormat | null
   readonly fileName: string | null
   readonly keyType: string
   readonly fingerprint: string
@@ -93,6 +97,7 @@ export class SshKey extends Redacted implements SshKeyFacts {
     this.accountName = facts.accountName
     this.version = facts.version
     this.decrypted = facts.decrypted
+    this.format = facts.format
     this.fileName = facts.fileName
     this.keyType = facts.keyType
     this.fingerprint = facts.fingerprint
@@ -102,7 +107,7 @@ export class SshKey extends Redacted implements SshKeyFacts {
     Object.freeze(this)
   }
 
-  /** The private key: OpenSSH or PEM as stored, or unencrypted PKCS#8 PEM when `decrypted`. Secret. */
+  /** The private key: OpenSSH or PEM as stored, or unencrypted in `format` when `decrypted`. Secret. */
   get key(): string {
     return this.#key
   }
@@ -118,6 +123,7 @@ export class SshKey extends Redacted implements SshKeyFacts {
       accountName: this.accountName,
       version: this.version,
       decrypted: this.decrypted,
+      format: this.format,
       fileName: this.fileName,
       keyType: this.keyType,
       fingerprint: this.fingerprint,

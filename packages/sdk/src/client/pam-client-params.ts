@@ -68,14 +68,26 @@ export interface AccountCallOptions extends CallOptions {
   reason?: string | undefined
 }
 
+/**
+ * How `getSshKey` answers a decrypted key: `pem` (unencrypted PKCS#8, `-----BEGIN PRIVATE KEY-----`)
+ * or `openssh` (an unencrypted OpenSSH key, `-----BEGIN OPENSSH PRIVATE KEY-----`). OpenSSH before
+ * 9.6 cannot read an Ed25519 key in PKCS#8 PEM: give `ssh -i` the `openssh` one.
+ */
+export type SshKeyOutputFormat = 'pem' | 'openssh'
+
 /** `getSshKey`. */
 export interface GetSshKeyOptions extends AccountCallOptions {
   /**
-   * Have the server decrypt the key and answer unencrypted PKCS#8 PEM (no passphrase); a key it
-   * cannot convert is an `SshKeyNotSupportedError` (see `AccountSummary.isKeySupported`). Default:
+   * Have the server decrypt the key and answer it unencrypted (no passphrase), in `format`; a key it
+   * cannot decrypt is an `SshKeyNotSupportedError` (see `AccountSummary.isKeySupported`). Default:
    * the key as stored, with its passphrase.
    */
   decrypt?: boolean | undefined
+  /**
+   * With `decrypt: true` only (else a `TypeError` with code `ERR_INVALID_ARG_VALUE`, before any
+   * request): the encoding of the decrypted key. Default `pem`.
+   */
+  format?: SshKeyOutputFormat | undefined
 }
 
 /** `getScopedToken`. */

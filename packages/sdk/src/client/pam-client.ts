@@ -3,7 +3,8 @@ import { boundRequestHeaders } from '../bound-tokens/bound-request-headers.js'
 import { parseScopedToken, parseSessionToken } from '../bound-tokens/parse-bound-token.js'
 import type { ScopedToken, SessionToken } from '../bound-tokens/scoped-token.js'
 import type { ClientConfig } from '../config/client-config.js'
-import { ValidationError } from '../errors.js'
+import { ServerError, ValidationError } from '../errors.js'
+import { invalidArgument } from '../http/invalid-argument.js'
 import type { ProofKey } from '../proof/proof-key.js'
 import type { AccountSummary, ObtainedPassword, SshKey } from './account-results.js'
 import { AccountsCache, type GetAccountsOptions } from './accounts-cache.js'
@@ -314,21 +315,32 @@ export class PamClient implements AsyncDisposable {
 
   /**
    * The SSH private key of a privileged account (strongroom: ObtainSshKey): as stored, with its
-   * passphrase, or with `decrypt: true` as unencrypted PKCS#8 PEM. `key` and `passphrase` are
-   * getters and print as `[REDACTED]`; the public key, fingerprint and file name are plain.
-   * Rejects as {@link getPassword} does, with `SshKeyNotSetError` for an account without a key
-   * and `SshKeyNotSupportedError` for a `decrypt` the server cannot do.
+   * passphrase, or with `decrypt: true` unencrypted, as PKCS#8 PEM or (`format: 'openssh'`) as an
+   * OpenSSH key, which every `ssh -i` reads. `key` and `passphrase` are getters and print as
+   * `[REDACTED]`; the public key, fingerprint and file name are plain. Rejects as
+   * {@link getPassword} does, with `SshKeyNotSetError` for an account without a key and
+   * `SshKeyNotSupportedError` for a `decrypt` the server cannot do; `format` without `decrypt: true`
+   * is a `TypeError`.
    *
    * @example
    * ```ts
-   * const sshKey = await pam.getSshKey('web-01/deploy', { decrypt: true })
+   * const sshKey = await pam.getSshKey('web-01/deploy', { decrypt: true, format: 'openssh' })
    * await writeFile(sshKey.fileName ?? 'id_key', sshKey.key, { mode: 0o600 })
    * ```
    */
   async getSshKey(accountName: string, options: GetSshKeyOptions = {}): Promise<SshKey> {
-    const fields = { accountName, reason: options.reason, decrypt: options.decrypt }
+    const { decrypt, format } = options
+    if (format !== undefined && decrypt !== true)
+      throw invalidArgument('format applies only to a decrypted key: give decrypt: true with it')
+    const fields = { accountName, reason: options.reason, decrypt, format }
     const body = await this.#transport.call('ObtainSshKey', fields, options)
-    return parseSshKey('ObtainSshKey', body)
+    const sshKey = parseSshKey('ObtainSshKey', body)
+    // A server that predates `format` ignores it and answers PEM, which `ssh -i` may not read.
+    if (format !== undefined && sshKey.format !== format)
+      throw new ServerError(
+        `ObtainSshKey answered a ${sshKey.format ?? 'stored'} key where ${format} was asked: the server does not support format`,
+      )
+    return sshKey
   }
 
   /**

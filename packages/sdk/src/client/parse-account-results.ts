@@ -1,3 +1,4 @@
+import { ServerError } from '../errors.js'
 import { type AccountSummary, ObtainedPassword, SshKey } from './account-results.js'
 import { ResponseReader } from './response-reader.js'
 
@@ -40,12 +41,18 @@ export function parseObtainedPassword(action: string, body: unknown): ObtainedPa
 
 export function parseSshKey(action: string, body: unknown): SshKey {
   const r = new ResponseReader(action, body)
+  const decrypted = r.boolean('decrypted')
+  const format = r.optionalString('format')
+  if (format !== undefined && format !== 'pem' && format !== 'openssh')
+    throw new ServerError(`${action} answered with an unexpected body: format is not pem or openssh`)
   return new SshKey(
     {
       accountId: r.string('accountId'),
       accountName: r.string('accountName'),
       version: r.number('version'),
-      decrypted: r.boolean('decrypted'),
+      decrypted,
+      // A server that predates `format` answers decrypted keys as PEM only.
+      format: decrypted ? (format ?? 'pem') : null,
       fileName: r.optionalString('fileName') ?? null,
       keyType: r.string('keyType'),
       fingerprint: r.string('fingerprint'),

@@ -51,6 +51,7 @@ describe('PamClient account operations', () => {
       accountName: 'web-01/deploy',
       version: 1,
       decrypted: false,
+      format: null,
       fileName: 'id_ed25519',
       keyType: 'ssh-ed25519',
       fingerprint: 'SHA256:visible-fingerprint',
@@ -67,9 +68,62 @@ describe('PamClient account operations', () => {
     )
     const sshKey = await client.getSshKey('web-01/deploy', { decrypt: true })
     expect(fake.requests[0]?.json).toEqual({ accountName: 'web-01/deploy', decrypt: true })
-    expect(sshKey).toMatchObject({ decrypted: true, fileName: null })
+    expect(sshKey).toMatchObject({ decrypted: true, format: 'pem', fileName: null })
     expect(sshKey.passphrase).toBeNull()
     expect(sshKey.key).toBe('PEM')
+    await client.close()
+  })
+
+  it('getSshKey sends format with decrypt, and answers the key in that format', async () => {
+    const { client, fake } = clientWith(() =>
+      Response.json(obtainedSshKey({ decrypted: true, format: 'openssh', passphrase: null, key: 'OPENSSH' })),
+    )
+    const sshKey = await client.getSshKey('web-01/deploy', { decrypt: true, format: 'openssh' })
+    expect(fake.requests[0]?.json).toEqual({ accountName: 'web-01/deploy', decrypt: true, format: 'openssh' })
+    expect(sshKey).toMatchObject({ decrypted: true, format: 'openssh' })
+    expect(sshKey.key).toBe('OPENSSH')
+    await client.close()
+  })
+
+  it('a key as stored has no format; a decrypted one without a format field is PEM', async () => {
+    const answers = [obtainedSshKey(), obtainedSshKey({ decrypted: true, passphrase: null, key: 'PEM' })]
+    const { client } = clientWith((_request, index) => Response.json(answers[index]))
+    expect((await client.getSshKey('web-01/deploy')).format).toBeNull()
+    expect((await client.getSshKey('web-01/deploy', { decrypt: true, format: 'pem' })).format).toBe('pem')
+    await client.close()
+  })
+
+  it('format without decrypt: true is a TypeError, and no request is made', async () => {
+    const { client, fake } = clientWith(() => Response.json(obtainedSshKey()))
+    for (const options of [{ format: 'openssh' }, { decrypt: false, format: 'pem' }] as const) {
+      const error = await rejectionOf(client.getSshKey('web-01/deploy', options))
+      expect(error).toBeInstanceOf(TypeError)
+      expect(error).toMatchObject({
+        code: 'ERR_INVALID_ARG_VALUE',
+        message: expect.stringContaining('decrypt: true'),
+      })
+    }
+    expect(fake.requests).toHaveLength(0)
+    await client.close()
+  })
+
+  it('a PEM key answered where openssh was asked (a server that predates format) is a ServerError', async () => {
+    const answers = [
+      obtainedSshKey({ decrypted: true, passphrase: null, key: PRIVATE_KEY }),
+      obtainedSshKey({ decrypted: true, format: 'ppk', passphrase: null, key: PRIVATE_KEY }),
+    ]
+    const { client } = clientWith((_request, index) => Response.json(answers[index]))
+    const ignored = await rejectionOf(client.getSshKey('web-01/deploy', { decrypt: true, format: 'openssh' }))
+    expect(ignored).toBeInstanceOf(ServerError)
+    expect((ignored as Error).message).toBe(
+      'ObtainSshKey answered a pem key where openssh was asked: the server does not support format',
+    )
+    const unknown = await rejectionOf(client.getSshKey('web-01/deploy', { decrypt: true }))
+    expect(unknown).toBeInstanceOf(ServerError)
+    expect((unknown as Error).message).toBe(
+      'ObtainSshKey answered with an unexpected body: format is not pem or openssh',
+    )
+    for (const error of [ignored, unknown]) expect(JSON.stringify(error)).not.toContain('canary')
     await client.close()
   })
 

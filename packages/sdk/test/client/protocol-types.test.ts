@@ -4,6 +4,7 @@
 import type {
   JwtTokenResult,
   OAuthTokenResult,
+  ObtainSshKeyBody,
   ValidateResult,
   AccountSummary as WireAccountSummary,
   ObtainedCredential as WireCredential,
@@ -17,6 +18,7 @@ import type {
 import { describe, expectTypeOf, it } from 'vitest'
 import type { ScopedTokenFields, SessionTokenFields } from '../../src/bound-tokens/scoped-token.js'
 import type { AccountSummary, ObtainedPassword, SshKeyFacts } from '../../src/client/account-results.js'
+import type { GetSshKeyOptions } from '../../src/client/pam-client-params.js'
 import type {
   AuthenticationToken,
   AuthenticationTokenPage,
@@ -47,8 +49,17 @@ describe('the SDK result types and the protocol schemas', () => {
     expectTypeOf<Omit<WireObtainedPassword, 'password'>>().toExtend<
       Pick<ObtainedPassword, 'accountId' | 'accountName' | 'version'>
     >()
-    expectTypeOf<Omit<WireObtainedSshKey, 'key' | 'passphrase'>>().toExtend<SshKeyFacts>()
+    // `format` is absent on the wire for a key as stored (and from older servers); the SDK says null.
+    expectTypeOf<Omit<WireObtainedSshKey, 'key' | 'passphrase' | 'format'>>().toExtend<
+      Omit<SshKeyFacts, 'format'>
+    >()
     expectTypeOf<keyof SshKeyFacts>().toEqualTypeOf<Exclude<keyof WireObtainedSshKey, 'key' | 'passphrase'>>()
+    expectTypeOf<NonNullable<SshKeyFacts['format']>>().toEqualTypeOf<
+      NonNullable<WireObtainedSshKey['format']>
+    >()
+    expectTypeOf<NonNullable<GetSshKeyOptions['format']>>().toEqualTypeOf<
+      NonNullable<ObtainSshKeyBody['format']>
+    >()
     expectTypeOf<Omit<WireScopedToken, 'accessToken'>>().toExtend<ScopedTokenFields>()
     expectTypeOf<keyof ScopedTokenFields>().toEqualTypeOf<Exclude<keyof WireScopedToken, 'accessToken'>>()
     expectTypeOf<Omit<WireSessionToken, 'accessToken'>>().toExtend<SessionTokenFields>()

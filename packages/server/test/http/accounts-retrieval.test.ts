@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readSshPrivateKey } from '../../src/crypto/ssh-keys/index.js'
 import { call, ENGINES, openTestServer, type TestServer } from '../support/engines.js'
 import {
   createWorkload,
@@ -177,6 +178,66 @@ describe.each(ENGINES)('account retrieval by workloads on %s', (engine) => {
     const audited = (await events('account.obtain_ssh_key')).filter((e) => e.outcome === 'success')
     expect(audited.map((e) => e.details.decrypt)).toEqual([false, true, false])
     expect(JSON.stringify(audited)).not.toMatch(/PRIVATE KEY|"pass"/)
+  })
+
+  it('hands out a decrypted SSH key as an OpenSSH key with format: openssh, and refuses format without decrypt', async () => {
+    const obtain = (body: Record<string, unknown>) =>
+      workloadCall(t, tokens.owner, 'POST', OBTAIN_SSH_KEY, body)
+    const before = (await events('account.obtain_ssh_key')).length
+    for (const [name, fixture, comment] of [
+      ['db-01/admin', 'ed25519-encrypted', 'deploy@web-01'],
+      ['db-01/passwordless', 'ed25519-plain', 'plain@host'],
+    ] as const) {
+      const res = await obtain({ accountName: name, decrypt: true, format: 'openssh' })
+      expect(res.status, JSON.stringify(res.body)).toBe(200)
+      expect(res.body).toMatchObject({
+        decrypted: true,
+        format: 'openssh',
+        passphrase: null,
+        ...publicKeyOf(fixture),
+      })
+      const key = readSshPrivateKey(res.body.key)
+      expect(key).toMatchObject({ format: 'openssh', encrypted: false, comment })
+      expect(key.publicKeyOpenSsh).toBe(`${publicKeyOf(fixture).publicKey} ${comment}`)
+    }
+    const pem = await obtain({ accountName: 'db-01/admin', decrypt: true, format: 'pem' })
+    expect(pem.body).toMatchObject({
+      format: 'pem',
+      key: expect.stringMatching(/^-----BEGIN PRIVATE KEY-----\n/),
+    })
+    expect((await obtain({ accountName: 'db-01/admin', decrypt: true })).body.format).toBe('pem')
+    expect((await obtain({ accountName: 'db-01/admin' })).body.format).toBeUndefined()
+    const audited = (await events('account.obtain_ssh_key')).slice(before)
+    expect(audited.map((e) => [e.outcome, e.details.format])).toEqual([
+      ['success', 'openssh'],
+      ['success', 'openssh'],
+      ['success', 'pem'],
+      ['success', 'pem'],
+      ['success', undefined],
+    ])
+
+    const locked = await obtain({ accountName: 'db-01/locked', decrypt: true, format: 'openssh' })
+    expect(locked).toMatchObject({ status: 409, body: { Code: 'SshKeyNotSupported' } })
+    const afterLocked = (await events('account.obtain_ssh_key')).length
+    for (const body of [
+      { accountName: 'db-01/admin', format: 'openssh' },
+      { accountName: 'db-01/admin', format: 'pem', decrypt: false },
+      { accountName: 'db-01/keyless', format: 'openssh' },
+    ]) {
+      const res = await obtain(body)
+      expect(res, JSON.stringify(body)).toMatchObject({
+        status: 400,
+        body: {
+          Code: 'InvalidParameter',
+          field: 'format',
+          rule: expect.stringContaining('only with decrypt: true'),
+        },
+      })
+    }
+    const unknown = await obtain({ accountName: 'db-01/admin', decrypt: true, format: 'ppk' })
+    expect(unknown).toMatchObject({ status: 400, body: { Code: 'InvalidParameter', field: 'format' } })
+    // A request that contradicts itself is refused like one that fails its schema: before any lookup.
+    expect((await events('account.obtain_ssh_key')).length).toBe(afterLocked)
   })
 
   it('refuses in order — scope, grant, existence, status, reason, secret, support — each refusal one audit event', async () => {

@@ -1,4 +1,5 @@
-// SSH private keys for privileged accounts: read OpenSSH and PEM private keys with node:crypto only.
+// SSH private keys for privileged accounts: read OpenSSH and PEM private keys, and write unencrypted
+// OpenSSH ones, with node:crypto only.
 export type { SshKeyFormat } from './armor.js'
 export { MAX_KEY_TEXT_CHARS } from './armor.js'
 export { bcryptPbkdf } from './bcrypt-pbkdf.js'
@@ -14,3 +15,5 @@ export { isSupportedSshKey, readSshPrivateKey } from './read-ssh-private-key.js'
 export type { SshKeyFacts } from './ssh-private-key.js'
 export { SshPrivateKey } from './ssh-private-key.js'
 export { sshFingerprint } from './ssh-public-key.js'
+export type { WriteOpenSshKeyOptions } from './write-openssh-private-key.js'
+export { writeOpenSshPrivateKey } from './write-openssh-private-key.js'

@@ -160,7 +160,7 @@ export function accountRoutes(s: Services): RouteSpec[] {
       url: `${B}/_/actions/obtainSshKey`,
       operationId: 'ObtainAccountSshKey',
       summary:
-        "An account's current SSH key, as stored or (decrypt: true) as unencrypted PKCS#8 PEM (scope account:obtain, an obtain grant); audited before it is answered",
+        "An account's current SSH key, as stored or (decrypt: true) unencrypted, as PKCS#8 PEM or (format: openssh) an OpenSSH key (scope account:obtain, an obtain grant); audited before it is answered",
       body: ObtainSshKeyBody,
       success: { status: 200, schema: ObtainedSshKey },
       handler: ({ caller, params, body }: WorkloadIn<P.ObtainSshKeyBody>) =>

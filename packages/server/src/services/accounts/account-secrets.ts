@@ -16,6 +16,11 @@ export interface SealedSshKey {
    * than the passphrase sealed beside it.
    */
   pem?: string
+  /**
+   * The comment of an OpenSSH key (often `user@host`), kept beside `pem` for `format: 'openssh'`:
+   * PKCS#8 has no place for it, and an encrypted key keeps it inside its encrypted part.
+   */
+  comment?: string
 }
 
 /** One version's secrets, sealed together as one JSON ciphertext. */

@@ -4,13 +4,14 @@ import type {
   ObtainPasswordBody,
   ObtainSshKeyBody,
 } from '@strongroom/protocol'
-import { IntegrityError, NotFound, PamError } from '../../errors.js'
+import { IntegrityError, InvalidParameter, NotFound, PamError } from '../../errors.js'
 import type { AccountTable } from '../../store/schema.js'
 import type { Caller, Services, Workload } from '../context.js'
 import { type AuditedUnit, auditedOperation, Refusal } from '../pam/audited-operation.js'
 import { type AuthorizedAccount, authorizeAccount, refuseWithoutScope } from './account-access.js'
 import { keyFactsOf } from './account-record.js'
 import { type AccountSecrets, openSecrets } from './account-secrets.js'
+import { decryptedSshKey } from './decrypted-ssh-key.js'
 
 type WorkloadCaller = Caller & { workload: Workload }
 
@@ -44,8 +45,10 @@ export function obtainPassword(
 
 /**
  * `POST /v2/{i}/accounts/_/actions/obtainSshKey`: the current SSH key of an account, as stored with
- * its passphrase, or with `decrypt: true` as unencrypted PKCS#8 PEM (409 `SshKeyNotSupported` when
- * the server cannot decrypt it). Same authorization and audit as `obtainPassword`.
+ * its passphrase, or with `decrypt: true` unencrypted, as PKCS#8 PEM or (`format: 'openssh'`) as an
+ * OpenSSH key (409 `SshKeyNotSupported` when the server cannot decrypt it). Same authorization and
+ * audit as `obtainPassword`. `format` without `decrypt: true` is a request that contradicts itself:
+ * 400 `InvalidParameter` before anything is looked up, like a body that fails its schema.
  */
 export function obtainSshKey(
   s: Services,
@@ -54,14 +57,21 @@ export function obtainSshKey(
   body: ObtainSshKeyBody,
 ): Promise<ObtainedSshKey> {
   const decrypt = body.decrypt === true
+  if (body.format !== undefined && !decrypt)
+    throw new InvalidParameter(
+      'format',
+      'is allowed only with decrypt: true (a key as stored is answered in the format it was stored in)',
+    )
+  const format = body.format ?? 'pem'
   return retrieval(s, caller, instanceId, 'account.obtain_ssh_key', body, async (unit, { row, stored }) => {
     const version = Number(row.current_version)
+    const details = { version, decrypt, ...(decrypt ? { format } : {}) }
     const facts = keyFactsOf(row)
     if (Number(row.has_key) !== 1 || facts === null)
       return unit.refuse(
         new NotFound('SshKeyNotSet', `account ${row.name} has no SSH key`),
         'ssh_key_not_set',
-        { version, decrypt },
+        details,
       )
     if (decrypt && Number(row.key_supported) !== 1)
       return unit.refuse(
@@ -72,20 +82,27 @@ export function obtainSshKey(
           { field: 'decrypt', rule: 'needs a key the server can decrypt' },
         ),
         'ssh_key_not_supported',
-        { version, decrypt },
+        details,
       )
     const secrets = await open(s, unit, row, stored)
     if (secrets instanceof Refusal) return secrets
     const key = secrets.sshKey
-    if (key === undefined || (decrypt && key.pem === undefined))
-      return unit.fail(mismatch(row), 'integrity', { version, decrypt })
-    await unit.succeed({ accountId: row.id, version, decrypt })
+    if (key === undefined) return unit.fail(mismatch(row), 'integrity', details)
+    let answer: string
+    try {
+      answer = decrypt ? decryptedSshKey(key, format) : key.key
+    } catch (error) {
+      if (error instanceof IntegrityError) return unit.fail(mismatch(row, error), 'integrity', details)
+      throw error
+    }
+    await unit.succeed({ accountId: row.id, ...details })
     return {
       accountId: row.id,
       accountName: row.name,
       version,
       decrypted: decrypt,
-      key: decrypt ? key.pem! : key.key,
+      key: answer,
+      ...(decrypt ? { format } : {}),
       passphrase: decrypt ? null : (key.passphrase ?? null),
       fileName: key.fileName ?? null,
       keyType: facts.keyType,
@@ -137,5 +154,8 @@ async function open(
 }
 
 /** The row's flags promise a secret its sealed version does not hold. */
-const mismatch = (row: AccountTable) =>
-  new IntegrityError(`account ${row.id} version ${row.current_version} does not hold what its row says`)
+const mismatch = (row: AccountTable, cause?: unknown) =>
+  new IntegrityError(
+    `account ${row.id} version ${row.current_version} does not hold what its row says`,
+    cause,
+  )

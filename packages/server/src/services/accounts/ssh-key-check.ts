@@ -67,7 +67,7 @@ export function checkSshKey(input: SshKeyInput): CheckedSshKey {
   }
   const opened = open(key, passphrase)
   return {
-    sealed: opened.isKeySupported ? { ...sealed, pem: opened.privateKeyPem } : sealed,
+    sealed: opened.isKeySupported ? { ...sealed, ...decrypted(opened) } : sealed,
     facts: {
       ...base,
       ...publicFacts(opened.publicKeyOpenSsh),
@@ -76,6 +76,11 @@ export function checkSshKey(input: SshKeyInput): CheckedSshKey {
     },
     supported: opened.isKeySupported,
   }
+}
+
+/** What `decrypt: true` answers from, so a retrieval costs no KDF. */
+function decrypted(key: SshPrivateKey): Pick<SealedSshKey, 'pem' | 'comment'> {
+  return { pem: key.privateKeyPem, ...(key.comment === undefined ? {} : { comment: key.comment }) }
 }
 
 function describe(key: string): SshKeyMetadata {
