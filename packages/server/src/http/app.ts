@@ -2,8 +2,9 @@ import { randomFillSync } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { sql } from 'kysely'
 import type { RequestMeta } from '../audit/appender.js'
-import { InvalidParameter, InvalidToken } from '../errors.js'
+import { InvalidParameter, InvalidToken, PamError } from '../errors.js'
 import { auditThrottled, authenticateAdminToken } from '../services/admin-tokens/admin-tokens.js'
+import { presentedToken } from '../services/bound-tokens/presented-token.js'
 import type { Caller, Services } from '../services/context.js'
 import { authenticateWorkload } from '../services/pam/workload.js'
 import { errorHandler, sendError } from './error-handler.js'
@@ -187,11 +188,14 @@ function registerRoute(app: FastifyInstance, s: Services, route: RouteSpec, thro
     throttle.refuseIfExhausted(request.ip)
     const instanceId = String((request.params as Record<string, unknown>).instanceId ?? '')
     try {
+      // The DPoP proof, when the token is key-bound, is over this request as the client addressed
+      // it: `publicUrl` and the path (RFC 9449 §4.3), checked only for such a token.
       const workload = await authenticateWorkload(
         s,
         instanceId,
-        bearerToken(request.headers.authorization),
+        presentedToken(request.headers.authorization),
         meta,
+        { proof: request.headers.dpop, method: request.method, url: request.url },
       )
       request.caller = {
         actor: { type: 'application', id: workload.applicationId },
@@ -200,7 +204,8 @@ function registerRoute(app: FastifyInstance, s: Services, route: RouteSpec, thro
         workload,
       }
     } catch (err) {
-      if (err instanceof InvalidToken) throttle.fail(request.ip)
+      // Every refused authentication counts, a refused DPoP proof or session too (all 401s).
+      if (err instanceof PamError && err.status === 401) throttle.fail(request.ip)
       throw err
     }
   }

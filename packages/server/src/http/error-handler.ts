@@ -1,6 +1,7 @@
 import type { ErrorBody, ErrorCode } from '@strongroom/protocol'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { PamError } from '../errors.js'
+import { dpopChallenge, isDpopChallenged } from '../oauth/proof-of-possession/dpop-challenge.js'
 
 interface AjvError {
   instancePath: string
@@ -17,6 +18,8 @@ interface Mapped {
   rule?: string | undefined
   retryAfterSeconds?: number | undefined
   oauthError?: string | undefined
+  /** `DPoP` when a key-bound token or its proof was refused: the challenge names that scheme. */
+  challenge?: 'DPoP' | undefined
 }
 
 /**
@@ -46,10 +49,15 @@ export function sendError(reply: FastifyReply, requestId: string, m: Mapped) {
   if (m.field !== undefined) body.field = m.field
   if (m.rule !== undefined) body.rule = m.rule
   if (m.status === 401) {
-    // RFC 6749 §5.2: a client that failed to authenticate is told how to; a bearer token, why not.
+    // RFC 6749 §5.2: a client that failed to authenticate is told how to; a bearer token, why not;
+    // a key-bound token or its proof, in the DPoP scheme (RFC 9449 §7.1).
     reply.header(
       'www-authenticate',
-      m.oauthError === 'invalid_client' ? 'Basic realm="strongroom"' : 'Bearer error="invalid_token"',
+      m.challenge === 'DPoP'
+        ? dpopChallenge(body.error)
+        : m.oauthError === 'invalid_client'
+          ? 'Basic realm="strongroom"'
+          : 'Bearer error="invalid_token"',
     )
   }
   if (m.retryAfterSeconds !== undefined) {
@@ -69,6 +77,7 @@ function mapError(error: FastifyError | Error): Mapped {
       rule: error.rule,
       retryAfterSeconds: error.retryAfterSeconds,
       oauthError: error.oauthError,
+      challenge: isDpopChallenged(error) ? 'DPoP' : undefined,
     }
   }
   const fe = error as FastifyError & { validation?: AjvError[]; validationContext?: string }

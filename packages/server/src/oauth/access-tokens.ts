@@ -20,6 +20,13 @@ export interface AccessTokenClaims {
   act?: { sub: string; iss?: string }
   /** The issuer of an external subject (a federated OIDC token exchanged for ours). */
   subject_issuer?: string
+  /**
+   * The key the token is bound to (RFC 7800 §3.1): its RFC 7638 thumbprint. Such a token is
+   * accepted only as `Authorization: DPoP` with a proof signed by that key (RFC 9449 §6.1, §7).
+   */
+  cnf?: { jkt: string }
+  /** The session the token belongs to (`token_sessions.id`): it is refused once the session ends. */
+  sid?: string
 }
 
 const TYP = 'at+jwt'
@@ -49,6 +56,10 @@ export interface MintInput {
   lifetimeSeconds: number
   act?: { sub: string; iss?: string }
   subjectIssuer?: string
+  /** Binds the token to a key (`cnf.jkt`, RFC 9449 §6.1). */
+  cnf?: { jkt: string }
+  /** The session of a session token. */
+  sessionId?: string
 }
 
 /** Mints an access token with the instance's active key. */
@@ -71,6 +82,8 @@ export async function mintAccessToken(
     instance_id: input.instanceId,
     ...(input.act ? { act: input.act } : {}),
     ...(input.subjectIssuer ? { subject_issuer: input.subjectIssuer } : {}),
+    ...(input.cnf ? { cnf: { jkt: input.cnf.jkt } } : {}),
+    ...(input.sessionId ? { sid: input.sessionId } : {}),
   }
   const token = await signJws(key, { alg: key.alg, typ: TYP, kid: key.kid }, claims)
   return { token, claims }
@@ -81,6 +94,11 @@ export interface VerifyOptions {
   issuer: string
   /** When given, `aud` must equal it. */
   audience?: string
+  /**
+   * Accept a token past its `exp` (everything else still checked). Only for renewing a session
+   * token, whose session's own end, checked by the caller, bounds how late that may be.
+   */
+  acceptExpired?: boolean
 }
 
 /**
@@ -139,7 +157,7 @@ export async function verifyAccessTokenExceptRevocation(
   if (options.audience !== undefined && claims.aud !== options.audience) {
     throw new InvalidToken('the access token is for another audience')
   }
-  if (typeof claims.exp !== 'number' || claims.exp + LEEWAY_S <= now)
+  if (typeof claims.exp !== 'number' || (claims.exp + LEEWAY_S <= now && options.acceptExpired !== true))
     throw new InvalidToken('the access token has expired')
   if (typeof claims.iat !== 'number' || claims.iat - LEEWAY_S > now)
     throw new InvalidToken('the access token is not valid yet')
@@ -149,6 +167,10 @@ export async function verifyAccessTokenExceptRevocation(
   if (typeof claims.jti !== 'string' || typeof claims.sub !== 'string' || typeof claims.scope !== 'string') {
     throw new InvalidToken('the access token lacks required claims')
   }
+  if (claims.cnf !== undefined && (typeof claims.cnf !== 'object' || typeof claims.cnf?.jkt !== 'string'))
+    throw new InvalidToken('the access token has a malformed cnf claim')
+  if (claims.sid !== undefined && typeof claims.sid !== 'string')
+    throw new InvalidToken('the access token has a malformed sid claim')
   return claims as AccessTokenClaims
 }
 

@@ -125,6 +125,8 @@ async function party(
         instanceId: req.instanceId,
         issuer: issuerOf(s, req.instanceId, req.authorizationServerId),
       })
+      // A key-bound token proves nothing without its key: exchanging it would strip the binding.
+      if (claims.cnf !== undefined) throw refused('is bound to a key (cnf) and cannot be exchanged')
       return { sub: claims.sub, scope: parseScope(`${claims.aud}|${claims.scope}`), exp: claims.exp }
     } catch (err) {
       if (err instanceof InvalidToken)

@@ -1,5 +1,6 @@
 import type { Actor, RequestMeta } from '../audit/appender.js'
 import type { Keyring } from '../crypto/keyring.js'
+import type { AccessTokenClaims } from '../oauth/access-tokens.js'
 import type { SigningKeys } from '../oauth/signing-keys.js'
 import type { Committer } from '../store/committer.js'
 import type { Store } from '../store/connect.js'
@@ -41,6 +42,13 @@ export interface Workload {
   /** The token's scope values, `.all` expanded. */
   readonly scopes: ReadonlySet<string>
   readonly tokenId: string
+  /**
+   * The verified claims of the token presented (frozen): its `exp`, `sub`, and for a key-bound
+   * token its `cnf.jkt` and `sid`. What is derived from it must not outlive or widen it.
+   */
+  readonly claims: Readonly<AccessTokenClaims>
+  /** For a session token: when its session ends, in epoch milliseconds. */
+  readonly sessionEndsAt?: number
 }
 
 /** The pseudo-instance whose audit chain records events that belong to no instance (admin tokens, instances, failed logins). */

@@ -26,14 +26,44 @@ export async function pruneExpired(
   })
 }
 
-/** Runs `pruneExpired` every `intervalMs` in the background; the returned function stops it. */
+/**
+ * An ended session is kept this long, so a token of it is still told `SessionExpired` or
+ * `SessionRevoked` (not `SessionNotFound`) for a while; its tokens expired with it anyway.
+ */
+const ENDED_SESSION_RETENTION_MS = 24 * 60 * 60_000
+
+/**
+ * Deletes what key-bound tokens leave behind: DPoP proof ids past their window (a proof that old
+ * is refused on its `iat`, RFC 9449 §11.1) and sessions that ended more than a day ago. Kept apart
+ * from `pruneExpired` so each reports its own counts; idempotent, safe on several nodes.
+ */
+export async function pruneBoundTokens(
+  s: Pick<Services, 'committer' | 'now'>,
+): Promise<{ proofs: number; sessions: number }> {
+  const now = s.now()
+  return s.committer.run(async ({ trx }) => {
+    const proofs = await trx
+      .deleteFrom('used_proof_jtis')
+      .where('expires_at', '<', now - GRACE_MS)
+      .executeTakeFirst()
+    const sessions = await trx
+      .deleteFrom('token_sessions')
+      .where('expires_at', '<', now - ENDED_SESSION_RETENTION_MS)
+      .executeTakeFirst()
+    return { proofs: Number(proofs.numDeletedRows), sessions: Number(sessions.numDeletedRows) }
+  })
+}
+
+/** Runs `pruneExpired` and `pruneBoundTokens` every `intervalMs` in the background; the returned function stops it. */
 export function startHousekeeping(
   s: Pick<Services, 'committer' | 'now'>,
   log: { warn(obj: object, msg: string): void },
   intervalMs = DEFAULT_INTERVAL_MS,
 ): () => void {
+  const failed = (err: unknown) => log.warn({ err }, 'housekeeping failed; it will try again')
   const timer = setInterval(() => {
-    pruneExpired(s).catch((err: unknown) => log.warn({ err }, 'housekeeping failed; it will try again'))
+    pruneExpired(s).catch(failed)
+    pruneBoundTokens(s).catch(failed)
   }, intervalMs)
   timer.unref()
   return () => clearInterval(timer)

@@ -1,6 +1,7 @@
-import { InvalidParameter } from '../../errors.js'
+import { PamError } from '../../errors.js'
+import type { DpopChallenged } from './dpop-challenge.js'
 
-/** Why a DPoP proof was refused: one stable value per condition (RFC 9449 §4.3). */
+/** Why a DPoP proof was refused: one stable value per condition (RFC 9449 §4.3), also its `Code`. */
 export type ProofRefusal =
   | 'ProofMissing'
   | 'ProofInvalid'
@@ -11,19 +12,36 @@ export type ProofRefusal =
   | 'ProofReplayed'
   | 'ProofNonceInvalid'
 
-/**
- * A DPoP proof was refused. An `InvalidParameter` (400, `Code: InvalidParameter`) naming the field
- * (`DPoP`, `DPoP.htu`…) and the rule, with the RFC 9449 `error` (`invalid_dpop_proof`, or
- * `use_dpop_nonce` when the nonce is missing or stale) and the precise `reason`. The message never
- * quotes the proof, the token or a key.
- */
-export class ProofRejected extends InvalidParameter {
-  readonly reason: ProofRefusal
-  override readonly oauthError: 'invalid_dpop_proof' | 'use_dpop_nonce'
+/** The RFC 9449 `error` of a refusal; a proof by another key than the token's is a token problem (§7.1). */
+function oauthErrorOf(reason: ProofRefusal): 'invalid_dpop_proof' | 'use_dpop_nonce' | 'invalid_token' {
+  if (reason === 'ProofNonceInvalid') return 'use_dpop_nonce'
+  if (reason === 'ProofKeyMismatch') return 'invalid_token'
+  return 'invalid_dpop_proof'
+}
 
-  constructor(reason: ProofRefusal, field: string, rule: string) {
-    super(field, rule)
+/**
+ * A DPoP proof was refused. Its `Code` is the precise `reason` (`ProofReplayed`…), it names the
+ * field (`DPoP`, `DPoP.htu`…) and the rule, and carries the RFC 9449 `error`
+ * (`invalid_dpop_proof`; `use_dpop_nonce` for a missing or stale nonce; `invalid_token` for a
+ * proof signed by another key than the token is bound to). 401 with a `WWW-Authenticate: DPoP`
+ * challenge where it guards a protected resource (RFC 9449 §7.1); a token endpoint would answer
+ * 400 (§5). The message never quotes the proof, the token or a key.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-7.1
+ */
+export class ProofRejected extends PamError implements DpopChallenged {
+  readonly reason: ProofRefusal
+  readonly challenge = 'DPoP' as const
+  override readonly oauthError: 'invalid_dpop_proof' | 'use_dpop_nonce' | 'invalid_token'
+  override readonly field: string
+  override readonly rule: string
+
+  constructor(reason: ProofRefusal, field: string, rule: string, status: 400 | 401 = 401) {
+    const oauthError = oauthErrorOf(reason)
+    super(reason, status, `${field} ${rule}`, { field, rule, oauthError })
     this.reason = reason
-    this.oauthError = reason === 'ProofNonceInvalid' ? 'use_dpop_nonce' : 'invalid_dpop_proof'
+    this.oauthError = oauthError
+    this.field = field
+    this.rule = rule
   }
 }

@@ -3,22 +3,39 @@ import type { RequestMeta } from '../../audit/appender.js'
 import { InvalidToken, PamError } from '../../errors.js'
 import { type AccessTokenClaims, verifyAccessTokenExceptRevocation } from '../../oauth/access-tokens.js'
 import { issuerOf } from '../../oauth/issuer.js'
+import { BoundTokenRefused } from '../../oauth/proof-of-possession/dpop-challenge.js'
+import { ProofRejected } from '../../oauth/proof-of-possession/proof-rejected.js'
 import { expand, parseScope } from '../../oauth/scopes.js'
 import { prepare } from '../../store/prepared.js'
+import type { PresentedToken } from '../bound-tokens/presented-token.js'
+import { checkProof, type ProofTarget } from '../bound-tokens/proof-target.js'
+import { requireLiveSession, SessionRefused } from '../bound-tokens/session-refused.js'
 import type { Services, Workload } from '../context.js'
 
 /**
- * Authenticates a workload calling the developer API: a bearer access token of this instance's
+ * Authenticates a workload calling the developer API: an access token of this instance's
  * authorization server, for the PAM audience, held by an application that exists and is enabled.
- * Every refusal is a 401 `InvalidToken` saying why, never echoing the token.
+ *
+ * A plain token comes as `Authorization: Bearer` and costs one statement, as it always has. A
+ * token bound to a key (`cnf.jkt`) must come as `Authorization: DPoP` with a `DPoP` proof of this
+ * request signed by that key (`target`; RFC 9449 §7.1): sent as `Bearer` it is refused, since a
+ * downgrade would make a stolen bound token as good as a bearer one (§7.2). A token of a session
+ * (`sid`) is refused once its session is revoked or over. A plain token sent with the DPoP scheme
+ * is refused too, pointing to `Bearer`: a proof could add nothing to a token bound to no key, and
+ * a client that believes its token bound should learn that it is not.
+ *
+ * Refusals: 401 `InvalidToken` saying why, with a `Bearer` challenge, or for a DPoP request a
+ * `DPoP` one; `Proof…` and `Session…` codes for a refused proof or session. All audited, none
+ * echoing the token or the proof.
  */
 export async function authenticateWorkload(
   s: Services,
   instanceId: string,
-  token: string | undefined,
+  presented: PresentedToken | undefined,
   request: RequestMeta,
+  target: ProofTarget,
 ): Promise<Workload> {
-  const refuse = async (why: string) => {
+  const audited = async <E extends PamError>(why: string, error: E): Promise<E> => {
     await s.committer
       .run(({ audit }) =>
         audit.append({
@@ -31,9 +48,18 @@ export async function authenticateWorkload(
         }),
       )
       .catch(() => {})
-    return new InvalidToken(`the bearer token was refused: ${why}`)
+    return error
   }
-  if (token === undefined) throw await refuse('no bearer token')
+  const dpop = presented?.scheme === 'DPoP'
+  const refuse = (why: string, challenge = dpop) =>
+    audited(
+      why,
+      challenge
+        ? new BoundTokenRefused(`the access token was refused: ${why}`)
+        : new InvalidToken(`the bearer token was refused: ${why}`),
+    )
+  if (presented === undefined) throw await refuse('no bearer token')
+  const token = presented.token
   let claims: Awaited<ReturnType<typeof verifyAccessTokenExceptRevocation>>
   try {
     claims = await verifyAccessTokenExceptRevocation(s, s.signingKeys, token, {
@@ -45,6 +71,10 @@ export async function authenticateWorkload(
     if (err instanceof InvalidToken) throw await refuse(err.message.replace(/^the access token /, ''))
     throw err
   }
+  const jkt = claims.cnf?.jkt
+  if (jkt !== undefined)
+    return authenticateBound(s, instanceId, presented, claims, jkt, target, refuse, audited)
+  if (dpop) throw await refuse('is not bound to a key: send it as Authorization: Bearer')
   // Both read on every request, never cached: a revocation or a disabled application applies at
   // once on every node. One statement for the two (one round trip on PostgreSQL).
   const found = await revocationAndApplication.first(s.store, s.store.db, {
@@ -61,6 +91,62 @@ export async function authenticateWorkload(
     clientId: claims.client_id,
     scopes: scopesOf(claims),
     tokenId: claims.jti,
+    claims,
+  }
+}
+
+/**
+ * The key-bound branch of `authenticateWorkload`: the scheme, the proof, then revocation,
+ * application and session in one statement. The proof comes first so that whoever holds the
+ * token without its key learns nothing of its state.
+ */
+async function authenticateBound(
+  s: Services,
+  instanceId: string,
+  presented: PresentedToken,
+  claims: AccessTokenClaims,
+  jkt: string,
+  target: ProofTarget,
+  refuse: (why: string, challenge?: boolean) => Promise<PamError>,
+  audited: <E extends PamError>(why: string, error: E) => Promise<E>,
+): Promise<Workload> {
+  if (presented.scheme !== 'DPoP')
+    throw await refuse('is bound to a key: send it as Authorization: DPoP <token> with a DPoP proof', true)
+  try {
+    await checkProof(s, instanceId, target, presented.token, jkt)
+  } catch (err) {
+    if (err instanceof ProofRejected) throw await audited(err.code, err)
+    throw err
+  }
+  const found = await boundTokenState.first(s.store, s.store.db, {
+    jti: claims.jti,
+    instanceId,
+    clientId: claims.client_id,
+    sessionId: claims.sid ?? '',
+  })
+  if (!found) throw new Error('the one-row query returned no row')
+  if (found.revoked !== null) throw await refuse('has been revoked')
+  if (found.applicationId === null || found.applicationStatus !== 'enabled')
+    throw await refuse('its application is disabled or gone')
+  if (claims.sid !== undefined) {
+    try {
+      if (found.sessionApplicationId !== found.applicationId || found.sessionJkt !== jkt)
+        throw new SessionRefused('SessionNotFound', 'the session of this token does not exist')
+      requireLiveSession({ revoked: found.sessionRevoked, expiresAt: found.sessionExpiresAt }, s.now())
+    } catch (err) {
+      if (err instanceof SessionRefused) throw await audited(err.code, err)
+      throw err
+    }
+  }
+  return {
+    applicationId: found.applicationId,
+    clientId: claims.client_id,
+    scopes: scopesOf(claims),
+    tokenId: claims.jti,
+    claims,
+    ...(claims.sid !== undefined && found.sessionExpiresAt !== null
+      ? { sessionEndsAt: Number(found.sessionExpiresAt) }
+      : {}),
   }
 }
 
@@ -76,6 +162,28 @@ const revocationAndApplication = prepare(['jti', 'instanceId', 'clientId'], (db,
     )
     .leftJoin('revoked_access_tokens as r', (join) => join.on('r.jti', '=', p.jti))
     .select(['r.jti as revoked', 'a.id as applicationId', 'a.status as applicationStatus']),
+)
+
+/** `revocationAndApplication` and, for a session token, its session: still one statement. */
+const boundTokenState = prepare(['jti', 'instanceId', 'clientId', 'sessionId'], (db, p) =>
+  db
+    .selectFrom(db.selectNoFrom((eb) => eb.lit(1).as('one')).as('one'))
+    .leftJoin('applications as a', (join) =>
+      join.on('a.instance_id', '=', p.instanceId).on('a.client_id', '=', p.clientId),
+    )
+    .leftJoin('revoked_access_tokens as r', (join) => join.on('r.jti', '=', p.jti))
+    .leftJoin('token_sessions as ts', (join) =>
+      join.on('ts.id', '=', p.sessionId).on('ts.instance_id', '=', p.instanceId),
+    )
+    .select([
+      'r.jti as revoked',
+      'a.id as applicationId',
+      'a.status as applicationStatus',
+      'ts.application_id as sessionApplicationId',
+      'ts.jkt as sessionJkt',
+      'ts.revoked as sessionRevoked',
+      'ts.expires_at as sessionExpiresAt',
+    ]),
 )
 
 /**

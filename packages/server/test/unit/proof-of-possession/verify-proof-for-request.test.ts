@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto'
 import { inspect } from 'node:util'
 import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
-import { InvalidParameter, PamError } from '../../../src/errors.js'
+import { PamError } from '../../../src/errors.js'
 import { confirmationFor } from '../../../src/oauth/proof-of-possession/confirmation-for.js'
 import { type ProofRefusal, ProofRejected } from '../../../src/oauth/proof-of-possession/proof-rejected.js'
 import {
@@ -28,8 +28,8 @@ async function refused(promise: Promise<unknown>, reason: ProofRefusal): Promise
     (e: unknown) => e,
   )
   expect(error).toBeInstanceOf(ProofRejected)
-  expect(error).toBeInstanceOf(InvalidParameter)
-  expect(error).toMatchObject({ reason, status: 400, code: 'InvalidParameter' })
+  // A protected resource answers 401 with the reason as the Code and a DPoP challenge (RFC 9449 §7.1).
+  expect(error).toMatchObject({ reason, status: 401, code: reason, challenge: 'DPoP' })
   return error as ProofRejected
 }
 

@@ -1,0 +1,59 @@
+import type { IssueScopedTokenBody, ScopedToken } from '@strongroom/protocol'
+import { InvalidToken } from '../../errors.js'
+import { confirmationFor } from '../../oauth/proof-of-possession/confirmation-for.js'
+import { formatScope } from '../../oauth/scopes.js'
+import type { Caller, Services, Workload } from '../context.js'
+import { auditedOperation } from '../pam/audited-operation.js'
+import { refuseAudited } from './audited-refusal.js'
+import { scopeForCaller } from './caller-scope.js'
+import { mintBoundToken } from './mint-bound-token.js'
+import { requestedScope } from './narrow-scope.js'
+
+/** Seconds a scoped token lives unless asked otherwise. */
+export const DEFAULT_SCOPED_TOKEN_SECONDS = 900
+
+/**
+ * `POST /v2/{i}/scopedTokens/_/actions/issue`: a token bound to the caller's public key
+ * (`cnf.jkt`, RFC 9449 §6.1) carrying what it asked for narrowed to what it may have
+ * (`scopeForCaller`), living `expiration` seconds (default 900) but never beyond the calling
+ * token's own `exp`: a narrowed token must not outlive the grant it came from. Audited as
+ * `token.scoped.issue` with the key's thumbprint, the scope and the token id — never the token —
+ * and answered only once that event is committed.
+ */
+export async function issueScopedToken(
+  s: Services,
+  caller: Caller & { workload: Workload },
+  instanceId: string,
+  body: IssueScopedTokenBody,
+): Promise<ScopedToken> {
+  const { workload } = caller
+  const { cnf } = confirmationFor(body.publicKey as { jwk: Record<string, unknown> } | { pem: string })
+  const asked = requestedScope(body.scope)
+  const event = {
+    instanceId,
+    action: 'token.scoped.issue',
+    details: { requestedScope: formatScope(asked), jkt: cnf.jkt },
+  }
+  const scope = await scopeForCaller(s, instanceId, workload, asked).catch((err: unknown) =>
+    refuseAudited(s, caller, event, err),
+  )
+  const remaining = workload.claims.exp - Math.floor(s.now() / 1000)
+  const lifetimeSeconds = Math.min(body.expiration ?? DEFAULT_SCOPED_TOKEN_SECONDS, remaining)
+  if (lifetimeSeconds < 1) throw new InvalidToken('the access token has expired')
+  const { response } = await mintBoundToken(s, {
+    instanceId,
+    from: workload.claims,
+    scope,
+    jkt: cnf.jkt,
+    lifetimeSeconds,
+  })
+  return auditedOperation(s, caller, event, async (unit) => {
+    unit.about({ type: 'application', id: workload.applicationId })
+    await unit.succeed({
+      scope: response.scope,
+      tokenId: response.tokenId,
+      expirationTime: response.expirationTime,
+    })
+    return response
+  })
+}

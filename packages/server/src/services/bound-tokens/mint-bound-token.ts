@@ -1,0 +1,54 @@
+import { DEFAULT_AUTHORIZATION_SERVER, type ScopedToken } from '@strongroom/protocol'
+import { type AccessTokenClaims, mintAccessToken } from '../../oauth/access-tokens.js'
+import { issuerOf } from '../../oauth/issuer.js'
+import { formatScope, type ScopeSet } from '../../oauth/scopes.js'
+import type { Services } from '../context.js'
+
+export interface BoundTokenInput {
+  instanceId: string
+  /** The token it is derived from: its subject, client, actor and subject issuer carry over. */
+  from: Readonly<Pick<AccessTokenClaims, 'sub' | 'client_id' | 'act' | 'subject_issuer'>>
+  scope: ScopeSet
+  jkt: string
+  lifetimeSeconds: number
+  sessionId?: string
+}
+
+/**
+ * Mints an access token of the instance's authorization server (same issuer, keys and
+ * `typ: at+jwt` as its other tokens, so any resource server that trusts its JWKS can verify it)
+ * bound to the key `jkt` (`cnf.jkt`, RFC 7800 §3.1 / RFC 9449 §6.1), and answers it in the
+ * `ScopedToken` shape. The subject is the one of the token it derives from: it is the same grant,
+ * narrowed, not a new identity.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-6.1
+ */
+export async function mintBoundToken(
+  s: Pick<Services, 'signingKeys' | 'publicUrl' | 'now'>,
+  input: BoundTokenInput,
+): Promise<{ response: ScopedToken; claims: AccessTokenClaims }> {
+  const { token, claims } = await mintAccessToken(s.signingKeys, s.now(), {
+    instanceId: input.instanceId,
+    issuer: issuerOf(s, input.instanceId, DEFAULT_AUTHORIZATION_SERVER),
+    subject: input.from.sub,
+    clientId: input.from.client_id,
+    scope: input.scope,
+    lifetimeSeconds: input.lifetimeSeconds,
+    cnf: { jkt: input.jkt },
+    ...(input.from.act ? { act: input.from.act } : {}),
+    ...(input.from.subject_issuer ? { subjectIssuer: input.from.subject_issuer } : {}),
+    ...(input.sessionId ? { sessionId: input.sessionId } : {}),
+  })
+  return {
+    claims,
+    response: {
+      accessToken: token,
+      tokenType: 'DPoP',
+      scope: formatScope(input.scope),
+      expiresIn: claims.exp - claims.iat,
+      expirationTime: claims.exp * 1000,
+      jkt: input.jkt,
+      tokenId: claims.jti,
+    },
+  }
+}

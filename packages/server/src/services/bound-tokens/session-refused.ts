@@ -1,0 +1,35 @@
+import { PamError } from '../../errors.js'
+import type { DpopChallenged } from '../../oauth/proof-of-possession/dpop-challenge.js'
+
+export type SessionRefusal = 'SessionNotFound' | 'SessionExpired' | 'SessionRevoked'
+
+/**
+ * A session token's session cannot be used: unknown (`SessionNotFound`), over (`SessionExpired`)
+ * or ended early (`SessionRevoked`). A 401 answered with `DPoP error="invalid_token"`: the token
+ * is no longer good, and a new session must be started with the application's own credentials.
+ */
+export class SessionRefused extends PamError implements DpopChallenged {
+  readonly challenge = 'DPoP' as const
+
+  constructor(code: SessionRefusal, message: string) {
+    super(code, 401, message, { oauthError: 'invalid_token' })
+  }
+}
+
+/** What is known of a session when a token of it is presented. */
+export interface SessionState {
+  revoked: number | null
+  expiresAt: number | null
+}
+
+/**
+ * Refuses a token of a session that has been revoked or has ended: the session's end is when its
+ * tokens stop, for refresh and use alike. (Whether the session exists and is the token's is the
+ * caller's to check first: `SessionNotFound`.)
+ */
+export function requireLiveSession(session: SessionState, now: number): void {
+  if (Number(session.revoked ?? 0) !== 0)
+    throw new SessionRefused('SessionRevoked', 'the session of this token has been revoked')
+  if (session.expiresAt === null || now >= Number(session.expiresAt))
+    throw new SessionRefused('SessionExpired', 'the session of this token has ended; start a new one')
+}
