@@ -1,5 +1,4 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { ScopeString } from './admin.js'
 import { EpochMillis } from './common.js'
 
 // Proof-of-possession tokens: strongroom's own API (CONTRACT.md, "Beyond the IDaaS API"). A
@@ -21,6 +20,16 @@ export const BindingKey = Type.Object(
 )
 export type BindingKey = Static<typeof BindingKey>
 
+/**
+ * The scope asked for: space-separated `audience|value` tokens, or bare values after the first
+ * (`urn:cloud:idaas:pam|credential:obtain account:obtain`), one audience (CONTRACT.md, token endpoint).
+ */
+export const RequestedScope = Type.String({
+  minLength: 3,
+  maxLength: 1024,
+  pattern: '^[\\x21-\\x7e]+( [\\x21-\\x7e]+)*$',
+})
+
 /** Seconds a scoped token lives: one minute to one hour (default 900). */
 export const ScopedTokenExpiration = Type.Integer({ minimum: 60, maximum: 3600, description: 'seconds' })
 
@@ -28,7 +37,7 @@ export const ScopedTokenExpiration = Type.Integer({ minimum: 60, maximum: 3600, 
 export const IssueScopedTokenBody = Type.Object(
   {
     /** `audience|value …`, one audience (CONTRACT.md). The token carries the part the caller may have. */
-    scope: ScopeString,
+    scope: RequestedScope,
     publicKey: BindingKey,
     expiration: Type.Optional(ScopedTokenExpiration),
   },
@@ -39,7 +48,7 @@ export type IssueScopedTokenBody = Static<typeof IssueScopedTokenBody>
 /** `POST /v2/{i}/sessionTokens/_/actions/issue`. */
 export const IssueSessionTokenBody = Type.Object(
   {
-    scope: ScopeString,
+    scope: RequestedScope,
     publicKey: BindingKey,
     /** How long the session lasts: 5 to 60 minutes. Its tokens are refreshable until then. */
     sessionExpirationInMinutes: Type.Integer({ minimum: 5, maximum: 60 }),

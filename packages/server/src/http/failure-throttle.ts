@@ -58,11 +58,13 @@ export class FailureThrottle {
     const bucket = this.buckets.get(source)
     if (!bucket) return undefined
     const now = this.options.now()
+    // A clock stepped backwards (NTP) refills nothing and takes nothing: elapsed time never goes negative.
+    const elapsed = Math.max(0, now - bucket.at)
     bucket.tokens = Math.min(
       this.options.burst,
-      bucket.tokens + ((now - bucket.at) / 1000) * this.options.refillPerSecond,
+      bucket.tokens + (elapsed / 1000) * this.options.refillPerSecond,
     )
-    bucket.at = now
+    bucket.at = Math.max(bucket.at, now)
     if (bucket.tokens >= this.options.burst) {
       this.buckets.delete(source)
       return undefined

@@ -17,12 +17,15 @@ export type IntrospectionResponse =
       exp: number
       iat: number
       jti: string
-      token_type: 'Bearer'
+      /** `DPoP` for a token bound to a key, whose `cnf` says which (RFC 9449 §6.2). */
+      token_type: 'Bearer' | 'DPoP'
+      cnf?: { jkt: string }
     }
 
 async function verified(s: Services, req: TokenRequest, token: string): Promise<AccessTokenClaims | null> {
+  let claims: AccessTokenClaims
   try {
-    return await verifyAccessToken(s, s.signingKeys, token, {
+    claims = await verifyAccessToken(s, s.signingKeys, token, {
       instanceId: req.instanceId,
       issuer: issuerOf(s, req.instanceId, req.authorizationServerId),
     })
@@ -30,6 +33,23 @@ async function verified(s: Services, req: TokenRequest, token: string): Promise<
     if (err instanceof InvalidToken) return null
     throw err
   }
+  return claims.sid === undefined || (await sessionIsLive(s, req.instanceId, claims)) ? claims : null
+}
+
+/** A session token is active only while its session is: not revoked, not over, bound to its key. */
+async function sessionIsLive(s: Services, instanceId: string, claims: AccessTokenClaims): Promise<boolean> {
+  const session = await s.store.db
+    .selectFrom('token_sessions')
+    .select(['jkt', 'revoked', 'expires_at'])
+    .where('id', '=', claims.sid!)
+    .where('instance_id', '=', instanceId)
+    .executeTakeFirst()
+  return (
+    session !== undefined &&
+    session.jkt === claims.cnf?.jkt &&
+    Number(session.revoked) === 0 &&
+    s.now() < Number(session.expires_at)
+  )
 }
 
 function requiredToken(req: TokenRequest): string {
@@ -74,7 +94,9 @@ export async function introspect(
     exp: claims.exp,
     iat: claims.iat,
     jti: claims.jti,
-    token_type: 'Bearer',
+    ...(claims.cnf
+      ? { token_type: 'DPoP' as const, cnf: { jkt: claims.cnf.jkt } }
+      : { token_type: 'Bearer' as const }),
   }
 }
 

@@ -121,6 +121,14 @@ describe.each(ENGINES)('POST /v2/{i}/scopedTokens/_/actions/issue on %s', (engin
     expect(res.status, res.raw).toBe(200)
     expect(res.body.scope).toBe(`${PAM}|credential:obtain`)
     expect(claimsOf(res.body.accessToken).scope).toBe('credential:obtain')
+
+    // Several values, as the token endpoint takes them: the part held is granted.
+    const listed = await issueScoped(b, narrow, {
+      scope: `${PAM}|credential:obtain account:obtain ${PAM}|authentication_token:read`,
+      publicKey: bindingKeyOf(key),
+    })
+    expect(listed.status, listed.raw).toBe(200)
+    expect(listed.body.scope).toBe(`${PAM}|credential:obtain`)
   })
 
   it('refuses a scope the caller does not hold at all with 403 InsufficientScope naming it, audited', async () => {

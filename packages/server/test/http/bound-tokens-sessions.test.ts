@@ -54,6 +54,7 @@ describe.each(ENGINES)('session tokens on %s', (engine) => {
       sessionId: string
       sessionExpirationTime: number
       tokenId: string
+      jkt: string
     }
   }
   const obtain = async (token: string, k = key) =>
@@ -215,6 +216,27 @@ describe.each(ENGINES)('session tokens on %s', (engine) => {
     const stranger = await sessionAction(b, 'revoke', other.accessToken, await newKey())
     expect(stranger.body.Code).toBe('ProofKeyMismatch')
     expect((await obtain(other.accessToken)).status).toBe(200)
+  })
+
+  it('introspects a session token as DPoP with its cnf while the session lives, inactive once revoked', async () => {
+    const session = await start()
+    const introspect = async () => {
+      const res = await b.t.app.inject({
+        method: 'POST',
+        url: `${b.v2}/authorizationServer/iauths_system/oauth2/introspect`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({
+          client_id: b.app.clientId,
+          client_secret: b.app.secret,
+          token: session.accessToken,
+        }).toString(),
+      })
+      expect(res.statusCode, res.body).toBe(200)
+      return res.json()
+    }
+    expect(await introspect()).toMatchObject({ active: true, token_type: 'DPoP', cnf: { jkt: session.jkt } })
+    expect((await sessionAction(b, 'revoke', session.accessToken, key)).status).toBe(200)
+    expect(await introspect()).toEqual({ active: false })
   })
 
   it('answers SessionNotFound for a token whose session is gone', async () => {

@@ -21,6 +21,19 @@ describe('failure throttle', () => {
     expect(throttle.fail('a')).toBe(false) // fully refilled: a fresh burst
   })
 
+  it('neither refills nor drains when the clock steps backwards', () => {
+    let now = 10_000
+    const throttle = new FailureThrottle({ burst: 2, refillPerSecond: 1, now: () => now })
+    throttle.fail('a')
+    expect(throttle.fail('a')).toBe(true)
+    now -= 5_000 // NTP steps the clock back
+    expect(throttle.retryAfter('a')).toBe(1)
+    now += 5_000 // back where it was: no time has passed for the bucket
+    expect(throttle.retryAfter('a')).toBe(1)
+    now += 1_000
+    expect(throttle.retryAfter('a')).toBe(0)
+  })
+
   it('remembers a bounded number of sources', () => {
     const throttle = new FailureThrottle({ burst: 1, refillPerSecond: 0.001, now: () => 0, maxSources: 100 })
     for (let i = 0; i < 1000; i++) throttle.fail(`10.0.${i >> 8}.${i & 255}`)
