@@ -7,7 +7,7 @@
  * load-generator process (`load-worker.mjs`), which imports this module and finds the scenario by
  * `id`, so `request` must depend on nothing but its arguments.
  */
-import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto'
+import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto'
 
 /**
  * @typedef {object} Target what `setup` gets: the server under test
@@ -121,7 +121,146 @@ export const SCENARIOS = [
       headers: { authorization: `Bearer ${state.accessToken}` },
     }),
   },
+  {
+    id: 'obtain-credential-dpop',
+    name: 'ObtainCredential with a key-bound scoped token (a fresh DPoP proof per request, replay store)',
+    server: 'strongroom',
+    expectStatus: 200,
+    setup: createBoundWorkload,
+    request: (state, seq) => {
+      const identifier = state.identifiers[seq % state.identifiers.length]
+      return {
+        method: 'GET',
+        path: `${state.obtainPath}?credentialIdentifier=${encodeURIComponent(identifier)}`,
+        headers: {
+          authorization: `DPoP ${state.boundToken}`,
+          dpop: dpopProof(state, seq),
+        },
+      }
+    },
+  },
+  {
+    id: 'obtain-password',
+    name: 'account password retrieval with a reason (scope, grant, decrypt, durable audit)',
+    server: 'strongroom',
+    expectStatus: 200,
+    setup: createAccountWorkload,
+    request: (state, seq) => ({
+      method: 'POST',
+      path: state.passwordPath,
+      headers: { authorization: `Bearer ${state.accessToken}` },
+      body: JSON.stringify({
+        accountName: state.accounts[seq % state.accounts.length],
+        reason: `bench ${seq}`,
+      }),
+    }),
+  },
 ]
+
+/**
+ * The obtaining workload of `obtain-credential`, whose token is traded for a scoped token bound to
+ * an Ed25519 key: each request then carries a new proof signed by that key.
+ * @param {Target} target
+ */
+async function createBoundWorkload(target) {
+  const workload = await createObtainingWorkload(target)
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519')
+  const instance = encodeURIComponent(target.instanceId ?? '')
+  const response = await fetch(`${target.baseUrl}/v2/${instance}/scopedTokens/_/actions/issue`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${workload.accessToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      scope: 'urn:cloud:idaas:pam|credential:obtain',
+      publicKey: { jwk: publicKey.export({ format: 'jwk' }) },
+      expiration: 3600,
+    }),
+  })
+  const issued = await response.json()
+  if (response.status !== 200)
+    throw new Error(`scoped token: HTTP ${response.status}: ${JSON.stringify(issued).slice(0, 300)}`)
+  return {
+    ...workload,
+    boundToken: issued.accessToken,
+    ath: createHash('sha256').update(issued.accessToken).digest('base64url'),
+    htu: `${target.baseUrl}${workload.obtainPath}`,
+    publicJwk: publicKey.export({ format: 'jwk' }),
+    privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+  }
+}
+
+/**
+ * An RFC 9449 proof for a GET of `state.htu`, signed with Ed25519 through node:crypto.
+ * @param {{ privateKeyPem: string, publicJwk: object, htu: string, ath: string }} state
+ * @param {number} seq
+ */
+function dpopProof(state, seq) {
+  let key = privateKeys.get(state.privateKeyPem)
+  if (!key) {
+    key = createPrivateKey(state.privateKeyPem)
+    privateKeys.set(state.privateKeyPem, key)
+  }
+  const b64 = (/** @type {unknown} */ v) => Buffer.from(JSON.stringify(v)).toString('base64url')
+  const input = `${b64({ typ: 'dpop+jwt', alg: 'EdDSA', jwk: state.publicJwk })}.${b64({
+    jti: `${seq}-${randomBytes(8).toString('hex')}`,
+    htm: 'GET',
+    htu: state.htu,
+    iat: Math.floor(Date.now() / 1000),
+    ath: state.ath,
+  })}`
+  return `${input}.${sign(null, Buffer.from(input), key).toString('base64url')}`
+}
+
+/**
+ * An application allowed account:obtain with an obtain grant on `bench-db/`, the accounts it reads
+ * (each requiring a reason), and an access token fetched once.
+ * @param {Target} target
+ */
+async function createAccountWorkload(target) {
+  const state = adminState(target)
+  /** @type {string[]} */
+  const accounts = []
+  for (let i = 0; i < SPREAD; i++) {
+    const accountName = `bench-db-${i}/admin`
+    await adminCall(target, state, 'accounts', {
+      accountName,
+      password: randomSecret(),
+      requiresReason: true,
+    })
+    accounts.push(accountName)
+  }
+  const app = await adminCall(target, state, 'applications', {
+    name: 'bench-accounts',
+    allowedScopes: ['urn:cloud:idaas:pam|account:obtain'],
+  })
+  const secret = await adminCall(target, state, `applications/${app.applicationId}/client-secrets`, {})
+  await adminCall(target, state, 'grants', {
+    applicationId: app.applicationId,
+    resourceType: 'account',
+    resourceMatch: 'prefix',
+    resource: 'bench-db-',
+    actions: ['obtain'],
+  })
+  const instance = encodeURIComponent(target.instanceId ?? '')
+  const response = await fetch(
+    `${target.baseUrl}/v2/${instance}/authorizationServer/iauths_system/oauth2/token`,
+    {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: app.clientId,
+        client_secret: secret.clientSecret,
+      }),
+    },
+  )
+  const token = await response.json()
+  if (response.status !== 200)
+    throw new Error(`token: HTTP ${response.status}: ${JSON.stringify(token).slice(0, 300)}`)
+  return {
+    accounts,
+    accessToken: token.access_token,
+    passwordPath: `/v2/${instance}/accounts/_/actions/obtainPassword`,
+  }
+}
 
 /**
  * A workload as issue 4 measures it: an application allowed credential:obtain with an obtain grant
