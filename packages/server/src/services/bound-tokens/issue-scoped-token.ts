@@ -1,13 +1,9 @@
 import type { IssueScopedTokenBody, ScopedToken } from '@strongroom/protocol'
 import { InvalidToken } from '../../errors.js'
-import { confirmationFor } from '../../oauth/proof-of-possession/confirmation-for.js'
-import { formatScope } from '../../oauth/scopes.js'
 import type { Caller, Services, Workload } from '../context.js'
 import { auditedOperation } from '../pam/audited-operation.js'
-import { refuseAudited } from './audited-refusal.js'
-import { scopeForCaller } from './caller-scope.js'
+import { bindingRequest } from './binding-request.js'
 import { mintBoundToken } from './mint-bound-token.js'
-import { requestedScope } from './narrow-scope.js'
 
 /** Seconds a scoped token lives unless asked otherwise. */
 export const DEFAULT_SCOPED_TOKEN_SECONDS = 900
@@ -27,16 +23,7 @@ export async function issueScopedToken(
   body: IssueScopedTokenBody,
 ): Promise<ScopedToken> {
   const { workload } = caller
-  const { cnf } = confirmationFor(body.publicKey as { jwk: Record<string, unknown> } | { pem: string })
-  const asked = requestedScope(body.scope)
-  const event = {
-    instanceId,
-    action: 'token.scoped.issue',
-    details: { requestedScope: formatScope(asked), jkt: cnf.jkt },
-  }
-  const scope = await scopeForCaller(s, instanceId, workload, asked).catch((err: unknown) =>
-    refuseAudited(s, caller, event, err),
-  )
+  const { cnf, scope, event } = await bindingRequest(s, caller, instanceId, 'token.scoped.issue', body)
   const remaining = workload.claims.exp - Math.floor(s.now() / 1000)
   const lifetimeSeconds = Math.min(body.expiration ?? DEFAULT_SCOPED_TOKEN_SECONDS, remaining)
   if (lifetimeSeconds < 1) throw new InvalidToken('the access token has expired')

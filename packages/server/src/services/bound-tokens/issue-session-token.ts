@@ -1,13 +1,9 @@
 import type { IssueSessionTokenBody, SessionToken } from '@strongroom/protocol'
 import { newId } from '../../ids.js'
-import { confirmationFor } from '../../oauth/proof-of-possession/confirmation-for.js'
-import { formatScope } from '../../oauth/scopes.js'
 import type { Caller, Services, Workload } from '../context.js'
 import { auditedOperation } from '../pam/audited-operation.js'
-import { refuseAudited } from './audited-refusal.js'
-import { scopeForCaller } from './caller-scope.js'
+import { bindingRequest } from './binding-request.js'
 import { mintBoundToken } from './mint-bound-token.js'
-import { requestedScope } from './narrow-scope.js'
 import { sessionTokenLifetime } from './session-lifetime.js'
 import { insertSession } from './session-rows.js'
 
@@ -30,16 +26,7 @@ export async function issueSessionToken(
   body: IssueSessionTokenBody,
 ): Promise<SessionToken> {
   const { workload } = caller
-  const { cnf } = confirmationFor(body.publicKey as { jwk: Record<string, unknown> } | { pem: string })
-  const asked = requestedScope(body.scope)
-  const event = {
-    instanceId,
-    action: 'token.session.issue',
-    details: { requestedScope: formatScope(asked), jkt: cnf.jkt },
-  }
-  const scope = await scopeForCaller(s, instanceId, workload, asked).catch((err: unknown) =>
-    refuseAudited(s, caller, event, err),
-  )
+  const { cnf, scope, event } = await bindingRequest(s, caller, instanceId, 'token.session.issue', body)
   const now = s.now()
   let endsAt = now + body.sessionExpirationInMinutes * 60_000
   if (workload.sessionEndsAt !== undefined) endsAt = Math.min(endsAt, workload.sessionEndsAt)
