@@ -1,6 +1,30 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { DEFAULT_MAX_KDF_ROUNDS } from '../../src/crypto/ssh-keys/index.js'
+import { sshKeyReadsRunning } from '../../src/crypto/ssh-keys/ssh-key-workers.js'
+import { checkSshKey } from '../../src/services/accounts/ssh-key-check.js'
+import { isUniqueViolation } from '../../src/store/unique-violation.js'
 import { call, ENGINES, openTestServer, type TestServer } from '../support/engines.js'
-import { FIXTURE_PASSPHRASE, privateKeyText, publicKeyOf, type SshFixture } from './accounts-fixtures.js'
+import {
+  FIXTURE_PASSPHRASE,
+  privateKeyText,
+  publicKeyOf,
+  type SshFixture,
+  withKdfRounds,
+} from './accounts-fixtures.js'
+
+// The key check as it is, counted: what runs it (and its KDF) before authorization shows here.
+vi.mock('../../src/services/accounts/ssh-key-check.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../src/services/accounts/ssh-key-check.js')>()
+  return { ...original, checkSshKey: vi.fn(original.checkSshKey) }
+})
+const keyChecks = () => vi.mocked(checkSshKey).mock.calls.length
+
+/** The `ed25519-encrypted` fixture asking for `rounds` bcrypt rounds: its passphrase is then wrong. */
+const costlyKey = (rounds: number) => ({
+  key: withKdfRounds(privateKeyText('ed25519-encrypted'), rounds),
+  passphrase: 'pass',
+})
 
 const PASSWORD = 'admin-api-password-7d1c'
 
@@ -248,6 +272,83 @@ describe.each(ENGINES)('the accounts admin API on %s', (engine) => {
     expect((await call(t, 'POST', `${at(name)}/versions`, {})).status).toBe(400)
   })
 
+  it('authorizes before reading a key: no KDF for another instance’s token or a missing account', async () => {
+    const other = (await call(t, 'POST', '/admin/v1/instances', { name: 'kdf-other' })).body.instanceId
+    const limited = await call(t, 'POST', '/admin/v1/admin-tokens', {
+      name: 'kdf-limited',
+      instanceId: other,
+    })
+    const headers = { authorization: `Bearer ${limited.body.token}` }
+    await call(t, 'POST', A, { accountName: 'kdf-host/existing' })
+    const before = keyChecks()
+    const slow = costlyKey(DEFAULT_MAX_KDF_ROUNDS)
+    const create = await call(t, 'POST', A, { accountName: 'kdf-host/new', sshKey: slow }, headers)
+    expect(create).toMatchObject({ status: 403 })
+    const rotate = await call(t, 'POST', `${at('kdf-host/existing')}/versions`, { sshKey: slow }, headers)
+    expect(rotate).toMatchObject({ status: 403 })
+    const missing = await call(t, 'POST', `${at('kdf-host/nobody')}/versions`, { sshKey: slow })
+    expect(missing).toMatchObject({ status: 404, body: { Code: 'AccountNotFound' } })
+    const elsewhere = await call(t, 'POST', `/admin/v1/instances/idaas_00000000000000000000000000/accounts`, {
+      accountName: 'kdf-host/new',
+      sshKey: slow,
+    })
+    expect(elsewhere).toMatchObject({ status: 404, body: { Code: 'InstanceNotFound' } })
+    const taken = await call(t, 'POST', A, { accountName: 'kdf-host/existing', sshKey: slow })
+    expect(taken).toMatchObject({ status: 409, body: { Code: 'AccountNameExists', field: 'accountName' } })
+    expect(keyChecks()).toBe(before)
+    expect((await call(t, 'GET', `${A}?namePrefix=kdf-host%2F`)).body.entities).toHaveLength(1)
+  })
+
+  it(`refuses at once a key asking for more than ${DEFAULT_MAX_KDF_ROUNDS} bcrypt rounds, on sshKey.key`, async () => {
+    await call(t, 'POST', A, { accountName: 'rounds-host/root' })
+    for (const rounds of [200, DEFAULT_MAX_KDF_ROUNDS + 1]) {
+      const started = performance.now()
+      const created = await call(t, 'POST', A, { accountName: 'rounds-host/new', sshKey: costlyKey(rounds) })
+      const rotated = await call(t, 'POST', `${at('rounds-host/root')}/versions`, {
+        sshKey: costlyKey(rounds),
+      })
+      // 200 rounds are some 2–5 s of KDF; refused by the rule, these are two plain requests.
+      expect(performance.now() - started).toBeLessThan(1000)
+      for (const res of [created, rotated]) {
+        expect(res).toMatchObject({
+          status: 400,
+          body: {
+            Code: 'InvalidParameter.SshKey',
+            field: 'sshKey.key',
+            rule: `asks for ${rounds} bcrypt rounds, more than the 64 this server accepts; re-encrypt it with fewer (ssh-keygen -p -a 16)`,
+          },
+        })
+      }
+    }
+    // Without its passphrase no KDF runs: such a key is kept, not supported, as before.
+    const kept = await call(t, 'POST', A, {
+      accountName: 'rounds-host/kept',
+      sshKey: { key: costlyKey(200).key },
+    })
+    expect(kept).toMatchObject({ status: 201, body: { isKeySupported: false } })
+  })
+
+  it('answers other requests while a costly key is read', async () => {
+    const order: string[] = []
+    const upload = call(t, 'POST', A, {
+      accountName: 'slow-host/root',
+      sshKey: costlyKey(DEFAULT_MAX_KDF_ROUNDS),
+    }).then((res) => {
+      order.push('upload')
+      return res
+    })
+    // The KDF is under way on a worker; the event loop answers the rest meanwhile.
+    await vi.waitFor(() => expect(sshKeyReadsRunning()).toBe(1), { timeout: 10_000, interval: 2 })
+    const ready = await t.app.inject({ method: 'GET', url: '/readyz' })
+    order.push('readyz')
+    const list = await call(t, 'GET', A)
+    order.push('list')
+    expect(ready.statusCode).toBe(200)
+    expect(list.status).toBe(200)
+    expect(await upload).toMatchObject({ status: 400, body: { field: 'sshKey.passphrase' } })
+    expect(order).toEqual(['readyz', 'list', 'upload'])
+  })
+
   it('never writes a password, key or passphrase into the audit chain', async () => {
     const events = await call(t, 'GET', `/admin/v1/instances/${t.instanceId}/audit/events?maxResults=1000`)
     const text = JSON.stringify(events.body)
@@ -256,5 +357,110 @@ describe.each(ENGINES)('the accounts admin API on %s', (engine) => {
     expect(text).not.toContain('pem-pass')
     expect(text).not.toContain('PRIVATE KEY')
     expect((await call(t, 'GET', `/admin/v1/instances/${t.instanceId}/audit/verify`)).body.ok).toBe(true)
+  })
+})
+
+describe.each(ENGINES)('concurrent creates of one account name on %s', (engine) => {
+  let t: TestServer
+  /** On PostgreSQL a second node on the same database; on SQLite (one node) the same server. */
+  let other: TestServer
+  let A: string
+  beforeAll(async () => {
+    t = await openTestServer(engine)
+    other = engine === 'postgres' ? await openTestServer(engine, { db: t.db, rootKey: t.rootKey }) : t
+    A = `/admin/v1/instances/${t.instanceId}/accounts`
+  })
+  afterAll(async () => {
+    if (other !== t) await other?.close()
+    await t?.close()
+  })
+
+  it('answers one 201 and one 409 AccountNameExists, never a 500', async () => {
+    for (let round = 0; round < 8; round++) {
+      const body = { accountName: `race-${round}/root`, password: 'race-password' }
+      const results = await Promise.all([call(t, 'POST', A, body), call(other, 'POST', A, body, t.auth)])
+      const statuses = results.map((res) => res.status).sort()
+      expect(statuses, JSON.stringify(results.map((res) => res.body))).toEqual([201, 409])
+      expect(results.find((res) => res.status === 409)?.body).toMatchObject({
+        Code: 'AccountNameExists',
+        field: 'accountName',
+      })
+    }
+  })
+
+  // Only PostgreSQL lets two writers race: SQLite has one writer, whose check always sees the row.
+  if (engine === 'postgres')
+    it('maps the unique violation of an insert that lost the race after its check to 409', async () => {
+      const template = await call(t, 'POST', A, { accountName: 'race-template/root' })
+      const row = await t.services.store.db
+        .selectFrom('accounts')
+        .selectAll()
+        .where('id', '=', template.body.accountId)
+        .executeTakeFirstOrThrow()
+      // Another node's insert, not yet committed: the create's check cannot see it, its insert waits.
+      const rival = await t.services.store.db.startTransaction().execute()
+      try {
+        await rival
+          .insertInto('accounts')
+          .values({ ...row, id: 'acct_00000000000000000000000000', name: 'race-lost/root' })
+          .execute()
+        const create = call(t, 'POST', A, { accountName: 'race-lost/root', password: 'lost' })
+        await vi.waitFor(
+          async () => {
+            const waiting = await sql<{ n: string }>`
+              select count(*) as n from pg_stat_activity
+              where datname = current_database() and wait_event_type = 'Lock'`.execute(t.services.store.db)
+            expect(Number(waiting.rows[0]?.n)).toBeGreaterThan(0)
+          },
+          { timeout: 10_000, interval: 10 },
+        )
+        await rival.commit().execute()
+        const res = await create
+        expect(res).toMatchObject({ status: 409, body: { Code: 'AccountNameExists', field: 'accountName' } })
+      } catch (error) {
+        await rival
+          .rollback()
+          .execute()
+          .catch(() => {})
+        throw error
+      }
+      // The batch the failed unit was in goes on: the node still writes.
+      expect((await call(t, 'POST', A, { accountName: 'race-after/root' })).status).toBe(201)
+    })
+
+  it('recognises the engine’s own duplicate-key error, by index', async () => {
+    const created = await call(t, 'POST', A, { accountName: 'dup-check/root' })
+    const row = await t.services.store.db
+      .selectFrom('accounts')
+      .selectAll()
+      .where('id', '=', created.body.accountId)
+      .executeTakeFirstOrThrow()
+    const duplicate = await t.services.store.db
+      .insertInto('accounts')
+      .values({ ...row, id: 'acct_00000000000000000000000001' })
+      .execute()
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+    const accountsName = { name: 'accounts_name', table: 'accounts', columns: ['instance_id', 'name'] }
+    expect(isUniqueViolation(duplicate)).toBe(true)
+    expect(isUniqueViolation(duplicate, accountsName)).toBe(true)
+    expect(isUniqueViolation(duplicate, { name: 'accounts_pkey', table: 'accounts', columns: ['id'] })).toBe(
+      false,
+    )
+    const sameId = await t.services.store.db
+      .insertInto('accounts')
+      .values({ ...row, name: 'dup-check/other' })
+      .execute()
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+    expect(isUniqueViolation(sameId)).toBe(true)
+    expect(isUniqueViolation(sameId, accountsName)).toBe(false)
+    expect(
+      isUniqueViolation(new Error('UNIQUE constraint failed: accounts.instance_id, accounts.name')),
+    ).toBe(false)
   })
 })

@@ -343,6 +343,28 @@ describe.each(ENGINES)('account retrieval by workloads on %s', (engine) => {
     })
   })
 
+  it('refuses a missing acct_ id as an existing ungranted one, whatever prefix grants match the id', async () => {
+    const prober = await createWorkload(t, 'prober')
+    await grantAccounts(t, prober.applicationId, 'acct', ['obtain'], true)
+    await grantAccounts(t, prober.applicationId, 'acct_', ['obtain'], true)
+    const token = await prober.token()
+    const missing = `acct_${'0'.repeat(26)}`
+    for (const accountName of [ids['hr-01/payroll']!, missing]) {
+      for (const path of [OBTAIN_PASSWORD, OBTAIN_SSH_KEY]) {
+        const res = await workloadCall(t, token, 'POST', path, { accountName })
+        expect(res, `${accountName} ${path}`).toMatchObject({
+          status: 403,
+          body: { Code: 'PermissionDenied' },
+        })
+      }
+    }
+    // By name, a missing account under a granted prefix is still 404: the grant covers that name.
+    const named = await workloadCall(t, tokens.owner, 'POST', OBTAIN_PASSWORD, {
+      accountName: 'db-01/ghost-2',
+    })
+    expect(named).toMatchObject({ status: 404, body: { Code: 'AccountNotFound' } })
+  })
+
   it('serves the new version after a rotation and stops at once when the account is disabled', async () => {
     const A = `/admin/v1/instances/${t.instanceId}/accounts/db-01%2Fkeyless`
     await call(t, 'POST', `${A}/versions`, { password: `${PASSWORD}-v2` })

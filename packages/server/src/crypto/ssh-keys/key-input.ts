@@ -7,15 +7,15 @@ export type SshPassphrase = string | Uint8Array
 
 export interface ReadSshKeyOptions {
   /**
-   * The most bcrypt rounds an OpenSSH key may ask for (default 256; ssh-keygen uses 16). Each round
-   * costs roughly 7 ms of CPU on this thread, so this bounds what an uploaded key can cost.
+   * The most bcrypt rounds an OpenSSH key may ask for (default 64; ssh-keygen uses 16). Each round
+   * costs some 10–25 ms of CPU, so this bounds what an uploaded key can cost: about 1.5 s at most.
    */
   readonly maxKdfRounds?: number
   /** RSA keys shorter than this are read but reported as not supported (default 2048). */
   readonly minRsaBits?: number
 }
 
-export const DEFAULT_MAX_KDF_ROUNDS = 256
+export const DEFAULT_MAX_KDF_ROUNDS = 64
 export const DEFAULT_MIN_RSA_BITS = 2048
 
 export function keyText(input: SshKeyInput): string {

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto'
 import { bcryptPbkdf } from './bcrypt-pbkdf.js'
 import { malformed, SshKeyError } from './errors.js'
 import { SSH_KEY_TYPES } from './key-types.js'
-import { openSshCipherByName, SUPPORTED_OPENSSH_CIPHERS } from './openssh-ciphers.js'
+import { type OpenSshCipher, openSshCipherByName, SUPPORTED_OPENSSH_CIPHERS } from './openssh-ciphers.js'
 import type { OpenSshEnvelope } from './openssh-envelope.js'
 import {
   assertKeyPair,
@@ -28,31 +28,13 @@ export function openOpenSshPrivateKey(
   passphrase: Buffer | undefined,
   maxKdfRounds: number,
 ): OpenSshKeyContents {
-  const cipher = openSshCipherByName(envelope.cipherName)
-  if (cipher === undefined)
-    throw new SshKeyError(
-      'UnsupportedCipher',
-      `the key is encrypted with "${envelope.cipherName}", which is not supported ` +
-        `(supported: ${SUPPORTED_OPENSSH_CIPHERS.join(', ')}); re-encrypt it with ssh-keygen -p -Z aes256-ctr`,
-    )
-  if (envelope.tag.length !== cipher.tagBytes)
-    throw malformed(cipher.tagBytes === 0 ? 'there is data after the private section' : 'the tag is missing')
-  const publicKey = parseSshPublicKeyBlob(envelope.publicKeyBlob)
+  const { cipher, publicKey } = checkOpenSshEnvelope(envelope, passphrase, maxKdfRounds)
   const section = envelope.privateSection
-  if (section.length < cipher.blockBytes || section.length % cipher.blockBytes !== 0)
-    throw malformed('the private section is not a whole number of cipher blocks')
   const encrypted = cipher.name !== 'none'
   let plaintext: Buffer | undefined = section
   if (encrypted) {
     const kdf = envelope.kdf!
-    if (passphrase === undefined || passphrase.length === 0)
-      throw new SshKeyError('PassphraseRequired', 'the key is encrypted: a passphrase is required')
-    if (kdf.rounds > maxKdfRounds)
-      throw new SshKeyError(
-        'KdfTooExpensive',
-        `the key asks for ${kdf.rounds} bcrypt rounds, more than the ${maxKdfRounds} allowed`,
-      )
-    const derived = bcryptPbkdf(passphrase, kdf.salt, cipher.keyBytes + cipher.ivBytes, kdf.rounds)
+    const derived = bcryptPbkdf(passphrase!, kdf.salt, cipher.keyBytes + cipher.ivBytes, kdf.rounds)
     try {
       plaintext = cipher.decrypt(
         derived.subarray(0, cipher.keyBytes),
@@ -70,6 +52,42 @@ export function openOpenSshPrivateKey(
   } finally {
     plaintext.fill(0)
   }
+}
+
+/**
+ * Every check made before the KDF, in the order a read makes them: the cipher, the tag, the public
+ * key, the section's length, the passphrase and the KDF's rounds. Cheap: a caller may make them
+ * before handing the KDF to another thread, so that a key refused anyway costs no KDF.
+ */
+export function checkOpenSshEnvelope(
+  envelope: OpenSshEnvelope,
+  passphrase: Uint8Array | undefined,
+  maxKdfRounds: number,
+): { cipher: OpenSshCipher; publicKey: SshPublicKey } {
+  const cipher = openSshCipherByName(envelope.cipherName)
+  if (cipher === undefined)
+    throw new SshKeyError(
+      'UnsupportedCipher',
+      `the key is encrypted with "${envelope.cipherName}", which is not supported ` +
+        `(supported: ${SUPPORTED_OPENSSH_CIPHERS.join(', ')}); re-encrypt it with ssh-keygen -p -Z aes256-ctr`,
+    )
+  if (envelope.tag.length !== cipher.tagBytes)
+    throw malformed(cipher.tagBytes === 0 ? 'there is data after the private section' : 'the tag is missing')
+  const publicKey = parseSshPublicKeyBlob(envelope.publicKeyBlob)
+  const section = envelope.privateSection
+  if (section.length < cipher.blockBytes || section.length % cipher.blockBytes !== 0)
+    throw malformed('the private section is not a whole number of cipher blocks')
+  if (cipher.name !== 'none') {
+    if (passphrase === undefined || passphrase.length === 0)
+      throw new SshKeyError('PassphraseRequired', 'the key is encrypted: a passphrase is required')
+    const rounds = envelope.kdf!.rounds
+    if (rounds > maxKdfRounds)
+      throw new SshKeyError(
+        'KdfTooExpensive',
+        `the key asks for ${rounds} bcrypt rounds, more than the ${maxKdfRounds} allowed`,
+      )
+  }
+  return { cipher, publicKey }
 }
 
 function readPrivateSection(

@@ -44,7 +44,8 @@ export async function authorizeAccount(
   ref: string,
   reason: string | undefined,
 ): Promise<AuthorizedAccount | Refusal> {
-  const lookup = ACCOUNT_ID.test(ref) ? accountById : accountByName
+  const byId = ACCOUNT_ID.test(ref)
+  const lookup = byId ? accountById : accountByName
   const found = await lookup.first(s.store, unit.trx, { instanceId, ref })
   let row: AccountTable | undefined
   let stored: StoredVersion | undefined
@@ -58,7 +59,10 @@ export async function authorizeAccount(
     instanceId,
     applicationId: workload.applicationId,
   })
-  if (!grantsAllow(grants, { id: row?.id ?? '', identifier: row?.name ?? ref }, 'obtain')) {
+  // A missing account is matched by its name only when named: an `acct_…` id that matches no row has
+  // no name, so no prefix grant (`acct`…) lets it through to a 404 an existing id would not get.
+  const identifier = row?.name ?? (byId ? '' : ref)
+  if (!grantsAllow(grants, { id: row?.id ?? '', identifier }, 'obtain')) {
     return unit.refuse(
       new PamError('PermissionDenied', 403, `this application holds no obtain grant on account ${ref}`),
       'no_grant',

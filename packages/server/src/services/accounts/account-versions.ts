@@ -7,7 +7,7 @@ import { toAccount } from './account-record.js'
 import { type AccountSecrets, insertAccountVersion, openCurrentSecrets } from './account-secrets.js'
 import { requireAccount } from './accounts.js'
 import { keyColumns } from './key-columns.js'
-import { checkSshKey } from './ssh-key-check.js'
+import { type CheckedSshKey, checkSshKey } from './ssh-key-check.js'
 
 /** What a rotation did to one secret, for the audit event: never the value. */
 const change = (given: unknown) => (given === undefined ? 'kept' : given === null ? 'removed' : 'set')
@@ -24,7 +24,13 @@ export async function putAccountVersion(
   ref: string,
   body: PutAccountVersionBody,
 ): Promise<Account> {
-  const key = body.sshKey ? checkSshKey(body.sshKey) : undefined
+  let key: CheckedSshKey | undefined
+  if (body.sshKey) {
+    // Reading an encrypted key costs its KDF in CPU: only for a caller who may rotate this account,
+    // checked read-only first so that no transaction waits on the KDF. The unit checks again.
+    await requireAccount(s.store.db, caller, instanceId, ref)
+    key = await checkSshKey(body.sshKey)
+  }
   return s.committer.run(async ({ trx, audit }) => {
     const row = await requireAccount(trx, caller, instanceId, ref)
     const keeps = body.password === undefined || body.sshKey === undefined

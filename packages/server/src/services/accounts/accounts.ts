@@ -11,13 +11,35 @@ import { Conflict, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
 import { type Page, pageById } from '../../store/pagination.js'
 import type { AccountTable, Database } from '../../store/schema.js'
+import { isUniqueViolation, type UniqueIndex } from '../../store/unique-violation.js'
 import type { Caller, Services } from '../context.js'
 import { requireInstance } from '../instances/instances.js'
 import { changeStatus } from '../status.js'
 import { findAccount, toAccount } from './account-record.js'
 import { type AccountSecrets, insertAccountVersion } from './account-secrets.js'
 import { keyColumns } from './key-columns.js'
-import { checkSshKey } from './ssh-key-check.js'
+import { type CheckedSshKey, checkSshKey } from './ssh-key-check.js'
+
+/** The unique index a concurrent create of the same name runs into. */
+const ACCOUNTS_NAME: UniqueIndex = {
+  name: 'accounts_name',
+  table: 'accounts',
+  columns: ['instance_id', 'name'],
+}
+
+const nameTaken = (name: string) =>
+  new Conflict('AccountNameExists', `an account named ${name} already exists`, 'accountName')
+
+/** Whether the instance already has an account of this name (as committed, or in `db`'s transaction). */
+async function isNameTaken(db: Kysely<Database>, instanceId: string, name: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('accounts')
+    .select('id')
+    .where('instance_id', '=', instanceId)
+    .where('name', '=', name)
+    .executeTakeFirst()
+  return row !== undefined
+}
 
 /**
  * Creates an account with its first version. Version 1 exists even without a password or a key, so
@@ -29,27 +51,22 @@ export async function createAccount(
   instanceId: string,
   body: CreateAccountBody,
 ): Promise<Account> {
-  // Before the transaction: reading an encrypted key costs its KDF in CPU.
-  const key = body.sshKey === undefined ? undefined : checkSshKey(body.sshKey)
+  let key: CheckedSshKey | undefined
+  if (body.sshKey !== undefined) {
+    // Reading an encrypted key costs its KDF in CPU: only for a caller who may create here (and a
+    // name still free), checked read-only first so that no transaction waits on the KDF. The unit
+    // checks both again.
+    await requireInstance(s.store.db, caller, instanceId)
+    if (await isNameTaken(s.store.db, instanceId, body.accountName)) throw nameTaken(body.accountName)
+    key = await checkSshKey(body.sshKey)
+  }
   const secrets: AccountSecrets = {
     ...(body.password === undefined ? {} : { password: body.password }),
     ...(key === undefined ? {} : { sshKey: key.sealed }),
   }
   return s.committer.run(async ({ trx, audit }) => {
     await requireInstance(trx, caller, instanceId)
-    const taken = await trx
-      .selectFrom('accounts')
-      .select('id')
-      .where('instance_id', '=', instanceId)
-      .where('name', '=', body.accountName)
-      .executeTakeFirst()
-    if (taken) {
-      throw new Conflict(
-        'AccountNameExists',
-        `an account named ${body.accountName} already exists`,
-        'accountName',
-      )
-    }
+    if (await isNameTaken(trx, instanceId, body.accountName)) throw nameTaken(body.accountName)
     const now = s.now()
     const row: AccountTable = {
       id: newId('acct', now),
@@ -65,7 +82,14 @@ export async function createAccount(
       created_at: now,
       updated_at: now,
     }
-    await trx.insertInto('accounts').values(row).execute()
+    try {
+      await trx.insertInto('accounts').values(row).execute()
+    } catch (error) {
+      // Another node inserted the name after the check above (PostgreSQL; one SQLite node
+      // serializes its units): the same answer as if the check had seen it.
+      if (isUniqueViolation(error, ACCOUNTS_NAME)) throw nameTaken(body.accountName)
+      throw error
+    }
     await insertAccountVersion(s, trx, row, 1, secrets, caller.actor.id, now)
     await audit.append({
       instanceId,

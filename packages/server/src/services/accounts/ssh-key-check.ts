@@ -1,7 +1,8 @@
 import type { SshKeyFacts, SshKeyInput } from '@strongroom/protocol'
 import {
+  DEFAULT_MAX_KDF_ROUNDS,
   inspectSshPrivateKey,
-  readSshPrivateKey,
+  readSshPrivateKeyAsync,
   SshKeyError,
   type SshKeyMetadata,
   type SshPrivateKey,
@@ -26,12 +27,15 @@ const invalid = (field: 'key' | 'passphrase', rule: string) =>
  * - a passphrase for an unencrypted key, or a wrong one for a key it can decrypt → 400 on `sshKey.passphrase`;
  * - an OpenSSH key encrypted without its passphrase, or with a cipher the server cannot decrypt →
  *   kept as it is, not supported (handed out as stored, never decrypted); its public key is in the clear;
- * - an encrypted PEM key shows no public key until decrypted, so it needs a passphrase that works.
+ * - an encrypted PEM key shows no public key until decrypted, so it needs a passphrase that works;
+ * - an OpenSSH key asking for more than `DEFAULT_MAX_KDF_ROUNDS` bcrypt rounds, with its passphrase →
+ *   400 on `sshKey.key`, before any KDF work.
  *
- * Runs before any transaction: decrypting an OpenSSH key costs its bcrypt rounds in CPU. Messages
+ * Call it once the caller is authorized, and outside any transaction: the KDF (bcrypt rounds, PBKDF2,
+ * scrypt) costs up to a second or two of CPU, spent on a worker thread, never the event loop. Messages
  * come from the SSH key module, which never puts key material or the passphrase in them.
  */
-export function checkSshKey(input: SshKeyInput): CheckedSshKey {
+export async function checkSshKey(input: SshKeyInput): Promise<CheckedSshKey> {
   const { key, passphrase, fileName } = input
   const meta = describe(key)
   const sealed: SealedSshKey = {
@@ -65,7 +69,14 @@ export function checkSshKey(input: SshKeyInput): CheckedSshKey {
       supported: false,
     }
   }
-  const opened = open(key, passphrase)
+  if (meta.kdfRounds !== undefined && meta.kdfRounds > DEFAULT_MAX_KDF_ROUNDS) {
+    throw invalid(
+      'key',
+      `asks for ${meta.kdfRounds} bcrypt rounds, more than the ${DEFAULT_MAX_KDF_ROUNDS} this server ` +
+        'accepts; re-encrypt it with fewer (ssh-keygen -p -a 16)',
+    )
+  }
+  const opened = await open(key, passphrase)
   return {
     sealed: opened.isKeySupported ? { ...sealed, ...decrypted(opened) } : sealed,
     facts: {
@@ -93,9 +104,9 @@ function describe(key: string): SshKeyMetadata {
   }
 }
 
-function open(key: string, passphrase: string | undefined): SshPrivateKey {
+async function open(key: string, passphrase: string | undefined): Promise<SshPrivateKey> {
   try {
-    return readSshPrivateKey(key, passphrase)
+    return await readSshPrivateKeyAsync(key, passphrase)
   } catch (error) {
     if (!(error instanceof SshKeyError)) throw error
     if (error.code === 'WrongPassphrase') throw invalid('passphrase', 'does not decrypt the key')
