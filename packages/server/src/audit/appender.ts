@@ -152,6 +152,21 @@ export class AuditBatch {
     }
   }
 
+  /**
+   * Reads the chain head of `instanceId` now, as the first `append` for it would (on PostgreSQL
+   * locking it until the batch commits), without appending anything. What a unit reads after
+   * this cannot be changed before the batch commits by another batch that audits the same
+   * instance: that one either committed before, and is seen, or waits for the lock.
+   */
+  async hold(instanceId: string): Promise<void> {
+    if (this.heads.has(instanceId)) return
+    try {
+      this.heads.set(instanceId, await this.loadHead(instanceId))
+    } catch (err) {
+      throw err instanceof AuditUnavailable ? err : new AuditUnavailable(err)
+    }
+  }
+
   /** Writes the advanced heads. Called once per batch, inside its transaction, before commit. */
   async finish(): Promise<void> {
     try {

@@ -25,8 +25,17 @@ export interface AccessTokenClaims {
    * accepted only as `Authorization: DPoP` with a proof signed by that key (RFC 9449 §6.1, §7).
    */
   cnf?: { jkt: string }
-  /** The session the token belongs to (`token_sessions.id`): it is refused once the session ends. */
+  /**
+   * The session the token belongs to (`token_sessions.id`): it is refused once the session ends or
+   * is revoked. A session's own tokens carry it, and so do scoped tokens derived from them.
+   */
   sid?: string
+  /**
+   * Set on a scoped token (`scopedTokens/_/actions/issue`): it is never a session's own token,
+   * even when it carries the `sid` of the session it was derived from, so it cannot refresh or
+   * revoke that session.
+   */
+  scoped?: true
 }
 
 const TYP = 'at+jwt'
@@ -58,8 +67,10 @@ export interface MintInput {
   subjectIssuer?: string
   /** Binds the token to a key (`cnf.jkt`, RFC 9449 §6.1). */
   cnf?: { jkt: string }
-  /** The session of a session token. */
+  /** The session of a session token, or of the session token a scoped token derives from. */
   sessionId?: string
+  /** Marks a scoped token (`scoped: true`). */
+  scoped?: boolean
 }
 
 /** Mints an access token with the instance's active key. */
@@ -84,6 +95,7 @@ export async function mintAccessToken(
     ...(input.subjectIssuer ? { subject_issuer: input.subjectIssuer } : {}),
     ...(input.cnf ? { cnf: { jkt: input.cnf.jkt } } : {}),
     ...(input.sessionId ? { sid: input.sessionId } : {}),
+    ...(input.scoped ? { scoped: true as const } : {}),
   }
   const token = await signJws(key, { alg: key.alg, typ: TYP, kid: key.kid }, claims)
   return { token, claims }

@@ -1,4 +1,5 @@
 import { InvalidToken, OAuthError } from '../errors.js'
+import { requireLiveSession, SessionRefused } from '../services/bound-tokens/session-refused.js'
 import type { Services } from '../services/context.js'
 import { type AccessTokenClaims, verifyAccessToken } from './access-tokens.js'
 import { issuerOf, requireAuthorizationServer } from './issuer.js'
@@ -36,20 +37,33 @@ async function verified(s: Services, req: TokenRequest, token: string): Promise<
   return claims.sid === undefined || (await sessionIsLive(s, req.instanceId, claims)) ? claims : null
 }
 
-/** A session token is active only while its session is: not revoked, not over, bound to its key. */
+/**
+ * A token of a session (a session token, or a scoped token derived from one, whatever key it is
+ * bound to) is active only while its session is: the session of its client's application, not
+ * revoked, not ended by the revocation of the token that started it, not over. One statement.
+ */
 async function sessionIsLive(s: Services, instanceId: string, claims: AccessTokenClaims): Promise<boolean> {
   const session = await s.store.db
-    .selectFrom('token_sessions')
-    .select(['jkt', 'revoked', 'expires_at'])
-    .where('id', '=', claims.sid!)
-    .where('instance_id', '=', instanceId)
+    .selectFrom('token_sessions as ts')
+    .innerJoin('applications as a', (join) =>
+      join.onRef('a.id', '=', 'ts.application_id').onRef('a.instance_id', '=', 'ts.instance_id'),
+    )
+    .leftJoin('revoked_access_tokens as pr', 'pr.jti', 'ts.parent_jti')
+    .select(['a.client_id as clientId', 'ts.revoked', 'ts.expires_at', 'pr.jti as parentRevoked'])
+    .where('ts.id', '=', claims.sid!)
+    .where('ts.instance_id', '=', instanceId)
     .executeTakeFirst()
-  return (
-    session !== undefined &&
-    session.jkt === claims.cnf?.jkt &&
-    Number(session.revoked) === 0 &&
-    s.now() < Number(session.expires_at)
-  )
+  if (session === undefined || session.clientId !== claims.client_id) return false
+  try {
+    requireLiveSession(
+      { revoked: session.revoked, expiresAt: session.expires_at, parentRevoked: session.parentRevoked },
+      s.now(),
+    )
+    return true
+  } catch (err) {
+    if (err instanceof SessionRefused) return false
+    throw err
+  }
 }
 
 function requiredToken(req: TokenRequest): string {

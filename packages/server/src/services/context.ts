@@ -47,8 +47,6 @@ export interface Workload {
    * token its `cnf.jkt` and `sid`. What is derived from it must not outlive or widen it.
    */
   readonly claims: Readonly<AccessTokenClaims>
-  /** For a session token: when its session ends, in epoch milliseconds. */
-  readonly sessionEndsAt?: number
 }
 
 /** The pseudo-instance whose audit chain records events that belong to no instance (admin tokens, instances, failed logins). */

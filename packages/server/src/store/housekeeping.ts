@@ -6,8 +6,10 @@ const DEFAULT_INTERVAL_MS = 10 * 60_000
 
 /**
  * Deletes what can no longer matter: used client-assertion ids and revoked access tokens whose
- * tokens have expired (an expired assertion or token is refused on its `exp` anyway). Safe on
- * several nodes at once: deletes are idempotent.
+ * tokens have expired (an expired assertion or token is refused on its `exp` anyway). A
+ * revocation is kept, though, while a session started with that token has not ended: it is what
+ * keeps that session revoked (`token_sessions.parent_jti`). Safe on several nodes at once:
+ * deletes are idempotent.
  */
 export async function pruneExpired(
   s: Pick<Services, 'committer' | 'now'>,
@@ -21,6 +23,16 @@ export async function pruneExpired(
     const revocations = await trx
       .deleteFrom('revoked_access_tokens')
       .where('expires_at', '<', before)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('token_sessions as ts')
+              .select('ts.id')
+              .whereRef('ts.parent_jti', '=', 'revoked_access_tokens.jti')
+              .where('ts.expires_at', '>=', before),
+          ),
+        ),
+      )
       .executeTakeFirst()
     return { assertions: Number(assertions.numDeletedRows), revocations: Number(revocations.numDeletedRows) }
   })

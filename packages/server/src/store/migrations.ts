@@ -405,6 +405,19 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0007_session_parent_token': {
+      async up(db: Kysely<unknown>) {
+        // The access token a session was started with (its `jti`): revoking that token (RFC 7009)
+        // ends the session. Null for sessions started before this column existed.
+        await db.schema.alterTable('token_sessions').addColumn('parent_jti', 'text').execute()
+        // Housekeeping keeps a revocation while a session it ended could still be live.
+        await db.schema
+          .createIndex('token_sessions_parent_jti')
+          .on('token_sessions')
+          .column('parent_jti')
+          .execute()
+      },
+    },
   }
 }
 

@@ -293,6 +293,11 @@ export interface TokenSessionTable {
   revoked: number
   created_at: number
   expires_at: number
+  /**
+   * The `jti` of the access token the session was started with: once that token is revoked the
+   * session is too (`SessionRevoked`). Null only for sessions from before migration 0007.
+   */
+  parent_jti: string | null
 }
 
 export interface UsedProofJtiTable {

@@ -8,11 +8,14 @@ import {
   type BoundTokenServer,
   bindingKeyOf,
   dpopHeaders,
+  exchange,
   issueScoped,
   newKey,
+  oauth,
   obtainPath,
   obtainUrl,
   openBoundTokenServer,
+  otherApplicationToken,
   PAM,
   START,
   send,
@@ -174,6 +177,45 @@ describe.each(ENGINES)('POST /v2/{i}/scopedTokens/_/actions/issue on %s', (engin
     const widened = await issueScoped(b, caller, { scope: `${API}|read`, publicKey: bindingKeyOf(key) })
     expect(widened.status).toBe(403)
     expect(widened.body.Code).toBe('InsufficientScope')
+  })
+
+  it('refuses another audience to an exchanged token (RFC 8693), which only narrows within its own', async () => {
+    const key = await newKey('EdDSA')
+    const other = await otherApplicationToken(b, 'exchange-subject', [`${PAM}|credential:obtain`])
+    // About another subject: token exchange itself refuses that subject's token for API.
+    const direct = await oauth(b, 'token', {
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: other.token,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      scope: `${API}|read`,
+    })
+    expect(direct.status).toBe(400)
+    expect(direct.body.error).toBe('invalid_scope')
+    const aboutOther = await exchange(b, other.token, { scope: `${PAM}|credential:obtain` })
+    expect(claimsOf(aboutOther)).toMatchObject({ sub: other.applicationId, client_id: b.app.clientId })
+    // About the application itself, but acting for another (act).
+    const acting = await exchange(b, bearer, {
+      scope: `${PAM}|credential:obtain`,
+      actor_token: other.token,
+      actor_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+    })
+    expect(claimsOf(acting)).toMatchObject({ sub: b.app.applicationId, act: { sub: other.applicationId } })
+    for (const caller of [aboutOther, acting]) {
+      const widened = await issueScoped(b, caller, {
+        scope: `${API}|read write`,
+        publicKey: bindingKeyOf(key),
+      })
+      expect(widened.status, widened.raw).toBe(403)
+      expect(widened.body.Code).toBe('InsufficientScope')
+      expect(widened.body.Message).toContain('token exchange')
+      // Within its own audience it narrows as any token does, and the subject carries over.
+      const narrowed = await issueScoped(b, caller, {
+        scope: `${PAM}|credential:obtain`,
+        publicKey: bindingKeyOf(key),
+      })
+      expect(narrowed.status, narrowed.raw).toBe(200)
+      expect(claimsOf(narrowed.body.accessToken).sub).toBe(claimsOf(caller).sub)
+    }
   })
 
   it('answers 400 InvalidParameter.Scope for a scope that cannot exist, and 400 for lifetimes out of 60-3600', async () => {

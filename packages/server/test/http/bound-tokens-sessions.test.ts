@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { ProofKey } from '../../../sdk/src/proof/proof-key.js'
+import { pruneExpired } from '../../src/store/housekeeping.js'
 import { ENGINES } from '../support/engines.js'
 import {
   API,
@@ -7,12 +8,15 @@ import {
   type BoundTokenServer,
   bindingKeyOf,
   dpopHeaders,
+  exchange,
   issueScoped,
   issueSession,
   newKey,
+  oauth,
   obtainPath,
   obtainUrl,
   openBoundTokenServer,
+  otherApplicationToken,
   PAM,
   START,
   send,
@@ -278,7 +282,7 @@ describe.each(ENGINES)('session tokens on %s', (engine) => {
     }
   })
 
-  it('outlives the plain token that started it, but not a bound one', async () => {
+  it("outlives the application's own token that started it, but not an exchanged one", async () => {
     const plain = await b.accessToken()
     const plainExp = claimsOf(plain).exp * 1000
     at(plainExp - 60_000)
@@ -290,26 +294,194 @@ describe.each(ENGINES)('session tokens on %s', (engine) => {
     expect(long.status, long.raw).toBe(200)
     expect(long.body.sessionExpirationTime).toBe(plainExp - 60_000 + 3_600_000)
 
-    // Started with a session token: capped at that session's end.
+    // An exchanged token (RFC 8693) never outlives its subject token, nor does a session from it.
+    const other = await otherApplicationToken(b, `short-${b.clock.now}`, [`${PAM}|credential:obtain`], 600)
+    const exchanged = await exchange(b, other.token, { scope: `${PAM}|credential:obtain` })
+    const exchangedExp = claimsOf(exchanged).exp * 1000
+    expect(exchangedExp).toBe(b.clock.now + 600_000)
+    const fromExchanged = await issueSession(b, exchanged, {
+      scope: `${PAM}|credential:obtain`,
+      publicKey: bindingKeyOf(key),
+      sessionExpirationInMinutes: 60,
+    })
+    expect(fromExchanged.status, fromExchanged.raw).toBe(200)
+    expect(fromExchanged.body.sessionExpirationTime).toBe(exchangedExp)
+    expect(claimsOf(fromExchanged.body.accessToken).sub).toBe(other.applicationId)
+  })
+
+  it('refuses to start a session with a key-bound token: 403 PermissionDenied, audited', async () => {
     const parent = await start(10)
-    const child = await issueSession(
-      b,
-      { token: parent.accessToken, key },
-      { scope: `${PAM}|credential:obtain`, publicKey: bindingKeyOf(key), sessionExpirationInMinutes: 60 },
-    )
-    expect(child.status, child.raw).toBe(200)
-    expect(child.body.sessionExpirationTime).toBe(parent.sessionExpirationTime)
-    // Started with a scoped token: capped at its exp.
     const scoped = await issueScoped(b, await b.accessToken(), {
       scope: `${PAM}|credential:obtain`,
       publicKey: bindingKeyOf(key),
       expiration: 600,
     })
-    const fromScoped = await issueSession(
-      b,
-      { token: scoped.body.accessToken, key },
-      { scope: `${PAM}|credential:obtain`, publicKey: bindingKeyOf(key), sessionExpirationInMinutes: 60 },
+    expect(scoped.status, scoped.raw).toBe(200)
+    for (const token of [parent.accessToken, scoped.body.accessToken as string]) {
+      const child = await issueSession(
+        b,
+        { token, key },
+        { scope: `${PAM}|credential:obtain`, publicKey: bindingKeyOf(key), sessionExpirationInMinutes: 60 },
+      )
+      expect(child.status, child.raw).toBe(403)
+      expect(child.body.Code).toBe('PermissionDenied')
+      expect(child.body.Message).toContain("the application's own access token")
+    }
+    const denied = (await auditEvents(b, 'token.session.issue')).filter((e) => e.outcome === 'denied')
+    expect(denied.slice(-2).map((e) => JSON.parse(e.details))).toMatchObject([
+      { why: 'key_bound_caller', code: 'PermissionDenied', accessTokenId: parent.tokenId },
+      { why: 'key_bound_caller', code: 'PermissionDenied', accessTokenId: scoped.body.tokenId },
+    ])
+  })
+
+  it('ends a session once the token that started it is revoked (RFC 7009), even after that token expired', async () => {
+    const plain = await b.accessToken()
+    const plainExp = claimsOf(plain).exp * 1000
+    at(plainExp - 60_000)
+    const res = await issueSession(b, plain, {
+      scope: `${PAM}|credential:obtain`,
+      publicKey: bindingKeyOf(key),
+      sessionExpirationInMinutes: 60,
+    })
+    expect(res.status, res.raw).toBe(200)
+    const session = res.body as { accessToken: string; sessionId: string; sessionExpirationTime: number }
+    const row = await b.t.services.store.db
+      .selectFrom('token_sessions')
+      .select('parent_jti')
+      .where('id', '=', session.sessionId)
+      .executeTakeFirstOrThrow()
+    expect(row.parent_jti).toBe(claimsOf(plain).jti)
+    expect((await obtain(session.accessToken)).status).toBe(200)
+
+    expect((await oauth(b, 'revoke', { token: plain })).status).toBe(200)
+    const use = await obtain(session.accessToken)
+    expect(use.status).toBe(401)
+    expect(use.body.Code).toBe('SessionRevoked')
+    expect(use.body.Message).toContain('the access token that started the session')
+    expect(use.headers['www-authenticate']).toBe(DPOP_TOKEN_CHALLENGE)
+    const refresh = await sessionAction(b, 'refresh', session.accessToken, key)
+    expect(refresh.status).toBe(401)
+    expect(refresh.body.Code).toBe('SessionRevoked')
+    const introspected = await oauth(b, 'introspect', { token: session.accessToken })
+    expect(introspected.body).toEqual({ active: false })
+    // Revoking the session itself still works, and is idempotent.
+    expect((await sessionAction(b, 'revoke', session.accessToken, key)).status).toBe(200)
+
+    // Housekeeping keeps the revocation past the starting token's exp while the session lasts…
+    at(plainExp + 20 * 60_000)
+    await pruneExpired(b.t.services)
+    const refreshLater = await sessionAction(b, 'refresh', session.accessToken, key)
+    expect(refreshLater.body.Code).toBe('SessionRevoked')
+    const kept = await b.t.services.store.db
+      .selectFrom('revoked_access_tokens')
+      .select('jti')
+      .where('jti', '=', claimsOf(plain).jti)
+      .execute()
+    expect(kept).toHaveLength(1)
+    // …and lets it go once the session has ended.
+    at(session.sessionExpirationTime + 10 * 60_000)
+    await pruneExpired(b.t.services)
+    const gone = await b.t.services.store.db
+      .selectFrom('revoked_access_tokens')
+      .select('jti')
+      .where('jti', '=', claimsOf(plain).jti)
+      .execute()
+    expect(gone).toHaveLength(0)
+  })
+
+  it('ends the scoped tokens derived from a session token with the session, whatever key they are bound to', async () => {
+    const session = await start(30, `${PAM}|.all`)
+    const otherKey = await newKey()
+    const derive = async (k: ProofKey) => {
+      const res = await issueScoped(
+        b,
+        { token: session.accessToken, key },
+        { scope: `${PAM}|credential:obtain`, publicKey: bindingKeyOf(k) },
+      )
+      expect(res.status, res.raw).toBe(200)
+      return res.body as { accessToken: string; tokenId: string }
+    }
+    const elsewhere = await derive(otherKey)
+    const sameKey = await derive(key)
+    expect(claimsOf(elsewhere.accessToken)).toMatchObject({
+      sid: session.sessionId,
+      scoped: true,
+      cnf: { jkt: otherKey.thumbprint },
+      scope: 'credential:obtain',
+    })
+    const issued = (await auditEvents(b, 'token.scoped.issue')).find(
+      (e) => JSON.parse(e.details).tokenId === elsewhere.tokenId,
     )
-    expect(fromScoped.body.sessionExpirationTime).toBe(b.clock.now + 600_000)
+    expect(JSON.parse(issued!.details).sessionId).toBe(session.sessionId)
+    expect((await obtain(elsewhere.accessToken, otherKey)).status).toBe(200)
+    expect((await obtain(sameKey.accessToken)).status).toBe(200)
+    const introspect = async (token: string) => (await oauth(b, 'introspect', { token })).body
+    expect(await introspect(elsewhere.accessToken)).toMatchObject({
+      active: true,
+      cnf: { jkt: otherKey.thumbprint },
+    })
+
+    // A derived token is no session token: it neither refreshes (to the session's wider scope) nor revokes.
+    for (const [token, k] of [
+      [elsewhere.accessToken, otherKey],
+      [sameKey.accessToken, key],
+    ] as const) {
+      for (const action of ['refresh', 'revoke'] as const) {
+        const refused = await sessionAction(b, action, token, k)
+        expect(refused.status, `${action}: ${refused.raw}`).toBe(401)
+        expect(refused.body.Message).toContain('not a session token')
+      }
+    }
+
+    expect((await sessionAction(b, 'revoke', session.accessToken, key)).status).toBe(200)
+    for (const [token, k] of [
+      [elsewhere.accessToken, otherKey],
+      [sameKey.accessToken, key],
+    ] as const) {
+      const use = await obtain(token, k)
+      expect(use.status).toBe(401)
+      expect(use.body.Code).toBe('SessionRevoked')
+      expect(await introspect(token)).toEqual({ active: false })
+    }
+  })
+
+  it('refuses a refresh with less than a second of the session left as SessionExpired, audited', async () => {
+    const session = await start(5)
+    at(session.sessionExpirationTime - 500)
+    const refresh = await sessionAction(b, 'refresh', session.accessToken, key)
+    expect(refresh.status, refresh.raw).toBe(401)
+    expect(refresh.body.Code).toBe('SessionExpired')
+    expect(refresh.headers['www-authenticate']).toBe(DPOP_TOKEN_CHALLENGE)
+    const events = (await auditEvents(b, 'token.session.refresh')).filter(
+      (e) => e.resource_id === session.sessionId,
+    )
+    expect(events.map((e) => [e.outcome, JSON.parse(e.details).why])).toEqual([['denied', 'SessionExpired']])
+  })
+
+  it('answers no token to a refresh whose session is revoked while it is under way', async () => {
+    const session = await start(10)
+    const keys = b.t.services.signingKeys
+    const active = keys.active.bind(keys)
+    // The session is revoked after the refresh has read it live, before its unit commits.
+    const spy = vi.spyOn(keys, 'active').mockImplementationOnce(async (instanceId) => {
+      await b.t.services.store.db
+        .updateTable('token_sessions')
+        .set({ revoked: 1 })
+        .where('id', '=', session.sessionId)
+        .execute()
+      return active(instanceId)
+    })
+    try {
+      const refresh = await sessionAction(b, 'refresh', session.accessToken, key)
+      expect(spy).toHaveBeenCalled()
+      expect(refresh.status, refresh.raw).toBe(401)
+      expect(refresh.body.Code).toBe('SessionRevoked')
+    } finally {
+      spy.mockRestore()
+    }
+    const events = (await auditEvents(b, 'token.session.refresh')).filter(
+      (e) => e.resource_id === session.sessionId,
+    )
+    expect(events.map((e) => [e.outcome, JSON.parse(e.details).why])).toEqual([['denied', 'SessionRevoked']])
   })
 })

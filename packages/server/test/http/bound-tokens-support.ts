@@ -179,6 +179,73 @@ export async function sessionAction(
   return send(b.t, 'POST', path, await dpopHeaders(b, key, token, 'POST', path), {})
 }
 
+/** A form post to the instance's authorization server (`oauth2/token`, `oauth2/revoke`, …) as the application. */
+export async function oauth(
+  b: BoundTokenServer,
+  endpoint: 'token' | 'revoke' | 'introspect',
+  fields: Record<string, string>,
+  client: { clientId: string; secret: string } = b.app,
+): Promise<Answer> {
+  const res = await b.t.app.inject({
+    method: 'POST',
+    url: `${b.v2}/authorizationServer/iauths_system/oauth2/${endpoint}`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({
+      client_id: client.clientId,
+      client_secret: client.secret,
+      ...fields,
+    }).toString(),
+  })
+  return {
+    status: res.statusCode,
+    body: res.body === '' ? null : JSON.parse(res.body),
+    raw: res.body,
+    headers: res.headers,
+  }
+}
+
+/**
+ * Another application of the instance, allowed `allowedScopes` with tokens of `lifetime`
+ * seconds, and one of its access tokens: a subject token for the bound application to exchange.
+ */
+export async function otherApplicationToken(
+  b: BoundTokenServer,
+  name: string,
+  allowedScopes: string[],
+  lifetime = 3600,
+): Promise<{ applicationId: string; token: string }> {
+  const i = `/admin/v1/instances/${b.t.instanceId}`
+  const created = (
+    await call(b.t, 'POST', `${i}/applications`, { name, allowedScopes, accessTokenLifetime: lifetime })
+  ).body
+  const secret = (await call(b.t, 'POST', `${i}/applications/${created.applicationId}/client-secrets`, {}))
+    .body.clientSecret as string
+  const res = await oauth(
+    b,
+    'token',
+    { grant_type: 'client_credentials' },
+    { clientId: created.clientId, secret },
+  )
+  if (res.status !== 200) throw new Error(`token endpoint answered ${res.status}: ${res.raw}`)
+  return { applicationId: created.applicationId, token: res.body.access_token as string }
+}
+
+/** RFC 8693: the application trades `subjectToken` for a token of its own about that subject. */
+export async function exchange(
+  b: BoundTokenServer,
+  subjectToken: string,
+  fields: Record<string, string> = {},
+): Promise<string> {
+  const res = await oauth(b, 'token', {
+    grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+    subject_token: subjectToken,
+    subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+    ...fields,
+  })
+  if (res.status !== 200) throw new Error(`token exchange answered ${res.status}: ${res.raw}`)
+  return res.body.access_token as string
+}
+
 /** The audit events of the instance with `action`, oldest first. */
 export async function auditEvents(b: BoundTokenServer, action: string) {
   return b.t.services.store.db

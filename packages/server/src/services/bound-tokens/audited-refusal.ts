@@ -3,16 +3,18 @@ import type { Caller, Services } from '../context.js'
 import { auditedOperation } from '../pam/audited-operation.js'
 
 /**
- * Records a refused scope (a 403) as the operation's `denied` event, then throws it, so every
- * issuance asked for is in the audit log whatever its outcome; any other error passes unchanged.
+ * Records a refusal (a 403: a refused scope by default, or `why`) as the operation's `denied`
+ * event, then throws it, so every issuance asked for is in the audit log whatever its outcome;
+ * any other error passes unchanged.
  */
 export async function refuseAudited(
   s: Services,
   caller: Caller,
   event: Parameters<typeof auditedOperation>[2],
   err: unknown,
+  why = 'insufficient_scope',
 ): Promise<never> {
   if (err instanceof PamError && err.status === 403)
-    return auditedOperation<never>(s, caller, event, (unit) => unit.refuse(err, 'insufficient_scope'))
+    return auditedOperation<never>(s, caller, event, (unit) => unit.refuse(err, why))
   throw err
 }

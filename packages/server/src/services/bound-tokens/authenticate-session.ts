@@ -37,8 +37,10 @@ export interface AuthenticatedSession {
  * signature, issuer and instance are verified, but not its `exp`: a session's tokens are short and
  * renewing one that just expired is the point; what bounds it is the session. The proof is checked
  * before anything about the session is told, so without the key nothing is learnt. Then the
- * session must exist and be this token's (with `live`, also neither revoked nor over), and its
- * application must still be enabled. Every refusal is audited as `action` and is a 401 with a
+ * token must be one of the session's own (not a scoped token derived from it), the session must
+ * exist and be this token's: bound to the same key (with `live`, also neither revoked, nor ended
+ * by the revocation of the token that started it, nor over), and its application must still be
+ * enabled. Every refusal is audited as `action` and is a 401 with a
  * DPoP challenge.
  */
 export async function authenticateSession(
@@ -98,7 +100,8 @@ async function authenticate(
     throw err
   }
   const { sid, cnf } = claims
-  if (sid === undefined || cnf === undefined)
+  // A scoped token derived from a session carries its sid, but is no token of the session's own.
+  if (sid === undefined || cnf === undefined || claims.scoped !== undefined)
     throw new BoundTokenRefused('the access token is not a session token')
   await checkProof(s, instanceId, req.target, presented.token, cnf.jkt)
 

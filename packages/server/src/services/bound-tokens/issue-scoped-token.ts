@@ -12,9 +12,11 @@ export const DEFAULT_SCOPED_TOKEN_SECONDS = 900
  * `POST /v2/{i}/scopedTokens/_/actions/issue`: a token bound to the caller's public key
  * (`cnf.jkt`, RFC 9449 §6.1) carrying what it asked for narrowed to what it may have
  * (`scopeForCaller`), living `expiration` seconds (default 900) but never beyond the calling
- * token's own `exp`: a narrowed token must not outlive the grant it came from. Audited as
- * `token.scoped.issue` with the key's thumbprint, the scope and the token id — never the token —
- * and answered only once that event is committed.
+ * token's own `exp`: a narrowed token must not outlive the grant it came from. Derived from a
+ * token of a session, it carries that session's `sid` and is refused once the session is revoked
+ * or over, whatever key it is bound to; `scoped: true` says it is no session token, so it cannot
+ * refresh or revoke the session. Audited as `token.scoped.issue` with the key's thumbprint, the
+ * scope and the token id — never the token — and answered only once that event is committed.
  */
 export async function issueScopedToken(
   s: Services,
@@ -33,6 +35,8 @@ export async function issueScopedToken(
     scope,
     jkt: cnf.jkt,
     lifetimeSeconds,
+    ...(workload.claims.sid !== undefined ? { sessionId: workload.claims.sid } : {}),
+    scoped: true,
   })
   return auditedOperation(s, caller, event, async (unit) => {
     unit.about({ type: 'application', id: workload.applicationId })
@@ -40,6 +44,7 @@ export async function issueScopedToken(
       scope: response.scope,
       tokenId: response.tokenId,
       expirationTime: response.expirationTime,
+      ...(workload.claims.sid !== undefined ? { sessionId: workload.claims.sid } : {}),
     })
     return response
   })

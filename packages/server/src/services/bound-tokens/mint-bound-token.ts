@@ -11,7 +11,10 @@ export interface BoundTokenInput {
   scope: ScopeSet
   jkt: string
   lifetimeSeconds: number
+  /** The session the token belongs to (`sid`): a session token's, or the one a scoped token derives from. */
   sessionId?: string
+  /** A scoped token (`scoped: true`), never a session's own token. */
+  scoped?: boolean
 }
 
 /**
@@ -38,6 +41,7 @@ export async function mintBoundToken(
     ...(input.from.act ? { act: input.from.act } : {}),
     ...(input.from.subject_issuer ? { subjectIssuer: input.from.subject_issuer } : {}),
     ...(input.sessionId ? { sessionId: input.sessionId } : {}),
+    ...(input.scoped ? { scoped: true } : {}),
   })
   return {
     claims,

@@ -7,6 +7,8 @@ import { authenticateSession, type SessionRequest } from './authenticate-session
 import { mintBoundToken } from './mint-bound-token.js'
 import { allowedValues, narrowScope } from './narrow-scope.js'
 import { sessionTokenLifetime } from './session-lifetime.js'
+import { requireLiveSession, SessionRefused } from './session-refused.js'
+import { sessionStateInUnit } from './session-rows.js'
 
 const ACTION = 'token.session.refresh'
 
@@ -17,6 +19,11 @@ const ACTION = 'token.session.refresh'
  * expired. The scope is the session's, narrowed again to what the application is allowed now, so
  * an administrator's change applies at the next refresh. The previous token stays valid until its
  * own `exp`. Audited as `token.session.refresh`.
+ *
+ * The session is read again inside the unit that records the event, once that unit holds the
+ * instance's audit chain, and the token is answered only if the session is still live there: a
+ * revocation committed since `authenticateSession` read it is not outrun. Less than a second left
+ * of the session is `SessionExpired`, as is a session over.
  *
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-7.1
  */
@@ -38,17 +45,38 @@ export async function refreshSessionToken(
   } catch (err) {
     scope = await refuseAudited(s, session.caller, event, err)
   }
-  const now = s.now()
-  const { response } = await mintBoundToken(s, {
-    instanceId,
-    from: session.claims,
-    scope,
-    jkt: session.claims.cnf.jkt,
-    lifetimeSeconds: sessionTokenLifetime(session.endsAt, now),
-    sessionId: session.sessionId,
-  })
+  const lifetimeSeconds = sessionTokenLifetime(session.endsAt, s.now())
+  const minted =
+    lifetimeSeconds < 1
+      ? undefined
+      : await mintBoundToken(s, {
+          instanceId,
+          from: session.claims,
+          scope,
+          jkt: session.claims.cnf.jkt,
+          lifetimeSeconds,
+          sessionId: session.sessionId,
+        })
   return auditedOperation(s, session.caller, event, async (unit) => {
     unit.about({ type: 'token_session', id: session.sessionId })
+    try {
+      await unit.audit.hold(instanceId)
+      const state = await sessionStateInUnit.first(s.store, unit.trx, {
+        sessionId: session.sessionId,
+        instanceId,
+      })
+      if (!state) throw new SessionRefused('SessionNotFound', 'the session of this token does not exist')
+      requireLiveSession(state, s.now())
+      if (!minted)
+        throw new SessionRefused(
+          'SessionExpired',
+          'less than a second of the session is left; start a new one',
+        )
+    } catch (err) {
+      if (err instanceof SessionRefused) return unit.refuse(err, err.code)
+      throw err
+    }
+    const { response } = minted
     await unit.succeed({ scope: formatScope(scope), tokenId: response.tokenId })
     return { ...response, sessionId: session.sessionId, sessionExpirationTime: session.endsAt }
   })

@@ -20,16 +20,26 @@ export class SessionRefused extends PamError implements DpopChallenged {
 export interface SessionState {
   revoked: number | null
   expiresAt: number | null
+  /**
+   * Set when the access token the session was started with has been revoked (RFC 7009): its
+   * `jti` as found in `revoked_access_tokens`, null otherwise.
+   */
+  parentRevoked: string | null
 }
 
 /**
- * Refuses a token of a session that has been revoked or has ended: the session's end is when its
- * tokens stop, for refresh and use alike. (Whether the session exists and is the token's is the
- * caller's to check first: `SessionNotFound`.)
+ * Refuses a token of a session that has been revoked, whose starting token has been revoked, or
+ * that has ended: the session's end is when its tokens stop, for refresh and use alike. (Whether
+ * the session exists and is the token's is the caller's to check first: `SessionNotFound`.)
  */
 export function requireLiveSession(session: SessionState, now: number): void {
   if (Number(session.revoked ?? 0) !== 0)
     throw new SessionRefused('SessionRevoked', 'the session of this token has been revoked')
+  if (session.parentRevoked !== null)
+    throw new SessionRefused(
+      'SessionRevoked',
+      'the access token that started the session of this token has been revoked, and the session with it',
+    )
   if (session.expiresAt === null || now >= Number(session.expiresAt))
     throw new SessionRefused('SessionExpired', 'the session of this token has ended; start a new one')
 }

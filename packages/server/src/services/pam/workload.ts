@@ -20,7 +20,9 @@ import type { Services, Workload } from '../context.js'
  * token bound to a key (`cnf.jkt`) must come as `Authorization: DPoP` with a `DPoP` proof of this
  * request signed by that key (`target`; RFC 9449 §7.1): sent as `Bearer` it is refused, since a
  * downgrade would make a stolen bound token as good as a bearer one (§7.2). A token of a session
- * (`sid`) is refused once its session is revoked or over. A plain token sent with the DPoP scheme
+ * (`sid`: a session token, or a scoped token derived from one, whatever key it is bound to) is
+ * refused once its session is revoked, ended by the revocation of the token that started it, or
+ * over. A plain token sent with the DPoP scheme
  * is refused too, pointing to `Bearer`: a proof could add nothing to a token bound to no key, and
  * a client that believes its token bound should learn that it is not.
  *
@@ -130,9 +132,18 @@ async function authenticateBound(
     throw await refuse('its application is disabled or gone')
   if (claims.sid !== undefined) {
     try {
-      if (found.sessionApplicationId !== found.applicationId || found.sessionJkt !== jkt)
+      // Not the session's key: a scoped token derived from a session token may be bound to
+      // another. The `sid` is ours (the token's signature verified); its application must match.
+      if (found.sessionApplicationId !== found.applicationId)
         throw new SessionRefused('SessionNotFound', 'the session of this token does not exist')
-      requireLiveSession({ revoked: found.sessionRevoked, expiresAt: found.sessionExpiresAt }, s.now())
+      requireLiveSession(
+        {
+          revoked: found.sessionRevoked,
+          expiresAt: found.sessionExpiresAt,
+          parentRevoked: found.sessionParentRevoked,
+        },
+        s.now(),
+      )
     } catch (err) {
       if (err instanceof SessionRefused) throw await audited(err.code, err)
       throw err
@@ -144,9 +155,6 @@ async function authenticateBound(
     scopes: scopesOf(claims),
     tokenId: claims.jti,
     claims,
-    ...(claims.sid !== undefined && found.sessionExpiresAt !== null
-      ? { sessionEndsAt: Number(found.sessionExpiresAt) }
-      : {}),
   }
 }
 
@@ -164,7 +172,10 @@ const revocationAndApplication = prepare(['jti', 'instanceId', 'clientId'], (db,
     .select(['r.jti as revoked', 'a.id as applicationId', 'a.status as applicationStatus']),
 )
 
-/** `revocationAndApplication` and, for a session token, its session: still one statement. */
+/**
+ * `revocationAndApplication` and, for a token of a session, its session and whether the token
+ * that started it was revoked: still one statement.
+ */
 const boundTokenState = prepare(['jti', 'instanceId', 'clientId', 'sessionId'], (db, p) =>
   db
     .selectFrom(db.selectNoFrom((eb) => eb.lit(1).as('one')).as('one'))
@@ -175,14 +186,15 @@ const boundTokenState = prepare(['jti', 'instanceId', 'clientId', 'sessionId'], 
     .leftJoin('token_sessions as ts', (join) =>
       join.on('ts.id', '=', p.sessionId).on('ts.instance_id', '=', p.instanceId),
     )
+    .leftJoin('revoked_access_tokens as pr', 'pr.jti', 'ts.parent_jti')
     .select([
       'r.jti as revoked',
       'a.id as applicationId',
       'a.status as applicationStatus',
       'ts.application_id as sessionApplicationId',
-      'ts.jkt as sessionJkt',
       'ts.revoked as sessionRevoked',
       'ts.expires_at as sessionExpiresAt',
+      'pr.jti as sessionParentRevoked',
     ]),
 )
 
