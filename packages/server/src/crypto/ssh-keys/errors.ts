@@ -12,9 +12,15 @@ export type SshKeyErrorCode =
   | 'UnsupportedCipher'
   /** The passphrase is stretched with a key derivation function this module does not implement. */
   | 'UnsupportedKdf'
-  /** The key's algorithm (DSA, Ed448, security keys, other curves…) is not one this module accepts. */
+  /**
+   * The key's algorithm (DSA, Ed448, security keys, other curves…) is not one this module accepts, or
+   * it is RSA with a modulus of more than `MAX_RSA_BITS` (16384).
+   */
   | 'UnsupportedKeyType'
-  /** The key derivation asks for more work than the caller allows (a denial-of-service guard). */
+  /**
+   * The key derivation asks for more work than the caller allows (a denial-of-service guard): bcrypt
+   * rounds, PBKDF2 iterations, or scrypt's N, r, p or memory. Checked before any KDF work.
+   */
   | 'KdfTooExpensive'
 
 /**

@@ -8,7 +8,16 @@ export { SshKeyArgumentError, SshKeyError } from './errors.js'
 export type { SshKeyMetadata } from './inspect-ssh-private-key.js'
 export { inspectSshPrivateKey } from './inspect-ssh-private-key.js'
 export type { ReadSshKeyOptions, SshKeyInput, SshPassphrase } from './key-input.js'
-export { DEFAULT_MAX_KDF_ROUNDS, DEFAULT_MIN_RSA_BITS } from './key-input.js'
+export {
+  DEFAULT_MAX_KDF_ROUNDS,
+  DEFAULT_MAX_PBKDF2_ITERATIONS,
+  DEFAULT_MAX_SCRYPT_MEMORY_BYTES,
+  DEFAULT_MAX_SCRYPT_N,
+  DEFAULT_MAX_SCRYPT_P,
+  DEFAULT_MAX_SCRYPT_R,
+  DEFAULT_MIN_RSA_BITS,
+  MAX_RSA_BITS,
+} from './key-input.js'
 export type { SshKeyType } from './key-types.js'
 export { SUPPORTED_OPENSSH_CIPHERS } from './openssh-ciphers.js'
 export { isSupportedSshKey, readSshPrivateKey } from './read-ssh-private-key.js'

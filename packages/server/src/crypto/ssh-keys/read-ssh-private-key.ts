@@ -22,7 +22,11 @@ import { authorizedKeysLine, type SshPublicKey, sshFingerprint, sshPublicKeyOf }
  * private and public halves belong together.
  *
  * Synchronous and CPU-bound: an OpenSSH key's bcrypt KDF costs ~0.1–0.5 s at ssh-keygen's default
- * of 16 rounds (capped by `options.maxKdfRounds`).
+ * of 16 rounds (capped by `options.maxKdfRounds`), a PKCS#8 key's PBKDF2 or scrypt some milliseconds
+ * at OpenSSL's defaults (capped by `options.maxPbkdf2Iterations` and `options.maxScrypt*`: up to a
+ * second or two), and an OpenSSH RSA key's pairwise check (a signature) up to ~0.4 s at 16384 bits,
+ * more for a forged key. An RSA key of more than `MAX_RSA_BITS` is refused as soon as its modulus
+ * is seen: before any signature (an encrypted PEM key's, once decrypted).
  *
  * @throws {SshKeyError} with a `code` saying why the key was refused; never with key material or
  *   the passphrase in its message.
@@ -36,7 +40,8 @@ export function readSshPrivateKey(
   passphrase?: SshPassphrase,
   options: ReadSshKeyOptions = {},
 ): SshPrivateKey {
-  const { maxKdfRounds, minRsaBits } = checkedOptions(options)
+  const checked = checkedOptions(options)
+  const { maxKdfRounds, minRsaBits } = checked
   const armored = unarmor(keyText(text))
   const secret = passphraseBytes(passphrase)
   try {
@@ -53,7 +58,7 @@ export function readSshPrivateKey(
         contents.comment,
       )
     }
-    const privateKey = readPemPrivateKey(armored, secret)
+    const privateKey = readPemPrivateKey(armored, secret, checked)
     return result(
       armored.format,
       armored.encryptedByArmor,

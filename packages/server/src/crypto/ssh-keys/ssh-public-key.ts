@@ -1,5 +1,6 @@
 import { createHash, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { malformed, SshKeyError } from './errors.js'
+import { MAX_RSA_BITS } from './key-input.js'
 import { keyTypeInfoByJwkCurve, keyTypeInfoBySshName, SSH_KEY_TYPES, type SshKeyType } from './key-types.js'
 import { SshWireReader } from './ssh-wire-reader.js'
 import { SshWireWriter } from './ssh-wire-writer.js'
@@ -20,6 +21,8 @@ export function sshPublicKeyOf(key: KeyObject): SshPublicKey {
   // Only these export as a JWK we understand (RSA-PSS, DSA, DH do not export at all).
   if (type !== 'ed25519' && type !== 'rsa' && type !== 'ec')
     throw unsupportedKeyType(describeKeyObject(publicKey))
+  // Before anything is done with the key: decoding it (node:crypto's) is all it has cost so far.
+  if (type === 'rsa') assertRsaModulusBits(publicKey.asymmetricKeyDetails?.modulusLength ?? 0)
   const jwk = publicKey.export({ format: 'jwk' })
   const writer = new SshWireWriter()
   if (publicKey.asymmetricKeyType === 'ed25519') {
@@ -55,6 +58,7 @@ export function parseSshPublicKeyBlob(blob: Buffer): SshPublicKey {
   } else if (info.keyType === 'rsa') {
     const e = reader.unsignedMpint()
     const n = reader.unsignedMpint()
+    assertRsaModulusBits(bitLength(n))
     jwk = { kty: 'RSA', n: n.toString('base64url'), e: e.toString('base64url') }
   } else {
     const curve = info.curve!
@@ -99,6 +103,19 @@ export function unsupportedKeyType(what: string): SshKeyError {
     'UnsupportedKeyType',
     `${what} keys are not supported: use Ed25519, RSA or ECDSA on P-256, P-384 or P-521`,
   )
+}
+
+/**
+ * Refuses an RSA modulus longer than `MAX_RSA_BITS`, as OpenSSH (SSH_RSA_MAXIMUM_MODULUS_SIZE) and
+ * OpenSSL's verification (OPENSSL_RSA_MAX_MODULUS_BITS) do: such a key would be stored but never
+ * usable, and signing with it (as the pairwise check does) costs ~(bits)³.
+ */
+function assertRsaModulusBits(bits: number): void {
+  if (bits > MAX_RSA_BITS)
+    throw new SshKeyError(
+      'UnsupportedKeyType',
+      `RSA keys of more than ${MAX_RSA_BITS} bits are not supported (this one has ${bits})`,
+    )
 }
 
 function describeSshName(sshName: string): string {
