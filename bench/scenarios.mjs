@@ -228,36 +228,14 @@ async function createAccountWorkload(target) {
     })
     accounts.push(accountName)
   }
-  const app = await adminCall(target, state, 'applications', {
-    name: 'bench-accounts',
-    allowedScopes: ['urn:cloud:idaas:pam|account:obtain'],
-  })
-  const secret = await adminCall(target, state, `applications/${app.applicationId}/client-secrets`, {})
-  await adminCall(target, state, 'grants', {
-    applicationId: app.applicationId,
+  const accessToken = await grantedWorkloadToken(target, 'bench-accounts', 'account:obtain', {
     resourceType: 'account',
-    resourceMatch: 'prefix',
     resource: 'bench-db-',
-    actions: ['obtain'],
   })
   const instance = encodeURIComponent(target.instanceId ?? '')
-  const response = await fetch(
-    `${target.baseUrl}/v2/${instance}/authorizationServer/iauths_system/oauth2/token`,
-    {
-      method: 'POST',
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: app.clientId,
-        client_secret: secret.clientSecret,
-      }),
-    },
-  )
-  const token = await response.json()
-  if (response.status !== 200)
-    throw new Error(`token: HTTP ${response.status}: ${JSON.stringify(token).slice(0, 300)}`)
   return {
     accounts,
-    accessToken: token.access_token,
+    accessToken,
     passwordPath: `/v2/${instance}/accounts/_/actions/obtainPassword`,
   }
 }
@@ -268,19 +246,40 @@ async function createAccountWorkload(target) {
  * @param {Target} target
  */
 async function createObtainingWorkload(target) {
-  const state = adminState(target)
   const { identifiers } = await createCredentials(target, 'bench/obtain-', SPREAD)
+  const accessToken = await grantedWorkloadToken(target, 'bench-obtain', 'credential:obtain', {
+    resourceType: 'credential',
+    resource: 'bench/',
+  })
+  const instance = encodeURIComponent(target.instanceId ?? '')
+  return {
+    identifiers,
+    accessToken,
+    obtainPath: `/v2/${instance}/credentials/_/actions/obtain`,
+  }
+}
+
+/**
+ * An application `name` allowed the one PAM `scope`, with an obtain grant on every resource of
+ * `grant.resourceType` named with the prefix `grant.resource`, and an access token (one hour) for it.
+ * @param {Target} target
+ * @param {string} name
+ * @param {string} scope
+ * @param {{ resourceType: string, resource: string }} grant
+ * @returns {Promise<string>}
+ */
+async function grantedWorkloadToken(target, name, scope, grant) {
+  const state = adminState(target)
   const app = await adminCall(target, state, 'applications', {
-    name: 'bench-obtain',
-    allowedScopes: ['urn:cloud:idaas:pam|credential:obtain'],
+    name,
+    allowedScopes: [`urn:cloud:idaas:pam|${scope}`],
   })
   const secret = await adminCall(target, state, `applications/${app.applicationId}/client-secrets`, {})
   await adminCall(target, state, 'grants', {
     applicationId: app.applicationId,
-    resourceType: 'credential',
     resourceMatch: 'prefix',
-    resource: 'bench/',
     actions: ['obtain'],
+    ...grant,
   })
   const instance = encodeURIComponent(target.instanceId ?? '')
   const response = await fetch(
@@ -297,11 +296,7 @@ async function createObtainingWorkload(target) {
   const token = await response.json()
   if (response.status !== 200)
     throw new Error(`token: HTTP ${response.status}: ${JSON.stringify(token).slice(0, 300)}`)
-  return {
-    identifiers,
-    accessToken: token.access_token,
-    obtainPath: `/v2/${instance}/credentials/_/actions/obtain`,
-  }
+  return token.access_token
 }
 
 /** @type {Map<string, import('node:crypto').KeyObject>} */
