@@ -6,11 +6,11 @@ import type {
   UpdateAccountBody,
 } from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
-import { sql } from 'kysely'
 import { Conflict, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
 import { type Page, pageById } from '../../store/pagination.js'
 import type { AccountTable, Database } from '../../store/schema.js'
+import { startsWith } from '../../store/starts-with.js'
 import { isUniqueViolation, type UniqueIndex } from '../../store/unique-violation.js'
 import type { Caller, Services } from '../context.js'
 import { requireInstance } from '../instances/instances.js'
@@ -125,10 +125,7 @@ export async function listAccounts(
         .selectFrom('accounts')
         .selectAll()
         .where('instance_id', '=', instanceId)
-        // substr, not LIKE: no wildcard escaping, and byte-exact on both engines whatever the collation.
-        .$if(prefix !== undefined, (q) =>
-          q.where(sql<string>`substr(name, 1, ${prefix!.length})`, '=', prefix!),
-        )
+        .$if(prefix !== undefined, (q) => q.where(startsWith('name', prefix!)))
         .$if(after !== undefined, (q) => q.where('id', '>', after!))
         .orderBy('id')
         .limit(rows)

@@ -1,7 +1,8 @@
 import type { AccountSummary, AccountSummaryPage, ListAccountsQuery } from '@strongroom/protocol'
-import { type Expression, type SqlBool, sql } from 'kysely'
+import type { Expression, SqlBool } from 'kysely'
 import { decodeCursor, pageById } from '../../store/pagination.js'
 import type { AccountTable } from '../../store/schema.js'
+import { startsWith } from '../../store/starts-with.js'
 import type { Caller, Services, Workload } from '../context.js'
 import { auditedOperation } from '../pam/audited-operation.js'
 import { accountGrants, refuseWithoutScope } from './account-access.js'
@@ -37,9 +38,7 @@ export function listGrantedAccounts(
           .selectAll()
           .where('instance_id', '=', instanceId)
           .where((eb) => {
-            const granted: Expression<SqlBool>[] = prefixes.map((prefix) =>
-              eb(sql<string>`substr(name, 1, ${prefix.length})`, '=', prefix),
-            )
+            const granted: Expression<SqlBool>[] = prefixes.map((prefix) => startsWith('name', prefix))
             if (exact.length > 0) granted.push(eb('id', 'in', exact), eb('name', 'in', exact))
             return eb.or(granted)
           })

@@ -12,12 +12,12 @@ import type {
   UpdateCredentialBody,
 } from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
-import { sql } from 'kysely'
 import type { Binding } from '../../crypto/keyring.js'
 import { Conflict, IntegrityError, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
 import { decodeCursor, type Page, pageById, toPage } from '../../store/pagination.js'
 import type { CredentialTable, Database } from '../../store/schema.js'
+import { startsWith } from '../../store/starts-with.js'
 import type { Caller, Services } from '../context.js'
 import { requireInstance } from '../instances/instances.js'
 import { changeStatus } from '../status.js'
@@ -141,10 +141,7 @@ export async function listCredentials(
         .selectAll()
         .where('instance_id', '=', instanceId)
         .$if(type !== undefined, (q) => q.where('type', '=', type!))
-        // substr, not LIKE: no wildcard escaping, and byte-exact on both engines whatever the collation.
-        .$if(prefix !== undefined, (q) =>
-          q.where(sql<string>`substr(identifier, 1, ${prefix!.length})`, '=', prefix!),
-        )
+        .$if(prefix !== undefined, (q) => q.where(startsWith('identifier', prefix!)))
         .$if(after !== undefined, (q) => q.where('id', '>', after!))
         .orderBy('id')
         .limit(rows)
