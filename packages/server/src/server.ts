@@ -98,6 +98,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const app = buildApp(services, {
       logger: loggerOptions(config.logLevel),
       trustProxy: config.trustProxy,
+      limits: config.limits,
       https: config.tls ? { cert: readTls(config.tls.certFile), key: readTls(config.tls.keyFile) } : null,
       version: VERSION,
       isShuttingDown: () => shuttingDown,

@@ -14,6 +14,29 @@ export interface ServeFlags {
   config?: string
   logLevel?: string
   publicUrl?: string
+  requestTimeoutMs?: string
+  headersTimeoutMs?: string
+  keepAliveTimeoutMs?: string
+  maxConnections?: string
+}
+
+/** Bounds on what one client can hold of the server (connections, time to send a request). */
+export interface ConnectionLimits {
+  /** Time to receive a whole request, body included, from its first byte; then 408 and close. */
+  requestTimeoutMs: number
+  /** Time to receive a request's headers (no more than `requestTimeoutMs`). */
+  headersTimeoutMs: number
+  /** How long an idle keep-alive connection is kept open. */
+  keepAliveTimeoutMs: number
+  /** Open connections at most; past it new connections are closed at once. */
+  maxConnections: number
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 10_000,
+  maxConnections: 4_096,
 }
 
 export interface Config {
@@ -27,6 +50,7 @@ export interface Config {
   trustProxy: boolean
   /** The external base URL issuers are built on; null: the listening address. */
   publicUrl: string | null
+  limits: ConnectionLimits
 }
 
 export const DEFAULT_DATA_DIR = '.strongroom'
@@ -43,6 +67,10 @@ const ENV: Record<keyof ServeFlags, string> = {
   config: 'STRONGROOM_CONFIG',
   logLevel: 'STRONGROOM_LOG_LEVEL',
   publicUrl: 'STRONGROOM_PUBLIC_URL',
+  requestTimeoutMs: 'STRONGROOM_REQUEST_TIMEOUT_MS',
+  headersTimeoutMs: 'STRONGROOM_HEADERS_TIMEOUT_MS',
+  keepAliveTimeoutMs: 'STRONGROOM_KEEP_ALIVE_TIMEOUT_MS',
+  maxConnections: 'STRONGROOM_MAX_CONNECTIONS',
 }
 
 /**
@@ -112,6 +140,28 @@ export function loadConfig(
       `public URL "${publicUrl.value}" from ${publicUrl.from} must be an http(s) URL without query or fragment`,
     )
   }
+  const limit = (key: keyof ConnectionLimits & keyof ServeFlags, min: number, max: number): number => {
+    const setting = pick(key)
+    if (setting === undefined) return DEFAULT_CONNECTION_LIMITS[key]
+    const value = /^[0-9]+$/.test(setting.value) ? Number(setting.value) : Number.NaN
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      throw new ConfigError(
+        `${kebab(key)} "${setting.value}" from ${setting.from} must be a whole number from ${min} to ${max}`,
+      )
+    }
+    return value
+  }
+  const limits: ConnectionLimits = {
+    requestTimeoutMs: limit('requestTimeoutMs', 1_000, 3_600_000),
+    headersTimeoutMs: limit('headersTimeoutMs', 1_000, 3_600_000),
+    keepAliveTimeoutMs: limit('keepAliveTimeoutMs', 1_000, 3_600_000),
+    maxConnections: limit('maxConnections', 16, 1_000_000),
+  }
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new ConfigError(
+      `headers-timeout-ms (${limits.headersTimeoutMs}) must not exceed request-timeout-ms (${limits.requestTimeoutMs})`,
+    )
+  }
   return {
     db: dbUrl,
     listen,
@@ -121,6 +171,7 @@ export function loadConfig(
     logLevel: level.value as Config['logLevel'],
     trustProxy: trustProxy === true || trustProxy === 'true' || trustProxy === '1',
     publicUrl: publicUrl ? publicUrl.value.replace(/\/+$/, '') : null,
+    limits,
   }
 }
 

@@ -2,6 +2,7 @@ import { randomFillSync } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { sql } from 'kysely'
 import type { RequestMeta } from '../audit/appender.js'
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../config/config.js'
 import { InvalidParameter, InvalidToken, PamError } from '../errors.js'
 import { auditThrottled, authenticateAdminToken } from '../services/admin-tokens/admin-tokens.js'
 import { presentedToken } from '../services/bound-tokens/presented-token.js'
@@ -38,6 +39,8 @@ export interface AppOptions {
   isShuttingDown?: () => boolean
   /** Failed authentications (admin tokens; OAuth clients per address and per client id): a burst, then a steady rate. */
   authFailures?: { burst: number; refillPerSecond: number }
+  /** Connection and request-time bounds; the defaults of `DEFAULT_CONNECTION_LIMITS` when absent. */
+  limits?: ConnectionLimits
 }
 
 const AUTH_FAILURES = { burst: 20, refillPerSecond: 0.5 }
@@ -64,16 +67,33 @@ const newRequestId = () => {
 
 /** Builds the HTTP application. No port is opened: tests call `app.inject`, the server calls `listen`. */
 export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance {
+  const limits = options.limits ?? DEFAULT_CONNECTION_LIMITS
+  // Node checks the request and header deadlines on this interval (30 s by default): a slow
+  // client is cut at most a second after its deadline, not half a minute later.
+  const serverOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+  }
   const app = Fastify({
     logger: options.logger ?? false,
+    requestTimeout: limits.requestTimeoutMs,
+    // A backstop for any socket silent this long, whatever state Node's parser thinks it is in.
+    connectionTimeout: limits.requestTimeoutMs + limits.keepAliveTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: serverOptions,
     bodyLimit: options.bodyLimit ?? BODY_LIMIT,
     trustProxy: options.trustProxy ?? false,
     genReqId: newRequestId,
     requestIdHeader: false,
     logController: new RequestLog(),
     return503OnClosing: true,
-    ...(options.https ? { https: options.https } : {}),
+    ...(options.https ? { https: { ...serverOptions, ...options.https } } : {}),
   } as FastifyServerOptions)
+  // Past this many open connections Node closes new ones at once, before they cost a file
+  // descriptor for long: slow or idle clients cannot exhaust the open-file limit.
+  app.server.maxConnections = limits.maxConnections
+  app.server.headersTimeout = limits.headersTimeoutMs
 
   registerJsonBody(app)
   app.setValidatorCompiler(typeboxValidatorCompiler)
@@ -92,6 +112,14 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
     // While draining, every answer closes its connection so keep-alive clients move on.
     if (options.isShuttingDown?.()) reply.header('connection', 'close')
     done()
+  })
+
+  // An answer sent before the request's body has all arrived (a refused token, a throttled
+  // address) closes the connection: Node stops timing a request once it is answered, so a client
+  // that never sends the rest would otherwise hold the connection open for good.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (!request.raw.complete) reply.header('connection', 'close')
+    done(null, payload)
   })
 
   app.get('/healthz', async () => ({ status: 'ok' }))
@@ -120,8 +148,9 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
   const document = openApiDocument(routes, options.version ?? '0.0.0')
   app.get('/openapi.json', async () => document)
   const failures = { ...(options.authFailures ?? AUTH_FAILURES), now: s.now }
-  const throttle = new FailureThrottle(failures)
-  for (const route of routes) registerRoute(app, s, route, throttle)
+  // One counter per surface: bad admin tokens from an address do not lock its workloads out.
+  const throttles = { admin: new FailureThrottle(failures), workload: new FailureThrottle(failures) }
+  for (const route of routes) registerRoute(app, s, route, throttles)
   registerOAuthRoutes(app, s, {
     perAddress: new FailureThrottle(failures),
     perClient: new FailureThrottle(failures),
@@ -157,7 +186,12 @@ function rejectUnsafeStrings(values: unknown, where: string): void {
   }
 }
 
-function registerRoute(app: FastifyInstance, s: Services, route: RouteSpec, throttle: FailureThrottle): void {
+function registerRoute(
+  app: FastifyInstance,
+  s: Services,
+  route: RouteSpec,
+  throttles: { admin: FailureThrottle; workload: FailureThrottle },
+): void {
   const bodyOptional =
     route.body !== undefined && ((route.body as { required?: string[] }).required ?? []).length === 0
   const schema: Record<string, unknown> = {}
@@ -167,13 +201,23 @@ function registerRoute(app: FastifyInstance, s: Services, route: RouteSpec, thro
   if (route.success.schema) schema.response = { [route.success.status]: route.success.schema }
   const authenticate = async (request: FastifyRequest) => {
     const meta = requestMeta(request)
-    throttle.refuseIfExhausted(request.ip)
+    const throttle = throttles.admin
+    // The throttle counts failures and refuses only failures: a request that authenticates is
+    // served whatever its address did before (behind NAT, one bad client must not lock out all).
+    // A throttled address's failures are not audited one by one: the event written when it became
+    // throttled stands for them.
+    const throttled = throttle.retryAfter(request.ip) > 0
     let token: Awaited<ReturnType<typeof authenticateAdminToken>>
     try {
-      token = await authenticateAdminToken(s, bearerToken(request.headers.authorization), meta)
+      token = await authenticateAdminToken(s, bearerToken(request.headers.authorization), meta, {
+        auditFailure: !throttled,
+      })
     } catch (err) {
       // Only a refused token counts against the address; an audit or database outage does not.
-      if (err instanceof InvalidToken && throttle.fail(request.ip)) await auditThrottled(s, meta)
+      if (err instanceof InvalidToken) {
+        throttle.refuseIfExhausted(request.ip)
+        if (throttle.fail(request.ip)) await auditThrottled(s, meta)
+      }
       throw err
     }
     request.adminTokenName = token.name
@@ -185,7 +229,7 @@ function registerRoute(app: FastifyInstance, s: Services, route: RouteSpec, thro
   }
   const authenticateWorkloadRequest = async (request: FastifyRequest) => {
     const meta = requestMeta(request)
-    throttle.refuseIfExhausted(request.ip)
+    const throttle = throttles.workload
     const instanceId = String((request.params as Record<string, unknown>).instanceId ?? '')
     try {
       // The DPoP proof, when the token is key-bound, is over this request as the client addressed
@@ -204,8 +248,12 @@ function registerRoute(app: FastifyInstance, s: Services, route: RouteSpec, thro
         workload,
       }
     } catch (err) {
-      // Every refused authentication counts, a refused DPoP proof or session too (all 401s).
-      if (err instanceof PamError && err.status === 401) throttle.fail(request.ip)
+      // Every refused authentication counts, a refused DPoP proof or session too (all 401s);
+      // an address past its budget gets 429 for its failures, never for a token that works.
+      if (err instanceof PamError && err.status === 401) {
+        throttle.refuseIfExhausted(request.ip)
+        throttle.fail(request.ip)
+      }
       throw err
     }
   }

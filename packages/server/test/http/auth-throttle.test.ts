@@ -2,32 +2,72 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mintSecret } from '../../src/crypto/minted-secret.js'
 import { call, openTestServer, type TestServer } from '../support/engines.js'
 
-describe('failed admin authentications', () => {
+const PAM = 'urn:cloud:idaas:pam'
+
+describe('failed authentications', () => {
   let t: TestServer
   let now = 1_800_000_000_000
+  let workloadToken: string
+  const bad = { authorization: `Bearer ${mintSecret('srat_')}` }
   beforeAll(async () => {
     t = await openTestServer('sqlite', {
       now: () => now,
       app: { authFailures: { burst: 5, refillPerSecond: 0.5 } },
     })
+    const i = `/admin/v1/instances/${t.instanceId}`
+    const a = (await call(t, 'POST', `${i}/applications`, { name: 'w', allowedScopes: [`${PAM}|.all`] })).body
+    const secret = (await call(t, 'POST', `${i}/applications/${a.applicationId}/client-secrets`, {})).body
+      .clientSecret
+    await call(t, 'POST', `${i}/credentials`, {
+      credentialIdentifier: 'throttle/key',
+      credentialType: 'api_key',
+      value: { apiKey: 'throttle-value' },
+    })
+    await call(t, 'POST', `${i}/grants`, {
+      applicationId: a.applicationId,
+      resourceType: 'credential',
+      resource: 'throttle/key',
+      actions: ['obtain'],
+    })
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/v2/${t.instanceId}/authorizationServer/iauths_system/oauth2/token`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: a.clientId,
+        client_secret: secret,
+        scope: `${PAM}|.all`,
+      }).toString(),
+    })
+    workloadToken = res.json().access_token
   })
   afterAll(async () => t?.close())
 
+  const obtain = (headers: Record<string, string>) =>
+    call(
+      t,
+      'GET',
+      `/v2/${t.instanceId}/credentials/_/actions/obtain?credentialIdentifier=throttle/key`,
+      undefined,
+      headers,
+    )
+
   it('are throttled per address with 429 and Retry-After, audited once, and forgiven over time', async () => {
-    const bad = { authorization: `Bearer ${mintSecret('srat_')}` }
     for (let i = 0; i < 5; i++)
       expect((await call(t, 'GET', '/admin/v1/whoami', undefined, bad)).status).toBe(401)
-    for (const headers of [bad, t.auth]) {
-      // Even a valid token waits: the address is refused before any lookup.
-      const refused = await call(t, 'GET', '/admin/v1/whoami', undefined, headers)
+    for (let i = 0; i < 45; i++) {
+      const refused = await call(t, 'GET', '/admin/v1/whoami', undefined, bad)
       expect(refused.status).toBe(429)
       expect(refused.body).toMatchObject({ Code: 'Throttling.User', error: 'slow_down' })
       expect(refused.headers['retry-after']).toBe('2')
       expect(refused.headers['x-acs-retry-after']).toBe('2000')
     }
     now += 2000
-    expect((await call(t, 'GET', '/admin/v1/whoami')).status).toBe(200)
+    expect((await call(t, 'GET', '/admin/v1/whoami', undefined, bad)).status).toBe(401)
     const events = await call(t, 'GET', '/admin/v1/instances/system/audit/events?action=admin.authenticate')
+    // Five failures, one event for becoming throttled, nothing for the 45 refused while throttled,
+    // then the failure after the wait, which spends the one failure earned back and throttles again.
     expect(events.body.entities.map((e: { outcome: string }) => e.outcome)).toEqual([
       'failure',
       'failure',
@@ -35,6 +75,30 @@ describe('failed admin authentications', () => {
       'failure',
       'failure',
       'denied',
+      'failure',
+      'denied',
     ])
+  })
+
+  it('never refuse a token that works: after 50 failures from an address, its valid tokens are served', async () => {
+    now += 60_000
+    for (let i = 0; i < 50; i++) {
+      expect([401, 429]).toContain((await call(t, 'GET', '/admin/v1/whoami', undefined, bad)).status)
+      expect([401, 429]).toContain((await obtain(bad)).status)
+    }
+    expect((await call(t, 'GET', '/admin/v1/whoami', undefined, bad)).status).toBe(429)
+    expect((await obtain(bad)).status).toBe(429)
+    expect((await call(t, 'GET', '/admin/v1/whoami')).status).toBe(200)
+    const served = await obtain({ authorization: `Bearer ${workloadToken}` })
+    expect(served.status).toBe(200)
+    expect(served.body.credentialContent.apiKeyContent.apiKey).toBe('throttle-value')
+  })
+
+  it('keep one counter per surface: bad admin tokens do not throttle the developer API', async () => {
+    now += 60_000
+    for (let i = 0; i < 10; i++) await call(t, 'GET', '/admin/v1/whoami', undefined, bad)
+    expect((await call(t, 'GET', '/admin/v1/whoami', undefined, bad)).status).toBe(429)
+    // The developer API's first failure from the same address is a plain 401.
+    expect((await obtain(bad)).status).toBe(401)
   })
 })
