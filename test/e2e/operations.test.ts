@@ -104,7 +104,7 @@ describe('operating the server', () => {
     expect(version).toEqual({ code: 0, out: expect.stringMatching(/^\d+\.\d+\.\d+/) })
   })
 
-  it('starts with `npm start`, prints the URL, the token once and what to try, and serves /healthz', async () => {
+  it('starts with `npm start`, prints the URL, where the admin token is (not the token) and what to try, and serves /healthz', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'sr-npm-start-'))
     const run = async () => {
       const child = spawn('npm', ['start', '--silent'], {
@@ -171,7 +171,9 @@ describe('operating the server', () => {
       expect(statSync(join(dataDir, file)).mode & 0o777, file).toBe(0o600)
     }
     expect(first.walMode).toBe(0o600)
-    expect(first.out).toContain(token)
+    // The banner lands in captured logs: it says where the token is, never the token.
+    expect(first.out).not.toContain(token)
+    expect(first.out).toMatch(/Admin token: saved to .*admin-token \(mode 0600\)/)
     expect(first.out).toMatch(/npx strongroom/)
     // The demo workload: an IDaaS client configuration and its secret, and the two exports to use them.
     const configPath = join(dataDir, 'client-config.json')

@@ -274,11 +274,19 @@ function banner(
 ): string {
   const dir = config.dataDir ? shown(config.dataDir) : null
   const lines = [`strongroom ${VERSION} is running at ${url}`, `  database: ${config.db}`]
-  if (token !== null) {
+  if (token !== null && tokenFile !== null) {
+    // Not the token itself: a banner ends up in captured logs. The CLI reads the file on its own.
     lines.push(
       '',
       '  First start: created the default instance and an admin token.',
-      `  Admin token (shown this once${tokenFile ? `; saved to ${shown(tokenFile)}, mode 0600` : ''}):`,
+      `  Admin token: saved to ${shown(tokenFile)} (mode 0600); the CLI here reads it from there.`,
+      `  Elsewhere: export STRONGROOM_ADMIN_TOKEN=$(cat ${shown(tokenFile)})`,
+    )
+  } else if (token !== null) {
+    // No data folder to keep it in: this is the only time it can be had.
+    lines.push(
+      '',
+      '  First start: created the default instance and an admin token (shown this once, not saved):',
       `    ${token}`,
     )
   } else if (dir) {
