@@ -94,13 +94,11 @@ export async function closeServices(services: Services): Promise<void> {
 
 /** Opens the services and listens. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
-  // stdout may be unwritable (a full disk, /dev/full): the banner goes through the same queue as
-  // the log, which never throws.
-  const logDestination = new LogDestination()
-  const print = options.print ?? ((text: string) => logDestination.write(text))
+  const print = options.print ?? ((text: string) => process.stdout.write(text))
   const { services, boot } = await openServices(config, options.now)
   try {
     let shuttingDown = false
+    const logDestination = new LogDestination()
     const app = buildApp(services, {
       logger: loggerOptions(config.logLevel, logDestination),
       trustProxy: config.trustProxy,
