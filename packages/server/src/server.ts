@@ -14,7 +14,6 @@ import { Keyring } from './crypto/keyring.js'
 import { loadRootKey, type RootKeySource, rootKeyId } from './crypto/root-key.js'
 import { ConfigError } from './errors.js'
 import { buildApp } from './http/app.js'
-import { LogDestination } from './http/log-destination.js'
 import { SigningKeys } from './oauth/signing-keys.js'
 import type { Services } from './services/context.js'
 import { ProviderRuntime } from './services/providers/provider-runtime.js'
@@ -32,8 +31,6 @@ export interface RunningServer {
   readonly url: string
   readonly app: FastifyInstance
   readonly services: Services
-  /** Where the log goes; `dropped` counts lines that could not be written. */
-  readonly logDestination: LogDestination
   /** Stops accepting, drains requests in flight, flushes the group committer, closes the database. */
   close(): Promise<void>
 }
@@ -98,9 +95,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const { services, boot } = await openServices(config, options.now)
   try {
     let shuttingDown = false
-    const logDestination = new LogDestination()
     const app = buildApp(services, {
-      logger: loggerOptions(config.logLevel, logDestination),
+      logger: loggerOptions(config.logLevel),
       trustProxy: config.trustProxy,
       limits: config.limits,
       https: config.tls ? { cert: readTls(config.tls.certFile), key: readTls(config.tls.keyFile) } : null,
@@ -131,7 +127,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       url,
       app,
       services,
-      logDestination,
       close: () => {
         closing ??= (async () => {
           shuttingDown = true
@@ -213,11 +208,9 @@ async function resolveRootKey(store: Store, source: RootKeySource): Promise<Buff
   return loadRootKey(source)
 }
 
-function loggerOptions(level: Config['logLevel'], stream: LogDestination): FastifyServerOptions['logger'] {
+function loggerOptions(level: Config['logLevel']): FastifyServerOptions['logger'] {
   return {
     level,
-    // A log that cannot be written must never stop the service: see LogDestination.
-    stream,
     // Nothing secret is logged on purpose; these paths are the belt to those braces.
     redact: {
       paths: [
