@@ -73,7 +73,7 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
   const serverOptions = {
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
-    connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+    connectionsCheckingInterval: 1_000,
   }
   const app = Fastify({
     logger: options.logger ?? false,
@@ -93,7 +93,6 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
   // Past this many open connections Node closes new ones at once, before they cost a file
   // descriptor for long: slow or idle clients cannot exhaust the open-file limit.
   app.server.maxConnections = limits.maxConnections
-  app.server.headersTimeout = limits.headersTimeoutMs
 
   registerJsonBody(app)
   app.setValidatorCompiler(typeboxValidatorCompiler)

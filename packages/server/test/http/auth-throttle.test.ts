@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mintSecret } from '../../src/crypto/minted-secret.js'
 import { call, openTestServer, type TestServer } from '../support/engines.js'
-
-const PAM = 'urn:cloud:idaas:pam'
+import { createWorkload } from './accounts-fixtures.js'
 
 describe('failed authentications', () => {
   let t: TestServer
@@ -14,33 +13,19 @@ describe('failed authentications', () => {
       now: () => now,
       app: { authFailures: { burst: 5, refillPerSecond: 0.5 } },
     })
-    const i = `/admin/v1/instances/${t.instanceId}`
-    const a = (await call(t, 'POST', `${i}/applications`, { name: 'w', allowedScopes: [`${PAM}|.all`] })).body
-    const secret = (await call(t, 'POST', `${i}/applications/${a.applicationId}/client-secrets`, {})).body
-      .clientSecret
-    await call(t, 'POST', `${i}/credentials`, {
+    const workload = await createWorkload(t, 'w')
+    await call(t, 'POST', `/admin/v1/instances/${t.instanceId}/credentials`, {
       credentialIdentifier: 'throttle/key',
       credentialType: 'api_key',
       value: { apiKey: 'throttle-value' },
     })
-    await call(t, 'POST', `${i}/grants`, {
-      applicationId: a.applicationId,
+    await call(t, 'POST', `/admin/v1/instances/${t.instanceId}/grants`, {
+      applicationId: workload.applicationId,
       resourceType: 'credential',
       resource: 'throttle/key',
       actions: ['obtain'],
     })
-    const res = await t.app.inject({
-      method: 'POST',
-      url: `/v2/${t.instanceId}/authorizationServer/iauths_system/oauth2/token`,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: a.clientId,
-        client_secret: secret,
-        scope: `${PAM}|.all`,
-      }).toString(),
-    })
-    workloadToken = res.json().access_token
+    workloadToken = await workload.token()
   })
   afterAll(async () => t?.close())
 
