@@ -27,6 +27,10 @@ export interface StartServerOptions {
   readonly env?: EnvOverrides
   /** Appended after `serve --data-dir DIR --listen 127.0.0.1:0`. */
   readonly args?: readonly string[]
+  /** A file descriptor for the server's stdout (its log) instead of a pipe the harness reads. */
+  readonly stdout?: number
+  /** A command that runs the server, e.g. `['prlimit', '--fsize=1024', '--']` (it must exec it). */
+  readonly wrapper?: readonly string[]
 }
 
 export interface ServerProcess {
@@ -160,10 +164,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
   await rm(urlFile, { force: true })
 
   const args = [cliBin, 'serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...(options.args ?? [])]
-  const child = spawn(process.execPath, args, {
+  const [command, ...prefix] = [...(options.wrapper ?? []), process.execPath]
+  const child = spawn(command ?? process.execPath, [...prefix, ...args], {
     cwd: repoRoot,
     env: childEnv(options.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', options.stdout ?? 'pipe', 'pipe'],
   })
   running.add(child)
   let output = ''

@@ -14,6 +14,7 @@ import { Keyring } from './crypto/keyring.js'
 import { loadRootKey, type RootKeySource, rootKeyId } from './crypto/root-key.js'
 import { ConfigError } from './errors.js'
 import { buildApp } from './http/app.js'
+import { LogDestination } from './http/log-destination.js'
 import { SigningKeys } from './oauth/signing-keys.js'
 import type { Services } from './services/context.js'
 import { ProviderRuntime } from './services/providers/provider-runtime.js'
@@ -31,14 +32,18 @@ export interface RunningServer {
   readonly url: string
   readonly app: FastifyInstance
   readonly services: Services
+  /** Where the log and the banner go; its `health()` counts the lines that could not be written. */
+  readonly log: LogDestination
   /** Stops accepting, drains requests in flight, flushes the group committer, closes the database. */
   close(): Promise<void>
 }
 
 export interface StartOptions {
   now?: () => number
-  /** Where the human-readable start-up banner goes (the token on first start); default stdout. */
+  /** Where the human-readable start-up banner goes; default stdout, through the log's queue. */
   print?: (text: string) => void
+  /** Where the log goes; default a `LogDestination` on stdout. */
+  log?: LogDestination
 }
 
 export interface OpenedServices {
@@ -91,12 +96,16 @@ export async function closeServices(services: Services): Promise<void> {
 
 /** Opens the services and listens. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
-  const print = options.print ?? ((text: string) => process.stdout.write(text))
+  // stdout may be unwritable (a full disk, a file-size limit, /dev/full): the banner goes through
+  // the log's queue, which never throws, rather than `process.stdout`, which would.
+  const log = options.log ?? new LogDestination()
+  const print = options.print ?? ((text: string) => log.write(text))
   const { services, boot } = await openServices(config, options.now)
   try {
     let shuttingDown = false
     const app = buildApp(services, {
-      logger: loggerOptions(config.logLevel),
+      logger: loggerOptions(config.logLevel, log),
+      logHealth: () => log.health(),
       trustProxy: config.trustProxy,
       limits: config.limits,
       https: config.tls ? { cert: readTls(config.tls.certFile), key: readTls(config.tls.keyFile) } : null,
@@ -127,6 +136,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       url,
       app,
       services,
+      log,
       close: () => {
         closing ??= (async () => {
           shuttingDown = true
@@ -208,9 +218,10 @@ async function resolveRootKey(store: Store, source: RootKeySource): Promise<Buff
   return loadRootKey(source)
 }
 
-function loggerOptions(level: Config['logLevel']): FastifyServerOptions['logger'] {
+function loggerOptions(level: Config['logLevel'], stream: LogDestination): FastifyServerOptions['logger'] {
   return {
     level,
+    stream,
     // Nothing secret is logged on purpose; these paths are the belt to those braces.
     redact: {
       paths: [

@@ -11,6 +11,7 @@ import { authenticateWorkload } from '../services/pam/workload.js'
 import { errorHandler, sendError } from './error-handler.js'
 import { FailureThrottle } from './failure-throttle.js'
 import { isSafeString, registerJsonBody } from './json-body.js'
+import type { LogHealth } from './log-destination.js'
 import { openApiDocument } from './openapi.js'
 import { RequestLog } from './request-log.js'
 import type { RouteSpec } from './route-table.js'
@@ -37,11 +38,16 @@ export interface AppOptions {
   version?: string
   /** Whether the server is draining; `/readyz` answers 503 then. */
   isShuttingDown?: () => boolean
+  /** The log's state, reported by `/readyz` (a failing log does not make the node unready). */
+  logHealth?: () => LogHealth
   /** Failed authentications (admin tokens; OAuth clients per address and per client id): a burst, then a steady rate. */
   authFailures?: { burst: number; refillPerSecond: number }
   /** Connection and request-time bounds; the defaults of `DEFAULT_CONNECTION_LIMITS` when absent. */
   limits?: ConnectionLimits
 }
+
+/** A quiet node proves it can still write at most this often when asked whether it is ready. */
+const WRITE_PROBE_AFTER_MS = 10_000
 
 const AUTH_FAILURES = { burst: 20, refillPerSecond: 0.5 }
 
@@ -140,7 +146,21 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
         message: 'the database does not answer',
       })
     }
-    return { status: 'ready' }
+    // Every answer that reads or writes a secret writes its audit event first: a node that
+    // cannot write is not ready, whatever its reads say. After a failure, or when nothing has
+    // been committed for a while, a one-row probe write finds out whether writing works now.
+    let writes = s.committer.health()
+    if (!writes.ok || s.now() - writes.lastCommitAt > WRITE_PROBE_AFTER_MS) writes = await s.committer.probe()
+    const log = options.logHealth?.()
+    if (!writes.ok) {
+      request.log.warn({ reason: writes.reason }, 'not ready: the audit cannot be written')
+      return sendError(reply, request.id, {
+        status: 503,
+        code: 'AuditUnavailable',
+        message: `the audit cannot be written (${writes.reason}), so every audited operation is refused`,
+      })
+    }
+    return log ? { status: 'ready', log } : { status: 'ready' }
   })
 
   const routes = [...adminRoutes(s), ...pamRoutes(s), ...accountRoutes(s), ...boundTokenRoutes(s)]

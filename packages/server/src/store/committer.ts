@@ -18,6 +18,15 @@ interface Pending {
   reject: (reason: unknown) => void
 }
 
+/** Whether this node can write: what `/readyz` reports. */
+export interface WriteHealth {
+  readonly ok: boolean
+  /** Why the last write failed, as safe to show an unauthenticated caller (an error code). */
+  readonly reason: string | null
+  /** When a batch last committed (0: not since start). */
+  readonly lastCommitAt: number
+}
+
 export interface CommitterOptions {
   now: () => number
   /** Units per transaction at most. */
@@ -36,6 +45,9 @@ export class Committer {
   private running: Promise<void> | null = null
   private closed = false
   private readonly maxBatch: number
+  private failure: string | null = null
+  private lastCommitAt = 0
+  private probing: Promise<void> | null = null
 
   constructor(
     private readonly store: Store,
@@ -50,6 +62,30 @@ export class Committer {
       this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject })
       if (!this.running) this.running = this.loop()
     })
+  }
+
+  health(): WriteHealth {
+    return { ok: this.failure === null, reason: this.failure, lastCommitAt: this.lastCommitAt }
+  }
+
+  /**
+   * Commits a one-row write (no audit event) through the same queue and connection as every
+   * other write, so a failing disk, a file-size limit or a database that refuses writes shows
+   * here as it would for a real request. Concurrent callers share one probe.
+   */
+  probe(): Promise<WriteHealth> {
+    this.probing ??= this.run(async ({ trx }) => {
+      await trx
+        .insertInto('meta')
+        .values({ key: 'write_probe', value: String(this.options.now()) })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value: (eb) => eb.ref('excluded.value') }))
+        .execute()
+    })
+      .catch(() => {})
+      .finally(() => {
+        this.probing = null
+      })
+    return this.probing.then(() => this.health())
   }
 
   /** Refuses new work and waits until everything queued is committed or refused. */
@@ -76,6 +112,7 @@ export class Committer {
     try {
       trx = await this.store.db.startTransaction().execute()
     } catch (err) {
+      this.failed(err)
       for (const p of batch) p.reject(new ServiceUnavailable('the database cannot start a transaction', err))
       return
     }
@@ -122,7 +159,13 @@ export class Committer {
       )
       return
     }
+    this.failure = null
+    this.lastCommitAt = this.options.now()
     for (const { pending, value } of done) pending.resolve(value)
+  }
+
+  private failed(cause: unknown): void {
+    this.failure = failureCode(cause)
   }
 
   /**
@@ -139,6 +182,7 @@ export class Committer {
     pending: Pending[],
     cause: unknown,
   ) {
+    this.failed(cause)
     try {
       await trx.rollback().execute()
     } catch {
@@ -150,4 +194,19 @@ export class Committer {
         : new AuditUnavailable(cause instanceof Error ? cause : new Error(String(cause)))
     for (const p of pending) p.reject(error)
   }
+}
+
+/**
+ * The driver's error code (`SQLITE_FULL`, `SQLITE_IOERR_WRITE`, PostgreSQL's SQLSTATE `53100`…),
+ * found through `cause`: enough to act on, and no driver message that could carry a path or a
+ * value to the unauthenticated caller of `/readyz`.
+ */
+function failureCode(cause: unknown): string {
+  let err: unknown = cause
+  for (let depth = 0; depth < 5 && err instanceof Error; depth++) {
+    const code = (err as { code?: unknown }).code
+    if (typeof code === 'string' && code !== '' && !(err instanceof PamError)) return code
+    err = err.cause
+  }
+  return 'the database refused the write'
 }
