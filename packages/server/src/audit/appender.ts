@@ -5,7 +5,14 @@ import type { Dialect, Store } from '../store/connect.js'
 import { prepare, type QueryTarget } from '../store/prepared.js'
 import type { Database } from '../store/schema.js'
 import { canonicalJson } from './canonical-json.js'
-import { type AuditDetails, CHAINED_FIELDS, type ChainedFields, eventHash, GENESIS_HASH } from './chain.js'
+import {
+  type AuditDetails,
+  CHAINED_FIELDS,
+  type ChainedFields,
+  eventHash,
+  GENESIS_HASH,
+  SYSTEM_CHAIN,
+} from './chain.js'
 
 /** Who did it: an admin token, an application, or the system itself. */
 export interface Actor {
@@ -105,11 +112,24 @@ export class AuditBatch {
     this.dirty = mark.dirty
   }
 
+  /**
+   * Appends to the chain of `input.instanceId`. Chains are created with their instance, never
+   * here: an event for an instance with no chain (a refused request naming an instance that does
+   * not exist) goes to the system chain with the instance id as data, so no caller can create
+   * chains, or fill the database with them, through refusals.
+   */
   async append(input: AuditInput): Promise<{ seq: number; hash: string }> {
     try {
-      const head = this.heads.get(input.instanceId) ?? (await this.loadHead(input.instanceId))
+      let chain = input.instanceId
+      let head = this.heads.get(chain) ?? (await this.loadHead(chain))
+      let extra: AuditDetails | null = null
+      if (head === null) {
+        chain = SYSTEM_CHAIN
+        head = this.heads.get(chain) ?? (await this.loadHead(chain))!
+        extra = { instanceId: input.instanceId.slice(0, 64) }
+      }
       const fields: ChainedFields = {
-        instanceId: input.instanceId,
+        instanceId: chain,
         seq: head.seq + 1,
         time: this.now(),
         actorType: input.actor.type,
@@ -122,7 +142,7 @@ export class AuditBatch {
         requestId: input.request?.requestId ?? null,
         sourceIp: input.request?.sourceIp ?? null,
         userAgent: input.request?.userAgent?.slice(0, MAX_USER_AGENT) ?? null,
-        details: input.details ?? {},
+        details: extra ? { ...input.details, ...extra } : (input.details ?? {}),
       }
       const details = canonicalJson(fields.details)
       const hash = eventHash(head.hash, fields, details)
@@ -144,8 +164,8 @@ export class AuditBatch {
         prevHash: head.hash,
         hash,
       })
-      this.heads.set(input.instanceId, { seq: fields.seq, hash })
-      this.dirty.add(input.instanceId)
+      this.heads.set(chain, { seq: fields.seq, hash })
+      this.dirty.add(chain)
       return { seq: fields.seq, hash }
     } catch (err) {
       throw err instanceof AuditUnavailable ? err : new AuditUnavailable(err)
@@ -161,7 +181,8 @@ export class AuditBatch {
   async hold(instanceId: string): Promise<void> {
     if (this.heads.has(instanceId)) return
     try {
-      this.heads.set(instanceId, await this.loadHead(instanceId))
+      const head = await this.loadHead(instanceId)
+      if (head) this.heads.set(instanceId, head)
     } catch (err) {
       throw err instanceof AuditUnavailable ? err : new AuditUnavailable(err)
     }
@@ -179,9 +200,11 @@ export class AuditBatch {
     }
   }
 
-  private async loadHead(instanceId: string): Promise<Head> {
+  /** The head of an existing chain; `null` when there is none. Only the system chain is made here. */
+  private async loadHead(instanceId: string): Promise<Head | null> {
     const row = await selectHead.first(this.target, this.trx, { instanceId })
     if (row) return { seq: Number(row.seq), hash: row.hash }
+    if (instanceId !== SYSTEM_CHAIN) return null
     await this.trx
       .insertInto('audit_heads')
       .values({ instance_id: instanceId, seq: 0, hash: GENESIS_HASH })

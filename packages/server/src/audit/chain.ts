@@ -5,6 +5,9 @@ import { canonicalJson } from './canonical-json.js'
 
 export const GENESIS_HASH = '0'.repeat(64)
 
+/** The pseudo-instance whose audit chain records events that belong to no instance (admin tokens, instances, failed logins). */
+export const SYSTEM_CHAIN = 'system'
+
 export type AuditDetails = Record<string, string | number | boolean | null>
 
 /** The hashed content of an event: everything but the two hashes. */

@@ -1,4 +1,5 @@
 import { randomFillSync } from 'node:crypto'
+import { InstanceId } from '@strongroom/protocol'
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { sql } from 'kysely'
 import type { RequestMeta } from '../audit/appender.js'
@@ -45,6 +46,8 @@ export interface AppOptions {
   /** Connection and request-time bounds; the defaults of `DEFAULT_CONNECTION_LIMITS` when absent. */
   limits?: ConnectionLimits
 }
+
+const INSTANCE_ID = new RegExp(InstanceId.pattern ?? '^$')
 
 /** A quiet node proves it can still write at most this often when asked whether it is ready. */
 const WRITE_PROBE_AFTER_MS = 10_000
@@ -250,6 +253,12 @@ function registerRoute(
     const meta = requestMeta(request)
     const throttle = throttles.workload
     const instanceId = String((request.params as Record<string, unknown>).instanceId ?? '')
+    // Authentication runs before schema validation, and its refusals are audited: a malformed
+    // instance id is refused here, before anything is written.
+    if (!INSTANCE_ID.test(instanceId)) {
+      throw new InvalidParameter('instanceId', `(path parameter) must match ${INSTANCE_ID.source}`)
+    }
+    const throttled = throttle.retryAfter(request.ip) > 0
     try {
       // The DPoP proof, when the token is key-bound, is over this request as the client addressed
       // it: `publicUrl` and the path (RFC 9449 §4.3), checked only for such a token.
@@ -259,6 +268,7 @@ function registerRoute(
         presentedToken(request.headers.authorization),
         meta,
         { proof: request.headers.dpop, method: request.method, url: request.url },
+        { auditFailure: !throttled },
       )
       request.caller = {
         actor: { type: 'application', id: workload.applicationId },
@@ -271,7 +281,7 @@ function registerRoute(
       // an address past its budget gets 429 for its failures, never for a token that works.
       if (err instanceof PamError && err.status === 401) {
         throttle.refuseIfExhausted(request.ip)
-        throttle.fail(request.ip)
+        if (throttle.fail(request.ip)) await auditThrottled(s, meta, 'pam.authenticate')
       }
       throw err
     }

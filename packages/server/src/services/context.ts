@@ -49,5 +49,4 @@ export interface Workload {
   readonly claims: Readonly<AccessTokenClaims>
 }
 
-/** The pseudo-instance whose audit chain records events that belong to no instance (admin tokens, instances, failed logins). */
-export const SYSTEM_CHAIN = 'system'
+export { SYSTEM_CHAIN } from '../audit/chain.js'

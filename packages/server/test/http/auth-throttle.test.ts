@@ -86,4 +86,29 @@ describe('failed authentications', () => {
     // The developer API's first failure from the same address is a plain 401.
     expect((await obtain(bad)).status).toBe(401)
   })
+
+  it('audit a throttled address on the developer API once, not once per refusal', async () => {
+    now += 60_000
+    const count = async () =>
+      (
+        await t.services.store.db
+          .selectFrom('audit_events')
+          .select(['instance_id', 'outcome'])
+          .where('action', '=', 'pam.authenticate')
+          .execute()
+      ).length
+    const before = await count()
+    for (let i = 0; i < 5; i++) expect((await obtain(bad)).status).toBe(401)
+    for (let i = 0; i < 40; i++) expect((await obtain(bad)).status).toBe(429)
+    // Five failures, and one 'denied' event in the system chain when the address became throttled.
+    expect((await count()) - before).toBe(6)
+    const throttled = await t.services.store.db
+      .selectFrom('audit_events')
+      .select('details')
+      .where('instance_id', '=', 'system')
+      .where('action', '=', 'pam.authenticate')
+      .where('outcome', '=', 'denied')
+      .execute()
+    expect(throttled.map((e) => JSON.parse(e.details))).toContainEqual({ why: 'throttled' })
+  })
 })

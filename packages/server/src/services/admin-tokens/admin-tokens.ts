@@ -185,13 +185,17 @@ export async function authenticateAdminToken(
 }
 
 /** One event when a source address is throttled for failing to authenticate, not one per refusal. */
-export async function auditThrottled(s: Services, request: RequestMeta): Promise<void> {
+export async function auditThrottled(
+  s: Services,
+  request: RequestMeta,
+  action: 'admin.authenticate' | 'pam.authenticate' = 'admin.authenticate',
+): Promise<void> {
   await s.committer
     .run(({ audit }) =>
       audit.append({
         instanceId: SYSTEM_CHAIN,
         actor: { type: 'anonymous', id: 'unknown' },
-        action: 'admin.authenticate',
+        action,
         outcome: 'denied',
         details: { why: 'throttled' },
         request,

@@ -27,8 +27,9 @@ import type { Services, Workload } from '../context.js'
  * a client that believes its token bound should learn that it is not.
  *
  * Refusals: 401 `InvalidToken` saying why, with a `Bearer` challenge, or for a DPoP request a
- * `DPoP` one; `Proof…` and `Session…` codes for a refused proof or session. All audited, none
- * echoing the token or the proof.
+ * `DPoP` one; `Proof…` and `Session…` codes for a refused proof or session. All audited (unless
+ * `auditFailure: false`, for an address already throttled), none echoing the token or the proof.
+ * An instance id with no chain is audited in the system chain (see `AuditBatch.append`).
  */
 export async function authenticateWorkload(
   s: Services,
@@ -36,8 +37,11 @@ export async function authenticateWorkload(
   presented: PresentedToken | undefined,
   request: RequestMeta,
   target: ProofTarget,
+  options: { auditFailure?: boolean } = {},
 ): Promise<Workload> {
   const audited = async <E extends PamError>(why: string, error: E): Promise<E> => {
+    // A throttled address's refusals are not audited one by one: one event marks the throttle.
+    if (options.auditFailure === false) return error
     await s.committer
       .run(({ audit }) =>
         audit.append({
