@@ -1,14 +1,17 @@
-// strongroom's privileged accounts: the ones this application may see, then one's password. Needs
-// an account, an `obtain` grant on it, and the scope `urn:cloud:idaas:pam|account:obtain account:read`:
-//   npx strongroom account create DB-SERVER/admin --password   # reads it from stdin or a prompt
-//   npx strongroom grant create --app APP --type account --resource DB-SERVER/ --prefix --actions obtain,read
-//   node packages/sdk/examples/dist/get-password.js DB-SERVER/admin [reason]
+// strongroom's privileged accounts: the ones this application may see, then one's password. The demo
+// application of `npm start` may read the demo account `demo-db/admin`, which wants a reason:
+//   node packages/sdk/examples/dist/get-password.js demo-db/admin "trying strongroom"
+// For another account: create it, grant it, and allow the scope
+// `urn:cloud:idaas:pam|account:obtain account:read`:
+//   npx strongroom account create db-server/admin --password   # reads it from stdin or a prompt
+//   npx strongroom grant create --app APP --type account --resource db-server/ --prefix --actions obtain,read
+//   node packages/sdk/examples/dist/get-password.js db-server/admin "INC-4711"
 import { type PamClient, ReasonRequiredError } from '@strongroom/sdk'
 import { masked, runExample } from './run-example.js'
 
 export async function run(
   pam: PamClient,
-  accountName = process.argv[2] ?? 'DB-SERVER/admin',
+  accountName = process.argv[2] ?? 'demo-db/admin',
   reason = process.argv[3],
 ): Promise<string> {
   // Listed once, then served from memory for five minutes (`accountsCache.ttlSeconds`).
