@@ -70,6 +70,7 @@ const STRING_KEYWORDS = new Set([
   'minLength',
   'maxLength',
   'pattern',
+  'x-rule',
   'format',
   'description',
   'title',
@@ -93,7 +94,10 @@ function toInvalidParameter(e: ValueError, part: string): InvalidParameter {
       rule = `must be at least ${(e.schema as unknown as { minLength: number }).minLength} characters`
       break
     case ValueErrorType.StringPattern:
-      rule = `must match ${(e.schema as unknown as { pattern: string }).pattern}`
+      // A pattern too intricate to read as a rule carries its rule in words (identifiers.ts).
+      rule =
+        (e.schema as { 'x-rule'?: string })['x-rule'] ??
+        `must match ${(e.schema as unknown as { pattern: string }).pattern}`
       break
     case ValueErrorType.Object:
       rule = 'must be a JSON object'
