@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -65,7 +65,16 @@ describe('planted canary secrets', () => {
       credentialIdentifier: 'c/ssh',
       credentialType: 'ssh_key',
       value: {
-        privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nxyz\n-----END OPENSSH PRIVATE KEY-----\n',
+        // A real key encrypted under the canary: the server checks the key with its passphrase.
+        privateKey: generateKeyPairSync('ed25519', {
+          privateKeyEncoding: {
+            type: 'pkcs8',
+            format: 'pem',
+            cipher: 'aes-256-cbc',
+            passphrase: secrets.passphrase,
+          },
+          publicKeyEncoding: { type: 'spki', format: 'pem' },
+        }).privateKey,
         passphrase: secrets.passphrase,
       },
     })

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { Description, EpochMillis, Name, PageQuery, page, resourceId } from './common.js'
+import { Identifier, IdentifierPrefix } from './identifiers.js'
 
 const closed = { additionalProperties: false } as const
 
@@ -146,12 +147,8 @@ export const CREDENTIAL_TYPES = ['api_key', 'oauth_client', 'password', 'ssh_key
 export const CredentialType = Type.Union(CREDENTIAL_TYPES.map((t) => Type.Literal(t)))
 export type CredentialType = (typeof CREDENTIAL_TYPES)[number]
 
-/** Letters, digits and `._:/-`, starting with a letter or digit: safe in paths, queries and prefixes. */
-export const CredentialIdentifier = Type.String({
-  minLength: 1,
-  maxLength: 128,
-  pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$',
-})
+/** Slash-separated segments of letters, digits and `._:-`; no empty, `.` or `..` segment (identifiers.ts). */
+export const CredentialIdentifier = Identifier
 
 const Secret = (maxLength: number) => Type.String({ minLength: 1, maxLength })
 
@@ -230,7 +227,7 @@ export const CredentialListQuery = Type.Object(
   {
     ...PageQuery,
     credentialType: Type.Optional(CredentialType),
-    identifierPrefix: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    identifierPrefix: Type.Optional(IdentifierPrefix),
   },
   closed,
 )

@@ -3,6 +3,18 @@ export * from './admin.js'
 export { Description, Empty, EpochMillis, Name, PageQuery, page, resourceId } from './common.js'
 export type { ErrorCode } from './errors.js'
 export { ERROR_CODES, ErrorBody } from './errors.js'
+export {
+  hasEmptyOrDotSegment,
+  IDENTIFIER_PATTERN,
+  IDENTIFIER_PREFIX_PATTERN,
+  IDENTIFIER_PREFIX_RULE,
+  IDENTIFIER_RULE,
+  Identifier,
+  IdentifierPrefix,
+  idOrIdentifier,
+  isIdentifier,
+  isIdentifierPrefix,
+} from './identifiers.js'
 export * from './oauth.js'
 export * from './pam.js'
 export * from './providers.js'

@@ -1,8 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox'
+import { Identifier, idOrIdentifier } from './identifiers.js'
 
 /** ObtainCredential's query (CONTRACT.md, "PAM operations"). */
 export const ObtainCredentialQuery = Type.Object(
-  { credentialIdentifier: Type.String({ minLength: 1, maxLength: 128 }) },
+  { credentialIdentifier: Identifier },
   // The official clients may add fields this version does not know; they are ignored, not refused.
   { additionalProperties: true },
 )
@@ -42,7 +43,7 @@ export type ObtainedCredential = Static<typeof ObtainedCredential>
 
 /** The official clients may add fields a version does not know: ignored, not refused. */
 const open = { additionalProperties: true } as const
-const ProviderRef = Type.String({ minLength: 1, maxLength: 128 })
+const ProviderRef = idOrIdentifier('atp', 'credential provider id (atp_…) or identifier')
 const ConsumerId = Type.String({ minLength: 1, maxLength: 128 })
 const TokenValue = Type.String({ minLength: 1, maxLength: 16_384 })
 const TokenTypeHint = Type.String({ maxLength: 64 })

@@ -1,6 +1,12 @@
 import { randomFillSync } from 'node:crypto'
+import type { Duplex } from 'node:stream'
 import { InstanceId } from '@strongroom/protocol'
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify'
 import { sql } from 'kysely'
 import type { RequestMeta } from '../audit/appender.js'
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../config/config.js'
@@ -9,6 +15,7 @@ import { auditThrottled, authenticateAdminToken } from '../services/admin-tokens
 import { presentedToken } from '../services/bound-tokens/presented-token.js'
 import type { Caller, Services } from '../services/context.js'
 import { authenticateWorkload } from '../services/pam/workload.js'
+import { answerClientError } from './client-errors.js'
 import { errorHandler, sendError } from './error-handler.js'
 import { FailureThrottle } from './failure-throttle.js'
 import { isSafeString, registerJsonBody } from './json-body.js'
@@ -97,6 +104,16 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
     requestIdHeader: false,
     logController: new RequestLog(),
     return503OnClosing: true,
+    // A path parameter may hold a percent-encoded identifier or account name (up to 256
+    // characters, `%2F` for each slash): the schemas bound them, this only stops the absurd.
+    maxParamLength: 1024,
+    // Refusals Fastify makes before routing (an overlong or badly encoded path) and those of
+    // Node's parser (headers too large) answer in the API's error body too.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) =>
+      errorHandler(error, request, reply),
+    clientErrorHandler(this: FastifyInstance, err: Error & { code?: string }, socket: Duplex) {
+      answerClientError(err, socket, newRequestId, (details) => this.log.info(details, 'client error'))
+    },
     ...(options.https ? { https: { ...serverOptions, ...options.https } } : {}),
   } as FastifyServerOptions)
   // Past this many open connections Node closes new ones at once, before they cost a file

@@ -10,7 +10,7 @@ interface AjvError {
   params: Record<string, unknown>
 }
 
-interface Mapped {
+export interface Mapped {
   status: number
   code: ErrorCode
   message: string
@@ -37,7 +37,8 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
   return sendError(reply, request.id, mapped)
 }
 
-export function sendError(reply: FastifyReply, requestId: string, m: Mapped) {
+/** The error body of CONTRACT.md: both key sets, and `field` and `rule` where known. */
+export function errorBody(requestId: string, m: Mapped): ErrorBody {
   const body: ErrorBody = {
     Code: m.code,
     Message: m.message,
@@ -48,6 +49,11 @@ export function sendError(reply: FastifyReply, requestId: string, m: Mapped) {
   }
   if (m.field !== undefined) body.field = m.field
   if (m.rule !== undefined) body.rule = m.rule
+  return body
+}
+
+export function sendError(reply: FastifyReply, requestId: string, m: Mapped) {
+  const body = errorBody(requestId, m)
   if (m.status === 401) {
     // RFC 6749 §5.2: a client that failed to authenticate is told how to; a bearer token, why not;
     // a key-bound token or its proof, in the DPoP scheme (RFC 9449 §7.1).
@@ -90,6 +96,20 @@ function mapError(error: FastifyError | Error): Mapped {
         code: 'PayloadTooLarge',
         message: 'the request body is larger than this server accepts',
         field: 'body',
+      }
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return {
+        status: 414,
+        code: 'UriTooLong',
+        message: 'a path segment of the request is longer than this server accepts',
+        field: 'path',
+      }
+    case 'FST_ERR_BAD_URL':
+      return {
+        status: 400,
+        code: 'InvalidParameter',
+        message: 'the request path is not valid percent-encoding',
+        field: 'path',
       }
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return {
@@ -147,7 +167,8 @@ function oauthError(m: Mapped): string {
   if (m.oauthError !== undefined) return m.oauthError
   if (m.status === 401) return 'invalid_token'
   if (m.status === 403) return 'insufficient_scope'
-  if (m.status === 400 || m.status === 413 || m.status === 415) return 'invalid_request'
+  if (m.status === 400 || m.status === 413 || m.status === 414 || m.status === 415 || m.status === 431)
+    return 'invalid_request'
   if (m.status === 429) return 'slow_down'
   if (m.status === 503) return 'temporarily_unavailable'
   if (m.status >= 500) return 'server_error'

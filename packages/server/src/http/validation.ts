@@ -4,6 +4,7 @@ import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors'
 import { Value } from '@sinclair/typebox/value'
 import type { FastifySchemaCompiler } from 'fastify'
 import { InvalidParameter } from '../errors.js'
+import { brokenScalarRule, scalarRules } from './query-scalars.js'
 
 const WHERE: Record<string, string> = {
   body: 'field',
@@ -24,14 +25,25 @@ export const typeboxValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schem
   // change a value that already passes (no defaults anywhere; nothing to convert but strings,
   // which stay strings), a value that passes as it came is taken as it is.
   const asIs = !hasDefault(schema) && (!convert || onlyStringProperties(schema))
+  const where = httpPart ?? 'body'
+  const scalars = convert ? scalarRules(schema) : []
   return (input: unknown) => {
     if (asIs && check.Check(input)) return { value: input }
+    // Integers and booleans are read from text only when spelled plainly (query-scalars.ts).
+    if (scalars.length > 0 && typeof input === 'object' && input !== null) {
+      for (const scalar of scalars) {
+        const text = (input as Record<string, unknown>)[scalar.key]
+        if (typeof text !== 'string') continue
+        const rule = brokenScalarRule(scalar, text)
+        if (rule !== null) return { error: invalid(scalar.key, rule, where) }
+      }
+    }
     let data = input
     if (convert) data = Value.Convert(schema, data)
     data = Value.Default(schema, data)
     if (check.Check(data)) return { value: data }
     const first = check.Errors(data).First()!
-    return { error: toInvalidParameter(first, httpPart ?? 'body') }
+    return { error: toInvalidParameter(first, where) }
   }
 }
 
@@ -58,6 +70,7 @@ const STRING_KEYWORDS = new Set([
   'minLength',
   'maxLength',
   'pattern',
+  'x-rule',
   'format',
   'description',
   'title',
@@ -81,7 +94,10 @@ function toInvalidParameter(e: ValueError, part: string): InvalidParameter {
       rule = `must be at least ${(e.schema as unknown as { minLength: number }).minLength} characters`
       break
     case ValueErrorType.StringPattern:
-      rule = `must match ${(e.schema as unknown as { pattern: string }).pattern}`
+      // A pattern too intricate to read as a rule carries its rule in words (identifiers.ts).
+      rule =
+        (e.schema as { 'x-rule'?: string })['x-rule'] ??
+        `must match ${(e.schema as unknown as { pattern: string }).pattern}`
       break
     case ValueErrorType.Object:
       rule = 'must be a JSON object'
@@ -92,6 +108,12 @@ function toInvalidParameter(e: ValueError, part: string): InvalidParameter {
     case ValueErrorType.Integer:
       rule = 'must be an integer'
       break
+    case ValueErrorType.IntegerMinimum:
+    case ValueErrorType.IntegerMaximum: {
+      const { minimum, maximum } = e.schema as unknown as { minimum?: number; maximum?: number }
+      rule = `must be an integer from ${minimum ?? Number.MIN_SAFE_INTEGER} to ${maximum ?? Number.MAX_SAFE_INTEGER}`
+      break
+    }
     case ValueErrorType.Boolean:
       rule = 'must be true or false'
       break
@@ -101,6 +123,9 @@ function toInvalidParameter(e: ValueError, part: string): InvalidParameter {
     default:
       rule = `${e.message.charAt(0).toLowerCase()}${e.message.slice(1)}`
   }
-  const field = path.length > 0 ? path.join('.') : part === 'querystring' ? 'query' : part
+  return invalid(path.length > 0 ? path.join('.') : part === 'querystring' ? 'query' : part, rule, part)
+}
+
+function invalid(field: string, rule: string, part: string): InvalidParameter {
   return new InvalidParameter(field, rule, 'InvalidParameter', `${WHERE[part] ?? 'field'} ${field} ${rule}`)
 }

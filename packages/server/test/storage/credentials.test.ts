@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
+import { privateKeyText } from '../../../../test/fixtures/ssh/ssh-fixtures.js'
 import { openServices } from '../../src/server.js'
 import { call, ENGINES, openTestServer, type TestServer } from '../support/engines.js'
 
@@ -23,10 +24,7 @@ describe.each(ENGINES)('credentials on %s', (engine) => {
       api_key: { apiKey: 'k-1' },
       oauth_client: { clientId: 'client-1', clientSecret: 's-1' },
       password: { password: 'p-1', username: 'admin' },
-      ssh_key: {
-        privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n',
-        passphrase: 'pp',
-      },
+      ssh_key: { privateKey: privateKeyText('ed25519-encrypted'), passphrase: 'pass' },
     }
     for (const [type, value] of Object.entries(values)) {
       const created = await create(`svc/${type}`, value, type)

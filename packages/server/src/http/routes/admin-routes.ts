@@ -39,6 +39,7 @@ import {
   Instance,
   InstanceId,
   InstancePage,
+  idOrIdentifier,
   ListQuery,
   PutCredentialVersionBody,
   RevealCredentialBody,
@@ -73,7 +74,7 @@ const appParams = Type.Object({ instanceId: InstanceId, applicationId: Applicati
 const credentialParams = Type.Object(
   {
     instanceId: InstanceId,
-    credential: Type.String({ minLength: 1, maxLength: 128, description: 'credential id or identifier' }),
+    credential: idOrIdentifier('cred', 'credential id or identifier'),
   },
   closed,
 )

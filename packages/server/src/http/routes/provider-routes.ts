@@ -7,6 +7,7 @@ import {
   CredentialProviderListQuery,
   CredentialProviderPage,
   InstanceId,
+  idOrIdentifier,
   ProviderTokenListQuery,
   ProviderTokensChanged,
   ProviderTokensSelection,
@@ -23,7 +24,7 @@ const instanceParams = Type.Object({ instanceId: InstanceId }, closed)
 const providerParams = Type.Object(
   {
     instanceId: InstanceId,
-    provider: Type.String({ minLength: 1, maxLength: 128, description: 'provider id (atp_…) or identifier' }),
+    provider: idOrIdentifier('atp', 'provider id (atp_…) or identifier'),
   },
   closed,
 )

@@ -17,11 +17,17 @@ export interface CheckedSshKey {
   supported: boolean
 }
 
-const invalid = (field: 'key' | 'passphrase', rule: string) =>
-  new InvalidParameter(`sshKey.${field}`, rule, 'InvalidParameter.SshKey')
+/** The request fields an error names: an account's `sshKey.key`, a credential's `value.privateKey`. */
+export interface SshKeyFields {
+  key: string
+  passphrase: string
+}
+
+const ACCOUNT_FIELDS: SshKeyFields = { key: 'sshKey.key', passphrase: 'sshKey.passphrase' }
 
 /**
- * Checks an SSH private key at store time, so a retrieval never meets a key that is not one:
+ * Checks an SSH private key at store time, so a retrieval never meets a key that is not one. Accounts
+ * and `ssh_key` credentials both call it; `fields` names their fields (an account's by default):
  *
  * - not a private key this server reads → 400 on `sshKey.key`;
  * - a passphrase for an unencrypted key, or a wrong one for a key it can decrypt → 400 on `sshKey.passphrase`;
@@ -35,9 +41,14 @@ const invalid = (field: 'key' | 'passphrase', rule: string) =>
  * scrypt) costs up to a second or two of CPU, spent on a worker thread, never the event loop. Messages
  * come from the SSH key module, which never puts key material or the passphrase in them.
  */
-export async function checkSshKey(input: SshKeyInput): Promise<CheckedSshKey> {
+export async function checkSshKey(
+  input: SshKeyInput,
+  fields: SshKeyFields = ACCOUNT_FIELDS,
+): Promise<CheckedSshKey> {
+  const invalid = (field: keyof SshKeyFields, rule: string) =>
+    new InvalidParameter(fields[field], rule, 'InvalidParameter.SshKey')
   const { key, passphrase, fileName } = input
-  const meta = describe(key)
+  const meta = describe(key, invalid)
   const sealed: SealedSshKey = {
     key,
     ...(passphrase === undefined ? {} : { passphrase }),
@@ -76,7 +87,7 @@ export async function checkSshKey(input: SshKeyInput): Promise<CheckedSshKey> {
         'accepts; re-encrypt it with fewer (ssh-keygen -p -a 16)',
     )
   }
-  const opened = await open(key, passphrase)
+  const opened = await open(key, passphrase, invalid)
   return {
     sealed: opened.isKeySupported ? { ...sealed, ...decrypted(opened) } : sealed,
     facts: {
@@ -94,7 +105,9 @@ function decrypted(key: SshPrivateKey): Pick<SealedSshKey, 'pem' | 'comment'> {
   return { pem: key.privateKeyPem, ...(key.comment === undefined ? {} : { comment: key.comment }) }
 }
 
-function describe(key: string): SshKeyMetadata {
+type Invalid = (field: keyof SshKeyFields, rule: string) => InvalidParameter
+
+function describe(key: string, invalid: Invalid): SshKeyMetadata {
   try {
     return inspectSshPrivateKey(key)
   } catch (error) {
@@ -104,7 +117,7 @@ function describe(key: string): SshKeyMetadata {
   }
 }
 
-async function open(key: string, passphrase: string | undefined): Promise<SshPrivateKey> {
+async function open(key: string, passphrase: string | undefined, invalid: Invalid): Promise<SshPrivateKey> {
   try {
     return await readSshPrivateKeyAsync(key, passphrase)
   } catch (error) {

@@ -8,6 +8,7 @@ import type {
   ListQuery,
   PutCredentialVersionBody,
   RevealedCredential,
+  SshKeyValue,
   Status,
   UpdateCredentialBody,
 } from '@strongroom/protocol'
@@ -18,10 +19,27 @@ import { newId } from '../../ids.js'
 import { decodeCursor, type Page, pageById, toPage } from '../../store/pagination.js'
 import type { CredentialTable, Database } from '../../store/schema.js'
 import { startsWith } from '../../store/starts-with.js'
+import { checkSshKey } from '../accounts/ssh-key-check.js'
 import type { Caller, Services } from '../context.js'
 import { requireInstance } from '../instances/instances.js'
 import { changeStatus } from '../status.js'
 import { checkCredentialValue } from './credential-value.js'
+
+/**
+ * The shape check, and for an `ssh_key` the key check accounts make: a private key the server
+ * reads, its passphrase right. Outside any transaction: a passphrase costs KDF work (on a worker).
+ */
+async function checkedValue(type: CredentialType, value: unknown): Promise<CredentialValue> {
+  const checked = checkCredentialValue(type, value)
+  if (type === 'ssh_key') {
+    const { privateKey, passphrase } = checked as SshKeyValue
+    await checkSshKey(
+      { key: privateKey, ...(passphrase === undefined ? {} : { passphrase }) },
+      { key: 'value.privateKey', passphrase: 'value.passphrase' },
+    )
+  }
+  return checked
+}
 
 export function toCredential(row: CredentialTable): Credential {
   return {
@@ -81,7 +99,9 @@ export async function createCredential(
   instanceId: string,
   body: CreateCredentialBody,
 ): Promise<Credential> {
-  const value = checkCredentialValue(body.credentialType, body.value)
+  // The key check costs KDF work: only for a caller allowed to create here.
+  if (body.credentialType === 'ssh_key') await requireInstance(s.store.db, caller, instanceId)
+  const value = await checkedValue(body.credentialType, body.value)
   return s.committer.run(async ({ trx, audit }) => {
     await requireInstance(trx, caller, instanceId)
     const taken = await trx
@@ -236,6 +256,12 @@ export async function putCredentialVersion(
   credential: string,
   body: PutCredentialVersionBody,
 ): Promise<Credential> {
+  // A value that could be an SSH key is checked outside the transaction, once the caller may see
+  // the credential and its type is known; any other value, by its shape inside it (no extra read).
+  if ('privateKey' in body.value) {
+    const existing = await requireCredential(s.store.db, caller, instanceId, credential)
+    await checkedValue(existing.type as CredentialType, body.value)
+  }
   return s.committer.run(async ({ trx, audit }) => {
     const row = await requireCredential(trx, caller, instanceId, credential)
     const value = checkCredentialValue(row.type as CredentialType, body.value)

@@ -1,12 +1,17 @@
-import type {
-  CreateGrantBody,
-  Grant,
-  GrantAction,
-  GrantListQuery,
-  GrantResourceType,
+import {
+  type CreateGrantBody,
+  type Grant,
+  type GrantAction,
+  type GrantListQuery,
+  type GrantResourceType,
+  hasEmptyOrDotSegment,
+  IDENTIFIER_PREFIX_RULE,
+  IDENTIFIER_RULE,
+  isIdentifier,
+  isIdentifierPrefix,
 } from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
-import { NotFound } from '../../errors.js'
+import { InvalidParameter, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
 import { type Page, pageById } from '../../store/pagination.js'
 import type { Database, GrantTable } from '../../store/schema.js'
@@ -27,12 +32,38 @@ export function toGrant(row: GrantTable): Grant {
   }
 }
 
+/** The id prefix of each resource type whose grants name identifiers. */
+const IDENTIFIED: Partial<Record<GrantResourceType, string>> = {
+  credential: 'cred',
+  credential_provider: 'atp',
+}
+
+/**
+ * A grant on credentials or providers names what it covers in the identifier grammar: an exact
+ * grant an id or an identifier, a prefix grant the start of an identifier. `team/../` would
+ * otherwise be a prefix no identifier starts with, and a typo no one would notice.
+ */
+function checkGrantResource(body: CreateGrantBody): void {
+  const idPrefix = IDENTIFIED[body.resourceType]
+  if (idPrefix === undefined) return
+  const { resource } = body
+  if ((body.resourceMatch ?? 'exact') === 'prefix') {
+    if (!isIdentifierPrefix(resource)) throw new InvalidParameter('resource', IDENTIFIER_PREFIX_RULE)
+  } else if (!new RegExp(`^${idPrefix}_[0-9a-z]{26}$`).test(resource) && !isIdentifier(resource)) {
+    throw new InvalidParameter(
+      'resource',
+      `must be a ${body.resourceType} id (${idPrefix}_…) or an identifier that ${IDENTIFIER_RULE.replace(/^must /, '')}`,
+    )
+  }
+}
+
 export async function createGrant(
   s: Services,
   caller: Caller,
   instanceId: string,
   body: CreateGrantBody,
 ): Promise<Grant> {
+  checkGrantResource(body)
   return s.committer.run(async ({ trx, audit }) => {
     await requireApplication(trx, caller, instanceId, body.applicationId)
     const now = s.now()
@@ -143,7 +174,9 @@ export async function isGranted(
 
 /**
  * The matching rule of `isGranted`, for a caller that read the application's grants of one
- * resource type itself (the developer API's hot path reads them with a prepared query).
+ * resource type itself (the developer API's hot path reads them with a prepared query). A prefix
+ * grant covers only identifiers in the grammar: one stored before the grammar was enforced
+ * (`team/../other`) is never reached through `team/`.
  */
 export function grantsAllow(
   rows: readonly Pick<GrantTable, 'resource_match' | 'resource' | 'actions'>[],
@@ -155,6 +188,6 @@ export function grantsAllow(
       g.actions.split(',').includes(action) &&
       (g.resource_match === 'exact'
         ? g.resource === resource.id || g.resource === resource.identifier
-        : resource.identifier.startsWith(g.resource)),
+        : resource.identifier.startsWith(g.resource) && !hasEmptyOrDotSegment(resource.identifier)),
   )
 }
