@@ -4,6 +4,8 @@ import { sql } from 'kysely'
 import type { RequestMeta } from '../audit/appender.js'
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../config/config.js'
 import { InvalidParameter, InvalidToken, PamError } from '../errors.js'
+import { instrumentRequests } from '../metrics/http-metrics.js'
+import type { ThrottleSurface } from '../metrics/server-metrics.js'
 import { auditThrottled, authenticateAdminToken } from '../services/admin-tokens/admin-tokens.js'
 import { presentedToken } from '../services/bound-tokens/presented-token.js'
 import type { Caller, Services } from '../services/context.js'
@@ -17,6 +19,7 @@ import type { RouteSpec } from './route-table.js'
 import { accountRoutes } from './routes/account-routes.js'
 import { adminRoutes } from './routes/admin-routes.js'
 import { boundTokenRoutes } from './routes/bound-token-routes.js'
+import { metricsRoutes } from './routes/metrics-routes.js'
 import { registerOAuthRoutes } from './routes/oauth-routes.js'
 import { pamRoutes } from './routes/pam-routes.js'
 import { typeboxValidatorCompiler } from './validation.js'
@@ -41,6 +44,8 @@ export interface AppOptions {
   authFailures?: { burst: number; refillPerSecond: number }
   /** Connection and request-time bounds; the defaults of `DEFAULT_CONNECTION_LIMITS` when absent. */
   limits?: ConnectionLimits
+  /** Log lines dropped so far, read when the metrics are scraped; the metric is left out without it. */
+  logLinesDropped?: () => number
 }
 
 const AUTH_FAILURES = { burst: 20, refillPerSecond: 0.5 }
@@ -94,6 +99,10 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
   // descriptor for long: slow or idle clients cannot exhaust the open-file limit.
   app.server.maxConnections = limits.maxConnections
 
+  s.metrics.process.countConnections(app.server)
+  if (options.logLinesDropped) s.metrics.logLinesDropped = options.logLinesDropped
+  instrumentRequests(app, s.metrics.http)
+
   registerJsonBody(app)
   app.setValidatorCompiler(typeboxValidatorCompiler)
   app.setErrorHandler(errorHandler)
@@ -143,17 +152,22 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
     return { status: 'ready' }
   })
 
-  const routes = [...adminRoutes(s), ...pamRoutes(s), ...accountRoutes(s), ...boundTokenRoutes(s)]
+  const routes = [
+    ...adminRoutes(s),
+    ...metricsRoutes(s),
+    ...pamRoutes(s),
+    ...accountRoutes(s),
+    ...boundTokenRoutes(s),
+  ]
   const document = openApiDocument(routes, options.version ?? '0.0.0')
   app.get('/openapi.json', async () => document)
   const failures = { ...(options.authFailures ?? AUTH_FAILURES), now: s.now }
   // One counter per surface: bad admin tokens from an address do not lock its workloads out.
-  const throttles = { admin: new FailureThrottle(failures), workload: new FailureThrottle(failures) }
+  const throttle = (surface: ThrottleSurface) =>
+    new FailureThrottle({ ...failures, onRefuse: s.metrics.throttledOn(surface) })
+  const throttles = { admin: throttle('admin'), workload: throttle('workload') }
   for (const route of routes) registerRoute(app, s, route, throttles)
-  registerOAuthRoutes(app, s, {
-    perAddress: new FailureThrottle(failures),
-    perClient: new FailureThrottle(failures),
-  })
+  registerOAuthRoutes(app, s, { perAddress: throttle('oauth'), perClient: throttle('oauth') })
   return app
 }
 
@@ -296,6 +310,7 @@ function registerRoute(
         reply,
       })
       if (route.success.status === 204) return reply.code(204).send()
+      if (route.success.contentType) reply.type(route.success.contentType)
       return reply.code(route.success.status).send(result)
     },
   })
