@@ -3,6 +3,7 @@ import type { RequestMeta } from '../audit/appender.js'
 import { OAuthError } from '../errors.js'
 import type { FailureThrottle } from '../http/failure-throttle.js'
 import type { Services } from '../services/context.js'
+import { prepare } from '../store/prepared.js'
 import type { ApplicationTable } from '../store/schema.js'
 import { mintAccessToken } from './access-tokens.js'
 import { presentedCredentials, verifyClient } from './client-auth.js'
@@ -75,21 +76,45 @@ export async function handleTokenRequest(
     throw err
   }
   // Fail closed like a secret read: no token leaves without its audit event on disk.
-  await s.committer.run(({ audit }) =>
-    audit.append({
+  const clientSecretId = app.clientSecretId
+  await s.committer.run(async ({ trx, audit }) => {
+    // Recorded so that revoking the secret can revoke the tokens it obtained (`revokeTokens`).
+    if (clientSecretId !== null) {
+      await recordSecretToken.all(s.store, trx, {
+        jti: issued.audit.jti,
+        instanceId: req.instanceId,
+        clientSecretId,
+        expiresAt: issued.audit.exp * 1000,
+      })
+    }
+    await audit.append({
       ...event,
       outcome: 'success',
-      details: { method: app.authMethod, grantType, ...issued.audit },
-    }),
-  )
+      details: {
+        method: app.authMethod,
+        grantType,
+        ...issued.audit,
+        ...(clientSecretId !== null ? { clientSecretId } : {}),
+      },
+    })
+  })
   return issued.response
 }
 
 /** What a grant issued: the response, and the audit details that say what it was (never the token). */
 export interface IssuedToken {
   response: TokenResponse
-  audit: Record<string, string | number | null>
+  audit: Record<string, string | number | null> & { jti: string; exp: number }
 }
+
+const recordSecretToken = prepare(['jti', 'instanceId', 'clientSecretId', 'expiresAt'], (db, p) =>
+  db.insertInto('client_secret_tokens').values({
+    jti: p.jti,
+    instance_id: p.instanceId,
+    client_secret_id: p.clientSecretId,
+    expires_at: p.expiresAt,
+  }),
+)
 
 /** RFC 6749 §4.4: a token for the client itself, with what it asked for within what it may have. */
 async function clientCredentials(
@@ -135,7 +160,7 @@ export async function authenticateClient(
   req: TokenRequest,
   action: string,
   endpoint: 'token' | 'introspect' | 'revoke',
-): Promise<ApplicationTable & { authMethod: string }> {
+): Promise<ApplicationTable & { authMethod: string; clientSecretId: string | null }> {
   const address = req.request.sourceIp ?? 'unknown'
   throttles.perAddress.refuseIfExhausted(address, CLIENT_THROTTLED)
   const fail = async (
@@ -195,5 +220,9 @@ export async function authenticateClient(
       verdict.application?.id,
     )
   }
-  return { ...verdict.application, authMethod: credentials.method }
+  return {
+    ...verdict.application,
+    authMethod: credentials.method,
+    clientSecretId: verdict.clientSecretId ?? null,
+  }
 }
