@@ -124,7 +124,10 @@ describe('metrics of a running server', () => {
       headers: { authorization: `Bearer ${adminToken}` },
     })
     expect(viaAdmin.status).toBe(200)
-    const adminFamilies = parsePrometheusText(await viaAdmin.text())
+    const adminText = await viaAdmin.text()
+    for (const value of [canary, clientSecret, accessToken, adminToken])
+      expect(adminText).not.toContain(value)
+    const adminFamilies = parsePrometheusText(adminText)
     expect([...adminFamilies.keys()]).toEqual([...m.keys()])
   })
 
