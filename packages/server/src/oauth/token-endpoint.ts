@@ -77,9 +77,18 @@ export async function handleTokenRequest(
   }
   // Fail closed like a secret read: no token leaves without its audit event on disk.
   const clientSecretId = app.clientSecretId
-  await s.committer.run(async ({ trx, audit }) => {
+  const issuedWithLiveSecret = await s.committer.run(async ({ trx, audit }) => {
     // Recorded so that revoking the secret can revoke the tokens it obtained (`revokeTokens`).
+    // Under the instance's audit head, which the revocation holds too: a revocation that
+    // committed first is seen here (and the token refused), a later one sees this record.
     if (clientSecretId !== null) {
+      await audit.hold(req.instanceId)
+      const secret = await secretRevokedAt.first(s.store, trx, { clientSecretId })
+      if (!secret || secret.revoked_at !== null) {
+        const why = 'the client secret was revoked while the token was issued'
+        await audit.append({ ...event, outcome: 'denied', details: { grantType, why, clientSecretId } })
+        return false
+      }
       await recordSecretToken.all(s.store, trx, {
         jti: issued.audit.jti,
         instanceId: req.instanceId,
@@ -97,7 +106,10 @@ export async function handleTokenRequest(
         ...(clientSecretId !== null ? { clientSecretId } : {}),
       },
     })
+    return true
   })
+  if (!issuedWithLiveSecret)
+    throw new OAuthError('invalid_client', 'InvalidClient', 'client authentication failed', 401)
   return issued.response
 }
 
@@ -106,6 +118,10 @@ export interface IssuedToken {
   response: TokenResponse
   audit: Record<string, string | number | null> & { jti: string; exp: number }
 }
+
+const secretRevokedAt = prepare(['clientSecretId'], (db, p) =>
+  db.selectFrom('client_secrets').select('revoked_at').where('id', '=', p.clientSecretId),
+)
 
 const recordSecretToken = prepare(['jti', 'instanceId', 'clientSecretId', 'expiresAt'], (db, p) =>
   db.insertInto('client_secret_tokens').values({

@@ -135,6 +135,30 @@ describe.each(ENGINES)('revoking a client secret on %s', (engine) => {
     expect(bySecret).toHaveLength(3)
   })
 
+  it('lets no token issued during the revocation outlive it', async () => {
+    // Racing a token request against the revocation: either the request is refused, or its
+    // token is among those revoked. Never a working token from a secret revoked with its tokens.
+    for (let round = 0; round < 5; round++) {
+      const s = await newSecret()
+      const [issued, revoked] = await Promise.all([
+        t.app.inject({
+          method: 'POST',
+          url: `${base}/oauth2/token`,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: new URLSearchParams({
+            grant_type: 'client_credentials',
+            client_id: app.clientId,
+            client_secret: s.clientSecret,
+          }).toString(),
+        }),
+        call(t, 'POST', path(`/${s.clientSecretId}/revoke`), { revokeTokens: true }),
+      ])
+      expect(revoked.status).toBe(200)
+      if (issued.statusCode === 200) expect(await obtain(issued.json().access_token)).toBe(401)
+      else expect(issued.statusCode).toBe(401)
+    }
+  })
+
   it('refuses a revokeTokens that is not a boolean, naming the field', async () => {
     const s = await newSecret()
     const res = await call(t, 'POST', path(`/${s.clientSecretId}/revoke`), { revokeTokens: 'yes' })

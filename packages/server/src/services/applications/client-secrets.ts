@@ -132,6 +132,9 @@ export async function revokeClientSecret(
 ): Promise<RevokedClientSecret> {
   return s.committer.run(async ({ trx, audit }) => {
     await requireApplication(trx, caller, instanceId, applicationId)
+    // The token endpoint records a secret's tokens under this head too: holding it first, this
+    // unit sees every token issued before it, and every later issuance sees the revocation.
+    await audit.hold(instanceId)
     const row = await trx
       .selectFrom('client_secrets')
       .selectAll()
