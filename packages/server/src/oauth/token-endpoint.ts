@@ -1,4 +1,5 @@
 import type { TokenResponse } from '@strongroom/protocol'
+import { sql } from 'kysely'
 import type { RequestMeta } from '../audit/appender.js'
 import { OAuthError } from '../errors.js'
 import type { FailureThrottle } from '../http/failure-throttle.js'
@@ -83,18 +84,16 @@ export async function handleTokenRequest(
     // committed first is seen here (and the token refused), a later one sees this record.
     if (clientSecretId !== null) {
       await audit.hold(req.instanceId)
-      const secret = await secretRevokedAt.first(s.store, trx, { clientSecretId })
-      if (!secret || secret.revoked_at !== null) {
+      const recorded = await recordSecretToken.first(s.store, trx, {
+        jti: issued.audit.jti,
+        clientSecretId,
+        expiresAt: issued.audit.exp * 1000,
+      })
+      if (!recorded) {
         const why = 'the client secret was revoked while the token was issued'
         await audit.append({ ...event, outcome: 'denied', details: { grantType, why, clientSecretId } })
         return false
       }
-      await recordSecretToken.all(s.store, trx, {
-        jti: issued.audit.jti,
-        instanceId: req.instanceId,
-        clientSecretId,
-        expiresAt: issued.audit.exp * 1000,
-      })
     }
     await audit.append({
       ...event,
@@ -119,17 +118,29 @@ export interface IssuedToken {
   audit: Record<string, string | number | null> & { jti: string; exp: number }
 }
 
-const secretRevokedAt = prepare(['clientSecretId'], (db, p) =>
-  db.selectFrom('client_secrets').select('revoked_at').where('id', '=', p.clientSecretId),
-)
-
-const recordSecretToken = prepare(['jti', 'instanceId', 'clientSecretId', 'expiresAt'], (db, p) =>
-  db.insertInto('client_secret_tokens').values({
-    jti: p.jti,
-    instance_id: p.instanceId,
-    client_secret_id: p.clientSecretId,
-    expires_at: p.expiresAt,
-  }),
+/**
+ * Records which secret obtained the token, only while that secret is not revoked: one statement,
+ * that returns nothing when the secret was revoked after the client authenticated with it.
+ */
+const recordSecretToken = prepare(['jti', 'clientSecretId', 'expiresAt'], (db, p, dialect) =>
+  db
+    .insertInto('client_secret_tokens')
+    .columns(['jti', 'instance_id', 'client_secret_id', 'expires_at'])
+    .expression(
+      db
+        .selectFrom('client_secrets')
+        .select([
+          sql<string>`cast(${p.jti} as text)`.as('jti'),
+          'instance_id',
+          'id',
+          sql<number>`cast(${p.expiresAt} as ${sql.raw(dialect === 'postgres' ? 'bigint' : 'integer')})`.as(
+            'expires_at',
+          ),
+        ])
+        .where('id', '=', p.clientSecretId)
+        .where('revoked_at', 'is', null),
+    )
+    .returning('jti'),
 )
 
 /** RFC 6749 §4.4: a token for the client itself, with what it asked for within what it may have. */
