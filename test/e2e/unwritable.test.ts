@@ -83,6 +83,11 @@ describe('a log that cannot be written', () => {
     expect(ready.body.log?.failing).toBe(true)
     expect(ready.body.log?.lastError).toBe('ENOSPC')
     expect(ready.body.log?.droppedLines).toBeGreaterThan(100)
+    const metrics = await fetch(`${server.url}/admin/v1/metrics`, {
+      headers: { authorization: `Bearer ${await server.adminToken()}` },
+    })
+    const dropped = /^strongroom_log_lines_dropped_total (\d+)$/m.exec(await metrics.text())
+    expect(Number(dropped?.[1])).toBeGreaterThan(100)
     await stopsOnSigterm(server)
   })
 

@@ -13,6 +13,7 @@ import type {
   FederatedCredential,
   Grant,
   Instance,
+  RevokedClientSecret,
   SigningKey,
 } from '@strongroom/protocol'
 import type { Colors } from './colors.js'
@@ -99,6 +100,11 @@ export const clientSecretFields: Column<ClientSecret>[] = [
   { header: 'Created', value: (s) => when(s.createTime) },
   { header: 'Expires', value: (s) => when(s.expirationTime) },
   { header: 'Last used', value: (s) => when(s.lastUsedTime) },
+]
+
+export const revokedClientSecretFields: Column<RevokedClientSecret>[] = [
+  ...clientSecretFields,
+  { header: 'Tokens revoked', value: (s) => s.tokensRevoked },
 ]
 
 export const credentialColumns: Column<Credential>[] = [

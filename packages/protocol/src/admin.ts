@@ -138,6 +138,28 @@ export const CreatedClientSecret = Type.Composite([
   Type.Object({ clientSecret: Type.String() }),
 ])
 export type CreatedClientSecret = Static<typeof CreatedClientSecret>
+export const RevokeClientSecretBody = Type.Object(
+  {
+    revokeTokens: Type.Optional(
+      Type.Boolean({
+        description:
+          'also revoke the access tokens issued with this secret; without it they stay valid until they expire',
+      }),
+    ),
+  },
+  closed,
+)
+export type RevokeClientSecretBody = Static<typeof RevokeClientSecretBody>
+export const RevokedClientSecret = Type.Composite([
+  ClientSecret,
+  Type.Object({
+    tokensRevoked: Type.Integer({
+      minimum: 0,
+      description: 'access tokens issued with the secret that this call revoked (0 without revokeTokens)',
+    }),
+  }),
+])
+export type RevokedClientSecret = Static<typeof RevokedClientSecret>
 export const ClientSecretPage = page(ClientSecret)
 export type ClientSecretPage = Static<typeof ClientSecretPage>
 

@@ -15,6 +15,8 @@ import { loadRootKey, type RootKeySource, rootKeyId } from './crypto/root-key.js
 import { ConfigError } from './errors.js'
 import { buildApp } from './http/app.js'
 import { LogDestination } from './http/log-destination.js'
+import { startMetricsListener } from './metrics/metrics-listener.js'
+import { ServerMetrics } from './metrics/server-metrics.js'
 import { SigningKeys } from './oauth/signing-keys.js'
 import type { Services } from './services/context.js'
 import { ProviderRuntime } from './services/providers/provider-runtime.js'
@@ -34,6 +36,8 @@ export interface RunningServer {
   readonly services: Services
   /** Where the log and the banner go; its `health()` counts the lines that could not be written. */
   readonly log: LogDestination
+  /** The metrics listener's `…/metrics` URL, when `metricsListen` is configured. */
+  readonly metricsUrl: string | null
   /** Stops accepting, drains requests in flight, flushes the group committer, closes the database. */
   close(): Promise<void>
 }
@@ -68,7 +72,8 @@ export async function openServices(
       const keyring = await Keyring.open(trx, rootKey, now())
       return { keyring, ...(await bootstrap(trx, store.dialect, keyring, now, config.dataDir)) }
     })
-    const committer = new Committer(store, { now })
+    const metrics = new ServerMetrics()
+    const committer = new Committer(store, { now, observer: metrics.commits })
     const { keyring, ...result } = boot
     const signingKeys = new SigningKeys({ store, keyring, now, committer })
     const services: Services = {
@@ -80,7 +85,9 @@ export async function openServices(
       signingKeys,
       providers: new ProviderRuntime(keyring, now),
       publicUrl: config.publicUrl ?? 'http://127.0.0.1',
+      metrics,
     }
+    metrics.readFrom(services)
     return { services, boot: result }
   } catch (err) {
     await store.close().catch(() => {})
@@ -92,6 +99,7 @@ export async function openServices(
 export async function closeServices(services: Services): Promise<void> {
   await services.committer.close()
   await services.store.close()
+  services.metrics.close()
 }
 
 /** Opens the services and listens. */
@@ -113,6 +121,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       isShuttingDown: () => shuttingDown,
     })
     await app.listen({ host: config.listen.host, port: config.listen.port })
+    const metricsListener = config.metricsListen
+      ? await startMetricsListener(services.metrics, config.metricsListen).catch(async (err: unknown) => {
+          await app.close()
+          throw err
+        })
+      : null
     const url = baseUrl(app, config)
     services.publicUrl = config.publicUrl ?? url
     let demoConfig: string | null = null
@@ -130,6 +144,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       { url, db: services.store.location, defaultInstanceId: boot.defaultInstanceId },
       'strongroom listening',
     )
+    if (metricsListener) app.log.info({ url: metricsListener.url }, 'serving metrics')
     const stopHousekeeping = startHousekeeping(services, app.log)
     let closing: Promise<void> | null = null
     return {
@@ -137,10 +152,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       app,
       services,
       log,
+      metricsUrl: metricsListener?.url ?? null,
       close: () => {
         closing ??= (async () => {
           shuttingDown = true
           stopHousekeeping()
+          await metricsListener?.close()
           // A keep-alive connection that was busy when the drain began turns idle afterwards and
           // would hold the close open until its timeout: sweep idle sockets while draining, and
           // cut whatever is left at the deadline.

@@ -1,9 +1,15 @@
-import type { ClientSecret, CreateClientSecretBody, CreatedClientSecret } from '@strongroom/protocol'
+import type {
+  ClientSecret,
+  CreateClientSecretBody,
+  CreatedClientSecret,
+  RevokeClientSecretBody,
+  RevokedClientSecret,
+} from '@strongroom/protocol'
 import type { Command } from 'commander'
 import { compact } from '../compact.js'
 import { segment } from '../context.js'
 import { parseSeconds } from '../option-parsers.js'
-import { clientSecretColumns, clientSecretFields } from '../views.js'
+import { clientSecretColumns, revokedClientSecretFields } from '../views.js'
 import { applicationPath } from './application-path.js'
 import { type ContextFor, limitOption } from './context-for.js'
 
@@ -46,12 +52,29 @@ export function registerAppSecretCommands(app: Command, contextFor: ContextFor):
 
   secret
     .command('revoke')
-    .description('revoke a client secret')
+    .description(
+      'revoke a client secret; the access tokens issued with it stay valid until they expire, unless --revoke-tokens',
+    )
     .argument('<application-id>', 'app_…')
     .argument('<client-secret-id>', 'cs_…')
-    .action(async (applicationId: string, clientSecretId: string, _options: object, command: Command) => {
-      const ctx = contextFor(command)
-      const path = `${await applicationPath(ctx, applicationId)}/client-secrets/${segment(clientSecretId)}/revoke`
-      await ctx.out.record(clientSecretFields, await ctx.client().post<ClientSecret>(path))
-    })
+    .option('--revoke-tokens', 'also revoke the access tokens issued with this secret, at once')
+    .action(
+      async (
+        applicationId: string,
+        clientSecretId: string,
+        options: { revokeTokens?: boolean },
+        command: Command,
+      ) => {
+        const ctx = contextFor(command)
+        const path = `${await applicationPath(ctx, applicationId)}/client-secrets/${segment(clientSecretId)}/revoke`
+        const body: RevokeClientSecretBody = options.revokeTokens ? { revokeTokens: true } : {}
+        const revoked = await ctx.client().post<RevokedClientSecret>(path, body)
+        ctx.out.note(
+          options.revokeTokens
+            ? `Revoked ${revoked.tokensRevoked} access token(s) issued with ${revoked.clientSecretId}.`
+            : `Access tokens issued with ${revoked.clientSecretId} stay valid until they expire; run again with --revoke-tokens to revoke them.`,
+        )
+        await ctx.out.record(revokedClientSecretFields, revoked)
+      },
+    )
 }

@@ -20,6 +20,10 @@ export function registerServeCommand(program: Command, contextFor: ContextFor): 
       '--public-url <url>',
       'external base URL, for issuers and endpoint URLs (default: the listening address)',
     )
+    .option(
+      '--metrics-listen <host:port>',
+      'also serve GET /metrics (Prometheus, no token) on this address; keep it private',
+    )
     .action(async (options: ServeFlags, command: Command) => {
       const ctx = contextFor(command)
       const server = await ctx.io.loadServer()
@@ -34,6 +38,7 @@ export function registerServeCommand(program: Command, contextFor: ContextFor): 
           config: options.config,
           logLevel: options.logLevel,
           publicUrl: options.publicUrl,
+          metricsListen: options.metricsListen,
         }),
       )
     })

@@ -18,6 +18,7 @@ export interface ServeFlags {
   headersTimeoutMs?: string
   keepAliveTimeoutMs?: string
   maxConnections?: string
+  metricsListen?: string
 }
 
 /** Bounds on what one client can hold of the server (connections, time to send a request). */
@@ -51,6 +52,8 @@ export interface Config {
   /** The external base URL issuers are built on; null: the listening address. */
   publicUrl: string | null
   limits: ConnectionLimits
+  /** A second listener serving `GET /metrics` without a token; null (the default) for none. */
+  metricsListen: { host: string; port: number } | null
 }
 
 export const DEFAULT_DATA_DIR = '.strongroom'
@@ -71,6 +74,7 @@ const ENV: Record<keyof ServeFlags, string> = {
   headersTimeoutMs: 'STRONGROOM_HEADERS_TIMEOUT_MS',
   keepAliveTimeoutMs: 'STRONGROOM_KEEP_ALIVE_TIMEOUT_MS',
   maxConnections: 'STRONGROOM_MAX_CONNECTIONS',
+  metricsListen: 'STRONGROOM_METRICS_LISTEN',
 }
 
 /**
@@ -162,6 +166,7 @@ export function loadConfig(
       `headers-timeout-ms (${limits.headersTimeoutMs}) must not exceed request-timeout-ms (${limits.requestTimeoutMs})`,
     )
   }
+  const metricsListen = pick('metricsListen')
   return {
     db: dbUrl,
     listen,
@@ -172,6 +177,7 @@ export function loadConfig(
     trustProxy: trustProxy === true || trustProxy === 'true' || trustProxy === '1',
     publicUrl: publicUrl ? publicUrl.value.replace(/\/+$/, '') : null,
     limits,
+    metricsListen: metricsListen ? parseListen(metricsListen.value, metricsListen.from) : null,
   }
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { inspect } from 'node:util'
 import type { Kysely } from 'kysely'
 import { ConfigError, IntegrityError } from '../errors.js'
+import { CacheStats } from '../metrics/cache-stats.js'
 import type { Database } from '../store/schema.js'
 import { AeadError, bindingAad, open, seal } from './aead.js'
 import { rootKeyId } from './root-key.js'
@@ -28,6 +29,8 @@ export interface Sealed {
  */
 export class Keyring {
   private readonly dataKeys = new Map<string, { version: number; key: Buffer }>()
+  /** Lookups of the current data key: a miss reads and unwraps it. */
+  readonly dataKeyCache = new CacheStats()
 
   constructor(
     private rootKey: Buffer,
@@ -114,7 +117,11 @@ export class Keyring {
 
   private async currentDataKey(db: Kysely<Database>, instanceId: string) {
     const cached = this.dataKeys.get(instanceId)
-    if (cached) return cached
+    if (cached) {
+      this.dataKeyCache.hits++
+      return cached
+    }
+    this.dataKeyCache.misses++
     const row = await db
       .selectFrom('instance_keys')
       .select(['version', 'wrapped'])

@@ -11,6 +11,8 @@ import { sql } from 'kysely'
 import type { RequestMeta } from '../audit/appender.js'
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../config/config.js'
 import { InvalidParameter, InvalidToken, PamError } from '../errors.js'
+import { instrumentRequests } from '../metrics/http-metrics.js'
+import type { ThrottleSurface } from '../metrics/server-metrics.js'
 import { auditThrottled, authenticateAdminToken } from '../services/admin-tokens/admin-tokens.js'
 import { presentedToken } from '../services/bound-tokens/presented-token.js'
 import type { Caller, Services } from '../services/context.js'
@@ -26,6 +28,7 @@ import type { RouteSpec } from './route-table.js'
 import { accountRoutes } from './routes/account-routes.js'
 import { adminRoutes } from './routes/admin-routes.js'
 import { boundTokenRoutes } from './routes/bound-token-routes.js'
+import { metricsRoutes } from './routes/metrics-routes.js'
 import { registerOAuthRoutes } from './routes/oauth-routes.js'
 import { pamRoutes } from './routes/pam-routes.js'
 import { typeboxValidatorCompiler } from './validation.js'
@@ -46,7 +49,7 @@ export interface AppOptions {
   version?: string
   /** Whether the server is draining; `/readyz` answers 503 then. */
   isShuttingDown?: () => boolean
-  /** The log's state, reported by `/readyz` (a failing log does not make the node unready). */
+  /** The log's state, reported by `/readyz` and the metrics (a failing log does not make the node unready). */
   logHealth?: () => LogHealth
   /** Failed authentications (admin tokens; OAuth clients per address and per client id): a burst, then a steady rate. */
   authFailures?: { burst: number; refillPerSecond: number }
@@ -120,6 +123,12 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
   // descriptor for long: slow or idle clients cannot exhaust the open-file limit.
   app.server.maxConnections = limits.maxConnections
 
+  s.metrics.process.countConnections(app.server)
+  // Read at scrape time; without a log destination (route tests) the metric is left out.
+  const logHealth = options.logHealth
+  if (logHealth) s.metrics.logLinesDropped = () => logHealth().droppedLines
+  instrumentRequests(app, s.metrics.http)
+
   registerJsonBody(app)
   app.setValidatorCompiler(typeboxValidatorCompiler)
   app.setErrorHandler(errorHandler)
@@ -183,17 +192,22 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
     return log ? { status: 'ready', log } : { status: 'ready' }
   })
 
-  const routes = [...adminRoutes(s), ...pamRoutes(s), ...accountRoutes(s), ...boundTokenRoutes(s)]
+  const routes = [
+    ...adminRoutes(s),
+    ...metricsRoutes(s),
+    ...pamRoutes(s),
+    ...accountRoutes(s),
+    ...boundTokenRoutes(s),
+  ]
   const document = openApiDocument(routes, options.version ?? '0.0.0')
   app.get('/openapi.json', async () => document)
   const failures = { ...(options.authFailures ?? AUTH_FAILURES), now: s.now }
   // One counter per surface: bad admin tokens from an address do not lock its workloads out.
-  const throttles = { admin: new FailureThrottle(failures), workload: new FailureThrottle(failures) }
+  const throttle = (surface: ThrottleSurface) =>
+    new FailureThrottle({ ...failures, onRefuse: s.metrics.throttledOn(surface) })
+  const throttles = { admin: throttle('admin'), workload: throttle('workload') }
   for (const route of routes) registerRoute(app, s, route, throttles)
-  registerOAuthRoutes(app, s, {
-    perAddress: new FailureThrottle(failures),
-    perClient: new FailureThrottle(failures),
-  })
+  registerOAuthRoutes(app, s, { perAddress: throttle('oauth'), perClient: throttle('oauth') })
   return app
 }
 
@@ -343,6 +357,7 @@ function registerRoute(
         reply,
       })
       if (route.success.status === 204) return reply.code(204).send()
+      if (route.success.contentType) reply.type(route.success.contentType)
       return reply.code(route.success.status).send(result)
     },
   })

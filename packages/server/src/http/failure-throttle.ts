@@ -8,6 +8,8 @@ export interface ThrottleOptions {
   now: () => number
   /** Sources remembered at most; the longest-unseen is forgotten first. */
   maxSources?: number
+  /** Called for each refusal (each 429): the metrics count them. */
+  onRefuse?: () => void
 }
 
 interface Bucket {
@@ -41,7 +43,9 @@ export class FailureThrottle {
     message = 'too many failed authentications from this address; retry later',
   ): void {
     const wait = this.retryAfter(source)
-    if (wait > 0) throw new PamError('Throttling.User', 429, message, { retryAfterSeconds: wait })
+    if (wait <= 0) return
+    this.options.onRefuse?.()
+    throw new PamError('Throttling.User', 429, message, { retryAfterSeconds: wait })
   }
 
   /** Spends one failure; true when this failure exhausted the source (it is throttled from now). */

@@ -22,7 +22,9 @@ export function openApiDocument(routes: RouteSpec[], version: string): Record<st
     const responses: Record<string, unknown> = {
       [r.success.status]: r.success.schema
         ? { description: 'success', content: { 'application/json': { schema: r.success.schema } } }
-        : { description: 'success, no body' },
+        : r.success.contentType
+          ? { description: 'success', content: { [r.success.contentType]: { schema: { type: 'string' } } } }
+          : { description: 'success, no body' },
       default: { description: 'error', content: { 'application/json': { schema: ErrorBody } } },
     }
     paths[path] ??= {}

@@ -29,8 +29,11 @@ export interface RouteSpec {
   params?: TSchema
   querystring?: TSchema
   body?: TSchema
-  /** Status of a success, and its body schema (`null` for no body). */
-  success: { status: 200 | 201 | 204; schema: TSchema | null }
+  /**
+   * Status of a success, and its body schema (`null` for no body, or for a body that is not
+   * JSON: then `contentType` names it and the handler returns a string).
+   */
+  success: { status: 200 | 201 | 204; schema: TSchema | null; contentType?: string }
   /** Method syntax on purpose: a handler may narrow `body` and `query` to the types its schemas enforce. */
   handler(input: RouteInput): Promise<unknown>
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, sign, verify } from 'node:crypto'
 import { InvalidToken } from '../errors.js'
+import { CacheStats } from '../metrics/cache-stats.js'
 import type { Services } from '../services/context.js'
 import { prepare } from '../store/prepared.js'
 import type { ScopeSet } from './scopes.js'
@@ -153,11 +154,13 @@ export async function verifyAccessTokenExceptRevocation(
   const nowMs = s.now()
   let verified = cache.get(digest, nowMs)
   if (verified) {
+    cache.stats.hits++
     // The header was checked when the signature was; the key must still be one of this instance's.
     const key = await keys.published(options.instanceId, verified.kid)
     if (!key || key.alg !== verified.alg)
       throw new InvalidToken('the access token was not signed by a key of this instance')
   } else {
+    cache.stats.misses++
     verified = await verifySignature(keys, token, options.instanceId)
     cache.add(digest, verified, nowMs)
   }
@@ -248,6 +251,8 @@ const MAX_VERIFIED_TOKENS = 10_000
  */
 class VerifiedTokens {
   private readonly entries = new Map<string, VerifiedSignature & { forgetAtS: number }>()
+  /** A miss verifies a signature. */
+  readonly stats = new CacheStats()
 
   get(digest: string, nowMs: number): VerifiedSignature | undefined {
     const entry = this.entries.get(digest)
@@ -278,6 +283,11 @@ class VerifiedTokens {
 }
 
 const verifiedTokens = new WeakMap<SigningKeys, VerifiedTokens>()
+
+/** Hits and misses of the verified-token cache of one server (its `SigningKeys`), for the metrics. */
+export function verifiedTokenCacheStats(keys: SigningKeys): CacheStats {
+  return verifiedTokensOf(keys).stats
+}
 
 function verifiedTokensOf(keys: SigningKeys): VerifiedTokens {
   let cache = verifiedTokens.get(keys)

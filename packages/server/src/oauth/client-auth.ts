@@ -179,8 +179,9 @@ export type ClientAuthFailure =
   | 'replayed'
   | 'unknown_federated_credential'
 
+/** `clientSecretId`: the client secret that authenticated the client (client_secret_post, _basic, _jwt). */
 type Verdict =
-  | { application: ApplicationTable }
+  | { application: ApplicationTable; clientSecretId?: string }
   | { failure: ClientAuthFailure; detail?: string; application?: ApplicationTable }
 
 /**
@@ -207,20 +208,20 @@ export async function verifyClient(
   if (application.status !== 'enabled') return { failure: 'disabled', application }
   const now = s.now()
   if ('secret' in credentials) {
-    return (await secretMatches(s, db, application.id, credentials.secret, now))
-      ? { application }
-      : { failure: 'bad_secret', application }
+    const clientSecretId = await secretMatches(s, db, application.id, credentials.secret, now)
+    return clientSecretId !== null ? { application, clientSecretId } : { failure: 'bad_secret', application }
   }
   if (credentials.method === 'federated_oidc') return verifyFederated(db, application, credentials, now)
   const { assertion, method } = credentials
   const keys =
     method === 'private_key_jwt'
-      ? await registeredKeys(db, application.id)
+      ? (await registeredKeys(db, application.id)).map((key) => ({ key, clientSecretId: undefined }))
       : await liveSecrets(s, db, instanceId, application.id, now)
   if (keys.length === 0) return { failure: 'no_keys', application }
   let payload: JWTPayload | undefined
+  let clientSecretId: string | undefined
   let lastError = 'no key verified the assertion'
-  for (const key of keys) {
+  for (const { key, clientSecretId: id } of keys) {
     try {
       ;({ payload } = await jwtVerify(assertion, key, {
         issuer: credentials.clientId,
@@ -231,6 +232,7 @@ export async function verifyClient(
         currentDate: new Date(now),
         clockTolerance: LEEWAY_S,
       }))
+      clientSecretId = id
       break
     } catch (err) {
       lastError = (err as { code?: string }).code ?? 'invalid'
@@ -258,30 +260,31 @@ export async function verifyClient(
       .executeTakeFirst(),
   )
   if (Number(first.numInsertedOrUpdatedRows ?? 0n) !== 1) return { failure: 'replayed', application }
-  return { application }
+  return clientSecretId === undefined ? { application } : { application, clientSecretId }
 }
 
+/** The id of the live client secret `presented` is, or null. */
 async function secretMatches(
   s: Pick<Services, 'keyring'>,
   db: Kysely<Database>,
   applicationId: string,
   presented: string,
   now: number,
-): Promise<boolean> {
-  if (!isWellFormedSecret(presented, SECRET_PREFIX.clientSecret)) return false
+): Promise<string | null> {
+  if (!isWellFormedSecret(presented, SECRET_PREFIX.clientSecret)) return null
   const hash = keyedHash(s.keyring.hashKey, presented)
   const secret = await db
     .selectFrom('client_secrets')
-    .select(['secret_hash', 'revoked_at', 'expires_at'])
+    .select(['id', 'secret_hash', 'revoked_at', 'expires_at'])
     .where('application_id', '=', applicationId)
     .where('secret_hash', '=', hash)
     .executeTakeFirst()
-  return (
+  const live =
     secret !== undefined &&
     hashesEqual(secret.secret_hash, hash) &&
     secret.revoked_at === null &&
     (secret.expires_at === null || Number(secret.expires_at) > now)
-  )
+  return live ? secret.id : null
 }
 
 type VerifyKey = Parameters<typeof jwtVerify>[1]
@@ -296,21 +299,21 @@ async function registeredKeys(db: Kysely<Database>, applicationId: string): Prom
   return [createLocalJWKSet({ keys: rows.map((r) => JSON.parse(r.public_jwk) as JWK) }) as VerifyKey]
 }
 
-/** The live secrets of an application as HMAC keys, from their sealed copies. */
+/** The live secrets of an application as HMAC keys, from their sealed copies, with their ids. */
 async function liveSecrets(
   s: Pick<Services, 'keyring'>,
   db: Kysely<Database>,
   instanceId: string,
   applicationId: string,
   now: number,
-): Promise<VerifyKey[]> {
+): Promise<{ key: VerifyKey; clientSecretId: string }[]> {
   const rows = await db
     .selectFrom('client_secrets')
     .select(['id', 'secret_ciphertext', 'key_version', 'expires_at'])
     .where('application_id', '=', applicationId)
     .where('revoked_at', 'is', null)
     .execute()
-  const keys: VerifyKey[] = []
+  const keys: { key: VerifyKey; clientSecretId: string }[] = []
   for (const row of rows) {
     if (row.secret_ciphertext === null || row.key_version === null) continue
     if (row.expires_at !== null && Number(row.expires_at) <= now) continue
@@ -318,7 +321,7 @@ async function liveSecrets(
       ciphertext: row.secret_ciphertext,
       keyVersion: row.key_version,
     })
-    keys.push(new Uint8Array(secret))
+    keys.push({ key: new Uint8Array(secret), clientSecretId: row.id })
   }
   return keys
 }

@@ -3,6 +3,7 @@ import type { RotateSigningKeyBody, SigningKey } from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
 import { jwkThumbprint } from '../crypto/jwk.js'
 import type { Binding } from '../crypto/keyring.js'
+import { CacheStats } from '../metrics/cache-stats.js'
 import type { Caller, Services } from '../services/context.js'
 import type { Unit } from '../store/committer.js'
 import type { Database, SigningKeyTable } from '../store/schema.js'
@@ -41,6 +42,8 @@ interface InstanceKeys {
  */
 export class SigningKeys {
   private readonly cache = new Map<string, InstanceKeys>()
+  /** Reads of an instance's keys: a miss (or a forced fresh read) goes to the database. */
+  readonly cacheStats = new CacheStats()
   private readonly privateKeys = new Map<string, Promise<KeyObject>>()
 
   constructor(private readonly s: Pick<Services, 'store' | 'keyring' | 'now' | 'committer'>) {}
@@ -140,7 +143,11 @@ export class SigningKeys {
   private async keys(instanceId: string, fresh = false): Promise<LoadedKey[]> {
     const cached = this.cache.get(instanceId)
     const now = this.s.now()
-    if (!fresh && cached && now - cached.loadedAt < CACHE_MS) return cached.keys
+    if (!fresh && cached && now - cached.loadedAt < CACHE_MS) {
+      this.cacheStats.hits++
+      return cached.keys
+    }
+    this.cacheStats.misses++
     const rows = await this.s.store.db
       .selectFrom('signing_keys')
       .selectAll()

@@ -1,8 +1,10 @@
 import type { TokenResponse } from '@strongroom/protocol'
+import { sql } from 'kysely'
 import type { RequestMeta } from '../audit/appender.js'
 import { OAuthError } from '../errors.js'
 import type { FailureThrottle } from '../http/failure-throttle.js'
 import type { Services } from '../services/context.js'
+import { prepare } from '../store/prepared.js'
 import type { ApplicationTable } from '../store/schema.js'
 import { mintAccessToken } from './access-tokens.js'
 import { presentedCredentials, verifyClient } from './client-auth.js'
@@ -75,21 +77,71 @@ export async function handleTokenRequest(
     throw err
   }
   // Fail closed like a secret read: no token leaves without its audit event on disk.
-  await s.committer.run(({ audit }) =>
-    audit.append({
+  const clientSecretId = app.clientSecretId
+  const issuedWithLiveSecret = await s.committer.run(async ({ trx, audit }) => {
+    // Recorded so that revoking the secret can revoke the tokens it obtained (`revokeTokens`).
+    // Under the instance's audit head, which the revocation holds too: a revocation that
+    // committed first is seen here (and the token refused), a later one sees this record.
+    if (clientSecretId !== null) {
+      await audit.hold(req.instanceId)
+      const recorded = await recordSecretToken.first(s.store, trx, {
+        jti: issued.audit.jti,
+        clientSecretId,
+        expiresAt: issued.audit.exp * 1000,
+      })
+      if (!recorded) {
+        const why = 'the client secret was revoked while the token was issued'
+        await audit.append({ ...event, outcome: 'denied', details: { grantType, why, clientSecretId } })
+        return false
+      }
+    }
+    await audit.append({
       ...event,
       outcome: 'success',
-      details: { method: app.authMethod, grantType, ...issued.audit },
-    }),
-  )
+      details: {
+        method: app.authMethod,
+        grantType,
+        ...issued.audit,
+        ...(clientSecretId !== null ? { clientSecretId } : {}),
+      },
+    })
+    return true
+  })
+  if (!issuedWithLiveSecret)
+    throw new OAuthError('invalid_client', 'InvalidClient', 'client authentication failed', 401)
   return issued.response
 }
 
 /** What a grant issued: the response, and the audit details that say what it was (never the token). */
 export interface IssuedToken {
   response: TokenResponse
-  audit: Record<string, string | number | null>
+  audit: Record<string, string | number | null> & { jti: string; exp: number }
 }
+
+/**
+ * Records which secret obtained the token, only while that secret is not revoked: one statement,
+ * that returns nothing when the secret was revoked after the client authenticated with it.
+ */
+const recordSecretToken = prepare(['jti', 'clientSecretId', 'expiresAt'], (db, p, dialect) =>
+  db
+    .insertInto('client_secret_tokens')
+    .columns(['jti', 'instance_id', 'client_secret_id', 'expires_at'])
+    .expression(
+      db
+        .selectFrom('client_secrets')
+        .select([
+          sql<string>`cast(${p.jti} as text)`.as('jti'),
+          'instance_id',
+          'id',
+          sql<number>`cast(${p.expiresAt} as ${sql.raw(dialect === 'postgres' ? 'bigint' : 'integer')})`.as(
+            'expires_at',
+          ),
+        ])
+        .where('id', '=', p.clientSecretId)
+        .where('revoked_at', 'is', null),
+    )
+    .returning('jti'),
+)
 
 /** RFC 6749 §4.4: a token for the client itself, with what it asked for within what it may have. */
 async function clientCredentials(
@@ -135,7 +187,7 @@ export async function authenticateClient(
   req: TokenRequest,
   action: string,
   endpoint: 'token' | 'introspect' | 'revoke',
-): Promise<ApplicationTable & { authMethod: string }> {
+): Promise<ApplicationTable & { authMethod: string; clientSecretId: string | null }> {
   const address = req.request.sourceIp ?? 'unknown'
   throttles.perAddress.refuseIfExhausted(address, CLIENT_THROTTLED)
   const fail = async (
@@ -195,5 +247,9 @@ export async function authenticateClient(
       verdict.application?.id,
     )
   }
-  return { ...verdict.application, authMethod: credentials.method }
+  return {
+    ...verdict.application,
+    authMethod: credentials.method,
+    clientSecretId: verdict.clientSecretId ?? null,
+  }
 }

@@ -1,5 +1,6 @@
 import type { Actor, RequestMeta } from '../audit/appender.js'
 import type { Keyring } from '../crypto/keyring.js'
+import type { ServerMetrics } from '../metrics/server-metrics.js'
 import type { AccessTokenClaims } from '../oauth/access-tokens.js'
 import type { SigningKeys } from '../oauth/signing-keys.js'
 import type { Committer } from '../store/committer.js'
@@ -17,6 +18,8 @@ export interface Services {
   readonly signingKeys: SigningKeys
   /** Upstream tokens and provider signing keys held in memory by this node. */
   readonly providers: ProviderRuntime
+  /** This server's metrics: observed by the HTTP layer and the committer, exposed on `/metrics`. */
+  readonly metrics: ServerMetrics
   /**
    * The server's external base URL (`https://pam.example.com`): issuers and endpoint URLs are
    * built on it. Configured, or the listening address once the server listens.

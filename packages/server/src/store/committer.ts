@@ -27,10 +27,19 @@ export interface WriteHealth {
   readonly lastCommitAt: number
 }
 
+/** Told about every batch once it is settled: the metrics' commit latency and group sizes. */
+export interface CommitObserver {
+  /** A batch of `units` was committed `seconds` after its transaction began. */
+  committed(units: number, seconds: number): void
+  /** A batch could not be committed: nothing of it is on disk. */
+  failed(): void
+}
+
 export interface CommitterOptions {
   now: () => number
   /** Units per transaction at most. */
   maxBatch?: number
+  observer?: CommitObserver
 }
 
 /**
@@ -54,6 +63,11 @@ export class Committer {
     private readonly options: CommitterOptions,
   ) {
     this.maxBatch = options.maxBatch ?? 256
+  }
+
+  /** Units waiting for a batch to take them (not those of the batch running now). */
+  get queueDepth(): number {
+    return this.queue.length
   }
 
   run<T>(work: Work<T>): Promise<T> {
@@ -108,11 +122,13 @@ export class Committer {
   }
 
   private async runBatch(batch: Pending[]): Promise<void> {
+    const started = performance.now()
     let trx: Awaited<ReturnType<ReturnType<Kysely<Database>['startTransaction']>['execute']>>
     try {
       trx = await this.store.db.startTransaction().execute()
     } catch (err) {
       this.failed(err)
+      this.options.observer?.failed()
       for (const p of batch) p.reject(new ServiceUnavailable('the database cannot start a transaction', err))
       return
     }
@@ -161,6 +177,7 @@ export class Committer {
     }
     this.failure = null
     this.lastCommitAt = this.options.now()
+    this.options.observer?.committed(batch.length, (performance.now() - started) / 1000)
     for (const { pending, value } of done) pending.resolve(value)
   }
 
@@ -188,6 +205,7 @@ export class Committer {
     } catch {
       // The connection is already gone; nothing was committed either way.
     }
+    this.options.observer?.failed()
     const error =
       cause instanceof PamError
         ? cause

@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3'
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
 import pg from 'pg'
 import { ConfigError } from '../errors.js'
+import { CacheStats } from '../metrics/cache-stats.js'
 import type { Database } from './schema.js'
 
 export type Dialect = 'sqlite' | 'postgres'
@@ -25,6 +26,19 @@ export interface Store {
    * Used by `PreparedQuery`.
    */
   runCompiled?(db: Kysely<Database>, sql: string, parameters: readonly unknown[]): unknown[] | undefined
+  /** PostgreSQL: the connection pool's counts now, for the metrics. */
+  poolStats?(): PoolStats
+  /** SQLite: hits and misses of the prepared-statement caches, for the metrics. */
+  readonly statementCache?: CacheStats
+}
+
+export interface PoolStats {
+  /** Connections open, idle or in use. */
+  total: number
+  idle: number
+  /** Queries waiting for a connection. */
+  waiting: number
+  max: number
 }
 
 /**
@@ -57,7 +71,8 @@ function openSqlite(path: string, readonly: boolean): Store {
   }
   sqlite.pragma('foreign_keys = ON')
   sqlite.pragma('busy_timeout = 5000')
-  const writer = withStatementCache(sqlite)
+  const statementCache = new CacheStats()
+  const writer = withStatementCache(sqlite, statementCache)
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: writer }) })
   // Opened on first use, once migrations have run. A `:memory:` database is private to its one
   // connection, and a read-only store has no batch to avoid: both read through Kysely.
@@ -68,7 +83,7 @@ function openSqlite(path: string, readonly: boolean): Store {
       const connection = new SQLite(file, { fileMustExist: true })
       connection.pragma('query_only = ON')
       connection.pragma('busy_timeout = 5000')
-      return withStatementCache(connection)
+      return withStatementCache(connection, statementCache)
     } catch {
       // Reads then go through Kysely and wait for the batch, as they always could.
       return null
@@ -78,6 +93,7 @@ function openSqlite(path: string, readonly: boolean): Store {
     db,
     dialect: 'sqlite',
     location: `sqlite:${file}`,
+    statementCache,
     close: async () => {
       reader?.close()
       reader = null
@@ -118,15 +134,17 @@ const STATEMENT_CACHE_SIZE = 512
  * statements, least recently used out first. Safe because the driver only calls `all`/`run`
  * (never leaves an iterator open) and runs one query at a time on the connection.
  */
-function withStatementCache(sqlite: SQLite.Database) {
+function withStatementCache(sqlite: SQLite.Database, stats: CacheStats) {
   const cache = new Map<string, SQLite.Statement>()
   return {
     close: () => sqlite.close(),
     prepare: (text: string) => {
       let statement = cache.get(text)
       if (statement) {
+        stats.hits++
         cache.delete(text)
       } else {
+        stats.misses++
         statement = sqlite.prepare(text)
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!)
       }
@@ -145,10 +163,12 @@ const pgTypes = {
       : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 }
 
+const POOL_MAX = 10
+
 function openPostgres(url: string): Store {
   const pool = new pg.Pool({
     connectionString: url,
-    max: 10,
+    max: POOL_MAX,
     types: pgTypes,
     connectionTimeoutMillis: 10_000,
   })
@@ -157,5 +177,16 @@ function openPostgres(url: string): Store {
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   const redacted = new URL(url)
   if (redacted.password) redacted.password = '***'
-  return { db, dialect: 'postgres', location: redacted.toString(), close: () => db.destroy() }
+  return {
+    db,
+    dialect: 'postgres',
+    location: redacted.toString(),
+    close: () => db.destroy(),
+    poolStats: () => ({
+      total: pool.totalCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+      max: POOL_MAX,
+    }),
+  }
 }

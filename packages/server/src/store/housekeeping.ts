@@ -5,15 +5,16 @@ const GRACE_MS = 5 * 60_000
 const DEFAULT_INTERVAL_MS = 10 * 60_000
 
 /**
- * Deletes what can no longer matter: used client-assertion ids and revoked access tokens whose
- * tokens have expired (an expired assertion or token is refused on its `exp` anyway). A
+ * Deletes what can no longer matter: used client-assertion ids, revoked access tokens and the
+ * record of which client secret obtained which token, once those tokens have expired (an expired
+ * assertion or token is refused on its `exp` anyway). A
  * revocation is kept, though, while a session started with that token has not ended: it is what
  * keeps that session revoked (`token_sessions.parent_jti`). Safe on several nodes at once:
  * deletes are idempotent.
  */
 export async function pruneExpired(
   s: Pick<Services, 'committer' | 'now'>,
-): Promise<{ assertions: number; revocations: number }> {
+): Promise<{ assertions: number; revocations: number; secretTokens: number }> {
   const before = s.now() - GRACE_MS
   return s.committer.run(async ({ trx }) => {
     const assertions = await trx
@@ -34,7 +35,15 @@ export async function pruneExpired(
         ),
       )
       .executeTakeFirst()
-    return { assertions: Number(assertions.numDeletedRows), revocations: Number(revocations.numDeletedRows) }
+    const secretTokens = await trx
+      .deleteFrom('client_secret_tokens')
+      .where('expires_at', '<', before)
+      .executeTakeFirst()
+    return {
+      assertions: Number(assertions.numDeletedRows),
+      revocations: Number(revocations.numDeletedRows),
+      secretTokens: Number(secretTokens.numDeletedRows),
+    }
   })
 }
 

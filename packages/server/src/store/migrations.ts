@@ -418,6 +418,29 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0008_client_secret_tokens': {
+      async up(db: Kysely<unknown>) {
+        // The access tokens issued to a client that authenticated with a client secret, by jti,
+        // kept until they expire: revoking the secret can revoke them with it (`revokeTokens`).
+        await db.schema
+          .createTable('client_secret_tokens')
+          .addColumn('jti', 'text', (c) => c.primaryKey())
+          .addColumn('instance_id', 'text', (c) => c.notNull())
+          .addColumn('client_secret_id', 'text', (c) => c.notNull())
+          .addColumn('expires_at', time, (c) => c.notNull())
+          .execute()
+        await db.schema
+          .createIndex('client_secret_tokens_secret')
+          .on('client_secret_tokens')
+          .column('client_secret_id')
+          .execute()
+        await db.schema
+          .createIndex('client_secret_tokens_expiry')
+          .on('client_secret_tokens')
+          .column('expires_at')
+          .execute()
+      },
+    },
   }
 }
 

@@ -15,6 +15,7 @@ export interface Database {
   audit_heads: AuditHeadTable
   signing_keys: SigningKeyTable
   revoked_access_tokens: RevokedAccessTokenTable
+  client_secret_tokens: ClientSecretTokenTable
   application_keys: ApplicationKeyTable
   used_client_assertions: UsedClientAssertionTable
   federated_credentials: FederatedCredentialTable
@@ -170,6 +171,14 @@ export interface SigningKeyTable {
 export interface RevokedAccessTokenTable {
   jti: string
   instance_id: string
+  expires_at: number
+}
+
+/** An access token issued to a client authenticated by a client secret: which secret, until when. */
+export interface ClientSecretTokenTable {
+  jti: string
+  instance_id: string
+  client_secret_id: string
   expires_at: number
 }
 

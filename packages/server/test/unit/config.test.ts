@@ -19,7 +19,22 @@ describe('configuration', () => {
       rootKey: { kind: 'file', path: '/srv/app/.strongroom/root.key', create: true },
       tls: null,
       logLevel: 'info',
+      metricsListen: null,
     })
+  })
+
+  it('opens the metrics listener only when --metrics-listen or STRONGROOM_METRICS_LISTEN says where', () => {
+    expect(loadConfig({ metricsListen: '10.0.0.5:9464' }, {}, cwd).metricsListen).toEqual({
+      host: '10.0.0.5',
+      port: 9464,
+    })
+    expect(loadConfig({}, { STRONGROOM_METRICS_LISTEN: '[::1]:9464' }, cwd).metricsListen).toEqual({
+      host: '::1',
+      port: 9464,
+    })
+    expect(() => loadConfig({}, { STRONGROOM_METRICS_LISTEN: '9464' }, cwd)).toThrow(
+      /listen address "9464" from STRONGROOM_METRICS_LISTEN must be HOST:PORT/,
+    )
   })
 
   it('takes flags over environment over the config file', () => {

@@ -13,7 +13,6 @@ import {
   AuditEventPage,
   AuditQuery,
   AuditVerifyResult,
-  ClientSecret,
   ClientSecretId,
   ClientSecretPage,
   CreateAdminTokenBody,
@@ -44,6 +43,8 @@ import {
   PutCredentialVersionBody,
   RevealCredentialBody,
   RevealedCredential,
+  RevokeClientSecretBody,
+  RevokedClientSecret,
   RotateSigningKeyBody,
   SigningKey,
   UpdateApplicationBody,
@@ -278,20 +279,23 @@ export function adminRoutes(s: Services): RouteSpec[] {
       method: 'POST',
       url: `${I}/applications/:applicationId/client-secrets/:clientSecretId/revoke`,
       operationId: 'revokeClientSecret',
-      summary: 'Revoke a client secret',
+      summary:
+        'Revoke a client secret; its access tokens stay valid until they expire unless revokeTokens is true',
       tag: 'applications',
       params: Type.Object(
         { instanceId: InstanceId, applicationId: ApplicationId, clientSecretId: ClientSecretId },
         closed,
       ),
-      success: { status: 200, schema: ClientSecret },
-      handler: ({ caller, params }) =>
+      body: RevokeClientSecretBody,
+      success: { status: 200, schema: RevokedClientSecret },
+      handler: ({ caller, params, body }: In<P.RevokeClientSecretBody>) =>
         clientSecrets.revokeClientSecret(
           s,
           caller,
           params.instanceId!,
           params.applicationId!,
           params.clientSecretId!,
+          body,
         ),
     },
     {

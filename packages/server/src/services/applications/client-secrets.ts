@@ -3,6 +3,8 @@ import type {
   CreateClientSecretBody,
   CreatedClientSecret,
   ListQuery,
+  RevokeClientSecretBody,
+  RevokedClientSecret,
 } from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
 import type { Binding } from '../../crypto/keyring.js'
@@ -114,15 +116,25 @@ export async function listClientSecrets(
   )
 }
 
+/**
+ * Revokes a client secret: no client authenticates with it from now on. The access tokens it
+ * obtained stay valid until they expire, unless `revokeTokens` is set: then every token issued
+ * to a client authenticated by this secret is revoked too, in the same unit of work, and refused
+ * by every node at once. Asking again with `revokeTokens` on a revoked secret revokes its tokens.
+ */
 export async function revokeClientSecret(
   s: Services,
   caller: Caller,
   instanceId: string,
   applicationId: string,
   clientSecretId: string,
-): Promise<ClientSecret> {
+  body: RevokeClientSecretBody = {},
+): Promise<RevokedClientSecret> {
   return s.committer.run(async ({ trx, audit }) => {
     await requireApplication(trx, caller, instanceId, applicationId)
+    // The token endpoint records a secret's tokens under this head too: holding it first, this
+    // unit sees every token issued before it, and every later issuance sees the revocation.
+    await audit.hold(instanceId)
     const row = await trx
       .selectFrom('client_secrets')
       .selectAll()
@@ -134,23 +146,47 @@ export async function revokeClientSecret(
         'ClientSecretNotFound',
         `client secret ${clientSecretId} does not exist for ${applicationId}`,
       )
-    if (row.revoked_at === null) {
+    const revokeTokens = body.revokeTokens === true
+    const newlyRevoked = row.revoked_at === null
+    if (newlyRevoked) {
       row.revoked_at = s.now()
       await trx
         .updateTable('client_secrets')
         .set({ revoked_at: row.revoked_at })
         .where('id', '=', row.id)
         .execute()
+    }
+    const tokensRevoked = revokeTokens ? await revokeSecretTokens(trx, row.id) : 0
+    if (newlyRevoked || revokeTokens) {
       await audit.append({
         instanceId,
         actor: caller.actor,
         action: 'client_secret.revoke',
         resource: { type: 'application', id: applicationId },
         outcome: 'success',
-        details: { clientSecretId: row.id },
+        details: { clientSecretId: row.id, revokeTokens, tokensRevoked },
         request: caller.request,
       })
     }
-    return toClientSecret(row)
+    return { ...toClientSecret(row), tokensRevoked }
   })
+}
+
+/**
+ * Adds the tokens the secret obtained to the revocation list every verifier reads; returns how
+ * many were not revoked already. Expired ones are included: housekeeping prunes both lists.
+ */
+async function revokeSecretTokens(trx: Kysely<Database>, clientSecretId: string): Promise<number> {
+  const result = await trx
+    .insertInto('revoked_access_tokens')
+    .columns(['jti', 'instance_id', 'expires_at'])
+    .expression(
+      trx
+        .selectFrom('client_secret_tokens')
+        .select(['jti', 'instance_id', 'expires_at'])
+        .where('client_secret_id', '=', clientSecretId),
+    )
+    .onConflict((oc) => oc.column('jti').doNothing())
+    .executeTakeFirst()
+  return Number(result.numInsertedOrUpdatedRows ?? 0n)
 }

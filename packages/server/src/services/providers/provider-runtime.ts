@@ -2,6 +2,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto'
 import { inspect } from 'node:util'
 import type { Kysely } from 'kysely'
 import type { Keyring } from '../../crypto/keyring.js'
+import { CacheStats } from '../../metrics/cache-stats.js'
 import type { CredentialProviderTable, Database } from '../../store/schema.js'
 import { privateKeyFromDer } from './provider-keys.js'
 import { providerSecretBinding } from './providers.js'
@@ -16,6 +17,8 @@ export class ProviderRuntime {
   readonly upstream: UpstreamTokens
   private readonly privateKeys = new Map<string, Promise<KeyObject>>()
   private readonly publicKeys = new Map<string, KeyObject>()
+  /** Lookups of a jwt provider's decrypted signing key: a miss decrypts it. */
+  readonly signingKeyCache = new CacheStats()
 
   constructor(
     private readonly keyring: Keyring,
@@ -40,7 +43,9 @@ export class ProviderRuntime {
   signingKey(db: Kysely<Database>, row: CredentialProviderTable): Promise<KeyObject> {
     const cacheKey = `${row.id}:${row.key_version}`
     let key = this.privateKeys.get(cacheKey)
-    if (!key) {
+    if (key) this.signingKeyCache.hits++
+    else {
+      this.signingKeyCache.misses++
       key = this.secret(db, row).then(privateKeyFromDer)
       // A failed decryption (tampering) must not stick: the next call reads again.
       key.catch(() => this.privateKeys.delete(cacheKey))

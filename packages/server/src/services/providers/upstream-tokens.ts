@@ -1,4 +1,5 @@
 import { InvalidParameter, PamError } from '../../errors.js'
+import { CacheStats } from '../../metrics/cache-stats.js'
 import type { OAuthSettings } from './settings.js'
 
 /** An access token obtained from a provider's upstream token endpoint. */
@@ -65,6 +66,9 @@ export class UpstreamTokens {
     private readonly fetchFn: typeof fetch = globalThis.fetch,
   ) {}
 
+  /** Lookups of a usable token: a miss waits for an upstream request (its own or a shared one). */
+  readonly cacheStats = new CacheStats()
+
   /** Upstream requests made so far: tests count them. */
   requests = 0
 
@@ -86,7 +90,11 @@ export class UpstreamTokens {
     }
     const key = `${providerId}\n${variant}`
     const cached = this.tokens.get(key)
-    if (!force && cached && this.usable(cached)) return cached
+    if (!force && cached && this.usable(cached)) {
+      this.cacheStats.hits++
+      return cached
+    }
+    this.cacheStats.misses++
     const pending = this.inflight.get(key)
     if (pending) return pending
     const started = this.fetchToken(request)
