@@ -77,7 +77,12 @@ describe('strongroom backup and restore', () => {
     expect(refused.code).toBe(1)
     expect(refused.stderr).toContain(`${out} already exists: give another --out, or --force to replace it`)
     expect(await readFile(out, 'utf8')).toBe('an older backup')
-    expectOk(await runCli(['backup', '--out', out, '--data-dir', server.dataDir, '--force']))
+    const forced = await runCli(['backup', '--out', out, '--data-dir', server.dataDir, '--force', '--json'])
+    expect(forced.code, forced.stderr).toBe(0)
+    const written = JSON.parse(forced.stdout)
+    expect(written).toMatchObject({ path: out, rootKeyIncluded: false, keysChecked: null })
+    expect(written.chains.map((c: { ok: boolean }) => c.ok)).toEqual([true, true])
+    expect(forced.stderr).toContain('The root key is NOT in this backup') // stdout stays pure JSON
     expectOk(await runCli(['audit', 'verify', '--db', `sqlite:${out}`]))
 
     const pg = await runCli(['backup', '--out', out, '--db', 'postgres://pam:hunter22@db.example/pam'])
