@@ -39,7 +39,7 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
   const source = sqliteFile(options, 'backup')
   const path = resolve(options.out)
   if (!existsSync(source)) throw new ConfigError(`no database at ${source}; give --db or --data-dir`)
-  if (path === source || path.startsWith(`${source}-`)) {
+  if (['', '-wal', '-shm', '-journal'].some((suffix) => path === `${source}${suffix}`)) {
     throw new ConfigError(`--out ${path} is the database itself (or one of its files): give another path`)
   }
   if (!options.force && existsSync(path)) {
