@@ -4,11 +4,13 @@ import { registerAdminCommands } from './commands/admin.js'
 import { registerAdminTokenCommands } from './commands/admin-token.js'
 import { registerAppCommands } from './commands/app.js'
 import { registerAuditCommands } from './commands/audit.js'
+import { registerBackupCommand } from './commands/backup.js'
 import { registerCredentialCommands } from './commands/credential.js'
 import { registerGetCommands } from './commands/get.js'
 import { registerGrantCommands } from './commands/grant.js'
 import { registerInstanceCommands } from './commands/instance.js'
 import { registerProviderCommands } from './commands/provider.js'
+import { registerRestoreCommand } from './commands/restore.js'
 import { registerServeCommand } from './commands/serve.js'
 import { registerSigningKeyCommands } from './commands/signing-key.js'
 import { registerTokenCommands } from './commands/token.js'
@@ -65,6 +67,8 @@ export function buildProgram(options: ProgramOptions = {}): Command {
   registerGrantCommands(program, contextFor)
   registerSigningKeyCommands(program, contextFor)
   registerAuditCommands(program, contextFor)
+  registerBackupCommand(program, contextFor)
+  registerRestoreCommand(program, contextFor)
   registerGetCommands(program, contextFor)
   registerTokenCommands(program, contextFor)
   return program

@@ -1,4 +1,11 @@
-import type { rotateRootKey, ServeFlags, serve, verifyAuditOffline } from '@strongroom/server'
+import type {
+  backupDatabase,
+  restoreDatabase,
+  rotateRootKey,
+  ServeFlags,
+  serve,
+  verifyAuditOffline,
+} from '@strongroom/server'
 
 export type { ServeFlags }
 
@@ -11,4 +18,6 @@ export interface ServerApi {
   serve: typeof serve
   verifyAuditOffline: typeof verifyAuditOffline
   rotateRootKey: typeof rotateRootKey
+  backupDatabase: typeof backupDatabase
+  restoreDatabase: typeof restoreDatabase
 }

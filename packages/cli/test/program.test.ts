@@ -174,6 +174,12 @@ describe('run', () => {
       },
       verifyAuditOffline: async () => [],
       rotateRootKey: async () => ({ rewrapped: 0, rootKeyFile: '' }),
+      backupDatabase: async () => {
+        throw new Error('not called')
+      },
+      restoreDatabase: async () => {
+        throw new Error('not called')
+      },
     }
     const io = fakeIo({ loadServer: async () => server })
     expect(await run(['serve', '--listen', '127.0.0.1:0', '--data-dir', 'd'], io)).toBe(0)

@@ -1,3 +1,8 @@
+export type { BackupOptions, BackupResult } from './backup/backup-database.js'
+export { backupDatabase } from './backup/backup-database.js'
+export type { CopyCheck } from './backup/check-copy.js'
+export type { RestoreOptions, RestoreResult } from './backup/restore-database.js'
+export { restoreDatabase } from './backup/restore-database.js'
 export type { Config, ServeFlags } from './config/config.js'
 export { DEFAULT_DATA_DIR, DEFAULT_LISTEN, loadConfig } from './config/config.js'
 export { ConfigError, PamError } from './errors.js'

@@ -191,6 +191,27 @@ export async function rewrapAll(
   return keys.length + 1
 }
 
+/**
+ * Checks, without changing anything, that `rootKey` opens this database: its fingerprint is the
+ * stored one and it unwraps the hashing key and every data key. Returns how many keys it opened.
+ * Catches a backup put back beside the wrong key before a server is started on it.
+ */
+export async function checkRootKey(db: Kysely<Database>, rootKey: Buffer): Promise<number> {
+  const meta = await db.selectFrom('meta').select(['key', 'value']).execute()
+  const storedId = meta.find((m) => m.key === 'root_key_id')?.value
+  const wrappedHash = meta.find((m) => m.key === 'hash_key')?.value
+  if (storedId === undefined || wrappedHash === undefined) return 0
+  if (storedId !== rootKeyId(rootKey)) {
+    throw new ConfigError(
+      'the root key does not match this database (it was created with another key); use the root key kept with this database',
+    )
+  }
+  unwrapKey(rootKey, Buffer.from(wrappedHash, 'base64'), 'hash_key')
+  const keys = await db.selectFrom('instance_keys').select(['instance_id', 'version', 'wrapped']).execute()
+  for (const k of keys) unwrapKey(rootKey, k.wrapped, `instance:${k.instance_id}:${k.version}`)
+  return keys.length + 1
+}
+
 function aadFor(b: Binding, keyVersion: number): Buffer {
   return bindingAad('value', b.instanceId, b.table, b.recordId, b.field, b.version, keyVersion)
 }

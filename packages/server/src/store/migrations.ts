@@ -444,6 +444,11 @@ function migrations(dialect: Dialect): Record<string, Migration> {
   }
 }
 
+/** The names of the migrations this version knows, oldest first (the same on both engines). */
+export function migrationNames(): string[] {
+  return Object.keys(migrations('sqlite'))
+}
+
 class StaticProvider implements MigrationProvider {
   constructor(private readonly all: Record<string, Migration>) {}
   async getMigrations() {

@@ -1,0 +1,92 @@
+import { existsSync, linkSync, mkdirSync, renameSync, rmSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import SQLite from 'better-sqlite3'
+import { ConfigError } from '../errors.js'
+import { type CopyCheck, checkCopy } from './check-copy.js'
+import { type DatabaseLocation, sqliteFile } from './database-file.js'
+import { createPrivateEmptyFile, fsyncPath, tempPathBeside } from './durable-file.js'
+
+export interface BackupOptions extends DatabaseLocation {
+  /** The file to write. */
+  out: string
+  /** Replace `out` if it exists. */
+  force?: boolean
+}
+
+export interface BackupResult extends CopyCheck {
+  /** The database copied. */
+  source: string
+  /** The backup written (absolute path). */
+  path: string
+}
+
+/**
+ * Writes a consistent copy of a SQLite database to `out`, while a server may be writing to it.
+ *
+ * Copying `strongroom.db` with `cp` loses whatever is still in the write-ahead log beside it.
+ * `VACUUM INTO` on a connection of our own runs in one read transaction: in WAL mode that is a
+ * snapshot of every commit that had returned when it began, and the server's writers are not
+ * blocked meanwhile. (The backup API, by contrast, starts over whenever another process writes,
+ * and may never finish under steady load.) The copy goes to a private temporary file beside
+ * `out`, is fsynced and checked (audit chains recomputed), and only then takes the name `out`:
+ * a crash leaves either no backup or a whole one. The root key is not in it.
+ *
+ * @example
+ * const result = await backupDatabase({ dataDir: '.strongroom', out: 'backups/strongroom-2026-12-03.db' })
+ * result.chains.every((c) => c.ok) // the copy's audit chains are intact
+ */
+export async function backupDatabase(options: BackupOptions): Promise<BackupResult> {
+  const source = sqliteFile(options, 'backup')
+  const path = resolve(options.out)
+  if (!existsSync(source)) throw new ConfigError(`no database at ${source}; give --db or --data-dir`)
+  if (['', '-wal', '-shm', '-journal'].some((suffix) => path === `${source}${suffix}`)) {
+    throw new ConfigError(`--out ${path} is the database itself (or one of its files): give another path`)
+  }
+  if (!options.force && existsSync(path)) {
+    throw new ConfigError(`${path} already exists: give another --out, or --force to replace it`)
+  }
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  const temp = tempPathBeside(path)
+  try {
+    createPrivateEmptyFile(temp)
+    copySnapshot(source, temp)
+    fsyncPath(temp)
+    const check = await checkCopy(temp, null)
+    place(temp, path, options.force ?? false)
+    fsyncPath(dirname(path))
+    return { source, path, ...check }
+  } finally {
+    rmSync(temp, { force: true })
+  }
+}
+
+function copySnapshot(source: string, target: string): void {
+  let sqlite: SQLite.Database | undefined
+  try {
+    // Read-write like the server's own connections (a read-only one cannot join a WAL database
+    // that no process has open); it writes nothing to the source.
+    sqlite = new SQLite(source, { fileMustExist: true })
+    sqlite.pragma('busy_timeout = 5000')
+    sqlite.prepare('VACUUM INTO ?').run(target)
+  } catch (cause) {
+    throw new ConfigError(`cannot copy ${source}: ${(cause as Error).message}`, { cause })
+  } finally {
+    sqlite?.close()
+  }
+}
+
+/** Gives the checked copy its name. Without --force a link, which fails rather than replace a file made meanwhile. */
+function place(temp: string, path: string, force: boolean): void {
+  if (force) {
+    renameSync(temp, path)
+    return
+  }
+  try {
+    linkSync(temp, path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new ConfigError(`${path} already exists: give another --out, or --force to replace it`)
+    }
+    throw err
+  }
+}

@@ -1,0 +1,86 @@
+import { statSync } from 'node:fs'
+import type { AuditVerifyResult } from '@strongroom/protocol'
+import SQLite from 'better-sqlite3'
+import { Kysely, SqliteDialect } from 'kysely'
+import { listChains, verifyChain } from '../audit/verify.js'
+import { checkRootKey } from '../crypto/keyring.js'
+import { ConfigError } from '../errors.js'
+import { migrationNames } from '../store/migrations.js'
+import type { Database } from '../store/schema.js'
+
+/** What checking a copy of the database found. */
+export interface CopyCheck {
+  /** Size of the file in bytes. */
+  bytes: number
+  /** The migrations the copy has applied, oldest first. */
+  migrations: string[]
+  /** One result per audit chain (the system chain and one per instance). */
+  chains: AuditVerifyResult[]
+  /** Audit events checked, over all chains. */
+  events: number
+  /** Keys the root key opened (hashing key and data keys); null when no root key was given. */
+  keysChecked: number | null
+}
+
+/**
+ * Checks that `file` is a strongroom SQLite database this version can serve: SQLite's own
+ * structural check, the migrations applied, every audit chain recomputed, and, given the root
+ * key, every wrapped key opened. Refuses (ConfigError) what is not such a database; a broken
+ * audit chain is reported in `chains`, for the caller to decide. Reads only.
+ */
+export async function checkCopy(file: string, rootKey: Buffer | null): Promise<CopyCheck> {
+  let sqlite: SQLite.Database
+  try {
+    sqlite = new SQLite(file, { fileMustExist: true })
+    sqlite.pragma('busy_timeout = 5000')
+  } catch (cause) {
+    throw new ConfigError(`cannot open ${file}: ${(cause as Error).message}`, { cause })
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+  try {
+    const quick = structuralProblem(sqlite, file)
+    if (quick !== null) throw new ConfigError(quick)
+    const migrations = appliedMigrations(sqlite, file)
+    const chains: AuditVerifyResult[] = []
+    for (const chain of await listChains(db)) chains.push(await verifyChain(db, chain))
+    const keysChecked = rootKey === null ? null : await checkRootKey(db, rootKey)
+    const events = chains.reduce((sum, c) => sum + c.checked, 0)
+    return { bytes: statSync(file).size, migrations, chains, events, keysChecked }
+  } finally {
+    await db.destroy()
+  }
+}
+
+function structuralProblem(sqlite: SQLite.Database, file: string): string | null {
+  let rows: { quick_check: string }[]
+  try {
+    rows = sqlite.pragma('quick_check') as { quick_check: string }[]
+  } catch (err) {
+    return `${file} is not a readable SQLite database: ${(err as Error).message}`
+  }
+  const problems = rows.map((r) => r.quick_check).filter((text) => text !== 'ok')
+  return problems.length === 0 ? null : `${file} is damaged: SQLite's quick_check says ${problems[0]}`
+}
+
+function appliedMigrations(sqlite: SQLite.Database, file: string): string[] {
+  const table = sqlite
+    .prepare("select 1 from sqlite_master where type = 'table' and name = 'kysely_migration'")
+    .get()
+  if (table === undefined) {
+    throw new ConfigError(`${file} is not a strongroom database: it has no migrations table`)
+  }
+  const applied = (
+    sqlite.prepare('select name from kysely_migration order by name').all() as { name: string }[]
+  ).map((r) => r.name)
+  const known = new Set(migrationNames())
+  const unknown = applied.filter((name) => !known.has(name))
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `${file} was written by a newer strongroom (it has migration ${unknown[0]}, which this version does not know): restore it with that version`,
+    )
+  }
+  if (!applied.includes(migrationNames()[0] ?? '')) {
+    throw new ConfigError(`${file} is not a strongroom database: its first migration was never applied`)
+  }
+  return applied
+}

@@ -1,0 +1,115 @@
+// Backup and restore work on SQLite files only (PostgreSQL has pg_dump, and the commands say so),
+// so unlike the other storage tests these run on the one engine they are for, on real files.
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import SQLite from 'better-sqlite3'
+import { afterEach, describe, expect, it } from 'vitest'
+import { backupDatabase } from '../../src/backup/backup-database.js'
+import { restoreDatabase } from '../../src/backup/restore-database.js'
+import { openTestServer, type TestServer } from '../support/engines.js'
+
+const tempDir = () => mkdtempSync(join(tmpdir(), 'strongroom-backup-'))
+
+describe('backup and restore of a SQLite database', () => {
+  let server: TestServer | undefined
+  afterEach(async () => {
+    await server?.close()
+    server = undefined
+  })
+
+  /** A migrated, bootstrapped database, served in this process, at DIR/strongroom.db. */
+  async function served(): Promise<{ dir: string; file: string; rootKey: string }> {
+    const dir = tempDir()
+    const file = join(dir, 'strongroom.db')
+    server = await openTestServer('sqlite', { db: `sqlite:${file}` })
+    return { dir, file, rootKey: server.rootKey }
+  }
+
+  it('copies what was committed and not a write transaction still open, without waiting for it', async () => {
+    const { file, dir } = await served()
+    const writer = new SQLite(file)
+    writer.exec('BEGIN IMMEDIATE')
+    writer.prepare("insert into meta (key, value) values ('uncommitted', 'x')").run()
+    const out = join(dir, 'copy.db')
+    const result = await backupDatabase({ db: `sqlite:${file}`, out })
+    writer.exec('ROLLBACK')
+    writer.close()
+    const copy = new SQLite(out, { readonly: true })
+    const keys = (copy.prepare('select key from meta').all() as { key: string }[]).map((r) => r.key)
+    copy.close()
+    expect(keys).toContain('root_key_id')
+    expect(keys).not.toContain('uncommitted')
+    expect(result.chains.every((c) => c.ok)).toBe(true)
+    expect(result.events).toBeGreaterThan(0)
+  })
+
+  it('refuses to write the backup over the database itself, even with force', async () => {
+    const { file } = await served()
+    await expect(backupDatabase({ db: `sqlite:${file}`, out: file, force: true })).rejects.toThrow(
+      /is the database itself/,
+    )
+    await expect(backupDatabase({ db: `sqlite:${file}`, out: `${file}-wal`, force: true })).rejects.toThrow(
+      /is the database itself/,
+    )
+  })
+
+  it('refuses a SQLite file that is not a strongroom database, and one from a newer version', async () => {
+    const dir = tempDir()
+    const foreign = join(dir, 'foreign.db')
+    const other = new SQLite(foreign)
+    other.exec('create table notes (text)')
+    other.close()
+    const target = join(tempDir(), 'strongroom.db')
+    await expect(restoreDatabase({ from: foreign, db: target })).rejects.toThrow(
+      'is not a strongroom database: it has no migrations table',
+    )
+
+    const { file } = await served()
+    const newer = join(dir, 'newer.db')
+    await backupDatabase({ db: file, out: newer })
+    const edit = new SQLite(newer)
+    edit
+      .prepare("insert into kysely_migration (name, timestamp) values ('9999_from_the_future', 'now')")
+      .run()
+    edit.close()
+    await expect(restoreDatabase({ from: newer, db: target })).rejects.toThrow(
+      'was written by a newer strongroom (it has migration 9999_from_the_future',
+    )
+    expect(existsSync(target)).toBe(false)
+  })
+
+  it('checks the root key given in the environment, and refuses another one', async () => {
+    const { file, dir, rootKey } = await served()
+    const out = join(dir, 'copy.db')
+    await backupDatabase({ db: file, out })
+    const target = join(tempDir(), 'strongroom.db')
+    const other = randomBytes(32).toString('base64')
+    await expect(
+      restoreDatabase({ from: out, db: target, env: { STRONGROOM_ROOT_KEY: other } }),
+    ).rejects.toThrow('the root key does not match this database')
+    const restored = await restoreDatabase({ from: out, db: target, env: { STRONGROOM_ROOT_KEY: rootKey } })
+    expect(restored.rootKey).toBe('STRONGROOM_ROOT_KEY')
+    expect(restored.keysChecked).toBeGreaterThanOrEqual(2) // the hashing key and the instance's data key
+  })
+
+  it('moves a write-ahead log left at the target aside with the old database, so it is not replayed into the restore', async () => {
+    const { file, dir } = await served()
+    const out = join(dir, 'copy.db')
+    await backupDatabase({ db: file, out })
+    const targetDir = tempDir()
+    const target = join(targetDir, 'strongroom.db')
+    writeFileSync(`${target}-wal`, 'a log of some other database')
+    const restored = await restoreDatabase({
+      from: out,
+      db: target,
+      now: () => Date.UTC(2026, 11, 3, 12, 0, 0),
+    })
+    expect(restored.previous).toBe(`${target}.before-restore-20261203T120000Z`)
+    expect(readdirSync(targetDir).sort()).toEqual([
+      'strongroom.db',
+      'strongroom.db.before-restore-20261203T120000Z-wal',
+    ])
+  })
+})
