@@ -87,8 +87,9 @@ export async function verifyBoundToken(
   const accessToken = request.accessToken
   if (typeof accessToken !== 'string' || accessToken === '')
     throw new ProofError('TokenInvalid', 'the request carries no access token')
+  // Before the token is verified, so a missing proof is said as such; in checkProof's words.
   if (request.proof === undefined || request.proof === '')
-    throw new ProofError('ProofMissing', 'the request carries no DPoP proof')
+    throw new ProofError('ProofMissing', 'DPoP is required')
 
   const claims = await verifyToken(accessToken, options, now)
   const cnf = claims.cnf
