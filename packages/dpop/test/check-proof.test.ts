@@ -9,6 +9,7 @@ import {
   proofJwkThumbprint,
   proofRefusalOAuthError,
 } from '../src/index.js'
+import { jtiRecorder } from './jti-recorder.js'
 import { METHOD, NOW, PROOF_CASES, type ProofContext, proofContext, URL_ } from './proof-cases.js'
 
 const TOKEN = 'eyJhbGciOiJFZERTQSJ9.canary-token-payload.c2ln'
@@ -24,7 +25,6 @@ class Refused extends Error {
 }
 
 function check(context: ProofContext, overrides: Partial<ProofCheck> = {}): ProofCheck {
-  const seen = new Set<string>()
   return {
     htm: METHOD,
     htu: URL_,
@@ -33,11 +33,7 @@ function check(context: ProofContext, overrides: Partial<ProofCheck> = {}): Proo
     now: NOW,
     windowSeconds: 60,
     algorithms: PROOF_ALGORITHMS,
-    firstUseOfJti: async (jti) => {
-      if (seen.has(jti)) return false
-      seen.add(jti)
-      return true
-    },
+    firstUseOfJti: jtiRecorder().firstUse,
     refuse: (reason, field, rule) => new Refused(reason, field, rule),
     ...overrides,
   }

@@ -5,16 +5,8 @@ import { AUDIENCE, createIssuer, ISSUER } from '../../sdk/test/proof/support.js'
 import { ProofRejected } from '../../server/src/oauth/proof-of-possession/proof-rejected.js'
 import { verifyProofForRequest } from '../../server/src/oauth/proof-of-possession/verify-proof-for-request.js'
 import { proofJwkThumbprint } from '../src/index.js'
+import { jtiRecorder } from './jti-recorder.js'
 import { METHOD, NOW, PROOF_CASES, proofContext, URL_ } from './proof-cases.js'
-
-function jtiStore() {
-  const seen = new Set<string>()
-  return async (jti: string) => {
-    if (seen.has(jti)) return false
-    seen.add(jti)
-    return true
-  }
-}
 
 /** What a verifier answered: accepted with this thumbprint, or refused for this reason with this message. */
 async function outcome(verifying: Promise<{ jkt: string }>) {
@@ -46,7 +38,7 @@ describe('the SDK and the server check a DPoP proof alike', async () => {
           issuer: ISSUER,
           audience: AUDIENCE,
           issuerKeys: issuer.jwks,
-          firstUseOfJti: jtiStore(),
+          firstUseOfJti: jtiRecorder().firstUse,
           now: NOW,
           ...(nonce === undefined ? {} : { nonce }),
         },
@@ -59,7 +51,7 @@ describe('the SDK and the server check a DPoP proof alike', async () => {
         accessToken,
         now: NOW,
         maxAgeSeconds: 60,
-        seenJti: jtiStore(),
+        seenJti: jtiRecorder().firstUse,
         expectedJkt: jkt,
         nonce,
       }),

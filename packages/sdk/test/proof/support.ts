@@ -1,4 +1,5 @@
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose'
+import { jtiRecorder } from '../../../dpop/test/jti-recorder.js'
 
 export const NOW = 1_750_000_000_000
 export const NOW_S = NOW / 1000
@@ -31,11 +32,6 @@ export { signRaw } from '../../../dpop/test/sign-raw.js'
 
 /** Collects every `jti` given to it and answers like a fresh replay store. */
 export function replayRecorder() {
-  const seen = new Map<string, number>()
-  const firstUseOfJti = async (jti: string, expiresAt: number) => {
-    if (seen.has(jti)) return false
-    seen.set(jti, expiresAt)
-    return true
-  }
-  return { seen, firstUseOfJti }
+  const { seen, firstUse } = jtiRecorder()
+  return { seen, firstUseOfJti: firstUse }
 }

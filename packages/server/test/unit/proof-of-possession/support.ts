@@ -1,5 +1,6 @@
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { exportJWK, SignJWT } from 'jose'
+import { jtiRecorder } from '../../../../dpop/test/jti-recorder.js'
 
 export const NOW = 1_750_000_000_000
 export const NOW_S = NOW / 1000
@@ -36,11 +37,6 @@ export async function joseProof(
 export { signRaw } from '../../../../dpop/test/sign-raw.js'
 
 export function seenStore() {
-  const seen = new Map<string, number>()
-  const seenJti = async (jti: string, exp: number) => {
-    if (seen.has(jti)) return false
-    seen.set(jti, exp)
-    return true
-  }
-  return { seen, seenJti }
+  const { seen, firstUse } = jtiRecorder()
+  return { seen, seenJti: firstUse }
 }
