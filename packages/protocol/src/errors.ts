@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
+import { PROOF_REFUSALS } from '@strongroom/dpop'
 
 /**
  * Every error `Code` the server answers with. Stable: callers may `switch` on them.
@@ -58,14 +59,8 @@ export const ERROR_CODES = [
   'SessionNotFound',
   'SessionExpired',
   'SessionRevoked',
-  'ProofMissing',
-  'ProofInvalid',
-  'ProofRequestMismatch',
-  'ProofTokenMismatch',
-  'ProofKeyMismatch',
-  'ProofExpired',
-  'ProofReplayed',
-  'ProofNonceInvalid',
+  // The DPoP proof refusals: listed once, beside the checks that give them.
+  ...PROOF_REFUSALS,
   'IntegrityError',
   'PayloadTooLarge',
   'UriTooLong',

@@ -17,7 +17,16 @@ describe('the @strongroom/sdk package', () => {
       ...manifest.peerDependencies,
       ...manifest.optionalDependencies,
     }
-    expect(Object.keys(runtime).filter((name) => name !== 'jose')).toEqual([])
+    // @strongroom/dpop holds the proof checks the server runs too, so they exist once (issue 14); it
+    // brings nothing with it (next test).
+    expect(Object.keys(runtime).filter((name) => name !== 'jose' && name !== '@strongroom/dpop')).toEqual([])
+  })
+
+  it('adds no third-party package through @strongroom/dpop: it depends on nothing at runtime', async () => {
+    const dpop = JSON.parse(
+      await readFile(new URL('../../dpop/package.json', import.meta.url), 'utf8'),
+    ) as typeof manifest
+    expect({ ...dpop.dependencies, ...dpop.peerDependencies, ...dpop.optionalDependencies }).toEqual({})
   })
 
   it('is ESM with an explicit exports map, types first', () => {

@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
+import { accessTokenHash } from '@strongroom/dpop'
 import { SignJWT } from 'jose'
 import { invalidArgument } from './proof-error.js'
 import { type ProofKey, privateKeyOf } from './proof-key.js'
@@ -15,11 +16,6 @@ export interface CreateProofOptions {
   nonce?: string | undefined
   /** The time to write into `iat`, in milliseconds since the epoch; `Date.now()` by default. */
   now?: number | undefined
-}
-
-/** `ath`: the base64url SHA-256 of the access token's ASCII (RFC 9449 §4.2). */
-export function accessTokenHash(accessToken: string): string {
-  return createHash('sha256').update(accessToken, 'ascii').digest('base64url')
 }
 
 /**

@@ -1,69 +1,50 @@
+import { PROOF_REFUSALS, type ProofRefusalOAuthError, proofRefusalOAuthError } from '@strongroom/dpop'
 import { PamError } from '../errors.js'
 
-/**
- * Why a bound token or its proof was refused, one stable value per condition, so a resource server
- * can `switch (err.reason)`. All of them are answered with 401 and a `WWW-Authenticate: DPoP`
- * challenge whose `error` is `err.oauthError` (RFC 9449 §7.1), except `ReplayCacheFull` (503: the
- * resource server is over capacity, not the caller at fault).
- */
-export type ProofErrorReason =
-  /** No `DPoP` proof came with the request. */
-  | 'ProofMissing'
-  /** The proof is not a well-formed `dpop+jwt` JWS with an allowed algorithm, a public `jwk` and the required claims, or its signature does not verify. */
-  | 'ProofInvalid'
-  /** `htm` or `htu` names another request (RFC 9449 §4.3 checks 8 and 9). */
-  | 'ProofRequestMismatch'
-  /** `ath` is missing or is the hash of another access token (RFC 9449 §4.3 check 12). */
-  | 'ProofTokenMismatch'
-  /** The proof's key is not the key the token is bound to (`cnf.jkt`, RFC 9449 §6.1). */
-  | 'ProofKeyMismatch'
-  /** `iat` is outside the accepted window around now. */
-  | 'ProofExpired'
-  /** This proof's `jti` was already used. */
-  | 'ProofReplayed'
-  /** The proof lacks the `nonce` the server asked for, or carries another one (RFC 9449 §8). */
-  | 'ProofNonceInvalid'
-  /** The access token is missing, malformed, not signed by the issuer, or for another issuer or audience. */
-  | 'TokenInvalid'
-  /** The access token has expired. */
-  | 'TokenExpired'
-  /** The access token is valid but bound to no key (no `cnf.jkt`): it is not a proof-of-possession token. */
-  | 'TokenNotBound'
-  /** The in-memory replay cache is full of live entries, so no new proof can be recorded (fail closed). */
-  | 'ReplayCacheFull'
-
-/** Every `ProofErrorReason`, for exhaustive tests and documentation. */
-export const PROOF_ERROR_REASONS: readonly ProofErrorReason[] = [
-  'ProofMissing',
-  'ProofInvalid',
-  'ProofRequestMismatch',
-  'ProofTokenMismatch',
-  'ProofKeyMismatch',
-  'ProofExpired',
-  'ProofReplayed',
-  'ProofNonceInvalid',
+const REASONS = [
+  ...PROOF_REFUSALS,
   'TokenInvalid',
   'TokenExpired',
   'TokenNotBound',
   'ReplayCacheFull',
-]
+] as const
+
+/**
+ * Why a bound token or its proof was refused, one stable value per condition, so a resource server
+ * can `switch (err.reason)`: the proof refusals of `@strongroom/dpop` (`ProofMissing`,
+ * `ProofInvalid`, `ProofRequestMismatch`, `ProofTokenMismatch`, `ProofKeyMismatch`, `ProofExpired`,
+ * `ProofReplayed`, `ProofNonceInvalid`, each documented there), then the token's own:
+ *
+ * - `TokenInvalid`: the access token is missing, malformed, not signed by the issuer, or for
+ *   another issuer or audience.
+ * - `TokenExpired`: the access token has expired.
+ * - `TokenNotBound`: the access token is valid but bound to no key (no `cnf.jkt`): it is not a
+ *   proof-of-possession token.
+ * - `ReplayCacheFull`: the in-memory replay cache is full of live entries, so no new proof can be
+ *   recorded (fail closed).
+ *
+ * All of them are answered with 401 and a `WWW-Authenticate: DPoP` challenge whose `error` is
+ * `err.oauthError` (RFC 9449 §7.1), except `ReplayCacheFull` (503: the resource server is over
+ * capacity, not the caller at fault).
+ */
+export type ProofErrorReason = (typeof REASONS)[number]
+
+/** Every `ProofErrorReason`, for exhaustive tests and documentation. */
+export const PROOF_ERROR_REASONS: readonly ProofErrorReason[] = REASONS
 
 /** The RFC 9449 §7.1 / RFC 6750 §3.1 `error` of the `WWW-Authenticate` challenge to answer with. */
-export type ProofOAuthError = 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce'
+export type ProofOAuthError = ProofRefusalOAuthError
 
 function oauthErrorFor(reason: ProofErrorReason): ProofOAuthError | undefined {
   switch (reason) {
     case 'TokenInvalid':
     case 'TokenExpired':
     case 'TokenNotBound':
-    case 'ProofKeyMismatch':
       return 'invalid_token'
-    case 'ProofNonceInvalid':
-      return 'use_dpop_nonce'
     case 'ReplayCacheFull':
       return undefined
     default:
-      return 'invalid_dpop_proof'
+      return proofRefusalOAuthError(reason)
   }
 }
 

@@ -1,17 +1,12 @@
 import { createPrivateKey, createPublicKey, generateKeyPair, type JsonWebKey, KeyObject } from 'node:crypto'
 import { promisify } from 'node:util'
+import type { ProofAlgorithm, PublicProofJwk } from '@strongroom/dpop'
 import { calculateJwkThumbprint } from 'jose'
 import { REDACTED, Redacted } from '../client/redacted.js'
 import { ConfigurationError } from '../errors.js'
 
-/** The JWS algorithms a proof key signs with. */
-export type ProofAlgorithm = 'ES256' | 'EdDSA' | 'RS256' | 'PS256'
-
-/** The public members of a proof key (RFC 7517), exactly those RFC 7638 hashes. */
-export type PublicProofJwk =
-  | { kty: 'EC'; crv: 'P-256'; x: string; y: string }
-  | { kty: 'OKP'; crv: 'Ed25519'; x: string }
-  | { kty: 'RSA'; n: string; e: string }
+// The JWS algorithms a proof key signs with, and its public members (RFC 7517), exactly those RFC 7638 hashes.
+export type { ProofAlgorithm, PublicProofJwk }
 
 const generate = promisify(generateKeyPair)
 // The private keys, kept out of the objects themselves so no printing, spreading or cloning reaches them.

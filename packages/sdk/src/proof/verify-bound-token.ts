@@ -1,3 +1,4 @@
+import { checkProof, PROOF_ALGORITHMS } from '@strongroom/dpop'
 import {
   createLocalJWKSet,
   errors,
@@ -9,12 +10,7 @@ import {
 import type { ReplayCheck } from './memory-replay-cache.js'
 import { invalidArgument, ProofError } from './proof-error.js'
 import type { ProofAlgorithm } from './proof-key.js'
-import {
-  type CheckedProof,
-  checkProof,
-  DEFAULT_PROOF_ALGORITHMS,
-  DEFAULT_PROOF_WINDOW_SECONDS,
-} from './verify-proof.js'
+import { requestHtm, requestHtu } from './request-target.js'
 
 /** What a resource server received: the token from `Authorization: DPoP <token>`, the `DPoP` header. */
 export interface BoundTokenRequest {
@@ -58,6 +54,8 @@ export interface VerifiedBoundToken {
 
 const DEFAULT_TOKEN_ALGORITHMS = ['EdDSA', 'ES256']
 const DEFAULT_LEEWAY_SECONDS = 10
+/** How far a proof's `iat` may be from now, either way, in seconds. */
+const DEFAULT_PROOF_WINDOW_SECONDS = 60
 const localSets = new WeakMap<JSONWebKeySet, JWTVerifyGetKey>()
 
 /**
@@ -89,8 +87,9 @@ export async function verifyBoundToken(
   const accessToken = request.accessToken
   if (typeof accessToken !== 'string' || accessToken === '')
     throw new ProofError('TokenInvalid', 'the request carries no access token')
+  // Before the token is verified, so a missing proof is said as such; in checkProof's words.
   if (request.proof === undefined || request.proof === '')
-    throw new ProofError('ProofMissing', 'the request carries no DPoP proof')
+    throw new ProofError('ProofMissing', 'DPoP is required')
 
   const claims = await verifyToken(accessToken, options, now)
   const cnf = claims.cnf
@@ -98,22 +97,18 @@ export async function verifyBoundToken(
   if (typeof jkt !== 'string' || jkt === '')
     throw new ProofError('TokenNotBound', 'the access token is bound to no key (no cnf.jkt)')
 
-  const proof: CheckedProof = await checkProof(
-    request.proof,
-    { method: request.method, url: request.url, accessToken, nonce: options.nonce },
-    {
-      now,
-      windowSeconds: options.proofWindowSeconds ?? DEFAULT_PROOF_WINDOW_SECONDS,
-      algorithms: options.proofAlgorithms ?? DEFAULT_PROOF_ALGORITHMS,
-    },
-  )
-  if (proof.jkt !== jkt)
-    throw new ProofError(
-      'ProofKeyMismatch',
-      'the DPoP proof is signed by another key than the token is bound to',
-    )
-  if (!(await options.firstUseOfJti(proof.jti, proof.expiresAt)))
-    throw new ProofError('ProofReplayed', 'the DPoP proof was already used (jti seen before)')
+  const proof = await checkProof(request.proof, {
+    htm: requestHtm(request.method),
+    htu: requestHtu(request.url),
+    accessToken,
+    nonce: options.nonce,
+    expectedJkt: jkt,
+    now,
+    windowSeconds: options.proofWindowSeconds ?? DEFAULT_PROOF_WINDOW_SECONDS,
+    algorithms: options.proofAlgorithms ?? PROOF_ALGORITHMS,
+    firstUseOfJti: options.firstUseOfJti,
+    refuse: (reason, field, rule) => new ProofError(reason, `${field} ${rule}`),
+  })
   return {
     claims: claims as VerifiedBoundToken['claims'],
     jkt,

@@ -1,5 +1,5 @@
-import { createHmac, type KeyObject, sign } from 'node:crypto'
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose'
+import { jtiRecorder } from '../../../dpop/test/jti-recorder.js'
 
 export const NOW = 1_750_000_000_000
 export const NOW_S = NOW / 1000
@@ -7,8 +7,6 @@ export const ISSUER = 'https://pam.example'
 export const AUDIENCE = 'https://api.example'
 export const URL_ = 'https://api.example/v1/things'
 export const CANARY_TOKEN_CLAIM = 'canary-9d1f-token-claim'
-
-const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 
 /** A token issuer with an EdDSA key, publishing a JWKS, minting `at+jwt` tokens. */
 export async function createIssuer() {
@@ -30,29 +28,10 @@ export async function createIssuer() {
   return { jwks, mint }
 }
 
-/** A compact JWS of exactly this header and payload, signed as `alg` says (tests of hostile proofs). */
-export function signRaw(
-  header: Record<string, unknown>,
-  payload: Record<string, unknown>,
-  key: KeyObject | Buffer,
-): string {
-  const input = `${b64(header)}.${b64(payload)}`
-  let signature: Buffer
-  if (Buffer.isBuffer(key)) signature = createHmac('sha256', key).update(input).digest()
-  else if (key.asymmetricKeyType === 'ed25519') signature = sign(null, Buffer.from(input), key)
-  else if (key.asymmetricKeyType === 'ec')
-    signature = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
-  else signature = sign('sha256', Buffer.from(input), key)
-  return `${input}.${signature.toString('base64url')}`
-}
+export { signRaw } from '../../../dpop/test/sign-raw.js'
 
 /** Collects every `jti` given to it and answers like a fresh replay store. */
 export function replayRecorder() {
-  const seen = new Map<string, number>()
-  const firstUseOfJti = async (jti: string, expiresAt: number) => {
-    if (seen.has(jti)) return false
-    seen.set(jti, expiresAt)
-    return true
-  }
-  return { seen, firstUseOfJti }
+  const { seen, firstUse } = jtiRecorder()
+  return { seen, firstUseOfJti: firstUse }
 }

@@ -1,11 +1,9 @@
+import type { PublicProofJwk } from '@strongroom/dpop'
 import { jwkThumbprint, publicJwkFrom } from '../../crypto/jwk.js'
 import { InvalidParameter, PamError } from '../../errors.js'
 
-/** A public key a token may be bound to, as the members RFC 7638 hashes. */
-export type BindablePublicJwk =
-  | { kty: 'EC'; crv: 'P-256'; x: string; y: string }
-  | { kty: 'OKP'; crv: 'Ed25519'; x: string }
-  | { kty: 'RSA'; n: string; e: string }
+/** A public key a token may be bound to, as the members RFC 7638 hashes: the keys proofs are signed with. */
+export type BindablePublicJwk = PublicProofJwk
 
 export interface Confirmation {
   /** The token's confirmation claim (RFC 7800 §3.1, RFC 9449 §6.1). */

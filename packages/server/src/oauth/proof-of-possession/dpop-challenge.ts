@@ -1,5 +1,5 @@
+import { PROOF_ALGORITHMS } from '@strongroom/dpop'
 import { InvalidToken } from '../../errors.js'
-import { PROOF_ALGORITHMS } from './proof-jws.js'
 
 /**
  * Marks an error answered with a `WWW-Authenticate: DPoP` challenge instead of the `Bearer` one:

@@ -1,23 +1,9 @@
+import { type ProofRefusal, type ProofRefusalOAuthError, proofRefusalOAuthError } from '@strongroom/dpop'
 import { PamError } from '../../errors.js'
 import type { DpopChallenged } from './dpop-challenge.js'
 
 /** Why a DPoP proof was refused: one stable value per condition (RFC 9449 §4.3), also its `Code`. */
-export type ProofRefusal =
-  | 'ProofMissing'
-  | 'ProofInvalid'
-  | 'ProofRequestMismatch'
-  | 'ProofTokenMismatch'
-  | 'ProofKeyMismatch'
-  | 'ProofExpired'
-  | 'ProofReplayed'
-  | 'ProofNonceInvalid'
-
-/** The RFC 9449 `error` of a refusal; a proof by another key than the token's is a token problem (§7.1). */
-function oauthErrorOf(reason: ProofRefusal): 'invalid_dpop_proof' | 'use_dpop_nonce' | 'invalid_token' {
-  if (reason === 'ProofNonceInvalid') return 'use_dpop_nonce'
-  if (reason === 'ProofKeyMismatch') return 'invalid_token'
-  return 'invalid_dpop_proof'
-}
+export type { ProofRefusal }
 
 /**
  * A DPoP proof was refused. Its `Code` is the precise `reason` (`ProofReplayed`…), it names the
@@ -32,12 +18,12 @@ function oauthErrorOf(reason: ProofRefusal): 'invalid_dpop_proof' | 'use_dpop_no
 export class ProofRejected extends PamError implements DpopChallenged {
   readonly reason: ProofRefusal
   readonly challenge = 'DPoP' as const
-  override readonly oauthError: 'invalid_dpop_proof' | 'use_dpop_nonce' | 'invalid_token'
+  override readonly oauthError: ProofRefusalOAuthError
   override readonly field: string
   override readonly rule: string
 
   constructor(reason: ProofRefusal, field: string, rule: string, status: 400 | 401 = 401) {
-    const oauthError = oauthErrorOf(reason)
+    const oauthError = proofRefusalOAuthError(reason)
     super(reason, status, `${field} ${rule}`, { field, rule, oauthError })
     this.reason = reason
     this.oauthError = oauthError

@@ -1,9 +1,12 @@
-import { createHash } from 'node:crypto'
-import { jwkThumbprint } from '../../crypto/jwk.js'
+import {
+  checkProof,
+  normalizedHtm,
+  normalizedHtu,
+  PROOF_ALGORITHMS,
+  type ProofAlgorithm,
+} from '@strongroom/dpop'
 import type { BindablePublicJwk } from './confirmation-for.js'
-import { PROOF_ALGORITHMS, type ProofAlgorithm, parseSignedProof } from './proof-jws.js'
 import { ProofRejected } from './proof-rejected.js'
-import { normalizedHtm, normalizedHtu } from './request-target.js'
 
 export interface ProofRequestOptions {
   /** The HTTP method of the request that carried the proof. */
@@ -44,10 +47,11 @@ export interface VerifiedProof {
 /**
  * Checks a DPoP proof (RFC 9449 §4.3) for the request it came with: a compact JWS with
  * `typ: dpop+jwt`, an allowed asymmetric `alg`, a public `jwk` (EC P-256, Ed25519 or RSA 2048+)
- * that verifies its signature (`node:crypto`), `htm` and `htu` of this request, `iat` within
- * `maxAgeSeconds` of now either way, `ath` of the access token when one is given, the nonce when
- * one is required, the expected key when one is given, and last a `jti` not seen before. Every
- * refusal is a `ProofRejected` (an `InvalidParameter`) with its `reason`, the field and the rule.
+ * that verifies its signature, `htm` and `htu` of this request, `iat` within `maxAgeSeconds` of
+ * now either way, `ath` of the access token when one is given, the nonce when one is required, the
+ * expected key when one is given, and last a `jti` not seen before: `checkProof` of
+ * `@strongroom/dpop`, the same checks the SDK runs. Every refusal is a `ProofRejected` (an
+ * `InvalidParameter`) with its `reason`, the field and the rule.
  *
  * @example
  * ```ts
@@ -70,44 +74,17 @@ export async function verifyProofForRequest(
   if (!Number.isFinite(options.now) || !(options.maxAgeSeconds > 0))
     throw new TypeError('verifyProofForRequest: now and maxAgeSeconds must be positive numbers')
 
-  const { jwk, claims } = parseSignedProof(proof, options.algorithms ?? PROOF_ALGORITHMS)
-  const { jti, iat } = claims
-  if (typeof jti !== 'string' || jti === '' || jti.length > 256)
-    throw new ProofRejected('ProofInvalid', 'DPoP.jti', 'must be a string of 1 to 256 characters')
-  if (typeof claims.htm !== 'string') throw new ProofRejected('ProofInvalid', 'DPoP.htm', 'is required')
-  if (typeof claims.htu !== 'string') throw new ProofRejected('ProofInvalid', 'DPoP.htu', 'is required')
-  if (typeof iat !== 'number' || !Number.isFinite(iat))
-    throw new ProofRejected('ProofInvalid', 'DPoP.iat', 'must be a number of seconds since the epoch')
-  if (normalizedHtm(claims.htm) !== htm)
-    throw new ProofRejected('ProofRequestMismatch', 'DPoP.htm', 'must be the method of this request')
-  if (normalizedHtu(claims.htu) !== htu)
-    throw new ProofRejected('ProofRequestMismatch', 'DPoP.htu', 'must be the URL of this request')
-  const now = Math.floor(options.now / 1000)
-  if (Math.abs(now - iat) > options.maxAgeSeconds)
-    throw new ProofRejected(
-      'ProofExpired',
-      'DPoP.iat',
-      `must be within ${options.maxAgeSeconds} s of the server's time`,
-    )
-  if (options.nonce !== undefined && claims.nonce !== options.nonce)
-    throw new ProofRejected(
-      'ProofNonceInvalid',
-      'DPoP.nonce',
-      'must be the nonce the server sent in DPoP-Nonce',
-    )
-  if (options.accessToken !== undefined) {
-    const ath = createHash('sha256').update(options.accessToken, 'ascii').digest('base64url')
-    if (claims.ath !== ath)
-      throw new ProofRejected(
-        'ProofTokenMismatch',
-        'DPoP.ath',
-        'must be the SHA-256 hash of the access token sent',
-      )
-  }
-  const jkt = jwkThumbprint(jwk)
-  if (options.expectedJkt !== undefined && jkt !== options.expectedJkt)
-    throw new ProofRejected('ProofKeyMismatch', 'DPoP.jwk', 'must be the key the access token is bound to')
-  if (!(await options.seenJti(jti, Math.floor(iat) + options.maxAgeSeconds)))
-    throw new ProofRejected('ProofReplayed', 'DPoP.jti', 'must not have been used before')
+  const { jkt, jwk, jti, iat } = await checkProof(proof, {
+    htm,
+    htu,
+    accessToken: options.accessToken,
+    nonce: options.nonce,
+    expectedJkt: options.expectedJkt,
+    now: options.now,
+    windowSeconds: options.maxAgeSeconds,
+    algorithms: options.algorithms ?? PROOF_ALGORITHMS,
+    firstUseOfJti: options.seenJti,
+    refuse: (reason, field, rule) => new ProofRejected(reason, field, rule),
+  })
   return { jkt, publicJwk: jwk, jti, iat, htm, htu }
 }

@@ -1,5 +1,5 @@
+import { normalizedHtu } from '@strongroom/dpop'
 import { ProofRejected } from '../../oauth/proof-of-possession/proof-rejected.js'
-import { normalizedHtu } from '../../oauth/proof-of-possession/request-target.js'
 import {
   type VerifiedProof,
   verifyProofForRequest,

@@ -1,5 +1,6 @@
-import { createHash, createHmac, generateKeyPairSync, type KeyObject, sign } from 'node:crypto'
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { exportJWK, SignJWT } from 'jose'
+import { jtiRecorder } from '../../../../dpop/test/jti-recorder.js'
 
 export const NOW = 1_750_000_000_000
 export const NOW_S = NOW / 1000
@@ -7,7 +8,6 @@ export const URL_ = 'https://pam.example/oauth2/token'
 export const TOKEN = 'eyJhbGciOiJFZERTQSJ9.canary-token-payload.c2ln'
 
 export const ath = (token: string) => createHash('sha256').update(token).digest('base64url')
-const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 
 export type Alg = 'ES256' | 'EdDSA' | 'RS256' | 'PS256'
 
@@ -34,28 +34,9 @@ export async function joseProof(
     .sign(privateKey)
 }
 
-/** A compact JWS of exactly this header and payload (tests of hostile proofs). */
-export function signRaw(
-  header: Record<string, unknown>,
-  payload: Record<string, unknown>,
-  key: KeyObject | Buffer,
-): string {
-  const input = `${b64(header)}.${b64(payload)}`
-  let signature: Buffer
-  if (Buffer.isBuffer(key)) signature = createHmac('sha256', key).update(input).digest()
-  else if (key.asymmetricKeyType === 'ed25519') signature = sign(null, Buffer.from(input), key)
-  else if (key.asymmetricKeyType === 'ec')
-    signature = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
-  else signature = sign('sha256', Buffer.from(input), key)
-  return `${input}.${signature.toString('base64url')}`
-}
+export { signRaw } from '../../../../dpop/test/sign-raw.js'
 
 export function seenStore() {
-  const seen = new Map<string, number>()
-  const seenJti = async (jti: string, exp: number) => {
-    if (seen.has(jti)) return false
-    seen.set(jti, exp)
-    return true
-  }
-  return { seen, seenJti }
+  const { seen, firstUse } = jtiRecorder()
+  return { seen, seenJti: firstUse }
 }

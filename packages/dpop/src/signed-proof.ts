@@ -1,10 +1,6 @@
 import { constants, createPublicKey, type KeyObject, verify } from 'node:crypto'
-import type { BindablePublicJwk } from './confirmation-for.js'
-import { ProofRejected } from './proof-rejected.js'
-
-/** The algorithms a proof may be signed with: never `none`, never a MAC. */
-export type ProofAlgorithm = 'ES256' | 'EdDSA' | 'RS256' | 'PS256'
-export const PROOF_ALGORITHMS: readonly ProofAlgorithm[] = ['ES256', 'EdDSA', 'RS256', 'PS256']
+import type { ProofAlgorithm, PublicProofJwk } from './proof-jwk.js'
+import type { RefuseProof } from './proof-refusals.js'
 
 const MAX_PROOF_LENGTH = 8192
 const SEGMENT = /^[A-Za-z0-9_-]+$/
@@ -15,16 +11,19 @@ const FIELD = 'DPoP'
 /** A proof whose header is sound and whose signature verified with its own `jwk`; claims unchecked. */
 export interface SignedProof {
   alg: ProofAlgorithm
-  jwk: BindablePublicJwk
+  jwk: PublicProofJwk
   claims: Record<string, unknown>
 }
 
-const invalid = (field: string, rule: string) => new ProofRejected('ProofInvalid', field, rule)
-
 /** RFC 9449 §4.3 checks 1-7: one JWS, a `dpop+jwt` header with an allowed `alg` and a public `jwk`, a valid signature. */
-export function parseSignedProof(proof: unknown, algorithms: readonly ProofAlgorithm[]): SignedProof {
+export function parseSignedProof(
+  proof: unknown,
+  algorithms: readonly ProofAlgorithm[],
+  refuse: RefuseProof,
+): SignedProof {
+  const invalid = (field: string, rule: string) => refuse('ProofInvalid', field, rule)
   if (proof === undefined || proof === null || proof === '')
-    throw new ProofRejected('ProofMissing', FIELD, 'is required')
+    throw refuse('ProofMissing', FIELD, 'is required')
   if (typeof proof !== 'string' || proof.length > MAX_PROOF_LENGTH)
     throw invalid(FIELD, `must be a compact JWS of at most ${MAX_PROOF_LENGTH} characters`)
   const segments = proof.split('.')
@@ -42,7 +41,7 @@ export function parseSignedProof(proof: unknown, algorithms: readonly ProofAlgor
     throw invalid(`${FIELD}.alg`, `must be one of ${algorithms.join(', ')}`)
   if (header.crit !== undefined || header.b64 !== undefined)
     throw invalid(`${FIELD}.crit`, 'must be absent: no extension is understood')
-  const jwk = publicJwkOf(header.jwk, alg as ProofAlgorithm)
+  const jwk = publicJwkOf(header.jwk, alg as ProofAlgorithm, invalid)
   let key: KeyObject
   try {
     key = createPublicKey({ key: jwk, format: 'jwk' })
@@ -90,7 +89,11 @@ function signatureVerifies(alg: ProofAlgorithm, key: KeyObject, input: Buffer, s
 }
 
 /** The header's `jwk`: public members only, of the type and strength its `alg` needs. */
-function publicJwkOf(value: unknown, alg: ProofAlgorithm): BindablePublicJwk {
+function publicJwkOf(
+  value: unknown,
+  alg: ProofAlgorithm,
+  invalid: (field: string, rule: string) => Error,
+): PublicProofJwk {
   const field = `${FIELD}.jwk`
   if (!isPlainObject(value)) throw invalid(field, 'must be a JSON object')
   if (PRIVATE_MEMBERS.some((m) => Object.hasOwn(value, m)))
