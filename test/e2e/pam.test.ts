@@ -169,6 +169,8 @@ describe('the PAM developer API: ObtainCredential', () => {
     expect(events.map((e) => [e.details.identifier, e.outcome])).toEqual([
       ['pay/stripe', 'success'],
       ['pay/upstream', 'success'],
+      // The token without the scope: refused by the one gate, and recorded like every refusal.
+      ['pay/stripe', 'denied'],
       ['hr/payroll', 'denied'],
       ['hr/nothing', 'denied'],
       ['pay/nothing', 'denied'],

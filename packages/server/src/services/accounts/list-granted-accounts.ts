@@ -4,8 +4,8 @@ import { decodeCursor, pageById } from '../../store/pagination.js'
 import type { AccountTable } from '../../store/schema.js'
 import { startsWith } from '../../store/starts-with.js'
 import type { Caller, Services, Workload } from '../context.js'
+import { applicationGrants, refuseWithoutScope } from '../grants/authorize.js'
 import { auditedOperation } from '../pam/audited-operation.js'
-import { accountGrants, refuseWithoutScope } from './account-access.js'
 import { toAccountSummary } from './account-record.js'
 
 /**
@@ -25,7 +25,11 @@ export function listGrantedAccounts(
     const unscoped = await refuseWithoutScope(unit, caller.workload, ['account:read', 'account:obtain'])
     if (unscoped) return unscoped
     const grants = (
-      await accountGrants.all(s.store, unit.trx, { instanceId, applicationId: caller.workload.applicationId })
+      await applicationGrants.all(s.store, unit.trx, {
+        instanceId,
+        applicationId: caller.workload.applicationId,
+        resourceType: 'account',
+      })
     ).filter((g) => g.actions.split(',').some((action) => action === 'read' || action === 'obtain'))
     const exact = grants.filter((g) => g.resource_match === 'exact').map((g) => g.resource)
     const prefixes = [...new Set(grants.filter((g) => g.resource_match !== 'exact').map((g) => g.resource))]

@@ -10,11 +10,10 @@ import {
   isIdentifier,
   isIdentifierPrefix,
 } from '@strongroom/protocol'
-import type { Kysely } from 'kysely'
 import { InvalidParameter, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
 import { type Page, pageById } from '../../store/pagination.js'
-import type { Database, GrantTable } from '../../store/schema.js'
+import type { GrantTable } from '../../store/schema.js'
 import { requireApplication } from '../applications/applications.js'
 import type { Caller, Services } from '../context.js'
 import { requireInstance } from '../instances/instances.js'
@@ -151,30 +150,8 @@ export async function deleteGrant(
 }
 
 /**
- * Whether `applicationId` holds `action` on a resource, by its id or identifier: deny by default.
- * Used by the developer API; exact grants match the id or the identifier, prefix grants the identifier.
- */
-export async function isGranted(
-  db: Kysely<Database>,
-  instanceId: string,
-  applicationId: string,
-  resourceType: GrantResourceType,
-  resource: { id: string; identifier: string },
-  action: GrantAction,
-): Promise<boolean> {
-  const rows = await db
-    .selectFrom('grants')
-    .select(['resource_match', 'resource', 'actions'])
-    .where('instance_id', '=', instanceId)
-    .where('application_id', '=', applicationId)
-    .where('resource_type', '=', resourceType)
-    .execute()
-  return grantsAllow(rows, resource, action)
-}
-
-/**
- * The matching rule of `isGranted`, for a caller that read the application's grants of one
- * resource type itself (the developer API's hot path reads them with a prepared query). A prefix
+ * The matching rule of a grant, over the application's grants of one resource type (read by
+ * `authorize`'s prepared query). A prefix
  * grant covers only identifiers in the grammar: one stored before the grammar was enforced
  * (`team/../other`) is never reached through `team/`.
  */

@@ -1,6 +1,7 @@
 import type { AuditDetails } from '../../audit/chain.js'
 import type { PamError } from '../../errors.js'
 import type { Unit } from '../../store/committer.js'
+import type { Store } from '../../store/connect.js'
 import type { Caller, Services } from '../context.js'
 
 /** What a unit returns to refuse: the refusal's event is in the same commit, the error is thrown after it. */
@@ -9,6 +10,8 @@ export class Refusal {
 }
 
 export interface AuditedUnit extends Unit {
+  /** The store, for prepared statements run in `trx`. */
+  readonly store: Store
   /** Names the resource the operation is about, once it is known; later events carry it. */
   about(resource: { type: string; id: string }): void
   /** Records the operation as `denied` with why, and returns the refusal to return from the unit. */
@@ -55,6 +58,7 @@ export async function auditedOperation<T>(
       })
     return work({
       ...unit,
+      store: s.store,
       about: (r) => {
         resource = r
       },

@@ -9,7 +9,6 @@ import { checkCustomParameters, type UpstreamToken } from '../providers/upstream
 import { auditedOperation } from './audited-operation.js'
 import { authorizeProvider } from './provider-access.js'
 import { toAuthenticationToken } from './token-records.js'
-import { requireScope } from './workload.js'
 
 type WorkloadCaller = Caller & { workload: Workload }
 
@@ -27,12 +26,12 @@ export async function fetchOAuthToken(
   body: FetchOAuthTokenBody,
 ): Promise<OAuthTokenResult> {
   const { workload } = caller
-  requireScope(workload, 'authentication_token:obtain')
   const customParameters = checkCustomParameters(body.customParameters)
   const event = { instanceId, action: 'authentication_token.fetch_oauth' }
   const provider = await auditedOperation(s, caller, event, (unit) =>
     authorizeProvider(unit, workload, instanceId, body.credentialProviderIdentifier, 'use', {
       type: 'oauth',
+      scopes: ['authentication_token:obtain'],
     }),
   )
   const settings = oauthSettingsOf(provider)

@@ -10,7 +10,6 @@ import { isReservedAudience, type JwtSettings } from '../providers/settings.js'
 import { auditedOperation, Refusal } from './audited-operation.js'
 import { authorizeProvider } from './provider-access.js'
 import { jwtBinding, toAuthenticationToken } from './token-records.js'
-import { requireScope } from './workload.js'
 
 /** Registered claims the server sets itself (RFC 7519 §4.1): custom claims may not override them. */
 const RESERVED_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti'])
@@ -29,7 +28,6 @@ export async function generateJwt(
   body: GenerateJwtBody,
 ): Promise<JwtTokenResult> {
   const { workload } = caller
-  requireScope(workload, 'authentication_token:obtain')
   checkCustomClaims(body.customClaims)
   body.audiences.forEach((audience, i) => {
     if (isReservedAudience(audience)) {
@@ -51,7 +49,7 @@ export async function generateJwt(
         instanceId,
         body.credentialProviderIdentifier,
         'use',
-        { type: 'jwt' },
+        { type: 'jwt', scopes: ['authentication_token:obtain'] },
       )
       if (provider instanceof Refusal) return provider
       const settings = jwtSettingsOf(provider)

@@ -1,15 +1,15 @@
 import type { CredentialValue, ObtainedCredential } from '@strongroom/protocol'
-import { IntegrityError, NotFound, PamError } from '../../errors.js'
+import { IntegrityError, NotFound } from '../../errors.js'
 import { prepare } from '../../store/prepared.js'
 import type { CredentialTable } from '../../store/schema.js'
 import type { Caller, Services, Workload } from '../context.js'
-import { grantsAllow } from '../grants/grants.js'
-import { requireScope } from './workload.js'
+import { authorize } from '../grants/authorize.js'
+import { auditedOperation, Refusal } from './audited-operation.js'
 
 /**
- * ObtainCredential (CONTRACT.md): the current value of a credential, to a workload whose token
- * carries `credential:obtain` and whose application holds an `obtain` grant on it. The grant is
- * checked before existence, so an application learns nothing about credentials it may not have.
+ * ObtainCredential: the current value of a credential, to a workload whose token carries
+ * `credential:obtain` and whose application holds an `obtain` grant on it (the rule is
+ * `authorize`'s: scope, grant before existence, existence, status, each refusal audited).
  * Fail closed: the value leaves only once its audit event is committed.
  */
 export async function obtainCredential(
@@ -19,61 +19,36 @@ export async function obtainCredential(
   identifier: string,
 ): Promise<ObtainedCredential> {
   const { workload } = caller
-  requireScope(workload, 'credential:obtain')
-  const event = {
-    instanceId,
-    actor: caller.actor,
-    action: 'credential.obtain',
-    request: caller.request,
-  }
-  const result = await s.committer.run(async ({ trx, audit }) => {
+  const event = { instanceId, action: 'credential.obtain', details: { identifier } }
+  const result = await auditedOperation(s, caller, event, async (unit) => {
     // One read for the credential and its current version's ciphertext, one for the grants; both
     // in the unit's transaction, so they and the audit event see the same committed state.
-    const found = await credentialWithCurrentVersion.first(s.store, trx, { instanceId, identifier })
-    let row: CredentialTable | undefined
     let version: { ciphertext: Buffer; key_version: number } | undefined
-    if (found) {
-      const { ciphertext, key_version, ...credential } = found
-      row = credential
-      if (ciphertext !== null && key_version !== null) version = { ciphertext, key_version }
-    }
-    const grants = await applicationGrants.all(s.store, trx, {
+    const row = await authorize<CredentialTable>(unit, workload, {
       instanceId,
-      applicationId: workload.applicationId,
+      scopes: ['credential:obtain'],
+      resourceType: 'credential',
+      action: 'obtain',
+      noun: 'credential',
+      ref: identifier,
+      find: async () => {
+        const found = await credentialWithCurrentVersion.first(s.store, unit.trx, { instanceId, identifier })
+        if (!found) return undefined
+        const { ciphertext, key_version, ...credential } = found
+        if (ciphertext !== null && key_version !== null) version = { ciphertext, key_version }
+        return credential
+      },
+      matchAs: (found) => ({ id: found?.id ?? '', identifier }),
+      notFound: () => new NotFound('CredentialNotFound', `credential ${identifier} does not exist`),
+      disabledCode: 'CredentialDisabled',
     })
-    const granted = grantsAllow(grants, { id: row?.id ?? '', identifier }, 'obtain')
-    const refuse = async (error: PamError, why: string) => {
-      await audit.append({
-        ...event,
-        ...(row ? { resource: { type: 'credential', id: row.id } } : {}),
-        outcome: 'denied',
-        details: { identifier, why, tokenId: workload.tokenId },
-      })
-      return { error }
-    }
-    if (!granted) {
-      return refuse(
-        new PamError('PermissionDenied', 403, `this application holds no obtain grant on ${identifier}`),
-        'no_grant',
-      )
-    }
-    if (!row)
-      return refuse(
-        new NotFound('CredentialNotFound', `credential ${identifier} does not exist`),
-        'not_found',
-      )
-    if (row.status !== 'enabled') {
-      return refuse(
-        new PamError('CredentialDisabled', 403, `credential ${identifier} is disabled`),
-        'disabled',
-      )
-    }
+    if (row instanceof Refusal) return row
     let plaintext: Buffer
     try {
       if (!version)
         throw new IntegrityError(`credential ${row.id} has no stored version ${row.current_version}`)
       plaintext = await s.keyring.decrypt(
-        trx,
+        unit.trx,
         {
           instanceId,
           table: 'credential_versions',
@@ -84,18 +59,12 @@ export async function obtainCredential(
         { ciphertext: version.ciphertext, keyVersion: version.key_version },
       )
     } catch (err) {
-      if (err instanceof IntegrityError) return refuse(err, 'integrity')
+      if (err instanceof IntegrityError) return unit.refuse(err, 'integrity')
       throw err
     }
-    await audit.append({
-      ...event,
-      resource: { type: 'credential', id: row.id },
-      outcome: 'success',
-      details: { identifier, version: row.current_version, tokenId: workload.tokenId },
-    })
+    await unit.succeed({ version: row.current_version })
     return { row, value: JSON.parse(plaintext.toString('utf8')) as CredentialValue }
   })
-  if ('error' in result) throw result.error
   const { row, value } = result
   return {
     credentialId: row.id,
@@ -123,16 +92,6 @@ const credentialWithCurrentVersion = prepare(['instanceId', 'identifier'], (db, 
     .select(['v.ciphertext', 'v.key_version'])
     .where('c.instance_id', '=', p.instanceId)
     .where('c.identifier', '=', p.identifier),
-)
-
-/** What `isGranted` reads: the application's credential grants. */
-const applicationGrants = prepare(['instanceId', 'applicationId'], (db, p) =>
-  db
-    .selectFrom('grants')
-    .select(['resource_match', 'resource', 'actions'])
-    .where('instance_id', '=', p.instanceId)
-    .where('application_id', '=', p.applicationId)
-    .where('resource_type', '=', 'credential'),
 )
 
 function content(type: string, value: CredentialValue): ObtainedCredential['credentialContent'] {

@@ -1,15 +1,16 @@
-import type { GrantAction } from '@strongroom/protocol'
+import type { GrantAction, PamScope } from '@strongroom/protocol'
 import { NotFound, PamError } from '../../errors.js'
 import type { CredentialProviderTable } from '../../store/schema.js'
 import type { Workload } from '../context.js'
-import { isGranted } from '../grants/grants.js'
+import { authorize } from '../grants/authorize.js'
 import { findProvider } from '../providers/providers.js'
-import type { AuditedUnit, Refusal } from './audited-operation.js'
+import { type AuditedUnit, Refusal } from './audited-operation.js'
 
 /**
  * The provider a workload names, once the calling application holds `action` on it. The grant is
  * checked before existence, as for credentials: an application learns nothing about providers it
- * holds no grant on. A disabled provider (unless allowed), or one of the wrong type, is refused after that.
+ * holds no grant on. A disabled provider (unless allowed), or one of the wrong type, is refused after
+ * that. The rule is `authorize`'s; the type check is the providers' own.
  */
 export async function authorizeProvider(
   unit: AuditedUnit,
@@ -17,46 +18,30 @@ export async function authorizeProvider(
   instanceId: string,
   ref: string,
   action: GrantAction,
-  options: { type?: CredentialProviderTable['type']; allowDisabled?: boolean } = {},
+  options: {
+    type?: CredentialProviderTable['type']
+    allowDisabled?: boolean
+    /** The scope the operation needs, checked first; none when the unit checked it already. */
+    scopes?: readonly PamScope[]
+  } = {},
 ): Promise<CredentialProviderTable | Refusal> {
-  const row = await findProvider(unit.trx, instanceId, ref)
-  if (row) unit.about({ type: 'credential_provider', id: row.id })
-  const granted = await isGranted(
-    unit.trx,
-    instanceId,
-    workload.applicationId,
-    'credential_provider',
-    { id: row?.id ?? '', identifier: row?.identifier ?? ref },
-    action,
-  )
   const details = { credentialProvider: ref }
-  if (!granted) {
-    return unit.refuse(
-      new PamError(
-        'PermissionDenied',
-        403,
-        `this application holds no ${action} grant on credential provider ${ref}`,
-      ),
-      'no_grant',
-      details,
-    )
-  }
-  if (!row) {
-    return unit.refuse(
-      new NotFound('CredentialProviderNotFound', `credential provider ${ref} does not exist`),
-      'not_found',
-      details,
-    )
-  }
+  const row = await authorize(unit, workload, {
+    instanceId,
+    scopes: options.scopes ?? [],
+    resourceType: 'credential_provider',
+    action,
+    noun: 'credential provider',
+    ref,
+    find: () => findProvider(unit.trx, instanceId, ref),
+    matchAs: (found) => ({ id: found?.id ?? '', identifier: found?.identifier ?? ref }),
+    notFound: () => new NotFound('CredentialProviderNotFound', `credential provider ${ref} does not exist`),
+    disabledCode: 'CredentialProviderDisabled',
+    ...(options.allowDisabled ? { allowDisabled: true } : {}),
+    details,
+  })
+  if (row instanceof Refusal) return row
   const { type } = options
-  // Tokens a provider already minted stay readable and manageable after it is disabled.
-  if (row.status !== 'enabled' && !options.allowDisabled) {
-    return unit.refuse(
-      new PamError('CredentialProviderDisabled', 403, `credential provider ${ref} is disabled`),
-      'disabled',
-      details,
-    )
-  }
   if (type !== undefined && row.type !== type) {
     return unit.refuse(
       new PamError(

@@ -9,6 +9,7 @@ import { SECRET_PREFIX } from '../../crypto/minted-secret.js'
 import { IntegrityError, NotFound, PamError } from '../../errors.js'
 import type { AuthenticationTokenTable } from '../../store/schema.js'
 import type { Caller, Services, Workload } from '../context.js'
+import { refuseWithoutScope } from '../grants/authorize.js'
 import { requireInstance } from '../instances/instances.js'
 import { findProvider } from '../providers/providers.js'
 import { type AuditedUnit, auditedOperation, Refusal } from './audited-operation.js'
@@ -20,7 +21,6 @@ import {
   signatureVerifies,
   toAuthenticationToken,
 } from './token-records.js'
-import { requireScope } from './workload.js'
 
 type WorkloadCaller = Caller & { workload: Workload }
 
@@ -72,7 +72,6 @@ export async function obtainJwt(
   instanceId: string,
   body: ObtainJwtBody,
 ): Promise<JwtTokenResult> {
-  requireScope(caller.workload, 'authentication_token:obtain')
   return auditedOperation(
     s,
     caller,
@@ -82,6 +81,8 @@ export async function obtainJwt(
       details: { authenticationTokenId: body.authenticationTokenId },
     },
     async (unit) => {
+      const unscoped = await refuseWithoutScope(unit, caller.workload, ['authentication_token:obtain'])
+      if (unscoped) return unscoped
       const row = await unit.trx
         .selectFrom('authentication_tokens')
         .selectAll()
@@ -199,12 +200,13 @@ export async function setTokenRevoked(
   token: string,
   revoked: boolean,
 ): Promise<Record<string, never>> {
-  requireScope(caller.workload, 'authentication_token:manage')
   return auditedOperation(
     s,
     caller,
     { instanceId, action: `authentication_token.${revoked ? 'revoke' : 'reinstate'}` },
     async (unit) => {
+      const unscoped = await refuseWithoutScope(unit, caller.workload, ['authentication_token:manage'])
+      if (unscoped) return unscoped
       const row = await findTokenRecord(s, unit.trx, instanceId, token)
       if (!row) return unit.refuse(tokenNotFound(), 'not_found')
       const provider = await authorizeProvider(unit, caller.workload, instanceId, row.provider_id, 'manage', {
@@ -236,7 +238,6 @@ export async function setConsumerTokensRevoked(
   body: ConsumerActionBody,
   revoked: boolean,
 ): Promise<Record<string, never>> {
-  requireScope(caller.workload, 'authentication_token:manage')
   return auditedOperation(
     s,
     caller,
@@ -246,6 +247,8 @@ export async function setConsumerTokensRevoked(
       details: { consumerId: body.consumerId },
     },
     async (unit) => {
+      const unscoped = await refuseWithoutScope(unit, caller.workload, ['authentication_token:manage'])
+      if (unscoped) return unscoped
       const provider = await authorizeProvider(
         unit,
         caller.workload,
@@ -281,12 +284,13 @@ export async function listTokens(
   instanceId: string,
   query: ListAuthenticationTokensQuery,
 ): Promise<AuthenticationTokenPage> {
-  requireScope(caller.workload, 'authentication_token:read')
   return auditedOperation(
     s,
     caller,
     { instanceId, action: 'authentication_token.list', details: { consumerId: query.consumerId } },
     async (unit) => {
+      const unscoped = await refuseWithoutScope(unit, caller.workload, ['authentication_token:read'])
+      if (unscoped) return unscoped
       const provider = await authorizeProvider(
         unit,
         caller.workload,

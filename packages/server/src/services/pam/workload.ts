@@ -1,6 +1,6 @@
-import { DEFAULT_AUTHORIZATION_SERVER, PAM_AUDIENCE, type PamScope } from '@strongroom/protocol'
+import { DEFAULT_AUTHORIZATION_SERVER, PAM_AUDIENCE } from '@strongroom/protocol'
 import type { RequestMeta } from '../../audit/appender.js'
-import { InvalidToken, PamError } from '../../errors.js'
+import { InvalidToken, type PamError } from '../../errors.js'
 import { type AccessTokenClaims, verifyAccessTokenExceptRevocation } from '../../oauth/access-tokens.js'
 import { issuerOf } from '../../oauth/issuer.js'
 import { BoundTokenRefused } from '../../oauth/proof-of-possession/dpop-challenge.js'
@@ -214,15 +214,4 @@ function scopesOf(claims: AccessTokenClaims): ReadonlySet<string> {
     scopeSets.set(claims, scopes)
   }
   return scopes
-}
-
-/** RFC 6750 §3.1: a token without the scope an operation needs is a 403 `insufficient_scope`. */
-export function requireScope(workload: Workload, scope: PamScope): void {
-  if (!workload.scopes.has(scope)) {
-    throw new PamError(
-      'InsufficientScope',
-      403,
-      `the access token does not carry the scope ${PAM_AUDIENCE}|${scope}`,
-    )
-  }
 }

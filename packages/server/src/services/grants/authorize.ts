@@ -1,0 +1,114 @@
+import {
+  type ErrorCode,
+  type GrantAction,
+  type GrantResourceType,
+  PAM_AUDIENCE,
+  type PamScope,
+} from '@strongroom/protocol'
+import type { AuditDetails } from '../../audit/chain.js'
+import { PamError } from '../../errors.js'
+import { prepare } from '../../store/prepared.js'
+import type { Workload } from '../context.js'
+import type { AuditedUnit, Refusal } from '../pam/audited-operation.js'
+import { grantsAllow } from './grants.js'
+
+/**
+ * The calling application's grants of one resource type: one prepared statement for every
+ * slice, run in the unit's transaction so the grants, the resource and the event agree.
+ */
+export const applicationGrants = prepare(['instanceId', 'applicationId', 'resourceType'], (db, p) =>
+  db
+    .selectFrom('grants')
+    .select(['resource_match', 'resource', 'actions'])
+    .where('instance_id', '=', p.instanceId)
+    .where('application_id', '=', p.applicationId)
+    .where('resource_type', '=', p.resourceType),
+)
+
+/**
+ * Refuses a token that carries none of `scopes` (RFC 6750 §3.1) as the unit's one audit event:
+ * a missing scope is recorded like every other refusal.
+ */
+export async function refuseWithoutScope(
+  unit: AuditedUnit,
+  workload: Workload,
+  scopes: readonly PamScope[],
+  details?: AuditDetails,
+): Promise<Refusal | undefined> {
+  if (scopes.some((scope) => workload.scopes.has(scope))) return undefined
+  const wanted = scopes.map((scope) => `${PAM_AUDIENCE}|${scope}`).join(' or ')
+  return unit.refuse(
+    new PamError('InsufficientScope', 403, `the access token does not carry the scope ${wanted}`),
+    'insufficient_scope',
+    details,
+  )
+}
+
+/** What a slice tells the gate about the resource a workload names. */
+export interface AuthorizeRequest<R> {
+  readonly instanceId: string
+  /** Any one of these scopes suffices; checked first. Empty when the caller checked it already. */
+  readonly scopes: readonly PamScope[]
+  readonly resourceType: GrantResourceType
+  readonly action: GrantAction
+  /** The resource as the caller named it, for messages: `credential demo/api-key`. */
+  readonly noun: string
+  readonly ref: string
+  /** Reads the resource in the unit's transaction; `undefined` when there is none. */
+  find(): Promise<R | undefined>
+  /** What grants match against: the row's id and identifier, or for a missing one what was named. */
+  matchAs(row: R | undefined): { id: string; identifier: string }
+  /** The resource's own not-found error (its code names the aggregate). */
+  notFound(): PamError
+  readonly disabledCode: ErrorCode
+  /** Tokens a provider already minted stay manageable after it is disabled. */
+  readonly allowDisabled?: boolean
+  /** Added to a refusal's event (the unit's own details are there already). */
+  readonly details?: AuditDetails
+}
+
+/**
+ * The developer API's one authorization rule, inside the operation's audited unit of work: the
+ * scope, then the grant before existence (an application learns nothing about what it holds no
+ * grant on), then existence, then status. Every refusal is the unit's one audit event, with the
+ * same fields whatever the slice (`why`, `code`, `accessTokenId`, the resource once known).
+ * What is particular to a slice (a provider's type, an account's reason) comes after, in the slice.
+ */
+export async function authorize<R extends { id: string; status: string }>(
+  unit: AuditedUnit,
+  workload: Workload,
+  request: AuthorizeRequest<R>,
+): Promise<R | Refusal> {
+  const { details } = request
+  if (request.scopes.length > 0) {
+    const unscoped = await refuseWithoutScope(unit, workload, request.scopes, details)
+    if (unscoped) return unscoped
+  }
+  const row = await request.find()
+  if (row) unit.about({ type: request.resourceType, id: row.id })
+  const grants = await applicationGrants.all(unit.store, unit.trx, {
+    instanceId: request.instanceId,
+    applicationId: workload.applicationId,
+    resourceType: request.resourceType,
+  })
+  if (!grantsAllow(grants, request.matchAs(row), request.action)) {
+    return unit.refuse(
+      new PamError(
+        'PermissionDenied',
+        403,
+        `this application holds no ${request.action} grant on ${request.noun} ${request.ref}`,
+      ),
+      'no_grant',
+      details,
+    )
+  }
+  if (!row) return unit.refuse(request.notFound(), 'not_found', details)
+  if (row.status !== 'enabled' && !request.allowDisabled) {
+    return unit.refuse(
+      new PamError(request.disabledCode, 403, `${request.noun} ${request.ref} is disabled`),
+      'disabled',
+      details,
+    )
+  }
+  return row
+}
