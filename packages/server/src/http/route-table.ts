@@ -1,6 +1,6 @@
 import type { TSchema } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Caller } from '../services/context.js'
+import type { Caller } from '../services.js'
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
 

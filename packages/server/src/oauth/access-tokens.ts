@@ -1,7 +1,7 @@
 import { createHash, randomBytes, sign, verify } from 'node:crypto'
 import { InvalidToken } from '../errors.js'
 import { CacheStats } from '../metrics/cache-stats.js'
-import type { Services } from '../services/context.js'
+import type { Services } from '../services.js'
 import { prepare } from '../store/prepared.js'
 import type { ScopeSet } from './scopes.js'
 import type { LoadedKey, SigningKeys } from './signing-keys.js'
@@ -141,7 +141,7 @@ export async function verifyAccessToken(
 /**
  * `verifyAccessToken` but for the revocation list, which the caller MUST read itself, on every
  * call: the developer API reads it in the same query as the calling application
- * (services/pam/workload.ts), one statement per request instead of two.
+ * (oauth/authenticate-workload.ts), one statement per request instead of two.
  */
 export async function verifyAccessTokenExceptRevocation(
   s: Pick<Services, 'now'>,

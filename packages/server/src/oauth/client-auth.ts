@@ -10,7 +10,7 @@ import type { Kysely } from 'kysely'
 import { hashesEqual, isWellFormedSecret, keyedHash, SECRET_PREFIX } from '../crypto/minted-secret.js'
 import { OAuthError } from '../errors.js'
 import { clientSecretBinding } from '../services/applications/client-secrets.js'
-import type { Services } from '../services/context.js'
+import type { Services } from '../services.js'
 import type { ApplicationTable, Database, FederatedCredentialTable } from '../store/schema.js'
 
 export type ClientAuthMethod =

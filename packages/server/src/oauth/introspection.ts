@@ -1,6 +1,6 @@
 import { InvalidToken, OAuthError } from '../errors.js'
 import { requireLiveSession, SessionRefused } from '../services/bound-tokens/session-refused.js'
-import type { Services } from '../services/context.js'
+import type { Services } from '../services.js'
 import { type AccessTokenClaims, verifyAccessToken } from './access-tokens.js'
 import { issuerOf, requireAuthorizationServer } from './issuer.js'
 import { authenticateClient, type TokenRequest, type TokenThrottles } from './token-endpoint.js'

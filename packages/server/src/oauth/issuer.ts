@@ -1,6 +1,6 @@
 import { DEFAULT_AUTHORIZATION_SERVER } from '@strongroom/protocol'
 import { NotFound } from '../errors.js'
-import type { Services } from '../services/context.js'
+import type { Services } from '../services.js'
 
 /** The issuer identifier of an instance's authorization server: `{publicUrl}/v2/{instance}/authorizationServer/{id}`. */
 export function issuerOf(

@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely'
 import { jwkThumbprint } from '../crypto/jwk.js'
 import type { Binding } from '../crypto/keyring.js'
 import { CacheStats } from '../metrics/cache-stats.js'
-import type { Caller, Services } from '../services/context.js'
+import type { Caller, Services } from '../services.js'
 import type { Unit } from '../store/committer.js'
 import type { Database, SigningKeyTable } from '../store/schema.js'
 

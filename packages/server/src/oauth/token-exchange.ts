@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose'
 import { InvalidToken, OAuthError } from '../errors.js'
-import type { Services } from '../services/context.js'
+import type { Services } from '../services.js'
 import type { ApplicationTable } from '../store/schema.js'
 import { mintAccessToken, verifyAccessToken } from './access-tokens.js'
 import { verifyFederatedToken } from './client-auth.js'

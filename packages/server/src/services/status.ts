@@ -1,6 +1,6 @@
 import type { Status } from '@strongroom/protocol'
+import type { Caller } from '../services.js'
 import type { Unit } from '../store/committer.js'
-import type { Caller } from './context.js'
 
 interface StatusRow {
   id: string

@@ -1,4 +1,4 @@
-import type { Services } from '../services/context.js'
+import type { Services } from '../services.js'
 
 /** Rows past their expiry are kept this much longer, beyond any clock skew between nodes. */
 const GRACE_MS = 5 * 60_000

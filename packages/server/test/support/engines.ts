@@ -7,7 +7,7 @@ import { inject } from 'vitest'
 import { createTestDatabase } from '../../../../test/support/postgres.js'
 import { type AppOptions, buildApp } from '../../src/http/app.js'
 import { closeServices, openServices } from '../../src/server.js'
-import type { Services } from '../../src/services/context.js'
+import type { Services } from '../../src/services.js'
 
 /** Every storage test runs on both real engines. */
 export const ENGINES = ['sqlite', 'postgres'] as const

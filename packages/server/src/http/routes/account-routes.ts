@@ -22,7 +22,7 @@ import { listAccountVersions, putAccountVersion } from '../../services/accounts/
 import * as accounts from '../../services/accounts/accounts.js'
 import { listGrantedAccounts } from '../../services/accounts/list-granted-accounts.js'
 import { obtainPassword, obtainSshKey } from '../../services/accounts/obtain-account-secret.js'
-import type { Caller, Services, Workload } from '../../services/context.js'
+import type { Caller, Services, Workload } from '../../services.js'
 import type { RouteInput, RouteSpec } from '../route-table.js'
 
 const closed = { additionalProperties: false } as const

@@ -15,7 +15,7 @@ import { issueSessionToken } from '../../services/bound-tokens/issue-session-tok
 import { presentedToken } from '../../services/bound-tokens/presented-token.js'
 import { refreshSessionToken } from '../../services/bound-tokens/refresh-session-token.js'
 import { revokeSessionByToken } from '../../services/bound-tokens/revoke-session.js'
-import type { Caller, Services, Workload } from '../../services/context.js'
+import type { Caller, Services, Workload } from '../../services.js'
 import { FailureThrottle } from '../failure-throttle.js'
 import type { RouteInput, RouteSpec } from '../route-table.js'
 import { UNAUTHENTICATED_RATE } from './pam-routes.js'

@@ -1,6 +1,6 @@
 import { Forbidden } from '../../errors.js'
 import { CONTENT_TYPE } from '../../metrics/exposition.js'
-import type { Services } from '../../services/context.js'
+import type { Services } from '../../services.js'
 import type { RouteSpec } from '../route-table.js'
 
 /**

@@ -8,7 +8,7 @@ import { introspect, revoke } from '../../oauth/introspection.js'
 import { issuerOf, requireAuthorizationServer } from '../../oauth/issuer.js'
 import { CLIENT_CREDENTIALS, handleTokenRequest, type TokenThrottles } from '../../oauth/token-endpoint.js'
 import { TOKEN_EXCHANGE } from '../../oauth/token-exchange.js'
-import type { Services } from '../../services/context.js'
+import type { Services } from '../../services.js'
 import { isSafeString } from '../json-body.js'
 
 const MAX_PARAM_LENGTH = 16_384

@@ -18,10 +18,8 @@ import {
   TokenActionBody,
   ValidateResult,
 } from '@strongroom/protocol'
-import type { Caller, Services, Workload } from '../../services/context.js'
-import { fetchOAuthToken } from '../../services/pam/fetch-oauth-token.js'
-import { generateJwt } from '../../services/pam/generate-jwt.js'
-import { obtainCredential } from '../../services/pam/obtain-credential.js'
+import { fetchOAuthToken } from '../../services/authentication-tokens/fetch-oauth-token.js'
+import { generateJwt } from '../../services/authentication-tokens/generate-jwt.js'
 import {
   listTokens,
   obtainJwt,
@@ -29,8 +27,10 @@ import {
   setConsumerTokensRevoked,
   setTokenRevoked,
   validateToken,
-} from '../../services/pam/token-lifecycle.js'
+} from '../../services/authentication-tokens/token-lifecycle.js'
+import { obtainCredential } from '../../services/credentials/obtain-credential.js'
 import { providerJwks, providerMetadata } from '../../services/providers/providers.js'
+import type { Caller, Services, Workload } from '../../services.js'
 import { FailureThrottle } from '../failure-throttle.js'
 import type { RouteInput, RouteSpec } from '../route-table.js'
 

@@ -13,9 +13,9 @@ import {
   ProviderTokensSelection,
   UpdateCredentialProviderBody,
 } from '@strongroom/protocol'
-import type { Services } from '../../services/context.js'
 import { listProviderTokens, setProviderTokensRevoked } from '../../services/providers/provider-tokens.js'
 import * as providers from '../../services/providers/providers.js'
+import type { Services } from '../../services.js'
 import type { RouteInput, RouteSpec } from '../route-table.js'
 
 const closed = { additionalProperties: false } as const

@@ -1,9 +1,9 @@
 import { PamError } from '../../errors.js'
+import type { Services, Workload } from '../../services.js'
 import { prepare } from '../../store/prepared.js'
 import type { AccountTable } from '../../store/schema.js'
-import type { Services, Workload } from '../context.js'
+import { type AuditedUnit, Refusal } from '../audited-operation.js'
 import { authorize } from '../grants/authorize.js'
-import { type AuditedUnit, Refusal } from '../pam/audited-operation.js'
 import { ACCOUNT_ID, accountNotFound } from './account-record.js'
 import type { StoredVersion } from './account-secrets.js'
 

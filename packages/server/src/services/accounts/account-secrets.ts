@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import { IntegrityError } from '../../errors.js'
+import type { Services } from '../../services.js'
 import type { AccountTable, Database } from '../../store/schema.js'
-import type { Services } from '../context.js'
 import { accountBinding } from './account-record.js'
 
 /** An SSH key as sealed in a version: what was uploaded, and what the server made of it. */

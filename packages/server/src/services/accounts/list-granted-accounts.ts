@@ -1,11 +1,11 @@
 import type { AccountSummary, AccountSummaryPage, ListAccountsQuery } from '@strongroom/protocol'
 import type { Expression, SqlBool } from 'kysely'
+import type { Caller, Services, Workload } from '../../services.js'
 import { decodeCursor, pageById } from '../../store/pagination.js'
 import type { AccountTable } from '../../store/schema.js'
 import { startsWith } from '../../store/starts-with.js'
-import type { Caller, Services, Workload } from '../context.js'
+import { auditedOperation } from '../audited-operation.js'
 import { applicationGrants, refuseWithoutScope } from '../grants/authorize.js'
-import { auditedOperation } from '../pam/audited-operation.js'
 import { toAccountSummary } from './account-record.js'
 
 /**

@@ -5,10 +5,10 @@ import type {
   ObtainSshKeyBody,
 } from '@strongroom/protocol'
 import { IntegrityError, InvalidParameter, NotFound, PamError } from '../../errors.js'
+import type { Caller, Services, Workload } from '../../services.js'
 import type { AccountTable } from '../../store/schema.js'
-import type { Caller, Services, Workload } from '../context.js'
+import { type AuditedUnit, auditedOperation, Refusal } from '../audited-operation.js'
 import { refuseWithoutScope } from '../grants/authorize.js'
-import { type AuditedUnit, auditedOperation, Refusal } from '../pam/audited-operation.js'
 import { type AuthorizedAccount, authorizeAccount } from './account-access.js'
 import { keyFactsOf } from './account-record.js'
 import { type AccountSecrets, openSecrets } from './account-secrets.js'

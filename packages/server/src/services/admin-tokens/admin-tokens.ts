@@ -11,9 +11,9 @@ import {
 } from '../../crypto/minted-secret.js'
 import { InvalidToken, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
+import { type Caller, type Services, SYSTEM_CHAIN } from '../../services.js'
 import { type Page, pageById } from '../../store/pagination.js'
 import type { AdminTokenTable, Database } from '../../store/schema.js'
-import { type Caller, type Services, SYSTEM_CHAIN } from '../context.js'
 import { requireInstance } from '../instances/instances.js'
 
 const LAST_USED_GRANULARITY_MS = 60_000

@@ -2,8 +2,8 @@ import type { AddApplicationKeysBody, ApplicationKey, ApplicationKeyList } from 
 import { publicJwkFrom } from '../../crypto/jwk.js'
 import { Conflict, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
+import type { Caller, Services } from '../../services.js'
 import type { ApplicationKeyTable } from '../../store/schema.js'
-import type { Caller, Services } from '../context.js'
 import { requireApplication } from './applications.js'
 
 export function toApplicationKey(row: ApplicationKeyTable): ApplicationKey {

@@ -11,9 +11,9 @@ import type { Binding } from '../../crypto/keyring.js'
 import { keyedHash, mintSecret, SECRET_PREFIX, secretHint } from '../../crypto/minted-secret.js'
 import { NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
+import type { Caller, Services } from '../../services.js'
 import { type Page, pageById } from '../../store/pagination.js'
 import type { ClientSecretTable, Database } from '../../store/schema.js'
-import type { Caller, Services } from '../context.js'
 import { requireApplication } from './applications.js'
 
 export function toClientSecret(row: ClientSecretTable): ClientSecret {

@@ -6,8 +6,8 @@ import type {
 import { publicJwkFrom } from '../../crypto/jwk.js'
 import { Conflict, InvalidParameter, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
+import type { Caller, Services } from '../../services.js'
 import type { FederatedCredentialTable } from '../../store/schema.js'
-import type { Caller, Services } from '../context.js'
 import { requireApplication } from './applications.js'
 
 export function toFederatedCredential(row: FederatedCredentialTable): FederatedCredential {

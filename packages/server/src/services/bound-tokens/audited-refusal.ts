@@ -1,6 +1,6 @@
 import { PamError } from '../../errors.js'
-import type { Caller, Services } from '../context.js'
-import { auditedOperation } from '../pam/audited-operation.js'
+import type { Caller, Services } from '../../services.js'
+import { auditedOperation } from '../audited-operation.js'
 
 /**
  * Records a refusal (a 403: a refused scope by default, or `why`) as the operation's `denied`

@@ -5,7 +5,7 @@ import { type AccessTokenClaims, verifyAccessTokenExceptRevocation } from '../..
 import { issuerOf } from '../../oauth/issuer.js'
 import { BoundTokenRefused } from '../../oauth/proof-of-possession/dpop-challenge.js'
 import { parseScope, type ScopeSet } from '../../oauth/scopes.js'
-import type { Caller, Services } from '../context.js'
+import type { Caller, Services } from '../../services.js'
 import type { PresentedToken } from './presented-token.js'
 import { checkProof, type ProofTarget } from './proof-target.js'
 import { requireLiveSession, SessionRefused } from './session-refused.js'

@@ -1,7 +1,7 @@
 import type { BindingKey } from '@strongroom/protocol'
 import { confirmationFor } from '../../oauth/proof-of-possession/confirmation-for.js'
 import { formatScope, type ScopeSet } from '../../oauth/scopes.js'
-import type { Caller, Services, Workload } from '../context.js'
+import type { Caller, Services, Workload } from '../../services.js'
 import { refuseAudited } from './audited-refusal.js'
 import { scopeForCaller } from './caller-scope.js'
 import { requestedScope } from './narrow-scope.js'

@@ -1,6 +1,6 @@
 import { PamError } from '../../errors.js'
 import type { ScopeSet } from '../../oauth/scopes.js'
-import type { Services, Workload } from '../context.js'
+import type { Services, Workload } from '../../services.js'
 import { allowedValues, isPamAudience, narrowScope } from './narrow-scope.js'
 
 /**

@@ -1,7 +1,7 @@
 import type { IssueScopedTokenBody, ScopedToken } from '@strongroom/protocol'
 import { InvalidToken } from '../../errors.js'
-import type { Caller, Services, Workload } from '../context.js'
-import { auditedOperation } from '../pam/audited-operation.js'
+import type { Caller, Services, Workload } from '../../services.js'
+import { auditedOperation } from '../audited-operation.js'
 import { bindingRequest } from './binding-request.js'
 import { mintBoundToken } from './mint-bound-token.js'
 

@@ -2,7 +2,7 @@ import { DEFAULT_AUTHORIZATION_SERVER, type ScopedToken } from '@strongroom/prot
 import { type AccessTokenClaims, mintAccessToken } from '../../oauth/access-tokens.js'
 import { issuerOf } from '../../oauth/issuer.js'
 import { formatScope, type ScopeSet } from '../../oauth/scopes.js'
-import type { Services } from '../context.js'
+import type { Services } from '../../services.js'
 
 export interface BoundTokenInput {
   instanceId: string

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { Services } from '../context.js'
+import type { Services } from '../../services.js'
 
 /**
  * The `seenJti` of `verifyProofForRequest` for one instance, shared by every node: the proof's

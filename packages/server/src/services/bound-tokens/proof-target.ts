@@ -4,7 +4,7 @@ import {
   type VerifiedProof,
   verifyProofForRequest,
 } from '../../oauth/proof-of-possession/verify-proof-for-request.js'
-import type { Services } from '../context.js'
+import type { Services } from '../../services.js'
 import { proofReplayGuard } from './proof-replay.js'
 
 /** How far a proof's `iat` may be from the server's clock, either way (RFC 9449 §11.1). */

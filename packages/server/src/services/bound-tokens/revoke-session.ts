@@ -1,5 +1,5 @@
-import type { Services } from '../context.js'
-import { auditedOperation } from '../pam/audited-operation.js'
+import type { Services } from '../../services.js'
+import { auditedOperation } from '../audited-operation.js'
 import { authenticateSession, type SessionRequest } from './authenticate-session.js'
 import { revokeSession } from './session-rows.js'
 

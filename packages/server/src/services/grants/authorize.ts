@@ -7,9 +7,9 @@ import {
 } from '@strongroom/protocol'
 import type { AuditDetails } from '../../audit/chain.js'
 import { PamError } from '../../errors.js'
+import type { Workload } from '../../services.js'
 import { prepare } from '../../store/prepared.js'
-import type { Workload } from '../context.js'
-import type { AuditedUnit, Refusal } from '../pam/audited-operation.js'
+import type { AuditedUnit, Refusal } from '../audited-operation.js'
 import { grantsAllow } from './grants.js'
 
 /**

@@ -12,10 +12,10 @@ import {
 } from '@strongroom/protocol'
 import { InvalidParameter, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
+import type { Caller, Services } from '../../services.js'
 import { type Page, pageById } from '../../store/pagination.js'
 import type { GrantTable } from '../../store/schema.js'
 import { requireApplication } from '../applications/applications.js'
-import type { Caller, Services } from '../context.js'
 import { requireInstance } from '../instances/instances.js'
 
 export function toGrant(row: GrantTable): Grant {

@@ -3,9 +3,9 @@ import type { Kysely } from 'kysely'
 import { GENESIS_HASH } from '../../audit/chain.js'
 import { Forbidden, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
+import { type Caller, type Services, SYSTEM_CHAIN } from '../../services.js'
 import { type Page, pageById } from '../../store/pagination.js'
 import type { Database, InstanceTable } from '../../store/schema.js'
-import { type Caller, type Services, SYSTEM_CHAIN } from '../context.js'
 
 export function toInstance(row: InstanceTable): Instance {
   return {

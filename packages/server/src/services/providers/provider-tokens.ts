@@ -4,8 +4,8 @@ import type {
   ProviderTokensChanged,
   ProviderTokensSelection,
 } from '@strongroom/protocol'
-import type { Caller, Services } from '../context.js'
-import { pageOfTokens } from '../pam/token-records.js'
+import type { Caller, Services } from '../../services.js'
+import { pageOfTokens } from '../authentication-tokens/token-records.js'
 import { requireProvider } from './providers.js'
 
 /**

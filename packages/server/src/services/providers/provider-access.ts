@@ -1,10 +1,10 @@
 import type { GrantAction, PamScope } from '@strongroom/protocol'
 import { NotFound, PamError } from '../../errors.js'
+import type { Workload } from '../../services.js'
 import type { CredentialProviderTable } from '../../store/schema.js'
-import type { Workload } from '../context.js'
+import { type AuditedUnit, Refusal } from '../audited-operation.js'
 import { authorize } from '../grants/authorize.js'
-import { findProvider } from '../providers/providers.js'
-import { type AuditedUnit, Refusal } from './audited-operation.js'
+import { findProvider } from './providers.js'
 
 /**
  * The provider a workload names, once the calling application holds `action` on it. The grant is

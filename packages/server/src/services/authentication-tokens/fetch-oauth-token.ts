@@ -2,12 +2,12 @@ import type { FetchOAuthTokenBody, OAuthTokenResult } from '@strongroom/protocol
 import { keyedHash } from '../../crypto/minted-secret.js'
 import { PamError } from '../../errors.js'
 import { newId } from '../../ids.js'
+import type { Caller, Services, Workload } from '../../services.js'
 import type { AuthenticationTokenTable, CredentialProviderTable } from '../../store/schema.js'
-import type { Caller, Services, Workload } from '../context.js'
+import { auditedOperation } from '../audited-operation.js'
+import { authorizeProvider } from '../providers/provider-access.js'
 import { oauthSettingsOf } from '../providers/providers.js'
 import { checkCustomParameters, type UpstreamToken } from '../providers/upstream-tokens.js'
-import { auditedOperation } from './audited-operation.js'
-import { authorizeProvider } from './provider-access.js'
 import { toAuthenticationToken } from './token-records.js'
 
 type WorkloadCaller = Caller & { workload: Workload }

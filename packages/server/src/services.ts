@@ -1,11 +1,11 @@
-import type { Actor, RequestMeta } from '../audit/appender.js'
-import type { Keyring } from '../crypto/keyring.js'
-import type { ServerMetrics } from '../metrics/server-metrics.js'
-import type { AccessTokenClaims } from '../oauth/access-tokens.js'
-import type { SigningKeys } from '../oauth/signing-keys.js'
-import type { Committer } from '../store/committer.js'
-import type { Store } from '../store/connect.js'
-import type { ProviderRuntime } from './providers/provider-runtime.js'
+import type { Actor, RequestMeta } from './audit/appender.js'
+import type { Keyring } from './crypto/keyring.js'
+import type { ServerMetrics } from './metrics/server-metrics.js'
+import type { AccessTokenClaims } from './oauth/access-tokens.js'
+import type { SigningKeys } from './oauth/signing-keys.js'
+import type { ProviderRuntime } from './services/providers/provider-runtime.js'
+import type { Committer } from './store/committer.js'
+import type { Store } from './store/connect.js'
 
 /** What every service needs: storage, the group committer, keys and a clock. Built once at start. */
 export interface Services {
@@ -52,4 +52,4 @@ export interface Workload {
   readonly claims: Readonly<AccessTokenClaims>
 }
 
-export { SYSTEM_CHAIN } from '../audit/chain.js'
+export { SYSTEM_CHAIN } from './audit/chain.js'

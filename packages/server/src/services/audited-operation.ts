@@ -1,8 +1,8 @@
-import type { AuditDetails } from '../../audit/chain.js'
-import type { PamError } from '../../errors.js'
-import type { Unit } from '../../store/committer.js'
-import type { Store } from '../../store/connect.js'
-import type { Caller, Services } from '../context.js'
+import type { AuditDetails } from '../audit/chain.js'
+import type { PamError } from '../errors.js'
+import type { Caller, Services } from '../services.js'
+import type { Unit } from '../store/committer.js'
+import type { Store } from '../store/connect.js'
 
 /** What a unit returns to refuse: the refusal's event is in the same commit, the error is thrown after it. */
 export class Refusal {

@@ -3,9 +3,9 @@ import type { AuthenticationToken, AuthenticationTokenPage } from '@strongroom/p
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely'
 import type { Binding } from '../../crypto/keyring.js'
 import { hashesEqual, isWellFormedSecret, keyedHash, SECRET_PREFIX } from '../../crypto/minted-secret.js'
+import type { Services } from '../../services.js'
 import { decodeCursor, encodeCursor } from '../../store/pagination.js'
 import type { AuthenticationTokenTable, CredentialProviderTable, Database } from '../../store/schema.js'
-import type { Services } from '../context.js'
 import { jwtSettingsOf } from '../providers/providers.js'
 
 export function toAuthenticationToken(row: AuthenticationTokenTable): AuthenticationToken {

@@ -7,13 +7,13 @@ import type {
 } from '@strongroom/protocol'
 import { SECRET_PREFIX } from '../../crypto/minted-secret.js'
 import { IntegrityError, NotFound, PamError } from '../../errors.js'
+import type { Caller, Services, Workload } from '../../services.js'
 import type { AuthenticationTokenTable } from '../../store/schema.js'
-import type { Caller, Services, Workload } from '../context.js'
+import { type AuditedUnit, auditedOperation, Refusal } from '../audited-operation.js'
 import { refuseWithoutScope } from '../grants/authorize.js'
 import { requireInstance } from '../instances/instances.js'
+import { authorizeProvider } from '../providers/provider-access.js'
 import { findProvider } from '../providers/providers.js'
-import { type AuditedUnit, auditedOperation, Refusal } from './audited-operation.js'
-import { authorizeProvider } from './provider-access.js'
 import {
   findTokenRecord,
   openJwt,

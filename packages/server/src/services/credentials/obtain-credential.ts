@@ -1,10 +1,10 @@
 import type { CredentialValue, ObtainedCredential } from '@strongroom/protocol'
 import { IntegrityError, NotFound } from '../../errors.js'
+import type { Caller, Services, Workload } from '../../services.js'
 import { prepare } from '../../store/prepared.js'
 import type { CredentialTable } from '../../store/schema.js'
-import type { Caller, Services, Workload } from '../context.js'
+import { auditedOperation, Refusal } from '../audited-operation.js'
 import { authorize } from '../grants/authorize.js'
-import { auditedOperation, Refusal } from './audited-operation.js'
 
 /**
  * ObtainCredential: the current value of a credential, to a workload whose token carries
