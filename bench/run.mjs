@@ -21,8 +21,8 @@
  * response parser). Measured on these 2-core machines: with `node:http`'s Agent as the client
  * (`--transport agent`) the client cost ≈ 250 µs of CPU per request, more than the raw server, and
  * capped the ceiling at ≈ 3.7–4.5k req/s whatever the number of generator processes; the raw
- * transport costs a fraction of that and the ceiling comes out at ≈ 19k req/s (the figure
- * DESIGN.md gives for raw node:http), with the server near a full core. Each figure reports the
+ * transport costs a fraction of that and the ceiling comes out at ≈ 19k req/s (about what
+ * raw node:http reaches on a 2-core machine), with the server near a full core. Each figure reports the
  * server's and the generator's CPU (percent of one core) and the rest of the machine's, so this
  * stays checkable; `--processes N` splits the connections over N generator processes.
  *

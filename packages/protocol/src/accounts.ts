@@ -2,7 +2,7 @@ import { type Static, Type } from '@sinclair/typebox'
 import { InstanceId, Reason, Status } from './admin.js'
 import { Description, EpochMillis, Name, PageQuery, page, resourceId } from './common.js'
 
-// Privileged accounts: strongroom's own API (CONTRACT.md, "Beyond the IDaaS API"). An account is
+// Privileged accounts: strongroom's own API (docs/wire-contract.md, "What strongroom adds or does differently"). An account is
 // named `TARGET/account` (`DB-SERVER/admin`), holds an optional password and an optional SSH private
 // key, and may require a reason for every retrieval. Administrators manage accounts under
 // `/admin/v1/instances/{i}/accounts`; workloads retrieve them under `/v2/{i}/accounts`.

@@ -3,7 +3,7 @@ import { type TSchema, Type } from '@sinclair/typebox'
 /** The latest time a JavaScript `Date` holds (year 275760): later epoch milliseconds name no time. */
 export const MAX_EPOCH_MILLIS = 8_640_000_000_000_000
 
-/** Epoch milliseconds, as every timestamp on the wire (CONTRACT.md). */
+/** Epoch milliseconds, as every timestamp on the wire (docs/wire-contract.md). */
 export const EpochMillis = Type.Integer({
   minimum: 0,
   maximum: MAX_EPOCH_MILLIS,

@@ -3,7 +3,7 @@ import { PROOF_REFUSALS } from '@strongroom/dpop'
 
 /**
  * Every error `Code` the server answers with. Stable: callers may `switch` on them.
- * UpperCamelCase, with a dotted suffix where a family has members (CONTRACT.md, "Errors").
+ * UpperCamelCase, with a dotted suffix where a family has members (docs/wire-contract.md, "Errors").
  */
 export const ERROR_CODES = [
   'InvalidParameter',
@@ -75,7 +75,7 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number]
 
 /**
- * The error body of every 4xx and 5xx: both key sets of CONTRACT.md, so the darabonba clients
+ * The error body of every 4xx and 5xx: both key sets of docs/wire-contract.md, so the darabonba clients
  * (`Code`, `Message`, `RequestId`) and OAuth/Python clients (`error`, `error_description`,
  * `request_id`) both read it. `field` and `rule` are strongroom extensions for validation errors.
  */

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
 
-/** The audience of the PAM developer API (CONTRACT.md, "Token endpoint"). */
+/** The audience of the PAM developer API (docs/wire-contract.md, "Token endpoint"). */
 export const PAM_AUDIENCE = 'urn:cloud:idaas:pam'
 
 /** The scopes of the PAM developer API; `.all` stands for all of them. */

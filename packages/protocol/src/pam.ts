@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { Identifier, idOrIdentifier } from './identifiers.js'
 
-/** ObtainCredential's query (CONTRACT.md, "PAM operations"). */
+/** ObtainCredential's query (docs/wire-contract.md, "Developer-API operations"). */
 export const ObtainCredentialQuery = Type.Object(
   { credentialIdentifier: Identifier },
   // The official clients may add fields this version does not know; they are ignored, not refused.
@@ -39,7 +39,7 @@ export const ObtainedCredential = Type.Object({
 })
 export type ObtainedCredential = Static<typeof ObtainedCredential>
 
-// ---- authentication tokens (CONTRACT.md, "PAM operations") -----------------------------------
+// ---- authentication tokens (docs/wire-contract.md, "Developer-API operations") -----------------------------------
 
 /** The official clients may add fields a version does not know: ignored, not refused. */
 const open = { additionalProperties: true } as const
@@ -102,7 +102,7 @@ export const GenerateJwtBody = Type.Object(
     }),
     issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
     customClaims: Type.Optional(Type.Object({}, { additionalProperties: true, maxProperties: 64 })),
-    /** A duration in seconds (CONTRACT.md), not a time. */
+    /** A duration in seconds (docs/wire-contract.md), not a time. */
     expiration: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_592_000 })),
     includeDerivedShortToken: Type.Optional(Type.Boolean()),
   },

@@ -4,7 +4,7 @@ import { Description, EpochMillis, Name, PageQuery, page, resourceId } from './c
 
 const closed = { additionalProperties: false } as const
 
-/** Credential providers: `atp_…` (CONTRACT.md, token T's `credentialProviderId`). */
+/** Credential providers: `atp_…` (docs/wire-contract.md, token T's `credentialProviderId`). */
 export const CredentialProviderId = resourceId('atp')
 /** Unique per instance; the developer API names a provider by it (or by its id). */
 export const CredentialProviderIdentifier = CredentialIdentifier
@@ -23,7 +23,7 @@ export const MAX_JWT_EXPIRATION_S = 2_592_000
 
 const Seconds = Type.Integer({ minimum: 1, maximum: MAX_JWT_EXPIRATION_S, description: 'seconds' })
 const Url = Type.String({ minLength: 1, maxLength: 2048 })
-/** An upstream OAuth scope value list: space-separated, at most 256 characters (CONTRACT.md). */
+/** An upstream OAuth scope value list: space-separated, at most 256 characters (docs/wire-contract.md). */
 export const OAuthScope = Type.String({ maxLength: 256, pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E ]*$' })
 const Issuer = Type.String({ minLength: 1, maxLength: 1024 })
 /** An audience, or a prefix pattern ending in `*` (`https://api.example.com/*`). */

@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { EpochMillis } from './common.js'
 
-// Proof-of-possession tokens: strongroom's own API (CONTRACT.md, "Beyond the IDaaS API"). A
+// Proof-of-possession tokens: strongroom's own API (docs/wire-contract.md, "What strongroom adds or does differently"). A
 // workload sends a scope and a public key; it gets a JWT access token of its instance's
 // authorization server bound to that key (`cnf.jkt`, RFC 7800 §3.1 / RFC 9449 §6.1), whose scope is
 // what it asked for narrowed to what it may have. The token is presented as
@@ -22,7 +22,7 @@ export type BindingKey = Static<typeof BindingKey>
 
 /**
  * The scope asked for: space-separated `audience|value` tokens, or bare values after the first
- * (`urn:cloud:idaas:pam|credential:obtain account:obtain`), one audience (CONTRACT.md, token endpoint).
+ * (`urn:cloud:idaas:pam|credential:obtain account:obtain`), one audience (docs/wire-contract.md, token endpoint).
  */
 export const RequestedScope = Type.String({
   minLength: 3,
@@ -36,7 +36,7 @@ export const ScopedTokenExpiration = Type.Integer({ minimum: 60, maximum: 3600, 
 /** `POST /v2/{i}/scopedTokens/_/actions/issue`. */
 export const IssueScopedTokenBody = Type.Object(
   {
-    /** `audience|value …`, one audience (CONTRACT.md). The token carries the part the caller may have. */
+    /** `audience|value …`, one audience (docs/wire-contract.md). The token carries the part the caller may have. */
     scope: RequestedScope,
     publicKey: BindingKey,
     expiration: Type.Optional(ScopedTokenExpiration),

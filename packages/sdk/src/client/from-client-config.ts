@@ -21,7 +21,7 @@ export interface PamClientConfigOptions {
 
 /**
  * The HTTP options a client configuration sets: its timeouts, and `unsafeIgnoreSslCert`, applied
- * where the Python SDK ignores it (DESIGN.md; a process warning says so).
+ * where the Python SDK ignores it (docs/security-model.md; a process warning says so).
  */
 export function httpOptionsFrom(config: ClientConfig): HttpClientOptions {
   return {

@@ -14,10 +14,10 @@ export interface PamOperation {
 const TOKENS = 'authenticationTokens/_/actions'
 
 /**
- * The eleven operations of CONTRACT.md ("PAM operations"), keyed by their `x-acs-action`.
+ * The eleven operations of docs/wire-contract.md ("Developer-API operations"), keyed by their `x-acs-action`.
  *
  * - Bearer: every call. The official clients send none on Validate and
- *   ObtainJwtByDerivedShortToken (the Python SDK's defect, DESIGN.md); the server needs none there
+ *   ObtainJwtByDerivedShortToken (the Python SDK's defect, docs/security-model.md); the server needs none there
  *   and ignores it, but a workload that has credentials identifies itself on every call.
  * - Idempotent: the reads, and revoke/reinstate (the server makes them idempotent). Not
  *   GenerateJwt: a repeat mints a second JWT. FetchOAuth is idempotent unless

@@ -9,7 +9,7 @@ import type {
 
 /**
  * What the PAM operations resolve with: the wire shapes of the IDaaS PAM developer API 2022-02-25
- * (CONTRACT.md, "PAM operations"), camelCase as on the wire, every time in epoch **milliseconds**.
+ * (docs/wire-contract.md, "Developer-API operations"), camelCase as on the wire, every time in epoch **milliseconds**.
  * Plain frozen objects, except the parts that hold a secret, which are `Redacted` objects
  * (`secret-contents.ts`): printing a result shows the ids and times and `[REDACTED]` for the secret.
  *

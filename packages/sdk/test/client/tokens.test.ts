@@ -41,7 +41,7 @@ describe('PamClient access tokens', () => {
     await client.close()
   })
 
-  it('sends its token on Validate and ObtainJwtByDerivedShortToken too (the Python SDK sends none: DESIGN.md)', async () => {
+  it('sends its token on Validate and ObtainJwtByDerivedShortToken too (the Python SDK sends none: docs/security-model.md)', async () => {
     const provider = countingProvider()
     const { client, fake } = clientWith(() => Response.json({ active: true }), { provider })
     await client.validateAuthenticationToken('t')

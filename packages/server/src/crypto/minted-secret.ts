@@ -9,7 +9,7 @@ const CHECKSUM_CHARS = 6
 export const SECRET_PREFIX = {
   adminToken: 'srat_',
   clientSecret: 'srcs_',
-  /** The form of the official examples (CONTRACT.md): a derived short token stands for one JWT. */
+  /** The form of the official examples (docs/wire-contract.md): a derived short token stands for one JWT. */
   derivedShortToken: 'sk-',
 } as const
 

@@ -37,7 +37,7 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
   return sendError(reply, request.id, mapped)
 }
 
-/** The error body of CONTRACT.md: both key sets, and `field` and `rule` where known. */
+/** The error body of docs/wire-contract.md: both key sets, and `field` and `rule` where known. */
 export function errorBody(requestId: string, m: Mapped): ErrorBody {
   const body: ErrorBody = {
     Code: m.code,

@@ -244,8 +244,8 @@ const MAX_VERIFIED_TOKENS = 10_000
 
 /**
  * Tokens whose signature verified, by the SHA-256 of the token (the token itself is not kept),
- * each until its `exp` (plus the leeway): DESIGN.md, "a bearer token verified once can be cached
- * by its hash until expiry, revocation still checked". Only a token whose signature verified gets
+ * each until its `exp` (plus the leeway): a bearer token verified once is cached by its hash
+ * until expiry, its revocation still checked on every request (docs/security-model.md). Only a token whose signature verified gets
  * in, so nobody can fill it without holding tokens we signed; it is bounded all the same.
  * One per `SigningKeys`, that is per server.
  */

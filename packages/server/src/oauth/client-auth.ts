@@ -47,7 +47,7 @@ const LEEWAY_S = 10
 
 export const ID_TOKEN_BEARER = 'urn:cloud:idaas:params:oauth:client-assertion-type:id-token-bearer'
 
-/** Assertion types of CONTRACT.md not supported, and what each is. */
+/** Assertion types of docs/wire-contract.md not supported, and what each is. */
 const UNSUPPORTED_ASSERTIONS: Record<string, string> = {
   'urn:cloud:idaas:params:oauth:client-assertion-type:pkcs7-bearer':
     'PKCS#7 instance documents (pkcs7-bearer)',

@@ -9,7 +9,7 @@ export type QueryTarget = Pick<Store, 'dialect' | 'runCompiled'>
  * A query built with Kysely once per dialect and then run many times with fresh parameters, for
  * the developer API's hot path. Building and compiling a Kysely query costs about two thirds of
  * a point select on SQLite (≈ 24.5 µs through the builder against ≈ 8.5 µs for a prepared
- * statement, DESIGN.md's machines); the SQL text of a parameterised query never changes, so it is
+ * statement, measured on this project's 2-core machines); the SQL text of a parameterised query never changes, so it is
  * compiled on first use and only the parameters are filled in per call.
  *
  * The query is written with Kysely's builder as usual, the per-call values taken from `p` (named

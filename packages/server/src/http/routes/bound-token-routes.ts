@@ -36,7 +36,7 @@ function sessionRequest({ request, caller }: RouteInput): SessionRequest {
 
 /**
  * Key-bound scoped and session tokens: `/v2/{i}/scopedTokens`, `/v2/{i}/sessionTokens`
- * (CONTRACT.md, "Beyond the IDaaS API"; RFC 9449). Issuing takes the workload's access token like
+ * (docs/wire-contract.md, "What strongroom adds or does differently"; RFC 9449). Issuing takes the workload's access token like
  * the rest of the developer API. Refresh and revoke authenticate themselves, with the session
  * token as `Authorization: DPoP` and a proof of the session's key, since the token presented may
  * have expired; their failed attempts are throttled per source address.

@@ -58,7 +58,7 @@ type In<B = unknown, Q = unknown> = RouteInput & {
 }
 
 /**
- * The IDaaS PAM developer API 2022-02-25 (CONTRACT.md, "PAM operations"), called by workloads
+ * The IDaaS PAM developer API 2022-02-25 (docs/wire-contract.md, "Developer-API operations"), called by workloads
  * with an access token of the instance's authorization server; validate and the derived short
  * token exchange take no token, as the official clients send none, and are rate limited per
  * source address instead. Also the public JWKS of each jwt credential provider.
