@@ -18,6 +18,7 @@ import { LogDestination } from './http/log-destination.js'
 import { startMetricsListener } from './metrics/metrics-listener.js'
 import { ServerMetrics } from './metrics/server-metrics.js'
 import { SigningKeys } from './oauth/signing-keys.js'
+import { SILENT_LOG } from './services/best-effort.js'
 import type { Services } from './services/context.js'
 import { ProviderRuntime } from './services/providers/provider-runtime.js'
 import { Committer } from './store/committer.js'
@@ -86,6 +87,7 @@ export async function openServices(
       providers: new ProviderRuntime(keyring, now),
       publicUrl: config.publicUrl ?? 'http://127.0.0.1',
       metrics,
+      log: SILENT_LOG,
     }
     metrics.readFrom(services)
     return { services, boot: result }

@@ -7,6 +7,7 @@ import { BoundTokenRefused } from '../../oauth/proof-of-possession/dpop-challeng
 import { ProofRejected } from '../../oauth/proof-of-possession/proof-rejected.js'
 import { expand, parseScope } from '../../oauth/scopes.js'
 import { prepare } from '../../store/prepared.js'
+import { auditBestEffort } from '../best-effort.js'
 import type { PresentedToken } from '../bound-tokens/presented-token.js'
 import { checkProof, type ProofTarget } from '../bound-tokens/proof-target.js'
 import { requireLiveSession, SessionRefused } from '../bound-tokens/session-refused.js'
@@ -42,18 +43,14 @@ export async function authenticateWorkload(
   const audited = async <E extends PamError>(why: string, error: E): Promise<E> => {
     // A throttled address's refusals are not audited one by one: one event marks the throttle.
     if (options.auditFailure === false) return error
-    await s.committer
-      .run(({ audit }) =>
-        audit.append({
-          instanceId,
-          actor: { type: 'anonymous', id: 'unknown' },
-          action: 'pam.authenticate',
-          outcome: 'failure',
-          details: { why },
-          request,
-        }),
-      )
-      .catch(() => {})
+    await auditBestEffort(s, {
+      instanceId,
+      actor: { type: 'anonymous', id: 'unknown' },
+      action: 'pam.authenticate',
+      outcome: 'failure',
+      details: { why },
+      request,
+    })
     return error
   }
   const dpop = presented?.scheme === 'DPoP'
