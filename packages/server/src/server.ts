@@ -9,6 +9,7 @@ import {
   replacePrivateFile,
   writeDemoClientConfig,
 } from './bootstrap.js'
+import { completeDemo } from './bootstrap-demo.js'
 import { type Config, loadConfig, type ServeFlags } from './config/config.js'
 import { Keyring } from './crypto/keyring.js'
 import { loadRootKey, type RootKeySource, rootKeyId } from './crypto/root-key.js'
@@ -57,7 +58,8 @@ export interface OpenedServices {
 }
 
 /**
- * Opens storage, migrates, checks the root key and bootstraps on first start: everything but
+ * Opens storage, migrates, checks the root key and bootstraps on first start, then makes what the
+ * bootstrap left owed (the demo's resources, through the services): everything but
  * the listener. Tests build their in-memory apps on exactly this path.
  */
 export async function openServices(
@@ -66,6 +68,7 @@ export async function openServices(
 ): Promise<OpenedServices> {
   if (config.dataDir !== null) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const store = openStore(config.db)
+  let opened: Services | null = null
   try {
     await migrate(store)
     const rootKey = await resolveRootKey(store, config.rootKey)
@@ -90,9 +93,11 @@ export async function openServices(
       log: SILENT_LOG,
     }
     metrics.readFrom(services)
+    opened = services
+    await completeDemo(services)
     return { services, boot: result }
   } catch (err) {
-    await store.close().catch(() => {})
+    await (opened ? closeServices(opened) : store.close()).catch(() => {})
     throw err
   }
 }
