@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { DEFAULT_AUTHORIZATION_SERVER, PAM_AUDIENCE } from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
 import { AuditBatch } from './audit/appender.js'
-import { insertDemoResources } from './bootstrap-demo.js'
+import { markDemoPending } from './bootstrap-demo.js'
 import type { Keyring } from './crypto/keyring.js'
 import { writePrivateFile } from './crypto/root-key.js'
 import { insertAdminToken } from './services/admin-tokens/admin-tokens.js'
@@ -70,8 +70,8 @@ export async function bootstrap(
   let adminTokenFile: string | null = null
   if (dataDir !== null) {
     // The embedded default comes with a demo workload: an application allowed the PAM scopes, a
-    // client secret, a credential and a JWT provider it is granted, so the SDK's first example
-    // works right after `npm start`.
+    // client secret, a credential, a JWT provider and an account it is granted, so the SDK's first
+    // example works right after `npm start`.
     const demo = await insertApplication(
       trx,
       instance.id,
@@ -97,7 +97,9 @@ export async function bootstrap(
         details,
       })
     }
-    await insertDemoResources(trx, keyring, audit, instance.id, demo.id, t)
+    // Its credential, provider, account and grants are made through the services once they are
+    // open (`completeDemo`), like an admin's: this only records that they are owed.
+    await markDemoPending(trx)
     replacePrivateFile(join(dataDir, DEMO_SECRET_FILE), `${secret.clientSecret}\n`)
     adminTokenFile = join(dataDir, 'admin-token')
     replacePrivateFile(adminTokenFile, `${token.token}\n`)

@@ -9,6 +9,7 @@ import {
   replacePrivateFile,
   writeDemoClientConfig,
 } from './bootstrap.js'
+import { completeDemo } from './bootstrap-demo.js'
 import { type Config, loadConfig, type ServeFlags } from './config/config.js'
 import { Keyring } from './crypto/keyring.js'
 import { loadRootKey, type RootKeySource, rootKeyId } from './crypto/root-key.js'
@@ -18,6 +19,7 @@ import { LogDestination } from './http/log-destination.js'
 import { startMetricsListener } from './metrics/metrics-listener.js'
 import { ServerMetrics } from './metrics/server-metrics.js'
 import { SigningKeys } from './oauth/signing-keys.js'
+import { SILENT_LOG } from './services/best-effort.js'
 import { ProviderRuntime } from './services/providers/provider-runtime.js'
 import type { Services } from './services.js'
 import { Committer } from './store/committer.js'
@@ -56,7 +58,8 @@ export interface OpenedServices {
 }
 
 /**
- * Opens storage, migrates, checks the root key and bootstraps on first start: everything but
+ * Opens storage, migrates, checks the root key and bootstraps on first start, then makes what the
+ * bootstrap left owed (the demo's resources, through the services): everything but
  * the listener. Tests build their in-memory apps on exactly this path.
  */
 export async function openServices(
@@ -65,6 +68,7 @@ export async function openServices(
 ): Promise<OpenedServices> {
   if (config.dataDir !== null) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const store = openStore(config.db)
+  let opened: Services | null = null
   try {
     await migrate(store)
     const rootKey = await resolveRootKey(store, config.rootKey)
@@ -86,11 +90,14 @@ export async function openServices(
       providers: new ProviderRuntime(keyring, now),
       publicUrl: config.publicUrl ?? 'http://127.0.0.1',
       metrics,
+      log: SILENT_LOG,
     }
     metrics.readFrom(services)
+    opened = services
+    await completeDemo(services)
     return { services, boot: result }
   } catch (err) {
-    await store.close().catch(() => {})
+    await (opened ? closeServices(opened) : store.close()).catch(() => {})
     throw err
   }
 }

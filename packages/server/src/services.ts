@@ -3,6 +3,7 @@ import type { Keyring } from './crypto/keyring.js'
 import type { ServerMetrics } from './metrics/server-metrics.js'
 import type { AccessTokenClaims } from './oauth/access-tokens.js'
 import type { SigningKeys } from './oauth/signing-keys.js'
+import type { ServiceLog } from './services/best-effort.js'
 import type { ProviderRuntime } from './services/providers/provider-runtime.js'
 import type { Committer } from './store/committer.js'
 import type { Store } from './store/connect.js'
@@ -25,6 +26,11 @@ export interface Services {
    * built on it. Configured, or the listening address once the server listens.
    */
   publicUrl: string
+  /**
+   * Where services warn about what they do not fail on (a best-effort audit event that could not be
+   * written). Silent until the HTTP application is built, which sets its own logger here.
+   */
+  log: ServiceLog
 }
 
 /** Who is calling, established by the HTTP layer before a service runs. */

@@ -122,6 +122,8 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
   // Past this many open connections Node closes new ones at once, before they cost a file
   // descriptor for long: slow or idle clients cannot exhaust the open-file limit.
   app.server.maxConnections = limits.maxConnections
+  // What the services warn about goes to the same log as the requests.
+  s.log = app.log
 
   s.metrics.process.countConnections(app.server)
   // Read at scrape time; without a log destination (route tests) the metric is left out.

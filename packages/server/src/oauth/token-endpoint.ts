@@ -3,6 +3,7 @@ import { sql } from 'kysely'
 import type { RequestMeta } from '../audit/appender.js'
 import { OAuthError } from '../errors.js'
 import type { FailureThrottle } from '../http/failure-throttle.js'
+import { auditBestEffort } from '../services/best-effort.js'
 import type { Services } from '../services.js'
 import { prepare } from '../store/prepared.js'
 import type { ApplicationTable } from '../store/schema.js'
@@ -68,11 +69,7 @@ export async function handleTokenRequest(
       grantType === TOKEN_EXCHANGE ? await exchangeToken(s, req, app) : await clientCredentials(s, req, app)
   } catch (err) {
     if (err instanceof OAuthError) {
-      await s.committer
-        .run(({ audit }) =>
-          audit.append({ ...event, outcome: 'denied', details: { grantType, why: err.message } }),
-        )
-        .catch(() => {})
+      await auditBestEffort(s, { ...event, outcome: 'denied', details: { grantType, why: err.message } })
     }
     throw err
   }
@@ -199,19 +196,15 @@ export async function authenticateClient(
   ) => {
     throttles.perAddress.fail(address)
     throttles.perClient.fail(clientId)
-    await s.committer
-      .run(({ audit }) =>
-        audit.append({
-          instanceId: req.instanceId,
-          action,
-          request: req.request,
-          actor: { type: 'anonymous', id: clientId.slice(0, 128) },
-          ...(applicationId ? { resource: { type: 'application', id: applicationId } } : {}),
-          outcome: 'failure',
-          details: { method, why, detail },
-        }),
-      )
-      .catch(() => {})
+    await auditBestEffort(s, {
+      instanceId: req.instanceId,
+      action,
+      request: req.request,
+      actor: { type: 'anonymous', id: clientId.slice(0, 128) },
+      ...(applicationId ? { resource: { type: 'application', id: applicationId } } : {}),
+      outcome: 'failure',
+      details: { method, why, detail },
+    })
     return new OAuthError('invalid_client', 'InvalidClient', 'client authentication failed', 401)
   }
   let credentials: ReturnType<typeof presentedCredentials>

@@ -95,6 +95,7 @@ export class Committer {
         .onConflict((oc) => oc.column('key').doUpdateSet({ value: (eb) => eb.ref('excluded.value') }))
         .execute()
     })
+      // Not dropped: a failed probe is what `health()` reports from now on.
       .catch(() => {})
       .finally(() => {
         this.probing = null

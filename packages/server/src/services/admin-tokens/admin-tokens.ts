@@ -14,6 +14,7 @@ import { newId } from '../../ids.js'
 import { type Caller, type Services, SYSTEM_CHAIN } from '../../services.js'
 import { type Page, pageById } from '../../store/pagination.js'
 import type { AdminTokenTable, Database } from '../../store/schema.js'
+import { auditBestEffort, writeBestEffort } from '../best-effort.js'
 import { requireInstance } from '../instances/instances.js'
 
 const LAST_USED_GRANULARITY_MS = 60_000
@@ -146,20 +147,15 @@ export async function authenticateAdminToken(
 ): Promise<AdminTokenTable> {
   const failure = async (why: string, tokenId: string | null) => {
     if (options.auditFailure === false) return new InvalidToken()
-    await s.committer
-      .run(({ audit }) =>
-        audit.append({
-          instanceId: SYSTEM_CHAIN,
-          actor: { type: 'anonymous', id: tokenId ?? 'unknown' },
-          action: 'admin.authenticate',
-          outcome: 'failure',
-          details: { why },
-          request,
-        }),
-      )
-      .catch(() => {
-        // Refusing is what matters here; an audit outage must not turn a 401 into something else.
-      })
+    // Refusing is what matters here; an audit outage must not turn a 401 into something else.
+    await auditBestEffort(s, {
+      instanceId: SYSTEM_CHAIN,
+      actor: { type: 'anonymous', id: tokenId ?? 'unknown' },
+      action: 'admin.authenticate',
+      outcome: 'failure',
+      details: { why },
+      request,
+    })
     return new InvalidToken()
   }
   if (presented === undefined) throw await failure('missing', null)
@@ -175,11 +171,13 @@ export async function authenticateAdminToken(
   if (row.revoked_at !== null) throw await failure('revoked', row.id)
   if (row.expires_at !== null && Number(row.expires_at) <= now) throw await failure('expired', row.id)
   if (row.last_used_at === null || now - Number(row.last_used_at) > LAST_USED_GRANULARITY_MS) {
-    void s.committer
-      .run(({ trx }) =>
+    writeBestEffort(
+      s,
+      'admin token last-used time',
+      s.committer.run(({ trx }) =>
         trx.updateTable('admin_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute(),
-      )
-      .catch(() => {})
+      ),
+    )
   }
   return row
 }
@@ -190,16 +188,12 @@ export async function auditThrottled(
   request: RequestMeta,
   action: 'admin.authenticate' | 'pam.authenticate' = 'admin.authenticate',
 ): Promise<void> {
-  await s.committer
-    .run(({ audit }) =>
-      audit.append({
-        instanceId: SYSTEM_CHAIN,
-        actor: { type: 'anonymous', id: 'unknown' },
-        action,
-        outcome: 'denied',
-        details: { why: 'throttled' },
-        request,
-      }),
-    )
-    .catch(() => {})
+  await auditBestEffort(s, {
+    instanceId: SYSTEM_CHAIN,
+    actor: { type: 'anonymous', id: 'unknown' },
+    action,
+    outcome: 'denied',
+    details: { why: 'throttled' },
+    request,
+  })
 }

@@ -6,6 +6,7 @@ import { issuerOf } from '../../oauth/issuer.js'
 import { BoundTokenRefused } from '../../oauth/proof-of-possession/dpop-challenge.js'
 import { parseScope, type ScopeSet } from '../../oauth/scopes.js'
 import type { Caller, Services } from '../../services.js'
+import { auditBestEffort } from '../best-effort.js'
 import type { PresentedToken } from './presented-token.js'
 import { checkProof, type ProofTarget } from './proof-target.js'
 import { requireLiveSession, SessionRefused } from './session-refused.js'
@@ -52,18 +53,14 @@ export async function authenticateSession(
 ): Promise<AuthenticatedSession> {
   let actor: Caller['actor'] = { type: 'anonymous', id: 'unknown' }
   const refused = async (error: PamError) => {
-    await s.committer
-      .run(({ audit }) =>
-        audit.append({
-          instanceId,
-          actor,
-          action,
-          outcome: 'denied',
-          details: { why: error.code },
-          request: req.meta,
-        }),
-      )
-      .catch(() => {})
+    await auditBestEffort(s, {
+      instanceId,
+      actor,
+      action,
+      outcome: 'denied',
+      details: { why: error.code },
+      request: req.meta,
+    })
     return error
   }
   try {
