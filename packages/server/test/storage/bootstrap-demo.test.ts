@@ -5,8 +5,8 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { verifyChain } from '../../src/audit/verify.js'
 import { closeServices, openServices } from '../../src/server.js'
-import type { Caller, Services } from '../../src/services.js'
 import { revealCredential } from '../../src/services/credentials/credentials.js'
+import type { Caller, Services } from '../../src/services.js'
 
 const ADMIN: Caller = {
   actor: { type: 'admin_token', id: 'adm_test' },
