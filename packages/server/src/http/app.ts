@@ -109,7 +109,7 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
     return503OnClosing: true,
     // A path parameter may hold a percent-encoded identifier or account name (up to 256
     // characters, `%2F` for each slash): the schemas bound them, this only stops the absurd.
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
     // Refusals Fastify makes before routing (an overlong or badly encoded path) and those of
     // Node's parser (headers too large) answer in the API's error body too.
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) =>
