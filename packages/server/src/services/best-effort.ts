@@ -1,4 +1,5 @@
-import type { AuditInput } from '../audit/appender.js'
+import type { AuditInput, RequestMeta } from '../audit/appender.js'
+import { SYSTEM_CHAIN } from '../audit/chain.js'
 import type { Services } from '../services.js'
 
 /** The part of a logger the services use: Fastify's (pino) logger satisfies it. */
@@ -29,5 +30,24 @@ export async function auditBestEffort(s: Services, input: AuditInput): Promise<v
 export function writeBestEffort(s: Services, what: string, work: Promise<unknown>): void {
   work.catch((err: unknown) => {
     s.log.warn({ err, what }, 'a best-effort write failed')
+  })
+}
+
+/**
+ * One event when a source address is throttled for failing to authenticate (on the admin API or
+ * the developer API), not one per refusal, in the system chain.
+ */
+export async function auditThrottled(
+  s: Services,
+  request: RequestMeta,
+  action: 'admin.authenticate' | 'pam.authenticate' = 'admin.authenticate',
+): Promise<void> {
+  await auditBestEffort(s, {
+    instanceId: SYSTEM_CHAIN,
+    actor: { type: 'anonymous', id: 'unknown' },
+    action,
+    outcome: 'denied',
+    details: { why: 'throttled' },
+    request,
   })
 }

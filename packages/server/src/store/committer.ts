@@ -128,7 +128,7 @@ export class Committer {
     try {
       trx = await this.store.db.startTransaction().execute()
     } catch (err) {
-      this.failed(err)
+      this.failure = failureCode(err)
       this.options.observer?.failed()
       for (const p of batch) p.reject(new ServiceUnavailable('the database cannot start a transaction', err))
       return
@@ -182,10 +182,6 @@ export class Committer {
     for (const { pending, value } of done) pending.resolve(value)
   }
 
-  private failed(cause: unknown): void {
-    this.failure = failureCode(cause)
-  }
-
   /**
    * A fixed statement of the batch. On SQLite a savepoint costs about a microsecond in the engine
    * but a few dozen through Kysely's executor, twice per unit: it takes the store's direct path.
@@ -200,7 +196,7 @@ export class Committer {
     pending: Pending[],
     cause: unknown,
   ) {
-    this.failed(cause)
+    this.failure = failureCode(cause)
     try {
       await trx.rollback().execute()
     } catch {

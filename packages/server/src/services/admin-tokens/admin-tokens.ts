@@ -181,19 +181,3 @@ export async function authenticateAdminToken(
   }
   return row
 }
-
-/** One event when a source address is throttled for failing to authenticate, not one per refusal. */
-export async function auditThrottled(
-  s: Services,
-  request: RequestMeta,
-  action: 'admin.authenticate' | 'pam.authenticate' = 'admin.authenticate',
-): Promise<void> {
-  await auditBestEffort(s, {
-    instanceId: SYSTEM_CHAIN,
-    actor: { type: 'anonymous', id: 'unknown' },
-    action,
-    outcome: 'denied',
-    details: { why: 'throttled' },
-    request,
-  })
-}
