@@ -24,6 +24,7 @@ export const GRANT_RESOURCE_TYPES = every<GrantResourceType>()([
   'credential',
   'account',
   'credential_provider',
+  'cloud_account_role',
 ])
 export const GRANT_ACTIONS = every<GrantAction>()(['obtain', 'use', 'read', 'manage'])
 export const AUDIT_OUTCOMES = every<AuditOutcome>()(['success', 'failure', 'denied'])

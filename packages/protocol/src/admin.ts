@@ -264,7 +264,12 @@ export type RevealedCredential = Static<typeof RevealedCredential>
 
 // ---- grants ----------------------------------------------------------------------------------
 
-export const GRANT_RESOURCE_TYPES = ['credential', 'account', 'credential_provider'] as const
+export const GRANT_RESOURCE_TYPES = [
+  'credential',
+  'account',
+  'credential_provider',
+  'cloud_account_role',
+] as const
 export type GrantResourceType = (typeof GRANT_RESOURCE_TYPES)[number]
 export const GRANT_ACTIONS = ['obtain', 'use', 'read', 'manage'] as const
 export type GrantAction = (typeof GRANT_ACTIONS)[number]

@@ -56,6 +56,22 @@ export const ERROR_CODES = [
   'SshKeyNotSet',
   'SshKeyNotSupported',
   'InvalidParameter.SshKey',
+  'CloudAccountNotFound',
+  'CloudAccountNameExists',
+  'CloudAccountDisabled',
+  'CloudAccountRoleNotFound',
+  'CloudAccountRoleExists',
+  'CloudAccountRoleDisabled',
+  'InvalidParameter.RoleExternalId',
+  'InvalidParameter.DurationSeconds',
+  // STS answered with a refusal (a bad key, a role the key may not assume): the vendor's code is in the message.
+  'StsRefused',
+  // STS throttled the call: retry after Retry-After.
+  'StsThrottled',
+  // STS did not answer in time.
+  'StsTimeout',
+  // STS could not be reached, or answered something that is not an STS answer.
+  'StsUnavailable',
   'SessionNotFound',
   'SessionExpired',
   'SessionRevoked',

@@ -1,5 +1,6 @@
 export * from './accounts.js'
 export * from './admin.js'
+export * from './cloud-accounts.js'
 export { Description, Empty, EpochMillis, Name, PageQuery, page, resourceId } from './common.js'
 export type { ErrorCode } from './errors.js'
 export { ERROR_CODES, ErrorBody } from './errors.js'
