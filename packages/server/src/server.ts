@@ -20,12 +20,15 @@ import { startMetricsListener } from './metrics/metrics-listener.js'
 import { ServerMetrics } from './metrics/server-metrics.js'
 import { SigningKeys } from './oauth/signing-keys.js'
 import { SILENT_LOG } from './services/best-effort.js'
+import { AssumedRoles } from './services/cloud-accounts/assumed-roles.js'
 import { ProviderRuntime } from './services/providers/provider-runtime.js'
 import type { Services } from './services.js'
 import { Committer } from './store/committer.js'
 import { openStore, type Store } from './store/connect.js'
 import { startHousekeeping } from './store/housekeeping.js'
 import { migrate, withStartupLock } from './store/migrations.js'
+import type { StsClient } from './sts/assume-role.js'
+import { createStsClient } from './sts/sts-clients.js'
 
 export const VERSION = '0.1.0'
 
@@ -65,6 +68,7 @@ export interface OpenedServices {
 export async function openServices(
   config: Pick<Config, 'db' | 'rootKey' | 'dataDir'> & { publicUrl?: string | null },
   now: () => number = Date.now,
+  outside: { sts?: StsClient } = {},
 ): Promise<OpenedServices> {
   if (config.dataDir !== null) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const store = openStore(config.db)
@@ -88,6 +92,7 @@ export async function openServices(
       defaultInstanceId: boot.defaultInstanceId,
       signingKeys,
       providers: new ProviderRuntime(keyring, now),
+      assumedRoles: new AssumedRoles(outside.sts ?? createStsClient({ now }), now),
       publicUrl: config.publicUrl ?? 'http://127.0.0.1',
       metrics,
       log: SILENT_LOG,

@@ -4,6 +4,7 @@ import type { ServerMetrics } from './metrics/server-metrics.js'
 import type { AccessTokenClaims } from './oauth/access-tokens.js'
 import type { SigningKeys } from './oauth/signing-keys.js'
 import type { ServiceLog } from './services/best-effort.js'
+import type { AssumedRoles } from './services/cloud-accounts/assumed-roles.js'
 import type { ProviderRuntime } from './services/providers/provider-runtime.js'
 import type { Committer } from './store/committer.js'
 import type { Store } from './store/connect.js'
@@ -19,6 +20,8 @@ export interface Services {
   readonly signingKeys: SigningKeys
   /** Upstream tokens and provider signing keys held in memory by this node. */
   readonly providers: ProviderRuntime
+  /** STS credentials held by this node, and the STS client that obtains them. */
+  readonly assumedRoles: AssumedRoles
   /** This server's metrics: observed by the HTTP layer and the committer, exposed on `/metrics`. */
   readonly metrics: ServerMetrics
   /**

@@ -29,6 +29,7 @@ import type { RouteSpec } from './route-table.js'
 import { accountRoutes } from './routes/account-routes.js'
 import { adminRoutes } from './routes/admin-routes.js'
 import { boundTokenRoutes } from './routes/bound-token-routes.js'
+import { cloudAccountRoleRoutes } from './routes/cloud-account-routes.js'
 import { metricsRoutes } from './routes/metrics-routes.js'
 import { registerOAuthRoutes } from './routes/oauth-routes.js'
 import { pamRoutes } from './routes/pam-routes.js'
@@ -200,6 +201,7 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
     ...metricsRoutes(s),
     ...pamRoutes(s),
     ...accountRoutes(s),
+    ...cloudAccountRoleRoutes(s),
     ...boundTokenRoutes(s),
   ]
   const document = openApiDocument(routes, options.version ?? '0.0.0')

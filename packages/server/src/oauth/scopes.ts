@@ -41,11 +41,22 @@ export function parseScope(raw: string): ScopeSet {
   }
   if (audience === undefined || values.length === 0) throw new ScopeError('no scope was given')
   if (audience === PAM_AUDIENCE) {
+    const canonical = [...new Set(values.map((v) => PAM_SCOPE_ALIASES.get(v) ?? v))]
+    values.splice(0, values.length, ...canonical)
     const unknown = values.find((v) => v !== '.all' && !(PAM_SCOPES as readonly string[]).includes(v))
     if (unknown !== undefined) throw new ScopeError(`${unknown} is not a scope of ${PAM_AUDIENCE}`)
   }
   return { audience, values }
 }
+
+/**
+ * Other names of PAM scopes: the IDaaS core SDKs' default scope is
+ * `cloud_account:obtain_access_credential` (without `_role`), so a client left at its default asks
+ * for the same thing as one that names the scope.
+ */
+const PAM_SCOPE_ALIASES = new Map([
+  ['cloud_account:obtain_access_credential', 'cloud_account_role:obtain_access_credential'],
+])
 
 /** The values a set stands for, with `.all` expanded where the audience's scopes are known. */
 export function expand(set: ScopeSet): Set<string> {

@@ -17,8 +17,20 @@ export async function changeStatus(
   { trx, audit }: Unit,
   caller: Caller,
   target: {
-    table: 'applications' | 'credentials' | 'credential_providers' | 'accounts'
-    resourceType: 'application' | 'credential' | 'credential_provider' | 'account'
+    table:
+      | 'applications'
+      | 'credentials'
+      | 'credential_providers'
+      | 'accounts'
+      | 'cloud_accounts'
+      | 'cloud_account_roles'
+    resourceType:
+      | 'application'
+      | 'credential'
+      | 'credential_provider'
+      | 'account'
+      | 'cloud_account'
+      | 'cloud_account_role'
     row: StatusRow
   },
   status: Status,

@@ -441,6 +441,75 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0009_cloud_accounts': {
+      async up(db: Kysely<unknown>) {
+        // Cloud accounts: a vendor's account and its long-lived access key pair, sealed per
+        // version in cloud_account_keys (a rotation adds one; the old ones stay for the record).
+        await db.schema
+          .createTable('cloud_accounts')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('instance_id', 'text', (c) => c.notNull().references('instances.id'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('description', 'text', (c) => c.notNull())
+          .addColumn('vendor', 'text', (c) => c.notNull())
+          .addColumn('vendor_account_id', 'text', (c) => c.notNull())
+          .addColumn('access_key_hint', 'text', (c) => c.notNull())
+          .addColumn('sts_endpoint', 'text')
+          .addColumn('region', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('current_version', 'integer', (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addColumn('updated_at', time, (c) => c.notNull())
+          .execute()
+        await db.schema
+          .createIndex('cloud_accounts_name')
+          .unique()
+          .on('cloud_accounts')
+          .columns(['instance_id', 'name'])
+          .execute()
+        await db.schema
+          .createTable('cloud_account_keys')
+          .addColumn('cloud_account_id', 'text', (c) => c.notNull().references('cloud_accounts.id'))
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('instance_id', 'text', (c) => c.notNull())
+          .addColumn('access_key_hint', 'text', (c) => c.notNull())
+          .addColumn('key_version', 'integer', (c) => c.notNull())
+          .addColumn('ciphertext', blob, (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('cloud_account_keys_pk', ['cloud_account_id', 'version'])
+          .execute()
+        // The roles workloads are granted: a workload names one by its ARN, unique in the instance.
+        await db.schema
+          .createTable('cloud_account_roles')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('instance_id', 'text', (c) => c.notNull().references('instances.id'))
+          .addColumn('cloud_account_id', 'text', (c) => c.notNull().references('cloud_accounts.id'))
+          .addColumn('role_arn', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('description', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('default_duration', 'integer', (c) => c.notNull())
+          .addColumn('max_duration', 'integer', (c) => c.notNull())
+          .addColumn('session_policy', 'text')
+          .addColumn('aws_external_id', 'text')
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addColumn('updated_at', time, (c) => c.notNull())
+          .execute()
+        await db.schema
+          .createIndex('cloud_account_roles_arn')
+          .unique()
+          .on('cloud_account_roles')
+          .columns(['instance_id', 'role_arn'])
+          .execute()
+        await db.schema
+          .createIndex('cloud_account_roles_name')
+          .unique()
+          .on('cloud_account_roles')
+          .columns(['cloud_account_id', 'name'])
+          .execute()
+      },
+    },
   }
 }
 

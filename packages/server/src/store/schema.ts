@@ -25,6 +25,9 @@ export interface Database {
   account_versions: AccountVersionTable
   token_sessions: TokenSessionTable
   used_proof_jtis: UsedProofJtiTable
+  cloud_accounts: CloudAccountTable
+  cloud_account_keys: CloudAccountKeyTable
+  cloud_account_roles: CloudAccountRoleTable
 }
 
 export interface MetaTable {
@@ -314,4 +317,55 @@ export interface UsedProofJtiTable {
   /** SHA-256 of the proof's `jti`, base64url: bounded size whatever the client sent. */
   jti_hash: string
   expires_at: number
+}
+
+export interface CloudAccountTable {
+  id: string
+  instance_id: string
+  name: string
+  description: string
+  vendor: 'alibaba_cloud' | 'aws'
+  vendor_account_id: string
+  /** The current access key id's first and last 4 characters. */
+  access_key_hint: string
+  /** Null: the vendor's public endpoint. */
+  sts_endpoint: string | null
+  region: string | null
+  status: 'enabled' | 'disabled'
+  /** The current version in cloud_account_keys. */
+  current_version: number
+  created_at: number
+  updated_at: number
+}
+
+export interface CloudAccountKeyTable {
+  cloud_account_id: string
+  version: number
+  instance_id: string
+  access_key_hint: string
+  /** The data key version the pair is sealed under. */
+  key_version: number
+  /** `{ accessKeyId, accessKeySecret }` sealed under the data key. */
+  ciphertext: Buffer
+  created_at: number
+  created_by: string
+}
+
+export interface CloudAccountRoleTable {
+  id: string
+  instance_id: string
+  cloud_account_id: string
+  /** The role's ARN: its external id on the wire. */
+  role_arn: string
+  name: string
+  description: string
+  status: 'enabled' | 'disabled'
+  /** Seconds. */
+  default_duration: number
+  max_duration: number
+  session_policy: string | null
+  /** AWS `ExternalId`, required by the role's trust policy. */
+  aws_external_id: string | null
+  created_at: number
+  updated_at: number
 }

@@ -4,9 +4,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { accountRoutes } from '../../src/http/routes/account-routes.js'
 import { boundTokenRoutes } from '../../src/http/routes/bound-token-routes.js'
+import { cloudAccountRoleRoutes } from '../../src/http/routes/cloud-account-routes.js'
 import { pamRoutes } from '../../src/http/routes/pam-routes.js'
 import { call, ENGINES, openTestServer, type TestServer } from '../support/engines.js'
 import { createWorkload, PAM, type TestWorkload } from './accounts-fixtures.js'
+
+const GATE_ROLE = 'arn:aws:iam::123456789012:role/gate'
 
 interface Ask {
   method: 'GET' | 'POST'
@@ -24,6 +27,13 @@ interface Fixture {
 
 /** The scope each operation needs, and a request naming a resource that exists. */
 const GATED: Record<string, { scope: string; ask: (f: Fixture, consumer: string) => Ask }> = {
+  ObtainCloudAccountRoleAccessCredential: {
+    scope: 'cloud_account_role:obtain_access_credential',
+    ask: () => ({
+      method: 'GET',
+      path: `/cloudAccountRoles/_/actions/obtainAccessCredential?cloudAccountRoleExternalId=${encodeURIComponent(GATE_ROLE)}`,
+    }),
+  },
   ObtainCredential: {
     scope: 'credential:obtain',
     ask: () => ({ method: 'GET', path: '/credentials/_/actions/obtain?credentialIdentifier=gate/key' }),
@@ -129,6 +139,7 @@ describe.each(ENGINES)('the one authorization gate (%s)', (engine) => {
   let t: TestServer
   let f: Fixture
   let noScope: string
+  let noCloudScope: string
   beforeAll(async () => {
     t = await openTestServer(engine, { app: { authFailures: { burst: 100_000, refillPerSecond: 1 } } })
     const i = `/admin/v1/instances/${t.instanceId}`
@@ -153,6 +164,14 @@ describe.each(ENGINES)('the one authorization gate (%s)', (engine) => {
       oauth: { tokenEndpoint: 'https://upstream.example.com/token', clientId: 'c', clientSecret: 's' },
     })
     await created('/accounts', { accountName: 'gate-db/admin', password: 'gate-password' })
+    await created('/cloudAccounts', {
+      name: 'gate-aws',
+      vendorType: 'aws',
+      vendorAccountId: '123456789012',
+      accessKeyId: 'AKIAGATEGATEGATE',
+      accessKeySecret: 'gate-secret-gate-secret',
+    })
+    await created('/cloudAccounts/gate-aws/roles', { roleExternalId: GATE_ROLE })
     const granted = await createWorkload(t, 'granted')
     const ungranted = await createWorkload(t, 'ungranted')
     for (const [resourceType, resource, actions] of [
@@ -160,6 +179,7 @@ describe.each(ENGINES)('the one authorization gate (%s)', (engine) => {
       ['credential_provider', 'gate-jwt', ['use', 'read', 'manage']],
       ['credential_provider', 'gate-oauth', ['use', 'read', 'manage']],
       ['account', 'gate-db/admin', ['obtain', 'read']],
+      ['cloud_account_role', GATE_ROLE, ['obtain']],
     ] as const) {
       await created('/grants', { applicationId: granted.applicationId, resourceType, resource, actions })
     }
@@ -181,8 +201,9 @@ describe.each(ENGINES)('the one authorization gate (%s)', (engine) => {
       granted,
       ungranted,
     }
-    // A token of the granted application carrying a PAM scope no operation below needs.
+    // Tokens of the granted application carrying a PAM scope the operation asked does not need.
     noScope = await granted.token(`${PAM}|cloud_account_role:obtain_access_credential`)
+    noCloudScope = await granted.token(`${PAM}|credential:obtain`)
   })
   afterAll(async () => t?.close())
 
@@ -223,7 +244,12 @@ describe.each(ENGINES)('the one authorization gate (%s)', (engine) => {
 
   it('covers every workload route of the route table', () => {
     const s = t.services
-    const workloadRoutes = [...pamRoutes(s), ...accountRoutes(s), ...boundTokenRoutes(s)]
+    const workloadRoutes = [
+      ...pamRoutes(s),
+      ...accountRoutes(s),
+      ...boundTokenRoutes(s),
+      ...cloudAccountRoleRoutes(s),
+    ]
       .filter((r) => r.auth === 'workload')
       .map((r) => r.operationId)
     const known = new Set([...Object.keys(GATED), ...Object.keys(LISTS), ...NARROWING])
@@ -235,7 +261,8 @@ describe.each(ENGINES)('the one authorization gate (%s)', (engine) => {
     '%s: a token without its scope is 403 InsufficientScope, audited once',
     async (_, op) => {
       const consumer = f.granted.applicationId
-      const refused = await ask(op.ask(f, consumer), noScope)
+      const lacking = op.scope === 'cloud_account_role:obtain_access_credential' ? noCloudScope : noScope
+      const refused = await ask(op.ask(f, consumer), lacking)
       expect(refused.status).toBe(403)
       expect(refused.body.Code).toBe('InsufficientScope')
       expectOneRefusalEvent(refused.written, 'insufficient_scope', 'InsufficientScope')

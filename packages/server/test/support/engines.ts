@@ -8,6 +8,7 @@ import { createTestDatabase } from '../../../../test/support/postgres.js'
 import { type AppOptions, buildApp } from '../../src/http/app.js'
 import { closeServices, openServices } from '../../src/server.js'
 import type { Services } from '../../src/services.js'
+import type { StsClient } from '../../src/sts/assume-role.js'
 
 /** Every storage test runs on both real engines. */
 export const ENGINES = ['sqlite', 'postgres'] as const
@@ -39,13 +40,14 @@ export async function freshDatabase(engine: Engine): Promise<{ db: string; clean
 /** The real start-up path (migrate, key check, bootstrap) and the real app, without a listener. */
 export async function openTestServer(
   engine: Engine,
-  options: { now?: () => number; db?: string; rootKey?: string; app?: AppOptions } = {},
+  options: { now?: () => number; db?: string; rootKey?: string; app?: AppOptions; sts?: StsClient } = {},
 ): Promise<TestServer> {
   const fresh = options.db ? { db: options.db, cleanup: () => {} } : await freshDatabase(engine)
   const rootKey = options.rootKey ?? randomBytes(32).toString('base64')
   const { services, boot } = await openServices(
     { db: fresh.db, rootKey: { kind: 'env', base64: rootKey }, dataDir: null },
     options.now,
+    options.sts === undefined ? {} : { sts: options.sts },
   )
   const app = buildApp(services, options.app)
   await app.ready()

@@ -66,6 +66,7 @@ import { requireInstance } from '../../services/instances/instances.js'
 import { type Services, SYSTEM_CHAIN } from '../../services.js'
 import type { RouteInput, RouteSpec } from '../route-table.js'
 import { accountAdminRoutes } from './account-routes.js'
+import { cloudAccountAdminRoutes } from './cloud-account-routes.js'
 import { providerAdminRoutes } from './provider-routes.js'
 
 const closed = { additionalProperties: false } as const
@@ -600,5 +601,6 @@ export function adminRoutes(s: Services): RouteSpec[] {
     },
     ...providerAdminRoutes(s),
     ...accountAdminRoutes(s),
+    ...cloudAccountAdminRoutes(s),
   ]
 }

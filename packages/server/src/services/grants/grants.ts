@@ -43,6 +43,10 @@ const IDENTIFIED: Partial<Record<GrantResourceType, string>> = {
  * otherwise be a prefix no identifier starts with, and a typo no one would notice.
  */
 function checkGrantResource(body: CreateGrantBody): void {
+  if (body.resourceType === 'cloud_account_role') {
+    checkRoleGrantResource(body)
+    return
+  }
   const idPrefix = IDENTIFIED[body.resourceType]
   if (idPrefix === undefined) return
   const { resource } = body
@@ -53,6 +57,31 @@ function checkGrantResource(body: CreateGrantBody): void {
       'resource',
       `must be a ${body.resourceType} id (${idPrefix}_…) or an identifier that ${IDENTIFIER_RULE.replace(/^must /, '')}`,
     )
+  }
+}
+
+const ROLE_ARN_START = /^(acs:ram::|arn:aws(-cn|-us-gov)?:iam::)/
+const ROLE_GRANT_RULE =
+  'must be a role id (car_…) or a role ARN (acs:ram::<uid>:role/<name>, arn:aws:iam::<account>:role/<name>)'
+
+/**
+ * A grant on cloud account roles names a role by id or ARN, or by prefix the start of ARNs
+ * (`acs:ram::1234:role/ci-` covers every role of that account whose name starts `ci-`).
+ */
+function checkRoleGrantResource(body: CreateGrantBody): void {
+  const { resource } = body
+  if ((body.resourceMatch ?? 'exact') === 'prefix') {
+    if (
+      !ROLE_ARN_START.test(resource) ||
+      hasEmptyOrDotSegment(resource.replace(/\/$/, '')) ||
+      /\s/.test(resource)
+    )
+      throw new InvalidParameter('resource', 'must be the start of a role ARN (acs:ram::… or arn:aws:iam::…)')
+  } else if (
+    !/^car_[0-9a-z]{26}$/.test(resource) &&
+    !(ROLE_ARN_START.test(resource) && /^\S+:role\/\S+$/.test(resource))
+  ) {
+    throw new InvalidParameter('resource', ROLE_GRANT_RULE)
   }
 }
 

@@ -6,6 +6,7 @@ import type {
 } from '@strongroom/protocol'
 import { RESERVED_AUDIENCE_PREFIX } from '@strongroom/protocol'
 import { InvalidParameter } from '../../errors.js'
+import { checkOutboundEndpoint } from '../outbound-endpoint.js'
 
 /** The non-secret settings of an `oauth` provider, stored as JSON. */
 export interface OAuthSettings {
@@ -29,28 +30,6 @@ export interface JwtSettings {
 
 const DEFAULT_EXPIRATION_S = 900
 const DEFAULT_MAX_EXPIRATION_S = 3600
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
-
-/**
- * An upstream token endpoint: https, or plain http only on a loopback address (a sidecar or a
- * test server), never with credentials or a fragment in the URL. The client secret goes there.
- */
-export function checkTokenEndpoint(value: string, field: string): string {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new InvalidParameter(field, 'must be an absolute URL')
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
-    throw new InvalidParameter(field, 'must use https (plain http only on a loopback address)')
-  }
-  if (url.username !== '' || url.password !== '')
-    throw new InvalidParameter(field, 'must not carry credentials')
-  if (url.hash !== '') throw new InvalidParameter(field, 'must not have a fragment')
-  return url.href
-}
-
 /** An audience a provider may never mint for: IDaaS's own (`urn:cloud:idaas…`). */
 export function isReservedAudience(audience: string): boolean {
   return audience.toLowerCase().startsWith(RESERVED_AUDIENCE_PREFIX)
@@ -81,7 +60,7 @@ function checkExpirations(settings: JwtSettings, field: string): JwtSettings {
 
 export function newOAuthSettings(body: NonNullable<CreateCredentialProviderBody['oauth']>): OAuthSettings {
   return {
-    tokenEndpoint: checkTokenEndpoint(body.tokenEndpoint, 'oauth.tokenEndpoint'),
+    tokenEndpoint: checkOutboundEndpoint(body.tokenEndpoint, 'oauth.tokenEndpoint').href,
     clientId: body.clientId,
     authMethod: body.authMethod ?? 'client_secret_post',
     defaultScope: body.defaultScope ?? '',
@@ -112,7 +91,7 @@ export function updatedOAuthSettings(
     tokenEndpoint:
       patch.tokenEndpoint === undefined
         ? current.tokenEndpoint
-        : checkTokenEndpoint(patch.tokenEndpoint, 'oauth.tokenEndpoint'),
+        : checkOutboundEndpoint(patch.tokenEndpoint, 'oauth.tokenEndpoint').href,
     clientId: patch.clientId ?? current.clientId,
     authMethod: patch.authMethod ?? current.authMethod,
     defaultScope: patch.defaultScope ?? current.defaultScope,
