@@ -5,6 +5,7 @@ import { registerAdminTokenCommands } from './commands/admin-token.js'
 import { registerAppCommands } from './commands/app.js'
 import { registerAuditCommands } from './commands/audit.js'
 import { registerBackupCommand } from './commands/backup.js'
+import { registerCloudAccountCommands } from './commands/cloud-account.js'
 import { registerCredentialCommands } from './commands/credential.js'
 import { registerGetCommands } from './commands/get.js'
 import { registerGrantCommands } from './commands/grant.js'
@@ -64,6 +65,7 @@ export function buildProgram(options: ProgramOptions = {}): Command {
   registerCredentialCommands(program, contextFor)
   registerProviderCommands(program, contextFor)
   registerAccountCommands(program, contextFor)
+  registerCloudAccountCommands(program, contextFor)
   registerGrantCommands(program, contextFor)
   registerSigningKeyCommands(program, contextFor)
   registerAuditCommands(program, contextFor)

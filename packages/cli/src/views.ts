@@ -7,6 +7,8 @@ import type {
   AuditEvent,
   AuthenticationToken,
   ClientSecret,
+  CloudAccount,
+  CloudAccountRole,
   Credential,
   CredentialProvider,
   CredentialVersion,
@@ -297,4 +299,68 @@ export const accountVersionColumns: Column<AccountVersion>[] = [
   { header: 'KEY', value: (v) => v.hasKey },
   { header: 'CREATED', value: (v) => when(v.createTime) },
   { header: 'CREATED BY', value: (v) => v.createdBy },
+]
+
+export const cloudAccountColumns: Column<CloudAccount>[] = [
+  { header: 'CLOUD ACCOUNT ID', value: (c) => c.cloudAccountId },
+  { header: 'NAME', value: (c) => c.name },
+  { header: 'VENDOR', value: (c) => c.vendorType },
+  { header: 'VENDOR ACCOUNT', value: (c) => c.vendorAccountId },
+  { header: 'ACCESS KEY', value: (c) => c.accessKeyIdHint },
+  { header: 'KEY VERSION', value: (c) => c.keyVersion, right: true },
+  { header: 'STATUS', value: (c) => c.status, paint: status },
+  { header: 'UPDATED', value: (c) => when(c.updateTime) },
+]
+
+/** The `show` view of a cloud account: its access key id's hint, never its secret. */
+export const cloudAccountFields: Column<CloudAccount>[] = [
+  { header: 'Cloud account ID', value: (c) => c.cloudAccountId },
+  { header: 'Name', value: (c) => c.name },
+  { header: 'Description', value: (c) => c.description || null },
+  { header: 'Vendor', value: (c) => c.vendorType },
+  { header: 'Vendor account ID', value: (c) => c.vendorAccountId },
+  { header: 'Access key ID', value: (c) => c.accessKeyIdHint },
+  { header: 'Key version', value: (c) => c.keyVersion },
+  { header: 'STS endpoint', value: (c) => c.stsEndpoint ?? "the vendor's default" },
+  { header: 'Region', value: (c) => c.region },
+  { header: 'Status', value: (c) => c.status, paint: status },
+  { header: 'Instance', value: (c) => c.instanceId },
+  { header: 'Created', value: (c) => when(c.createTime) },
+  { header: 'Updated', value: (c) => when(c.updateTime) },
+]
+
+export const cloudAccountRoleColumns: Column<CloudAccountRole>[] = [
+  { header: 'ROLE ID', value: (r) => r.cloudAccountRoleId },
+  { header: 'NAME', value: (r) => r.name },
+  { header: 'STATUS', value: (r) => r.status, paint: status },
+  { header: 'DEFAULT', value: (r) => `${r.defaultDurationSeconds} s`, right: true },
+  { header: 'MAX', value: (r) => `${r.maxDurationSeconds} s`, right: true },
+  { header: 'POLICY', value: (r) => r.sessionPolicy !== null },
+  { header: 'ARN', value: (r) => r.roleExternalId },
+]
+
+/** A session policy on one line: compact JSON when it parses, else as kept. */
+function oneLinePolicy(policy: string | null): string | null {
+  if (policy === null) return null
+  try {
+    return JSON.stringify(JSON.parse(policy))
+  } catch {
+    return policy
+  }
+}
+
+export const cloudAccountRoleFields: Column<CloudAccountRole>[] = [
+  { header: 'Role ID', value: (r) => r.cloudAccountRoleId },
+  { header: 'Name', value: (r) => r.name },
+  { header: 'ARN', value: (r) => r.roleExternalId },
+  { header: 'Description', value: (r) => r.description || null },
+  { header: 'Status', value: (r) => r.status, paint: status },
+  { header: 'Default duration', value: (r) => seconds(r.defaultDurationSeconds) },
+  { header: 'Max duration', value: (r) => seconds(r.maxDurationSeconds) },
+  { header: 'Session policy', value: (r) => oneLinePolicy(r.sessionPolicy) },
+  { header: 'External ID', value: (r) => r.externalId },
+  { header: 'Cloud account', value: (r) => r.cloudAccountId },
+  { header: 'Instance', value: (r) => r.instanceId },
+  { header: 'Created', value: (r) => when(r.createTime) },
+  { header: 'Updated', value: (r) => when(r.updateTime) },
 ]

@@ -170,7 +170,7 @@ describe.each(ENGINES)('cloud accounts and roles, administered (%s)', (engine) =
     expect(updated.body).toMatchObject({ maxDurationSeconds: 43200, externalId: null })
     const tooLow = await call(t, 'PATCH', `${roles}/deployer`, { maxDurationSeconds: 900 })
     expect(tooLow.status).toBe(400)
-    expect(tooLow.body.Message).toContain('maxDurationSeconds')
+    expect(tooLow.body.Message).toBe('maxDurationSeconds must be at least defaultDurationSeconds (3600)')
 
     const listed = await call(t, 'GET', roles)
     expect(listed.body.entities.map((r: { name: string }) => r.name)).toContain('deployer')

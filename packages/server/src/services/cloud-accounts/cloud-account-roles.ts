@@ -39,9 +39,15 @@ const nameTaken = (name: string) =>
   new Conflict('CloudAccountRoleExists', `the cloud account already has a role named ${name}`, 'name')
 
 /** The default must not exceed the maximum: a workload asking nothing would be refused. */
-function checkDurations(defaultSeconds: number, maxSeconds: number, field: string): void {
-  if (defaultSeconds > maxSeconds)
-    throw new InvalidParameter(field, `must be at most maxDurationSeconds (${maxSeconds})`)
+function checkDurations(
+  defaultSeconds: number,
+  maxSeconds: number,
+  field: 'defaultDurationSeconds' | 'maxDurationSeconds',
+): void {
+  if (defaultSeconds <= maxSeconds) return
+  throw field === 'defaultDurationSeconds'
+    ? new InvalidParameter(field, `must be at most maxDurationSeconds (${maxSeconds})`)
+    : new InvalidParameter(field, `must be at least defaultDurationSeconds (${defaultSeconds})`)
 }
 
 /** The `ExternalId` condition is AWS's: Alibaba Cloud's AssumeRole has no such parameter in its trust checks. */
