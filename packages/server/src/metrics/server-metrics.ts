@@ -18,6 +18,8 @@ export interface MetricSources {
   readonly keyring: Keyring
   readonly signingKeys: SigningKeys
   readonly providers: ProviderRuntime
+  /** STS credentials held for reuse (structural: metrics need only the figures). */
+  readonly assumedRoles: { readonly cacheStats: CacheStats }
 }
 
 /** Where a refused (throttled) authentication was: the admin API, the developer API, the OAuth endpoints. */
@@ -171,6 +173,7 @@ export class ServerMetrics {
       ['data_keys', s.keyring.dataKeyCache],
       ['provider_signing_keys', s.providers.signingKeyCache],
       ['upstream_tokens', s.providers.upstream.cacheStats],
+      ['sts_credentials', s.assumedRoles.cacheStats],
       ['sqlite_statements', s.store.statementCache],
     ]
     const samples: Sample[] = []
