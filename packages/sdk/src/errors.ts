@@ -18,9 +18,9 @@
 
 /**
  * The stable codes of the SDK's errors, one per subclass. The subclasses named after a condition
- * (`AccountNotFoundError`, `SessionExpiredError`, …, in `account-errors.ts` and
- * `bound-token-errors.ts`) extend the class of their HTTP status, so `instanceof NotFoundError`
- * still holds for them.
+ * (`AccountNotFoundError`, `SessionExpiredError`, …, in `account-errors.ts`,
+ * `bound-token-errors.ts` and `cloud-errors.ts`) extend the class of their HTTP status, so
+ * `instanceof NotFoundError` still holds for them.
  */
 export type PamErrorCode =
   | 'ERR_PAM_AUTHENTICATION'
@@ -44,6 +44,9 @@ export type PamErrorCode =
   | 'ERR_PAM_SESSION_REVOKED'
   | 'ERR_PAM_SESSION_NOT_FOUND'
   | 'ERR_PAM_PROOF_REJECTED'
+  | 'ERR_PAM_CLOUD_ACCOUNT_ROLE_NOT_FOUND'
+  | 'ERR_PAM_CLOUD_ACCOUNT_ROLE_DISABLED'
+  | 'ERR_PAM_CLOUD_ACCOUNT_DISABLED'
 
 export interface PamErrorOptions {
   cause?: unknown

@@ -84,6 +84,27 @@ export {
   PasswordContent,
   SshKeyContent,
 } from './client/secret-contents.js'
+export {
+  ALIBABA_CLOUD_PROVIDER_NAME,
+  AlibabaCloudCredential,
+  AlibabaCloudCredentialModel,
+  AlibabaCloudProviderCredentials,
+} from './cloud/alibaba-cloud-credential.js'
+export { AwsCredentialIdentity, type AwsCredentialProvider } from './cloud/aws-credential-provider.js'
+export type { CloudCredentialOptions, GetCloudCredentialsOptions } from './cloud/cloud-credential-options.js'
+export {
+  AlibabaCloudStsCredentials,
+  AwsStsCredentials,
+  type CloudCredentialFacts,
+  type CloudCredentials,
+  type CloudVendor,
+} from './cloud/cloud-credentials.js'
+export type { CloudCredentialsCacheOptions } from './cloud/cloud-credentials-cache.js'
+export {
+  CloudAccountDisabledError,
+  CloudAccountRoleDisabledError,
+  CloudAccountRoleNotFoundError,
+} from './cloud-errors.js'
 export type {
   AuthnConfiguration,
   AuthnMethod,

@@ -3,6 +3,14 @@ import { type Command, Option } from 'commander'
 import { UsageError } from '../errors.js'
 import { SSH_KEY_OUTPUT_FORMATS } from '../option-parsers.js'
 import type { Column } from '../table.js'
+import {
+  CLOUD_CREDENTIAL_FORMATS,
+  type CloudCredentialFormat,
+  cloudCredentialSecrets,
+  cloudCredentialsAnswerJson,
+  formatCloudCredentials,
+  parseCloudDuration,
+} from '../workload/cloud-credentials-output.js'
 import { revealedJson } from '../workload/revealed-json.js'
 import { type SecretOutputOptions, writeSecret } from '../workload/secret-output.js'
 import { configOption, type WorkloadOptions, workloadClient } from '../workload/workload-client.js'
@@ -23,8 +31,9 @@ const accountColumns: readonly Column<AccountSummary>[] = [
 ]
 
 /**
- * `strongroom get api-key|password|ssh-key|accounts`: what a workload fetches, with the same client
- * configuration as the SDK. The secret goes to stdout (or a 0600 file with `--out`) and nowhere else.
+ * `strongroom get api-key|password|ssh-key|accounts|cloud-credentials`: what a workload fetches,
+ * with the same client configuration as the SDK. The secret goes to stdout (or a 0600 file with
+ * `--out`) and nowhere else.
  */
 export function registerGetCommands(program: Command, contextFor: ContextFor): void {
   const get = program
@@ -114,6 +123,49 @@ export function registerGetCommands(program: Command, contextFor: ContextFor): v
             'this key is encrypted: use --decrypt for the key in clear, or --json for its passphrase',
           )
         }
+      },
+    )
+
+  get
+    .command('cloud-credentials')
+    .description("print a cloud role's short-lived STS credentials (ObtainCloudAccountRoleAccessCredential)")
+    .argument('<role>', "the role's ARN: acs:ram::<uid>:role/<name> or arn:aws:iam::<account>:role/<name>")
+    .addOption(
+      new Option(
+        '--duration <seconds>',
+        "the STS session's lifetime, 900-43200 (default: the role's)",
+      ).argParser(parseCloudDuration),
+    )
+    .addOption(
+      new Option(
+        '--format <format>',
+        'json (the default), env (NAME=value lines for sh), or aws-process (the JSON an AWS credential_process prints; AWS roles only)',
+      ).choices(CLOUD_CREDENTIAL_FORMATS),
+    )
+    .addOption(configOption())
+    .addOption(outOption())
+    .action(
+      async (
+        role: string,
+        options: WorkloadOptions &
+          SecretOutputOptions & { duration?: number; format?: CloudCredentialFormat },
+        command: Command,
+      ) => {
+        const ctx = contextFor(command)
+        if (ctx.out.json && options.format !== undefined && options.format !== 'json')
+          throw new UsageError(
+            `--json prints the whole answer: it does not combine with --format ${options.format}`,
+          )
+        await using pam = await workloadClient(ctx, options)
+        const credentials = await pam.getCloudCredentials(
+          role,
+          options.duration === undefined ? {} : { durationSeconds: options.duration },
+        )
+        for (const secret of cloudCredentialSecrets(credentials)) ctx.rememberSecret(secret)
+        const text = ctx.out.json
+          ? cloudCredentialsAnswerJson(credentials)
+          : formatCloudCredentials(credentials, options.format ?? 'json')
+        await writeSecret(ctx, text, options)
       },
     )
 

@@ -1,3 +1,4 @@
+import type { CloudCredentialsCacheOptions } from '../cloud/cloud-credentials-cache.js'
 import { normaliseEndpoint } from '../config/endpoint-url.js'
 import type { CredentialProvider } from '../credentials/credential-provider.js'
 import type { HttpClientOptions } from '../http/client-options.js'
@@ -27,6 +28,8 @@ export interface PamClientOptions {
   tokenCache?: PamTokenCacheOptions | undefined
   /** How long `getAccounts()` serves its list from memory (`ttlSeconds`, default 300; 0 disables) and its clock. */
   accountsCache?: AccountsCacheOptions | undefined
+  /** The clock of the cache `getCloudCredentials()` answers from (tests inject one). */
+  cloudCredentialsCache?: CloudCredentialsCacheOptions | undefined
 }
 
 export interface ResolvedPamClientOptions {

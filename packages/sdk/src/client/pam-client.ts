@@ -2,6 +2,21 @@ import { bindingKeyOf } from '../bound-tokens/binding-key.js'
 import { boundRequestHeaders } from '../bound-tokens/bound-request-headers.js'
 import { parseScopedToken, parseSessionToken } from '../bound-tokens/parse-bound-token.js'
 import type { ScopedToken, SessionToken } from '../bound-tokens/scoped-token.js'
+import { AlibabaCloudCredential } from '../cloud/alibaba-cloud-credential.js'
+import { AwsCredentialIdentity, type AwsCredentialProvider } from '../cloud/aws-credential-provider.js'
+import {
+  type CloudCredentialOptions,
+  checkCloudCredentialArguments,
+  type GetCloudCredentialsOptions,
+} from '../cloud/cloud-credential-options.js'
+import type {
+  AlibabaCloudStsCredentials,
+  AwsStsCredentials,
+  CloudCredentials,
+  CloudVendor,
+} from '../cloud/cloud-credentials.js'
+import { CloudCredentialsCache } from '../cloud/cloud-credentials-cache.js'
+import { parseCloudCredentials } from '../cloud/parse-cloud-credentials.js'
 import type { ClientConfig } from '../config/client-config.js'
 import { ServerError, ValidationError } from '../errors.js'
 import { invalidArgument } from '../http/invalid-argument.js'
@@ -71,6 +86,7 @@ export class PamClient implements AsyncDisposable {
   readonly endpoint: string
   readonly #transport: PamTransport
   readonly #accounts: AccountsCache
+  readonly #cloud: CloudCredentialsCache
 
   constructor(options: PamClientOptions) {
     const resolved = resolvePamClientOptions(options)
@@ -79,6 +95,10 @@ export class PamClient implements AsyncDisposable {
     const tokens = new BearerTokenSource(resolved.credentials, options.tokenCache)
     this.#transport = new PamTransport(resolved.http, tokens, resolved.endpoint, resolved.instanceId)
     this.#accounts = new AccountsCache((signal) => this.#listAccounts(signal), options.accountsCache)
+    this.#cloud = new CloudCredentialsCache(
+      (role, durationSeconds, signal) => this.#obtainCloudCredentials(role, durationSeconds, signal),
+      options.cloudCredentialsCache,
+    )
   }
 
   /**
@@ -360,6 +380,85 @@ export class PamClient implements AsyncDisposable {
   }
 
   /**
+   * A cloud role's short-lived STS credentials (ObtainCloudAccountRoleAccessCredential), by the
+   * role's ARN: `acs:ram::<uid>:role/<name>` (Alibaba Cloud) or `arn:aws:iam::<account>:role/<name>`
+   * (AWS). Narrow on `vendor`: an `AlibabaCloudStsCredentials` (`accessKeySecret`, `securityToken`)
+   * or an `AwsStsCredentials` (`secretAccessKey`, `sessionToken`), both with `accessKeyId`,
+   * `expiration` (a `Date`) and `expiresAt` (epoch seconds); the secrets print as `[REDACTED]`.
+   *
+   * Cached per role and `durationSeconds` (900–43200; the role's default when absent): calls answer
+   * from memory until less than 15 minutes are left, then one call starts a background refresh
+   * (the held credentials are still served) and callers wait only when none are usable. Calls made
+   * while a fetch is under way share it; a failure is not kept. Needs the
+   * `cloud_account_role:obtain_access_credential` scope (`.all`, the SDK's default, includes it) and
+   * an `obtain` grant on the role. Rejects with `CloudAccountRoleNotFoundError`,
+   * `CloudAccountRoleDisabledError`, `CloudAccountDisabledError`, a `PermissionError`
+   * (`InsufficientScope`, `PermissionDenied`), a `ValidationError`
+   * (`InvalidParameter.DurationSeconds`: above the role's maximum) or a `ServerError` (`StsRefused`,
+   * `StsUnavailable`, `StsThrottled`, `StsTimeout`: the cloud's STS failed); a `durationSeconds`
+   * out of range is a `TypeError` before any request.
+   *
+   * @example
+   * ```ts
+   * const credentials = await pam.getCloudCredentials('arn:aws:iam::123456789012:role/deployer')
+   * if (credentials.vendor === 'aws') process.env.AWS_SESSION_TOKEN = credentials.sessionToken
+   * ```
+   */
+  getCloudCredentials(
+    roleExternalId: string,
+    options: GetCloudCredentialsOptions = {},
+  ): Promise<CloudCredentials> {
+    try {
+      checkCloudCredentialArguments(roleExternalId, options)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.#cloud.get(roleExternalId, options)
+  }
+
+  /**
+   * An Alibaba Cloud credential for a role (`acs:ram::<uid>:role/<name>`): pass it as the
+   * `credential` of any Alibaba Cloud SDK client. It answers `getCredential()` (type `sts`) and the
+   * older getters from {@link getCloudCredentials}'s cache, so it stays valid for as long as the
+   * client is open. A role of another vendor rejects with a `ValidationError`
+   * (`field: 'roleExternalId'`) at the first call.
+   *
+   * @example
+   * ```ts
+   * const credential = pam.alibabaCloudCredential('acs:ram::1234567890123456:role/deployer')
+   * const ecs = new Ecs(new $OpenApi.Config({ credential, endpoint: 'ecs.cn-hangzhou.aliyuncs.com' }))
+   * ```
+   */
+  alibabaCloudCredential(
+    roleExternalId: string,
+    options: CloudCredentialOptions = {},
+  ): AlibabaCloudCredential {
+    checkCloudCredentialArguments(roleExternalId, options)
+    const call = { durationSeconds: options.durationSeconds, signal: options.signal }
+    return new AlibabaCloudCredential(roleExternalId, async () =>
+      ofVendor('alibaba_cloud', roleExternalId, await this.#cloud.get(roleExternalId, call)),
+    )
+  }
+
+  /**
+   * An AWS SDK v3 credential provider for a role (`arn:aws:iam::<account>:role/<name>`): pass it as
+   * the `credentials` of any AWS SDK client. Each call answers from {@link getCloudCredentials}'s
+   * cache; the AWS SDK calls again as the credentials near their `expiration`. A role of another
+   * vendor rejects with a `ValidationError` (`field: 'roleExternalId'`).
+   *
+   * @example
+   * ```ts
+   * const s3 = new S3Client({ region: 'eu-west-1', credentials: pam.awsCredentialProvider('arn:aws:iam::123456789012:role/deployer') })
+   * ```
+   */
+  awsCredentialProvider(roleExternalId: string, options: CloudCredentialOptions = {}): AwsCredentialProvider {
+    checkCloudCredentialArguments(roleExternalId, options)
+    const call = { durationSeconds: options.durationSeconds, signal: options.signal }
+    return async () =>
+      new AwsCredentialIdentity(ofVendor('aws', roleExternalId, await this.#cloud.get(roleExternalId, call)))
+  }
+
+  /**
    * A short-lived access token bound to `key` (strongroom: IssueScopedToken; RFC 9449 §6), with the
    * scope asked for narrowed to what the application may have. Present it with a fresh proof per
    * request (`boundRequestHeaders`, `boundFetch`): without the private key it is useless. Not
@@ -432,6 +531,7 @@ export class PamClient implements AsyncDisposable {
    */
   close(): Promise<void> {
     this.#accounts.close()
+    this.#cloud.close()
     return this.#transport.close()
   }
 
@@ -458,6 +558,20 @@ export class PamClient implements AsyncDisposable {
     return async () => ({ ...(await boundRequestHeaders(session, key, { method: 'POST', url })) })
   }
 
+  async #obtainCloudCredentials(
+    cloudAccountRoleExternalId: string,
+    durationSeconds: number | undefined,
+    signal: AbortSignal,
+  ): Promise<CloudCredentials> {
+    const action = 'ObtainCloudAccountRoleAccessCredential'
+    const body = await this.#transport.call(
+      action,
+      { cloudAccountRoleExternalId, durationSeconds },
+      { signal },
+    )
+    return parseCloudCredentials(action, body)
+  }
+
   async #listAccounts(signal: AbortSignal): Promise<readonly AccountSummary[]> {
     const accounts: AccountSummary[] = []
     const list = async (query: { nextToken?: string | null }) =>
@@ -477,4 +591,19 @@ export class PamClient implements AsyncDisposable {
     const shown = this.toJSON()
     return `PamClient ${inspect === undefined ? JSON.stringify(shown) : inspect(shown, options)}`
   }
+}
+
+/** The credentials when they are of `vendor`; a role of another vendor is the caller's mistake. */
+function ofVendor(
+  vendor: 'alibaba_cloud',
+  role: string,
+  credentials: CloudCredentials,
+): AlibabaCloudStsCredentials
+function ofVendor(vendor: 'aws', role: string, credentials: CloudCredentials): AwsStsCredentials
+function ofVendor(vendor: CloudVendor, role: string, credentials: CloudCredentials): CloudCredentials {
+  if (credentials.vendor === vendor) return credentials
+  const use = credentials.vendor === 'aws' ? 'awsCredentialProvider()' : 'alibabaCloudCredential()'
+  throw new ValidationError(`role ${role} is a role of ${credentials.vendor}, not ${vendor}: use ${use}`, {
+    field: 'roleExternalId',
+  })
 }

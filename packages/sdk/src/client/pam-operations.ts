@@ -14,14 +14,16 @@ export interface PamOperation {
 const TOKENS = 'authenticationTokens/_/actions'
 
 /**
- * The eleven operations of docs/wire-contract.md ("Developer-API operations"), keyed by their `x-acs-action`.
+ * The eleven operations of docs/wire-contract.md ("Developer-API operations"), and
+ * ObtainCloudAccountRoleAccessCredential ("Cloud credentials"), keyed by their `x-acs-action`.
  *
  * - Bearer: every call. The official clients send none on Validate and
  *   ObtainJwtByDerivedShortToken (the Python SDK's defect, docs/security-model.md); the server needs none there
  *   and ignores it, but a workload that has credentials identifies itself on every call.
  * - Idempotent: the reads, and revoke/reinstate (the server makes them idempotent). Not
  *   GenerateJwt: a repeat mints a second JWT. FetchOAuth is idempotent unless
- *   `forceAuthentication` asks for a new upstream token (decided per call).
+ *   `forceAuthentication` asks for a new upstream token (decided per call). ObtainCloudAccountRoleAccessCredential
+ *   is a read: the server hands out the STS credentials it holds until 15 minutes before they expire.
  */
 export const PAM_OPERATIONS = {
   ObtainCredential: { method: 'GET', path: 'credentials/_/actions/obtain', bearer: true, idempotent: true },
@@ -72,6 +74,12 @@ export const PAM_OPERATIONS = {
   ReinstateAuthenticationTokenByConsumer: {
     method: 'POST',
     path: `${TOKENS}/reinstateByConsumer`,
+    bearer: true,
+    idempotent: true,
+  },
+  ObtainCloudAccountRoleAccessCredential: {
+    method: 'GET',
+    path: 'cloudAccountRoles/_/actions/obtainAccessCredential',
     bearer: true,
     idempotent: true,
   },

@@ -14,6 +14,11 @@ import {
   SessionRevokedError,
 } from '../bound-token-errors.js'
 import {
+  CloudAccountDisabledError,
+  CloudAccountRoleDisabledError,
+  CloudAccountRoleNotFoundError,
+} from '../cloud-errors.js'
+import {
   AuthenticationError,
   ConfigurationError,
   ConnectionError,
@@ -65,6 +70,9 @@ const CLASS_OF_SERVER_CODE: Readonly<Record<string, ErrorClass>> = {
   SessionExpired: SessionExpiredError,
   SessionRevoked: SessionRevokedError,
   SessionNotFound: SessionNotFoundError,
+  CloudAccountRoleNotFound: CloudAccountRoleNotFoundError,
+  CloudAccountRoleDisabled: CloudAccountRoleDisabledError,
+  CloudAccountDisabled: CloudAccountDisabledError,
 }
 
 function isProofRejection(code: string): code is ProofRejectionReason {
