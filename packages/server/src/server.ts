@@ -352,6 +352,13 @@ function banner(
     '    npx strongroom audit verify',
     `    curl ${url}/openapi.json`,
     '',
+    '  Cloud credentials (your cloud key stays here; workloads get short-lived STS credentials):',
+    '    npx strongroom cloud-account create --name prod-aws --vendor aws --account-id 123456789012 \\',
+    '      --access-key-id AKIA… --access-key-secret-file aws-secret.txt',
+    '    npx strongroom cloud-account role add prod-aws --arn arn:aws:iam::123456789012:role/deployer',
+    '    npx strongroom grant create --app app_… --type cloud_account_role --resource arn:aws:iam::… --actions obtain',
+    '    npx strongroom get cloud-credentials arn:aws:iam::123456789012:role/deployer --format env',
+    '',
   )
   return `${lines.join('\n')}\n`
 }
