@@ -12,6 +12,7 @@ import { registerGrantCommands } from './commands/grant.js'
 import { registerInstanceCommands } from './commands/instance.js'
 import { registerProviderCommands } from './commands/provider.js'
 import { registerRestoreCommand } from './commands/restore.js'
+import { registerRunCommand } from './commands/run.js'
 import { registerServeCommand } from './commands/serve.js'
 import { registerSigningKeyCommands } from './commands/signing-key.js'
 import { registerTokenCommands } from './commands/token.js'
@@ -73,6 +74,7 @@ export function buildProgram(options: ProgramOptions = {}): Command {
   registerRestoreCommand(program, contextFor)
   registerGetCommands(program, contextFor)
   registerTokenCommands(program, contextFor)
+  registerRunCommand(program, contextFor)
   return program
 }
 
