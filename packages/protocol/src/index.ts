@@ -2,8 +2,8 @@ export * from './accounts.js'
 export * from './admin.js'
 export * from './cloud-accounts.js'
 export { Description, Empty, EpochMillis, Name, PageQuery, page, resourceId } from './common.js'
-export type { ErrorCode } from './errors.js'
-export { ERROR_CODES, ErrorBody } from './errors.js'
+export type { ErrorCode, ErrorCodeWithStatus, ErrorHttpStatus, ErrorStatus } from './errors.js'
+export { ERROR_CODES, ERROR_STATUS, ErrorBody } from './errors.js'
 export {
   hasEmptyOrDotSegment,
   IDENTIFIER_PATTERN,

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '@strongroom/protocol'
+import { ERROR_STATUS, type ErrorCode, type ErrorCodeWithStatus } from '@strongroom/protocol'
 
 export interface PamErrorOptions {
   cause?: unknown
@@ -8,80 +8,107 @@ export interface PamErrorOptions {
   rule?: string
   /** Seconds the caller should wait (rate limiting). */
   retryAfterSeconds?: number
-  /** The RFC 6749 §5.2 `error` code, where the OAuth code is more precise than the status class. */
-  oauthError?: string
 }
 
 /**
  * Base of every domain error the server throws. Services throw these; exactly one error handler
- * (http/error-handler.ts) turns them into status, body and headers. Messages never hold a secret.
+ * (http/error-handler.ts) turns them into status, body and headers. An error carries its code and
+ * never a status: the status and the OAuth `error` are the code's, in `ERROR_STATUS` beside the
+ * codes (`@strongroom/protocol`). Messages never hold a secret.
  */
 export class PamError extends Error {
   readonly code: ErrorCode
-  readonly status: number
   readonly field: string | undefined
   readonly rule: string | undefined
   readonly retryAfterSeconds: number | undefined
-  readonly oauthError: string | undefined
 
-  constructor(code: ErrorCode, status: number, message: string, options: PamErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: PamErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = new.target.name
     this.code = code
-    this.status = status
     this.field = options.field
     this.rule = options.rule
     this.retryAfterSeconds = options.retryAfterSeconds
-    this.oauthError = options.oauthError
   }
+
+  /**
+   * The code's status at a resource, from `ERROR_STATUS`: for logs and tests. What is answered is
+   * the error handler's to decide (the OAuth endpoints answer some codes otherwise); branch on the
+   * code or with `isAuthenticationFailure`, never on this.
+   */
+  get status(): number {
+    return ERROR_STATUS[this.code].status
+  }
+
+  /** The code's OAuth `error` (RFC 6749 §5.2, RFC 6750 §3.1, RFC 9449 §7.1), where one applies. */
+  get oauthError(): string | undefined {
+    return ERROR_STATUS[this.code].oauthError
+  }
+}
+
+/**
+ * Whether `err` refuses who the caller is: a token, a DPoP proof, a session or a client
+ * authentication (the codes `ERROR_STATUS` answers 401). What the failure throttles count and the
+ * authentication refusals audit.
+ */
+export function isAuthenticationFailure(err: unknown): err is PamError {
+  return err instanceof PamError && ERROR_STATUS[err.code].status === 401
+}
+
+/**
+ * Whether `err` refuses what an authenticated caller asked for: a scope, a grant, a disabled or
+ * revoked resource (the codes `ERROR_STATUS` answers 403).
+ */
+export function isPermissionRefusal(err: unknown): err is PamError {
+  return err instanceof PamError && ERROR_STATUS[err.code].status === 403
 }
 
 export class InvalidParameter extends PamError {
   constructor(
     field: string,
     rule: string,
-    code: ErrorCode = 'InvalidParameter',
+    code: ErrorCodeWithStatus<400> = 'InvalidParameter',
     message = `${field} ${rule}`,
   ) {
-    super(code, 400, message, { field, rule })
+    super(code, message, { field, rule })
   }
 }
 
 export class InvalidToken extends PamError {
   constructor(message = 'the bearer token is missing, malformed, expired or revoked') {
-    super('InvalidToken', 401, message)
+    super('InvalidToken', message)
   }
 }
 
 export class Forbidden extends PamError {
   constructor(message: string) {
-    super('Forbidden', 403, message)
+    super('Forbidden', message)
   }
 }
 
 export class NotFound extends PamError {
-  constructor(code: ErrorCode, message: string) {
-    super(code, 404, message)
+  constructor(code: ErrorCodeWithStatus<404>, message: string) {
+    super(code, message)
   }
 }
 
 export class Conflict extends PamError {
-  constructor(code: ErrorCode, message: string, field?: string) {
-    super(code, 409, message, field === undefined ? {} : { field })
+  constructor(code: ErrorCodeWithStatus<409>, message: string, field?: string) {
+    super(code, message, field === undefined ? {} : { field })
   }
 }
 
 /** The record was found but its ciphertext does not decrypt under its own binding: tampering or a swap. */
 export class IntegrityError extends PamError {
   constructor(message: string, cause?: unknown) {
-    super('IntegrityError', 500, message, { cause })
+    super('IntegrityError', message, { cause })
   }
 }
 
 /** The audit event could not be made durable, so the operation was refused (fail closed). */
 export class AuditUnavailable extends PamError {
   constructor(cause?: unknown) {
-    super('AuditUnavailable', 503, 'the audit event could not be recorded, so the operation was refused', {
+    super('AuditUnavailable', 'the audit event could not be recorded, so the operation was refused', {
       cause,
     })
   }
@@ -89,7 +116,7 @@ export class AuditUnavailable extends PamError {
 
 export class ServiceUnavailable extends PamError {
   constructor(message: string, cause?: unknown) {
-    super('ServiceUnavailable', 503, message, { cause })
+    super('ServiceUnavailable', message, { cause })
   }
 }
 
@@ -101,9 +128,9 @@ export class ConfigError extends Error {
   }
 }
 
-/** An error of the OAuth endpoints (RFC 6749 §5.2), with its standard `error` code. */
-export class OAuthError extends PamError {
-  constructor(oauthError: string, code: ErrorCode, message: string, status = 400) {
-    super(code, status, message, { oauthError })
-  }
-}
+/**
+ * A refusal of the OAuth endpoints (RFC 6749 §5.2): its `error` is its code's (`invalid_request`
+ * for `InvalidParameter`, `invalid_client` for `InvalidClient`…), and the token endpoint audits
+ * it as a denied grant.
+ */
+export class OAuthError extends PamError {}

@@ -10,7 +10,7 @@ import Fastify, {
 import { sql } from 'kysely'
 import type { RequestMeta } from '../audit/appender.js'
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../config/config.js'
-import { InvalidParameter, InvalidToken, PamError } from '../errors.js'
+import { InvalidParameter, InvalidToken, isAuthenticationFailure } from '../errors.js'
 import { instrumentRequests } from '../metrics/http-metrics.js'
 import type { ThrottleSurface } from '../metrics/server-metrics.js'
 import { authenticateWorkload } from '../oauth/authenticate-workload.js'
@@ -19,7 +19,7 @@ import { auditThrottled } from '../services/best-effort.js'
 import { presentedToken } from '../services/bound-tokens/presented-token.js'
 import type { Caller, Services } from '../services.js'
 import { answerClientError } from './client-errors.js'
-import { errorHandler, sendError } from './error-handler.js'
+import { answerTo, errorHandler, sendError } from './error-handler.js'
 import { FailureThrottle } from './failure-throttle.js'
 import { isSafeString, registerJsonBody } from './json-body.js'
 import type { LogHealth } from './log-destination.js'
@@ -137,11 +137,11 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
   app.setValidatorCompiler(typeboxValidatorCompiler)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((request, reply) =>
-    sendError(reply, request.id, {
-      status: 404,
-      code: 'RouteNotFound',
-      message: `no route ${request.method} ${request.url.split('?')[0]}`,
-    }),
+    sendError(
+      reply,
+      request.id,
+      answerTo('RouteNotFound', `no route ${request.method} ${request.url.split('?')[0]}`),
+    ),
   )
   // Callback-style hooks where nothing is awaited: an async hook costs a promise per request.
   app.addHook('onRequest', (request, reply, done) => {
@@ -163,21 +163,13 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (request, reply) => {
     if (options.isShuttingDown?.()) {
-      return sendError(reply, request.id, {
-        status: 503,
-        code: 'ServiceUnavailable',
-        message: 'the server is shutting down',
-      })
+      return sendError(reply, request.id, answerTo('ServiceUnavailable', 'the server is shutting down'))
     }
     try {
       await sql`select 1`.execute(s.store.db)
     } catch (err) {
       request.log.warn({ err }, 'readiness check failed')
-      return sendError(reply, request.id, {
-        status: 503,
-        code: 'ServiceUnavailable',
-        message: 'the database does not answer',
-      })
+      return sendError(reply, request.id, answerTo('ServiceUnavailable', 'the database does not answer'))
     }
     // Every answer that reads or writes a secret writes its audit event first: a node that
     // cannot write is not ready, whatever its reads say. After a failure, or when nothing has
@@ -187,11 +179,14 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
     const log = options.logHealth?.()
     if (!writes.ok) {
       request.log.warn({ reason: writes.reason }, 'not ready: the audit cannot be written')
-      return sendError(reply, request.id, {
-        status: 503,
-        code: 'AuditUnavailable',
-        message: `the audit cannot be written (${writes.reason}), so every audited operation is refused`,
-      })
+      return sendError(
+        reply,
+        request.id,
+        answerTo(
+          'AuditUnavailable',
+          `the audit cannot be written (${writes.reason}), so every audited operation is refused`,
+        ),
+      )
     }
     return log ? { status: 'ready', log } : { status: 'ready' }
   })
@@ -313,9 +308,9 @@ function registerRoute(
         workload,
       }
     } catch (err) {
-      // Every refused authentication counts, a refused DPoP proof or session too (all 401s);
+      // Every refused authentication counts, a refused DPoP proof or session too;
       // an address past its budget gets 429 for its failures, never for a token that works.
-      if (err instanceof PamError && err.status === 401) {
+      if (isAuthenticationFailure(err)) {
         throttle.refuseIfExhausted(request.ip)
         if (throttle.fail(request.ip)) await auditThrottled(s, meta, 'pam.authenticate')
       }

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { errorBody, type Mapped } from './error-handler.js'
+import { answerTo, errorBody, type Mapped } from './error-handler.js'
 
 /** A request line, finished (`GET /x HTTP/1.1`) or cut short by the limit (`GET /very/long…`). */
 const REQUEST_LINE = /^[A-Z]+ [^\s]+(?: HTTP\/\d\.\d)?$/
@@ -16,29 +16,21 @@ function uriTooLong(raw: string): boolean {
  * What Node's HTTP parser refuses before Fastify sees a request (headers past `maxHeaderSize`, a
  * request line that long, bytes that are not HTTP, a request timeout), in the API's error body.
  * Node counts the request line into the header limit and says `HPE_HEADER_OVERFLOW` for both; an
- * overflow whose bytes are mostly the request line is a URI too long (414), any other 431.
+ * overflow whose bytes are mostly the request line is `UriTooLong`, any other `HeadersTooLarge`.
  */
 export function describeClientError(err: { code?: string; rawPacket?: unknown }): Mapped {
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    return { status: 408, code: 'RequestTimeout', message: 'the request did not arrive in time' }
+    return answerTo('RequestTimeout', 'the request did not arrive in time')
   }
   if (err.code === 'HPE_HEADER_OVERFLOW') {
     const raw = Buffer.isBuffer(err.rawPacket) ? err.rawPacket.toString('latin1') : ''
     return uriTooLong(raw)
-      ? {
-          status: 414,
-          code: 'UriTooLong',
-          message: 'the request URI is longer than this server accepts',
-          field: 'path',
-        }
-      : {
-          status: 431,
-          code: 'HeadersTooLarge',
-          message: 'the request headers are larger than this server accepts',
+      ? answerTo('UriTooLong', 'the request URI is longer than this server accepts', { field: 'path' })
+      : answerTo('HeadersTooLarge', 'the request headers are larger than this server accepts', {
           field: 'headers',
-        }
+        })
   }
-  return { status: 400, code: 'InvalidParameter', message: 'the request is not well-formed HTTP' }
+  return answerTo('InvalidParameter', 'the request is not well-formed HTTP')
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { ErrorBody, ErrorCode } from '@strongroom/protocol'
+import { ERROR_STATUS, type ErrorBody, type ErrorCode } from '@strongroom/protocol'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { PamError } from '../errors.js'
 import { dpopChallenge, isDpopChallenged } from '../oauth/proof-of-possession/dpop-challenge.js'
@@ -10,25 +10,74 @@ interface AjvError {
   params: Record<string, unknown>
 }
 
+/**
+ * Who is answering: a resource (every route of the API), or the OAuth endpoints (token,
+ * introspection, revocation), which answer a code with its `atOAuthEndpoint` entry in
+ * `ERROR_STATUS` where it has one: RFC 6749 §5.2 wants a refused request 400 with its `error`
+ * (a refused DPoP proof, a body that is not a form, a client revoking another's token).
+ */
+export type Surface = 'resource' | 'oauth-endpoint'
+
 export interface Mapped {
   status: number
   code: ErrorCode
   message: string
+  /** The body's `error`: the code's OAuth `error`, or the code itself where none applies. */
+  oauthError: string
   field?: string | undefined
   rule?: string | undefined
   retryAfterSeconds?: number | undefined
-  oauthError?: string | undefined
   /** `DPoP` when a key-bound token or its proof was refused: the challenge names that scheme. */
   challenge?: 'DPoP' | undefined
 }
 
+type Details = Pick<Mapped, 'field' | 'rule' | 'retryAfterSeconds' | 'challenge'>
+
 /**
- * The one place where errors become HTTP: domain errors keep their status and code, schema
- * failures become 400 naming the field and the rule, framework errors map to their 4xx, and
- * anything unexpected is a 500 whose body says nothing but the request id (details go to the log).
+ * The answer to an error `code` on `surface`: its status and OAuth `error` as `ERROR_STATUS`
+ * gives them, the only place a status is chosen for a code.
+ */
+export function answerTo(
+  code: ErrorCode,
+  message: string,
+  details: Details = {},
+  surface: Surface = 'resource',
+): Mapped {
+  const entry = ERROR_STATUS[code]
+  const here = surface === 'oauth-endpoint' ? { ...entry, ...entry.atOAuthEndpoint } : entry
+  return { status: here.status, code, message, oauthError: here.oauthError ?? code, ...details }
+}
+
+/**
+ * The one place where errors become HTTP: a domain error is answered with its code's status and
+ * `error` from `ERROR_STATUS`, schema failures become 400 naming the field and the rule, framework
+ * errors map to their codes, and anything unexpected is a 500 whose body says nothing but the
+ * request id (details go to the log).
  */
 export function errorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
-  const mapped = mapError(error)
+  return answerError(error, request, reply, 'resource')
+}
+
+/**
+ * The error handler of the OAuth endpoints' scope (`http/routes/oauth-routes.ts`): the same, but
+ * their own refusals are answered as RFC 6749 §5.2 asks (`Surface`). A request the framework
+ * refuses before the endpoint runs (a content type no parser takes: 415) is answered as anywhere.
+ */
+export function oauthEndpointErrorHandler(
+  error: FastifyError | Error,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  return answerError(error, request, reply, 'oauth-endpoint')
+}
+
+function answerError(
+  error: FastifyError | Error,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  surface: Surface,
+) {
+  const mapped = mapError(error, surface)
   if (mapped.status >= 500) {
     request.log.error({ err: error, code: mapped.code }, 'request failed')
   } else {
@@ -43,7 +92,7 @@ export function errorBody(requestId: string, m: Mapped): ErrorBody {
     Code: m.code,
     Message: m.message,
     RequestId: requestId,
-    error: oauthError(m),
+    error: m.oauthError,
     error_description: m.message,
     request_id: requestId,
   }
@@ -73,74 +122,53 @@ export function sendError(reply: FastifyReply, requestId: string, m: Mapped) {
   return reply.code(m.status).type('application/json; charset=utf-8').send(body)
 }
 
-function mapError(error: FastifyError | Error): Mapped {
+function mapError(error: FastifyError | Error, surface: Surface): Mapped {
   if (error instanceof PamError) {
-    return {
-      status: error.status,
-      code: error.code,
-      message: error.message,
-      field: error.field,
-      rule: error.rule,
-      retryAfterSeconds: error.retryAfterSeconds,
-      oauthError: error.oauthError,
-      challenge: isDpopChallenged(error) ? 'DPoP' : undefined,
-    }
+    return answerTo(
+      error.code,
+      error.message,
+      {
+        field: error.field,
+        rule: error.rule,
+        retryAfterSeconds: error.retryAfterSeconds,
+        challenge: isDpopChallenged(error) ? 'DPoP' : undefined,
+      },
+      surface,
+    )
   }
   const fe = error as FastifyError & { validation?: AjvError[]; validationContext?: string }
   if (fe.validation && fe.validation.length > 0)
     return fromValidation(fe.validation[0]!, fe.validationContext ?? 'body')
   switch (fe.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return {
-        status: 413,
-        code: 'PayloadTooLarge',
-        message: 'the request body is larger than this server accepts',
+      return answerTo('PayloadTooLarge', 'the request body is larger than this server accepts', {
         field: 'body',
-      }
+      })
     case 'FST_ERR_MAX_PARAM_LENGTH':
-      return {
-        status: 414,
-        code: 'UriTooLong',
-        message: 'a path segment of the request is longer than this server accepts',
+      return answerTo('UriTooLong', 'a path segment of the request is longer than this server accepts', {
         field: 'path',
-      }
+      })
     case 'FST_ERR_BAD_URL':
-      return {
-        status: 400,
-        code: 'InvalidParameter',
-        message: 'the request path is not valid percent-encoding',
+      return answerTo('InvalidParameter', 'the request path is not valid percent-encoding', {
         field: 'path',
-      }
+      })
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return {
-        status: 415,
-        code: 'InvalidParameter.ContentType',
-        message: 'the request body must be application/json',
+      return answerTo('InvalidParameter.ContentType', 'the request body must be application/json', {
         field: 'content-type',
-      }
+      })
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return {
-        status: 400,
-        code: 'InvalidParameter.Body',
-        message: 'body must be a JSON object, not empty',
-        field: 'body',
-      }
+      return answerTo('InvalidParameter.Body', 'body must be a JSON object, not empty', { field: 'body' })
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return {
-        status: 400,
-        code: 'InvalidParameter.Body',
-        message: 'content-length does not match the body',
-        field: 'body',
-      }
+      return answerTo('InvalidParameter.Body', 'content-length does not match the body', { field: 'body' })
   }
+  // Any other 4xx of the framework's keeps its status: it is Fastify's answer, not a domain error.
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return { status: fe.statusCode, code: 'InvalidParameter', message: fe.message }
+    return { ...answerTo('InvalidParameter', fe.message), status: fe.statusCode }
   }
-  return {
-    status: 500,
-    code: 'InternalError',
-    message: 'an internal error occurred; the request id identifies it in the server log',
-  }
+  return answerTo(
+    'InternalError',
+    'an internal error occurred; the request id identifies it in the server log',
+  )
 }
 
 function fromValidation(e: AjvError, context: string): Mapped {
@@ -160,17 +188,5 @@ function fromValidation(e: AjvError, context: string): Mapped {
   if (field === '') field = context === 'querystring' ? 'query' : context
   const where =
     context === 'querystring' ? 'query parameter' : context === 'params' ? 'path parameter' : 'field'
-  return { status: 400, code: 'InvalidParameter', message: `${where} ${field} ${rule}`, field, rule }
-}
-
-function oauthError(m: Mapped): string {
-  if (m.oauthError !== undefined) return m.oauthError
-  if (m.status === 401) return 'invalid_token'
-  if (m.status === 403) return 'insufficient_scope'
-  if (m.status === 400 || m.status === 413 || m.status === 414 || m.status === 415 || m.status === 431)
-    return 'invalid_request'
-  if (m.status === 429) return 'slow_down'
-  if (m.status === 503) return 'temporarily_unavailable'
-  if (m.status >= 500) return 'server_error'
-  return m.code
+  return answerTo('InvalidParameter', `${where} ${field} ${rule}`, { field, rule })
 }

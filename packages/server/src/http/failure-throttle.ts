@@ -45,7 +45,7 @@ export class FailureThrottle {
     const wait = this.retryAfter(source)
     if (wait <= 0) return
     this.options.onRefuse?.()
-    throw new PamError('Throttling.User', 429, message, { retryAfterSeconds: wait })
+    throw new PamError('Throttling.User', message, { retryAfterSeconds: wait })
   }
 
   /** Spends one failure; true when this failure exhausted the source (it is throttled from now). */

@@ -73,44 +73,32 @@ export function presentedCredentials(
     authorization !== undefined && /^basic /i.test(authorization) ? parseBasic(authorization) : undefined
   const secret = params.get('client_secret')
   const used = [basic !== undefined, secret !== undefined, assertionType !== undefined].filter(Boolean).length
-  if (used > 1)
-    throw new OAuthError(
-      'invalid_request',
-      'InvalidParameter',
-      'use exactly one client authentication method',
-    )
+  if (used > 1) throw new OAuthError('InvalidParameter', 'use exactly one client authentication method')
   const clientId = params.get('client_id')
   if (assertionType === ID_TOKEN_BEARER) return federatedCredentials(params, clientId)
   if (assertionType !== undefined)
     return assertionCredentials(assertionType, params.get('client_assertion'), clientId)
   if (basic) {
     if (clientId !== undefined && clientId !== basic.clientId) {
-      throw new OAuthError(
-        'invalid_request',
-        'InvalidParameter',
-        'client_id differs from the one in the Authorization header',
-      )
+      throw new OAuthError('InvalidParameter', 'client_id differs from the one in the Authorization header')
     }
     return { method: 'client_secret_basic', clientId: basic.clientId, secret: basic.secret }
   }
   if (secret !== undefined) {
     if (clientId === undefined)
-      throw new OAuthError('invalid_request', 'InvalidParameter', 'client_id is required with client_secret')
+      throw new OAuthError('InvalidParameter', 'client_id is required with client_secret')
     return { method: 'client_secret_post', clientId, secret }
   }
-  throw new OAuthError('invalid_client', 'InvalidClient', 'client authentication is required', 401)
+  throw new OAuthError('InvalidClient', 'client authentication is required')
 }
 
 function federatedCredentials(params: Map<string, string>, clientId: string | undefined): ClientCredentials {
   const assertion = params.get('client_assertion')
   const name = params.get('application_federated_credential_name')
-  if (clientId === undefined)
-    throw new OAuthError('invalid_request', 'InvalidParameter', 'client_id is required')
-  if (assertion === undefined)
-    throw new OAuthError('invalid_request', 'InvalidParameter', 'client_assertion is required')
+  if (clientId === undefined) throw new OAuthError('InvalidParameter', 'client_id is required')
+  if (assertion === undefined) throw new OAuthError('InvalidParameter', 'client_assertion is required')
   if (name === undefined) {
     throw new OAuthError(
-      'invalid_request',
       'InvalidParameter',
       'application_federated_credential_name is required with an id-token-bearer assertion',
     )
@@ -126,45 +114,53 @@ function assertionCredentials(
   if (type !== JWT_BEARER) {
     const what = UNSUPPORTED_ASSERTIONS[type]
     throw new OAuthError(
-      'unsupported_client_auth_method',
       'UnsupportedClientAuthMethod',
       what
         ? `client authentication by ${what} is not supported by this server; use ${SUPPORTED_CLIENT_AUTH_METHODS.join(', ')}`
         : 'client_assertion_type names no client authentication method this server knows',
     )
   }
-  if (assertion === undefined)
-    throw new OAuthError('invalid_request', 'InvalidParameter', 'client_assertion is required')
+  if (assertion === undefined) throw new OAuthError('InvalidParameter', 'client_assertion is required')
   let alg: unknown
   let iss: unknown
   try {
     alg = decodeProtectedHeader(assertion).alg
     iss = JSON.parse(Buffer.from(assertion.split('.')[1] ?? '', 'base64url').toString('utf8')).iss
   } catch {
-    throw new OAuthError('invalid_client', 'InvalidClient', 'client authentication failed', 401)
+    throw new UnreadableAssertion()
   }
   const who = clientId ?? (typeof iss === 'string' ? iss : undefined)
-  if (who === undefined) throw new OAuthError('invalid_request', 'InvalidParameter', 'client_id is required')
+  if (who === undefined) throw new OAuthError('InvalidParameter', 'client_id is required')
   if (typeof alg === 'string' && SECRET_JWT_ALGS.includes(alg))
     return { method: 'client_secret_jwt', clientId: who, assertion }
   if (typeof alg === 'string' && PRIVATE_KEY_JWT_ALGS.includes(alg))
     return { method: 'private_key_jwt', clientId: who, assertion }
-  throw new OAuthError('invalid_client', 'InvalidClient', 'client authentication failed', 401)
+  throw new UnreadableAssertion()
+}
+
+/**
+ * A client assertion that cannot be read (no JWS, or signed with an algorithm no method takes):
+ * refused before any lookup, with the same 401 `InvalidClient` as every failed client
+ * authentication, and still counted and audited by the endpoint as a failure.
+ */
+export class UnreadableAssertion extends OAuthError {
+  constructor() {
+    super('InvalidClient', 'client authentication failed')
+  }
 }
 
 /** RFC 6749 §2.3.1: both parts are form-urlencoded before base64. */
 function parseBasic(header: string): { clientId: string; secret: string } {
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
   const colon = decoded.indexOf(':')
-  if (colon < 0)
-    throw new OAuthError('invalid_request', 'InvalidParameter', 'the Basic credentials are malformed')
+  if (colon < 0) throw new OAuthError('InvalidParameter', 'the Basic credentials are malformed')
   try {
     return {
       clientId: decodeURIComponent(decoded.slice(0, colon).replaceAll('+', ' ')),
       secret: decodeURIComponent(decoded.slice(colon + 1).replaceAll('+', ' ')),
     }
   } catch {
-    throw new OAuthError('invalid_request', 'InvalidParameter', 'the Basic credentials are malformed')
+    throw new OAuthError('InvalidParameter', 'the Basic credentials are malformed')
   }
 }
 

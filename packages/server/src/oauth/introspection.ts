@@ -68,8 +68,7 @@ async function sessionIsLive(s: Services, instanceId: string, claims: AccessToke
 
 function requiredToken(req: TokenRequest): string {
   const token = req.params.get('token')
-  if (token === undefined || token === '')
-    throw new OAuthError('invalid_request', 'InvalidParameter', 'token is required')
+  if (token === undefined || token === '') throw new OAuthError('InvalidParameter', 'token is required')
   return token
 }
 
@@ -125,16 +124,12 @@ export async function revoke(s: Services, throttles: TokenThrottles, req: TokenR
   const client = await authenticateClient(s, throttles, req, 'oauth.revoke', 'revoke')
   const hint = req.params.get('token_type_hint')
   if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') {
-    throw new OAuthError(
-      'unsupported_token_type',
-      'InvalidParameter',
-      `token_type_hint ${hint.slice(0, 64)} is not a token type`,
-    )
+    throw new OAuthError('UnsupportedTokenType', `token_type_hint ${hint.slice(0, 64)} is not a token type`)
   }
   const claims = await verified(s, req, requiredToken(req))
   if (!claims) return
   if (claims.client_id !== client.client_id) {
-    throw new OAuthError('unauthorized_client', 'Forbidden', 'a client may revoke only tokens issued to it')
+    throw new OAuthError('Forbidden', 'a client may revoke only tokens issued to it')
   }
   await s.committer.run(async ({ trx, audit }) => {
     await trx

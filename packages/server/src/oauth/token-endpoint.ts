@@ -8,7 +8,7 @@ import type { Services } from '../services.js'
 import { prepare } from '../store/prepared.js'
 import type { ApplicationTable } from '../store/schema.js'
 import { mintAccessToken } from './access-tokens.js'
-import { presentedCredentials, verifyClient } from './client-auth.js'
+import { presentedCredentials, UnreadableAssertion, verifyClient } from './client-auth.js'
 import { issuerOf, requireAuthorizationServer } from './issuer.js'
 import { formatScope, grantScope, ScopeError } from './scopes.js'
 import { exchangeToken, TOKEN_EXCHANGE } from './token-exchange.js'
@@ -45,11 +45,9 @@ export async function handleTokenRequest(
   await requireAuthorizationServer(s, req.instanceId, req.authorizationServerId)
   throttles.perAddress.refuseIfExhausted(req.request.sourceIp ?? 'unknown', CLIENT_THROTTLED)
   const grantType = req.params.get('grant_type')
-  if (grantType === undefined)
-    throw new OAuthError('invalid_request', 'InvalidParameter', 'grant_type is required')
+  if (grantType === undefined) throw new OAuthError('InvalidParameter', 'grant_type is required')
   if (grantType !== CLIENT_CREDENTIALS && grantType !== TOKEN_EXCHANGE) {
     throw new OAuthError(
-      'unsupported_grant_type',
       'UnsupportedGrantType',
       `grant_type ${grantType.slice(0, 100)} is not supported; use ${CLIENT_CREDENTIALS} or ${TOKEN_EXCHANGE}`,
     )
@@ -104,8 +102,7 @@ export async function handleTokenRequest(
     })
     return true
   })
-  if (!issuedWithLiveSecret)
-    throw new OAuthError('invalid_client', 'InvalidClient', 'client authentication failed', 401)
+  if (!issuedWithLiveSecret) throw new OAuthError('InvalidClient', 'client authentication failed')
   return issued.response
 }
 
@@ -150,7 +147,7 @@ async function clientCredentials(
   try {
     scope = grantScope(req.params.get('scope'), app.allowed_scopes)
   } catch (err) {
-    if (err instanceof ScopeError) throw new OAuthError('invalid_scope', 'InvalidScope', err.message)
+    if (err instanceof ScopeError) throw new OAuthError('InvalidScope', err.message)
     throw err
   }
   const { token, claims } = await mintAccessToken(s.signingKeys, s.now(), {
@@ -205,18 +202,14 @@ export async function authenticateClient(
       outcome: 'failure',
       details: { method, why, detail },
     })
-    return new OAuthError('invalid_client', 'InvalidClient', 'client authentication failed', 401)
+    return new OAuthError('InvalidClient', 'client authentication failed')
   }
   let credentials: ReturnType<typeof presentedCredentials>
   try {
     credentials = presentedCredentials(req.params, req.authorization)
   } catch (err) {
     // A credential refused before any lookup (an unparsable or unsigned assertion) still counts.
-    if (
-      err instanceof OAuthError &&
-      err.oauthError === 'invalid_client' &&
-      err.message === 'client authentication failed'
-    ) {
+    if (err instanceof UnreadableAssertion) {
       throw await fail(
         req.params.get('client_id') ?? 'unknown',
         'client_assertion',

@@ -40,13 +40,12 @@ export async function exchangeToken(
   const requested = req.params.get('requested_token_type') ?? ACCESS_TOKEN_TYPE
   if (requested !== ACCESS_TOKEN_TYPE) {
     throw new OAuthError(
-      'invalid_request',
       'InvalidParameter',
       `requested_token_type ${requested.slice(0, 100)} is not issued here; ask for ${ACCESS_TOKEN_TYPE}`,
     )
   }
   const subject = await party(s, req, client, 'subject')
-  if (!subject) throw new OAuthError('invalid_request', 'InvalidParameter', 'subject_token is required')
+  if (!subject) throw new OAuthError('InvalidParameter', 'subject_token is required')
   const actor = await party(s, req, client, 'actor')
 
   let scope: ScopeSet
@@ -56,18 +55,14 @@ export async function exchangeToken(
       client.allowed_scopes,
     )
   } catch (err) {
-    if (err instanceof ScopeError) throw new OAuthError('invalid_scope', 'InvalidScope', err.message)
+    if (err instanceof ScopeError) throw new OAuthError('InvalidScope', err.message)
     throw err
   }
   if (subject.scope) {
     const held = subject.scope.audience === scope.audience ? expand(subject.scope) : new Set<string>()
     const beyond = [...expand(scope)].filter((v) => !held.has(v))
     if (beyond.length > 0) {
-      throw new OAuthError(
-        'invalid_scope',
-        'InvalidScope',
-        `the subject token does not carry ${beyond.join(', ')}`,
-      )
+      throw new OAuthError('InvalidScope', `the subject token does not carry ${beyond.join(', ')}`)
     }
   }
   const now = s.now()
@@ -113,12 +108,11 @@ async function party(
   const type = req.params.get(`${role}_token_type`)
   if (token === undefined) {
     if (type !== undefined)
-      throw new OAuthError('invalid_request', 'InvalidParameter', `${role}_token_type without ${role}_token`)
+      throw new OAuthError('InvalidParameter', `${role}_token_type without ${role}_token`)
     return undefined
   }
-  if (type === undefined)
-    throw new OAuthError('invalid_request', 'InvalidParameter', `${role}_token_type is required`)
-  const refused = (why: string) => new OAuthError('invalid_grant', 'InvalidGrant', `the ${role} token ${why}`)
+  if (type === undefined) throw new OAuthError('InvalidParameter', `${role}_token_type is required`)
+  const refused = (why: string) => new OAuthError('InvalidGrant', `the ${role} token ${why}`)
   if (type === ACCESS_TOKEN_TYPE) {
     try {
       const claims = await verifyAccessToken(s, s.signingKeys, token, {
@@ -137,11 +131,7 @@ async function party(
     }
   }
   if (!EXTERNAL_TOKEN_TYPES.includes(type)) {
-    throw new OAuthError(
-      'invalid_request',
-      'InvalidParameter',
-      `${role}_token_type ${type.slice(0, 100)} is not accepted`,
-    )
+    throw new OAuthError('InvalidParameter', `${role}_token_type ${type.slice(0, 100)} is not accepted`)
   }
   // An external token: one of the client's federated credentials must accept it.
   let iss: unknown

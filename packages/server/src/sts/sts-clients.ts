@@ -32,7 +32,7 @@ export function createStsClient(options: StsClientOptions = {}): StsClient {
         case 'aws':
           return aws.assumeRole(request, signal)
         default:
-          throw new PamError('StsUnavailable', 502, `no STS client for vendor ${String(request.vendor)}`)
+          throw new PamError('StsUnavailable', `no STS client for vendor ${String(request.vendor)}`)
       }
     },
   }

@@ -175,7 +175,7 @@ export function endpointHost(endpoint: string): string {
   try {
     return new URL(endpoint).host
   } catch {
-    throw new PamError('StsUnavailable', 502, 'the STS endpoint is not a valid URL')
+    throw new PamError('StsUnavailable', 'the STS endpoint is not a valid URL')
   }
 }
 
@@ -192,7 +192,7 @@ function networkFailure(error: unknown): string {
 // --- The errors. --------------------------------------------------------------------------------
 
 export function stsTimeout(host: string, timeoutMs: number): PamError {
-  return new PamError('StsTimeout', 504, `STS at ${host} did not answer AssumeRole within ${timeoutMs} ms`)
+  return new PamError('StsTimeout', `STS at ${host} did not answer AssumeRole within ${timeoutMs} ms`)
 }
 
 /**
@@ -202,7 +202,6 @@ export function stsTimeout(host: string, timeoutMs: number): PamError {
 export function stsUnavailable(host: string, what: string, cause?: unknown): PamError {
   return new PamError(
     'StsUnavailable',
-    502,
     `STS at ${host} ${what}`,
     cause === undefined ? {} : { cause: new Error(networkFailure(cause)) },
   )
@@ -210,11 +209,11 @@ export function stsUnavailable(host: string, what: string, cause?: unknown): Pam
 
 /** The vendor's refusal, by its error code: `STS refused AssumeRole: Code: message (request id …)`. */
 export function stsRefused(refusal: VendorRefusal): PamError {
-  return new PamError('StsRefused', 502, `STS refused AssumeRole: ${describeRefusal(refusal)}`)
+  return new PamError('StsRefused', `STS refused AssumeRole: ${describeRefusal(refusal)}`)
 }
 
 export function stsThrottled(refusal: VendorRefusal, retryAfterSeconds: number): PamError {
-  return new PamError('StsThrottled', 503, `STS throttled AssumeRole: ${describeRefusal(refusal)}`, {
+  return new PamError('StsThrottled', `STS throttled AssumeRole: ${describeRefusal(refusal)}`, {
     retryAfterSeconds,
   })
 }
@@ -275,11 +274,7 @@ export function judgeRefusal(
   }
   if (refusal.status >= 500 || TRANSIENT_CODES.has(refusal.code)) {
     return {
-      retry: new PamError(
-        'StsUnavailable',
-        502,
-        `STS at ${host} failed AssumeRole: ${describeRefusal(refusal)}`,
-      ),
+      retry: new PamError('StsUnavailable', `STS at ${host} failed AssumeRole: ${describeRefusal(refusal)}`),
     }
   }
   return { fail: stsRefused(refusal) }
@@ -289,7 +284,7 @@ export function judgeRefusal(
 export function judgeForeignAnswer(host: string, answer: StsHttpAnswer, now: number): StsVerdict<never> {
   if (answer.status === 429) {
     return {
-      fail: new PamError('StsThrottled', 503, `STS at ${host} throttled AssumeRole (HTTP 429)`, {
+      fail: new PamError('StsThrottled', `STS at ${host} throttled AssumeRole (HTTP 429)`, {
         retryAfterSeconds: retryAfterSeconds(answer.headers, now),
       }),
     }

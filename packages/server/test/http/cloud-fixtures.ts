@@ -60,10 +60,10 @@ export class ScriptedSts implements StsClient {
 }
 
 export const stsRefused = () =>
-  new PamError('StsRefused', 502, 'STS refused AssumeRole: InvalidClientTokenId (request id r-1)')
+  new PamError('StsRefused', 'STS refused AssumeRole: InvalidClientTokenId (request id r-1)')
 export const stsThrottled = () =>
-  new PamError('StsThrottled', 503, 'STS throttled AssumeRole: Throttling', { retryAfterSeconds: 2 })
-export const stsTimeout = () => new PamError('StsTimeout', 504, 'STS did not answer within 10 s')
+  new PamError('StsThrottled', 'STS throttled AssumeRole: Throttling', { retryAfterSeconds: 2 })
+export const stsTimeout = () => new PamError('StsTimeout', 'STS did not answer within 10 s')
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field by the assertions
 type Body = any

@@ -361,13 +361,15 @@ describe.each(ENGINES)('token endpoint on %s', (engine) => {
     expect((await post('introspect', resourceServer)).json()).toMatchObject({ error: 'invalid_request' })
 
     const stranger = await post('revoke', { ...resourceServer, token: at })
+    // A Forbidden at the revocation endpoint is answered as RFC 6749 §5.2 asks (ERROR_STATUS's atOAuthEndpoint).
     expect(stranger.statusCode).toBe(400)
-    expect(stranger.json()).toMatchObject({ error: 'unauthorized_client' })
-    expect((await post('revoke', { ...owner, token: at, token_type_hint: 'id_token' })).json()).toMatchObject(
-      {
-        error: 'unsupported_token_type',
-      },
-    )
+    expect(stranger.json()).toMatchObject({ Code: 'Forbidden', error: 'unauthorized_client' })
+    const unknownHint = await post('revoke', { ...owner, token: at, token_type_hint: 'id_token' })
+    expect(unknownHint.statusCode).toBe(400)
+    expect(unknownHint.json()).toMatchObject({
+      Code: 'UnsupportedTokenType',
+      error: 'unsupported_token_type',
+    })
     for (let n = 0; n < 2; n++) {
       const revoked = await post('revoke', { ...owner, token: at, token_type_hint: 'access_token' })
       expect(revoked.statusCode).toBe(200) // and again: revocation is idempotent
@@ -491,5 +493,31 @@ describe.each(ENGINES)('token endpoint on %s', (engine) => {
       ),
       { numRuns: engine === 'postgres' ? 150 : 300 },
     )
+  })
+
+  it('refuses a body that is not a form 400 invalid_request, where the framework refuses an unknown type 415', async () => {
+    const { base } = await setup()
+    const send = (url: string, contentType: string, payload: string, headers: Record<string, string> = {}) =>
+      t.app.inject({ method: 'POST', url, headers: { 'content-type': contentType, ...headers }, payload })
+    // The token endpoint's own refusal, answered as RFC 6749 §5.2 asks (ERROR_STATUS's atOAuthEndpoint).
+    for (const [type, payload] of [
+      ['application/json', '{"grant_type":"client_credentials"}'],
+      ['text/plain', 'grant_type=client_credentials'],
+    ]) {
+      const refused = await send(`${base}/oauth2/token`, type!, payload!)
+      expect(refused.statusCode, type).toBe(400)
+      expect(refused.json()).toMatchObject({ Code: 'InvalidParameter.ContentType', error: 'invalid_request' })
+    }
+    // A type no parser takes is the framework's refusal, before any endpoint runs: 415 everywhere.
+    const applications = `/admin/v1/instances/${t.instanceId}/applications`
+    for (const url of [`${base}/oauth2/token`, applications]) {
+      const refused = await send(url, 'application/xml', '<grant/>', t.auth)
+      expect(refused.statusCode, url).toBe(415)
+      expect(refused.json()).toMatchObject({
+        Code: 'InvalidParameter.ContentType',
+        error: 'invalid_request',
+        field: 'content-type',
+      })
+    }
   })
 })

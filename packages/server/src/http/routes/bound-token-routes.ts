@@ -8,7 +8,7 @@ import {
   ScopedToken,
   SessionToken,
 } from '@strongroom/protocol'
-import { PamError } from '../../errors.js'
+import { isAuthenticationFailure } from '../../errors.js'
 import type { SessionRequest } from '../../services/bound-tokens/authenticate-session.js'
 import { issueScopedToken } from '../../services/bound-tokens/issue-scoped-token.js'
 import { issueSessionToken } from '../../services/bound-tokens/issue-session-token.js'
@@ -51,7 +51,7 @@ export function boundTokenRoutes(s: Services): RouteSpec[] {
       try {
         return await run(input.params.instanceId!, sessionRequest(input))
       } catch (err) {
-        if (err instanceof PamError && err.status === 401) failures.fail(source)
+        if (isAuthenticationFailure(err)) failures.fail(source)
         throw err
       }
     }

@@ -9,6 +9,7 @@ import { issuerOf, requireAuthorizationServer } from '../../oauth/issuer.js'
 import { CLIENT_CREDENTIALS, handleTokenRequest, type TokenThrottles } from '../../oauth/token-endpoint.js'
 import { TOKEN_EXCHANGE } from '../../oauth/token-exchange.js'
 import type { Services } from '../../services.js'
+import { oauthEndpointErrorHandler } from '../error-handler.js'
 import { isSafeString } from '../json-body.js'
 
 const MAX_PARAM_LENGTH = 16_384
@@ -29,6 +30,8 @@ type AsRequest = FastifyRequest<{ Params: { instanceId: string; authorizationSer
  */
 export function registerOAuthRoutes(app: FastifyInstance, s: Services, throttles: TokenThrottles): void {
   app.register(async (scope) => {
+    // The OAuth endpoints answer their refusals as RFC 6749 §5.2 asks (ERROR_STATUS's atOAuthEndpoint).
+    scope.setErrorHandler(oauthEndpointErrorHandler)
     scope.addContentTypeParser(
       'application/x-www-form-urlencoded',
       { parseAs: 'buffer' },
@@ -105,8 +108,7 @@ export function registerOAuthRoutes(app: FastifyInstance, s: Services, throttles
 
 /** A form body, strictly: UTF-8, each parameter at most once (RFC 6749 §3.2), bounded, no NUL. */
 function parseForm(body: Buffer): Map<string, string> {
-  if (!isUtf8(body))
-    throw new OAuthError('invalid_request', 'InvalidParameter.Encoding', 'the body is not valid UTF-8')
+  if (!isUtf8(body)) throw new OAuthError('InvalidParameter.Encoding', 'the body is not valid UTF-8')
   const params = new Map<string, string>()
   for (const [key, value] of new URLSearchParams(body.toString('utf8'))) {
     addParam(params, key, value)
@@ -115,14 +117,9 @@ function parseForm(body: Buffer): Map<string, string> {
 }
 
 function addParam(params: Map<string, string>, key: string, value: string): void {
-  if (params.has(key))
-    throw new OAuthError('invalid_request', 'InvalidParameter', `${key.slice(0, 64)} was sent more than once`)
+  if (params.has(key)) throw new OAuthError('InvalidParameter', `${key.slice(0, 64)} was sent more than once`)
   if (value.length > MAX_PARAM_LENGTH || !isSafeString(value) || !isSafeString(key)) {
-    throw new OAuthError(
-      'invalid_request',
-      'InvalidParameter',
-      `${key.slice(0, 64)} is too long or not well-formed text`,
-    )
+    throw new OAuthError('InvalidParameter', `${key.slice(0, 64)} is too long or not well-formed text`)
   }
   params.set(key, value)
 }
@@ -135,18 +132,13 @@ function mergeParams(query: unknown, body: unknown): Map<string, string> {
   const merged = new Map<string, string>()
   for (const [key, value] of Object.entries((query ?? {}) as Record<string, unknown>)) {
     if (Array.isArray(value))
-      throw new OAuthError(
-        'invalid_request',
-        'InvalidParameter',
-        `${key.slice(0, 64)} was sent more than once`,
-      )
+      throw new OAuthError('InvalidParameter', `${key.slice(0, 64)} was sent more than once`)
     if (typeof value === 'string') addParam(merged, key, value)
   }
   if (body instanceof Map) {
     for (const [key, value] of body as Map<string, string>) merged.set(key, value)
   } else if (body !== undefined && body !== null) {
     throw new OAuthError(
-      'invalid_request',
       'InvalidParameter.ContentType',
       'the token endpoint takes an application/x-www-form-urlencoded body',
     )

@@ -10,24 +10,26 @@ export type { ProofRefusal }
  * field (`DPoP`, `DPoP.htu`…) and the rule, and carries the RFC 9449 `error`
  * (`invalid_dpop_proof`; `use_dpop_nonce` for a missing or stale nonce; `invalid_token` for a
  * proof signed by another key than the token is bound to). 401 with a `WWW-Authenticate: DPoP`
- * challenge where it guards a protected resource (RFC 9449 §7.1); a token endpoint would answer
- * 400 (§5). The message never quotes the proof, the token or a key.
+ * challenge where it guards a protected resource (RFC 9449 §7.1); the OAuth endpoints answer it
+ * 400 (§5): both are the code's, in `ERROR_STATUS`. The message never quotes the proof, the token
+ * or a key.
  *
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-7.1
  */
 export class ProofRejected extends PamError implements DpopChallenged {
   readonly reason: ProofRefusal
   readonly challenge = 'DPoP' as const
-  override readonly oauthError: ProofRefusalOAuthError
   override readonly field: string
   override readonly rule: string
 
-  constructor(reason: ProofRefusal, field: string, rule: string, status: 400 | 401 = 401) {
-    const oauthError = proofRefusalOAuthError(reason)
-    super(reason, status, `${field} ${rule}`, { field, rule, oauthError })
+  constructor(reason: ProofRefusal, field: string, rule: string) {
+    super(reason, `${field} ${rule}`, { field, rule })
     this.reason = reason
-    this.oauthError = oauthError
     this.field = field
     this.rule = rule
+  }
+
+  override get oauthError(): ProofRefusalOAuthError {
+    return proofRefusalOAuthError(this.reason)
   }
 }

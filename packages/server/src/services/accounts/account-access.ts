@@ -52,7 +52,7 @@ export async function authorizeAccount(
   if (row instanceof Refusal) return row
   if (Number(row.requires_reason) === 1 && (reason === undefined || reason.trim() === '')) {
     return unit.refuse(
-      new PamError('ReasonRequired', 400, `account ${ref} requires a reason for every retrieval`, {
+      new PamError('ReasonRequired', `account ${ref} requires a reason for every retrieval`, {
         field: 'reason',
         rule: 'is required by the account’s policy',
       }),

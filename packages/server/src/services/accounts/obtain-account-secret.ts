@@ -78,7 +78,6 @@ export function obtainSshKey(
       return unit.refuse(
         new PamError(
           'SshKeyNotSupported',
-          409,
           `the SSH key of account ${row.name} cannot be decrypted by the server (encrypted without its passphrase, or with a cipher it does not implement); ask for it as stored`,
           { field: 'decrypt', rule: 'needs a key the server can decrypt' },
         ),

@@ -181,7 +181,6 @@ function checkAgainstProvider(
   if (body.includeDerivedShortToken && !settings.allowDerivedShortToken) {
     return new PamError(
       'DerivedShortTokenNotAllowed',
-      400,
       `credential provider ${provider.identifier} does not issue derived short tokens`,
       { field: 'includeDerivedShortToken', rule: 'must be false for this provider' },
     )

@@ -42,7 +42,6 @@ async function refuseOtherConsumer(unit: AuditedUnit, consumerId: string) {
   return unit.refuse(
     new PamError(
       'PermissionDenied',
-      403,
       'an application may only see and manage the authentication tokens it consumes',
       { field: 'consumerId', rule: 'must be the calling application' },
     ),
@@ -128,13 +127,13 @@ export async function obtainJwtByDerivedShortToken(
       unit.about({ type: 'authentication_token', id: row.id })
       if (Number(row.revoked) === 1) {
         return unit.refuse(
-          new PamError('AuthenticationTokenRevoked', 403, 'the authentication token has been revoked'),
+          new PamError('AuthenticationTokenRevoked', 'the authentication token has been revoked'),
           'revoked',
         )
       }
       if (Number(row.expires_at) <= s.now()) {
         return unit.refuse(
-          new PamError('AuthenticationTokenExpired', 403, 'the authentication token has expired'),
+          new PamError('AuthenticationTokenExpired', 'the authentication token has expired'),
           'expired',
         )
       }

@@ -1,6 +1,6 @@
 import { DEFAULT_AUTHORIZATION_SERVER } from '@strongroom/protocol'
 import type { RequestMeta } from '../../audit/appender.js'
-import { InvalidToken, PamError } from '../../errors.js'
+import { InvalidToken, isAuthenticationFailure, type PamError } from '../../errors.js'
 import { type AccessTokenClaims, verifyAccessTokenExceptRevocation } from '../../oauth/access-tokens.js'
 import { issuerOf } from '../../oauth/issuer.js'
 import { BoundTokenRefused } from '../../oauth/proof-of-possession/dpop-challenge.js'
@@ -68,7 +68,7 @@ export async function authenticateSession(
       actor = a
     })
   } catch (err) {
-    if (err instanceof PamError && err.status === 401) throw await refused(err)
+    if (isAuthenticationFailure(err)) throw await refused(err)
     throw err
   }
 }

@@ -39,7 +39,6 @@ export async function scopeForCaller(
     const which = workload.claims.cnf !== undefined ? 'a key-bound token' : 'a token issued by token exchange'
     throw new PamError(
       'InsufficientScope',
-      403,
       `${which} can only be narrowed within its own audience; ask for ${asked.audience} with the application's own access token`,
     )
   }

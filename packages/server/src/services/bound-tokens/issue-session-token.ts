@@ -37,7 +37,6 @@ export async function issueSessionToken(
   if (workload.claims.cnf !== undefined) {
     const refused = new PamError(
       'PermissionDenied',
-      403,
       "a session is started with the application's own access token, not with a key-bound token",
     )
     await refuseAudited(s, caller, { instanceId, action: ACTION }, refused, 'key_bound_caller')

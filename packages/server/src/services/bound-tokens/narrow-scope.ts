@@ -46,7 +46,6 @@ export function narrowScope(asked: ScopeSet, held: ReadonlySet<string>, holder: 
   if (values.length === 0) {
     throw new PamError(
       'InsufficientScope',
-      403,
       `none of ${formatScope(asked)} is held by ${holder}, so no token can carry it`,
     )
   }

@@ -12,7 +12,7 @@ export class SessionRefused extends PamError implements DpopChallenged {
   readonly challenge = 'DPoP' as const
 
   constructor(code: SessionRefusal, message: string) {
-    super(code, 401, message, { oauthError: 'invalid_token' })
+    super(code, message)
   }
 }
 

@@ -117,7 +117,7 @@ export async function obtainCloudAccessCredential(
     const failure =
       error instanceof PamError
         ? error
-        : new PamError('StsUnavailable', 502, 'the STS call failed', { cause: error })
+        : new PamError('StsUnavailable', 'the STS call failed', { cause: error })
     await auditedOperation(s, caller, event, async (unit) => {
       const plan = await authorized(unit)
       if (plan instanceof Refusal) return plan
@@ -160,11 +160,7 @@ async function authorizeRole(
   const { account } = role
   if (account.status !== 'enabled')
     return unit.refuse(
-      new PamError(
-        'CloudAccountDisabled',
-        403,
-        `the cloud account ${account.name} of role ${arn} is disabled`,
-      ),
+      new PamError('CloudAccountDisabled', `the cloud account ${account.name} of role ${arn} is disabled`),
       'cloud_account_disabled',
       { cloudAccountId: account.id },
     )

@@ -1,5 +1,5 @@
 import {
-  type ErrorCode,
+  type ErrorCodeWithStatus,
   type GrantAction,
   type GrantResourceType,
   PAM_AUDIENCE,
@@ -38,7 +38,7 @@ export async function refuseWithoutScope(
   if (scopes.some((scope) => workload.scopes.has(scope))) return undefined
   const wanted = scopes.map((scope) => `${PAM_AUDIENCE}|${scope}`).join(' or ')
   return unit.refuse(
-    new PamError('InsufficientScope', 403, `the access token does not carry the scope ${wanted}`),
+    new PamError('InsufficientScope', `the access token does not carry the scope ${wanted}`),
     'insufficient_scope',
     details,
   )
@@ -60,7 +60,8 @@ export interface AuthorizeRequest<R> {
   matchAs(row: R | undefined): { id: string; identifier: string }
   /** The resource's own not-found error (its code names the aggregate). */
   notFound(): PamError
-  readonly disabledCode: ErrorCode
+  /** The resource's own refusal when it is disabled: a code `ERROR_STATUS` answers 403. */
+  readonly disabledCode: ErrorCodeWithStatus<403>
   /** Tokens a provider already minted stay manageable after it is disabled. */
   readonly allowDisabled?: boolean
   /** Added to a refusal's event (the unit's own details are there already). */
@@ -95,7 +96,6 @@ export async function authorize<R extends { id: string; status: string }>(
     return unit.refuse(
       new PamError(
         'PermissionDenied',
-        403,
         `this application holds no ${request.action} grant on ${request.noun} ${request.ref}`,
       ),
       'no_grant',
@@ -105,7 +105,7 @@ export async function authorize<R extends { id: string; status: string }>(
   if (!row) return unit.refuse(request.notFound(), 'not_found', details)
   if (row.status !== 'enabled' && !request.allowDisabled) {
     return unit.refuse(
-      new PamError(request.disabledCode, 403, `${request.noun} ${request.ref} is disabled`),
+      new PamError(request.disabledCode, `${request.noun} ${request.ref} is disabled`),
       'disabled',
       details,
     )

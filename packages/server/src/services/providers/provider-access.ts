@@ -46,7 +46,6 @@ export async function authorizeProvider(
     return unit.refuse(
       new PamError(
         'CredentialProviderTypeMismatch',
-        400,
         `credential provider ${ref} is a ${row.type} provider; this operation needs a ${type} provider`,
         { field: 'credentialProviderIdentifier', rule: `must name a ${type} provider` },
       ),

@@ -231,7 +231,6 @@ export async function updateProvider(
     if (body[other] !== undefined) {
       throw new PamError(
         'CredentialProviderTypeMismatch',
-        400,
         `${row.identifier} is a ${row.type} provider: ${other} settings do not apply`,
         { field: other, rule: `must not be set for a provider of type ${row.type}` },
       )

@@ -155,14 +155,12 @@ export class UpstreamTokens {
       text = await response.text()
     } catch (err) {
       const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')
-      throw new PamError(
-        'UpstreamUnavailable',
-        timedOut ? 504 : 502,
-        timedOut ? `${where} did not answer within ${TIMEOUT_MS / 1000} s` : `${where} could not be reached`,
-      )
+      throw timedOut
+        ? new PamError('UpstreamTimeout', `${where} did not answer within ${TIMEOUT_MS / 1000} s`)
+        : new PamError('UpstreamUnavailable', `${where} could not be reached`)
     }
     if (Buffer.byteLength(text) > MAX_RESPONSE_BYTES) {
-      throw new PamError('UpstreamError', 502, `${where} answered with more than 64 KiB`)
+      throw new PamError('UpstreamError', `${where} answered with more than 64 KiB`)
     }
     let body: Record<string, unknown> = {}
     try {
@@ -173,7 +171,7 @@ export class UpstreamTokens {
     }
     if (response.status === 400 && body.error === 'invalid_scope') {
       // The caller's scope, not the provider, is what the upstream refused.
-      throw new PamError('InvalidParameter.Scope', 400, `${where} refused the scope (invalid_scope)`, {
+      throw new PamError('InvalidParameter.Scope', `${where} refused the scope (invalid_scope)`, {
         field: 'scope',
         rule: 'must be a scope the upstream grants this client',
       })
@@ -182,11 +180,11 @@ export class UpstreamTokens {
       // The upstream's `error` code is a fixed vocabulary (RFC 6749 §5.2); its description may echo input, so it is left out.
       const code =
         typeof body.error === 'string' && /^[\w.:-]{1,64}$/.test(body.error) ? ` (${body.error})` : ''
-      throw new PamError('UpstreamError', 502, `${where} answered ${response.status}${code}`)
+      throw new PamError('UpstreamError', `${where} answered ${response.status}${code}`)
     }
     const accessToken = body.access_token
     if (typeof accessToken !== 'string' || accessToken === '') {
-      throw new PamError('UpstreamError', 502, `${where} answered without an access_token`)
+      throw new PamError('UpstreamError', `${where} answered without an access_token`)
     }
     const expiresIn = body.expires_in
     const lifetimeMs =
