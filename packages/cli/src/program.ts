@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { registerAccountCommands } from './commands/account.js'
 import { registerAdminCommands } from './commands/admin.js'
 import { registerAdminTokenCommands } from './commands/admin-token.js'
+import { registerAgentCommand } from './commands/agent.js'
 import { registerAppCommands } from './commands/app.js'
 import { registerAuditCommands } from './commands/audit.js'
 import { registerBackupCommand } from './commands/backup.js'
@@ -75,6 +76,7 @@ export function buildProgram(options: ProgramOptions = {}): Command {
   registerGetCommands(program, contextFor)
   registerTokenCommands(program, contextFor)
   registerRunCommand(program, contextFor)
+  registerAgentCommand(program, contextFor)
   return program
 }
 

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { type Command, InvalidArgumentError, Option } from 'commander'
+import { CloudRolesContributor } from '../credential-endpoints/cloud-role-contributor.js'
 import { CliError, UsageError } from '../errors.js'
 import { parseEnvFile } from '../run/env-file.js'
 import { type EnvironmentContributor, inheritedSource, mergeSources } from '../run/environment.js'
@@ -26,6 +27,7 @@ export interface RunOptions extends WorkloadOptions {
   watchJitter?: number
   grace?: number
   verbose?: boolean
+  cloudRole: string[]
 }
 
 const HELP_AFTER = `
@@ -89,6 +91,12 @@ export function registerRunCommand(program: Command, contextFor: ContextFor): vo
         `on restart, SIGKILL the command this long after SIGTERM (default: ${DEFAULT_GRACE_S})`,
       ).argParser(secondsAtLeast(0)),
     )
+    .option(
+      '--cloud-role <arn>',
+      "serve this cloud role's STS credentials to the command where the AWS and Alibaba Cloud SDKs look for them (a loopback endpoint, never long-lived keys in the environment; repeatable, one role per vendor)",
+      collect,
+      [],
+    )
     .option('--verbose', 'say on stderr what run does (references, requests, polls, signals; never a value)')
     .addOption(configOption())
     .addHelpText('after', HELP_AFTER)
@@ -134,8 +142,14 @@ export function registerRunCommand(program: Command, contextFor: ContextFor): vo
         source,
         watching ? { watchIntervalMs: intervalS * 1000 } : {},
       )
-      // The seam for `--cloud-role` and the like: more contributors go after the references.
       const contributors: EnvironmentContributor[] = [references]
+      if (options.cloudRole.length > 0)
+        contributors.push(
+          new CloudRolesContributor(
+            options.cloudRole.map((arn) => ({ arn })),
+            () => workloadClient(ctx, options),
+          ),
+        )
       const code = await supervise({
         command,
         args,
