@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { InstanceId, Reason, Status } from './admin.js'
-import { Description, EpochMillis, Name, PageQuery, page, resourceId } from './common.js'
+import { Description, EpochMillis, Name, PageQuery, page, Reason, resourceId, Status } from './common.js'
+import { InstanceId } from './instances.js'
 
 // Privileged accounts: strongroom's own API (docs/wire-contract.md, "What strongroom adds or does differently"). An account is
 // named `TARGET/account` (`DB-SERVER/admin`), holds an optional password and an optional SSH private

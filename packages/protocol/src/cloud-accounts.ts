@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { InstanceId, Status } from './admin.js'
-import { Description, EpochMillis, Name, PageQuery, page, resourceId } from './common.js'
+import { Description, EpochMillis, Name, PageQuery, page, resourceId, Status } from './common.js'
+import { InstanceId } from './instances.js'
 
 // Cloud accounts and their roles (docs/wire-contract.md, "Cloud credentials"). A cloud account
 // keeps a vendor's long-lived access key pair sealed; a role of it (its external id is the role's

@@ -1,4 +1,4 @@
-import { type TSchema, Type } from '@sinclair/typebox'
+import { type Static, type TSchema, Type } from '@sinclair/typebox'
 
 /** The latest time a JavaScript `Date` holds (year 275760): later epoch milliseconds name no time. */
 export const MAX_EPOCH_MILLIS = 8_640_000_000_000_000
@@ -21,6 +21,15 @@ export const resourceId = (prefix: string) =>
 export const Name = Type.String({ minLength: 1, maxLength: 128 })
 export const Description = Type.String({ maxLength: 1024 })
 
+/** Whether a resource (application, credential, account, provider, cloud account) may be used. */
+export const Status = Type.Union([Type.Literal('enabled'), Type.Literal('disabled')])
+export type Status = Static<typeof Status>
+
+/** How long a minted secret lives, in seconds: at most ten years. */
+export const ExpiresIn = Type.Integer({ minimum: 60, maximum: 315_360_000, description: 'seconds' })
+/** A retrieval reason: what the operator or workload says it needs the secret for. */
+export const Reason = Type.String({ minLength: 1, maxLength: 512 })
+
 /** Keyset pagination: an opaque `nextToken` and a page size. Never OFFSET. */
 export const PageQuery = {
   nextToken: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
@@ -34,4 +43,12 @@ export const page = <T extends TSchema>(item: T) =>
     maxResults: Type.Integer(),
   })
 
+/** A list that takes nothing but its page. */
+export const ListQuery = Type.Object({ ...PageQuery }, { additionalProperties: false })
+export type ListQuery = Static<typeof ListQuery>
+
 export const Empty = Type.Object({}, { additionalProperties: false })
+
+/** `GET /healthz`. */
+export const Health = Type.Object({ status: Type.String() })
+export type Health = Static<typeof Health>

@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { CredentialIdentifier, InstanceId, Status } from './admin.js'
-import { Description, EpochMillis, Name, PageQuery, page, resourceId } from './common.js'
+import { Description, EpochMillis, Name, PageQuery, page, resourceId, Status } from './common.js'
+import { CredentialIdentifier } from './credentials.js'
+import { InstanceId } from './instances.js'
 
 const closed = { additionalProperties: false } as const
 

@@ -26,13 +26,20 @@ import type { LogHealth } from './log-destination.js'
 import { openApiDocument } from './openapi.js'
 import { RequestLog } from './request-log.js'
 import type { RouteSpec } from './route-table.js'
-import { accountRoutes } from './routes/account-routes.js'
-import { adminRoutes } from './routes/admin-routes.js'
+import { accountAdminRoutes, accountRoutes } from './routes/account-routes.js'
+import { adminTokenRoutes } from './routes/admin-token-routes.js'
+import { applicationRoutes } from './routes/application-routes.js'
+import { auditRoutes } from './routes/audit-routes.js'
+import { authenticationTokenRoutes } from './routes/authentication-token-routes.js'
 import { boundTokenRoutes } from './routes/bound-token-routes.js'
-import { cloudAccountRoleRoutes } from './routes/cloud-account-routes.js'
+import { cloudAccountAdminRoutes, cloudAccountRoleRoutes } from './routes/cloud-account-routes.js'
+import { credentialAdminRoutes, credentialRoutes } from './routes/credential-routes.js'
+import { grantRoutes } from './routes/grant-routes.js'
+import { instanceRoutes } from './routes/instance-routes.js'
 import { metricsRoutes } from './routes/metrics-routes.js'
 import { registerOAuthRoutes } from './routes/oauth-routes.js'
-import { pamRoutes } from './routes/pam-routes.js'
+import { providerAdminRoutes, providerRoutes } from './routes/provider-routes.js'
+import { signingKeyRoutes } from './routes/signing-key-routes.js'
 import { typeboxValidatorCompiler } from './validation.js'
 
 declare module 'fastify' {
@@ -191,10 +198,23 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
     return log ? { status: 'ready', log } : { status: 'ready' }
   })
 
+  // The route table: one list per aggregate (`routes/<aggregate>-routes.ts`), the admin API's
+  // first, then the developer API's.
   const routes = [
-    ...adminRoutes(s),
+    ...adminTokenRoutes(s),
+    ...instanceRoutes(s),
+    ...applicationRoutes(s),
+    ...credentialAdminRoutes(s),
+    ...grantRoutes(s),
+    ...signingKeyRoutes(s),
+    ...auditRoutes(s),
+    ...providerAdminRoutes(s),
+    ...accountAdminRoutes(s),
+    ...cloudAccountAdminRoutes(s),
     ...metricsRoutes(s),
-    ...pamRoutes(s),
+    ...credentialRoutes(s),
+    ...authenticationTokenRoutes(s),
+    ...providerRoutes(s),
     ...accountRoutes(s),
     ...cloudAccountRoleRoutes(s),
     ...boundTokenRoutes(s),

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
-import { UNAUTHENTICATED_RATE } from '../../src/http/routes/pam-routes.js'
+import { UNAUTHENTICATED_RATE } from '../../src/http/route-table.js'
 import { call, ENGINES, openTestServer, type TestServer } from '../support/engines.js'
 
 const PAM = 'urn:cloud:idaas:pam'

@@ -3,9 +3,11 @@
 // with the same field names whatever the slice (one rule, `services/grants/authorize.ts`).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { accountRoutes } from '../../src/http/routes/account-routes.js'
+import { authenticationTokenRoutes } from '../../src/http/routes/authentication-token-routes.js'
 import { boundTokenRoutes } from '../../src/http/routes/bound-token-routes.js'
 import { cloudAccountRoleRoutes } from '../../src/http/routes/cloud-account-routes.js'
-import { pamRoutes } from '../../src/http/routes/pam-routes.js'
+import { credentialRoutes } from '../../src/http/routes/credential-routes.js'
+import { providerRoutes } from '../../src/http/routes/provider-routes.js'
 import { call, ENGINES, openTestServer, type TestServer } from '../support/engines.js'
 import { createWorkload, PAM, type TestWorkload } from './accounts-fixtures.js'
 
@@ -245,7 +247,9 @@ describe.each(ENGINES)('the one authorization gate (%s)', (engine) => {
   it('covers every workload route of the route table', () => {
     const s = t.services
     const workloadRoutes = [
-      ...pamRoutes(s),
+      ...credentialRoutes(s),
+      ...authenticationTokenRoutes(s),
+      ...providerRoutes(s),
       ...accountRoutes(s),
       ...boundTokenRoutes(s),
       ...cloudAccountRoleRoutes(s),

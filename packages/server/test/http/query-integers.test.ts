@@ -1,11 +1,13 @@
 import type { TSchema } from '@sinclair/typebox'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { accountRoutes } from '../../src/http/routes/account-routes.js'
-import { adminRoutes } from '../../src/http/routes/admin-routes.js'
+import { authenticationTokenRoutes } from '../../src/http/routes/authentication-token-routes.js'
 import { boundTokenRoutes } from '../../src/http/routes/bound-token-routes.js'
-import { pamRoutes } from '../../src/http/routes/pam-routes.js'
+import { credentialRoutes } from '../../src/http/routes/credential-routes.js'
+import { providerRoutes } from '../../src/http/routes/provider-routes.js'
 import { typeboxValidatorCompiler } from '../../src/http/validation.js'
 import { call, openTestServer, type TestServer } from '../support/engines.js'
+import { adminRoutes } from '../support/routes.js'
 
 /** Spellings TypeBox's conversion used to read as integers they do not say. */
 const LOOSE_INTEGERS = [
@@ -77,7 +79,9 @@ describe('integers and booleans in query strings', () => {
   it('refuses every loose spelling of every integer query parameter of every route, and booleans other than true/false', () => {
     const routes = [
       ...adminRoutes(t.services),
-      ...pamRoutes(t.services),
+      ...credentialRoutes(t.services),
+      ...authenticationTokenRoutes(t.services),
+      ...providerRoutes(t.services),
       ...accountRoutes(t.services),
       ...boundTokenRoutes(t.services),
     ]

@@ -1,5 +1,15 @@
 import type { RouteSpec } from '../../src/http/route-table.js'
-import { adminRoutes } from '../../src/http/routes/admin-routes.js'
+import { accountAdminRoutes } from '../../src/http/routes/account-routes.js'
+import { adminTokenRoutes } from '../../src/http/routes/admin-token-routes.js'
+import { applicationRoutes } from '../../src/http/routes/application-routes.js'
+import { auditRoutes } from '../../src/http/routes/audit-routes.js'
+import { cloudAccountAdminRoutes } from '../../src/http/routes/cloud-account-routes.js'
+import { credentialAdminRoutes } from '../../src/http/routes/credential-routes.js'
+import { grantRoutes } from '../../src/http/routes/grant-routes.js'
+import { instanceRoutes } from '../../src/http/routes/instance-routes.js'
+import { providerAdminRoutes } from '../../src/http/routes/provider-routes.js'
+import { signingKeyRoutes } from '../../src/http/routes/signing-key-routes.js'
+import type { Services } from '../../src/services.js'
 import { call, type TestServer } from './engines.js'
 
 export interface Fixture {
@@ -40,6 +50,22 @@ export async function createFixture(t: TestServer): Promise<Fixture> {
     adminTokenId: token.body.adminTokenId,
     providerId: provider.body.credentialProviderId,
   }
+}
+
+/** The admin API's routes, one table per aggregate (the metrics are tested on their own). */
+export function adminRoutes(s: Services): RouteSpec[] {
+  return [
+    ...adminTokenRoutes(s),
+    ...instanceRoutes(s),
+    ...applicationRoutes(s),
+    ...credentialAdminRoutes(s),
+    ...grantRoutes(s),
+    ...signingKeyRoutes(s),
+    ...auditRoutes(s),
+    ...providerAdminRoutes(s),
+    ...accountAdminRoutes(s),
+    ...cloudAccountAdminRoutes(s),
+  ]
 }
 
 export function routeTable(t: TestServer): RouteSpec[] {

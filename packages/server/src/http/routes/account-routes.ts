@@ -1,5 +1,4 @@
 import { Type } from '@sinclair/typebox'
-import type * as P from '@strongroom/protocol'
 import {
   Account,
   AccountListQuery,
@@ -22,8 +21,8 @@ import { listAccountVersions, putAccountVersion } from '../../services/accounts/
 import * as accounts from '../../services/accounts/accounts.js'
 import { listGrantedAccounts } from '../../services/accounts/list-granted-accounts.js'
 import { obtainPassword, obtainSshKey } from '../../services/accounts/obtain-account-secret.js'
-import type { Caller, Services, Workload } from '../../services.js'
-import type { RouteInput, RouteSpec } from '../route-table.js'
+import type { Services } from '../../services.js'
+import { defineRoute, type RouteSpec } from '../route-table.js'
 
 const closed = { additionalProperties: false } as const
 const A = '/admin/v1/instances/:instanceId/accounts'
@@ -31,14 +30,11 @@ const instanceParams = Type.Object({ instanceId: InstanceId }, closed)
 /** The account by id (`acct_…`) or name; a name's slash arrives percent-encoded (`DB-SERVER%2Fadmin`). */
 const accountParams = Type.Object({ instanceId: InstanceId, account: AccountRef }, closed)
 
-type In<B = unknown, Q = unknown> = RouteInput & { body: B; query: Q & Record<string, unknown> }
-type WorkloadIn<B = unknown, Q = unknown> = In<B, Q> & { caller: Caller & { workload: Workload } }
-
 /** Administrators manage privileged accounts: `/admin/v1/instances/{i}/accounts`. */
 export function accountAdminRoutes(s: Services): RouteSpec[] {
   const admin = { auth: 'admin', tag: 'accounts' } as const
   return [
-    {
+    defineRoute({
       ...admin,
       method: 'POST',
       url: A,
@@ -47,10 +43,9 @@ export function accountAdminRoutes(s: Services): RouteSpec[] {
       params: instanceParams,
       body: CreateAccountBody,
       success: { status: 201, schema: Account },
-      handler: ({ caller, params, body }: In<P.CreateAccountBody>) =>
-        accounts.createAccount(s, caller, params.instanceId!, body),
-    },
-    {
+      handler: ({ caller, params, body }) => accounts.createAccount(s, caller, params.instanceId, body),
+    }),
+    defineRoute({
       ...admin,
       method: 'GET',
       url: A,
@@ -59,10 +54,9 @@ export function accountAdminRoutes(s: Services): RouteSpec[] {
       params: instanceParams,
       querystring: AccountListQuery,
       success: { status: 200, schema: AccountPage },
-      handler: ({ caller, params, query }: In<unknown, P.AccountListQuery>) =>
-        accounts.listAccounts(s, caller, params.instanceId!, query),
-    },
-    {
+      handler: ({ caller, params, query }) => accounts.listAccounts(s, caller, params.instanceId, query),
+    }),
+    defineRoute({
       ...admin,
       method: 'GET',
       url: `${A}/:account`,
@@ -70,9 +64,9 @@ export function accountAdminRoutes(s: Services): RouteSpec[] {
       summary: 'Show an account by id or name (never its secrets)',
       params: accountParams,
       success: { status: 200, schema: Account },
-      handler: ({ caller, params }) => accounts.getAccount(s, caller, params.instanceId!, params.account!),
-    },
-    {
+      handler: ({ caller, params }) => accounts.getAccount(s, caller, params.instanceId, params.account),
+    }),
+    defineRoute({
       ...admin,
       method: 'PATCH',
       url: `${A}/:account`,
@@ -81,11 +75,11 @@ export function accountAdminRoutes(s: Services): RouteSpec[] {
       params: accountParams,
       body: UpdateAccountBody,
       success: { status: 200, schema: Account },
-      handler: ({ caller, params, body }: In<P.UpdateAccountBody>) =>
-        accounts.updateAccount(s, caller, params.instanceId!, params.account!, body),
-    },
-    ...(['disable', 'enable'] as const).map(
-      (verb): RouteSpec => ({
+      handler: ({ caller, params, body }) =>
+        accounts.updateAccount(s, caller, params.instanceId, params.account, body),
+    }),
+    ...(['disable', 'enable'] as const).map((verb) =>
+      defineRoute({
         ...admin,
         method: 'POST',
         url: `${A}/:account/${verb}`,
@@ -94,10 +88,10 @@ export function accountAdminRoutes(s: Services): RouteSpec[] {
         params: accountParams,
         success: { status: 200, schema: Account },
         handler: ({ caller, params }) =>
-          accounts.setAccountStatus(s, caller, params.instanceId!, params.account!, `${verb}d`),
+          accounts.setAccountStatus(s, caller, params.instanceId, params.account, `${verb}d`),
       }),
     ),
-    {
+    defineRoute({
       ...admin,
       method: 'POST',
       url: `${A}/:account/versions`,
@@ -107,10 +101,10 @@ export function accountAdminRoutes(s: Services): RouteSpec[] {
       params: accountParams,
       body: PutAccountVersionBody,
       success: { status: 201, schema: Account },
-      handler: ({ caller, params, body }: In<P.PutAccountVersionBody>) =>
-        putAccountVersion(s, caller, params.instanceId!, params.account!, body),
-    },
-    {
+      handler: ({ caller, params, body }) =>
+        putAccountVersion(s, caller, params.instanceId, params.account, body),
+    }),
+    defineRoute({
       ...admin,
       method: 'GET',
       url: `${A}/:account/versions`,
@@ -119,9 +113,9 @@ export function accountAdminRoutes(s: Services): RouteSpec[] {
       params: accountParams,
       querystring: ListQuery,
       success: { status: 200, schema: AccountVersionPage },
-      handler: ({ caller, params, query }: In<unknown, P.ListQuery>) =>
-        listAccountVersions(s, caller, params.instanceId!, params.account!, query),
-    },
+      handler: ({ caller, params, query }) =>
+        listAccountVersions(s, caller, params.instanceId, params.account, query),
+    }),
   ]
 }
 
@@ -130,7 +124,7 @@ export function accountRoutes(s: Services): RouteSpec[] {
   const pam = { auth: 'workload', tag: 'pam', params: instanceParams } as const
   const B = '/v2/:instanceId/accounts'
   return [
-    {
+    defineRoute({
       ...pam,
       method: 'GET',
       url: B,
@@ -139,10 +133,9 @@ export function accountRoutes(s: Services): RouteSpec[] {
         'The accounts this application holds a read or obtain grant on (scope account:read or account:obtain)',
       querystring: ListAccountsQuery,
       success: { status: 200, schema: AccountSummaryPage },
-      handler: ({ caller, params, query }: WorkloadIn<unknown, P.ListAccountsQuery>) =>
-        listGrantedAccounts(s, caller, params.instanceId!, query),
-    },
-    {
+      handler: ({ caller, params, query }) => listGrantedAccounts(s, caller, params.instanceId, query),
+    }),
+    defineRoute({
       ...pam,
       method: 'POST',
       url: `${B}/_/actions/obtainPassword`,
@@ -151,10 +144,9 @@ export function accountRoutes(s: Services): RouteSpec[] {
         "An account's current password (scope account:obtain, an obtain grant, a reason if the account requires one); audited before it is answered",
       body: ObtainPasswordBody,
       success: { status: 200, schema: ObtainedPassword },
-      handler: ({ caller, params, body }: WorkloadIn<P.ObtainPasswordBody>) =>
-        obtainPassword(s, caller, params.instanceId!, body),
-    },
-    {
+      handler: ({ caller, params, body }) => obtainPassword(s, caller, params.instanceId, body),
+    }),
+    defineRoute({
       ...pam,
       method: 'POST',
       url: `${B}/_/actions/obtainSshKey`,
@@ -163,8 +155,7 @@ export function accountRoutes(s: Services): RouteSpec[] {
         "An account's current SSH key, as stored or (decrypt: true) unencrypted, as PKCS#8 PEM or (format: openssh) an OpenSSH key (scope account:obtain, an obtain grant); audited before it is answered",
       body: ObtainSshKeyBody,
       success: { status: 200, schema: ObtainedSshKey },
-      handler: ({ caller, params, body }: WorkloadIn<P.ObtainSshKeyBody>) =>
-        obtainSshKey(s, caller, params.instanceId!, body),
-    },
+      handler: ({ caller, params, body }) => obtainSshKey(s, caller, params.instanceId, body),
+    }),
   ]
 }

@@ -1,5 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import type * as P from '@strongroom/protocol'
+import { type Static, Type } from '@sinclair/typebox'
 import {
   Empty,
   InstanceId,
@@ -15,18 +14,18 @@ import { issueSessionToken } from '../../services/bound-tokens/issue-session-tok
 import { presentedToken } from '../../services/bound-tokens/presented-token.js'
 import { refreshSessionToken } from '../../services/bound-tokens/refresh-session-token.js'
 import { revokeSessionByToken } from '../../services/bound-tokens/revoke-session.js'
-import type { Caller, Services, Workload } from '../../services.js'
+import type { Services } from '../../services.js'
 import { FailureThrottle } from '../failure-throttle.js'
-import type { RouteInput, RouteSpec } from '../route-table.js'
-import { UNAUTHENTICATED_RATE } from './pam-routes.js'
+import { defineRoute, type RouteInput, type RouteSpec, UNAUTHENTICATED_RATE } from '../route-table.js'
 
 const B = '/v2/:instanceId'
 const instanceParams = Type.Object({ instanceId: InstanceId }, { additionalProperties: false })
 
-type In<B = unknown> = RouteInput & { body: B; caller: Caller & { workload: Workload } }
+/** A refresh or revoke request, which authenticates itself. */
+type SessionInput = RouteInput<'none', Static<typeof instanceParams>>
 
 /** What a session endpoint authenticates by itself: the token, and the proof over this request. */
-function sessionRequest({ request, caller }: RouteInput): SessionRequest {
+function sessionRequest({ request, caller }: SessionInput): SessionRequest {
   return {
     presented: presentedToken(request.headers.authorization),
     target: { proof: request.headers.dpop, method: request.method, url: request.url },
@@ -45,11 +44,11 @@ export function boundTokenRoutes(s: Services): RouteSpec[] {
   const failures = new FailureThrottle({ ...UNAUTHENTICATED_RATE, now: s.now })
   const selfAuthenticated =
     <T>(run: (instanceId: string, req: SessionRequest) => Promise<T>) =>
-    async (input: RouteInput): Promise<T> => {
+    async (input: SessionInput): Promise<T> => {
       const source = input.request.ip
       failures.refuseIfExhausted(source)
       try {
-        return await run(input.params.instanceId!, sessionRequest(input))
+        return await run(input.params.instanceId, sessionRequest(input))
       } catch (err) {
         if (isAuthenticationFailure(err)) failures.fail(source)
         throw err
@@ -57,7 +56,7 @@ export function boundTokenRoutes(s: Services): RouteSpec[] {
     }
   const pam = { tag: 'pam', params: instanceParams, method: 'POST' } as const
   return [
-    {
+    defineRoute({
       ...pam,
       auth: 'workload',
       url: `${B}/scopedTokens/_/actions/issue`,
@@ -66,10 +65,9 @@ export function boundTokenRoutes(s: Services): RouteSpec[] {
         'An access token bound to the given public key (cnf.jkt), its scope narrowed to what the caller may have; present it as Authorization: DPoP with a DPoP proof',
       body: IssueScopedTokenBody,
       success: { status: 200, schema: ScopedToken },
-      handler: ({ caller, params, body }: In<P.IssueScopedTokenBody>) =>
-        issueScopedToken(s, caller, params.instanceId!, body),
-    },
-    {
+      handler: ({ caller, params, body }) => issueScopedToken(s, caller, params.instanceId, body),
+    }),
+    defineRoute({
       ...pam,
       auth: 'workload',
       url: `${B}/sessionTokens/_/actions/issue`,
@@ -78,10 +76,9 @@ export function boundTokenRoutes(s: Services): RouteSpec[] {
         'Starts a session of 5 to 60 minutes bound to the given public key, and answers its first token (five minutes at most)',
       body: IssueSessionTokenBody,
       success: { status: 200, schema: SessionToken },
-      handler: ({ caller, params, body }: In<P.IssueSessionTokenBody>) =>
-        issueSessionToken(s, caller, params.instanceId!, body),
-    },
-    {
+      handler: ({ caller, params, body }) => issueSessionToken(s, caller, params.instanceId, body),
+    }),
+    defineRoute({
       ...pam,
       auth: 'none',
       url: `${B}/sessionTokens/_/actions/refresh`,
@@ -91,8 +88,8 @@ export function boundTokenRoutes(s: Services): RouteSpec[] {
       body: Empty,
       success: { status: 200, schema: SessionToken },
       handler: selfAuthenticated((instanceId, req) => refreshSessionToken(s, instanceId, req)),
-    },
-    {
+    }),
+    defineRoute({
       ...pam,
       auth: 'none',
       url: `${B}/sessionTokens/_/actions/revoke`,
@@ -102,6 +99,6 @@ export function boundTokenRoutes(s: Services): RouteSpec[] {
       body: Empty,
       success: { status: 200, schema: Empty },
       handler: selfAuthenticated((instanceId, req) => revokeSessionByToken(s, instanceId, req)),
-    },
+    }),
   ]
 }

@@ -1,4 +1,4 @@
-import { type Static, type TSchema, Type } from '@sinclair/typebox'
+import { Type } from '@sinclair/typebox'
 import {
   AddCloudAccountRoleBody,
   CloudAccount,
@@ -20,8 +20,8 @@ import {
 import * as roles from '../../services/cloud-accounts/cloud-account-roles.js'
 import * as accounts from '../../services/cloud-accounts/cloud-accounts.js'
 import { obtainCloudAccessCredential } from '../../services/cloud-accounts/obtain-access-credential.js'
-import type { Caller, Services, Workload } from '../../services.js'
-import type { RouteInput, RouteSpec } from '../route-table.js'
+import type { Services } from '../../services.js'
+import { defineRoute, type RouteSpec } from '../route-table.js'
 
 const closed = { additionalProperties: false } as const
 const A = '/admin/v1/instances/:instanceId/cloudAccounts'
@@ -34,21 +34,11 @@ const roleParams = Type.Object(
   closed,
 )
 
-/** A handler's input, its params, body and query typed as their schemas enforce them: no `!`. */
-type Input<P extends TSchema, B = unknown, Q = unknown> = RouteInput & {
-  params: Static<P>
-  body: B
-  query: Q & Record<string, unknown>
-}
-type InstanceIn<B = unknown, Q = unknown> = Input<typeof instanceParams, B, Q>
-type AccountIn<B = unknown, Q = unknown> = Input<typeof accountParams, B, Q>
-type RoleIn<B = unknown> = Input<typeof roleParams, B>
-
 /** Administrators manage cloud accounts and their roles: `/admin/v1/instances/{i}/cloudAccounts`. */
 export function cloudAccountAdminRoutes(s: Services): RouteSpec[] {
   const admin = { auth: 'admin', tag: 'cloud accounts' } as const
   return [
-    {
+    defineRoute({
       ...admin,
       method: 'POST',
       url: A,
@@ -57,10 +47,9 @@ export function cloudAccountAdminRoutes(s: Services): RouteSpec[] {
       params: instanceParams,
       body: CreateCloudAccountBody,
       success: { status: 201, schema: CloudAccount },
-      handler: ({ caller, params, body }: InstanceIn<CreateCloudAccountBody>) =>
-        accounts.createCloudAccount(s, caller, params.instanceId, body),
-    },
-    {
+      handler: ({ caller, params, body }) => accounts.createCloudAccount(s, caller, params.instanceId, body),
+    }),
+    defineRoute({
       ...admin,
       method: 'GET',
       url: A,
@@ -69,10 +58,9 @@ export function cloudAccountAdminRoutes(s: Services): RouteSpec[] {
       params: instanceParams,
       querystring: CloudAccountListQuery,
       success: { status: 200, schema: CloudAccountPage },
-      handler: ({ caller, params, query }: InstanceIn<unknown, CloudAccountListQuery>) =>
-        accounts.listCloudAccounts(s, caller, params.instanceId, query),
-    },
-    {
+      handler: ({ caller, params, query }) => accounts.listCloudAccounts(s, caller, params.instanceId, query),
+    }),
+    defineRoute({
       ...admin,
       method: 'GET',
       url: `${A}/:cloudAccount`,
@@ -80,10 +68,10 @@ export function cloudAccountAdminRoutes(s: Services): RouteSpec[] {
       summary: 'Show a cloud account by id or name (never its key)',
       params: accountParams,
       success: { status: 200, schema: CloudAccount },
-      handler: ({ caller, params }: AccountIn) =>
+      handler: ({ caller, params }) =>
         accounts.getCloudAccount(s, caller, params.instanceId, params.cloudAccount),
-    },
-    {
+    }),
+    defineRoute({
       ...admin,
       method: 'PATCH',
       url: `${A}/:cloudAccount`,
@@ -92,11 +80,11 @@ export function cloudAccountAdminRoutes(s: Services): RouteSpec[] {
       params: accountParams,
       body: UpdateCloudAccountBody,
       success: { status: 200, schema: CloudAccount },
-      handler: ({ caller, params, body }: AccountIn<UpdateCloudAccountBody>) =>
+      handler: ({ caller, params, body }) =>
         accounts.updateCloudAccount(s, caller, params.instanceId, params.cloudAccount, body),
-    },
-    ...(['disable', 'enable'] as const).map(
-      (verb): RouteSpec => ({
+    }),
+    ...(['disable', 'enable'] as const).map((verb) =>
+      defineRoute({
         ...admin,
         method: 'POST',
         url: `${A}/:cloudAccount/${verb}`,
@@ -104,11 +92,11 @@ export function cloudAccountAdminRoutes(s: Services): RouteSpec[] {
         summary: `${verb === 'enable' ? 'Enable' : 'Disable'} a cloud account (a disabled one vends no credentials)`,
         params: accountParams,
         success: { status: 200, schema: CloudAccount },
-        handler: ({ caller, params }: AccountIn) =>
+        handler: ({ caller, params }) =>
           accounts.setCloudAccountStatus(s, caller, params.instanceId, params.cloudAccount, `${verb}d`),
       }),
     ),
-    {
+    defineRoute({
       ...admin,
       method: 'POST',
       url: `${A}/:cloudAccount/keys`,
@@ -117,10 +105,10 @@ export function cloudAccountAdminRoutes(s: Services): RouteSpec[] {
       params: accountParams,
       body: RotateCloudAccountKeyBody,
       success: { status: 201, schema: CloudAccount },
-      handler: ({ caller, params, body }: AccountIn<RotateCloudAccountKeyBody>) =>
+      handler: ({ caller, params, body }) =>
         accounts.rotateCloudAccountKey(s, caller, params.instanceId, params.cloudAccount, body),
-    },
-    {
+    }),
+    defineRoute({
       ...admin,
       method: 'POST',
       url: `${A}/:cloudAccount/roles`,
@@ -129,10 +117,10 @@ export function cloudAccountAdminRoutes(s: Services): RouteSpec[] {
       params: accountParams,
       body: AddCloudAccountRoleBody,
       success: { status: 201, schema: CloudAccountRole },
-      handler: ({ caller, params, body }: AccountIn<AddCloudAccountRoleBody>) =>
+      handler: ({ caller, params, body }) =>
         roles.addCloudAccountRole(s, caller, params.instanceId, params.cloudAccount, body),
-    },
-    {
+    }),
+    defineRoute({
       ...admin,
       method: 'GET',
       url: `${A}/:cloudAccount/roles`,
@@ -141,10 +129,10 @@ export function cloudAccountAdminRoutes(s: Services): RouteSpec[] {
       params: accountParams,
       querystring: CloudAccountRoleListQuery,
       success: { status: 200, schema: CloudAccountRolePage },
-      handler: ({ caller, params, query }: AccountIn<unknown, CloudAccountRoleListQuery>) =>
+      handler: ({ caller, params, query }) =>
         roles.listCloudAccountRoles(s, caller, params.instanceId, params.cloudAccount, query),
-    },
-    {
+    }),
+    defineRoute({
       ...admin,
       method: 'GET',
       url: `${A}/:cloudAccount/roles/:role`,
@@ -152,10 +140,10 @@ export function cloudAccountAdminRoutes(s: Services): RouteSpec[] {
       summary: 'Show a role by id, name or ARN',
       params: roleParams,
       success: { status: 200, schema: CloudAccountRole },
-      handler: ({ caller, params }: RoleIn) =>
+      handler: ({ caller, params }) =>
         roles.getCloudAccountRole(s, caller, params.instanceId, params.cloudAccount, params.role),
-    },
-    {
+    }),
+    defineRoute({
       ...admin,
       method: 'PATCH',
       url: `${A}/:cloudAccount/roles/:role`,
@@ -164,10 +152,10 @@ export function cloudAccountAdminRoutes(s: Services): RouteSpec[] {
       params: roleParams,
       body: UpdateCloudAccountRoleBody,
       success: { status: 200, schema: CloudAccountRole },
-      handler: ({ caller, params, body }: RoleIn<UpdateCloudAccountRoleBody>) =>
+      handler: ({ caller, params, body }) =>
         roles.updateCloudAccountRole(s, caller, params.instanceId, params.cloudAccount, params.role, body),
-    },
-    {
+    }),
+    defineRoute({
       ...admin,
       method: 'DELETE',
       url: `${A}/:cloudAccount/roles/:role`,
@@ -175,11 +163,11 @@ export function cloudAccountAdminRoutes(s: Services): RouteSpec[] {
       summary: 'Remove a role: no workload can obtain credentials for it any more',
       params: roleParams,
       success: { status: 204, schema: null },
-      handler: ({ caller, params }: RoleIn) =>
+      handler: ({ caller, params }) =>
         roles.removeCloudAccountRole(s, caller, params.instanceId, params.cloudAccount, params.role),
-    },
-    ...(['disable', 'enable'] as const).map(
-      (verb): RouteSpec => ({
+    }),
+    ...(['disable', 'enable'] as const).map((verb) =>
+      defineRoute({
         ...admin,
         method: 'POST',
         url: `${A}/:cloudAccount/roles/:role/${verb}`,
@@ -187,7 +175,7 @@ export function cloudAccountAdminRoutes(s: Services): RouteSpec[] {
         summary: `${verb === 'enable' ? 'Enable' : 'Disable'} a role`,
         params: roleParams,
         success: { status: 200, schema: CloudAccountRole },
-        handler: ({ caller, params }: RoleIn) =>
+        handler: ({ caller, params }) =>
           roles.setCloudAccountRoleStatus(
             s,
             caller,
@@ -201,12 +189,10 @@ export function cloudAccountAdminRoutes(s: Services): RouteSpec[] {
   ]
 }
 
-type WorkloadIn<Q> = InstanceIn<unknown, Q> & { caller: Caller & { workload: Workload } }
-
 /** Workloads obtain STS credentials for granted roles: `/v2/{i}/cloudAccountRoles`. */
 export function cloudAccountRoleRoutes(s: Services): RouteSpec[] {
   return [
-    {
+    defineRoute({
       auth: 'workload',
       tag: 'pam',
       method: 'GET',
@@ -217,8 +203,8 @@ export function cloudAccountRoleRoutes(s: Services): RouteSpec[] {
       params: instanceParams,
       querystring: ObtainCloudAccessCredentialQuery,
       success: { status: 200, schema: ObtainedCloudAccessCredential },
-      handler: ({ caller, params, query }: WorkloadIn<ObtainCloudAccessCredentialQuery>) =>
+      handler: ({ caller, params, query }) =>
         obtainCloudAccessCredential(s, caller, params.instanceId, query),
-    },
+    }),
   ]
 }

@@ -1,7 +1,7 @@
 import { Forbidden } from '../../errors.js'
 import { CONTENT_TYPE } from '../../metrics/exposition.js'
 import type { Services } from '../../services.js'
-import type { RouteSpec } from '../route-table.js'
+import { defineRoute, type RouteSpec } from '../route-table.js'
 
 /**
  * `GET /admin/v1/metrics`: the server's metrics in the Prometheus text format, for operator
@@ -9,7 +9,7 @@ import type { RouteSpec } from '../route-table.js'
  */
 export function metricsRoutes(s: Services): RouteSpec[] {
   return [
-    {
+    defineRoute({
       auth: 'admin',
       method: 'GET',
       url: '/admin/v1/metrics',
@@ -22,6 +22,6 @@ export function metricsRoutes(s: Services): RouteSpec[] {
           throw new Forbidden('the metrics cover every instance: they are for operator tokens only')
         return s.metrics.expose()
       },
-    },
+    }),
   ]
 }

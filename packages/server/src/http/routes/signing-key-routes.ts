@@ -1,0 +1,42 @@
+import { Type } from '@sinclair/typebox'
+import { InstanceId, RotateSigningKeyBody, SigningKey } from '@strongroom/protocol'
+import { requireInstance } from '../../services/instances/instances.js'
+import type { Services } from '../../services.js'
+import { defineRoute, type RouteSpec } from '../route-table.js'
+
+const K = '/admin/v1/instances/:instanceId/signing-keys'
+const instanceParams = Type.Object({ instanceId: InstanceId }, { additionalProperties: false })
+
+/** Administrators list and rotate the signing keys of an instance's authorization server (`oauth/signing-keys.ts`). */
+export function signingKeyRoutes(s: Services): RouteSpec[] {
+  const admin = { auth: 'admin', tag: 'authorization-server' } as const
+  return [
+    defineRoute({
+      ...admin,
+      method: 'GET',
+      url: K,
+      operationId: 'listSigningKeys',
+      summary: 'List the published signing keys of the instance (next, active, retired)',
+      params: instanceParams,
+      success: { status: 200, schema: Type.Object({ entities: Type.Array(SigningKey) }) },
+      handler: async ({ caller, params }) => {
+        await requireInstance(s.store.db, caller, params.instanceId)
+        return { entities: await s.signingKeys.list(params.instanceId) }
+      },
+    }),
+    defineRoute({
+      ...admin,
+      method: 'POST',
+      url: `${K}/rotate`,
+      operationId: 'rotateSigningKey',
+      summary: 'Add a signing key: published now, signing after activateAfterSeconds (default 600)',
+      params: instanceParams,
+      body: RotateSigningKeyBody,
+      success: { status: 201, schema: SigningKey },
+      handler: async ({ caller, params, body }) => {
+        await requireInstance(s.store.db, caller, params.instanceId)
+        return s.signingKeys.rotate(caller, params.instanceId, body)
+      },
+    }),
+  ]
+}
