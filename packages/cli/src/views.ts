@@ -247,6 +247,7 @@ export const applicationKeyColumns: Column<ApplicationKey>[] = [
   { header: 'KID', value: (k) => k.kid },
   { header: 'TYPE', value: (k) => [k.kty, k.crv].filter(Boolean).join(' ') },
   { header: 'ALG', value: (k) => k.alg },
+  { header: 'OCI FINGERPRINT', value: (k) => k.ociFingerprint ?? null },
   { header: 'CREATED', value: (k) => when(k.createTime) },
 ]
 

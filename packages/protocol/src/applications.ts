@@ -107,6 +107,8 @@ export const ApplicationKey = Type.Object({
   crv: Type.Union([Type.String(), Type.Null()]),
   alg: Type.Union([Type.String(), Type.Null()]),
   createTime: EpochMillis,
+  /** RSA keys only: the OCI API key fingerprint (MD5 of the DER SubjectPublicKeyInfo, `aa:bb:…`). */
+  ociFingerprint: Type.Optional(Type.String()),
 })
 export type ApplicationKey = Static<typeof ApplicationKey>
 const AnyJwk = Type.Object(

@@ -38,6 +38,7 @@ export {
 } from './identifiers.js'
 export * from './instances.js'
 export * from './oauth.js'
+export * from './oci.js'
 export * from './providers.js'
 export * from './scoped-tokens.js'
 export * from './signing-keys.js'

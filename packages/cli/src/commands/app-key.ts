@@ -6,22 +6,40 @@ import { applicationKeyColumns } from '../views.js'
 import { applicationPath } from './application-path.js'
 import type { ContextFor } from './context-for.js'
 
-/** `strongroom app key add|list|remove`: public keys an application signs its client assertions with. */
+/**
+ * `strongroom app key add|list|remove`: public keys an application signs with: its client
+ * assertions (private_key_jwt), and with an RSA key, OCI request signatures (an OCI API key, named
+ * by its OCI fingerprint).
+ */
 export function registerAppKeyCommands(app: Command, contextFor: ContextFor): void {
-  const key = app.command('key').description('public keys for private_key_jwt client authentication')
+  const key = app
+    .command('key')
+    .description('public keys for private_key_jwt client authentication and OCI request signatures')
 
   key
     .command('add')
-    .description('register public keys from a file: a PEM public key or certificate, a JWK, or a JWKS')
+    .description(
+      'register public keys from a file: a PEM public key or certificate (an OCI API public key too), a JWK, or a JWKS',
+    )
     .argument('<application-id>', 'app_…')
     .requiredOption('--file <path>', 'the public key file')
     .action(async (applicationId: string, options: { file: string }, command: Command) => {
       const ctx = contextFor(command)
       const body = keysBody(await readFile(options.file, 'utf8'), options.file)
-      const added = await ctx
-        .client()
-        .post<ApplicationKeyList>(`${await applicationPath(ctx, applicationId)}/keys`, body)
+      const client = ctx.client()
+      const added = await client.post<ApplicationKeyList>(
+        `${await applicationPath(ctx, applicationId)}/keys`,
+        body,
+      )
       await ctx.out.list(applicationKeyColumns, added.entities)
+      if (!ctx.out.json) {
+        for (const key of added.entities) {
+          if (key.ociFingerprint === undefined) continue
+          ctx.out.note(
+            ociSdkNote(client.baseUrl, await ctx.instanceId(), key.applicationId, key.ociFingerprint),
+          )
+        }
+      }
     })
 
   key
@@ -64,4 +82,23 @@ export function keysBody(text: string, file: string): AddApplicationKeysBody {
   return 'keys' in parsed
     ? { jwks: parsed as NonNullable<AddApplicationKeysBody['jwks']> }
     : { jwk: parsed as NonNullable<AddApplicationKeysBody['jwk']> }
+}
+
+/**
+ * What an OCI SDK needs to sign with an RSA key just registered, for the human (stderr): the
+ * endpoint to override (`{server}/oci/{instance}`; the client appends `/v1`), and the tenancy,
+ * user and fingerprint of its `SimpleAuthenticationDetailsProvider`.
+ */
+export function ociSdkNote(
+  serverUrl: string,
+  instanceId: string,
+  applicationId: string,
+  fingerprint: string,
+): string {
+  return [
+    `OCI SDK: endpoint ${serverUrl.replace(/\/+$/, '')}/oci/${instanceId}`,
+    `tenancy ${instanceId}`,
+    `user ${applicationId}`,
+    `fingerprint ${fingerprint}`,
+  ].join(', ')
 }

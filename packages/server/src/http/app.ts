@@ -38,6 +38,7 @@ import { grantRoutes } from './routes/grant-routes.js'
 import { instanceRoutes } from './routes/instance-routes.js'
 import { metricsRoutes } from './routes/metrics-routes.js'
 import { registerOAuthRoutes } from './routes/oauth-routes.js'
+import { registerOciRoutes } from './routes/oci-routes.js'
 import { providerAdminRoutes, providerRoutes } from './routes/provider-routes.js'
 import { signingKeyRoutes } from './routes/signing-key-routes.js'
 import { typeboxValidatorCompiler } from './validation.js'
@@ -228,6 +229,7 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
   const throttles = { admin: throttle('admin'), workload: throttle('workload') }
   for (const route of routes) registerRoute(app, s, route, throttles)
   registerOAuthRoutes(app, s, { perAddress: throttle('oauth'), perClient: throttle('oauth') })
+  registerOciRoutes(app, s, throttles.workload)
   return app
 }
 

@@ -75,7 +75,26 @@ export async function pruneBoundTokens(
   })
 }
 
-/** Runs `pruneExpired` and `pruneBoundTokens` every `intervalMs` in the background; the returned function stops it. */
+/**
+ * Deletes the records of OCI request signatures (services/oci/signature-replay.ts) whose signed
+ * date left the window: such a signature is refused on its date anyway. Idempotent, safe on
+ * several nodes.
+ */
+export async function pruneOciSignatures(s: Pick<Services, 'committer' | 'now'>): Promise<number> {
+  const before = s.now() - GRACE_MS
+  return s.committer.run(async ({ trx }) => {
+    const deleted = await trx
+      .deleteFrom('used_oci_signatures')
+      .where('expires_at', '<', before)
+      .executeTakeFirst()
+    return Number(deleted.numDeletedRows)
+  })
+}
+
+/**
+ * Runs `pruneExpired`, `pruneBoundTokens` and `pruneOciSignatures` every `intervalMs` in the
+ * background; the returned function stops it.
+ */
 export function startHousekeeping(
   s: Pick<Services, 'committer' | 'now'>,
   log: { warn(obj: object, msg: string): void },
@@ -85,6 +104,7 @@ export function startHousekeeping(
   const timer = setInterval(() => {
     pruneExpired(s).catch(failed)
     pruneBoundTokens(s).catch(failed)
+    pruneOciSignatures(s).catch(failed)
   }, intervalMs)
   timer.unref()
   return () => clearInterval(timer)

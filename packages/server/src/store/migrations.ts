@@ -510,6 +510,24 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0010_used_oci_signatures': {
+      async up(db: Kysely<unknown>) {
+        // OCI request signatures seen by any node (services/oci/), kept until their signed date
+        // leaves the window: a signature replayed to any node is refused.
+        await db.schema
+          .createTable('used_oci_signatures')
+          .addColumn('instance_id', 'text', (c) => c.notNull())
+          .addColumn('signature_hash', 'text', (c) => c.notNull())
+          .addColumn('expires_at', time, (c) => c.notNull())
+          .addPrimaryKeyConstraint('used_oci_signatures_pk', ['instance_id', 'signature_hash'])
+          .execute()
+        await db.schema
+          .createIndex('used_oci_signatures_expiry')
+          .on('used_oci_signatures')
+          .column('expires_at')
+          .execute()
+      },
+    },
   }
 }
 

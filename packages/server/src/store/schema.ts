@@ -28,6 +28,7 @@ export interface Database {
   cloud_accounts: CloudAccountTable
   cloud_account_keys: CloudAccountKeyTable
   cloud_account_roles: CloudAccountRoleTable
+  used_oci_signatures: UsedOciSignatureTable
 }
 
 export interface MetaTable {
@@ -368,4 +369,12 @@ export interface CloudAccountRoleTable {
   aws_external_id: string | null
   created_at: number
   updated_at: number
+}
+
+/** OCI request signatures already used (services/oci/signature-replay.ts), until their date leaves the window. */
+export interface UsedOciSignatureTable {
+  instance_id: string
+  /** SHA-256 of the signing key's id and the signing string, base64url. */
+  signature_hash: string
+  expires_at: number
 }

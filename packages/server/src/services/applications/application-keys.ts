@@ -2,12 +2,15 @@ import type { AddApplicationKeysBody, ApplicationKey, ApplicationKeyList } from 
 import { publicJwkFrom } from '../../crypto/jwk.js'
 import { Conflict, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
+import { ociFingerprint } from '../../oci/fingerprint.js'
 import type { Caller, Services } from '../../services.js'
 import type { ApplicationKeyTable } from '../../store/schema.js'
 import { requireApplication } from './applications.js'
 
 export function toApplicationKey(row: ApplicationKeyTable): ApplicationKey {
   const jwk = JSON.parse(row.public_jwk) as Record<string, string>
+  // An RSA key may be an OCI API key: its OCI fingerprint names it in an OCI signature's keyId.
+  const ociFingerprintOfKey = jwk.kty === 'RSA' ? ociFingerprint(jwk) : undefined
   return {
     applicationKeyId: row.id,
     applicationId: row.application_id,
@@ -16,6 +19,7 @@ export function toApplicationKey(row: ApplicationKeyTable): ApplicationKey {
     crv: jwk.crv ?? null,
     alg: jwk.alg ?? null,
     createTime: Number(row.created_at),
+    ...(ociFingerprintOfKey === undefined ? {} : { ociFingerprint: ociFingerprintOfKey }),
   }
 }
 
