@@ -25,6 +25,13 @@ export interface PostgresServer {
   readonly baseDir: string
   /** Stops the server (`-m immediate`: its data is thrown away) and removes its folder. Idempotent. */
   stop(): Promise<void>
+  /**
+   * Shuts the server down as an operator would (`pg_ctl stop -m fast`: sessions are terminated,
+   * what was committed is kept) and leaves it down until `resume()`. For outage tests.
+   */
+  halt(): Promise<void>
+  /** Starts a halted server again, on the same port and folder. */
+  resume(): Promise<void>
 }
 
 export class PostgresNotInstalled extends Error {
@@ -246,12 +253,22 @@ export async function startPostgres(): Promise<PostgresServer> {
         '-c synchronous_commit=off',
         '-c full_page_writes=off',
       ].join(' ')
+      // -l matters: without it the postmaster inherits our stdout pipe and execFile never returns.
+      const start = () =>
+        runAsServerUser(binaries.pgCtl, ['-D', dataDir, '-l', logFile, '-o', options, '-w', 'start'])
       try {
         // Set first: if pg_ctl gives up waiting, a postmaster may still be running.
         started = true
-        // -l matters: without it the postmaster inherits our stdout pipe and execFile never returns.
-        await runAsServerUser(binaries.pgCtl, ['-D', dataDir, '-l', logFile, '-o', options, '-w', 'start'])
-        return { port, url: `postgres://postgres@127.0.0.1:${port}/postgres`, baseDir, stop }
+        await start()
+        const halt = async () => {
+          await runAsServerUser(binaries.pgCtl, ['-D', dataDir, '-m', 'fast', '-w', 'stop'])
+          started = false
+        }
+        const resume = async () => {
+          started = true
+          await start()
+        }
+        return { port, url: `postgres://postgres@127.0.0.1:${port}/postgres`, baseDir, stop, halt, resume }
       } catch (error) {
         const log = await logTail(logFile)
         if (attempt < 3 && /could not bind|already in use/i.test(log)) continue

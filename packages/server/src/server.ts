@@ -23,10 +23,12 @@ import { SILENT_LOG } from './services/best-effort.js'
 import { AssumedRoles } from './services/cloud-accounts/assumed-roles.js'
 import { ProviderRuntime } from './services/providers/provider-runtime.js'
 import type { Services } from './services.js'
+import { ChangeFeed } from './store/changes.js'
 import { Committer } from './store/committer.js'
 import { openStore, type Store } from './store/connect.js'
 import { startHousekeeping } from './store/housekeeping.js'
 import { migrate, withStartupLock } from './store/migrations.js'
+import { DEFAULT_POSTGRES_OPTIONS } from './store/postgres-pool.js'
 import type { StsClient } from './sts/assume-role.js'
 import { createStsClient } from './sts/sts-clients.js'
 
@@ -66,32 +68,42 @@ export interface OpenedServices {
  * the listener. Tests build their in-memory apps on exactly this path.
  */
 export async function openServices(
-  config: Pick<Config, 'db' | 'rootKey' | 'dataDir'> & { publicUrl?: string | null },
+  config: Pick<Config, 'db' | 'rootKey' | 'dataDir'> & {
+    publicUrl?: string | null
+    postgres?: Config['postgres'] | undefined
+  },
   now: () => number = Date.now,
   outside: { sts?: StsClient } = {},
 ): Promise<OpenedServices> {
   if (config.dataDir !== null) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
-  const store = openStore(config.db)
+  const store = openStore(config.db, { postgres: config.postgres })
   let opened: Services | null = null
   try {
-    await migrate(store)
+    await migrateWithoutTimeout(store, config)
     const rootKey = await resolveRootKey(store, config.rootKey)
     const boot = await withStartupLock(store, async (trx) => {
       const keyring = await Keyring.open(trx, rootKey, now())
       return { keyring, ...(await bootstrap(trx, store.dialect, keyring, now, config.dataDir)) }
     })
     const metrics = new ServerMetrics()
-    const committer = new Committer(store, { now, observer: metrics.commits })
+    const changes = new ChangeFeed(store, now)
+    await changes.start()
+    const committer = new Committer(store, {
+      now,
+      observer: metrics.commits,
+      onChanges: (recorded) => changes.committed(recorded),
+    })
     const { keyring, ...result } = boot
-    const signingKeys = new SigningKeys({ store, keyring, now, committer })
+    const signingKeys = new SigningKeys({ store, keyring, now, committer, changes })
     const services: Services = {
       store,
       committer,
+      changes,
       keyring,
       now,
       defaultInstanceId: boot.defaultInstanceId,
       signingKeys,
-      providers: new ProviderRuntime(keyring, now),
+      providers: new ProviderRuntime(keyring, now, { store }),
       assumedRoles: new AssumedRoles(outside.sts ?? createStsClient({ now }), now),
       publicUrl: config.publicUrl ?? 'http://127.0.0.1',
       metrics,
@@ -104,6 +116,28 @@ export async function openServices(
   } catch (err) {
     await (opened ? closeServices(opened) : store.close()).catch(() => {})
     throw err
+  }
+}
+
+/**
+ * Migrates. A migration may run longer than any request's statement should (an index on a big
+ * table), and nodes starting together wait for the one migrating: on PostgreSQL migrations get a
+ * small pool of their own, without the statement timeout.
+ */
+async function migrateWithoutTimeout(
+  store: Store,
+  config: { db: string; postgres?: Config['postgres'] | undefined },
+): Promise<void> {
+  if (store.dialect !== 'postgres') {
+    await migrate(store)
+    return
+  }
+  const options = config.postgres ?? DEFAULT_POSTGRES_OPTIONS
+  const own = openStore(config.db, { postgres: { ...options, poolSize: 2, statementTimeoutMs: 0 } })
+  try {
+    await migrate(own)
+  } finally {
+    await own.close()
   }
 }
 

@@ -6,6 +6,7 @@ import type { SigningKeys } from './oauth/signing-keys.js'
 import type { ServiceLog } from './services/best-effort.js'
 import type { AssumedRoles } from './services/cloud-accounts/assumed-roles.js'
 import type { ProviderRuntime } from './services/providers/provider-runtime.js'
+import type { ChangeFeed } from './store/changes.js'
 import type { Committer } from './store/committer.js'
 import type { Store } from './store/connect.js'
 
@@ -13,6 +14,11 @@ import type { Store } from './store/connect.js'
 export interface Services {
   readonly store: Store
   readonly committer: Committer
+  /**
+   * This node's reader of the durable change sequence: a cache that another node's change could
+   * make wrong syncs with it before trusting an entry (store/changes.ts).
+   */
+  readonly changes: ChangeFeed
   readonly keyring: Keyring
   readonly now: () => number
   /** The instance created by the bootstrap: the default of the CLI's `--instance`. */

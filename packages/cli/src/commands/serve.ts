@@ -24,6 +24,15 @@ export function registerServeCommand(program: Command, contextFor: ContextFor): 
       '--metrics-listen <host:port>',
       'also serve GET /metrics (Prometheus, no token) on this address; keep it private',
     )
+    .option('--db-pool-size <n>', 'PostgreSQL: connections open at most (default 10)')
+    .option(
+      '--db-statement-timeout-ms <ms>',
+      'PostgreSQL: the longest one statement may run before it is cancelled (default 30000)',
+    )
+    .option(
+      '--db-connect-timeout-ms <ms>',
+      'PostgreSQL: the longest a query waits for a connection (default 5000)',
+    )
     .action(async (options: ServeFlags, command: Command) => {
       const ctx = contextFor(command)
       const server = await ctx.io.loadServer()
@@ -39,6 +48,9 @@ export function registerServeCommand(program: Command, contextFor: ContextFor): 
           logLevel: options.logLevel,
           publicUrl: options.publicUrl,
           metricsListen: options.metricsListen,
+          dbPoolSize: options.dbPoolSize,
+          dbStatementTimeoutMs: options.dbStatementTimeoutMs,
+          dbConnectTimeoutMs: options.dbConnectTimeoutMs,
         }),
       )
     })

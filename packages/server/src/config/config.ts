@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import type { RootKeySource } from '../crypto/root-key.js'
 import { ConfigError } from '../errors.js'
+import { DEFAULT_POSTGRES_OPTIONS, type PostgresOptions } from '../store/postgres-pool.js'
 
 /** Flags of `strongroom serve`; each also comes from the environment or a JSON config file. */
 export interface ServeFlags {
@@ -19,6 +20,9 @@ export interface ServeFlags {
   keepAliveTimeoutMs?: string
   maxConnections?: string
   metricsListen?: string
+  dbPoolSize?: string
+  dbStatementTimeoutMs?: string
+  dbConnectTimeoutMs?: string
 }
 
 /** Bounds on what one client can hold of the server (connections, time to send a request). */
@@ -54,6 +58,8 @@ export interface Config {
   limits: ConnectionLimits
   /** A second listener serving `GET /metrics` without a token; null (the default) for none. */
   metricsListen: { host: string; port: number } | null
+  /** PostgreSQL: pool size, statement and connect timeouts (unused with SQLite). */
+  postgres: PostgresOptions
 }
 
 export const DEFAULT_DATA_DIR = '.strongroom'
@@ -75,6 +81,9 @@ const ENV: Record<keyof ServeFlags, string> = {
   keepAliveTimeoutMs: 'STRONGROOM_KEEP_ALIVE_TIMEOUT_MS',
   maxConnections: 'STRONGROOM_MAX_CONNECTIONS',
   metricsListen: 'STRONGROOM_METRICS_LISTEN',
+  dbPoolSize: 'STRONGROOM_DB_POOL_SIZE',
+  dbStatementTimeoutMs: 'STRONGROOM_DB_STATEMENT_TIMEOUT_MS',
+  dbConnectTimeoutMs: 'STRONGROOM_DB_CONNECT_TIMEOUT_MS',
 }
 
 /**
@@ -144,9 +153,9 @@ export function loadConfig(
       `public URL "${publicUrl.value}" from ${publicUrl.from} must be an http(s) URL without query or fragment`,
     )
   }
-  const limit = (key: keyof ConnectionLimits & keyof ServeFlags, min: number, max: number): number => {
+  const wholeNumber = (key: keyof ServeFlags, fallback: number, min: number, max: number): number => {
     const setting = pick(key)
-    if (setting === undefined) return DEFAULT_CONNECTION_LIMITS[key]
+    if (setting === undefined) return fallback
     const value = /^[0-9]+$/.test(setting.value) ? Number(setting.value) : Number.NaN
     if (!Number.isSafeInteger(value) || value < min || value > max) {
       throw new ConfigError(
@@ -155,11 +164,28 @@ export function loadConfig(
     }
     return value
   }
+  const limit = (key: keyof ConnectionLimits & keyof ServeFlags, min: number, max: number): number =>
+    wholeNumber(key, DEFAULT_CONNECTION_LIMITS[key], min, max)
   const limits: ConnectionLimits = {
     requestTimeoutMs: limit('requestTimeoutMs', 1_000, 3_600_000),
     headersTimeoutMs: limit('headersTimeoutMs', 1_000, 3_600_000),
     keepAliveTimeoutMs: limit('keepAliveTimeoutMs', 1_000, 3_600_000),
     maxConnections: limit('maxConnections', 16, 1_000_000),
+  }
+  const postgres: PostgresOptions = {
+    poolSize: wholeNumber('dbPoolSize', DEFAULT_POSTGRES_OPTIONS.poolSize, 1, 1_000),
+    statementTimeoutMs: wholeNumber(
+      'dbStatementTimeoutMs',
+      DEFAULT_POSTGRES_OPTIONS.statementTimeoutMs,
+      100,
+      3_600_000,
+    ),
+    connectTimeoutMs: wholeNumber(
+      'dbConnectTimeoutMs',
+      DEFAULT_POSTGRES_OPTIONS.connectTimeoutMs,
+      100,
+      600_000,
+    ),
   }
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
     throw new ConfigError(
@@ -178,6 +204,7 @@ export function loadConfig(
     publicUrl: publicUrl ? publicUrl.value.replace(/\/+$/, '') : null,
     limits,
     metricsListen: metricsListen ? parseListen(metricsListen.value, metricsListen.from) : null,
+    postgres,
   }
 }
 

@@ -7,7 +7,6 @@ import Fastify, {
   type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify'
-import { sql } from 'kysely'
 import type { RequestMeta } from '../audit/appender.js'
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../config/config.js'
 import { InvalidParameter, InvalidToken, isAuthenticationFailure } from '../errors.js'
@@ -41,6 +40,7 @@ import { registerOAuthRoutes } from './routes/oauth-routes.js'
 import { registerOciRoutes } from './routes/oci-routes.js'
 import { providerAdminRoutes, providerRoutes } from './routes/provider-routes.js'
 import { signingKeyRoutes } from './routes/signing-key-routes.js'
+import { type ClientThrottle, localThrottle, SharedFailureThrottle } from './shared-failure-throttle.js'
 import { typeboxValidatorCompiler } from './validation.js'
 
 declare module 'fastify' {
@@ -174,7 +174,9 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
       return sendError(reply, request.id, answerTo('ServiceUnavailable', 'the server is shutting down'))
     }
     try {
-      await sql`select 1`.execute(s.store.db)
+      // Reads the change sequence: the database answers, and this node has caught up with the
+      // changes other nodes made (what it holds in memory is current) before it says it is ready.
+      await s.changes.sync()
     } catch (err) {
       request.log.warn({ err }, 'readiness check failed')
       return sendError(reply, request.id, answerTo('ServiceUnavailable', 'the database does not answer'))
@@ -228,7 +230,16 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
     new FailureThrottle({ ...failures, onRefuse: s.metrics.throttledOn(surface) })
   const throttles = { admin: throttle('admin'), workload: throttle('workload') }
   for (const route of routes) registerRoute(app, s, route, throttles)
-  registerOAuthRoutes(app, s, { perAddress: throttle('oauth'), perClient: throttle('oauth') })
+  // The OAuth endpoints' budgets are the cluster's: on PostgreSQL they are kept in the database, so
+  // failures spread over several nodes are counted as if they had all reached one.
+  const clientThrottle = (counter: string): ClientThrottle =>
+    s.store.dialect === 'postgres'
+      ? new SharedFailureThrottle(s.store, counter, { ...failures, onRefuse: s.metrics.throttledOn('oauth') })
+      : localThrottle(throttle('oauth'))
+  registerOAuthRoutes(app, s, {
+    perAddress: clientThrottle('oauth_address'),
+    perClient: clientThrottle('oauth_client'),
+  })
   registerOciRoutes(app, s, throttles.workload)
   return app
 }

@@ -2,6 +2,15 @@ import { ERROR_STATUS, type ErrorBody, type ErrorCode } from '@strongroom/protoc
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { PamError } from '../errors.js'
 import { dpopChallenge, isDpopChallenged } from '../oauth/proof-of-possession/dpop-challenge.js'
+import { isDatabaseUnavailable } from '../store/postgres-pool.js'
+
+/**
+ * `Retry-After` of an answer that says "unavailable for now" without a wait of its own (a database
+ * outage, an audit that cannot be written): soon, since a node recovers by itself once the
+ * database is back, and a load balancer may send the retry to another node meanwhile.
+ */
+export const UNAVAILABLE_RETRY_AFTER_S = 2
+const UNAVAILABLE_CODES: ReadonlySet<ErrorCode> = new Set(['ServiceUnavailable', 'AuditUnavailable'])
 
 interface AjvError {
   instancePath: string
@@ -45,7 +54,16 @@ export function answerTo(
 ): Mapped {
   const entry = ERROR_STATUS[code]
   const here = surface === 'oauth-endpoint' ? { ...entry, ...entry.atOAuthEndpoint } : entry
-  return { status: here.status, code, message, oauthError: here.oauthError ?? code, ...details }
+  const retryAfterSeconds =
+    details.retryAfterSeconds ?? (UNAVAILABLE_CODES.has(code) ? UNAVAILABLE_RETRY_AFTER_S : undefined)
+  return {
+    status: here.status,
+    code,
+    message,
+    oauthError: here.oauthError ?? code,
+    ...details,
+    retryAfterSeconds,
+  }
 }
 
 /**
@@ -160,6 +178,10 @@ function mapError(error: FastifyError | Error, surface: Surface): Mapped {
       return answerTo('InvalidParameter.Body', 'body must be a JSON object, not empty', { field: 'body' })
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return answerTo('InvalidParameter.Body', 'content-length does not match the body', { field: 'body' })
+  }
+  // A database that is down, restarting or timing out is unavailable for now, not broken.
+  if (isDatabaseUnavailable(error)) {
+    return answerTo('ServiceUnavailable', 'the database is unavailable; retry later')
   }
   // Any other 4xx of the framework's keeps its status: it is Fastify's answer, not a domain error.
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {

@@ -58,6 +58,17 @@ export class FailureThrottle {
     return bucket.tokens < 1
   }
 
+  /**
+   * Takes what is known elsewhere of `source` (the database, shared by the nodes): it may fail
+   * `tokens` more times from now. Only an exhausted or spent source needs remembering.
+   */
+  adopt(source: string, tokens: number): void {
+    this.buckets.delete(source)
+    if (tokens >= this.options.burst) return
+    this.buckets.set(source, { tokens: Math.max(0, tokens), at: this.options.now() })
+    if (this.buckets.size > this.maxSources) this.buckets.delete(this.buckets.keys().next().value!)
+  }
+
   private refill(source: string): Bucket | undefined {
     const bucket = this.buckets.get(source)
     if (!bucket) return undefined

@@ -13,8 +13,14 @@ export type SigningAlg = SigningKeyTable['alg']
 /** The longest an access token lives; a superseded key stays published this long after it stops signing. */
 export const MAX_TOKEN_LIFETIME_MS = 86_400_000
 const DEFAULT_ACTIVATE_AFTER_S = 600
-/** How long a node trusts its copy of an instance's keys before reading them again. */
-const CACHE_MS = 5_000
+/**
+ * How long a node trusts its copy of an instance's keys without hearing of a change: a backstop
+ * only, for keys added by a server that records no change (an older version, during an upgrade).
+ * A key added through any node of this version reaches the others through the change sequence.
+ */
+const CACHE_MS = 60_000
+/** A kid unknown even after catching up is looked for in the table again at most this often. */
+const UNKNOWN_KID_REREAD_MS = 1_000
 
 export interface LoadedKey {
   kid: string
@@ -39,17 +45,35 @@ interface InstanceKeys {
  * (so relying parties that cache the JWKS learn them first); a key superseded by a newer active
  * key stays published for one maximum token lifetime, then leaves the JWKS. No node ever has to
  * promote or retire a key by writing: every node reaches the same answer from the same rows.
+ *
+ * Several nodes: a key is never changed or deleted once written, so a key found in this node's
+ * copy is right. What the copy may lack is a key another node added: adding one records a change
+ * (store/changes.ts), and this node catches up with the change sequence before it answers "no such
+ * key", before it picks the key to sign with, and before it serves the JWKS.
  */
 export class SigningKeys {
   private readonly cache = new Map<string, InstanceKeys>()
+  /** Bumped for an instance by each change to its keys: a read that started before it is not kept. */
+  private readonly generations = new Map<string, number>()
+  private epoch = 0
   /** Reads of an instance's keys: a miss (or a forced fresh read) goes to the database. */
   readonly cacheStats = new CacheStats()
   private readonly privateKeys = new Map<string, Promise<KeyObject>>()
 
-  constructor(private readonly s: Pick<Services, 'store' | 'keyring' | 'now' | 'committer'>) {}
+  constructor(private readonly s: Pick<Services, 'store' | 'keyring' | 'now' | 'committer' | 'changes'>) {
+    s.changes.on('signing_keys', {
+      evict: (change) => this.forget(change.instanceId),
+      evictAll: () => {
+        this.epoch++
+        this.cache.clear()
+      },
+    })
+  }
 
   /** The key to sign with now, creating the instance's first key when it has none. */
   async active(instanceId: string): Promise<LoadedKey> {
+    // A key another node activated a moment ago signs here too, from the next token on.
+    await this.s.changes.sync()
     const now = this.s.now()
     let key = activeAt(await this.keys(instanceId), now)
     if (!key) {
@@ -62,18 +86,26 @@ export class SigningKeys {
     return key
   }
 
-  /** A published key by kid, for verification; reads the keys again (at most once a second) when the kid is unknown. */
+  /**
+   * A published key by kid, for verification. A kid this node does not know may be a key another
+   * node just added: it catches up with the change sequence first (one indexed read, shared by
+   * concurrent callers), and only then answers that there is no such key.
+   */
   async published(instanceId: string, kid: string): Promise<LoadedKey | undefined> {
     const now = this.s.now()
     const find = (keys: LoadedKey[]) => publishedAt(keys, now).find((k) => k.kid === kid)
-    const cached = this.cache.get(instanceId)
     const hit = find(await this.keys(instanceId))
-    if (hit || (cached && now - cached.loadedAt < 1000)) return hit
+    if (hit) return hit
+    await this.s.changes.sync()
+    const cached = this.cache.get(instanceId)
+    const found = find(await this.keys(instanceId))
+    if (found || (cached && now - cached.loadedAt < UNKNOWN_KID_REREAD_MS)) return found
     return find(await this.keys(instanceId, true))
   }
 
   /** The JWKS (RFC 7517) of the instance: every key that is or will be in use, or signed tokens still valid. */
   async jwks(instanceId: string): Promise<{ keys: Record<string, string>[] }> {
+    await this.s.changes.sync()
     return { keys: publishedAt(await this.keys(instanceId), this.s.now()).map((k) => k.publicJwk) }
   }
 
@@ -98,13 +130,14 @@ export class SigningKeys {
   }
 
   private async insertKey(
-    { trx, audit }: Unit,
+    unit: Unit,
     actor: Caller['actor'],
     instanceId: string,
     alg: SigningAlg,
     activateAt: number,
     caller: Caller | null,
   ): Promise<string> {
+    const { trx, audit } = unit
     const { publicKey, privateKey } =
       alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' })
     const jwk = publicKey.export({ format: 'jwk' }) as Record<string, string>
@@ -128,6 +161,8 @@ export class SigningKeys {
         activate_at: activateAt,
       })
       .execute()
+    // Every other node forgets its copy of this instance's keys once this commits.
+    unit.changes.record({ kind: 'signing_keys', instanceId, key: instanceId })
     await audit.append({
       instanceId,
       actor,
@@ -148,6 +183,7 @@ export class SigningKeys {
       return cached.keys
     }
     this.cacheStats.misses++
+    const generation = this.generationOf(instanceId)
     const rows = await this.s.store.db
       .selectFrom('signing_keys')
       .selectAll()
@@ -156,8 +192,19 @@ export class SigningKeys {
       .orderBy('kid')
       .execute()
     const keys = rows.map((row) => this.load(this.s.store.db, row))
-    this.cache.set(instanceId, { loadedAt: now, keys })
+    // A change heard of while this read was under way may be newer than what it read: not kept.
+    if (this.generationOf(instanceId) === generation) this.cache.set(instanceId, { loadedAt: now, keys })
     return keys
+  }
+
+  private generationOf(instanceId: string): string {
+    return `${this.epoch}.${this.generations.get(instanceId) ?? 0}`
+  }
+
+  /** Another node changed this instance's keys: the next use reads them again. */
+  private forget(instanceId: string): void {
+    this.cache.delete(instanceId)
+    this.generations.set(instanceId, (this.generations.get(instanceId) ?? 0) + 1)
   }
 
   private load(db: Kysely<Database>, row: SigningKeyTable): LoadedKey {

@@ -2,7 +2,7 @@ import type { TokenResponse } from '@strongroom/protocol'
 import { sql } from 'kysely'
 import type { RequestMeta } from '../audit/appender.js'
 import { OAuthError } from '../errors.js'
-import type { FailureThrottle } from '../http/failure-throttle.js'
+import type { ClientThrottle } from '../http/shared-failure-throttle.js'
 import { auditBestEffort } from '../services/best-effort.js'
 import type { Services } from '../services.js'
 import { prepare } from '../store/prepared.js'
@@ -26,10 +26,10 @@ export interface TokenRequest {
 }
 
 export interface TokenThrottles {
-  /** Failed client authentications per source address. */
-  perAddress: FailureThrottle
-  /** Failed client authentications per client id. */
-  perClient: FailureThrottle
+  /** Failed client authentications per source address (shared by the nodes on PostgreSQL). */
+  perAddress: ClientThrottle
+  /** Failed client authentications per client id (shared by the nodes on PostgreSQL). */
+  perClient: ClientThrottle
 }
 
 /**
@@ -43,7 +43,7 @@ export async function handleTokenRequest(
   req: TokenRequest,
 ): Promise<TokenResponse> {
   await requireAuthorizationServer(s, req.instanceId, req.authorizationServerId)
-  throttles.perAddress.refuseIfExhausted(req.request.sourceIp ?? 'unknown', CLIENT_THROTTLED)
+  await throttles.perAddress.refuseIfExhausted(req.request.sourceIp ?? 'unknown', CLIENT_THROTTLED)
   const grantType = req.params.get('grant_type')
   if (grantType === undefined) throw new OAuthError('InvalidParameter', 'grant_type is required')
   if (grantType !== CLIENT_CREDENTIALS && grantType !== TOKEN_EXCHANGE) {
@@ -183,7 +183,7 @@ export async function authenticateClient(
   endpoint: 'token' | 'introspect' | 'revoke',
 ): Promise<ApplicationTable & { authMethod: string; clientSecretId: string | null }> {
   const address = req.request.sourceIp ?? 'unknown'
-  throttles.perAddress.refuseIfExhausted(address, CLIENT_THROTTLED)
+  await throttles.perAddress.refuseIfExhausted(address, CLIENT_THROTTLED)
   const fail = async (
     clientId: string,
     method: string,
@@ -191,8 +191,8 @@ export async function authenticateClient(
     detail: string | null,
     applicationId?: string,
   ) => {
-    throttles.perAddress.fail(address)
-    throttles.perClient.fail(clientId)
+    await throttles.perAddress.fail(address)
+    await throttles.perClient.fail(clientId)
     await auditBestEffort(s, {
       instanceId: req.instanceId,
       action,
@@ -219,7 +219,7 @@ export async function authenticateClient(
     }
     throw err
   }
-  throttles.perClient.refuseIfExhausted(credentials.clientId, CLIENT_THROTTLED)
+  await throttles.perClient.refuseIfExhausted(credentials.clientId, CLIENT_THROTTLED)
   // RFC 7523 §3: the assertion's audience is the authorization server: its issuer or the endpoint.
   const issuer = issuerOf(s, req.instanceId, req.authorizationServerId)
   const audiences = [issuer, `${issuer}/oauth2/token`, `${issuer}/oauth2/${endpoint}`]

@@ -1,13 +1,17 @@
 import { CompiledQuery, type Kysely } from 'kysely'
 import { AuditBatch } from '../audit/appender.js'
 import { AuditUnavailable, PamError, ServiceUnavailable } from '../errors.js'
+import { type Change, ChangeBatch } from './changes.js'
 import type { Store } from './connect.js'
+import { isDatabaseUnavailable } from './postgres-pool.js'
 import type { Database } from './schema.js'
 
 /** What a unit of work may touch: the batch transaction and the audit chain inside it. */
 export interface Unit {
   readonly trx: Kysely<Database>
   readonly audit: AuditBatch
+  /** Where a unit records a change other nodes must hear of (store/changes.ts), in the same commit. */
+  readonly changes: ChangeBatch
 }
 
 export type Work<T> = (unit: Unit) => Promise<T>
@@ -40,6 +44,8 @@ export interface CommitterOptions {
   /** Units per transaction at most. */
   maxBatch?: number
   observer?: CommitObserver
+  /** Told the changes a batch recorded once it has committed, before its units are answered. */
+  onChanges?: (changes: readonly Change[]) => void
 }
 
 /**
@@ -131,13 +137,16 @@ export class Committer {
       this.failure = failureCode(err)
       this.options.observer?.failed()
       for (const p of batch) p.reject(new ServiceUnavailable('the database cannot start a transaction', err))
+      this.refuseWaiting(err)
       return
     }
     const audit = new AuditBatch(trx, this.store.dialect, this.options.now, this.store)
-    const unit: Unit = { trx, audit }
+    const changes = new ChangeBatch(this.store)
+    const unit: Unit = { trx, audit, changes }
     const done: { pending: Pending; value: unknown }[] = []
     for (const pending of batch) {
       const mark = audit.checkpoint()
+      const changeMark = changes.checkpoint()
       try {
         await this.statement(trx, 'savepoint sr_unit')
       } catch (err) {
@@ -150,6 +159,17 @@ export class Committer {
         done.push({ pending, value })
       } catch (err) {
         audit.restore(mark)
+        changes.restore(changeMark)
+        if (isDatabaseUnavailable(err)) {
+          // The next unit would wait for the same timeout: the whole batch is refused now.
+          pending.reject(err)
+          await this.abandon(
+            trx,
+            batch.filter((p) => p !== pending),
+            err,
+          )
+          return
+        }
         try {
           await this.statement(trx, 'rollback to savepoint sr_unit')
           await this.statement(trx, 'release savepoint sr_unit')
@@ -167,6 +187,7 @@ export class Committer {
     }
     try {
       await audit.finish()
+      await changes.finish(trx, this.options.now())
       await trx.commit().execute()
     } catch (err) {
       await this.abandon(
@@ -179,6 +200,7 @@ export class Committer {
     this.failure = null
     this.lastCommitAt = this.options.now()
     this.options.observer?.committed(batch.length, (performance.now() - started) / 1000)
+    if (changes.recorded.length > 0) this.options.onChanges?.(changes.recorded)
     for (const { pending, value } of done) pending.resolve(value)
   }
 
@@ -208,6 +230,18 @@ export class Committer {
         ? cause
         : new AuditUnavailable(cause instanceof Error ? cause : new Error(String(cause)))
     for (const p of pending) p.reject(error)
+    if (isDatabaseUnavailable(cause)) this.refuseWaiting(cause)
+  }
+
+  /**
+   * The database is unavailable: the units queued behind the failed batch are refused now (503)
+   * rather than each waiting out the same timeout in the next batch, so no request waits longer
+   * than about one statement or connect timeout.
+   */
+  private refuseWaiting(cause: unknown): void {
+    for (const p of this.queue.splice(0)) {
+      p.reject(new ServiceUnavailable('the database is unavailable; retry later', cause))
+    }
   }
 }
 

@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
 import pg from 'pg'
 import { ConfigError } from '../errors.js'
 import { CacheStats } from '../metrics/cache-stats.js'
+import { DEFAULT_POSTGRES_OPTIONS, type PostgresOptions, ResilientPool } from './postgres-pool.js'
 import type { Database } from './schema.js'
 
 export type Dialect = 'sqlite' | 'postgres'
@@ -45,8 +46,11 @@ export interface PoolStats {
  * Opens `sqlite:PATH` (or a bare path) or `postgres://…`. SQLite runs in WAL mode with
  * `synchronous=FULL`: a commit that returned is on disk, and readers never block the writer.
  */
-export function openStore(url: string, options: { readonly?: boolean } = {}): Store {
-  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url)
+export function openStore(
+  url: string,
+  options: { readonly?: boolean; postgres?: PostgresOptions | undefined } = {},
+): Store {
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options.postgres ?? DEFAULT_POSTGRES_OPTIONS)
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url
   if (path === '' || path.includes('\0')) throw new ConfigError(`database URL "${url}" has no file path`)
   return openSqlite(path, options.readonly ?? false)
@@ -163,18 +167,11 @@ const pgTypes = {
       : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 }
 
-const POOL_MAX = 10
-
-function openPostgres(url: string): Store {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: POOL_MAX,
-    types: pgTypes,
-    connectionTimeoutMillis: 10_000,
-  })
-  // An idle client that loses its connection must not crash the process; the next query reconnects.
-  pool.on('error', () => {})
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+function openPostgres(url: string, options: PostgresOptions): Store {
+  // Survives an outage: see ResilientPool (timeouts, 503 for what is unavailable, reconnection).
+  const resilient = new ResilientPool(url, options, pgTypes)
+  const { pool } = resilient
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilient }) })
   const redacted = new URL(url)
   if (redacted.password) redacted.password = '***'
   return {
@@ -186,7 +183,7 @@ function openPostgres(url: string): Store {
       total: pool.totalCount,
       idle: pool.idleCount,
       waiting: pool.waitingCount,
-      max: POOL_MAX,
+      max: options.poolSize,
     }),
   }
 }

@@ -91,9 +91,53 @@ export async function pruneOciSignatures(s: Pick<Services, 'committer' | 'now'>)
   })
 }
 
+/** How long the change sequence keeps a change: a node away longer forgets everything it cached. */
+const CHANGE_RETENTION_MS = 24 * 60 * 60_000
+/** A failure bucket untouched this long is full again (the default refills in 40 s). */
+const FAILURE_BUCKET_RETENTION_MS = 60 * 60_000
+
 /**
- * Runs `pruneExpired`, `pruneBoundTokens` and `pruneOciSignatures` every `intervalMs` in the
- * background; the returned function stops it.
+ * Deletes what the nodes share and no longer need: changes older than a day (never the last one,
+ * which tells a node that was away longer that it missed some: store/changes.ts), failure buckets
+ * untouched for an hour, and upstream tokens expired for a while and leased by no one.
+ * Idempotent, safe on several nodes.
+ */
+export async function pruneSharedState(
+  s: Pick<Services, 'committer' | 'now'>,
+): Promise<{ changes: number; failureBuckets: number; upstreamTokens: number }> {
+  const now = s.now()
+  return s.committer.run(async ({ trx }) => {
+    const changes = await trx
+      .deleteFrom('changes')
+      .where('at', '<', now - CHANGE_RETENTION_MS)
+      .where('seq', '<', (eb) =>
+        eb.selectFrom('changes as last').select((e) => e.fn.max('last.seq').as('seq')),
+      )
+      .executeTakeFirst()
+    const failureBuckets = await trx
+      .deleteFrom('auth_failures')
+      .where('at', '<', now - FAILURE_BUCKET_RETENTION_MS)
+      .executeTakeFirst()
+    const upstreamTokens = await trx
+      .deleteFrom('upstream_tokens')
+      .where((eb) =>
+        eb.and([
+          eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]),
+          eb(eb.fn.coalesce('expires_at', 'failed_at', 'lease_until', eb.lit(0)), '<', now - GRACE_MS),
+        ]),
+      )
+      .executeTakeFirst()
+    return {
+      changes: Number(changes.numDeletedRows),
+      failureBuckets: Number(failureBuckets.numDeletedRows),
+      upstreamTokens: Number(upstreamTokens.numDeletedRows),
+    }
+  })
+}
+
+/**
+ * Runs `pruneExpired`, `pruneBoundTokens`, `pruneOciSignatures` and `pruneSharedState` every
+ * `intervalMs` in the background; the returned function stops it.
  */
 export function startHousekeeping(
   s: Pick<Services, 'committer' | 'now'>,
@@ -105,6 +149,7 @@ export function startHousekeeping(
     pruneExpired(s).catch(failed)
     pruneBoundTokens(s).catch(failed)
     pruneOciSignatures(s).catch(failed)
+    pruneSharedState(s).catch(failed)
   }, intervalMs)
   timer.unref()
   return () => clearInterval(timer)

@@ -528,6 +528,66 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0011_several_nodes': {
+      async up(db: Kysely<unknown>) {
+        // The durable change sequence (store/changes.ts): what a node caches and another node's
+        // change makes wrong, numbered from one counter row so that numbers follow commit order.
+        await db.schema
+          .createTable('changes')
+          .addColumn('seq', 'bigint', (c) => c.primaryKey())
+          .addColumn('instance_id', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('at', time, (c) => c.notNull())
+          .execute()
+        await db.schema.createIndex('changes_at').on('changes').column('at').execute()
+        await db.schema
+          .createTable('change_head')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('seq', 'bigint', (c) => c.notNull())
+          .execute()
+        await sql`insert into change_head (id, seq) values (1, 0)`.execute(db)
+        // Failed client authentications at the OAuth endpoints, per surface and source, shared by
+        // every node (http/shared-failure-throttle.ts): a token bucket each.
+        await db.schema
+          .createTable('auth_failures')
+          .addColumn('surface', 'text', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('tokens', dialect === 'postgres' ? 'double precision' : 'real', (c) => c.notNull())
+          .addColumn('at', time, (c) => c.notNull())
+          .addPrimaryKeyConstraint('auth_failures_pk', ['surface', 'source'])
+          .execute()
+        await db.schema.createIndex('auth_failures_at').on('auth_failures').column('at').execute()
+        // Upstream OAuth tokens shared by every node (services/providers/shared-upstream-tokens.ts),
+        // per provider and variant (scope and custom parameters): the token, sealed, and the lease
+        // of the one node fetching a new one.
+        await db.schema
+          .createTable('upstream_tokens')
+          .addColumn('provider_id', 'text', (c) => c.notNull())
+          .addColumn('variant', 'text', (c) => c.notNull())
+          .addColumn('instance_id', 'text', (c) => c.notNull())
+          .addColumn('generation', time, (c) => c.notNull())
+          .addColumn('fetches', 'integer', (c) => c.notNull())
+          .addColumn('token_ciphertext', blob)
+          .addColumn('key_version', 'integer')
+          .addColumn('token_type', 'text')
+          .addColumn('scope', 'text')
+          .addColumn('obtained_at', time)
+          .addColumn('expires_at', time)
+          .addColumn('usable_until', time)
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_until', time)
+          .addColumn('failed_at', time)
+          .addColumn('failure', 'text')
+          .addPrimaryKeyConstraint('upstream_tokens_pk', ['provider_id', 'variant'])
+          .execute()
+        await db.schema
+          .createIndex('upstream_tokens_expiry')
+          .on('upstream_tokens')
+          .column('expires_at')
+          .execute()
+      },
+    },
   }
 }
 

@@ -29,6 +29,10 @@ export interface Database {
   cloud_account_keys: CloudAccountKeyTable
   cloud_account_roles: CloudAccountRoleTable
   used_oci_signatures: UsedOciSignatureTable
+  changes: ChangeTable
+  change_head: ChangeHeadTable
+  auth_failures: AuthFailureTable
+  upstream_tokens: UpstreamTokenTable
 }
 
 export interface MetaTable {
@@ -377,4 +381,58 @@ export interface UsedOciSignatureTable {
   /** SHA-256 of the signing key's id and the signing string, base64url. */
   signature_hash: string
   expires_at: number
+}
+
+/** The durable change sequence (store/changes.ts): one row per change another node must hear of. */
+export interface ChangeTable {
+  seq: number
+  instance_id: string
+  /** `ChangeKind`: which cache the change concerns. */
+  kind: string
+  key: string
+  at: number
+}
+
+/** One row (id 1): the last number handed out, row-locked by the batch that advances it until it commits. */
+export interface ChangeHeadTable {
+  id: number
+  seq: number
+}
+
+/** A token bucket of failed client authentications (http/shared-failure-throttle.ts), shared by the nodes. */
+export interface AuthFailureTable {
+  /** Which counter: `oauth_address` or `oauth_client`. */
+  surface: string
+  /** The source address or client id. */
+  source: string
+  /** Failures the source may still make now, as of `at`; refilled with time. */
+  tokens: number
+  at: number
+}
+
+/** An upstream OAuth token shared by the nodes (services/providers/shared-upstream-tokens.ts). */
+export interface UpstreamTokenTable {
+  provider_id: string
+  /** SHA-256 (base64url) of the scope and custom parameters asked for. */
+  variant: string
+  instance_id: string
+  /** The provider's `updated_at` the token was fetched under: another value makes it unusable. */
+  generation: number
+  /** Tokens fetched into this row so far: a caller asking for a fresh one waits for the next. */
+  fetches: number
+  /** The access token, sealed under the instance's data key, bound to this row. */
+  token_ciphertext: Buffer | null
+  key_version: number | null
+  token_type: string | null
+  scope: string | null
+  obtained_at: number | null
+  expires_at: number | null
+  /** Handed out until then: shortly before it expires (upstream-tokens.ts). */
+  usable_until: number | null
+  /** The node fetching a new token, and until when the others wait for it. */
+  lease_owner: string | null
+  lease_until: number | null
+  /** The last fetch that failed, and its error (code, message, field, rule) for those who waited for it. */
+  failed_at: number | null
+  failure: string | null
 }

@@ -74,6 +74,30 @@ describe('configuration', () => {
     expect(() => loadConfig({ config: join(dir, 'missing.json') }, {}, cwd)).toThrow(ConfigError)
     expect(parseListen('localhost:0')).toEqual({ host: 'localhost', port: 0 })
   })
+
+  it('takes the PostgreSQL pool size and timeouts from flags, the environment or the config file', () => {
+    const env = { STRONGROOM_ROOT_KEY: 'k', STRONGROOM_DB: 'postgres://u@h/db' }
+    expect(loadConfig({}, env, cwd).postgres).toEqual({
+      poolSize: 10,
+      statementTimeoutMs: 30_000,
+      connectTimeoutMs: 5_000,
+    })
+    const dir = mkdtempSync(join(tmpdir(), 'sr-config-'))
+    writeFileSync(join(dir, 'c.json'), '{"dbPoolSize": 25, "dbConnectTimeoutMs": 2500}')
+    expect(
+      loadConfig(
+        { config: join(dir, 'c.json'), dbStatementTimeoutMs: '8000' },
+        { ...env, STRONGROOM_DB_POOL_SIZE: '40' },
+        cwd,
+      ).postgres,
+    ).toEqual({ poolSize: 40, statementTimeoutMs: 8_000, connectTimeoutMs: 2_500 })
+    expect(() => loadConfig({ dbPoolSize: '0' }, env, cwd)).toThrow(
+      /db-pool-size "0" from --db-pool-size must be a whole number from 1 to 1000/,
+    )
+    expect(() => loadConfig({}, { ...env, STRONGROOM_DB_STATEMENT_TIMEOUT_MS: '1s' }, cwd)).toThrow(
+      /from STRONGROOM_DB_STATEMENT_TIMEOUT_MS/,
+    )
+  })
 })
 
 describe('root key', () => {

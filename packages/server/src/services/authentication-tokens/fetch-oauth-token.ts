@@ -3,6 +3,7 @@ import { keyedHash } from '../../crypto/minted-secret.js'
 import { PamError } from '../../errors.js'
 import { newId } from '../../ids.js'
 import type { Caller, Services, Workload } from '../../services.js'
+import { isDatabaseUnavailable } from '../../store/postgres-pool.js'
 import type { AuthenticationTokenTable, CredentialProviderTable } from '../../store/schema.js'
 import { auditedOperation } from '../audited-operation.js'
 import { authorizeProvider } from '../providers/provider-access.js'
@@ -48,6 +49,7 @@ export async function fetchOAuthToken(
       variant,
       {
         provider: provider.identifier,
+        instanceId: provider.instance_id,
         settings,
         clientSecret: async () => (await s.providers.secret(s.store.db, provider)).toString('utf8'),
         scope,
@@ -56,7 +58,8 @@ export async function fetchOAuthToken(
       body.forceAuthentication === true,
     )
   } catch (err) {
-    if (!(err instanceof PamError)) throw err
+    // The database failing while the nodes share the token is not the upstream's failure.
+    if (!(err instanceof PamError) || isDatabaseUnavailable(err)) throw err
     // Throws `err` once its failure event is committed.
     return auditedOperation<never>(s, caller, event, async (unit) => {
       unit.about({ type: 'credential_provider', id: provider.id })
@@ -115,6 +118,25 @@ function createRecord(
   const consumer = caller.workload.applicationId
   const details = { credentialProvider: provider.identifier }
   const created = auditedOperation(s, caller, event, async (unit) => {
+    const valueHash = keyedHash(s.keyring.hashKey, token.accessToken)
+    // Another node may have recorded this upstream token for this consumer already (the nodes
+    // share upstream tokens): under the instance's audit head, which every such unit takes, the
+    // first record is found and reused, so there is one record per consumer and token.
+    await unit.audit.hold(provider.instance_id)
+    const recorded = await unit.trx
+      .selectFrom('authentication_tokens')
+      .selectAll()
+      .where('instance_id', '=', provider.instance_id)
+      .where('provider_id', '=', provider.id)
+      .where('consumer_id', '=', consumer)
+      .where('value_hash', '=', valueHash)
+      .where('revoked', '=', 0)
+      .executeTakeFirst()
+    if (recorded) {
+      unit.about({ type: 'authentication_token', id: recorded.id })
+      await unit.succeed({ ...details, authenticationTokenId: recorded.id })
+      return recorded
+    }
     const now = s.now()
     const row: AuthenticationTokenTable = {
       id: newId('atntkn', now),
@@ -126,7 +148,7 @@ function createRecord(
       creator_id: consumer,
       creator_type: 'application',
       revoked: 0,
-      value_hash: keyedHash(s.keyring.hashKey, token.accessToken),
+      value_hash: valueHash,
       value_ciphertext: null,
       key_version: null,
       short_token_hash: null,

@@ -3,9 +3,11 @@ import { inspect } from 'node:util'
 import type { Kysely } from 'kysely'
 import type { Keyring } from '../../crypto/keyring.js'
 import { CacheStats } from '../../metrics/cache-stats.js'
+import type { Store } from '../../store/connect.js'
 import type { CredentialProviderTable, Database } from '../../store/schema.js'
 import { privateKeyFromDer } from './provider-keys.js'
 import { providerSecretBinding } from './providers.js'
+import { SharedUpstreamTokens } from './shared-upstream-tokens.js'
 import { UpstreamTokens } from './upstream-tokens.js'
 
 /**
@@ -23,9 +25,11 @@ export class ProviderRuntime {
   constructor(
     private readonly keyring: Keyring,
     now: () => number,
-    fetchFn?: typeof fetch,
+    /** `store`: upstream tokens are shared with the other nodes through it. */
+    options: { fetchFn?: typeof fetch; store?: Store } = {},
   ) {
-    this.upstream = new UpstreamTokens(now, fetchFn)
+    const shared = options.store ? new SharedUpstreamTokens(options.store, keyring, now) : undefined
+    this.upstream = new UpstreamTokens(now, options.fetchFn, shared)
   }
 
   [inspect.custom](): string {

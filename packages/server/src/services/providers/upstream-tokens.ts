@@ -1,6 +1,7 @@
 import { InvalidParameter, PamError } from '../../errors.js'
 import { CacheStats } from '../../metrics/cache-stats.js'
 import type { OAuthSettings } from './settings.js'
+import type { SharedUpstreamTokens } from './shared-upstream-tokens.js'
 
 /** An access token obtained from a provider's upstream token endpoint. */
 export interface UpstreamToken {
@@ -17,6 +18,8 @@ export interface UpstreamToken {
 export interface UpstreamRequest {
   /** Names the provider in errors: its identifier. */
   provider: string
+  /** The provider's instance: with it, the token is shared by every node (`SharedUpstreamTokens`). */
+  instanceId?: string
   settings: OAuthSettings
   clientSecret: () => Promise<string>
   scope: string
@@ -54,7 +57,8 @@ export function checkCustomParameters(params: Record<string, string> | undefined
  * Upstream tokens per provider and scope, shared by every caller on this node: a token is reused
  * until shortly before it expires (the last tenth of its life, at most a minute), and concurrent
  * callers that find no usable token share ONE upstream request. Failures are not cached: the
- * next caller tries again.
+ * next caller tries again. With `shared`, a node that holds no usable token asks the database
+ * first, and the nodes share one upstream request between them too (`SharedUpstreamTokens`).
  */
 export class UpstreamTokens {
   private readonly tokens = new Map<string, UpstreamToken>()
@@ -64,6 +68,7 @@ export class UpstreamTokens {
   constructor(
     private readonly now: () => number,
     private readonly fetchFn: typeof fetch = globalThis.fetch,
+    private readonly shared?: SharedUpstreamTokens,
   ) {}
 
   /** Lookups of a usable token: a miss waits for an upstream request (its own or a shared one). */
@@ -97,7 +102,17 @@ export class UpstreamTokens {
     this.cacheStats.misses++
     const pending = this.inflight.get(key)
     if (pending) return pending
-    const started = this.fetchToken(request)
+    const { shared } = this
+    const fetched =
+      shared && request.instanceId !== undefined
+        ? shared.obtain(
+            { providerId, instanceId: request.instanceId, generation, variant },
+            force,
+            () => this.fetchToken(request),
+            (token) => this.usableUntil(token),
+          )
+        : this.fetchToken(request)
+    const started = fetched
       .then((token) => {
         this.tokens.delete(key)
         this.tokens.set(key, token)
@@ -115,9 +130,13 @@ export class UpstreamTokens {
   }
 
   private usable(token: UpstreamToken): boolean {
+    return this.now() < this.usableUntil(token)
+  }
+
+  /** Handed out until the last tenth of its life (at most its last minute). */
+  private usableUntil(token: UpstreamToken): number {
     const lifetime = token.expiresAt - token.obtainedAt
-    const margin = Math.min(60_000, lifetime / 10)
-    return this.now() < token.expiresAt - margin
+    return token.expiresAt - Math.min(60_000, lifetime / 10)
   }
 
   private async fetchToken(request: UpstreamRequest): Promise<UpstreamToken> {

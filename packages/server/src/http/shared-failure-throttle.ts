@@ -1,0 +1,86 @@
+import { sql } from 'kysely'
+import { PamError } from '../errors.js'
+import type { Store } from '../store/connect.js'
+import { FailureThrottle, type ThrottleOptions } from './failure-throttle.js'
+
+/** A failure throttle the OAuth endpoints use: asynchronous, since it may be kept in the database. */
+export interface ClientThrottle {
+  /** Throws 429 `Throttling.User` with `Retry-After` when `source` must wait before trying again. */
+  refuseIfExhausted(source: string, message?: string): Promise<void>
+  /** Spends one failure; true when this failure exhausted the source (it is throttled from now). */
+  fail(source: string): Promise<boolean>
+}
+
+/** This node's own buckets, for one node alone (the embedded SQLite default). */
+export function localThrottle(throttle: FailureThrottle): ClientThrottle {
+  return {
+    refuseIfExhausted: async (source, message) => throttle.refuseIfExhausted(source, message),
+    fail: async (source) => throttle.fail(source),
+  }
+}
+
+/** A source as a key: client ids come from the request and may be long; none of ours is. */
+const MAX_SOURCE = 256
+
+/**
+ * Token buckets of failed client authentications kept in PostgreSQL, so that failures spread over
+ * several nodes spend one budget, as if they had all reached one node. Each failure is one atomic
+ * upsert (the bucket refilled for the time that passed, then spent); each check reads the
+ * bucket (a primary-key read) unless this node already knows the source is exhausted: its own
+ * copy of the bucket, taken from the database, refuses a flood without a database read.
+ */
+export class SharedFailureThrottle implements ClientThrottle {
+  private readonly known: FailureThrottle
+
+  constructor(
+    private readonly store: Store,
+    private readonly surface: string,
+    private readonly options: ThrottleOptions,
+  ) {
+    this.known = new FailureThrottle({ ...options, onRefuse: () => {} })
+  }
+
+  async refuseIfExhausted(source: string, message?: string): Promise<void> {
+    const key = source.slice(0, MAX_SOURCE)
+    if (this.known.retryAfter(key) <= 0) {
+      const row = await this.store.db
+        .selectFrom('auth_failures')
+        .select(['tokens', 'at'])
+        .where('surface', '=', this.surface)
+        .where('source', '=', key)
+        .executeTakeFirst()
+      if (row === undefined) return
+      const now = this.options.now()
+      const tokens = Math.min(
+        this.options.burst,
+        Number(row.tokens) + (Math.max(0, now - Number(row.at)) / 1000) * this.options.refillPerSecond,
+      )
+      if (tokens >= 1) return
+      this.known.adopt(key, tokens)
+    }
+    const wait = this.known.retryAfter(key)
+    this.options.onRefuse?.()
+    throw new PamError(
+      'Throttling.User',
+      message ?? 'too many failed authentications from this address; retry later',
+      { retryAfterSeconds: Math.max(1, wait) },
+    )
+  }
+
+  async fail(source: string): Promise<boolean> {
+    const key = source.slice(0, MAX_SOURCE)
+    const { burst, refillPerSecond } = this.options
+    const now = this.options.now()
+    const result = await sql<{ tokens: number }>`
+      insert into auth_failures as f (surface, source, tokens, at)
+      values (${this.surface}, ${key}, ${burst - 1}, ${now})
+      on conflict (surface, source) do update set
+        tokens = greatest(0, least(cast(${burst} as double precision),
+          f.tokens + greatest(0, cast(${now} as bigint) - f.at) * cast(${refillPerSecond} as double precision) / 1000) - 1),
+        at = greatest(f.at, cast(${now} as bigint))
+      returning tokens`.execute(this.store.db)
+    const tokens = Number(result.rows[0]?.tokens ?? 0)
+    this.known.adopt(key, tokens)
+    return tokens < 1
+  }
+}

@@ -1,0 +1,229 @@
+import type { Kysely } from 'kysely'
+import { PamError, ServiceUnavailable } from '../errors.js'
+import type { Store } from './connect.js'
+import { prepare, type QueryTarget } from './prepared.js'
+import type { Database } from './schema.js'
+
+/**
+ * What a node keeps in memory that a change made through another node can make wrong, and that is
+ * not read again on every use. Today only an instance's signing keys (oauth/signing-keys.ts): every
+ * other cache is keyed by what the request reads from the database anyway (docs/ARCHITECTURE.md,
+ * "Several nodes").
+ */
+export type ChangeKind = 'signing_keys'
+
+export interface Change {
+  readonly kind: ChangeKind
+  readonly instanceId: string
+  /** What changed, within the kind: a record id, or the instance id for what is per instance. */
+  readonly key: string
+}
+
+/** Told about the changes of a kind, to forget what they make wrong. */
+export interface ChangeListener {
+  evict(change: Change): void
+  /** The sequence has a hole where this node was not looking (rows pruned): forget everything. */
+  evictAll(): void
+}
+
+/** The changes a batch of the committer records, written in its transaction just before the commit. */
+export class ChangeBatch {
+  private readonly pending: Change[] = []
+
+  constructor(private readonly target: QueryTarget) {}
+
+  /** Records that `change` happens in this unit: it is written, and other nodes told, only if the unit commits. */
+  record(change: Change): void {
+    this.pending.push(change)
+  }
+
+  get recorded(): readonly Change[] {
+    return this.pending
+  }
+
+  checkpoint(): number {
+    return this.pending.length
+  }
+
+  /** Forgets what a unit recorded when its savepoint is rolled back. */
+  restore(mark: number): void {
+    this.pending.length = mark
+  }
+
+  /**
+   * Numbers the changes and writes them. The numbers come from one counter row, advanced and so
+   * row-locked until the commit: batches that record changes commit in the order of their numbers,
+   * so a node that has read up to `n` has seen every change numbered `n` or less (a sequence would
+   * hand out numbers in the order transactions asked, not the order they commit). Called after
+   * every other statement of the batch, so the lock is the last one a batch takes and cannot be
+   * part of a deadlock.
+   */
+  async finish(trx: Kysely<Database>, now: number): Promise<void> {
+    const n = this.pending.length
+    if (n === 0) return
+    const head = await advanceHead.first(this.target, trx, { n })
+    if (!head) throw new Error('the change_head row is missing')
+    const first = Number(head.seq) - n + 1
+    await trx
+      .insertInto('changes')
+      .values(
+        this.pending.map((c, i) => ({
+          seq: first + i,
+          instance_id: c.instanceId,
+          kind: c.kind,
+          key: c.key,
+          at: now,
+        })),
+      )
+      .execute()
+  }
+}
+
+const advanceHead = prepare(['n'], (db, p) =>
+  db
+    .updateTable('change_head')
+    .set((eb) => ({ seq: eb('seq', '+', p.n) }))
+    .where('id', '=', 1)
+    .returning('seq'),
+)
+
+const readHead = prepare([], (db) => db.selectFrom('change_head').select('seq').where('id', '=', 1))
+
+/** Rows read per round trip while catching up. */
+const PAGE = 500
+
+const changesSince = prepare(['seq'], (db, p) =>
+  db
+    .selectFrom('changes')
+    .select(['seq', 'instance_id', 'kind', 'key'])
+    .where('seq', '>', p.seq)
+    .orderBy('seq')
+    .limit(PAGE),
+)
+
+/** What `/readyz` and the metrics say about a node's place in the change sequence. */
+export interface ChangeFeedHealth {
+  /** The last change this node has applied. */
+  readonly seq: number
+  /** When it last read the sequence successfully (0: never). */
+  readonly lastReadAt: number
+  /** The driver's error code of the last failed read, until a read succeeds. */
+  readonly error: string | null
+}
+
+/**
+ * This node's reader of the durable change sequence (table `changes`). `sync()` resolves once
+ * every change committed before it was called has been applied to this node's caches; a cache
+ * calls it before it trusts an entry that another node's change could have made wrong. The read
+ * is one indexed range scan that returns no row when nothing changed; concurrent callers share it
+ * (at most one read in flight and one queued behind it). After an outage or a lost connection
+ * nothing is missed: the sequence is durable and read from where this node left off.
+ */
+export class ChangeFeed {
+  private seen = 0
+  private readonly listeners = new Map<ChangeKind, ChangeListener[]>()
+  private reading: Promise<void> | null = null
+  private queued: Promise<void> | null = null
+  private lastReadAt = 0
+  private error: string | null = null
+  /** Reads of the sequence made (each one round trip or more): the tests and the metrics count them. */
+  reads = 0
+
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number,
+  ) {}
+
+  /** Starts at the current end of the sequence: nothing is cached yet, so nothing is owed. */
+  async start(): Promise<void> {
+    const head = await readHead.first(this.store, this.store.db, {})
+    this.seen = head ? Number(head.seq) : 0
+    this.lastReadAt = this.now()
+  }
+
+  on(kind: ChangeKind, listener: ChangeListener): void {
+    const list = this.listeners.get(kind) ?? []
+    list.push(listener)
+    this.listeners.set(kind, list)
+  }
+
+  health(): ChangeFeedHealth {
+    return { seq: this.seen, lastReadAt: this.lastReadAt, error: this.error }
+  }
+
+  /**
+   * Resolves once every change committed before this call is applied here; rejects with 503
+   * `ServiceUnavailable` when the database cannot be read (a cache must not answer from memory
+   * then). A read already in flight may have started before a change this caller must see, so
+   * callers arriving during one share the next.
+   */
+  sync(): Promise<void> {
+    if (this.queued) return this.queued
+    if (this.reading) {
+      const next = this.reading
+        .catch(() => {})
+        .then(() => {
+          this.queued = null
+          return this.read()
+        })
+      this.queued = next
+      return next
+    }
+    return this.read()
+  }
+
+  /** Applies the changes this node's committer just committed, before their units are answered. */
+  committed(changes: readonly Change[]): void {
+    for (const change of changes) this.apply(change)
+  }
+
+  private read(): Promise<void> {
+    const reading = this.catchUp().finally(() => {
+      if (this.reading === reading) this.reading = null
+    })
+    this.reading = reading
+    return reading
+  }
+
+  private async catchUp(): Promise<void> {
+    try {
+      for (;;) {
+        this.reads++
+        const rows = await changesSince.all(this.store, this.store.db, { seq: this.seen })
+        if (rows.length > 0 && Number(rows[0]!.seq) !== this.seen + 1) {
+          // Numbers are handed out without gaps: a hole means rows were pruned before this node
+          // read them (it was away that long). What they said is lost, so everything goes.
+          for (const list of this.listeners.values()) for (const l of list) l.evictAll()
+        }
+        for (const row of rows) {
+          this.apply({ kind: row.kind as ChangeKind, instanceId: row.instance_id, key: row.key })
+          this.seen = Number(row.seq)
+        }
+        if (rows.length < PAGE) break
+      }
+      this.lastReadAt = this.now()
+      this.error = null
+    } catch (err) {
+      this.error = errorCode(err)
+      throw new ServiceUnavailable(
+        'the database does not answer, so this node cannot tell whether what it holds in memory is current',
+        err,
+      )
+    }
+  }
+
+  private apply(change: Change): void {
+    for (const listener of this.listeners.get(change.kind) ?? []) listener.evict(change)
+  }
+}
+
+/** The driver's error code, found through `cause`, or a fixed phrase: nothing that could carry a value. */
+function errorCode(cause: unknown): string {
+  let err: unknown = cause
+  for (let depth = 0; depth < 5 && err instanceof Error; depth++) {
+    const code = (err as { code?: unknown }).code
+    if (typeof code === 'string' && code !== '' && !(err instanceof PamError)) return code
+    err = err.cause
+  }
+  return 'the database does not answer'
+}
