@@ -15,6 +15,8 @@ process.once('message', async (/** @type {any} */ message) => {
     const { index, processes, state } = message
     const result = await runLoad({
       baseUrl: message.baseUrl,
+      baseUrls: message.baseUrls,
+      firstLoop: message.firstLoop,
       connections: message.connections,
       warmupMs: message.warmupMs,
       durationMs: message.durationMs,

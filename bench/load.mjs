@@ -26,6 +26,9 @@ import { RawConnection, requestBytes } from './raw-connection.mjs'
 /**
  * @typedef {object} LoadOptions
  * @property {string} baseUrl `http://127.0.0.1:PORT`
+ * @property {string[]} [baseUrls] several servers (nodes of one database): the loops are spread
+ *   over them round robin, loop i on `baseUrls[(firstLoop + i) % length]`; default `[baseUrl]`
+ * @property {number} [firstLoop] this generator's first loop's number among all generators' loops
  * @property {number} connections concurrent loops (and sockets)
  * @property {number} warmupMs discarded
  * @property {number} durationMs measured
@@ -59,10 +62,12 @@ import { RawConnection, requestBytes } from './raw-connection.mjs'
  */
 export async function runLoad(options) {
   const { connections, warmupMs, durationMs, request, expectStatus } = options
-  const base = new URL(options.baseUrl)
+  const targets = (options.baseUrls ?? [options.baseUrl]).map((url) => {
+    const base = new URL(url)
+    return { hostname: base.hostname, port: Number(base.port) }
+  })
+  const firstLoop = options.firstLoop ?? 0
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections })
-  const hostname = base.hostname
-  const port = Number(base.port)
 
   /** @type {Set<import('node:net').Socket>} */
   const sockets = new Set()
@@ -139,7 +144,7 @@ export async function runLoad(options) {
    * @returns {Promise<void>}
    */
   async function onceRaw(conn) {
-    const bytes = requestBytes(hostname, port, request(seq++))
+    const bytes = requestBytes(conn.host, conn.port, request(seq++))
     const t0 = process.hrtime.bigint()
     try {
       const res = await conn.send(bytes)
@@ -158,8 +163,11 @@ export async function runLoad(options) {
     }
   }
 
-  /** @returns {Promise<void>} */
-  function once() {
+  /**
+   * @param {{ hostname: string, port: number }} target
+   * @returns {Promise<void>}
+   */
+  function once({ hostname, port }) {
     const spec = request(seq++)
     const body = spec.body === undefined ? undefined : Buffer.from(spec.body)
     /** @type {Record<string, string | number>} */
@@ -209,12 +217,14 @@ export async function runLoad(options) {
 
   /** @type {RawConnection[]} */
   const raws = []
-  async function loop() {
+  /** @param {unknown} _ @param {number} i */
+  async function loop(_, i) {
+    const target = targets[(firstLoop + i) % targets.length]
     if (options.transport === 'agent') {
-      while (!stopped) await once()
+      while (!stopped) await once(target)
       return
     }
-    const conn = new RawConnection(hostname, port)
+    const conn = new RawConnection(target.hostname, target.port)
     raws.push(conn)
     while (!stopped) await onceRaw(conn)
   }
@@ -264,6 +274,8 @@ export function percentile(sorted, q) {
 /**
  * @typedef {object} PoolOptions
  * @property {string} baseUrl
+ * @property {string[]} [baseUrls] see LoadOptions: the connections of all processes together are
+ *   spread evenly over these servers
  * @property {number} connections in total, split evenly over the processes
  * @property {number} processes load-generator child processes
  * @property {number} warmupMs
@@ -313,6 +325,7 @@ export async function runLoadInProcesses(options) {
         samples[1] = sample()
       }, options.warmupMs + options.durationMs),
     ]
+    let firstLoop = 0
     children.forEach((child, index) => {
       const share = Math.floor(connections / processes) + (index < connections % processes ? 1 : 0)
       results.push(
@@ -327,6 +340,8 @@ export async function runLoadInProcesses(options) {
       child.send({
         type: 'run',
         baseUrl: options.baseUrl,
+        baseUrls: options.baseUrls,
+        firstLoop,
         connections: share,
         warmupMs: options.warmupMs,
         durationMs: options.durationMs,
@@ -337,6 +352,7 @@ export async function runLoadInProcesses(options) {
         startAt,
         transport: options.transport ?? 'raw',
       })
+      firstLoop += share
     })
     const merged = merge(await Promise.all(results), options.durationMs)
     for (const t of timers) clearTimeout(t)

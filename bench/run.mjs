@@ -4,7 +4,7 @@
  * stdout (progress goes to stderr); the same document is written to `bench/results/latest.json`.
  *
  *   node bench/run.mjs [--quick] [--duration S] [--warmup S] [--connections N] [--processes N]
- *                      [--only id,id]
+ *                      [--nodes] [--only id,id]
  *
  * Every figure is requests/s and p50/p99 latency at `--connections` (50) concurrent keep-alive
  * connections, and its ratio to a raw `node:http` hello-world server measured in the same run with
@@ -29,8 +29,21 @@
  * The SDK's figures (bench/sdk.mjs) follow the scenarios: getApiKey against a raw fetch of the same
  * request, and 1,000 concurrent cold calls.
  *
- * Default runtime: 2 s warm-up + 10 s measured per figure, 5 figures (the ceiling twice), plus a
- * server start and setup per scenario: about 66 s. `--quick`: 1 s + 3 s.
+ * Several nodes on one PostgreSQL (bench/nodes.mjs, issue 16), NOT in the default run: `--nodes`
+ * adds them, or `--only nodes-obtain-credential,nodes-token-client-secret-post` picks them. Each
+ * measures ObtainCredential or the token endpoint (client_secret_post) on one node, then on three
+ * sharing one throwaway PostgreSQL (the generator's connections spread over the three nodes' ports,
+ * no load balancer), and reports both with their ratio to the ceiling, the ratio three ÷ one, the
+ * CPU of each node, of PostgreSQL's processes and of the generator, each loaded node's group
+ * committer (from its metrics), what PostgreSQL's backends were doing (sampled from
+ * pg_stat_activity and pg_locks) and a one-line `reading` of what limited the figure. They need
+ * PostgreSQL installed, and add 6 runs of warm-up + measured time (each pair follows an unmeasured
+ * run warming all three nodes alike) and ~5 s of start-up: ~80 s by default, which takes the
+ * default run past 3 minutes. The JSON's `nodes` says when they were not run.
+ *
+ * Default runtime: 2 s warm-up + 10 s measured per figure, 10 figures (the ceiling twice), the
+ * SDK's 22 s, plus a server start and setup per scenario: about 150 s (≈ 230 s with `--nodes`).
+ * `--quick`: 1 s + 3 s.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -38,9 +51,10 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { runLoadInProcesses } from './load.mjs'
 import { machineCpu, machineInfo } from './machine.mjs'
-import { CEILING, SCENARIOS } from './scenarios.mjs'
+import { measureNodes } from './nodes.mjs'
+import { CEILING, NODES_SCENARIOS, SCENARIOS } from './scenarios.mjs'
 import { measureSdk } from './sdk.mjs'
-import { startRawServer, startStrongroomServer, stopAllServers } from './servers.mjs'
+import { adminTarget, startRawServer, startStrongroomServer, stopAllServers } from './servers.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -55,11 +69,14 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '50' },
     processes: { type: 'string', default: '1' },
     transport: { type: 'string', default: 'raw' },
+    nodes: { type: 'boolean', default: false },
     only: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
 })
+
+const ALL_IDS = [...SCENARIOS.map((s) => s.id), SDK_ID, ...NODES_SCENARIOS.map((s) => s.id)]
 
 if (flags.help) {
   process.stderr.write(
@@ -70,7 +87,8 @@ if (flags.help) {
       '  --warmup S        discarded warm-up seconds per figure',
       '  --connections N   concurrent keep-alive connections (default 50)',
       '  --processes N     load-generator processes sharing the connections (default 1)',
-      `  --only ID,…       only these scenarios (${[...SCENARIOS.map((s) => s.id), SDK_ID].join(', ')}); the ceiling always runs`,
+      '  --nodes           also 1 node vs 3 nodes on one PostgreSQL (not in the default run: ~80 s more)',
+      `  --only ID,…       only these scenarios (${ALL_IDS.join(', ')}); the ceiling always runs`,
       '',
     ].join('\n'),
   )
@@ -102,15 +120,15 @@ if (transport !== 'raw' && transport !== 'agent') {
   process.exit(2)
 }
 const only = flags.only?.split(',').map((s) => s.trim())
-const unknown = only?.filter((id) => id !== SDK_ID && !SCENARIOS.some((s) => s.id === id)) ?? []
+const unknown = only?.filter((id) => !ALL_IDS.includes(id)) ?? []
 if (unknown.length > 0) {
-  process.stderr.write(
-    `no scenario ${unknown.join(', ')}; there are ${SCENARIOS.map((s) => s.id).join(', ')}\n`,
-  )
+  process.stderr.write(`no scenario ${unknown.join(', ')}; there are ${ALL_IDS.join(', ')}\n`)
   process.exit(2)
 }
 const scenarios = only ? SCENARIOS.filter((s) => only.includes(s.id)) : SCENARIOS
 const runSdk = only === undefined || only.includes(SDK_ID)
+/** `--nodes` adds every several-nodes figure, to the default run or to those `--only` picks. */
+const nodesScenarios = NODES_SCENARIOS.filter((s) => flags.nodes || only?.includes(s.id))
 
 /** @param {string} message */
 const log = (message) => process.stderr.write(`[bench] ${message}\n`)
@@ -118,19 +136,41 @@ const log = (message) => process.stderr.write(`[bench] ${message}\n`)
 const round = (n, digits) => (Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : null)
 
 /**
- * @typedef {{ serverCpuMs: number | null, machine: { busyMs: number, totalMs: number } | null }} Sample
+ * @typedef {{
+ *   serverCpuMs: (number | null)[],
+ *   postgresCpuMs: number | null,
+ *   machine: { busyMs: number, totalMs: number } | null,
+ * }} Sample
  */
 
 /**
- * One measured figure against a running server.
- * @param {import('./scenarios.mjs').Scenario} scenario
+ * What a single server process is measured as.
  * @param {import('./servers.mjs').RunningServer} server
- * @param {unknown} state
+ * @returns {import('./nodes.mjs').Measured}
  */
-async function measure(scenario, server, state) {
-  log(`${scenario.name}: ${warmupS} s warm-up + ${durationS} s at ${connections} connections`)
+const single = (server) => ({ baseUrls: [server.baseUrl], serverCpuMs: () => [server.cpuMs()] })
+
+/** Percent of one core used between two CPU times (ms) over `windowMs`; NaN if either is unknown. */
+const percent = (
+  /** @type {number | null} */ a,
+  /** @type {number | null} */ b,
+  /** @type {number} */ windowMs,
+) => (a !== null && b !== null ? ((b - a) / windowMs) * 100 : Number.NaN)
+
+/**
+ * One measured figure against running servers (several: the load is spread over them).
+ * @param {import('./scenarios.mjs').Scenario} scenario
+ * @param {import('./nodes.mjs').Measured} target
+ * @param {unknown} state
+ * @param {string} [label] added to the progress lines
+ */
+async function measure(scenario, target, state, label) {
+  const name = label ? `${scenario.name} [${label}]` : scenario.name
+  log(`${name}: ${warmupS} s warm-up + ${durationS} s at ${connections} connections`)
+  let sampled = 0
   const r = await runLoadInProcesses({
-    baseUrl: server.baseUrl,
+    baseUrl: target.baseUrls[0],
+    baseUrls: target.baseUrls,
     connections,
     processes,
     warmupMs: warmupS * 1000,
@@ -138,17 +178,28 @@ async function measure(scenario, server, state) {
     scenarioId: scenario.id,
     transport,
     state,
-    sample: () => /** @type {Sample} */ ({ serverCpuMs: server.cpuMs(), machine: machineCpu() }),
+    sample: () => {
+      const sample = /** @type {Sample} */ ({
+        serverCpuMs: target.serverCpuMs(),
+        postgresCpuMs: target.postgresCpuMs?.() ?? null,
+        machine: machineCpu(),
+      })
+      // Started after the CPU is read, so what the hook costs is outside the window.
+      sampled++
+      target.atWindowEdge?.(sampled === 1 ? 'start' : 'end')
+      return sample
+    },
   })
   const [a, b] = /** @type {[Sample, Sample]} */ (r.samples)
   const windowMs = r.windowMs
-  const serverPct =
-    a.serverCpuMs !== null && b.serverCpuMs !== null
-      ? ((b.serverCpuMs - a.serverCpuMs) / windowMs) * 100
-      : Number.NaN
+  const perServer = a.serverCpuMs.map((cpu, i) => percent(cpu, b.serverCpuMs[i] ?? null, windowMs))
+  const serverPct = perServer.reduce((n, p) => n + p, 0)
+  const postgresPct = target.postgresCpuMs ? percent(a.postgresCpuMs, b.postgresCpuMs, windowMs) : null
   const generatorPct = r.cpu.percentOfOneCore
   const machinePct =
     a.machine && b.machine ? ((b.machine.busyMs - a.machine.busyMs) / windowMs) * 100 : Number.NaN
+  const machineTotalPct =
+    a.machine && b.machine ? ((b.machine.totalMs - a.machine.totalMs) / windowMs) * 100 : Number.NaN
   const figure = {
     rps: round(r.rps, 0),
     p50Ms: round(r.p50Ms, 2),
@@ -160,17 +211,26 @@ async function measure(scenario, server, state) {
     errors: r.errors,
     ...(r.errors > 0 ? { statuses: r.statuses, firstError: r.firstError } : {}),
     // Percent of ONE core over the measured window; `other` is the rest of the machine's busy time
-    // (other processes, the kernel, steal): if it is large the figure was disturbed.
+    // (other processes, the kernel, steal): if it is large the figure was disturbed. `idle` is
+    // what no one used (of 100 × the cores), iowait included. The machine's times come from
+    // /proc/stat, counted per clock tick, the processes' are exact: both are within a few percent
+    // (`other` can come out slightly negative).
     cpuPercent: {
       server: round(serverPct, 0),
+      ...(perServer.length > 1 ? { perNode: perServer.map((p) => round(p, 0)) } : {}),
+      ...(postgresPct !== null ? { postgres: round(postgresPct, 0) } : {}),
       loadGenerator: round(generatorPct, 0),
-      other: round(machinePct - serverPct - generatorPct, 0),
+      other: round(machinePct - serverPct - (postgresPct ?? 0) - generatorPct, 0),
+      idle: round(machineTotalPct - machinePct, 0),
     },
     ...(r.socketsOpened > connections ? { socketsOpened: r.socketsOpened } : {}),
   }
+  const cpu = figure.cpuPercent
   log(
     `  ${figure.rps} req/s, p50 ${figure.p50Ms} ms, p99 ${figure.p99Ms} ms, ${r.errors} errors; ` +
-      `CPU % of a core: server ${figure.cpuPercent.server}, generator ${figure.cpuPercent.loadGenerator}, other ${figure.cpuPercent.other}`,
+      `CPU % of a core: server ${cpu.server}${cpu.perNode ? ` (${cpu.perNode.join(' + ')})` : ''}, ` +
+      `${cpu.postgres !== undefined ? `postgres ${cpu.postgres}, ` : ''}` +
+      `generator ${cpu.loadGenerator}, other ${cpu.other}, idle ${cpu.idle}`,
   )
   if (r.errors > 0) log(`  ERRORS: ${JSON.stringify(r.statuses)}; first: ${r.firstError}`)
   return figure
@@ -197,8 +257,10 @@ const ceilingRuns = []
 const results = []
 /** @type {Record<string, unknown> | null} */
 let sdkResult = null
+/** @type {Record<string, any> | null} */
+let nodesResult = null
 try {
-  ceilingRuns.push(await measure(CEILING, raw, null))
+  ceilingRuns.push(await measure(CEILING, single(raw), null))
 
   for (const scenario of scenarios) {
     log(`${scenario.name}: starting a strongroom server`)
@@ -206,20 +268,29 @@ try {
     let server = null
     try {
       server = await startStrongroomServer()
-      const who = await fetch(`${server.baseUrl}/admin/v1/whoami`, {
-        headers: { authorization: `Bearer ${server.adminToken}` },
-      })
-      if (who.status !== 200) throw new Error(`GET /admin/v1/whoami: HTTP ${who.status}: ${await who.text()}`)
-      const { defaultInstanceId } = /** @type {{ defaultInstanceId: string }} */ (await who.json())
-      const target = { baseUrl: server.baseUrl, adminToken: server.adminToken, instanceId: defaultInstanceId }
+      const target = await adminTarget(server)
       const state = scenario.setup ? await scenario.setup(target) : null
-      results.push({ id: scenario.id, name: scenario.name, ...(await measure(scenario, server, state)) })
+      results.push({
+        id: scenario.id,
+        name: scenario.name,
+        ...(await measure(scenario, single(server), state)),
+      })
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
       log(`  FAILED: ${message}`)
       results.push({ id: scenario.id, name: scenario.name, failed: message })
     } finally {
       await server?.stop()
+    }
+  }
+
+  if (nodesScenarios.length > 0) {
+    try {
+      nodesResult = await measureNodes({ scenarios: nodesScenarios, measure, log })
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      log(`  several nodes FAILED: ${message}`)
+      nodesResult = { failed: message }
     }
   }
 
@@ -239,7 +310,7 @@ try {
     }
   }
 
-  ceilingRuns.push(await measure(CEILING, raw, null))
+  ceilingRuns.push(await measure(CEILING, single(raw), null))
 } finally {
   await raw.stop()
 }
@@ -281,6 +352,30 @@ for (const r of results) {
   }
 }
 
+if (nodesResult?.failed) {
+  ok = false
+  warnings.push(`several nodes: FAILED: ${nodesResult.failed}`)
+}
+for (const r of nodesResult?.results ?? []) {
+  if (r.failed) {
+    ok = false
+    warnings.push(`${r.id}: FAILED: ${r.failed}`)
+    continue
+  }
+  for (const [which, figure] of [
+    ['1 node', r.oneNode],
+    ['3 nodes', r.threeNodes],
+  ]) {
+    if (typeof figure.rps === 'number') figure.ratioToCeiling = round(figure.rps / ceilingRps, 3)
+    if (figure.errors > 0) {
+      ok = false
+      warnings.push(
+        `${r.id} [${which}]: ${figure.errors} ERRORS (${JSON.stringify(figure.statuses)}), first: ${figure.firstError}`,
+      )
+    }
+  }
+}
+
 if (sdkResult?.failed) {
   ok = false
   warnings.push(`SDK: FAILED: ${sdkResult.failed}`)
@@ -310,6 +405,11 @@ const report = {
   ceiling,
   results,
   ...(sdkResult ? { sdk: roundNumbers(sdkResult) } : {}),
+  nodes: nodesResult ?? {
+    notRun:
+      'one node vs three nodes on one PostgreSQL is not in the default run (about 80 s more): ' +
+      `--nodes adds it, --only ${NODES_SCENARIOS.map((s) => s.id).join(',')} picks it`,
+  },
   totalSeconds: round((Date.now() - started) / 1000, 1),
 }
 const json = `${JSON.stringify(report, null, 2)}\n`

@@ -158,6 +158,19 @@ export const SCENARIOS = [
 ]
 
 /**
+ * @typedef {object} NodesScenario a figure of bench/nodes.mjs: a scenario of `SCENARIOS` measured on
+ *   one node, then on three, of one PostgreSQL database
+ * @property {string} id used on the command line (`--only`)
+ * @property {string} scenario the `SCENARIOS` entry whose setup and requests it uses
+ */
+
+/** @type {NodesScenario[]} */
+export const NODES_SCENARIOS = [
+  { id: 'nodes-obtain-credential', scenario: 'obtain-credential' },
+  { id: 'nodes-token-client-secret-post', scenario: 'token-client-secret-post' },
+]
+
+/**
  * The obtaining workload of `obtain-credential`, whose token is traded for a scoped token bound to
  * an Ed25519 key: each request then carries a new proof signed by that key.
  * @param {Target} target

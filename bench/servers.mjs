@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -64,10 +65,21 @@ function track(child, cleanup) {
 
 /** @type {Set<() => Promise<void>>} the `stop` of every server started and not yet stopped */
 const running = new Set()
+/** @type {Set<() => Promise<void>>} what servers depend on (a PostgreSQL server): stopped after them */
+const beneath = new Set()
+
+/**
+ * Has `stopAllServers` also run `stop`, once every server is stopped (their database, say).
+ * @param {() => Promise<void>} stop must be safe to call again
+ */
+export function registerCleanup(stop) {
+  beneath.add(stop)
+}
 
 /** Stops every server still running and removes its data dir (for an interrupted run). */
 export async function stopAllServers() {
   await Promise.all([...running].map((stop) => stop()))
+  await Promise.all([...beneath].map((stop) => stop()))
 }
 
 /** @returns {Promise<RunningServer>} */
@@ -93,9 +105,19 @@ export async function startRawServer() {
  */
 
 /**
- * Starts `strongroom serve` on a temporary data dir (SQLite, the embedded default) and waits until
- * it answers `GET /readyz` with 200.
- * @param {{ timeoutMs?: number }} [options]
+ * @typedef {object} ServerOptions
+ * @property {number} [timeoutMs] until ready (default 30 s)
+ * @property {string} [db] a `postgres://` URL; default: SQLite in the data dir
+ * @property {number} [port] default: any free port
+ * @property {string} [publicUrl] `--public-url`: the same on every node of one database
+ * @property {string} [rootKey] base64: the same on every node of one database (default: the data dir's)
+ */
+
+/**
+ * Starts `strongroom serve` on a temporary data dir (SQLite, the embedded default, unless `db`) and
+ * waits until it answers `GET /readyz` with 200. On a database another node bootstrapped there is
+ * no admin token file: `adminToken` is then ''.
+ * @param {ServerOptions} [options]
  * @returns {Promise<StrongroomServer>}
  */
 export async function startStrongroomServer(options = {}) {
@@ -104,11 +126,25 @@ export async function startStrongroomServer(options = {}) {
   }
   const timeoutMs = options.timeoutMs ?? 30_000
   const dataDir = mkdtempSync(join(tmpdir(), 'strongroom-bench-'))
-  const child = spawn(
-    process.execPath,
-    [CLI_BIN, 'serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--log-level', 'warn'],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
-  )
+  const args = [
+    'serve',
+    '--data-dir',
+    dataDir,
+    '--listen',
+    `127.0.0.1:${options.port ?? 0}`,
+    '--log-level',
+    'warn',
+  ]
+  if (options.db) args.push('--db', options.db)
+  if (options.publicUrl) args.push('--public-url', options.publicUrl)
+  /** @type {Record<string, string>} */
+  const env = { NO_COLOR: '1' }
+  if (options.rootKey) env.STRONGROOM_ROOT_KEY = options.rootKey
+  const child = spawn(process.execPath, [CLI_BIN, ...args], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  })
   const t = track(child, () => rmSync(dataDir, { recursive: true, force: true }))
   let exitCode = /** @type {number | null | undefined} */ (undefined)
   t.exited.then((code) => {
@@ -136,12 +172,28 @@ export async function startStrongroomServer(options = {}) {
       }
       await new Promise((r) => setTimeout(r, 100))
     }
-    const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim()
+    const tokenFile = join(dataDir, 'admin-token')
+    const adminToken = existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : ''
     return { ...t, baseUrl, adminToken, dataDir }
   } catch (error) {
     await t.stop()
     throw error
   }
+}
+
+/**
+ * What a scenario's `setup` needs of a strongroom server: its URL, admin token and the token's
+ * default instance (`GET /admin/v1/whoami`).
+ * @param {StrongroomServer} server
+ * @returns {Promise<import('./scenarios.mjs').Target>}
+ */
+export async function adminTarget(server) {
+  const who = await fetch(`${server.baseUrl}/admin/v1/whoami`, {
+    headers: { authorization: `Bearer ${server.adminToken}` },
+  })
+  if (who.status !== 200) throw new Error(`GET /admin/v1/whoami: HTTP ${who.status}: ${await who.text()}`)
+  const { defaultInstanceId } = /** @type {{ defaultInstanceId: string }} */ (await who.json())
+  return { baseUrl: server.baseUrl, adminToken: server.adminToken, instanceId: defaultInstanceId }
 }
 
 /** `getconf CLK_TCK`: 100 on every Linux kernel configuration in practical use. */
@@ -163,4 +215,19 @@ export function processCpuMs(pid) {
   } catch {
     return null
   }
+}
+
+/**
+ * A TCP port free on 127.0.0.1 now (another process could take it before it is used: unlikely here).
+ * @returns {Promise<number>}
+ */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
+    })
+  })
 }
