@@ -86,7 +86,8 @@ export async function openServices(
       return { keyring, ...(await bootstrap(trx, store.dialect, keyring, now, config.dataDir)) }
     })
     const metrics = new ServerMetrics()
-    const changes = new ChangeFeed(store, now)
+    // One process writes an SQLite file: what changes there, this node did (and already applied).
+    const changes = new ChangeFeed(store, now, { solitary: store.dialect === 'sqlite' })
     await changes.start()
     const committer = new Committer(store, {
       now,

@@ -176,7 +176,7 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
     try {
       // Reads the change sequence: the database answers, and this node has caught up with the
       // changes other nodes made (what it holds in memory is current) before it says it is ready.
-      await s.changes.sync()
+      await s.changes.probe()
     } catch (err) {
       request.log.warn({ err }, 'readiness check failed')
       return sendError(reply, request.id, answerTo('ServiceUnavailable', 'the database does not answer'))
