@@ -9,13 +9,20 @@ export interface Outcome {
 }
 
 /** Keeps `concurrency` credential writes in flight until told to stop; records every answer. */
-export function writeLoad(server: ServerProcess, token: string, instanceId: string, concurrency: number) {
+export function writeLoad(
+  server: ServerProcess,
+  token: string,
+  instanceId: string,
+  concurrency: number,
+  /** Names the writes (`PREFIX/n`): loads on several nodes of one database must not collide. */
+  prefix = 'load',
+) {
   const outcomes: Outcome[] = []
   let stopped = false
   let n = 0
   const one = async (): Promise<void> => {
     while (!stopped) {
-      const identifier = `load/${n++}`
+      const identifier = `${prefix}/${n++}`
       try {
         const res = await fetch(`${server.url}/admin/v1/instances/${instanceId}/credentials`, {
           method: 'POST',
