@@ -28,21 +28,12 @@ export interface CloudCredentialFacts {
   readonly expiresAt: number
 }
 
-function facts(credential: CloudCredentialFacts): Record<string, unknown> {
-  return {
-    cloudAccountId: credential.cloudAccountId,
-    cloudAccountRoleId: credential.cloudAccountRoleId,
-    cloudAccountRoleName: credential.cloudAccountRoleName,
-    cloudAccountRoleExternalId: credential.cloudAccountRoleExternalId,
-    accessKeyId: credential.accessKeyId,
-    expiration: credential.expiration.toISOString(),
-    expiresAt: credential.expiresAt,
-  }
-}
-
-/** An Alibaba Cloud role's STS token: what an Alibaba Cloud SDK client signs with. */
-export class AlibabaCloudStsCredentials extends Redacted implements CloudCredentialFacts {
-  readonly vendor: 'alibaba_cloud' = 'alibaba_cloud'
+/**
+ * What both vendors' credentials share: the facts, copied from the parsed answer. Each subclass
+ * adds its vendor's two secrets as private fields and freezes itself.
+ */
+abstract class CloudStsCredentials extends Redacted implements CloudCredentialFacts {
+  readonly vendor: CloudVendor
   readonly cloudAccountId: string
   readonly cloudAccountRoleId: string
   readonly cloudAccountRoleName: string
@@ -50,11 +41,10 @@ export class AlibabaCloudStsCredentials extends Redacted implements CloudCredent
   readonly accessKeyId: string
   readonly expiration: Date
   readonly expiresAt: number
-  readonly #accessKeySecret: string
-  readonly #securityToken: string
 
-  constructor(fields: CloudCredentialFacts, accessKeySecret: string, securityToken: string) {
+  constructor(vendor: CloudVendor, fields: CloudCredentialFacts) {
     super()
+    this.vendor = vendor
     this.cloudAccountId = fields.cloudAccountId
     this.cloudAccountRoleId = fields.cloudAccountRoleId
     this.cloudAccountRoleName = fields.cloudAccountRoleName
@@ -62,6 +52,33 @@ export class AlibabaCloudStsCredentials extends Redacted implements CloudCredent
     this.accessKeyId = fields.accessKeyId
     this.expiration = new Date(fields.expiration.getTime())
     this.expiresAt = fields.expiresAt
+  }
+
+  /** The facts as JSON, with the vendor's two secrets `[REDACTED]` under their own names. */
+  protected redactedJson(secretNames: readonly [string, string]): Record<string, unknown> {
+    return {
+      vendor: this.vendor,
+      cloudAccountId: this.cloudAccountId,
+      cloudAccountRoleId: this.cloudAccountRoleId,
+      cloudAccountRoleName: this.cloudAccountRoleName,
+      cloudAccountRoleExternalId: this.cloudAccountRoleExternalId,
+      accessKeyId: this.accessKeyId,
+      expiration: this.expiration.toISOString(),
+      expiresAt: this.expiresAt,
+      [secretNames[0]]: REDACTED,
+      [secretNames[1]]: REDACTED,
+    }
+  }
+}
+
+/** An Alibaba Cloud role's STS token: what an Alibaba Cloud SDK client signs with. */
+export class AlibabaCloudStsCredentials extends CloudStsCredentials {
+  declare readonly vendor: 'alibaba_cloud'
+  readonly #accessKeySecret: string
+  readonly #securityToken: string
+
+  constructor(fields: CloudCredentialFacts, accessKeySecret: string, securityToken: string) {
+    super('alibaba_cloud', fields)
     this.#accessKeySecret = accessKeySecret
     this.#securityToken = securityToken
     Object.freeze(this)
@@ -78,32 +95,18 @@ export class AlibabaCloudStsCredentials extends Redacted implements CloudCredent
   }
 
   toJSON(): Record<string, unknown> {
-    return { vendor: this.vendor, ...facts(this), accessKeySecret: REDACTED, securityToken: REDACTED }
+    return this.redactedJson(['accessKeySecret', 'securityToken'])
   }
 }
 
 /** An AWS role's STS credentials: what an AWS SDK client signs with. */
-export class AwsStsCredentials extends Redacted implements CloudCredentialFacts {
-  readonly vendor: 'aws' = 'aws'
-  readonly cloudAccountId: string
-  readonly cloudAccountRoleId: string
-  readonly cloudAccountRoleName: string
-  readonly cloudAccountRoleExternalId: string
-  readonly accessKeyId: string
-  readonly expiration: Date
-  readonly expiresAt: number
+export class AwsStsCredentials extends CloudStsCredentials {
+  declare readonly vendor: 'aws'
   readonly #secretAccessKey: string
   readonly #sessionToken: string
 
   constructor(fields: CloudCredentialFacts, secretAccessKey: string, sessionToken: string) {
-    super()
-    this.cloudAccountId = fields.cloudAccountId
-    this.cloudAccountRoleId = fields.cloudAccountRoleId
-    this.cloudAccountRoleName = fields.cloudAccountRoleName
-    this.cloudAccountRoleExternalId = fields.cloudAccountRoleExternalId
-    this.accessKeyId = fields.accessKeyId
-    this.expiration = new Date(fields.expiration.getTime())
-    this.expiresAt = fields.expiresAt
+    super('aws', fields)
     this.#secretAccessKey = secretAccessKey
     this.#sessionToken = sessionToken
     Object.freeze(this)
@@ -120,7 +123,7 @@ export class AwsStsCredentials extends Redacted implements CloudCredentialFacts 
   }
 
   toJSON(): Record<string, unknown> {
-    return { vendor: this.vendor, ...facts(this), secretAccessKey: REDACTED, sessionToken: REDACTED }
+    return this.redactedJson(['secretAccessKey', 'sessionToken'])
   }
 }
 

@@ -19,8 +19,6 @@ export class AssumedRoles {
   private readonly inflight = new Map<string, Promise<AssumedRole>>()
   /** Lookups of held credentials: a miss waits for an STS call (its own or a shared one). */
   readonly cacheStats = new CacheStats()
-  /** `AssumeRole` calls started by this node. */
-  calls = 0
 
   constructor(
     readonly sts: StsClient,
@@ -54,7 +52,6 @@ export class AssumedRoles {
     if (pending) return pending
     const started = (async () => {
       const built = await request()
-      this.calls++
       // Not the caller's signal: the call is shared, one caller's disconnect must not fail the others.
       const assumed = await this.sts.assumeRole(built)
       this.held.delete(key)
