@@ -1,9 +1,11 @@
 import type {
+  archiveAuditOffline,
   backupDatabase,
   restoreDatabase,
   rotateRootKey,
   ServeFlags,
   serve,
+  verifyAuditArchives,
   verifyAuditOffline,
 } from '@strongroom/server'
 
@@ -17,6 +19,8 @@ export type { ServeFlags }
 export interface ServerApi {
   serve: typeof serve
   verifyAuditOffline: typeof verifyAuditOffline
+  archiveAuditOffline: typeof archiveAuditOffline
+  verifyAuditArchives: typeof verifyAuditArchives
   rotateRootKey: typeof rotateRootKey
   backupDatabase: typeof backupDatabase
   restoreDatabase: typeof restoreDatabase

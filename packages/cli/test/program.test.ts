@@ -173,6 +173,12 @@ describe('run', () => {
         calls.push(flags)
       },
       verifyAuditOffline: async () => [],
+      archiveAuditOffline: async () => {
+        throw new Error('not called')
+      },
+      verifyAuditArchives: async () => {
+        throw new Error('not called')
+      },
       rotateRootKey: async () => ({ rewrapped: 0, rootKeyFile: '' }),
       backupDatabase: async () => {
         throw new Error('not called')

@@ -64,5 +64,16 @@ export const AuditVerifyResult = Type.Object({
   headHash: Type.String(),
   firstBrokenSeq: Type.Union([Type.Integer(), Type.Null()]),
   problem: Type.Union([Type.String(), Type.Null()]),
+  /**
+   * Where verification started when older events were archived (`strongroom audit archive`): the
+   * last archived event's sequence number and hash, which the first remaining event links to.
+   * Null (or absent, from an older server) when the chain is whole from its first event.
+   */
+  anchor: Type.Optional(
+    Type.Union([
+      Type.Object({ seq: Type.Integer({ minimum: 1 }), hash: Type.String(), file: Type.String() }),
+      Type.Null(),
+    ]),
+  ),
 })
 export type AuditVerifyResult = Static<typeof AuditVerifyResult>

@@ -1,11 +1,14 @@
 import { existsSync, renameSync, rmSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import type { AuditVerifyResult } from '@strongroom/protocol'
+import { type ArchiveResult, archiveAuditEvents } from './audit/archive.js'
+import { type ArchiveVerifyResult, archiveFilesIn, verifyArchives } from './audit/archive-verify.js'
 import { listChains, verifyChain } from './audit/verify.js'
 import { DEFAULT_DATA_DIR } from './config/config.js'
 import { rewrapAll } from './crypto/keyring.js'
 import { createRootKeyFile, loadRootKey } from './crypto/root-key.js'
 import { ConfigError } from './errors.js'
+import { Committer } from './store/committer.js'
 import { openStore } from './store/connect.js'
 import { migrate, withStartupLock } from './store/migrations.js'
 
@@ -34,6 +37,69 @@ export async function verifyAuditOffline(
     const results: AuditVerifyResult[] = []
     for (const chain of chains) results.push(await verifyChain(store.db, chain))
     return results
+  } finally {
+    await store.close()
+  }
+}
+
+/** The folder archives go to by default: `audit-archive` beside the SQLite database. */
+export const AUDIT_ARCHIVE_DIR = 'audit-archive'
+
+/**
+ * `strongroom audit archive`: moves the audit events older than `before` out of the database into
+ * archive files (audit/archive.ts), safe while servers run on the same database. The files go to
+ * `outDir`, or `audit-archive` beside an SQLite database; PostgreSQL needs `outDir`.
+ */
+export async function archiveAuditOffline(
+  options: DbOptions & { before: number; outDir?: string; instanceId?: string; now?: () => number },
+): Promise<ArchiveResult & { dir: string }> {
+  const now = options.now ?? Date.now
+  if (!Number.isFinite(options.before) || options.before > now()) {
+    throw new ConfigError(
+      '--before must be a time in the past (a date, an ISO 8601 time, or Nd for N days ago)',
+    )
+  }
+  const url = dbUrl(options)
+  let dir: string
+  if (options.outDir !== undefined) dir = resolve(options.outDir)
+  else if (url.startsWith('sqlite:')) dir = join(dirname(url.slice('sqlite:'.length)), AUDIT_ARCHIVE_DIR)
+  else throw new ConfigError('--out-dir is needed with a PostgreSQL database: where should the archives go?')
+  const store = openStore(url)
+  try {
+    await migrate(store)
+    const committer = new Committer(store, { now })
+    try {
+      const result = await archiveAuditEvents(
+        { store, committer, now },
+        {
+          before: options.before,
+          dir,
+          actor: { type: 'system', id: 'audit-archive-command' },
+          ...(options.instanceId === undefined ? {} : { chains: [options.instanceId] }),
+        },
+      )
+      return { ...result, dir }
+    } finally {
+      await committer.close()
+    }
+  } finally {
+    await store.close()
+  }
+}
+
+/**
+ * `strongroom audit verify --archive PATH…`: verifies archive files (a folder: the archives in
+ * it) on their own and one after another; with `db` or `dataDir`, also against the anchors and
+ * the events left in the database. Reads only; needs no root key.
+ */
+export async function verifyAuditArchives(
+  options: DbOptions & { archives: readonly string[] },
+): Promise<ArchiveVerifyResult> {
+  const files = archiveFilesIn(options.archives)
+  if (options.db === undefined && options.dataDir === undefined) return verifyArchives(files, null)
+  const store = openStore(dbUrl(options))
+  try {
+    return await verifyArchives(files, store.db)
   } finally {
     await store.close()
   }

@@ -192,7 +192,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       'strongroom listening',
     )
     if (metricsListener) app.log.info({ url: metricsListener.url }, 'serving metrics')
-    const stopHousekeeping = startHousekeeping(services, app.log)
+    const stopHousekeeping = startHousekeeping(services, app.log, undefined, config.auditRetention)
     let closing: Promise<void> | null = null
     return {
       url,

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path'
+import { basename, resolve } from 'node:path'
 import type { AuditVerifyResult } from '@strongroom/protocol'
 import type { Command } from 'commander'
 import { compact } from '../compact.js'
@@ -11,6 +11,7 @@ interface VerifyOptions {
   db?: string
   rootKeyFile?: string
   dataDir?: string
+  archive?: string[]
 }
 
 /** `strongroom audit verify`: online through the API, or offline against the database. */
@@ -21,8 +22,16 @@ export function registerAuditVerifyCommand(audit: Command, contextFor: ContextFo
     .option('--db <url>', 'verify offline against this database (sqlite:PATH or postgres://…)')
     .option('--root-key-file <path>', 'the root key file, with --db')
     .option('--data-dir <dir>', 'verify offline against the embedded default database in DIR')
+    .option(
+      '--archive <path...>',
+      'verify audit archive files (a folder: the archives in it) and, with --db or --data-dir, that they link to the database',
+    )
     .action(async (options: VerifyOptions, command: Command) => {
       const ctx = contextFor(command)
+      if (options.archive !== undefined) {
+        await verifyArchives(ctx, options, options.archive)
+        return
+      }
       const offline = options.db !== undefined || options.dataDir !== undefined
       if (!offline && options.rootKeyFile !== undefined) {
         throw new UsageError('--root-key-file is for offline verification: give --db or --data-dir too')
@@ -55,8 +64,11 @@ async function verifyOffline(ctx: Context, options: VerifyOptions): Promise<Audi
 async function report(ctx: Context, result: AuditVerifyResult): Promise<void> {
   if (result.ok) {
     if (!ctx.out.json) {
+      const anchor = result.anchor
+        ? ` verified from the archive anchor at seq ${result.anchor.seq}, hash ${result.anchor.hash} (${result.anchor.file}):`
+        : ''
       await ctx.out.line(
-        `Audit chain of ${result.instanceId} is intact: ${result.checked} event(s) checked, head seq ${result.headSeq}.`,
+        `Audit chain of ${result.instanceId} is intact:${anchor} ${result.checked} event(s) checked, head seq ${result.headSeq}.`,
       )
     }
     return
@@ -65,4 +77,49 @@ async function report(ctx: Context, result: AuditVerifyResult): Promise<void> {
   ctx.out.error(
     `audit chain of ${result.instanceId} is broken at seq ${result.firstBrokenSeq ?? '?'}: ${result.problem ?? 'unknown problem'}`,
   )
+}
+
+/** `audit verify --archive PATH…`: each file, then each chain's files in a row, then (given a database) the link to it. */
+async function verifyArchives(ctx: Context, options: VerifyOptions, archives: string[]): Promise<void> {
+  if (options.rootKeyFile !== undefined) {
+    throw new UsageError('--root-key-file is not needed to verify archives: the audit chain holds no secret')
+  }
+  const server = await ctx.io.loadServer()
+  const result = await server.verifyAuditArchives(
+    compact({
+      archives: archives.map((path) => resolve(ctx.io.cwd, path)),
+      db: options.db,
+      dataDir: options.dataDir === undefined ? undefined : resolve(ctx.io.cwd, options.dataDir),
+    }),
+  )
+  if (ctx.out.json) await ctx.out.printJson(result)
+  for (const file of result.files) {
+    if (!file.ok) {
+      ctx.fail(1)
+      ctx.out.error(
+        `audit archive is broken at seq ${file.firstBrokenSeq ?? '?'}: ${file.problem ?? 'unknown problem'}`,
+      )
+    } else if (!ctx.out.json) {
+      await ctx.out.line(
+        `Archive ${basename(file.file)} is intact: chain ${file.chain}, events ${file.firstSeq}–${file.lastSeq} (${file.checked} checked), last hash ${file.lastHash}.`,
+      )
+    }
+  }
+  for (const chain of result.chains) {
+    if (!chain.ok) {
+      ctx.fail(1)
+      ctx.out.error(
+        `audit history of ${chain.chain} is broken at seq ${chain.firstBrokenSeq ?? '?'}: ${chain.problem ?? 'unknown problem'}`,
+      )
+      continue
+    }
+    if (ctx.out.json) continue
+    const start = chain.fromFirstEvent ? 'from its first event' : `from seq ${chain.firstSeq}`
+    const database = chain.database
+      ? `, then the database from the anchor at seq ${chain.lastSeq} to head seq ${chain.database.headSeq}`
+      : ''
+    await ctx.out.line(
+      `Audit history of ${chain.chain} verifies ${start}: archived events ${chain.firstSeq}–${chain.lastSeq}${database}.`,
+    )
+  }
 }

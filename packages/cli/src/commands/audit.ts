@@ -3,12 +3,13 @@ import type { AuditEvent } from '@strongroom/protocol'
 import type { Command } from 'commander'
 import { CliError } from '../errors.js'
 import { auditEventColumns } from '../views.js'
+import { registerAuditArchiveCommand } from './audit-archive.js'
 import { AUDIT_PAGE_SIZE, addFilters, type FilterOptions, toQuery } from './audit-filters.js'
 import { registerAuditTailCommand } from './audit-tail.js'
 import { registerAuditVerifyCommand } from './audit-verify.js'
 import type { ContextFor } from './context-for.js'
 
-/** `strongroom audit query|export|tail|verify`. */
+/** `strongroom audit query|export|tail|verify|archive`. */
 export function registerAuditCommands(program: Command, contextFor: ContextFor): void {
   const audit = program.command('audit').description('read and verify the audit log')
 
@@ -51,6 +52,7 @@ export function registerAuditCommands(program: Command, contextFor: ContextFor):
 
   registerAuditTailCommand(audit, contextFor)
   registerAuditVerifyCommand(audit, contextFor)
+  registerAuditArchiveCommand(audit, contextFor)
 }
 
 /** Opens FILE for writing, readable by its owner only, even if it existed with a wider mode. */

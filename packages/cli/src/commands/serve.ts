@@ -33,6 +33,14 @@ export function registerServeCommand(program: Command, contextFor: ContextFor): 
       '--db-connect-timeout-ms <ms>',
       'PostgreSQL: the longest a query waits for a connection (default 5000)',
     )
+    .option(
+      '--audit-retention-days <n>',
+      'archive audit events older than N days to files and remove them from the database (default: keep all)',
+    )
+    .option(
+      '--audit-archive-dir <dir>',
+      'where archived audit events go (default: audit-archive in the data folder)',
+    )
     .action(async (options: ServeFlags, command: Command) => {
       const ctx = contextFor(command)
       const server = await ctx.io.loadServer()
@@ -51,6 +59,8 @@ export function registerServeCommand(program: Command, contextFor: ContextFor): 
           dbPoolSize: options.dbPoolSize,
           dbStatementTimeoutMs: options.dbStatementTimeoutMs,
           dbConnectTimeoutMs: options.dbConnectTimeoutMs,
+          auditRetentionDays: options.auditRetentionDays,
+          auditArchiveDir: options.auditArchiveDir,
         }),
       )
     })

@@ -1,6 +1,7 @@
 import type { AuditVerifyResult } from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
 import type { Database } from '../store/schema.js'
+import { latestAnchor } from './anchors.js'
 import { eventHash, GENESIS_HASH, rowToEvent } from './chain.js'
 
 const PAGE = 1000
@@ -8,11 +9,16 @@ const PAGE = 1000
 /**
  * Recomputes one chain from its first event and names the first broken link: a missing
  * sequence number, a `prevHash` that is not the previous event's hash, a hash that does not match
- * the event's content, or a head (the recorded last link) the events do not reach.
+ * the event's content, or a head (the recorded last link) the events do not reach. When older
+ * events were archived (audit/archive.ts) it starts from the newest anchor: the first remaining
+ * event must be the one after it and link to its hash (the archive file itself is verified by
+ * `verifyArchiveFile`).
  */
 export async function verifyChain(db: Kysely<Database>, instanceId: string): Promise<AuditVerifyResult> {
-  let prevSeq = 0
-  let prevHash = GENESIS_HASH
+  const found = await latestAnchor(db, instanceId)
+  const anchor = found ? { seq: found.seq, hash: found.hash, file: found.file } : null
+  let prevSeq = anchor?.seq ?? 0
+  let prevHash = anchor?.hash ?? GENESIS_HASH
   let checked = 0
   const broken = (seq: number, problem: string): AuditVerifyResult => ({
     instanceId,
@@ -22,6 +28,7 @@ export async function verifyChain(db: Kysely<Database>, instanceId: string): Pro
     headHash: prevHash,
     firstBrokenSeq: seq,
     problem,
+    anchor,
   })
   for (;;) {
     const rows = await db
@@ -36,6 +43,12 @@ export async function verifyChain(db: Kysely<Database>, instanceId: string): Pro
       const event = rowToEvent(row)
       if (event.seq !== prevSeq + 1) {
         return broken(prevSeq + 1, `event ${prevSeq + 1} is missing (the next event present is ${event.seq})`)
+      }
+      if (event.prevHash !== prevHash && anchor !== null && event.seq === anchor.seq + 1) {
+        return broken(
+          event.seq,
+          `event ${event.seq} does not link to the archive anchor at seq ${anchor.seq}: its prevHash differs from the anchor's hash`,
+        )
       }
       if (event.prevHash !== prevHash) {
         return broken(
@@ -76,6 +89,7 @@ export async function verifyChain(db: Kysely<Database>, instanceId: string): Pro
     headHash: prevHash,
     firstBrokenSeq: null,
     problem: null,
+    anchor,
   }
 }
 

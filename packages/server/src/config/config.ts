@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { isAbsolute, join, resolve } from 'node:path'
+import { dirname, isAbsolute, join, resolve } from 'node:path'
 import type { RootKeySource } from '../crypto/root-key.js'
 import { ConfigError } from '../errors.js'
 import { DEFAULT_POSTGRES_OPTIONS, type PostgresOptions } from '../store/postgres-pool.js'
@@ -23,6 +23,8 @@ export interface ServeFlags {
   dbPoolSize?: string
   dbStatementTimeoutMs?: string
   dbConnectTimeoutMs?: string
+  auditRetentionDays?: string
+  auditArchiveDir?: string
 }
 
 /** Bounds on what one client can hold of the server (connections, time to send a request). */
@@ -60,6 +62,16 @@ export interface Config {
   metricsListen: { host: string; port: number } | null
   /** PostgreSQL: pool size, statement and connect timeouts (unused with SQLite). */
   postgres: PostgresOptions
+  /**
+   * Audit events older than `days` go to archive files in `archiveDir` and leave the database
+   * (audit/archive.ts), day by day; null (the default) keeps every event in the database.
+   */
+  auditRetention: AuditRetention | null
+}
+
+export interface AuditRetention {
+  days: number
+  archiveDir: string
 }
 
 export const DEFAULT_DATA_DIR = '.strongroom'
@@ -84,6 +96,8 @@ const ENV: Record<keyof ServeFlags, string> = {
   dbPoolSize: 'STRONGROOM_DB_POOL_SIZE',
   dbStatementTimeoutMs: 'STRONGROOM_DB_STATEMENT_TIMEOUT_MS',
   dbConnectTimeoutMs: 'STRONGROOM_DB_CONNECT_TIMEOUT_MS',
+  auditRetentionDays: 'STRONGROOM_AUDIT_RETENTION_DAYS',
+  auditArchiveDir: 'STRONGROOM_AUDIT_ARCHIVE_DIR',
 }
 
 /**
@@ -193,6 +207,13 @@ export function loadConfig(
     )
   }
   const metricsListen = pick('metricsListen')
+  const auditRetention = retention(
+    wholeNumber('auditRetentionDays', 0, 1, 36_500),
+    pick('auditArchiveDir'),
+    dataDir,
+    dbUrl,
+    cwd,
+  )
   return {
     db: dbUrl,
     listen,
@@ -205,7 +226,38 @@ export function loadConfig(
     limits,
     metricsListen: metricsListen ? parseListen(metricsListen.value, metricsListen.from) : null,
     postgres,
+    auditRetention,
   }
+}
+
+/**
+ * Retention is off unless a number of days is given. Archives go to `--audit-archive-dir`, or
+ * `audit-archive` in the data folder, or beside an SQLite database; PostgreSQL without a data
+ * folder must say where.
+ */
+function retention(
+  days: number,
+  dir: { value: string; from: string } | undefined,
+  dataDir: string | null,
+  dbUrl: string,
+  cwd: string,
+): AuditRetention | null {
+  if (days === 0) {
+    if (dir !== undefined) {
+      throw new ConfigError(
+        `audit-archive-dir from ${dir.from} is used only with audit-retention-days: give both, or neither`,
+      )
+    }
+    return null
+  }
+  if (dir !== undefined) return { days, archiveDir: resolve(cwd, dir.value) }
+  if (dataDir !== null) return { days, archiveDir: join(dataDir, 'audit-archive') }
+  if (dbUrl.startsWith('sqlite:') && dbUrl !== 'sqlite::memory:') {
+    return { days, archiveDir: join(dirname(dbUrl.slice('sqlite:'.length)), 'audit-archive') }
+  }
+  throw new ConfigError(
+    'audit-retention-days needs audit-archive-dir (--audit-archive-dir or STRONGROOM_AUDIT_ARCHIVE_DIR) when there is no data folder: where should the archives go?',
+  )
 }
 
 function isBaseUrl(value: string): boolean {

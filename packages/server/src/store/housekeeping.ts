@@ -1,3 +1,5 @@
+import { archiveAuditEvents, DAY_MS } from '../audit/archive.js'
+import type { AuditRetention } from '../config/config.js'
 import type { Services } from '../services.js'
 
 /** Rows past their expiry are kept this much longer, beyond any clock skew between nodes. */
@@ -136,20 +138,55 @@ export async function pruneSharedState(
 }
 
 /**
+ * Archives the audit events older than the retention (audit/archive.ts). The cut-off is the start
+ * of a UTC day, so runs within a day find nothing new and each day's run writes one file per
+ * chain. Safe on several nodes: one archives, the others find the lock taken and skip.
+ */
+export async function archiveExpiredAudit(
+  s: Pick<Services, 'store' | 'committer' | 'now'>,
+  retention: AuditRetention,
+): ReturnType<typeof archiveAuditEvents> {
+  const before = Math.floor((s.now() - retention.days * DAY_MS) / DAY_MS) * DAY_MS
+  return archiveAuditEvents(s, {
+    before,
+    dir: retention.archiveDir,
+    actor: { type: 'system', id: 'audit-retention' },
+  })
+}
+
+/**
  * Runs `pruneExpired`, `pruneBoundTokens`, `pruneOciSignatures` and `pruneSharedState` every
- * `intervalMs` in the background; the returned function stops it.
+ * `intervalMs` in the background, and `archiveExpiredAudit` when a
+ * retention is set (one run at a time); the returned function stops it.
  */
 export function startHousekeeping(
-  s: Pick<Services, 'committer' | 'now'>,
-  log: { warn(obj: object, msg: string): void },
+  s: Pick<Services, 'store' | 'committer' | 'now'>,
+  log: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void },
   intervalMs = DEFAULT_INTERVAL_MS,
+  retention: AuditRetention | null = null,
 ): () => void {
   const failed = (err: unknown) => log.warn({ err }, 'housekeeping failed; it will try again')
+  let archiving: Promise<void> | null = null
   const timer = setInterval(() => {
     pruneExpired(s).catch(failed)
     pruneBoundTokens(s).catch(failed)
     pruneOciSignatures(s).catch(failed)
     pruneSharedState(s).catch(failed)
+    if (retention !== null && archiving === null) {
+      archiving = archiveExpiredAudit(s, retention)
+        .then(({ archived }) => {
+          for (const r of archived) {
+            log.info?.(
+              { chain: r.chain, firstSeq: r.firstSeq, lastSeq: r.lastSeq, count: r.count, file: r.file },
+              'audit events archived',
+            )
+          }
+        })
+        .catch((err: unknown) => log.warn({ err }, 'audit archiving failed; it will try again'))
+        .finally(() => {
+          archiving = null
+        })
+    }
   }, intervalMs)
   timer.unref()
   return () => clearInterval(timer)

@@ -588,6 +588,23 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0013_audit_retention': {
+      async up(db: Kysely<unknown>) {
+        // Where each archived stretch of an audit chain ends (audit/archive.ts): the sequence
+        // number and hash of the last event removed, and the file that holds the stretch. The
+        // chain's first remaining event links to the newest anchor's hash.
+        await db.schema
+          .createTable('audit_anchors')
+          .addColumn('instance_id', 'text', (c) => c.notNull())
+          .addColumn('seq', time, (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .addColumn('first_seq', time, (c) => c.notNull())
+          .addColumn('archived_at', time, (c) => c.notNull())
+          .addColumn('file', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('audit_anchors_pk', ['instance_id', 'seq'])
+          .execute()
+      },
+    },
   }
 }
 

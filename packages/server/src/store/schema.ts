@@ -13,6 +13,7 @@ export interface Database {
   grants: GrantTable
   audit_events: AuditEventTable
   audit_heads: AuditHeadTable
+  audit_anchors: AuditAnchorTable
   signing_keys: SigningKeyTable
   revoked_access_tokens: RevokedAccessTokenTable
   client_secret_tokens: ClientSecretTokenTable
@@ -158,6 +159,19 @@ export interface AuditHeadTable {
   instance_id: string
   seq: number
   hash: string
+}
+
+/**
+ * Where an archived stretch of a chain ends (audit/archive.ts): `seq` and `hash` of the last event
+ * removed, `first_seq` the first, `file` the archive's name. The newest is where verification starts.
+ */
+export interface AuditAnchorTable {
+  instance_id: string
+  seq: number
+  hash: string
+  first_seq: number
+  archived_at: number
+  file: string
 }
 
 export type AutoId = Generated<number>

@@ -1,0 +1,395 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { sql } from 'kysely'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { latestAnchor } from '../../src/audit/anchors.js'
+import { archiveAuditEvents, DAY_MS } from '../../src/audit/archive.js'
+import { verifyArchiveFile } from '../../src/audit/archive-file.js'
+import { withArchiveLock } from '../../src/audit/archive-lock.js'
+import { verifyArchives } from '../../src/audit/archive-verify.js'
+import { GENESIS_HASH, SYSTEM_CHAIN } from '../../src/audit/chain.js'
+import { verifyChain } from '../../src/audit/verify.js'
+import { verifyAuditArchives, verifyAuditOffline } from '../../src/offline.js'
+import { archiveExpiredAudit, startHousekeeping } from '../../src/store/housekeeping.js'
+import { call, ENGINES, openTestServer, type TestServer } from '../support/engines.js'
+
+const T0 = Date.UTC(2026, 0, 1, 12)
+const ACTOR = { type: 'system', id: 'test' } as const
+
+describe.each(ENGINES)('audit retention on %s', (engine) => {
+  let t: TestServer
+  let others: TestServer[] = []
+  let now = T0
+  let dir: string
+  beforeEach(() => {
+    now = T0
+    dir = mkdtempSync(join(tmpdir(), 'strongroom-archive-'))
+  })
+  afterEach(async () => {
+    for (const other of others) await other.close()
+    others = []
+    await t?.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  const events = (path = `/admin/v1/instances/${t.instanceId}/audit/events?maxResults=1000`) =>
+    call(t, 'GET', path).then((r) => r.body.entities as { seq: number; hash: string; action: string }[])
+  async function createApps(n: number, prefix = 'app') {
+    for (let i = 0; i < n; i++) {
+      const res = await call(t, 'POST', `/admin/v1/instances/${t.instanceId}/applications`, {
+        name: `${prefix}-${i}`,
+      })
+      expect(res.status).toBe(201)
+    }
+  }
+  const archive = (before: number, extra: { maxEventsPerFile?: number } = {}) =>
+    archiveAuditEvents(t.services, { before, dir, actor: ACTOR, ...extra })
+  const files = () => readdirSync(dir).sort()
+  const rowsOf = async (chain: string) =>
+    (
+      await t.services.store.db
+        .selectFrom('audit_events')
+        .select('seq')
+        .where('instance_id', '=', chain)
+        .orderBy('seq')
+        .execute()
+    ).map((r) => Number(r.seq))
+
+  /** Five events on day 0 (the instance's creation and four applications), three on day 10. */
+  async function history() {
+    t = await openTestServer(engine, { now: () => now })
+    await createApps(4, 'old')
+    now = T0 + 10 * DAY_MS
+    await createApps(3, 'new')
+  }
+
+  it('moves the events older than the cut-off to a file, deletes them, records the anchor, and every chain still verifies', async () => {
+    await history()
+    const before = await events()
+    expect(before.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+
+    const result = await archive(T0 + 5 * DAY_MS)
+    expect(result.locked).toBe(false)
+    const mine = result.archived.find((r) => r.chain === t.instanceId)!
+    expect(mine).toMatchObject({
+      firstSeq: 1,
+      lastSeq: 5,
+      count: 5,
+      lastHash: before[4]!.hash,
+      resumed: false,
+    })
+
+    // The file: a header, the five events exactly as stored (hashes included), a trailer.
+    const lines = readFileSync(mine.file, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(lines[0]).toMatchObject({
+      kind: 'header',
+      chain: t.instanceId,
+      firstSeq: 1,
+      prevHash: GENESIS_HASH,
+    })
+    expect(lines.slice(1, -1)).toEqual(before.slice(0, 5))
+    expect(lines.at(-1)).toEqual({
+      kind: 'trailer',
+      chain: t.instanceId,
+      firstSeq: 1,
+      lastSeq: 5,
+      count: 5,
+      lastHash: before[4]!.hash,
+    })
+    expect(await verifyArchiveFile(mine.file)).toMatchObject({
+      ok: true,
+      checked: 5,
+      lastHash: before[4]!.hash,
+    })
+
+    expect(await rowsOf(t.instanceId)).toEqual([6, 7, 8])
+    expect(await latestAnchor(t.services.store.db, t.instanceId)).toEqual({
+      seq: 5,
+      hash: before[4]!.hash,
+      firstSeq: 1,
+      file: `audit-${t.instanceId}-000000000001-000000000005.jsonl`,
+    })
+
+    // Online, then offline: from the anchor, saying so.
+    const online = await call(t, 'GET', `/admin/v1/instances/${t.instanceId}/audit/verify`)
+    expect(online.body).toMatchObject({
+      ok: true,
+      checked: 3,
+      headSeq: 8,
+      anchor: {
+        seq: 5,
+        hash: before[4]!.hash,
+        file: `audit-${t.instanceId}-000000000001-000000000005.jsonl`,
+      },
+    })
+    const offline = await verifyAuditOffline({ db: t.db })
+    expect(offline.map((r) => r.ok)).toEqual([true, true])
+    // Archives + database: the whole history, from the first event.
+    const whole = await verifyAuditArchives({ archives: [dir], db: t.db })
+    expect(whole.files.every((f) => f.ok)).toBe(true)
+    expect(whole.chains.find((c) => c.chain === t.instanceId)).toMatchObject({
+      ok: true,
+      fromFirstEvent: true,
+      firstSeq: 1,
+      lastSeq: 5,
+      database: { ok: true, headSeq: 8 },
+    })
+
+    // Archiving is itself audited, in the system chain.
+    const system = await call(t, 'GET', `/admin/v1/instances/system/audit/events?action=audit.archive`)
+    expect(system.body.entities.map((e: { details: object }) => e.details)).toContainEqual({
+      chain: t.instanceId,
+      firstSeq: 1,
+      lastSeq: 5,
+      count: 5,
+      lastHash: before[4]!.hash,
+      file: `audit-${t.instanceId}-000000000001-000000000005.jsonl`,
+    })
+    expect((await verifyChain(t.services.store.db, SYSTEM_CHAIN)).ok).toBe(true)
+
+    // The events API still serves what is left, filters and pages included.
+    expect((await events()).map((e) => e.seq)).toEqual([6, 7, 8])
+    const filtered = await events(
+      `/admin/v1/instances/${t.instanceId}/audit/events?action=application.create&maxResults=2`,
+    )
+    expect(filtered.map((e) => e.seq)).toEqual([6, 7])
+    const tail = await events(`/admin/v1/instances/${t.instanceId}/audit/events?order=desc&maxResults=1`)
+    expect(tail.map((e) => e.seq)).toEqual([8])
+    // New events append after archiving and verify.
+    await createApps(1, 'later')
+    expect(await verifyChain(t.services.store.db, t.instanceId)).toMatchObject({
+      ok: true,
+      checked: 4,
+      headSeq: 9,
+    })
+  })
+
+  it("never archives a chain's newest event, and archives it once a newer one follows", async () => {
+    await history()
+    const result = await archive(now + DAY_MS)
+    expect(result.archived.find((r) => r.chain === t.instanceId)).toMatchObject({ firstSeq: 1, lastSeq: 7 })
+    expect(await rowsOf(t.instanceId)).toEqual([8])
+    expect((await archive(now + DAY_MS)).archived.filter((r) => r.chain === t.instanceId)).toEqual([])
+    expect(await rowsOf(t.instanceId)).toEqual([8])
+    await createApps(1, 'next')
+    const again = await archive(now + DAY_MS)
+    expect(again.archived.find((r) => r.chain === t.instanceId)).toMatchObject({ firstSeq: 8, lastSeq: 8 })
+    expect(await rowsOf(t.instanceId)).toEqual([9])
+    // Two files of one chain follow one another, and link to the database.
+    const whole = await verifyAuditArchives({ archives: [dir], db: t.db })
+    expect(whole.chains.find((c) => c.chain === t.instanceId)).toMatchObject({
+      ok: true,
+      fromFirstEvent: true,
+      lastSeq: 8,
+    })
+    expect(await verifyChain(t.services.store.db, t.instanceId)).toMatchObject({
+      ok: true,
+      anchor: { seq: 8 },
+    })
+  })
+
+  it('a rerun archives nothing twice; several files per chain when the stretch is long', async () => {
+    await history()
+    const first = await archive(T0 + 5 * DAY_MS, { maxEventsPerFile: 2 })
+    const mine = first.archived.filter((r) => r.chain === t.instanceId)
+    expect(mine.map((r) => [r.firstSeq, r.lastSeq])).toEqual([
+      [1, 2],
+      [3, 4],
+      [5, 5],
+    ])
+    const listed = files()
+    const rerun = await archive(T0 + 5 * DAY_MS, { maxEventsPerFile: 2 })
+    expect(rerun.archived).toEqual([])
+    expect(files()).toEqual(listed)
+    const anchors = await t.services.store.db.selectFrom('audit_anchors').selectAll().execute()
+    expect(anchors.filter((a) => a.instance_id === t.instanceId).map((a) => Number(a.seq))).toEqual([2, 4, 5])
+    expect((await verifyAuditArchives({ archives: [dir], db: t.db })).chains.every((c) => c.ok)).toBe(true)
+  })
+
+  it('a failure between writing the file and deleting the rows loses nothing, and the next run finishes that file', async () => {
+    await history()
+    if (engine === 'sqlite') {
+      await sql`create trigger no_delete before delete on audit_events begin select raise(abort, 'disk gone'); end`.execute(
+        t.services.store.db,
+      )
+    } else {
+      await sql`create function no_delete() returns trigger as $$ begin raise exception 'disk gone'; end $$ language plpgsql`.execute(
+        t.services.store.db,
+      )
+      await sql`create trigger no_delete before delete on audit_events for each row execute function no_delete()`.execute(
+        t.services.store.db,
+      )
+    }
+    const chains = [t.instanceId]
+    await expect(
+      archiveAuditEvents(t.services, { before: T0 + 5 * DAY_MS, dir, actor: ACTOR, chains }),
+    ).rejects.toThrow(/disk gone/)
+    // The file is there, complete; every row is still there; no anchor.
+    expect(files()).toEqual([`audit-${t.instanceId}-000000000001-000000000005.jsonl`])
+    expect(await rowsOf(t.instanceId)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    expect(await latestAnchor(t.services.store.db, t.instanceId)).toBeNull()
+    expect((await verifyChain(t.services.store.db, t.instanceId)).ok).toBe(true)
+
+    await sql`drop trigger no_delete ${sql.raw(engine === 'postgres' ? 'on audit_events' : '')}`.execute(
+      t.services.store.db,
+    )
+    // Later, with a later cut-off: the left-over file is finished as it is, then the rest follows.
+    now += 30 * DAY_MS
+    const next = await archiveAuditEvents(t.services, { before: now, dir, actor: ACTOR, chains })
+    expect(next.archived.map((r) => [r.firstSeq, r.lastSeq, r.resumed])).toEqual([
+      [1, 5, true],
+      [6, 7, false],
+    ])
+    expect(files()).toEqual([
+      `audit-${t.instanceId}-000000000001-000000000005.jsonl`,
+      `audit-${t.instanceId}-000000000006-000000000007.jsonl`,
+    ])
+    expect(await rowsOf(t.instanceId)).toEqual([8])
+    const whole = await verifyAuditArchives({ archives: [dir], db: t.db })
+    expect(whole.chains).toMatchObject([{ chain: t.instanceId, ok: true, fromFirstEvent: true, lastSeq: 7 }])
+  })
+
+  it('refuses to archive a broken stretch, and writes and deletes nothing', async () => {
+    await history()
+    await t.services.store.db
+      .updateTable('audit_events')
+      .set({ actor_id: 'someone-else' })
+      .where('instance_id', '=', t.instanceId)
+      .where('seq', '=', 3)
+      .execute()
+    await expect(
+      archiveAuditEvents(t.services, { before: now, dir, actor: ACTOR, chains: [t.instanceId] }),
+    ).rejects.toThrow(
+      `audit chain ${t.instanceId} is broken (event 3 was altered): nothing of it was archived`,
+    )
+    expect(files()).toEqual([])
+    expect(await rowsOf(t.instanceId)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+  })
+
+  it('names the first broken link of a tampered archive, a removed line, a cut trailer, a tampered anchor and a removed row', async () => {
+    await history()
+    const { archived } = await archive(T0 + 5 * DAY_MS)
+    const file = archived.find((r) => r.chain === t.instanceId)!.file
+    const original = readFileSync(file, 'utf8')
+    const lines = original.trimEnd().split('\n')
+
+    const edited = lines.map((line, i) =>
+      i === 3 ? line.replace('"actorType":"admin_token"', '"actorType":"system"') : line,
+    )
+    expect(edited[3]).not.toBe(lines[3])
+    writeFileSync(file, `${edited.join('\n')}\n`)
+    expect(await verifyArchiveFile(file)).toMatchObject({ ok: false, firstBrokenSeq: 3 })
+    expect((await verifyArchiveFile(file)).problem).toMatch(/event 3 was altered/)
+
+    writeFileSync(file, `${lines.filter((_, i) => i !== 4).join('\n')}\n`)
+    expect(await verifyArchiveFile(file)).toMatchObject({ ok: false, firstBrokenSeq: 4 })
+    expect((await verifyArchiveFile(file)).problem).toMatch(/event 4 is missing/)
+
+    writeFileSync(file, `${lines.slice(0, -1).join('\n')}\n`)
+    expect((await verifyArchiveFile(file)).problem).toMatch(/without its trailer/)
+
+    writeFileSync(file, original)
+    expect((await verifyArchiveFile(file)).ok).toBe(true)
+
+    const db = t.services.store.db
+    await db
+      .updateTable('audit_anchors')
+      .set({ hash: 'f'.repeat(64) })
+      .where('instance_id', '=', t.instanceId)
+      .execute()
+    const tampered = await verifyChain(db, t.instanceId)
+    expect(tampered).toMatchObject({ ok: false, firstBrokenSeq: 6 })
+    expect(tampered.problem).toMatch(/does not link to the archive anchor at seq 5/)
+    const against = await verifyArchives([file], db)
+    expect(against.chains[0]).toMatchObject({ ok: false, firstBrokenSeq: 5 })
+    expect(against.chains[0]!.problem).toMatch(/does not match the anchor at seq 5/)
+    await db
+      .updateTable('audit_anchors')
+      .set({ hash: archived.find((r) => r.chain === t.instanceId)!.lastHash })
+      .where('instance_id', '=', t.instanceId)
+      .execute()
+    expect((await verifyChain(db, t.instanceId)).ok).toBe(true)
+
+    await db.deleteFrom('audit_events').where('instance_id', '=', t.instanceId).where('seq', '=', 6).execute()
+    const removed = await verifyChain(db, t.instanceId)
+    expect(removed).toMatchObject({ ok: false, firstBrokenSeq: 6 })
+    expect(removed.problem).toMatch(/event 6 is missing/)
+  })
+
+  it('housekeeping archives on the retention schedule, at the start of a UTC day', async () => {
+    await history()
+    const retention = { days: 7, archiveDir: dir }
+    now = T0 + 15 * DAY_MS + 3_600_000
+    // Cut-off: the start of day 8 (T0 is noon of day 0): the five events of day 0 go.
+    const first = await archiveExpiredAudit(t.services, retention)
+    expect(first.archived.find((r) => r.chain === t.instanceId)).toMatchObject({ firstSeq: 1, lastSeq: 5 })
+    now += 3_600_000
+    expect((await archiveExpiredAudit(t.services, retention)).archived).toEqual([])
+
+    // The background loop, on a short interval: the day-10 events go once they are old enough.
+    now = T0 + 20 * DAY_MS
+    const info: object[] = []
+    const stop = startHousekeeping(
+      t.services,
+      { warn: () => {}, info: (obj) => info.push(obj) },
+      20,
+      retention,
+    )
+    try {
+      // The run is logged once it has finished (its rows are gone a little before that).
+      await expect
+        .poll(() => info, { timeout: 5_000 })
+        .toContainEqual(expect.objectContaining({ chain: t.instanceId, firstSeq: 6, lastSeq: 7 }))
+    } finally {
+      stop()
+    }
+    expect(await rowsOf(t.instanceId)).toEqual([8])
+  })
+
+  it('only one process or node archives at a time', async () => {
+    await history()
+    const second = await openTestServer(engine, { now: () => now, db: t.db, rootKey: t.rootKey })
+    others.push(second)
+    // While one holds the lock, another run does nothing.
+    let acquired = false
+    let release = () => {}
+    const held = withArchiveLock(
+      t.services.store,
+      t.services.committer,
+      () => now,
+      () =>
+        new Promise<void>((resolve) => {
+          acquired = true
+          release = resolve
+        }),
+    )
+    await expect.poll(() => acquired).toBe(true)
+    const refused = await archiveAuditEvents(second.services, { before: now, dir, actor: ACTOR })
+    expect(refused).toEqual({ archived: [], locked: true })
+    release()
+    await held
+    // Both at once: every stretch archived exactly once.
+    const both = await Promise.all([
+      archiveAuditEvents(t.services, { before: now + 1, dir, actor: ACTOR, maxEventsPerFile: 2 }),
+      archiveAuditEvents(second.services, { before: now + 1, dir, actor: ACTOR, maxEventsPerFile: 2 }),
+    ])
+    const ranges = both.flatMap((r) => r.archived).filter((r) => r.chain === t.instanceId)
+    expect(ranges.map((r) => [r.firstSeq, r.lastSeq]).sort((a, b) => a[0]! - b[0]!)).toEqual([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+      [7, 7],
+    ])
+    expect((await verifyAuditArchives({ archives: [dir], db: t.db })).chains.every((c) => c.ok)).toBe(true)
+  })
+
+  it('verifies an older database that has no anchors table as whole from its first event', async () => {
+    t = await openTestServer(engine)
+    await t.services.store.db.schema.dropTable('audit_anchors').execute()
+    expect(await verifyChain(t.services.store.db, t.instanceId)).toMatchObject({ ok: true, anchor: null })
+  })
+})
