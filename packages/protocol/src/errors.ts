@@ -87,6 +87,8 @@ export const ERROR_CODES = [
   'SessionNotFound',
   'SessionExpired',
   'SessionRevoked',
+  // A console session's request without its X-CSRF-Token, with a wrong one, or from another origin (403).
+  'CsrfRejected',
   // The DPoP proof refusals: listed once, beside the checks that give them.
   ...PROOF_REFUSALS,
   'IntegrityError',
@@ -237,6 +239,7 @@ const STATUS_OF_CODE = {
   SessionNotFound: { status: 401, oauthError: 'invalid_token' },
   SessionExpired: { status: 401, oauthError: 'invalid_token' },
   SessionRevoked: { status: 401, oauthError: 'invalid_token' },
+  CsrfRejected: { status: 403, oauthError: 'insufficient_scope' },
   ...PROOF_REFUSAL_STATUS,
   IntegrityError: { status: 500, oauthError: 'server_error' },
   PayloadTooLarge: { status: 413, oauthError: 'invalid_request' },

@@ -20,6 +20,7 @@ export {
   resourceId,
   Status,
 } from './common.js'
+export * from './console.js'
 export * from './credentials.js'
 export type { ErrorCode, ErrorCodeWithStatus, ErrorHttpStatus, ErrorStatus } from './errors.js'
 export { ERROR_CODES, ERROR_STATUS, ErrorBody } from './errors.js'

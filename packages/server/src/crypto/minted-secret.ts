@@ -11,6 +11,8 @@ export const SECRET_PREFIX = {
   clientSecret: 'srcs_',
   /** The form of the official examples (docs/wire-contract.md): a derived short token stands for one JWT. */
   derivedShortToken: 'sk-',
+  /** The secret of a web console session, only ever in its `HttpOnly` cookie. */
+  consoleSession: 'srcon_',
 } as const
 
 /**

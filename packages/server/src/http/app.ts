@@ -18,6 +18,14 @@ import { auditThrottled } from '../services/best-effort.js'
 import { presentedToken } from '../services/bound-tokens/presented-token.js'
 import type { Caller, Services } from '../services.js'
 import { answerClientError } from './client-errors.js'
+import { ConsoleFiles, packagedConsoleRoot } from './console/console-files.js'
+import { registerConsole } from './console/console-routes.js'
+import {
+  authenticateConsoleRequest,
+  isCsrfRefusal,
+  presentedSessionSecret,
+  refuseCrossSite,
+} from './console/session-request.js'
 import { answerTo, errorHandler, sendError } from './error-handler.js'
 import { FailureThrottle } from './failure-throttle.js'
 import { isSafeString, registerJsonBody } from './json-body.js'
@@ -65,6 +73,11 @@ export interface AppOptions {
   authFailures?: { burst: number; refillPerSecond: number }
   /** Connection and request-time bounds; the defaults of `DEFAULT_CONNECTION_LIMITS` when absent. */
   limits?: ConnectionLimits
+  /**
+   * The web console's folder (holding `assets/` and `dist/`): by default the `@strongroom/console`
+   * package's; null for none (`/console` then answers 503).
+   */
+  consoleRoot?: string | null
 }
 
 const INSTANCE_ID = new RegExp(InstanceId.pattern ?? '^$')
@@ -229,7 +242,28 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
   const throttle = (surface: ThrottleSurface) =>
     new FailureThrottle({ ...failures, onRefuse: s.metrics.throttledOn(surface) })
   const throttles = { admin: throttle('admin'), workload: throttle('workload') }
-  for (const route of routes) registerRoute(app, s, route, throttles)
+  // The console's session cookie is `Secure` when the browser reaches the server over HTTPS: its
+  // own TLS, or a TLS proxy in front of it that the public URL names.
+  const secureCookies = () => options.https != null || s.publicUrl.startsWith('https:')
+  const authenticateAdmin = adminAuthentication(s, throttles.admin, secureCookies)
+  for (const route of routes) registerRoute(app, s, route, throttles, authenticateAdmin)
+  registerConsole(app, s, {
+    files: new ConsoleFiles(
+      options.consoleRoot === undefined ? packagedConsoleRoot() : options.consoleRoot,
+      s.now,
+    ),
+    secure: secureCookies,
+    meta: requestMeta,
+    signIn: (request, token) =>
+      throttledAdmin(s, throttles.admin, request, async (meta, auditFailure) => {
+        await refuseCrossSite(s, request, meta, { auditFailure })
+        return authenticateAdminToken(s, token, meta, { auditFailure })
+      }),
+    session: (request, secret, csrf) =>
+      throttledAdmin(s, throttles.admin, request, (meta, auditFailure) =>
+        authenticateConsoleRequest(s, request, secret, meta, { auditFailure, csrf }),
+      ),
+  })
   // The OAuth endpoints' budgets are the cluster's: on PostgreSQL they are kept in the database, so
   // failures spread over several nodes are counted as if they had all reached one.
   const clientThrottle = (counter: string): ClientThrottle =>
@@ -272,11 +306,66 @@ function rejectUnsafeStrings(values: unknown, where: string): void {
   }
 }
 
+/**
+ * Runs an admin authentication `attempt` against the address's admin budget. The throttle counts
+ * failures and refuses only failures: a request that authenticates is served whatever its address
+ * did before (behind NAT, one bad client must not lock out all). A throttled address's failures
+ * are not audited one by one (`auditFailure` is false): the event written when it became
+ * throttled stands for them. Only a refusal counts (a bad token, a console session's bad cookie
+ * or CSRF proof); an audit or database outage does not.
+ */
+async function throttledAdmin<T>(
+  s: Services,
+  throttle: FailureThrottle,
+  request: FastifyRequest,
+  attempt: (meta: RequestMeta, auditFailure: boolean) => Promise<T>,
+): Promise<T> {
+  const meta = requestMeta(request)
+  const throttled = throttle.retryAfter(request.ip) > 0
+  try {
+    return await attempt(meta, !throttled)
+  } catch (err) {
+    if (err instanceof InvalidToken || isCsrfRefusal(err)) {
+      throttle.refuseIfExhausted(request.ip)
+      if (throttle.fail(request.ip)) await auditThrottled(s, meta)
+    }
+    throw err
+  }
+}
+
+/**
+ * The admin API's authentication: `Authorization: Bearer <admin token>`, or, on a request with no
+ * `Authorization` header, the web console's session cookie with its CSRF token (http/console/).
+ * Either way the caller is the admin token, so every route and its audit work the same.
+ */
+function adminAuthentication(s: Services, throttle: FailureThrottle, secureCookies: () => boolean) {
+  return async (request: FastifyRequest) => {
+    const secret =
+      request.headers.authorization === undefined
+        ? presentedSessionSecret(request, secureCookies())
+        : undefined
+    const token = await throttledAdmin(s, throttle, request, async (meta, auditFailure) => {
+      if (secret === undefined) {
+        return authenticateAdminToken(s, bearerToken(request.headers.authorization), meta, { auditFailure })
+      }
+      const active = await authenticateConsoleRequest(s, request, secret, meta, { auditFailure, csrf: true })
+      return active.token
+    })
+    request.adminTokenName = token.name
+    request.caller = {
+      actor: { type: 'admin_token', id: token.id },
+      instanceScope: token.instance_id,
+      request: requestMeta(request),
+    }
+  }
+}
+
 function registerRoute(
   app: FastifyInstance,
   s: Services,
   route: RouteSpec,
   throttles: { admin: FailureThrottle; workload: FailureThrottle },
+  authenticate: (request: FastifyRequest) => Promise<void>,
 ): void {
   const bodyOptional =
     route.body !== undefined && ((route.body as { required?: string[] }).required ?? []).length === 0
@@ -285,34 +374,6 @@ function registerRoute(
   if (route.querystring) schema.querystring = route.querystring
   if (route.body) schema.body = route.body
   if (route.success.schema) schema.response = { [route.success.status]: route.success.schema }
-  const authenticate = async (request: FastifyRequest) => {
-    const meta = requestMeta(request)
-    const throttle = throttles.admin
-    // The throttle counts failures and refuses only failures: a request that authenticates is
-    // served whatever its address did before (behind NAT, one bad client must not lock out all).
-    // A throttled address's failures are not audited one by one: the event written when it became
-    // throttled stands for them.
-    const throttled = throttle.retryAfter(request.ip) > 0
-    let token: Awaited<ReturnType<typeof authenticateAdminToken>>
-    try {
-      token = await authenticateAdminToken(s, bearerToken(request.headers.authorization), meta, {
-        auditFailure: !throttled,
-      })
-    } catch (err) {
-      // Only a refused token counts against the address; an audit or database outage does not.
-      if (err instanceof InvalidToken) {
-        throttle.refuseIfExhausted(request.ip)
-        if (throttle.fail(request.ip)) await auditThrottled(s, meta)
-      }
-      throw err
-    }
-    request.adminTokenName = token.name
-    request.caller = {
-      actor: { type: 'admin_token', id: token.id },
-      instanceScope: token.instance_id,
-      request: meta,
-    }
-  }
   const authenticateWorkloadRequest = async (request: FastifyRequest) => {
     const meta = requestMeta(request)
     const throttle = throttles.workload

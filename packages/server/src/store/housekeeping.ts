@@ -93,6 +93,22 @@ export async function pruneOciSignatures(s: Pick<Services, 'committer' | 'now'>)
   })
 }
 
+/**
+ * Deletes web console sessions that ended or expired more than a day ago: their cookies are
+ * refused on their end anyway; the day keeps the reason (`session_ended`, `session_expired`) in
+ * the audit of a late use. Idempotent, safe on several nodes.
+ */
+export async function pruneConsoleSessions(s: Pick<Services, 'committer' | 'now'>): Promise<number> {
+  const before = s.now() - ENDED_SESSION_RETENTION_MS
+  return s.committer.run(async ({ trx }) => {
+    const deleted = await trx
+      .deleteFrom('console_sessions')
+      .where((eb) => eb.or([eb('expires_at', '<', before), eb('ended_at', '<', before)]))
+      .executeTakeFirst()
+    return Number(deleted.numDeletedRows)
+  })
+}
+
 /** How long the change sequence keeps a change: a node away longer forgets everything it cached. */
 const CHANGE_RETENTION_MS = 24 * 60 * 60_000
 /** A failure bucket untouched this long is full again (the default refills in 40 s). */
@@ -155,8 +171,8 @@ export async function archiveExpiredAudit(
 }
 
 /**
- * Runs `pruneExpired`, `pruneBoundTokens`, `pruneOciSignatures` and `pruneSharedState` every
- * `intervalMs` in the background, and `archiveExpiredAudit` when a
+ * Runs `pruneExpired`, `pruneBoundTokens`, `pruneOciSignatures`, `pruneSharedState` and
+ * `pruneConsoleSessions` every `intervalMs` in the background, and `archiveExpiredAudit` when a
  * retention is set (one run at a time); the returned function stops it.
  */
 export function startHousekeeping(
@@ -172,6 +188,7 @@ export function startHousekeeping(
     pruneBoundTokens(s).catch(failed)
     pruneOciSignatures(s).catch(failed)
     pruneSharedState(s).catch(failed)
+    pruneConsoleSessions(s).catch(failed)
     if (retention !== null && archiving === null) {
       archiving = archiveExpiredAudit(s, retention)
         .then(({ archived }) => {

@@ -588,6 +588,27 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0012_console_sessions': {
+      async up(db: Kysely<unknown>) {
+        // Sessions of the web console (services/console-sessions/): an admin token exchanged for a
+        // cookie. Only the keyed hash of the cookie's secret is stored.
+        await db.schema
+          .createTable('console_sessions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('secret_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('admin_token_id', 'text', (c) => c.notNull().references('admin_tokens.id'))
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addColumn('expires_at', time, (c) => c.notNull())
+          .addColumn('idle_expires_at', time, (c) => c.notNull())
+          .addColumn('ended_at', time)
+          .execute()
+        await db.schema
+          .createIndex('console_sessions_expiry')
+          .on('console_sessions')
+          .column('expires_at')
+          .execute()
+      },
+    },
     '0013_audit_retention': {
       async up(db: Kysely<unknown>) {
         // Where each archived stretch of an audit chain ends (audit/archive.ts): the sequence

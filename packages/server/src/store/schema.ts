@@ -34,6 +34,7 @@ export interface Database {
   change_head: ChangeHeadTable
   auth_failures: AuthFailureTable
   upstream_tokens: UpstreamTokenTable
+  console_sessions: ConsoleSessionTable
 }
 
 export interface MetaTable {
@@ -449,4 +450,19 @@ export interface UpstreamTokenTable {
   /** The last fetch that failed, and its error (code, message, field, rule) for those who waited for it. */
   failed_at: number | null
   failure: string | null
+}
+
+/** A web console session: an admin token exchanged for a cookie whose secret is stored as its keyed hash only. */
+export interface ConsoleSessionTable {
+  id: string
+  /** HMAC-SHA256 of the cookie's secret under the hashing key, hex (crypto/minted-secret.ts). */
+  secret_hash: string
+  admin_token_id: string
+  created_at: number
+  /** The absolute end: 8 hours after sign-in, or the admin token's own expiry if sooner. */
+  expires_at: number
+  /** The end unless used before: pushed forward on use, at most once a minute. */
+  idle_expires_at: number
+  /** Set at sign-out: the session is refused from then on. */
+  ended_at: number | null
 }

@@ -15,8 +15,10 @@ import {
   ObtainPasswordBody,
   ObtainSshKeyBody,
   PutAccountVersionBody,
+  Readers,
   UpdateAccountBody,
 } from '@strongroom/protocol'
+import { accountReaders } from '../../services/accounts/account-readers.js'
 import { listAccountVersions, putAccountVersion } from '../../services/accounts/account-versions.js'
 import * as accounts from '../../services/accounts/accounts.js'
 import { listGrantedAccounts } from '../../services/accounts/list-granted-accounts.js'
@@ -115,6 +117,16 @@ export function accountAdminRoutes(s: Services): RouteSpec[] {
       success: { status: 200, schema: AccountVersionPage },
       handler: ({ caller, params, query }) =>
         listAccountVersions(s, caller, params.instanceId, params.account, query),
+    }),
+    defineRoute({
+      ...admin,
+      method: 'GET',
+      url: `${A}/:account/readers`,
+      operationId: 'listAccountReaders',
+      summary: 'Who can read this account: the applications whose grants let them obtain its secrets',
+      params: accountParams,
+      success: { status: 200, schema: Readers },
+      handler: ({ caller, params }) => accountReaders(s, caller, params.instanceId, params.account),
     }),
   ]
 }

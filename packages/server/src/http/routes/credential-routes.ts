@@ -11,10 +11,12 @@ import {
   ObtainCredentialQuery,
   ObtainedCredential,
   PutCredentialVersionBody,
+  Readers,
   RevealCredentialBody,
   RevealedCredential,
   UpdateCredentialBody,
 } from '@strongroom/protocol'
+import { credentialReaders } from '../../services/credentials/credential-readers.js'
 import * as credentials from '../../services/credentials/credentials.js'
 import { obtainCredential } from '../../services/credentials/obtain-credential.js'
 import type { Services } from '../../services.js'
@@ -129,6 +131,16 @@ export function credentialAdminRoutes(s: Services): RouteSpec[] {
       success: { status: 200, schema: RevealedCredential },
       handler: ({ caller, params, body }) =>
         credentials.revealCredential(s, caller, params.instanceId, params.credential, body.reason),
+    }),
+    defineRoute({
+      ...admin,
+      method: 'GET',
+      url: `${C}/:credential/readers`,
+      operationId: 'listCredentialReaders',
+      summary: 'Who can read this credential: the applications whose grants let them obtain it',
+      params: credentialParams,
+      success: { status: 200, schema: Readers },
+      handler: ({ caller, params }) => credentialReaders(s, caller, params.instanceId, params.credential),
     }),
   ]
 }

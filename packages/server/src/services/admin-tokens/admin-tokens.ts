@@ -168,16 +168,37 @@ export async function authenticateAdminToken(
     .executeTakeFirst()
   if (!row || !hashesEqual(row.token_hash, hash)) throw await failure('unknown', null)
   const now = s.now()
-  if (row.revoked_at !== null) throw await failure('revoked', row.id)
-  if (row.expires_at !== null && Number(row.expires_at) <= now) throw await failure('expired', row.id)
-  if (row.last_used_at === null || now - Number(row.last_used_at) > LAST_USED_GRANULARITY_MS) {
-    writeBestEffort(
-      s,
-      'admin token last-used time',
-      s.committer.run(({ trx }) =>
-        trx.updateTable('admin_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute(),
-      ),
-    )
-  }
+  const unusable = adminTokenUnusable(row, now)
+  if (unusable) throw await failure(unusable, row.id)
+  noteAdminTokenUse(s, row, now)
   return row
+}
+
+/**
+ * Why a stored admin token can no longer be used at `now`, or null when it can: checked on every
+ * request, whether the token is presented or stands behind a console session.
+ */
+export function adminTokenUnusable(
+  row: Pick<AdminTokenTable, 'revoked_at' | 'expires_at'>,
+  now: number,
+): 'revoked' | 'expired' | null {
+  if (row.revoked_at !== null) return 'revoked'
+  if (row.expires_at !== null && Number(row.expires_at) <= now) return 'expired'
+  return null
+}
+
+/** Records that the token was used, at most once a minute, without making anyone wait. */
+export function noteAdminTokenUse(
+  s: Services,
+  row: Pick<AdminTokenTable, 'id' | 'last_used_at'>,
+  now: number,
+): void {
+  if (row.last_used_at !== null && now - Number(row.last_used_at) <= LAST_USED_GRANULARITY_MS) return
+  writeBestEffort(
+    s,
+    'admin token last-used time',
+    s.committer.run(({ trx }) =>
+      trx.updateTable('admin_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute(),
+    ),
+  )
 }
