@@ -130,6 +130,10 @@ describe('operating the server', () => {
       }
       const url = /running at (https?:\/\/\S+)/.exec(out)![1]!
       const health = await fetch(`${url}/healthz`)
+      // The console the banner names is served, built by npm start with the rest.
+      const consoleUrl = /console: +(https?:\/\/\S+)/.exec(out)?.[1]
+      const consolePage = consoleUrl ? await fetch(consoleUrl) : null
+      const consoleHtml = consolePage ? await consolePage.text() : ''
       // What an IDaaS SDK does with the demo configuration: client_secret_post at its token endpoint.
       const config = JSON.parse(readFileSync(join(dataDir, 'client-config.json'), 'utf8'))
       expect(config).toMatchObject({
@@ -161,10 +165,14 @@ describe('operating the server', () => {
         (r) => r.status,
         () => 'refused',
       )
-      return { out, health: health.status, after, walMode, demoToken }
+      return { out, health: health.status, after, walMode, demoToken, consoleUrl, consolePage, consoleHtml }
     }
     const first = await run()
     expect(first.health).toBe(200)
+    expect(first.consoleUrl).toMatch(/\/console\/$/)
+    expect(first.consolePage?.status).toBe(200)
+    expect(first.consolePage?.headers.get('content-security-policy')).toContain("script-src 'self'")
+    expect(first.consoleHtml).toContain('/console/js/main.js')
     const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim()
     expect(statSync(join(dataDir, 'admin-token')).mode & 0o777).toBe(0o600)
     for (const file of ['root.key', 'strongroom.db']) {

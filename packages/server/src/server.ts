@@ -348,7 +348,11 @@ function banner(
   demoConfig: string | null,
 ): string {
   const dir = config.dataDir ? shown(config.dataDir) : null
-  const lines = [`strongroom ${VERSION} is running at ${url}`, `  database: ${config.db}`]
+  const lines = [
+    `strongroom ${VERSION} is running at ${url}`,
+    `  database: ${config.db}`,
+    `  console:  ${url}/console/ (sign in with the admin token)`,
+  ]
   if (token !== null && tokenFile !== null) {
     // Not the token itself: a banner ends up in captured logs. The CLI reads the file on its own.
     lines.push(
