@@ -63,6 +63,8 @@ export class Committer {
   private failure: string | null = null
   private lastCommitAt = 0
   private probing: Promise<void> | null = null
+  /** Batches committed whose sync to disk has not returned yet (SQLite's deferred sync). */
+  private readonly syncing = new Set<Promise<void>>()
 
   constructor(
     private readonly store: Store,
@@ -78,6 +80,8 @@ export class Committer {
 
   run<T>(work: Work<T>): Promise<T> {
     if (this.closed) return Promise.reject(new ServiceUnavailable('the server is shutting down'))
+    const unsynced = this.store.deferredSync?.failure
+    if (unsynced) return Promise.reject(new AuditUnavailable(unsynced))
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject })
       if (!this.running) this.running = this.loop()
@@ -113,6 +117,7 @@ export class Committer {
   async close(): Promise<void> {
     this.closed = true
     while (this.running) await this.running
+    await Promise.allSettled([...this.syncing])
   }
 
   private async loop(): Promise<void> {
@@ -185,10 +190,12 @@ export class Committer {
         pending.reject(err)
       }
     }
+    const deferred = this.store.deferredSync
     try {
       await audit.finish()
       await changes.finish(trx, this.options.now())
-      await trx.commit().execute()
+      if (deferred) await deferred.commitUnsynced(() => trx.commit().execute())
+      else await trx.commit().execute()
     } catch (err) {
       await this.abandon(
         trx,
@@ -197,11 +204,28 @@ export class Committer {
       )
       return
     }
-    this.failure = null
-    this.lastCommitAt = this.options.now()
-    this.options.observer?.committed(batch.length, (performance.now() - started) / 1000)
+    // Committed: what this process keeps in memory follows the database at once, before the
+    // commit reaches the disk, as the next batch reads the database as committed.
     if (changes.recorded.length > 0) this.options.onChanges?.(changes.recorded)
-    for (const { pending, value } of done) pending.resolve(value)
+    const settle = () => {
+      this.failure = null
+      this.lastCommitAt = this.options.now()
+      this.options.observer?.committed(batch.length, (performance.now() - started) / 1000)
+      for (const { pending, value } of done) pending.resolve(value)
+    }
+    if (!deferred) {
+      settle()
+      return
+    }
+    // Answered once on disk; meanwhile the loop runs the next batch, the event loop never waits
+    // for the disk. A failed sync is final (see WalSync): every write after it fails too.
+    const synced = deferred.syncCommitted().then(settle, (err: unknown) => {
+      this.failure = failureCode(err)
+      this.options.observer?.failed()
+      for (const { pending } of done) pending.reject(new AuditUnavailable(err))
+    })
+    this.syncing.add(synced)
+    void synced.finally(() => this.syncing.delete(synced))
   }
 
   /**

@@ -1,9 +1,9 @@
-import { closeSync, mkdirSync, openSync } from 'node:fs'
+import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
 import pg from 'pg'
-import { ConfigError } from '../errors.js'
+import { ConfigError, ServiceUnavailable } from '../errors.js'
 import { CacheStats } from '../metrics/cache-stats.js'
 import { DEFAULT_POSTGRES_OPTIONS, type PostgresOptions, ResilientPool } from './postgres-pool.js'
 import type { Database } from './schema.js'
@@ -27,10 +27,34 @@ export interface Store {
    * Used by `PreparedQuery`.
    */
   runCompiled?(db: Kysely<Database>, sql: string, parameters: readonly unknown[]): unknown[] | undefined
+  /**
+   * SQLite only: lets the group committer's commit return before it is on disk and wait for the
+   * disk off the event loop. Absent on PostgreSQL (its server flushes its WAL before a commit
+   * returns, without blocking this process) and for `:memory:` or read-only stores. See `WalSync`.
+   */
+  readonly deferredSync?: DeferredSync
   /** PostgreSQL: the connection pool's counts now, for the metrics. */
   poolStats?(): PoolStats
   /** SQLite: hits and misses of the prepared-statement caches, for the metrics. */
   readonly statementCache?: CacheStats
+}
+
+export interface DeferredSync {
+  /**
+   * Runs `commit` (the group committer's `COMMIT`, and nothing else may run on the read-write
+   * connection meanwhile: the committer's transaction holds it) without waiting for the disk. The
+   * caller must then await `syncCommitted()` before it answers anyone.
+   */
+  commitUnsynced(commit: () => Promise<void>): Promise<void>
+  /**
+   * Resolves once every commit made before the call is on disk: one `fdatasync` of the WAL on
+   * libuv's thread pool, shared by the callers that arrive while it runs (one more follows for
+   * those, as their commits may have come after it started). Rejects, now and for good, once any
+   * sync has failed.
+   */
+  syncCommitted(): Promise<void>
+  /** Why a sync failed, once one has: from then on every write fails. */
+  readonly failure: Error | null
 }
 
 export interface PoolStats {
@@ -43,20 +67,31 @@ export interface PoolStats {
 }
 
 /**
- * Opens `sqlite:PATH` (or a bare path) or `postgres://…`. SQLite runs in WAL mode with
- * `synchronous=FULL`: a commit that returned is on disk, and readers never block the writer.
+ * Opens `sqlite:PATH` (or a bare path) or `postgres://…`. SQLite runs in WAL mode: a commit that
+ * returned is on disk (`WalSync`; the group committer's waits for the disk off the event loop), and
+ * readers never block the writer.
  */
 export function openStore(
   url: string,
-  options: { readonly?: boolean; postgres?: PostgresOptions | undefined } = {},
+  options: { readonly?: boolean; postgres?: PostgresOptions | undefined; disk?: DiskSync } = {},
 ): Store {
   if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options.postgres ?? DEFAULT_POSTGRES_OPTIONS)
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url
   if (path === '' || path.includes('\0')) throw new ConfigError(`database URL "${url}" has no file path`)
-  return openSqlite(path, options.readonly ?? false)
+  return openSqlite(path, options.readonly ?? false, options.disk ?? NODE_DISK)
 }
 
-function openSqlite(path: string, readonly: boolean): Store {
+/** How a file's written data reaches the disk: node:fs, or a test's stand-in for the disk. */
+export interface DiskSync {
+  /** `fdatasync` on libuv's thread pool. */
+  sync(fd: number, done: (err: NodeJS.ErrnoException | null) => void): void
+  /** `fdatasync` now, on this thread. */
+  syncNow(fd: number): void
+}
+
+const NODE_DISK: DiskSync = { sync: fdatasync, syncNow: fdatasyncSync }
+
+function openSqlite(path: string, readonly: boolean, disk: DiskSync): Store {
   const file = path === ':memory:' ? path : resolve(path)
   if (file !== ':memory:' && !readonly) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
@@ -69,14 +104,16 @@ function openSqlite(path: string, readonly: boolean): Store {
   } catch (cause) {
     throw new ConfigError(`cannot open SQLite database ${file}: ${(cause as Error).message}`, { cause })
   }
-  if (!readonly) {
-    sqlite.pragma('journal_mode = WAL')
-    sqlite.pragma('synchronous = FULL')
-  }
+  // With the WAL open to us, commits write their frames (`synchronous=NORMAL`) and `WalSync`
+  // syncs them: before the commit returns for every writer but the group committer, which waits
+  // for the disk off the event loop. Otherwise SQLite syncs every commit itself (`FULL`).
+  if (!readonly) sqlite.pragma('journal_mode = WAL')
+  const wal = readonly || file === ':memory:' ? undefined : WalSync.open(sqlite, file, disk)
+  if (!readonly) sqlite.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL')
   sqlite.pragma('foreign_keys = ON')
   sqlite.pragma('busy_timeout = 5000')
   const statementCache = new CacheStats()
-  const writer = withStatementCache(sqlite, statementCache)
+  const writer = withStatementCache(sqlite, statementCache, wal)
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: writer }) })
   // Opened on first use, once migrations have run. A `:memory:` database is private to its one
   // connection, and a read-only store has no batch to avoid: both read through Kysely.
@@ -98,10 +135,12 @@ function openSqlite(path: string, readonly: boolean): Store {
     dialect: 'sqlite',
     location: `sqlite:${file}`,
     statementCache,
+    ...(wal ? { deferredSync: wal } : {}),
     close: async () => {
       reader?.close()
       reader = null
       await db.destroy()
+      wal?.close()
     },
     runCompiled(on, text, parameters) {
       let connection: ReturnType<typeof withStatementCache>
@@ -138,23 +177,165 @@ const STATEMENT_CACHE_SIZE = 512
  * statements, least recently used out first. Safe because the driver only calls `all`/`run`
  * (never leaves an iterator open) and runs one query at a time on the connection.
  */
-function withStatementCache(sqlite: SQLite.Database, stats: CacheStats) {
-  const cache = new Map<string, SQLite.Statement>()
+function withStatementCache(sqlite: SQLite.Database, stats: CacheStats, wal?: WalSync) {
+  const cache = new Map<string, Prepared>()
   return {
     close: () => sqlite.close(),
-    prepare: (text: string) => {
+    prepare: (text: string): Prepared => {
       let statement = cache.get(text)
       if (statement) {
         stats.hits++
         cache.delete(text)
       } else {
         stats.misses++
-        statement = sqlite.prepare(text)
+        const prepared = sqlite.prepare(text)
+        // What may end a transaction with a write (COMMIT — which SQLite counts as read-only —
+        // or a write outside one): WalSync looks after each run.
+        statement =
+          wal && (!prepared.readonly || ENDS_TRANSACTION.test(text)) ? wal.watch(prepared) : prepared
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!)
       }
       cache.set(text, statement)
       return statement
     },
+  }
+}
+
+const ENDS_TRANSACTION = /^\s*(commit|end|release)\b/i
+
+/** What the drivers call on a prepared statement. */
+interface Prepared {
+  readonly reader: boolean
+  all(parameters: unknown[]): unknown[]
+  run(parameters: unknown[]): SQLite.RunResult
+  iterate(parameters: unknown[]): IterableIterator<unknown>
+}
+
+/**
+ * In WAL mode with `synchronous=FULL`, SQLite's COMMIT writes its frames to the WAL and calls
+ * `fdatasync` on it, synchronously, on the event loop: ≈ 0.3 ms per group-commit batch during which
+ * no request is served. Here the connection runs with `synchronous=NORMAL` (a commit only writes its
+ * frames) and this class calls `fdatasync` on its own descriptor of the same WAL file:
+ * - for the group committer's COMMIT, on libuv's thread pool (`syncCommitted`); the committer
+ *   answers the batch's units only once it has returned, and meanwhile runs the next batch;
+ * - for every other write that ends a transaction (migrations, start-up, bookkeeping), at once,
+ *   synchronously, before the statement returns: exactly what FULL did.
+ * Either way a commit is acknowledged only once its frames are on disk, which is FULL's guarantee
+ * (recovery replays every synced frame); checkpoints still sync the WAL before and the database
+ * after copying, as SQLite does in NORMAL mode. While the read-write connection is open SQLite
+ * keeps the WAL file (it resets it in place, never deletes it), so the descriptor stays the file's.
+ * What differs: a batch's writes are visible to reads on this node from its COMMIT, up to a sync
+ * before they are durable (as on any database, a read is not a promise that a write was made).
+ *
+ * A failed sync is final: Linux reports a write-back error once and may drop the pages, so a later
+ * sync that succeeds proves nothing. Every later write then fails and the node stays unready
+ * until it is restarted (SQLite's recovery then keeps only what reached the disk).
+ */
+class WalSync implements DeferredSync {
+  private running: Promise<void> | null = null
+  private next: Promise<void> | null = null
+  private committing = false
+  failure: Error | null = null
+
+  private constructor(
+    private readonly sqlite: SQLite.Database,
+    private fd: number | null,
+    private readonly disk: DiskSync,
+  ) {}
+
+  /** Undefined when the WAL file cannot be opened: SQLite then syncs its commits itself. */
+  static open(sqlite: SQLite.Database, file: string, disk: DiskSync): WalSync | undefined {
+    try {
+      // In WAL mode the first read creates the WAL file.
+      sqlite.prepare('select count(*) from sqlite_master').get()
+      return new WalSync(sqlite, openSync(`${file}-wal`, 'r'), disk)
+    } catch {
+      return undefined
+    }
+  }
+
+  /** The statement, with a sync after each run that leaves no transaction open. */
+  watch(statement: SQLite.Statement): Prepared {
+    const after = <T>(result: T): T => {
+      if (!this.sqlite.inTransaction) this.ended()
+      return result
+    }
+    return {
+      // `insert … returning` is a reader: it runs through `all`.
+      reader: statement.reader,
+      all: (parameters) => {
+        if (this.failure) throw this.failure
+        return after(statement.all(parameters))
+      },
+      run: (parameters) => {
+        if (this.failure) throw this.failure
+        return after(statement.run(parameters))
+      },
+      iterate: () => {
+        throw new Error('a statement that writes is not iterated')
+      },
+    }
+  }
+
+  async commitUnsynced(commit: () => Promise<void>): Promise<void> {
+    this.committing = true
+    try {
+      await commit()
+    } finally {
+      this.committing = false
+    }
+  }
+
+  syncCommitted(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure)
+    if (this.running === null) {
+      this.running = this.sync().finally(() => {
+        this.running = null
+      })
+      return this.running
+    }
+    // The sync in flight may have started before this caller's commit: one more after it.
+    this.next ??= this.running.then(() => {
+      this.next = null
+      return this.syncCommitted()
+    })
+    return this.next
+  }
+
+  close(): void {
+    if (this.fd === null) return
+    closeSync(this.fd)
+    this.fd = null
+  }
+
+  /** A transaction ended with a write: synced now, unless it is the committer's. */
+  private ended(): void {
+    if (this.committing) {
+      this.committing = false
+      return
+    }
+    if (this.fd === null) return
+    try {
+      this.disk.syncNow(this.fd)
+    } catch (err) {
+      throw this.fail(err)
+    }
+  }
+
+  private sync(): Promise<void> {
+    const fd = this.fd
+    if (fd === null) return Promise.reject(new Error('the database is closed'))
+    return new Promise((resolve, reject) =>
+      this.disk.sync(fd, (err) => (err ? reject(this.fail(err)) : resolve())),
+    )
+  }
+
+  private fail(err: unknown): Error {
+    this.failure ??= new ServiceUnavailable(
+      'the database could not be synced to disk; restart the server once the disk is healthy',
+      err,
+    )
+    return this.failure
   }
 }
 
