@@ -1,5 +1,5 @@
 // A list fetched page by page (keyset `nextToken`), with a text filter over what is loaded and a
-// "Load more" button while the server has more.
+// "Load more" button while the server has more; and a region fetched at once (a short list).
 
 import { type Child, h, replace, uid } from './dom.js'
 import { type Column, empty, messageOf, notice, table } from './ui.js'
@@ -94,4 +94,40 @@ export function pagedList<T>(options: ListOptions<T>): PagedList {
   )
   void load(true)
   return { element, reload: () => load(true) }
+}
+
+export interface LoadedOptions<T> {
+  /** Fetch what the region shows, whole. */
+  fetch: () => Promise<T>
+  render: (value: T) => Child
+  signal: AbortSignal
+  /** Announce the region's changes to screen readers. */
+  live?: boolean
+}
+
+export interface Loaded {
+  element: HTMLElement
+  /** The first fetch, started at once; settles when it is drawn (failures included). */
+  loading: Promise<void>
+  /** Fetch and draw again (after a change). */
+  reload(): Promise<void>
+}
+
+/** A region that says "Loading…" until its fetch is drawn, or why the fetch failed. */
+export function loaded<T>(options: LoadedOptions<T>): Loaded {
+  const element = h(
+    'div',
+    options.live ? { 'aria-live': 'polite' } : null,
+    h('p', { class: 'loading' }, 'Loading…'),
+  )
+  const reload = async (): Promise<void> => {
+    try {
+      const value = await options.fetch()
+      if (options.signal.aborted) return
+      replace(element, options.render(value))
+    } catch (error) {
+      if (!options.signal.aborted) replace(element, notice('error', messageOf(error)))
+    }
+  }
+  return { element, loading: reload(), reload }
 }

@@ -1,31 +1,37 @@
 // Privileged accounts (TARGET/account): list, create, and an account's page (rotate, versions,
 // enable/disable, who can read it). Their secrets are never shown to administrators.
 
-import type { Account, AccountPage, AccountVersion, AccountVersionPage } from '@strongroom/protocol'
-import { ApiError, get, inst, patch, post, seg } from './api.js'
+import type { Account, AccountPage, AccountVersion } from '@strongroom/protocol'
+import { ApiError, get, inst, patch, post } from './api.js'
 import type { PageContext } from './context.js'
+import { loadDetail, versionsList } from './detail.js'
 import { h, replace } from './dom.js'
 import { pagedList } from './list.js'
 import { readersSection } from './readers.js'
 import { href, navigate } from './router.js'
 import {
   badge,
-  button,
   checkbox,
   checked,
-  confirmAction,
+  confirmRotation,
+  editForm,
   facts,
   field,
+  filterForm,
   form,
-  messageOf,
   mono,
-  notice,
+  noneYet,
+  optional,
   pageHeader,
   rawVal,
   section,
   time,
   val,
 } from './ui.js'
+
+/** What an account (or one of its versions) holds: "password, SSH key", or "nothing". */
+const holds = (a: { hasPassword: boolean; hasKey: boolean }): string =>
+  [a.hasPassword ? 'password' : '', a.hasKey ? 'SSH key' : ''].filter(Boolean).join(', ') || 'nothing'
 
 function sshKeyOf(f: HTMLFormElement): { key: string; passphrase?: string; fileName?: string } | undefined {
   const key = rawVal(f, 'sshKey.key')
@@ -71,35 +77,21 @@ export async function accountsPage(ctx: PageContext): Promise<void> {
       },
       { header: 'Display name', cell: (a) => a.displayName },
       { header: 'Status', cell: (a) => badge(a.status) },
-      {
-        header: 'Holds',
-        cell: (a) =>
-          [a.hasPassword ? 'password' : '', a.hasKey ? 'SSH key' : ''].filter(Boolean).join(', ') ||
-          'nothing',
-      },
+      { header: 'Holds', cell: holds },
       { header: 'Reason required', cell: (a) => (a.requiresReason ? 'yes' : 'no') },
       { header: 'Version', cell: (a) => String(a.currentVersion), className: 'num' },
       { header: 'Updated', cell: (a) => time(a.updateTime) },
     ],
     fetchPage: (nextToken) => get<AccountPage>(base, { nextToken, maxResults: 50, namePrefix: prefix }),
-    emptyText: [
-      'No accounts yet. Create one with the form above or ',
-      mono('strongroom account create'),
-      '.',
-    ],
+    emptyText: noneYet('accounts', 'strongroom account create'),
     filterText: (a) => `${a.accountName} ${a.displayName} ${a.description}`,
     filterLabel: 'Filter loaded accounts',
   })
-  const filters = form(
-    {
-      label: 'Account filters',
-      submitLabel: 'Apply filters',
-      className: 'inline',
-      reset: false,
-      onSubmit: async (f) => {
-        prefix = val(f, 'namePrefix')
-        await list.reload()
-      },
+  const filters = filterForm(
+    'Account filters',
+    async (f) => {
+      prefix = val(f, 'namePrefix')
+      await list.reload()
     },
     field('Filter by name prefix', { name: 'namePrefix', placeholder: 'DB-SERVER/' }),
   )
@@ -112,8 +104,7 @@ export async function accountsPage(ctx: PageContext): Promise<void> {
         const sshKey = sshKeyOf(f)
         const created = await post<Account>(base, {
           accountName: val(f, 'accountName'),
-          ...(val(f, 'displayName') ? { displayName: val(f, 'displayName') } : {}),
-          ...(val(f, 'description') ? { description: val(f, 'description') } : {}),
+          ...optional(f, 'displayName', 'description'),
           requiresReason: checked(f, 'requiresReason'),
           ...(password ? { password } : {}),
           ...(sshKey ? { sshKey } : {}),
@@ -141,54 +132,13 @@ export async function accountsPage(ctx: PageContext): Promise<void> {
 }
 
 export async function accountPage(ctx: PageContext): Promise<void> {
-  const { instanceId } = ctx
-  const path = inst(instanceId, 'accounts', seg(ctx.params['id']!))
-  const account = await get<Account>(path)
-  if (ctx.signal.aborted) return
-  const actionError = h('div', { class: 'action-error' })
-  const act = async (fn: () => Promise<unknown>): Promise<void> => {
-    replace(actionError)
-    try {
-      await fn()
-      await accountPage(ctx)
-    } catch (error) {
-      replace(actionError, notice('error', messageOf(error)))
-    }
-  }
-  const statusAction =
-    account.status === 'enabled'
-      ? button(
-          'Disable',
-          async () => {
-            const ok = await confirmAction({
-              title: `Disable ${account.accountName}?`,
-              message: 'Workloads can no longer retrieve its password or key until it is enabled again.',
-              confirmLabel: 'Disable',
-            })
-            if (ok) await act(() => post(`${path}/disable`))
-          },
-          { kind: 'danger' },
-        )
-      : button('Enable', () => act(() => post(`${path}/enable`)))
-
-  const versions = pagedList<AccountVersion>({
-    caption: 'Versions',
-    signal: ctx.signal,
-    columns: [
-      { header: 'Version', cell: (v) => String(v.version), className: 'num' },
-      { header: 'Current', cell: (v) => (v.current ? badge('current', 'ok') : '') },
-      {
-        header: 'Holds',
-        cell: (v) =>
-          [v.hasPassword ? 'password' : '', v.hasKey ? 'SSH key' : ''].filter(Boolean).join(', ') ||
-          'nothing',
-      },
-      { header: 'Created', cell: (v) => time(v.createTime) },
-      { header: 'Created by', cell: (v) => mono(v.createdBy) },
-    ],
-    fetchPage: (nextToken) => get<AccountVersionPage>(`${path}/versions`, { nextToken, maxResults: 50 }),
-    emptyText: 'No versions.',
-  })
+  const detail = await loadDetail<Account>(ctx, 'accounts', accountPage, (a) => ({
+    name: a.accountName,
+    message: 'Workloads can no longer retrieve its password or key until it is enabled again.',
+  }))
+  if (!detail) return
+  const { item: account, path, actions, statusAction } = detail
+  const versions = versionsList<AccountVersion>(ctx, path, [{ header: 'Holds', cell: holds }])
 
   const rotate = form(
     {
@@ -210,12 +160,10 @@ export async function accountPage(ctx: PageContext): Promise<void> {
             'Give a new password or SSH key, or choose one to remove',
             'password',
           )
-        const ok = await confirmAction({
-          title: `Rotate ${account.accountName}?`,
-          message: `Version ${account.currentVersion + 1} becomes current; a field left empty keeps its current value.`,
-          confirmLabel: 'Rotate',
-        })
-        if (!ok) throw new ApiError(0, 'Cancelled', 'Rotation cancelled: nothing changed.')
+        await confirmRotation(
+          `Rotate ${account.accountName}?`,
+          `Version ${account.currentVersion + 1} becomes current; a field left empty keeps its current value.`,
+        )
         await post<Account>(`${path}/versions`, body)
         await accountPage(ctx)
       },
@@ -225,19 +173,15 @@ export async function accountPage(ctx: PageContext): Promise<void> {
     checkbox('Remove the SSH key', 'removeKey'),
   )
 
-  const edit = form(
-    {
-      label: 'Edit account',
-      submitLabel: 'Save changes',
-      reset: false,
-      onSubmit: async (f) => {
-        await patch<Account>(path, {
-          displayName: val(f, 'displayName'),
-          description: val(f, 'description'),
-          requiresReason: checked(f, 'requiresReason'),
-        })
-        await accountPage(ctx)
-      },
+  const edit = editForm(
+    'Edit account',
+    async (f) => {
+      await patch<Account>(path, {
+        displayName: val(f, 'displayName'),
+        description: val(f, 'description'),
+        requiresReason: checked(f, 'requiresReason'),
+      })
+      await accountPage(ctx)
     },
     field('Display name', { name: 'displayName', value: account.displayName, required: true }),
     field('Description', { name: 'description', value: account.description }),
@@ -248,7 +192,7 @@ export async function accountPage(ctx: PageContext): Promise<void> {
   replace(
     ctx.main,
     pageHeader(account.accountName, statusAction),
-    actionError,
+    actions.element,
     facts([
       ['Display name', account.displayName],
       ['Account ID', mono(account.accountId)],

@@ -7,16 +7,14 @@ import { h, replace } from './dom.js'
 import { pagedList } from './list.js'
 import {
   badge,
-  button,
-  confirmAction,
+  confirmButton,
   field,
   form,
   intVal,
-  messageOf,
   mono,
-  notice,
   oneTimeSecret,
   pageHeader,
+  reportTo,
   section,
   select,
   time,
@@ -63,26 +61,21 @@ export async function adminTokensPage(ctx: PageContext): Promise<void> {
         cell: (t) =>
           t.revoked
             ? ''
-            : button(
+            : confirmButton(
                 'Revoke',
-                async () => {
-                  const self = t.adminTokenId === ctx.session.adminTokenId
-                  const ok = await confirmAction({
-                    title: `Revoke admin token ${t.name}?`,
-                    message: self
+                {
+                  title: `Revoke admin token ${t.name}?`,
+                  message:
+                    t.adminTokenId === ctx.session.adminTokenId
                       ? 'This is the token of your own session: revoking it signs you out.'
                       : 'Anything using it is refused from now on, and consoles signed in with it are signed out.',
-                    confirmLabel: 'Revoke',
-                  })
-                  if (!ok) return
-                  try {
+                },
+                () =>
+                  reportTo(created, async () => {
                     await post(`${BASE}/${seg(t.adminTokenId)}/revoke`)
                     await list.reload()
-                  } catch (error) {
-                    replace(created, notice('error', messageOf(error)))
-                  }
-                },
-                { kind: 'danger', ariaLabel: `Revoke admin token ${t.name}` },
+                  }),
+                `Revoke admin token ${t.name}`,
               ),
       },
     ],

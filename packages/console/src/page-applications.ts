@@ -15,27 +15,29 @@ import type {
 } from '@strongroom/protocol'
 import { ApiError, del, get, inst, patch, post, seg } from './api.js'
 import type { PageContext } from './context.js'
+import { loadDetail } from './detail.js'
 import { h, replace } from './dom.js'
-import { pagedList } from './list.js'
+import { type Loaded, loaded, pagedList } from './list.js'
 import { href, navigate } from './router.js'
 import {
   badge,
-  button,
   checkbox,
-  confirmAction,
-  empty,
+  checked,
+  confirmButton,
+  editForm,
   facts,
   field,
   form,
   intVal,
   listVal,
-  messageOf,
   mono,
-  notice,
+  noneYet,
   oneTimeSecret,
+  optional,
   pageHeader,
+  reportTo,
   section,
-  table,
+  tableOrEmpty,
   time,
   val,
 } from './ui.js'
@@ -60,11 +62,7 @@ export async function applicationsPage(ctx: PageContext): Promise<void> {
       { header: 'Created', cell: (a) => time(a.createTime) },
     ],
     fetchPage: (nextToken) => get<ApplicationPage>(base, { nextToken, maxResults: 50 }),
-    emptyText: [
-      'No applications yet. Create one with the form above or ',
-      mono('strongroom app create'),
-      '.',
-    ],
+    emptyText: noneYet('applications', 'strongroom app create'),
     filterText: (a) => `${a.name} ${a.clientId} ${a.applicationId} ${a.description}`,
     filterLabel: 'Filter applications',
   })
@@ -76,7 +74,7 @@ export async function applicationsPage(ctx: PageContext): Promise<void> {
         const lifetime = intVal(f, 'accessTokenLifetime', 'Access token lifetime')
         const created = await post<Application>(base, {
           name: val(f, 'name'),
-          ...(val(f, 'description') ? { description: val(f, 'description') } : {}),
+          ...optional(f, 'description'),
           allowedScopes: listVal(f, 'allowedScopes'),
           ...(lifetime !== undefined ? { accessTokenLifetime: lifetime } : {}),
         })
@@ -103,51 +101,24 @@ export async function applicationsPage(ctx: PageContext): Promise<void> {
 }
 
 export async function applicationPage(ctx: PageContext): Promise<void> {
-  const { instanceId } = ctx
-  const path = inst(instanceId, 'applications', seg(ctx.params['id']!))
-  const app = await get<Application>(path)
-  if (ctx.signal.aborted) return
-  const actionError = h('div', { class: 'action-error' })
-  const act = async (fn: () => Promise<unknown>): Promise<void> => {
-    replace(actionError)
-    try {
-      await fn()
-      await applicationPage(ctx)
-    } catch (error) {
-      replace(actionError, notice('error', messageOf(error)))
-    }
-  }
-  const statusAction =
-    app.status === 'enabled'
-      ? button(
-          'Disable',
-          async () => {
-            const ok = await confirmAction({
-              title: `Disable ${app.name}?`,
-              message: 'It can no longer get access tokens or obtain anything until it is enabled again.',
-              confirmLabel: 'Disable',
-            })
-            if (ok) await act(() => post(`${path}/disable`))
-          },
-          { kind: 'danger' },
-        )
-      : button('Enable', () => act(() => post(`${path}/enable`)))
+  const detail = await loadDetail<Application>(ctx, 'applications', applicationPage, (a) => ({
+    name: a.name,
+    message: 'It can no longer get access tokens or obtain anything until it is enabled again.',
+  }))
+  if (!detail) return
+  const { item: app, path, actions, statusAction } = detail
 
-  const edit = form(
-    {
-      label: 'Edit application',
-      submitLabel: 'Save changes',
-      reset: false,
-      onSubmit: async (f) => {
-        await patch<Application>(path, {
-          name: val(f, 'name'),
-          description: val(f, 'description'),
-          allowedScopes: listVal(f, 'allowedScopes'),
-          accessTokenLifetime:
-            intVal(f, 'accessTokenLifetime', 'Access token lifetime') ?? app.accessTokenLifetime,
-        })
-        await applicationPage(ctx)
-      },
+  const edit = editForm(
+    'Edit application',
+    async (f) => {
+      await patch<Application>(path, {
+        name: val(f, 'name'),
+        description: val(f, 'description'),
+        allowedScopes: listVal(f, 'allowedScopes'),
+        accessTokenLifetime:
+          intVal(f, 'accessTokenLifetime', 'Access token lifetime') ?? app.accessTokenLifetime,
+      })
+      await applicationPage(ctx)
     },
     field('Name', { name: 'name', value: app.name, required: true }),
     field('Description', { name: 'description', value: app.description }),
@@ -170,7 +141,7 @@ export async function applicationPage(ctx: PageContext): Promise<void> {
   replace(
     ctx.main,
     pageHeader(app.name, statusAction),
-    actionError,
+    actions.element,
     facts([
       ['Application ID', mono(app.applicationId)],
       ['Client ID', mono(app.clientId)],
@@ -201,7 +172,7 @@ export async function applicationPage(ctx: PageContext): Promise<void> {
         h(
           'a',
           {
-            href: `${href('i', instanceId, 'grants')}?applicationId=${encodeURIComponent(app.applicationId)}`,
+            href: `${href('i', ctx.instanceId, 'grants')}?applicationId=${encodeURIComponent(app.applicationId)}`,
           },
           'See and change what it may obtain',
         ),
@@ -243,25 +214,20 @@ function clientSecretsSection(ctx: PageContext, appPath: string): HTMLElement {
         cell: (s) =>
           s.revoked
             ? ''
-            : button(
+            : confirmButton(
                 'Revoke',
-                async () => {
-                  const dialog = await confirmAction({
-                    title: `Revoke the client secret ${s.hint}?`,
-                    message: 'The application can no longer authenticate with it.',
-                    confirmLabel: 'Revoke',
-                    extra: checkbox('Also revoke the access tokens issued with it', 'revokeTokens', true),
-                  })
-                  if (!dialog) return
-                  const revokeTokens = (dialog.elements.namedItem('revokeTokens') as HTMLInputElement).checked
-                  try {
+                {
+                  title: `Revoke the client secret ${s.hint}?`,
+                  message: 'The application can no longer authenticate with it.',
+                  extra: checkbox('Also revoke the access tokens issued with it', 'revokeTokens', true),
+                },
+                (dialog) =>
+                  reportTo(created, async () => {
+                    const revokeTokens = checked(dialog, 'revokeTokens')
                     await post(`${path}/${seg(s.clientSecretId)}/revoke`, { revokeTokens })
                     await list.reload()
-                  } catch (error) {
-                    replace(created, notice('error', messageOf(error)))
-                  }
-                },
-                { kind: 'danger', ariaLabel: `Revoke client secret ${s.hint}` },
+                  }),
+                `Revoke client secret ${s.hint}`,
               ),
       },
     ],
@@ -317,54 +283,40 @@ function keyBody(text: string): AddApplicationKeysBody {
 
 function keysSection(ctx: PageContext, appPath: string): HTMLElement {
   const path = `${appPath}/keys`
-  const body = h('div', null, h('p', { class: 'loading' }, 'Loading…'))
-  const load = async (): Promise<void> => {
-    try {
-      const keys = await get<ApplicationKeyList>(path)
-      if (ctx.signal.aborted) return
-      replace(
-        body,
-        keys.entities.length === 0
-          ? empty('No keys. Add a public key to let the application authenticate with private_key_jwt.')
-          : table<ApplicationKey>(
-              'Application keys',
-              [
-                { header: 'Key ID', cell: (k) => mono(k.kid) },
-                { header: 'Type', cell: (k) => [k.kty, k.crv, k.alg].filter(Boolean).join(' · ') },
-                { header: 'OCI fingerprint', cell: (k) => (k.ociFingerprint ? mono(k.ociFingerprint) : '—') },
-                { header: 'Added', cell: (k) => time(k.createTime) },
+  const keys: Loaded = loaded({
+    signal: ctx.signal,
+    fetch: () => get<ApplicationKeyList>(path),
+    render: ({ entities }) =>
+      tableOrEmpty<ApplicationKey>(
+        'Application keys',
+        [
+          { header: 'Key ID', cell: (k) => mono(k.kid) },
+          { header: 'Type', cell: (k) => [k.kty, k.crv, k.alg].filter(Boolean).join(' · ') },
+          { header: 'OCI fingerprint', cell: (k) => (k.ociFingerprint ? mono(k.ociFingerprint) : '—') },
+          { header: 'Added', cell: (k) => time(k.createTime) },
+          {
+            header: 'Actions',
+            className: 'actions-cell',
+            cell: (k) =>
+              confirmButton(
+                'Remove',
                 {
-                  header: 'Actions',
-                  className: 'actions-cell',
-                  cell: (k) =>
-                    button(
-                      'Remove',
-                      async () => {
-                        const ok = await confirmAction({
-                          title: `Remove key ${k.kid}?`,
-                          message: 'Assertions signed with it are refused from now on.',
-                          confirmLabel: 'Remove',
-                        })
-                        if (!ok) return
-                        try {
-                          await del(`${path}/${seg(k.applicationKeyId)}`)
-                          await load()
-                        } catch (error) {
-                          replace(body, notice('error', messageOf(error)))
-                        }
-                      },
-                      { kind: 'danger', ariaLabel: `Remove key ${k.kid}` },
-                    ),
+                  title: `Remove key ${k.kid}?`,
+                  message: 'Assertions signed with it are refused from now on.',
                 },
-              ],
-              keys.entities,
-            ),
-      )
-    } catch (error) {
-      replace(body, notice('error', messageOf(error)))
-    }
-  }
-  void load()
+                () =>
+                  reportTo(keys.element, async () => {
+                    await del(`${path}/${seg(k.applicationKeyId)}`)
+                    await keys.reload()
+                  }),
+                `Remove key ${k.kid}`,
+              ),
+          },
+        ],
+        entities,
+        'No keys. Add a public key to let the application authenticate with private_key_jwt.',
+      ),
+  })
   const add = form(
     {
       label: 'Add key',
@@ -373,7 +325,7 @@ function keysSection(ctx: PageContext, appPath: string): HTMLElement {
         const text = val(f, 'key')
         if (text === '') throw new ApiError(400, 'InvalidParameter', 'Public key is required', 'key')
         await post(path, keyBody(text))
-        await load()
+        await keys.reload()
       },
     },
     field('Public key', {
@@ -383,63 +335,47 @@ function keysSection(ctx: PageContext, appPath: string): HTMLElement {
       hint: 'A JWK, a JWKS ({"keys": […]}) or a PEM public key or certificate. Public keys only.',
     }),
   )
-  return section('Keys', add, body)
+  return section('Keys', add, keys.element)
 }
 
 function federatedSection(ctx: PageContext, appPath: string): HTMLElement {
   const path = `${appPath}/federated-credentials`
-  const body = h('div', null, h('p', { class: 'loading' }, 'Loading…'))
-  const load = async (): Promise<void> => {
-    try {
-      const list = await get<FederatedCredentialList>(path)
-      if (ctx.signal.aborted) return
-      replace(
-        body,
-        list.entities.length === 0
-          ? empty(
-              'No federated credentials. Add one to let a workload sign in with a token from its own OIDC issuer (Kubernetes, GitHub Actions…).',
-            )
-          : table<FederatedCredential>(
-              'Federated credentials',
-              [
-                { header: 'Name', cell: (c) => c.name },
-                { header: 'Issuer', cell: (c) => mono(c.issuer) },
-                { header: 'Subject', cell: (c) => mono(c.subject) },
-                { header: 'Audiences', cell: (c) => c.audiences.join(', ') },
-                { header: 'Keys', cell: (c) => (c.staticJwks ? 'static JWKS' : (c.jwksUri ?? 'discovered')) },
-                { header: 'Created', cell: (c) => time(c.createTime) },
+  const credentials: Loaded = loaded({
+    signal: ctx.signal,
+    fetch: () => get<FederatedCredentialList>(path),
+    render: ({ entities }) =>
+      tableOrEmpty<FederatedCredential>(
+        'Federated credentials',
+        [
+          { header: 'Name', cell: (c) => c.name },
+          { header: 'Issuer', cell: (c) => mono(c.issuer) },
+          { header: 'Subject', cell: (c) => mono(c.subject) },
+          { header: 'Audiences', cell: (c) => c.audiences.join(', ') },
+          { header: 'Keys', cell: (c) => (c.staticJwks ? 'static JWKS' : (c.jwksUri ?? 'discovered')) },
+          { header: 'Created', cell: (c) => time(c.createTime) },
+          {
+            header: 'Actions',
+            className: 'actions-cell',
+            cell: (c) =>
+              confirmButton(
+                'Delete',
                 {
-                  header: 'Actions',
-                  className: 'actions-cell',
-                  cell: (c) =>
-                    button(
-                      'Delete',
-                      async () => {
-                        const ok = await confirmAction({
-                          title: `Delete federated credential ${c.name}?`,
-                          message: 'Tokens from this issuer and subject are refused from now on.',
-                          confirmLabel: 'Delete',
-                        })
-                        if (!ok) return
-                        try {
-                          await del(`${path}/${seg(c.federatedCredentialId)}`)
-                          await load()
-                        } catch (error) {
-                          replace(body, notice('error', messageOf(error)))
-                        }
-                      },
-                      { kind: 'danger', ariaLabel: `Delete federated credential ${c.name}` },
-                    ),
+                  title: `Delete federated credential ${c.name}?`,
+                  message: 'Tokens from this issuer and subject are refused from now on.',
                 },
-              ],
-              list.entities,
-            ),
-      )
-    } catch (error) {
-      replace(body, notice('error', messageOf(error)))
-    }
-  }
-  void load()
+                () =>
+                  reportTo(credentials.element, async () => {
+                    await del(`${path}/${seg(c.federatedCredentialId)}`)
+                    await credentials.reload()
+                  }),
+                `Delete federated credential ${c.name}`,
+              ),
+          },
+        ],
+        entities,
+        'No federated credentials. Add one to let a workload sign in with a token from its own OIDC issuer (Kubernetes, GitHub Actions…).',
+      ),
+  })
   const add = form(
     {
       label: 'Add federated credential',
@@ -453,7 +389,7 @@ function federatedSection(ctx: PageContext, appPath: string): HTMLElement {
           audiences: listVal(f, 'audiences'),
           ...(jwksUri ? { jwksUri } : {}),
         })
-        await load()
+        await credentials.reload()
       },
     },
     field('Name', {
@@ -474,5 +410,5 @@ function federatedSection(ctx: PageContext, appPath: string): HTMLElement {
     }),
     field('JWKS URI', { name: 'jwksUri', hint: 'Optional: where the issuer publishes its keys.' }),
   )
-  return section('Federated credentials', add, body)
+  return section('Federated credentials', add, credentials.element)
 }

@@ -10,7 +10,7 @@ import {
   button,
   empty,
   field,
-  form,
+  filterForm,
   messageOf,
   mono,
   notice,
@@ -275,26 +275,21 @@ export async function auditPage(ctx: PageContext): Promise<void> {
     }
   })
 
-  const filterForm = form(
-    {
-      label: 'Audit filters',
-      submitLabel: 'Apply filters',
-      className: 'inline',
-      reset: false,
-      onSubmit: async (f) => {
-        const from = timeVal(f, 'from', 'From')
-        const to = timeVal(f, 'to', 'To')
-        filters = {
-          action: val(f, 'action'),
-          actorId: val(f, 'actorId'),
-          resourceType: val(f, 'resourceType'),
-          resourceId: val(f, 'resourceId'),
-          outcome: val(f, 'outcome'),
-          from,
-          to,
-        }
-        await loadFirst()
-      },
+  const filterFields = filterForm(
+    'Audit filters',
+    async (f) => {
+      const from = timeVal(f, 'from', 'From')
+      const to = timeVal(f, 'to', 'To')
+      filters = {
+        action: val(f, 'action'),
+        actorId: val(f, 'actorId'),
+        resourceType: val(f, 'resourceType'),
+        resourceId: val(f, 'resourceId'),
+        outcome: val(f, 'outcome'),
+        from,
+        to,
+      }
+      await loadFirst()
     },
     field('Action', { name: 'action', placeholder: 'credential.reveal' }),
     field('Actor', { name: 'actorId', placeholder: 'atk_… or app_…' }),
@@ -314,7 +309,7 @@ export async function auditPage(ctx: PageContext): Promise<void> {
     ctx.main,
     pageHeader(ctx.instanceId === 'system' ? 'System audit' : 'Audit', button('Verify chain', verify)),
     section('Chain verification', chain),
-    section('Events', filterForm, h('div', { class: 'live-row' }, liveButton, liveStatus), body, more),
+    section('Events', filterFields, h('div', { class: 'live-row' }, liveButton, liveStatus), body, more),
   )
   await Promise.all([verify(), loadFirst()])
 }

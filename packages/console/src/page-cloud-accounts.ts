@@ -7,22 +7,25 @@ import type {
   CloudAccountRole,
   CloudAccountRolePage,
 } from '@strongroom/protocol'
-import { ApiError, del, get, inst, patch, post, seg } from './api.js'
+import { del, get, inst, patch, post, seg } from './api.js'
 import type { PageContext } from './context.js'
+import { loadDetail, statusToggle } from './detail.js'
 import { h, replace } from './dom.js'
 import { type PagedList, pagedList } from './list.js'
 import { href, navigate } from './router.js'
 import {
   badge,
-  button,
-  confirmAction,
+  confirmButton,
+  confirmRotation,
+  editForm,
   facts,
   field,
+  filterForm,
   form,
   intVal,
-  messageOf,
   mono,
-  notice,
+  noneYet,
+  optional,
   pageHeader,
   rawVal,
   section,
@@ -56,24 +59,15 @@ export async function cloudAccountsPage(ctx: PageContext): Promise<void> {
       { header: 'Updated', cell: (a) => time(a.updateTime) },
     ],
     fetchPage: (nextToken) => get<CloudAccountPage>(base, { nextToken, maxResults: 50, namePrefix: prefix }),
-    emptyText: [
-      'No cloud accounts yet. Create one with the form above or ',
-      mono('strongroom cloud-account create'),
-      '.',
-    ],
+    emptyText: noneYet('cloud accounts', 'strongroom cloud-account create'),
     filterText: (a) => `${a.name} ${a.vendorAccountId} ${a.description}`,
     filterLabel: 'Filter loaded cloud accounts',
   })
-  const filters = form(
-    {
-      label: 'Cloud account filters',
-      submitLabel: 'Apply filters',
-      className: 'inline',
-      reset: false,
-      onSubmit: async (f) => {
-        prefix = val(f, 'namePrefix')
-        await list.reload()
-      },
+  const filters = filterForm(
+    'Cloud account filters',
+    async (f) => {
+      prefix = val(f, 'namePrefix')
+      await list.reload()
     },
     field('Filter by name prefix', { name: 'namePrefix', placeholder: 'prod-' }),
   )
@@ -82,17 +76,13 @@ export async function cloudAccountsPage(ctx: PageContext): Promise<void> {
       label: 'Create cloud account',
       submitLabel: 'Create cloud account',
       onSubmit: async (f) => {
-        const optional = (name: string): Record<string, string> =>
-          val(f, name) ? { [name]: val(f, name) } : {}
         const created = await post<CloudAccount>(base, {
           name: val(f, 'name'),
           vendorType: val(f, 'vendorType'),
           vendorAccountId: val(f, 'vendorAccountId'),
           accessKeyId: val(f, 'accessKeyId'),
           accessKeySecret: rawVal(f, 'accessKeySecret'),
-          ...optional('description'),
-          ...optional('stsEndpoint'),
-          ...optional('region'),
+          ...optional(f, 'description', 'stsEndpoint', 'region'),
         })
         navigate(href('i', instanceId, 'cloud-accounts', created.cloudAccountId))
       },
@@ -127,38 +117,12 @@ export async function cloudAccountsPage(ctx: PageContext): Promise<void> {
 }
 
 export async function cloudAccountPage(ctx: PageContext): Promise<void> {
-  const { instanceId } = ctx
-  const path = inst(instanceId, 'cloudAccounts', seg(ctx.params['id']!))
-  const account = await get<CloudAccount>(path)
-  if (ctx.signal.aborted) return
-  const actionError = h('div', { class: 'action-error' })
-  const act = async (
-    fn: () => Promise<unknown>,
-    reload: () => Promise<void> = () => cloudAccountPage(ctx),
-  ): Promise<void> => {
-    replace(actionError)
-    try {
-      await fn()
-      await reload()
-    } catch (error) {
-      replace(actionError, notice('error', messageOf(error)))
-    }
-  }
-  const statusAction =
-    account.status === 'enabled'
-      ? button(
-          'Disable',
-          async () => {
-            const ok = await confirmAction({
-              title: `Disable ${account.name}?`,
-              message: 'No workload can obtain credentials for its roles until it is enabled again.',
-              confirmLabel: 'Disable',
-            })
-            if (ok) await act(() => post(`${path}/disable`))
-          },
-          { kind: 'danger' },
-        )
-      : button('Enable', () => act(() => post(`${path}/enable`)))
+  const detail = await loadDetail<CloudAccount>(ctx, 'cloudAccounts', cloudAccountPage, (a) => ({
+    name: a.name,
+    message: 'No workload can obtain credentials for its roles until it is enabled again.',
+  }))
+  if (!detail) return
+  const { item: account, path, actions, statusAction } = detail
 
   const rolesPath = `${path}/roles`
   const roles: PagedList = pagedList<CloudAccountRole>({
@@ -176,50 +140,26 @@ export async function cloudAccountPage(ctx: PageContext): Promise<void> {
         className: 'actions-cell',
         cell: (r): HTMLElement => {
           const rolePath = `${rolesPath}/${seg(r.cloudAccountRoleId)}`
+          const act = (fn: () => Promise<unknown>): Promise<void> => actions.act(fn, () => roles.reload())
           return h(
             'div',
             { class: 'row-actions' },
-            r.status === 'enabled'
-              ? button(
-                  'Disable',
-                  async () => {
-                    const ok = await confirmAction({
-                      title: `Disable role ${r.name}?`,
-                      message: 'No workload can obtain credentials for it until it is enabled again.',
-                      confirmLabel: 'Disable',
-                    })
-                    if (ok)
-                      await act(
-                        () => post(`${rolePath}/disable`),
-                        () => roles.reload(),
-                      )
-                  },
-                  { kind: 'danger', ariaLabel: `Disable role ${r.name}` },
-                )
-              : button(
-                  'Enable',
-                  () =>
-                    act(
-                      () => post(`${rolePath}/enable`),
-                      () => roles.reload(),
-                    ),
-                  { ariaLabel: `Enable role ${r.name}` },
-                ),
-            button(
+            statusToggle({
+              enabled: r.status === 'enabled',
+              path: rolePath,
+              name: `role ${r.name}`,
+              message: 'No workload can obtain credentials for it until it is enabled again.',
+              act,
+              inRow: true,
+            }),
+            confirmButton(
               'Remove',
-              async () => {
-                const ok = await confirmAction({
-                  title: `Remove role ${r.name}?`,
-                  message: 'No workload can obtain credentials for it any more; its grants name nothing.',
-                  confirmLabel: 'Remove',
-                })
-                if (ok)
-                  await act(
-                    () => del(rolePath),
-                    () => roles.reload(),
-                  )
+              {
+                title: `Remove role ${r.name}?`,
+                message: 'No workload can obtain credentials for it any more; its grants name nothing.',
               },
-              { kind: 'danger', ariaLabel: `Remove role ${r.name}` },
+              () => act(() => del(rolePath)),
+              `Remove role ${r.name}`,
             ),
           )
         },
@@ -236,16 +176,12 @@ export async function cloudAccountPage(ctx: PageContext): Promise<void> {
       onSubmit: async (f) => {
         const def = intVal(f, 'defaultDurationSeconds', 'Default duration')
         const max = intVal(f, 'maxDurationSeconds', 'Maximum duration')
-        const optional = (name: string): Record<string, string> =>
-          val(f, name) ? { [name]: val(f, name) } : {}
         await post<CloudAccountRole>(rolesPath, {
           roleExternalId: val(f, 'roleExternalId'),
-          ...optional('name'),
-          ...optional('description'),
+          ...optional(f, 'name', 'description'),
           ...(def !== undefined ? { defaultDurationSeconds: def } : {}),
           ...(max !== undefined ? { maxDurationSeconds: max } : {}),
-          ...optional('sessionPolicy'),
-          ...optional('externalId'),
+          ...optional(f, 'sessionPolicy', 'externalId'),
         })
         await roles.reload()
         return 'Role added.'
@@ -289,13 +225,10 @@ export async function cloudAccountPage(ctx: PageContext): Promise<void> {
       submitLabel: 'Rotate',
       danger: true,
       onSubmit: async (f) => {
-        const ok = await confirmAction({
-          title: `Rotate the access key of ${account.name}?`,
-          message:
-            'The new key pair becomes current at once; the old one is kept sealed for the record. Disable the old key in the cloud afterwards.',
-          confirmLabel: 'Rotate',
-        })
-        if (!ok) throw new ApiError(0, 'Cancelled', 'Rotation cancelled: nothing changed.')
+        await confirmRotation(
+          `Rotate the access key of ${account.name}?`,
+          'The new key pair becomes current at once; the old one is kept sealed for the record. Disable the old key in the cloud afterwards.',
+        )
         await post<CloudAccount>(`${path}/keys`, {
           accessKeyId: val(f, 'accessKeyId'),
           accessKeySecret: rawVal(f, 'accessKeySecret'),
@@ -307,19 +240,15 @@ export async function cloudAccountPage(ctx: PageContext): Promise<void> {
     field('New access key secret', { name: 'accessKeySecret', secret: true, required: true }),
   )
 
-  const edit = form(
-    {
-      label: 'Edit cloud account',
-      submitLabel: 'Save changes',
-      reset: false,
-      onSubmit: async (f) => {
-        await patch<CloudAccount>(path, {
-          description: val(f, 'description'),
-          stsEndpoint: val(f, 'stsEndpoint') || null,
-          region: val(f, 'region') || null,
-        })
-        await cloudAccountPage(ctx)
-      },
+  const edit = editForm(
+    'Edit cloud account',
+    async (f) => {
+      await patch<CloudAccount>(path, {
+        description: val(f, 'description'),
+        stsEndpoint: val(f, 'stsEndpoint') || null,
+        region: val(f, 'region') || null,
+      })
+      await cloudAccountPage(ctx)
     },
     field('Description', { name: 'description', value: account.description }),
     field('STS endpoint', {
@@ -333,7 +262,7 @@ export async function cloudAccountPage(ctx: PageContext): Promise<void> {
   replace(
     ctx.main,
     pageHeader(account.name, statusAction),
-    actionError,
+    actions.element,
     facts([
       ['Cloud account ID', mono(account.cloudAccountId)],
       ['Vendor', vendorLabel(account.vendorType)],

@@ -6,26 +6,27 @@ import type {
   CredentialPage,
   CredentialType,
   CredentialVersion,
-  CredentialVersionPage,
   RevealedCredential,
 } from '@strongroom/protocol'
-import { ApiError, get, inst, patch, post, seg } from './api.js'
+import { ApiError, get, inst, patch, post } from './api.js'
 import type { PageContext } from './context.js'
+import { loadDetail, versionsList } from './detail.js'
 import { h, replace } from './dom.js'
 import { pagedList } from './list.js'
 import { readersSection } from './readers.js'
 import { href, navigate } from './router.js'
 import {
   badge,
-  button,
-  confirmAction,
+  confirmRotation,
   copyButton,
+  editForm,
   facts,
   field,
+  filterForm,
   form,
-  messageOf,
   mono,
-  notice,
+  noneYet,
+  optional,
   pageHeader,
   rawVal,
   section,
@@ -139,26 +140,17 @@ export async function credentialsPage(ctx: PageContext): Promise<void> {
     emptyText:
       filterType || filterPrefix
         ? 'No credentials match these filters.'
-        : [
-            'No credentials yet. Create one with the form above or ',
-            mono('strongroom credential create'),
-            '.',
-          ],
+        : noneYet('credentials', 'strongroom credential create'),
     filterText: (c) => `${c.credentialIdentifier} ${c.credentialName} ${c.description}`,
     filterLabel: 'Filter loaded credentials',
   })
 
-  const filters = form(
-    {
-      label: 'Credential filters',
-      submitLabel: 'Apply filters',
-      className: 'inline',
-      reset: false,
-      onSubmit: async (f) => {
-        filterType = val(f, 'credentialType')
-        filterPrefix = val(f, 'identifierPrefix')
-        await list.reload()
-      },
+  const filters = filterForm(
+    'Credential filters',
+    async (f) => {
+      filterType = val(f, 'credentialType')
+      filterPrefix = val(f, 'identifierPrefix')
+      await list.reload()
     },
     field('Filter by identifier prefix', { name: 'identifierPrefix', placeholder: 'team/' }),
     select('Filter by type', 'credentialType', [['', 'Any type'], ...TYPES]),
@@ -175,8 +167,7 @@ export async function credentialsPage(ctx: PageContext): Promise<void> {
           credentialIdentifier: val(f, 'credentialIdentifier'),
           credentialType: type,
           value: credentialValueOf(type, f),
-          ...(val(f, 'credentialName') ? { credentialName: val(f, 'credentialName') } : {}),
-          ...(val(f, 'description') ? { description: val(f, 'description') } : {}),
+          ...optional(f, 'credentialName', 'description'),
         }
         const created = await post<Credential>(base, body)
         navigate(href('i', instanceId, 'credentials', created.credentialId))
@@ -206,51 +197,13 @@ export async function credentialsPage(ctx: PageContext): Promise<void> {
 }
 
 export async function credentialPage(ctx: PageContext): Promise<void> {
-  const { instanceId } = ctx
-  const path = inst(instanceId, 'credentials', seg(ctx.params['id']!))
-  const credential = await get<Credential>(path)
-  if (ctx.signal.aborted) return
-
-  const statusAction =
-    credential.status === 'enabled'
-      ? button(
-          'Disable',
-          async () => {
-            const ok = await confirmAction({
-              title: `Disable ${credential.credentialIdentifier}?`,
-              message: 'Workloads can no longer obtain it until it is enabled again.',
-              confirmLabel: 'Disable',
-            })
-            if (!ok) return
-            await act(() => post<Credential>(`${path}/disable`))
-          },
-          { kind: 'danger' },
-        )
-      : button('Enable', () => act(() => post<Credential>(`${path}/enable`)))
-
-  const actionError = h('div', { class: 'action-error' })
-  const act = async (fn: () => Promise<unknown>): Promise<void> => {
-    replace(actionError)
-    try {
-      await fn()
-      await credentialPage(ctx)
-    } catch (error) {
-      replace(actionError, notice('error', messageOf(error)))
-    }
-  }
-
-  const versions = pagedList<CredentialVersion>({
-    caption: 'Versions',
-    signal: ctx.signal,
-    columns: [
-      { header: 'Version', cell: (v) => String(v.version), className: 'num' },
-      { header: 'Current', cell: (v) => (v.current ? badge('current', 'ok') : '') },
-      { header: 'Created', cell: (v) => time(v.createTime) },
-      { header: 'Created by', cell: (v) => mono(v.createdBy) },
-    ],
-    fetchPage: (nextToken) => get<CredentialVersionPage>(`${path}/versions`, { nextToken, maxResults: 50 }),
-    emptyText: 'No versions.',
-  })
+  const detail = await loadDetail<Credential>(ctx, 'credentials', credentialPage, (c) => ({
+    name: c.credentialIdentifier,
+    message: 'Workloads can no longer obtain it until it is enabled again.',
+  }))
+  if (!detail) return
+  const { item: credential, path, actions, statusAction } = detail
+  const versions = versionsList<CredentialVersion>(ctx, path)
 
   const rotateValue = typedValueFields(credential.credentialType)
   const rotate = form(
@@ -260,12 +213,10 @@ export async function credentialPage(ctx: PageContext): Promise<void> {
       danger: true,
       onSubmit: async (f) => {
         const value = credentialValueOf(credential.credentialType, f)
-        const ok = await confirmAction({
-          title: `Rotate ${credential.credentialIdentifier}?`,
-          message: `Version ${credential.currentVersion + 1} becomes current: workloads obtain the new value from now on.`,
-          confirmLabel: 'Rotate',
-        })
-        if (!ok) throw new ApiError(0, 'Cancelled', 'Rotation cancelled: nothing changed.')
+        await confirmRotation(
+          `Rotate ${credential.credentialIdentifier}?`,
+          `Version ${credential.currentVersion + 1} becomes current: workloads obtain the new value from now on.`,
+        )
         await post<Credential>(`${path}/versions`, { value })
         f.reset()
         await credentialPage(ctx)
@@ -274,18 +225,14 @@ export async function credentialPage(ctx: PageContext): Promise<void> {
     rotateValue.element,
   )
 
-  const edit = form(
-    {
-      label: 'Edit credential',
-      submitLabel: 'Save changes',
-      reset: false,
-      onSubmit: async (f) => {
-        await patch<Credential>(path, {
-          credentialName: val(f, 'credentialName'),
-          description: val(f, 'description'),
-        })
-        await credentialPage(ctx)
-      },
+  const edit = editForm(
+    'Edit credential',
+    async (f) => {
+      await patch<Credential>(path, {
+        credentialName: val(f, 'credentialName'),
+        description: val(f, 'description'),
+      })
+      await credentialPage(ctx)
     },
     field('Name', { name: 'credentialName', value: credential.credentialName, required: true }),
     field('Description', { name: 'description', value: credential.description }),
@@ -294,7 +241,7 @@ export async function credentialPage(ctx: PageContext): Promise<void> {
   replace(
     ctx.main,
     pageHeader(credential.credentialIdentifier, statusAction),
-    actionError,
+    actions.element,
     facts([
       ['Name', credential.credentialName],
       ['Credential ID', mono(credential.credentialId)],

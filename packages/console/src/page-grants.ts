@@ -15,14 +15,13 @@ import { h, replace, uid } from './dom.js'
 import { pagedList } from './list.js'
 import { href } from './router.js'
 import {
-  button,
-  confirmAction,
+  confirmButton,
   field,
+  filterForm,
   form,
-  messageOf,
   mono,
-  notice,
   pageHeader,
+  reportTo,
   section,
   select,
   time,
@@ -90,23 +89,18 @@ export async function grantsPage(ctx: PageContext): Promise<void> {
         header: 'Delete',
         className: 'actions-cell',
         cell: (g) =>
-          button(
+          confirmButton(
             'Delete',
-            async () => {
-              const ok = await confirmAction({
-                title: 'Delete this grant?',
-                message: `${appName.get(g.applicationId) ?? g.applicationId} loses ${g.actions.join(', ')} on ${g.resource}${g.resourceMatch === 'prefix' ? '…' : ''}.`,
-                confirmLabel: 'Delete',
-              })
-              if (!ok) return
-              try {
+            {
+              title: 'Delete this grant?',
+              message: `${appName.get(g.applicationId) ?? g.applicationId} loses ${g.actions.join(', ')} on ${g.resource}${g.resourceMatch === 'prefix' ? '…' : ''}.`,
+            },
+            () =>
+              reportTo(errors, async () => {
                 await del(`${base}/${seg(g.grantId)}`)
                 await list.reload()
-              } catch (error) {
-                replace(errors, notice('error', messageOf(error)))
-              }
-            },
-            { kind: 'danger', ariaLabel: `Delete grant ${g.grantId}` },
+              }),
+            `Delete grant ${g.grantId}`,
           ),
       },
     ],
@@ -128,17 +122,12 @@ export async function grantsPage(ctx: PageContext): Promise<void> {
   })
   const errors = h('div')
 
-  const filters = form(
-    {
-      label: 'Grant filters',
-      submitLabel: 'Apply filters',
-      className: 'inline',
-      reset: false,
-      onSubmit: async (f) => {
-        filterApp = val(f, 'applicationId')
-        filterType = val(f, 'resourceType')
-        await list.reload()
-      },
+  const filters = filterForm(
+    'Grant filters',
+    async (f) => {
+      filterApp = val(f, 'applicationId')
+      filterType = val(f, 'resourceType')
+      await list.reload()
     },
     select('Filter by application', 'applicationId', [['', 'Any application'], ...appOptions], {
       value: filterApp,

@@ -6,7 +6,7 @@ import type { PageContext } from './context.js'
 import { h, replace } from './dom.js'
 import { pagedList } from './list.js'
 import { href } from './router.js'
-import { field, form, mono, notice, pageHeader, section, time, val } from './ui.js'
+import { field, form, mono, noneYet, notice, optional, pageHeader, section, time, val } from './ui.js'
 
 export async function instancesPage(ctx: PageContext): Promise<void> {
   const operator = ctx.session.instanceScope === null
@@ -23,11 +23,7 @@ export async function instancesPage(ctx: PageContext): Promise<void> {
       if (!operator) return { entities: [...ctx.instances], nextToken: null }
       return get<InstancePage>('/admin/v1/instances', { nextToken, maxResults: 50 })
     },
-    emptyText: [
-      'No instances yet. Create one with the form above or ',
-      mono('strongroom instance create'),
-      '.',
-    ],
+    emptyText: noneYet('instances', 'strongroom instance create'),
     filterText: (i) => `${i.name} ${i.instanceId} ${i.description}`,
     filterLabel: 'Filter instances',
   })
@@ -39,7 +35,7 @@ export async function instancesPage(ctx: PageContext): Promise<void> {
           onSubmit: async (f) => {
             const created = await post<Instance>('/admin/v1/instances', {
               name: val(f, 'name'),
-              ...(val(f, 'description') ? { description: val(f, 'description') } : {}),
+              ...optional(f, 'description'),
             })
             await list.reload()
             await ctx.reloadInstances()

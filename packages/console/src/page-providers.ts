@@ -7,8 +7,9 @@ import type {
   CredentialProviderPage,
   ProviderTokensChanged,
 } from '@strongroom/protocol'
-import { get, inst, patch, post, seg } from './api.js'
+import { get, inst, patch, post } from './api.js'
 import type { PageContext } from './context.js'
+import { loadDetail } from './detail.js'
 import { h, replace } from './dom.js'
 import { pagedList } from './list.js'
 import { href, navigate } from './router.js'
@@ -18,16 +19,20 @@ import {
   checkbox,
   checked,
   confirmAction,
+  editForm,
   facts,
   field,
+  filterForm,
   form,
   intVal,
   listVal,
-  messageOf,
   mono,
+  noneYet,
   notice,
+  optional,
   pageHeader,
   rawVal,
+  reportTo,
   section,
   select,
   time,
@@ -100,24 +105,15 @@ export async function providersPage(ctx: PageContext): Promise<void> {
     ],
     fetchPage: (nextToken) =>
       get<CredentialProviderPage>(base, { nextToken, maxResults: 50, credentialProviderType: typeFilter }),
-    emptyText: [
-      'No credential providers yet. Create one with the form above or ',
-      mono('strongroom provider create'),
-      '.',
-    ],
+    emptyText: noneYet('credential providers', 'strongroom provider create'),
     filterText: (p) => `${p.credentialProviderIdentifier} ${p.credentialProviderName} ${p.description}`,
     filterLabel: 'Filter loaded providers',
   })
-  const filters = form(
-    {
-      label: 'Provider filters',
-      submitLabel: 'Apply filters',
-      className: 'inline',
-      reset: false,
-      onSubmit: async (f) => {
-        typeFilter = val(f, 'credentialProviderType')
-        await list.reload()
-      },
+  const filters = filterForm(
+    'Provider filters',
+    async (f) => {
+      typeFilter = val(f, 'credentialProviderType')
+      await list.reload()
     },
     select('Filter by type', 'credentialProviderType', [
       ['', 'Any type'],
@@ -135,10 +131,7 @@ export async function providersPage(ctx: PageContext): Promise<void> {
         const body: Record<string, unknown> = {
           credentialProviderIdentifier: val(f, 'credentialProviderIdentifier'),
           credentialProviderType: type,
-          ...(val(f, 'credentialProviderName')
-            ? { credentialProviderName: val(f, 'credentialProviderName') }
-            : {}),
-          ...(val(f, 'description') ? { description: val(f, 'description') } : {}),
+          ...optional(f, 'credentialProviderName', 'description'),
         }
         if (type === 'oauth') {
           body['oauth'] = {
@@ -195,36 +188,12 @@ export async function providersPage(ctx: PageContext): Promise<void> {
 }
 
 export async function providerPage(ctx: PageContext): Promise<void> {
-  const { instanceId } = ctx
-  const path = inst(instanceId, 'credential-providers', seg(ctx.params['id']!))
-  const provider = await get<CredentialProvider>(path)
-  if (ctx.signal.aborted) return
-  const actionError = h('div', { class: 'action-error' })
-  const act = async (fn: () => Promise<unknown>): Promise<void> => {
-    replace(actionError)
-    try {
-      await fn()
-      await providerPage(ctx)
-    } catch (error) {
-      replace(actionError, notice('error', messageOf(error)))
-    }
-  }
-  const statusAction =
-    provider.status === 'enabled'
-      ? button(
-          'Disable',
-          async () => {
-            const ok = await confirmAction({
-              title: `Disable ${provider.credentialProviderIdentifier}?`,
-              message:
-                'It mints no token until it is enabled again; tokens it minted stay valid unless revoked.',
-              confirmLabel: 'Disable',
-            })
-            if (ok) await act(() => post(`${path}/disable`))
-          },
-          { kind: 'danger' },
-        )
-      : button('Enable', () => act(() => post(`${path}/enable`)))
+  const detail = await loadDetail<CredentialProvider>(ctx, 'credential-providers', providerPage, (p) => ({
+    name: p.credentialProviderIdentifier,
+    message: 'It mints no token until it is enabled again; tokens it minted stay valid unless revoked.',
+  }))
+  if (!detail) return
+  const { item: provider, path, actions, statusAction } = detail
 
   let consumer = ''
   let revokedFilter = ''
@@ -242,7 +211,7 @@ export async function providerPage(ctx: PageContext): Promise<void> {
       })
       if (!ok) return
     }
-    try {
+    await reportTo(tokensStatus, async () => {
       const changed = await post<ProviderTokensChanged>(
         `${path}/tokens/${revoke ? 'revoke' : 'reinstate'}`,
         selection,
@@ -255,9 +224,7 @@ export async function providerPage(ctx: PageContext): Promise<void> {
         ),
       )
       await tokens.reload()
-    } catch (error) {
-      replace(tokensStatus, notice('error', messageOf(error)))
-    }
+    })
   }
   const tokens = pagedList<AuthenticationToken>({
     caption: 'Authentication tokens',
@@ -311,17 +278,12 @@ export async function providerPage(ctx: PageContext): Promise<void> {
       }),
     emptyText: 'No tokens match. Tokens appear here when applications ask this provider for one.',
   })
-  const tokenFilters = form(
-    {
-      label: 'Token filters',
-      submitLabel: 'Apply filters',
-      className: 'inline',
-      reset: false,
-      onSubmit: async (f) => {
-        consumer = val(f, 'consumerId')
-        revokedFilter = val(f, 'revoked')
-        await tokens.reload()
-      },
+  const tokenFilters = filterForm(
+    'Token filters',
+    async (f) => {
+      consumer = val(f, 'consumerId')
+      revokedFilter = val(f, 'revoked')
+      await tokens.reload()
     },
     field('Filter by consumer', { name: 'consumerId', placeholder: 'app_… or a custom consumer id' }),
     select('Filter by revocation', 'revoked', [
@@ -379,21 +341,17 @@ export async function providerPage(ctx: PageContext): Promise<void> {
     )
   }
 
-  const edit = form(
-    {
-      label: 'Edit credential provider',
-      submitLabel: 'Save changes',
-      reset: false,
-      onSubmit: async (f) => {
-        const body: Record<string, unknown> = {
-          credentialProviderName: val(f, 'credentialProviderName'),
-          description: val(f, 'description'),
-        }
-        const secret = rawVal(f, 'oauth.clientSecret')
-        if (provider.oauth && secret) body['oauth'] = { clientSecret: secret }
-        await patch<CredentialProvider>(path, body)
-        await providerPage(ctx)
-      },
+  const edit = editForm(
+    'Edit credential provider',
+    async (f) => {
+      const body: Record<string, unknown> = {
+        credentialProviderName: val(f, 'credentialProviderName'),
+        description: val(f, 'description'),
+      }
+      const secret = rawVal(f, 'oauth.clientSecret')
+      if (provider.oauth && secret) body['oauth'] = { clientSecret: secret }
+      await patch<CredentialProvider>(path, body)
+      await providerPage(ctx)
     },
     field('Name', { name: 'credentialProviderName', value: provider.credentialProviderName, required: true }),
     field('Description', { name: 'description', value: provider.description }),
@@ -409,7 +367,7 @@ export async function providerPage(ctx: PageContext): Promise<void> {
   replace(
     ctx.main,
     pageHeader(provider.credentialProviderIdentifier, statusAction),
-    actionError,
+    actions.element,
     facts([
       ['Name', provider.credentialProviderName],
       ['Provider ID', mono(provider.credentialProviderId)],

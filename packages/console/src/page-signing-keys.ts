@@ -1,58 +1,47 @@
 // Signing keys of an instance's authorization server, with rotation.
 
 import type { SigningKey } from '@strongroom/protocol'
-import { ApiError, get, inst, post } from './api.js'
+import { get, inst, post } from './api.js'
 import type { PageContext } from './context.js'
-import { h, replace } from './dom.js'
+import { replace } from './dom.js'
+import { loaded } from './list.js'
 import {
   badge,
-  confirmAction,
-  empty,
+  confirmRotation,
   field,
   form,
   intVal,
-  messageOf,
   mono,
-  notice,
   pageHeader,
   section,
   select,
-  table,
+  tableOrEmpty,
   time,
   val,
 } from './ui.js'
 
 export async function signingKeysPage(ctx: PageContext): Promise<void> {
   const base = inst(ctx.instanceId, 'signing-keys')
-  const body = h('div', { 'aria-live': 'polite' }, h('p', { class: 'loading' }, 'Loading…'))
-  const load = async (): Promise<void> => {
-    try {
-      const { entities: keys } = await get<{ entities: SigningKey[] }>(base)
-      if (ctx.signal.aborted) return
-      replace(
-        body,
-        keys.length === 0
-          ? empty(
-              'No signing keys yet: the first one is made when the instance first signs a token, or rotate now.',
-            )
-          : table<SigningKey>(
-              'Signing keys',
-              [
-                { header: 'Key ID', cell: (k) => mono(k.kid) },
-                { header: 'Algorithm', cell: (k) => k.alg },
-                { header: 'Status', cell: (k) => badge(k.status) },
-                { header: 'Created', cell: (k) => time(k.createTime) },
-                { header: 'Signs from', cell: (k) => time(k.activateTime) },
-                { header: 'Retired', cell: (k) => time(k.retireTime) },
-                { header: 'Unpublished', cell: (k) => time(k.unpublishTime) },
-              ],
-              keys,
-            ),
-      )
-    } catch (error) {
-      replace(body, notice('error', messageOf(error)))
-    }
-  }
+  const keys = loaded({
+    signal: ctx.signal,
+    live: true,
+    fetch: () => get<{ entities: SigningKey[] }>(base),
+    render: ({ entities }) =>
+      tableOrEmpty<SigningKey>(
+        'Signing keys',
+        [
+          { header: 'Key ID', cell: (k) => mono(k.kid) },
+          { header: 'Algorithm', cell: (k) => k.alg },
+          { header: 'Status', cell: (k) => badge(k.status) },
+          { header: 'Created', cell: (k) => time(k.createTime) },
+          { header: 'Signs from', cell: (k) => time(k.activateTime) },
+          { header: 'Retired', cell: (k) => time(k.retireTime) },
+          { header: 'Unpublished', cell: (k) => time(k.unpublishTime) },
+        ],
+        entities,
+        'No signing keys yet: the first one is made when the instance first signs a token, or rotate now.',
+      ),
+  })
   const rotate = form(
     {
       label: 'Rotate signing key',
@@ -61,20 +50,17 @@ export async function signingKeysPage(ctx: PageContext): Promise<void> {
       reset: false,
       onSubmit: async (f) => {
         const activateAfterSeconds = intVal(f, 'activateAfterSeconds', 'Activate after')
-        const ok = await confirmAction({
-          title: 'Rotate the signing key?',
-          message:
-            activateAfterSeconds === 0
-              ? 'The new key signs at once: relying parties that cached the old JWKS refuse new tokens until they refresh it. Use only after a compromise.'
-              : 'A new key is published now and starts signing after the delay; the current key retires then.',
-          confirmLabel: 'Rotate',
-        })
-        if (!ok) throw new ApiError(0, 'Cancelled', 'Rotation cancelled: nothing changed.')
+        await confirmRotation(
+          'Rotate the signing key?',
+          activateAfterSeconds === 0
+            ? 'The new key signs at once: relying parties that cached the old JWKS refuse new tokens until they refresh it. Use only after a compromise.'
+            : 'A new key is published now and starts signing after the delay; the current key retires then.',
+        )
         await post(`${base}/rotate`, {
           alg: val(f, 'alg'),
           ...(activateAfterSeconds !== undefined ? { activateAfterSeconds } : {}),
         })
-        await load()
+        await keys.reload()
         return 'Rotated.'
       },
     },
@@ -91,6 +77,6 @@ export async function signingKeysPage(ctx: PageContext): Promise<void> {
       hint: 'Published this long before it signs, so relying parties learn it first; 0 for an emergency rotation.',
     }),
   )
-  replace(ctx.main, pageHeader('Signing keys'), section('Keys', body), section('Rotate', rotate))
-  await load()
+  replace(ctx.main, pageHeader('Signing keys'), section('Keys', keys.element), section('Rotate', rotate))
+  await keys.loading
 }

@@ -60,6 +60,11 @@ export function empty(...text: Child[]): HTMLElement {
   return h('p', { class: 'empty' }, text)
 }
 
+/** What an empty list says before anything is made: use the form above, or the CLI's `command`. */
+export function noneYet(plural: string, command: string): Child {
+  return [`No ${plural} yet. Create one with the form above or `, mono(command), '.']
+}
+
 /** A `<dl>` of facts: `[['Status', badge('enabled')], …]`. */
 export function facts(rows: ReadonlyArray<readonly [string, Child]>): HTMLElement {
   return h(
@@ -119,6 +124,16 @@ export function table<T>(
       ),
     ),
   )
+}
+
+/** A table of `rows`, or what to do next when there are none. */
+export function tableOrEmpty<T>(
+  caption: string,
+  columns: ReadonlyArray<Column<T>>,
+  rows: readonly T[],
+  emptyText: Child,
+): HTMLElement {
+  return rows.length === 0 ? empty(emptyText) : table(caption, columns, rows)
 }
 
 /** A live region for a page's loading and failure messages. */
@@ -275,6 +290,16 @@ export function listVal(form: HTMLFormElement, name: string): string[] {
     .filter((s) => s !== '')
 }
 
+/** `{ [name]: value }` for each named field that is filled in, for a body's optional members. */
+export function optional(form: HTMLFormElement, ...names: string[]): Record<string, string> {
+  const body: Record<string, string> = {}
+  for (const name of names) {
+    const text = val(form, name)
+    if (text !== '') body[name] = text
+  }
+  return body
+}
+
 // ---- forms -----------------------------------------------------------------------------------
 
 /** Clear a form's errors. */
@@ -365,13 +390,37 @@ export function form(options: FormOptions, ...fields: Child[]): HTMLFormElement 
   return el
 }
 
+/**
+ * A list's filters in a row: `apply` reads them (keeping what it reads) and reloads the list.
+ * The values stay in place after applying.
+ */
+export function filterForm(
+  label: string,
+  apply: (form: HTMLFormElement) => Promise<unknown>,
+  ...fields: Child[]
+): HTMLFormElement {
+  return form(
+    { label, submitLabel: 'Apply filters', className: 'inline', reset: false, onSubmit: apply },
+    ...fields,
+  )
+}
+
+/** A form editing what a page shows: its fields start with the current values and keep them. */
+export function editForm(
+  label: string,
+  save: (form: HTMLFormElement) => Promise<unknown>,
+  ...fields: Child[]
+): HTMLFormElement {
+  return form({ label, submitLabel: 'Save changes', reset: false, onSubmit: save }, ...fields)
+}
+
 // ---- buttons and dialogs ---------------------------------------------------------------------
 
 /** A plain button running `action`; while it runs the button is disabled. */
 export function button(
   label: string,
   action: (event: MouseEvent) => unknown,
-  options: { kind?: 'primary' | 'danger' | 'ghost'; title?: string; ariaLabel?: string } = {},
+  options: { kind?: 'primary' | 'danger' | 'ghost'; title?: string; ariaLabel?: string | undefined } = {},
 ): HTMLButtonElement {
   const el = h(
     'button',
@@ -436,6 +485,41 @@ export function confirmAction(options: ConfirmOptions): Promise<HTMLFormElement 
     dialog.showModal()
     cancel.focus()
   })
+}
+
+/**
+ * A danger button that asks first (the dialog confirms with the button's own verb unless
+ * `confirmLabel` says otherwise); `run` gets the confirmed dialog's form.
+ */
+export function confirmButton(
+  label: string,
+  confirm: Omit<ConfirmOptions, 'confirmLabel'> & { confirmLabel?: string },
+  run: (dialog: HTMLFormElement) => unknown,
+  ariaLabel?: string,
+): HTMLButtonElement {
+  return button(
+    label,
+    async () => {
+      const dialog = await confirmAction({ confirmLabel: label, ...confirm })
+      if (dialog) await run(dialog)
+    },
+    { kind: 'danger', ariaLabel },
+  )
+}
+
+/** Ask before a rotation; a "no" stops the form with a message that nothing changed. */
+export async function confirmRotation(title: string, message: string): Promise<void> {
+  const ok = await confirmAction({ title, message, confirmLabel: 'Rotate' })
+  if (!ok) throw new ApiError(0, 'Cancelled', 'Rotation cancelled: nothing changed.')
+}
+
+/** Run `fn`; a failure is shown in `slot` (in place of what it held). */
+export async function reportTo(slot: HTMLElement, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn()
+  } catch (error) {
+    replace(slot, notice('error', messageOf(error)))
+  }
 }
 
 /** Copy text to the clipboard, saying so on the button. */
