@@ -4,7 +4,7 @@
  * stdout (progress goes to stderr); the same document is written to `bench/results/latest.json`.
  *
  *   node bench/run.mjs [--quick] [--duration S] [--warmup S] [--connections N] [--processes N]
- *                      [--nodes] [--only id,id]
+ *                      [--nodes] [--scale] [--only id,id]
  *
  * Every figure is requests/s and p50/p99 latency at `--connections` (50) concurrent keep-alive
  * connections, and its ratio to a raw `node:http` hello-world server measured in the same run with
@@ -26,6 +26,25 @@
  * server's and the generator's CPU (percent of one core) and the rest of the machine's, so this
  * stays checkable; `--processes N` splits the connections over N generator processes.
  *
+ * The token endpoint's peer (issue 15): oidc-provider, a dev dependency used only here, in its own
+ * process (`oidc-provider-peer.mjs`: client credentials, `client_secret_post`, JWT access tokens
+ * signed EdDSA for a resource server, tokens not stored, production mode, no logging). It is
+ * measured right after strongroom's `token-client-secret-post`, with the same request (form body:
+ * grant_type, client_id, client_secret, scope), load generator and connections, and followed by
+ * strongroom's figure once more on a fresh server; before each is measured, one request checks the
+ * answer is 200 with a JWT whose header says EdDSA. `tokenVsOidcProvider` is the mean of
+ * strongroom's two runs ÷ oidc-provider's (their spread above 20% is a warning, as the ceiling's);
+ * the JSON's `oidcProvider` has both sides' figures, their CPU per request and what each does per
+ * token. The three run whenever `token-client-secret-post` does (picking either id with `--only`
+ * runs them). oidc-provider 9 prints an "Unsupported runtime" warning on Node 20: checked, the grant
+ * works; the warning stays in the peer's captured output.
+ *
+ * `goals`: every row of issue 15's table with this run's figure beside its goal, `meetsGoal`, and
+ * the figure when the issue was filed (bench/goals.mjs): ObtainCredential ÷ ceiling (≥ 0.40) and its
+ * p99 (< 10 ms), token client_secret_post ÷ oidc-provider (≥ 3), token private_key_jwt ÷ ceiling
+ * (≥ 0.10), ObtainCredential with DPoP ÷ ceiling (≥ 0.15), credential create and rotate ÷ ceiling
+ * (≥ 0.20); one line per goal on stderr at the end. A goal not met does not make the run fail.
+ *
  * The SDK's figures (bench/sdk.mjs) follow the scenarios: getApiKey against a raw fetch of the same
  * request, and 1,000 concurrent cold calls.
  *
@@ -41,25 +60,42 @@
  * run warming all three nodes alike) and ~5 s of start-up: ~80 s by default, which takes the
  * default run past 3 minutes. The JSON's `nodes` says when they were not run.
  *
- * Default runtime: 2 s warm-up + 10 s measured per figure, 10 figures (the ceiling twice), the
- * SDK's 22 s, plus a server start and setup per scenario: about 150 s (≈ 230 s with `--nodes`).
- * `--quick`: 1 s + 3 s.
+ * Cost as data grows (bench/scale.mjs), NOT in the default run: `--scale` adds it, `--only scale`
+ * picks it (loaded only then). It seeds databases of up to 1M rows and runs after the ceiling's
+ * second run, so its minutes do not sit between the two; it reports its own ratios (`scale` in the
+ * JSON, a `notRun` note without it), and its goals join `goals`. `--quick` seeds a tenth.
+ *
+ * Default runtime: 2 s warm-up + 10 s measured per figure, 12 figures (the ceiling twice, strongroom's
+ * token figure twice around oidc-provider's), the SDK's 22 s, plus a server start and setup per
+ * scenario: about 180 s (≈ 260 s with `--nodes`). `--quick`: 1 s + 3 s.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { goalLine, goalRows, scaleGoalRows } from './goals.mjs'
 import { runLoadInProcesses } from './load.mjs'
 import { machineCpu, machineInfo } from './machine.mjs'
 import { measureNodes } from './nodes.mjs'
-import { CEILING, NODES_SCENARIOS, SCENARIOS } from './scenarios.mjs'
+import { CEILING, NODES_SCENARIOS, OIDC_PROVIDER_PEER, SCENARIOS, TOKEN_SCOPE } from './scenarios.mjs'
 import { measureSdk } from './sdk.mjs'
-import { adminTarget, startRawServer, startStrongroomServer, stopAllServers } from './servers.mjs'
+import {
+  adminTarget,
+  startOidcProviderPeer,
+  startRawServer,
+  startStrongroomServer,
+  stopAllServers,
+} from './servers.mjs'
+import { compareTokenEndpoints } from './token-comparison.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
 /** The SDK's figures (bench/sdk.mjs): getApiKey against a raw fetch, and 1,000 cold calls. */
 const SDK_ID = 'sdk'
+/** Cost as data grows (bench/scale.mjs), not in the default run: `--scale` or `--only scale`. */
+const SCALE_ID = 'scale'
+/** strongroom's token figure that its oidc-provider peer is compared with. */
+const TOKEN_ID = 'token-client-secret-post'
 
 const { values: flags } = parseArgs({
   options: {
@@ -70,13 +106,20 @@ const { values: flags } = parseArgs({
     processes: { type: 'string', default: '1' },
     transport: { type: 'string', default: 'raw' },
     nodes: { type: 'boolean', default: false },
+    scale: { type: 'boolean', default: false },
     only: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
 })
 
-const ALL_IDS = [...SCENARIOS.map((s) => s.id), SDK_ID, ...NODES_SCENARIOS.map((s) => s.id)]
+const ALL_IDS = [
+  ...SCENARIOS.map((s) => s.id),
+  OIDC_PROVIDER_PEER.id,
+  SDK_ID,
+  ...NODES_SCENARIOS.map((s) => s.id),
+  SCALE_ID,
+]
 
 if (flags.help) {
   process.stderr.write(
@@ -88,7 +131,9 @@ if (flags.help) {
       '  --connections N   concurrent keep-alive connections (default 50)',
       '  --processes N     load-generator processes sharing the connections (default 1)',
       '  --nodes           also 1 node vs 3 nodes on one PostgreSQL (not in the default run: ~80 s more)',
-      `  --only ID,…       only these scenarios (${ALL_IDS.join(', ')}); the ceiling always runs`,
+      '  --scale           also the cost as data grows (bench/scale.mjs; not in the default run: slow)',
+      `  --only ID,…       only these scenarios (${ALL_IDS.join(', ')}); the ceiling always runs, and`,
+      `                    ${TOKEN_ID} and ${OIDC_PROVIDER_PEER.id} run together`,
       '',
     ].join('\n'),
   )
@@ -125,8 +170,13 @@ if (unknown.length > 0) {
   process.stderr.write(`no scenario ${unknown.join(', ')}; there are ${ALL_IDS.join(', ')}\n`)
   process.exit(2)
 }
-const scenarios = only ? SCENARIOS.filter((s) => only.includes(s.id)) : SCENARIOS
+/** The peer is compared with strongroom's token figure: either one picked runs both. */
+const tokenPair = only === undefined || only.includes(TOKEN_ID) || only.includes(OIDC_PROVIDER_PEER.id)
+const scenarios = only
+  ? SCENARIOS.filter((s) => only.includes(s.id) || (tokenPair && s.id === TOKEN_ID))
+  : SCENARIOS
 const runSdk = only === undefined || only.includes(SDK_ID)
+const runScale = flags.scale || only?.includes(SCALE_ID) === true
 /** `--nodes` adds every several-nodes figure, to the default run or to those `--only` picks. */
 const nodesScenarios = NODES_SCENARIOS.filter((s) => flags.nodes || only?.includes(s.id))
 
@@ -190,7 +240,12 @@ async function measure(scenario, target, state, label) {
       return sample
     },
   })
-  const [a, b] = /** @type {[Sample, Sample]} */ (r.samples)
+  // A window edge's sample is missing when this process was starved of CPU for seconds (its timer
+  // ran after the result came in): the figure stands, its CPU shares are then unknown (null).
+  /** @type {Sample} */
+  const unknown = { serverCpuMs: target.baseUrls.map(() => null), postgresCpuMs: null, machine: null }
+  const [a, b] = /** @type {[Sample | null, Sample | null]} */ (r.samples).map((x) => x ?? unknown)
+  if (r.samples.includes(null)) log('  (a CPU sample at the window edges is missing: CPU shares unknown)')
   const windowMs = r.windowMs
   const perServer = a.serverCpuMs.map((cpu, i) => percent(cpu, b.serverCpuMs[i] ?? null, windowMs))
   const serverPct = perServer.reduce((n, p) => n + p, 0)
@@ -250,37 +305,98 @@ let ok = true
 const started = Date.now()
 const machine = machineInfo()
 
+/**
+ * One strongroom figure on a fresh server and data dir: the result's entry, with what the
+ * scenario's setup checked of the server's answer (`answer`, if it checked one).
+ * @param {import('./scenarios.mjs').Scenario} scenario
+ * @param {string} [label]
+ * @returns {Promise<Record<string, any>>}
+ */
+async function measureStrongroom(scenario, label) {
+  log(`${scenario.name}${label ? ` [${label}]` : ''}: starting a strongroom server`)
+  /** @type {import('./servers.mjs').StrongroomServer | null} */
+  let server = null
+  try {
+    server = await startStrongroomServer()
+    const target = await adminTarget(server)
+    const state = scenario.setup ? await scenario.setup(target) : null
+    const figure = await measure(scenario, single(server), state, label)
+    return { id: scenario.id, name: scenario.name, ...figure, answer: answerOf(state) }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    log(`  FAILED: ${message}`)
+    return { id: scenario.id, name: scenario.name, failed: message }
+  } finally {
+    await server?.stop()
+  }
+}
+
+/**
+ * The token endpoint's peer, oidc-provider, in its own process: the same request and load as
+ * strongroom's `token-client-secret-post`.
+ * @returns {Promise<Record<string, any>>}
+ */
+async function measurePeer() {
+  const scenario = OIDC_PROVIDER_PEER
+  log(`${scenario.name}: starting oidc-provider`)
+  /** @type {import('./servers.mjs').PeerServer | null} */
+  let peer = null
+  try {
+    peer = await startOidcProviderPeer({ scope: TOKEN_SCOPE })
+    const state = await scenario.setup?.({
+      baseUrl: peer.baseUrl,
+      clientId: peer.clientId,
+      clientSecret: peer.clientSecret,
+    })
+    const figure = await measure(scenario, single(peer), state)
+    return {
+      id: scenario.id,
+      name: scenario.name,
+      server: `oidc-provider ${peer.version}`,
+      ...figure,
+      answer: answerOf(state),
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    log(`  FAILED: ${message}`)
+    return { id: scenario.id, name: scenario.name, failed: message }
+  } finally {
+    await peer?.stop()
+  }
+}
+
+/** What a setup checked of the server's answer (the token's `alg` and `typ`), if anything. @param {unknown} state */
+const answerOf = (state) =>
+  state && typeof state === 'object' && 'answer' in state
+    ? /** @type {{ answer: unknown }} */ (state).answer
+    : undefined
+
 const raw = await startRawServer()
 /** @type {Awaited<ReturnType<typeof measure>>[]} */
 const ceilingRuns = []
-/** @type {Record<string, unknown>[]} */
+/** @type {Record<string, any>[]} */
 const results = []
+/** strongroom's token figure measured again right after its peer, on a fresh server. */
+/** @type {Record<string, any> | null} */
+let tokenAgain = null
+/** @type {Record<string, any> | null} */
+let peerResult = null
 /** @type {Record<string, unknown> | null} */
 let sdkResult = null
 /** @type {Record<string, any> | null} */
 let nodesResult = null
+/** @type {Record<string, any> | null} */
+let scaleResult = null
 try {
   ceilingRuns.push(await measure(CEILING, single(raw), null))
 
   for (const scenario of scenarios) {
-    log(`${scenario.name}: starting a strongroom server`)
-    /** @type {import('./servers.mjs').StrongroomServer | null} */
-    let server = null
-    try {
-      server = await startStrongroomServer()
-      const target = await adminTarget(server)
-      const state = scenario.setup ? await scenario.setup(target) : null
-      results.push({
-        id: scenario.id,
-        name: scenario.name,
-        ...(await measure(scenario, single(server), state)),
-      })
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error)
-      log(`  FAILED: ${message}`)
-      results.push({ id: scenario.id, name: scenario.name, failed: message })
-    } finally {
-      await server?.stop()
+    results.push(await measureStrongroom(scenario))
+    // The peer between two runs of strongroom's token figure: a change on the machine during the
+    // three shows as a spread between strongroom's two.
+    if (scenario.id === TOKEN_ID && tokenPair) {
+      peerResult = await measurePeer()
+      tokenAgain = await measureStrongroom(scenario, 'again, after oidc-provider')
     }
   }
 
@@ -313,6 +429,20 @@ try {
   ceilingRuns.push(await measure(CEILING, single(raw), null))
 } finally {
   await raw.stop()
+}
+
+// After the ceiling's second run: it is slow, and its figures are ratios of its own.
+if (runScale) {
+  log('cost as data grows (bench/scale.mjs)')
+  try {
+    /** @type {{ measureScale: (options: { quick: boolean, log: (message: string) => void }) => Promise<Record<string, any>> }} */
+    const scale = await import('./scale.mjs')
+    scaleResult = await scale.measureScale({ quick: flags.quick, log })
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    log(`  cost as data grows FAILED: ${message}`)
+    scaleResult = { failed: message }
+  }
 }
 
 const ceilingRps = ceilingRuns.reduce((n, r) => n + (r.rps ?? 0), 0) / ceilingRuns.length
@@ -352,37 +482,35 @@ for (const r of results) {
   }
 }
 
-if (nodesResult?.failed) {
-  ok = false
-  warnings.push(`several nodes: FAILED: ${nodesResult.failed}`)
+/** strongroom's token figure ÷ oidc-provider's: a goal of issue 15. */
+/** @type {number | null} */
+let tokenVsOidcProvider = null
+/** @type {Record<string, any>} */
+let oidcProvider = {
+  notRun: `it runs with ${TOKEN_ID}: in the default run, or --only ${TOKEN_ID} (or ${OIDC_PROVIDER_PEER.id})`,
 }
-for (const r of nodesResult?.results ?? []) {
-  if (r.failed) {
-    ok = false
-    warnings.push(`${r.id}: FAILED: ${r.failed}`)
-    continue
-  }
-  for (const [which, figure] of [
-    ['1 node', r.oneNode],
-    ['3 nodes', r.threeNodes],
-  ]) {
-    if (typeof figure.rps === 'number') figure.ratioToCeiling = round(figure.rps / ceilingRps, 3)
-    if (figure.errors > 0) {
-      ok = false
-      warnings.push(
-        `${r.id} [${which}]: ${figure.errors} ERRORS (${JSON.stringify(figure.statuses)}), first: ${figure.firstError}`,
-      )
-    }
-  }
+if (peerResult) {
+  const compared = compareTokenEndpoints({
+    before: results.find((r) => r.id === TOKEN_ID),
+    peer: peerResult,
+    after: tokenAgain,
+    ceilingRps,
+  })
+  tokenVsOidcProvider = compared.tokenVsOidcProvider
+  oidcProvider = compared.section
+  warnings.push(...compared.warnings)
+  if (compared.errors) ok = false
 }
 
-if (sdkResult?.failed) {
+if (scaleResult?.failed) {
   ok = false
-  warnings.push(`SDK: FAILED: ${sdkResult.failed}`)
-} else if (sdkResult && /** @type {number} */ (sdkResult.errors) > 0) {
-  ok = false
-  warnings.push(`SDK: ${sdkResult.errors} ERRORS`)
+  warnings.push(`cost as data grows: FAILED: ${scaleResult.failed}`)
 }
+
+const goals = [
+  ...goalRows({ result: (id) => results.find((r) => r.id === id && !r.failed), tokenVsOidcProvider }),
+  ...scaleGoalRows(scaleResult),
+]
 
 /** @param {unknown} value @returns {unknown} */
 function roundNumbers(value) {
@@ -404,11 +532,17 @@ const report = {
   durationSeconds: durationS,
   ceiling,
   results,
+  goals,
+  tokenVsOidcProvider,
+  oidcProvider,
   ...(sdkResult ? { sdk: roundNumbers(sdkResult) } : {}),
   nodes: nodesResult ?? {
     notRun:
       'one node vs three nodes on one PostgreSQL is not in the default run (about 80 s more): ' +
       `--nodes adds it, --only ${NODES_SCENARIOS.map((s) => s.id).join(',')} picks it`,
+  },
+  scale: scaleResult ?? {
+    notRun: `the cost as data grows is not in the default run (it is slow): --scale adds it, --only ${SCALE_ID} picks it`,
   },
   totalSeconds: round((Date.now() - started) / 1000, 1),
 }
@@ -416,5 +550,7 @@ const json = `${JSON.stringify(report, null, 2)}\n`
 process.stdout.write(json)
 mkdirSync(join(here, 'results'), { recursive: true })
 writeFileSync(join(here, 'results', 'latest.json'), json)
+log('goals (issue 15):')
+for (const row of goals) log(`  ${goalLine(row)}`)
 log(`${ok ? 'done' : 'done WITH ERRORS'} in ${report.totalSeconds} s; written to bench/results/latest.json`)
 process.exitCode = ok ? 0 : 1

@@ -14,13 +14,15 @@ import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign } 
  * @property {string} baseUrl
  * @property {string} [adminToken] strongroom only
  * @property {string} [instanceId] strongroom only: the admin token's default instance
+ * @property {string} [clientId] the oidc-provider peer only: its one client
+ * @property {string} [clientSecret] the oidc-provider peer only
  */
 
 /**
  * @typedef {object} Scenario
  * @property {string} id stable, used on the command line (`--only`) and between processes
  * @property {string} name as printed in the results
- * @property {'raw' | 'strongroom'} server which server it runs against
+ * @property {'raw' | 'strongroom' | 'oidc-provider'} server which server it runs against
  * @property {number} [expectStatus] the success status (default: any 2xx)
  * @property {(target: Target) => Promise<unknown>} [setup] returns the state handed to `request`
  * @property {(state: any, seq: number) => import('./load.mjs').RequestSpec} request `seq` is unique
@@ -29,6 +31,22 @@ import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign } 
 
 /** How many credentials the per-credential scenarios spread their requests over. */
 const SPREAD = 50
+
+/** The scope both token endpoints' figures ask for: strongroom's and its peer's. */
+export const TOKEN_SCOPE = 'urn:cloud:idaas:pam|credential:obtain'
+
+/**
+ * A client_credentials token request with a prebuilt form body: the same request shape for
+ * strongroom's `token-client-secret-post` and for its oidc-provider peer.
+ * @param {{ tokenPath: string, form: string }} state
+ * @returns {import('./load.mjs').RequestSpec}
+ */
+const tokenFormRequest = (state) => ({
+  method: 'POST',
+  path: state.tokenPath,
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: state.form,
+})
 
 /** @type {Scenario} */
 export const CEILING = {
@@ -88,12 +106,7 @@ export const SCENARIOS = [
     server: 'strongroom',
     expectStatus: 200,
     setup: createTokenClient,
-    request: (state) => ({
-      method: 'POST',
-      path: state.tokenPath,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: state.form,
-    }),
+    request: tokenFormRequest,
   },
   {
     id: 'token-private-key-jwt',
@@ -156,6 +169,78 @@ export const SCENARIOS = [
     }),
   },
 ]
+
+/**
+ * The token endpoint's peer (issue 15): oidc-provider (`oidc-provider-peer.mjs`) answering the same
+ * request as `token-client-secret-post`, with the same load; the figure `tokenVsOidcProvider` is
+ * strongroom's ÷ this one's.
+ * @type {Scenario}
+ */
+export const OIDC_PROVIDER_PEER = {
+  id: 'oidc-provider-token-client-secret-post',
+  name: 'oidc-provider: client_credentials token (client_secret_post, JWT EdDSA, tokens not stored)',
+  server: 'oidc-provider',
+  expectStatus: 200,
+  setup: async (target) => {
+    if (!target.clientId || !target.clientSecret) throw new Error('the oidc-provider peer needs its client')
+    const state = {
+      tokenPath: '/token',
+      form: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: target.clientId,
+        client_secret: target.clientSecret,
+        scope: TOKEN_SCOPE,
+      }).toString(),
+    }
+    return { ...state, answer: await expectEdDsaJwt(target, state) }
+  },
+  request: tokenFormRequest,
+}
+
+/**
+ * Asks once for a token as the load will, and checks the answer is 200 with a JWT signed EdDSA, so
+ * two token endpoints are compared on the same work. Returns the JWT's header's `alg` and `typ`.
+ * @param {Target} target
+ * @param {{ tokenPath: string, form: string }} state
+ */
+async function expectEdDsaJwt(target, state) {
+  const response = await fetch(`${target.baseUrl}${state.tokenPath}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: state.form,
+  })
+  const text = await response.text()
+  // The body holds a token: only its error code and description are ever quoted.
+  const body = /** @type {Record<string, unknown> | null} */ (
+    (() => {
+      try {
+        return JSON.parse(text)
+      } catch {
+        return null
+      }
+    })()
+  )
+  if (response.status !== 200) {
+    throw new Error(
+      `${state.tokenPath}: HTTP ${response.status}: ${String(body?.error ?? '')} ${String(body?.error_description ?? '')}`,
+    )
+  }
+  const token = typeof body?.access_token === 'string' ? body.access_token : ''
+  const parts = token.split('.')
+  /** @type {{ alg?: unknown, typ?: unknown }} */
+  let header = {}
+  try {
+    header = JSON.parse(Buffer.from(parts[0] ?? '', 'base64url').toString('utf8'))
+  } catch {
+    // reported below
+  }
+  if (parts.length !== 3 || header.alg !== 'EdDSA') {
+    throw new Error(
+      `${state.tokenPath}: 200 but not a JWS signed EdDSA (${parts.length} parts, alg ${String(header.alg)})`,
+    )
+  }
+  return { status: response.status, alg: header.alg, typ: String(header.typ) }
+}
 
 /**
  * @typedef {object} NodesScenario a figure of bench/nodes.mjs: a scenario of `SCENARIOS` measured on
@@ -390,7 +475,7 @@ async function adminCall(target, state, path, body) {
 
 /**
  * An application allowed the PAM scopes, with a client secret, and the form body that asks for a
- * token with it.
+ * token with it; checked once to answer an EdDSA JWT.
  * @param {Target} target
  */
 async function createTokenClient(target) {
@@ -400,15 +485,16 @@ async function createTokenClient(target) {
     allowedScopes: ['urn:cloud:idaas:pam|.all'],
   })
   const secret = await adminCall(target, state, `applications/${app.applicationId}/client-secrets`, {})
-  return {
+  const request = {
     tokenPath: `/v2/${encodeURIComponent(target.instanceId ?? '')}/authorizationServer/iauths_system/oauth2/token`,
     form: new URLSearchParams({
       grant_type: 'client_credentials',
       client_id: app.clientId,
       client_secret: secret.clientSecret,
-      scope: 'urn:cloud:idaas:pam|credential:obtain',
+      scope: TOKEN_SCOPE,
     }).toString(),
   }
+  return { ...request, answer: await expectEdDsaJwt(target, request) }
 }
 
 /** 32 random characters (base64url of 24 bytes). */
@@ -473,7 +559,7 @@ async function createCredentials(target, prefix, count) {
  * @returns {Scenario}
  */
 export function scenarioById(id) {
-  const found = id === CEILING.id ? CEILING : SCENARIOS.find((s) => s.id === id)
+  const found = [CEILING, OIDC_PROVIDER_PEER, ...SCENARIOS].find((s) => s.id === id)
   if (!found) throw new Error(`no scenario ${id}`)
   return found
 }

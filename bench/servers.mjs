@@ -1,9 +1,11 @@
 // @ts-check
 /**
  * Servers under test, each in its own child process (never in the load generator's event loop):
- * the raw `node:http` ceiling and a strongroom server on a fresh temporary data dir.
+ * the raw `node:http` ceiling, a strongroom server on a fresh temporary data dir, and the token
+ * endpoint's peer (oidc-provider, `oidc-provider-peer.mjs`).
  */
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -86,7 +88,19 @@ export async function stopAllServers() {
 export async function startRawServer() {
   const child = spawn(process.execPath, [join(here, 'raw-server.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] })
   const t = track(child)
-  const port = await new Promise((resolve, reject) => {
+  const port = await listeningPort(child, t, 'raw server')
+  return { ...t, baseUrl: `http://127.0.0.1:${port}` }
+}
+
+/**
+ * The port a child prints as `listening PORT` on stdout; rejects if it exits first.
+ * @param {import('node:child_process').ChildProcess} child
+ * @param {ReturnType<typeof track>} t
+ * @param {string} what named in the error
+ * @returns {Promise<number>}
+ */
+function listeningPort(child, t, what) {
+  return new Promise((resolve, reject) => {
     const onData = () => {
       const match = /listening (\d+)/.exec(t.output())
       if (match) {
@@ -95,9 +109,47 @@ export async function startRawServer() {
       }
     }
     child.stdout?.on('data', onData)
-    t.exited.then((code) => reject(new Error(`raw server exited (${code}): ${t.output()}`)))
+    t.exited.then((code) => reject(new Error(`${what} exited (${code}): ${t.output()}`)))
   })
-  return { ...t, baseUrl: `http://127.0.0.1:${port}` }
+}
+
+/**
+ * @typedef {RunningServer & { clientId: string, clientSecret: string, version: string }} PeerServer
+ */
+
+/**
+ * Starts the token endpoint's peer (`oidc-provider-peer.mjs`: oidc-provider, JWT EdDSA tokens,
+ * `client_secret_post`, tokens not stored) with a client made up here, allowed `scope`; its token
+ * endpoint is `/token`. Production mode (NODE_ENV) and no `DEBUG`, whatever this process has.
+ * @param {{ scope: string }} options
+ * @returns {Promise<PeerServer>}
+ */
+export async function startOidcProviderPeer({ scope }) {
+  const clientId = 'bench'
+  const clientSecret = randomBytes(32).toString('base64url')
+  const { DEBUG: _debug, ...env } = process.env
+  const child = spawn(process.execPath, [join(here, 'oidc-provider-peer.mjs')], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...env,
+      NODE_ENV: 'production',
+      PEER_CLIENT_ID: clientId,
+      PEER_CLIENT_SECRET: clientSecret,
+      PEER_SCOPE: scope,
+    },
+  })
+  const t = track(child)
+  try {
+    const port = await listeningPort(child, t, 'oidc-provider')
+    const { version } = JSON.parse(
+      readFileSync(join(repoRoot, 'node_modules/oidc-provider/package.json'), 'utf8'),
+    )
+    return { ...t, baseUrl: `http://127.0.0.1:${port}`, clientId, clientSecret, version }
+  } catch (error) {
+    await t.stop()
+    throw error
+  }
 }
 
 /**
