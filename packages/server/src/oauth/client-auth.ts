@@ -11,6 +11,7 @@ import { hashesEqual, isWellFormedSecret, keyedHash, SECRET_PREFIX } from '../cr
 import { OAuthError } from '../errors.js'
 import { clientSecretBinding } from '../services/applications/client-secrets.js'
 import type { Services } from '../services.js'
+import { prepare } from '../store/prepared.js'
 import type { ApplicationTable, Database, FederatedCredentialTable } from '../store/schema.js'
 
 export type ClientAuthMethod =
@@ -188,18 +189,16 @@ type Verdict =
  * at most 10 minutes ahead, and a jti never seen before (remembered until the assertion expires).
  */
 export async function verifyClient(
-  s: Pick<Services, 'keyring' | 'now' | 'committer'>,
+  s: Pick<Services, 'keyring' | 'now' | 'committer' | 'store'>,
   db: Kysely<Database>,
   instanceId: string,
   credentials: ClientCredentials,
   audiences: string[],
 ): Promise<Verdict> {
-  const application = await db
-    .selectFrom('applications')
-    .selectAll()
-    .where('instance_id', '=', instanceId)
-    .where('client_id', '=', credentials.clientId)
-    .executeTakeFirst()
+  const application = await applicationByClientId.first(s.store, db, {
+    instanceId,
+    clientId: credentials.clientId,
+  })
   if (!application) return { failure: 'unknown_client' }
   if (application.status !== 'enabled') return { failure: 'disabled', application }
   const now = s.now()
@@ -259,9 +258,25 @@ export async function verifyClient(
   return clientSecretId === undefined ? { application } : { application, clientSecretId }
 }
 
+// Every token request reads these two: prepared once (store/prepared.ts), not built per request.
+const applicationByClientId = prepare(['instanceId', 'clientId'], (db, p) =>
+  db
+    .selectFrom('applications')
+    .selectAll()
+    .where('instance_id', '=', p.instanceId)
+    .where('client_id', '=', p.clientId),
+)
+const clientSecretByHash = prepare(['applicationId', 'hash'], (db, p) =>
+  db
+    .selectFrom('client_secrets')
+    .select(['id', 'secret_hash', 'revoked_at', 'expires_at'])
+    .where('application_id', '=', p.applicationId)
+    .where('secret_hash', '=', p.hash),
+)
+
 /** The id of the live client secret `presented` is, or null. */
 async function secretMatches(
-  s: Pick<Services, 'keyring'>,
+  s: Pick<Services, 'keyring' | 'store'>,
   db: Kysely<Database>,
   applicationId: string,
   presented: string,
@@ -269,12 +284,7 @@ async function secretMatches(
 ): Promise<string | null> {
   if (!isWellFormedSecret(presented, SECRET_PREFIX.clientSecret)) return null
   const hash = keyedHash(s.keyring.hashKey, presented)
-  const secret = await db
-    .selectFrom('client_secrets')
-    .select(['id', 'secret_hash', 'revoked_at', 'expires_at'])
-    .where('application_id', '=', applicationId)
-    .where('secret_hash', '=', hash)
-    .executeTakeFirst()
+  const secret = await clientSecretByHash.first(s.store, db, { applicationId, hash })
   const live =
     secret !== undefined &&
     hashesEqual(secret.secret_hash, hash) &&

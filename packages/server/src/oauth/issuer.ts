@@ -1,6 +1,7 @@
 import { DEFAULT_AUTHORIZATION_SERVER } from '@strongroom/protocol'
 import { NotFound } from '../errors.js'
 import type { Services } from '../services.js'
+import { prepare } from '../store/prepared.js'
 
 /** The issuer identifier of an instance's authorization server: `{publicUrl}/v2/{instance}/authorizationServer/{id}`. */
 export function issuerOf(
@@ -10,6 +11,11 @@ export function issuerOf(
 ): string {
   return `${s.publicUrl}/v2/${instanceId}/authorizationServer/${authorizationServerId}`
 }
+
+// Read on every token request: prepared once (store/prepared.ts).
+const instanceExists = prepare(['instanceId'], (db, p) =>
+  db.selectFrom('instances').select('id').where('id', '=', p.instanceId),
+)
 
 /** Every instance has the one authorization server `iauths_system`; the instance must exist. */
 export async function requireAuthorizationServer(
@@ -23,10 +29,6 @@ export async function requireAuthorizationServer(
       `authorization server ${authorizationServerId} does not exist (use ${DEFAULT_AUTHORIZATION_SERVER})`,
     )
   }
-  const instance = await s.store.db
-    .selectFrom('instances')
-    .select('id')
-    .where('id', '=', instanceId)
-    .executeTakeFirst()
+  const instance = await instanceExists.first(s.store, s.store.db, { instanceId })
   if (!instance) throw new NotFound('InstanceNotFound', `instance ${instanceId} does not exist`)
 }
