@@ -13,6 +13,7 @@ import { clientSecretBinding } from '../services/applications/client-secrets.js'
 import type { Services } from '../services.js'
 import { prepare } from '../store/prepared.js'
 import type { ApplicationTable, Database, FederatedCredentialTable } from '../store/schema.js'
+import { type AssertionKey, publicAssertionKey, verifyClientAssertion } from './client-assertion.js'
 
 export type ClientAuthMethod =
   | 'client_secret_basic'
@@ -210,31 +211,21 @@ export async function verifyClient(
   const { assertion, method } = credentials
   const keys =
     method === 'private_key_jwt'
-      ? (await registeredKeys(db, application.id)).map((key) => ({ key, clientSecretId: undefined }))
+      ? await registeredKeys(db, application.id)
       : await liveSecrets(s, db, instanceId, application.id, now)
   if (keys.length === 0) return { failure: 'no_keys', application }
-  let payload: JWTPayload | undefined
-  let clientSecretId: string | undefined
-  let lastError = 'no key verified the assertion'
-  for (const { key, clientSecretId: id } of keys) {
-    try {
-      ;({ payload } = await jwtVerify(assertion, key, {
-        issuer: credentials.clientId,
-        subject: credentials.clientId,
-        audience: audiences,
-        algorithms: method === 'private_key_jwt' ? PRIVATE_KEY_JWT_ALGS : SECRET_JWT_ALGS,
-        requiredClaims: ['exp', 'jti'],
-        currentDate: new Date(now),
-        clockTolerance: LEEWAY_S,
-      }))
-      clientSecretId = id
-      break
-    } catch (err) {
-      lastError = (err as { code?: string }).code ?? 'invalid'
-    }
-  }
-  if (!payload) return { failure: 'bad_assertion', detail: lastError, application }
-  const exp = payload.exp!
+  const verdict = verifyClientAssertion(assertion, keys, {
+    issuer: credentials.clientId,
+    subject: credentials.clientId,
+    audiences,
+    algorithms: method === 'private_key_jwt' ? PRIVATE_KEY_JWT_ALGS : SECRET_JWT_ALGS,
+    nowS: Math.floor(now / 1000),
+    leewayS: LEEWAY_S,
+  })
+  if ('error' in verdict) return { failure: 'bad_assertion', detail: verdict.error, application }
+  const { payload } = verdict
+  const clientSecretId = verdict.key.kind === 'secret' ? verdict.key.clientSecretId : undefined
+  const exp = payload.exp as number
   if (exp - Math.floor(now / 1000) > MAX_ASSERTION_LIFETIME_S + LEEWAY_S) {
     return {
       failure: 'assertion_lifetime',
@@ -295,14 +286,32 @@ async function secretMatches(
 
 type VerifyKey = Parameters<typeof jwtVerify>[1]
 
-async function registeredKeys(db: Kysely<Database>, applicationId: string): Promise<VerifyKey[]> {
+/**
+ * Registered keys as key objects, made once per JWK text (most recently used kept): importing a
+ * JWK costs more than verifying with it.
+ */
+const publicKeys = new Map<string, AssertionKey | null>()
+const PUBLIC_KEY_CACHE_SIZE = 1024
+
+async function registeredKeys(db: Kysely<Database>, applicationId: string): Promise<AssertionKey[]> {
   const rows = await db
     .selectFrom('application_keys')
     .select('public_jwk')
     .where('application_id', '=', applicationId)
     .execute()
-  if (rows.length === 0) return []
-  return [createLocalJWKSet({ keys: rows.map((r) => JSON.parse(r.public_jwk) as JWK) }) as VerifyKey]
+  const keys: AssertionKey[] = []
+  for (const { public_jwk } of rows) {
+    let key = publicKeys.get(public_jwk)
+    if (key === undefined) {
+      key = publicAssertionKey(JSON.parse(public_jwk) as JWK) ?? null
+      if (publicKeys.size >= PUBLIC_KEY_CACHE_SIZE) publicKeys.delete(publicKeys.keys().next().value!)
+    } else {
+      publicKeys.delete(public_jwk)
+    }
+    publicKeys.set(public_jwk, key)
+    if (key) keys.push(key)
+  }
+  return keys
 }
 
 /** The live secrets of an application as HMAC keys, from their sealed copies, with their ids. */
@@ -312,14 +321,14 @@ async function liveSecrets(
   instanceId: string,
   applicationId: string,
   now: number,
-): Promise<{ key: VerifyKey; clientSecretId: string }[]> {
+): Promise<AssertionKey[]> {
   const rows = await db
     .selectFrom('client_secrets')
     .select(['id', 'secret_ciphertext', 'key_version', 'expires_at'])
     .where('application_id', '=', applicationId)
     .where('revoked_at', 'is', null)
     .execute()
-  const keys: { key: VerifyKey; clientSecretId: string }[] = []
+  const keys: AssertionKey[] = []
   for (const row of rows) {
     if (row.secret_ciphertext === null || row.key_version === null) continue
     if (row.expires_at !== null && Number(row.expires_at) <= now) continue
@@ -327,7 +336,7 @@ async function liveSecrets(
       ciphertext: row.secret_ciphertext,
       keyVersion: row.key_version,
     })
-    keys.push({ key: new Uint8Array(secret), clientSecretId: row.id })
+    keys.push({ kind: 'secret', key: Buffer.from(secret), clientSecretId: row.id })
   }
   return keys
 }
