@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs'
 import { isAbsolute, join, relative, resolve } from 'node:path'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import { startAuditKeyIndexer } from './audit/key-index.js'
 import {
   type BootstrapResult,
   bootstrap,
@@ -193,6 +194,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     )
     if (metricsListener) app.log.info({ url: metricsListener.url }, 'serving metrics')
     const stopHousekeeping = startHousekeeping(services, app.log, undefined, config.auditRetention)
+    const stopAuditKeyIndexer = startAuditKeyIndexer(services, app.log)
     let closing: Promise<void> | null = null
     return {
       url,
@@ -204,6 +206,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         closing ??= (async () => {
           shuttingDown = true
           stopHousekeeping()
+          await stopAuditKeyIndexer()
           await metricsListener?.close()
           // A keep-alive connection that was busy when the drain began turns idle afterwards and
           // would hold the close open until its timeout: sweep idle sockets while draining, and

@@ -243,6 +243,29 @@ async function commit(
     if ((current?.seq ?? 0) !== anchor.seq) {
       throw new ConfigError(`audit chain ${range.chain} was archived by another process meanwhile`)
     }
+    // Their keys (audit/key-index.ts) go with them: for each key of an archived event, its range
+    // up to the last archived seq (a delete by seq alone would walk every key of the chain).
+    for (const [kind, column] of [
+      ['actor', 'actor_id'],
+      ['resource', 'resource_id'],
+    ] as const) {
+      await trx
+        .deleteFrom('audit_event_keys')
+        .where('instance_id', '=', range.chain)
+        .where('kind', '=', kind)
+        .where('key', 'in', (eb) =>
+          eb
+            .selectFrom('audit_events')
+            .select(column)
+            .where('instance_id', '=', range.chain)
+            .where('seq', '>', anchor.seq)
+            .where('seq', '<=', range.lastSeq)
+            .where(column, 'is not', null)
+            .$narrowType<{ [c in typeof column]: string }>(),
+        )
+        .where('seq', '<=', range.lastSeq)
+        .execute()
+    }
     const deleted = await trx
       .deleteFrom('audit_events')
       .where('instance_id', '=', range.chain)

@@ -14,6 +14,8 @@ export interface Database {
   audit_events: AuditEventTable
   audit_heads: AuditHeadTable
   audit_anchors: AuditAnchorTable
+  audit_event_keys: AuditEventKeyTable
+  audit_key_marks: AuditKeyMarkTable
   signing_keys: SigningKeyTable
   revoked_access_tokens: RevokedAccessTokenTable
   client_secret_tokens: ClientSecretTokenTable
@@ -160,6 +162,23 @@ export interface AuditHeadTable {
   instance_id: string
   seq: number
   hash: string
+}
+
+/**
+ * What an audit event is found by (audit/key-index.ts): its actor's id (`kind` 'actor') and its
+ * resource's id ('resource', when it has one), filled in the background in batches.
+ */
+export interface AuditEventKeyTable {
+  instance_id: string
+  kind: 'actor' | 'resource'
+  key: string
+  seq: number
+}
+
+/** Every event of the chain with `seq` up to `indexed_seq` has its keys in `audit_event_keys`. */
+export interface AuditKeyMarkTable {
+  instance_id: string
+  indexed_seq: number
 }
 
 /**
