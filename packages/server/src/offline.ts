@@ -3,7 +3,8 @@ import { dirname, join, resolve } from 'node:path'
 import type { AuditVerifyResult } from '@strongroom/protocol'
 import { type ArchiveResult, archiveAuditEvents } from './audit/archive.js'
 import { type ArchiveVerifyResult, archiveFilesIn, verifyArchives } from './audit/archive-verify.js'
-import { listChains, verifyChain } from './audit/verify.js'
+import { verifyChainsInSnapshot } from './audit/verify.js'
+import { verifySqliteChains } from './audit/verify-sqlite.js'
 import { DEFAULT_DATA_DIR } from './config/config.js'
 import { rewrapAll } from './crypto/keyring.js'
 import { createRootKeyFile, loadRootKey } from './crypto/root-key.js'
@@ -26,17 +27,19 @@ function dbUrl(options: DbOptions): string {
 
 /**
  * Verifies audit chains directly in the database, without a server and without the root key:
- * the chain is over plaintext metadata. One result per chain (or the one asked for).
+ * the chain is over plaintext metadata. One result per chain (or the one asked for), all read
+ * in one snapshot: an SQLite file straight through better-sqlite3 (audit/verify-sqlite.ts),
+ * PostgreSQL in a read-only transaction; both run the checks of the online verification.
  */
 export async function verifyAuditOffline(
   options: DbOptions & { instanceId?: string },
 ): Promise<AuditVerifyResult[]> {
-  const store = openStore(dbUrl(options))
+  const store = openStore(dbUrl(options), { readonly: true })
   try {
-    const chains = options.instanceId ? [options.instanceId] : await listChains(store.db)
-    const results: AuditVerifyResult[] = []
-    for (const chain of chains) results.push(await verifyChain(store.db, chain))
-    return results
+    // The store resolved the file (and refused a missing one); its location is `sqlite:<file>`.
+    if (store.dialect === 'sqlite')
+      return verifySqliteChains(store.location.slice('sqlite:'.length), options.instanceId)
+    return await verifyChainsInSnapshot(store.db, options.instanceId)
   } finally {
     await store.close()
   }

@@ -15,7 +15,8 @@ import {
   verifyArchiveFile,
 } from './archive-file.js'
 import { withArchiveLock } from './archive-lock.js'
-import { chainedFields, eventHash, GENESIS_HASH, rowToEvent, SYSTEM_CHAIN } from './chain.js'
+import { GENESIS_HASH, rowToEvent, SYSTEM_CHAIN } from './chain.js'
+import { ChainVerifier, VERIFIED_COLUMNS } from './chain-verifier.js'
 import { listChains } from './verify.js'
 
 export const DAY_MS = 24 * 60 * 60_000
@@ -117,6 +118,7 @@ async function archiveNext(
   let prevSeq = anchor.seq
   let prevHash = anchor.hash
   let count = 0
+  const verifier = new ChainVerifier(chain, 'file' in anchor ? anchor : null)
   try {
     let reachedCutOff = false
     while (!reachedCutOff) {
@@ -136,17 +138,11 @@ async function archiveNext(
           reachedCutOff = true
           break
         }
-        const problem =
-          event.seq !== prevSeq + 1
-            ? `event ${prevSeq + 1} is missing`
-            : event.prevHash !== prevHash
-              ? `event ${event.seq} does not link to the one before it`
-              : eventHash(prevHash, chainedFields(event)) !== event.hash
-                ? `event ${event.seq} was altered`
-                : null
-        if (problem !== null) {
+        // The one check every verifier makes (chain-verifier.ts): what is archived verifies there.
+        const broken = verifier.next(VERIFIED_COLUMNS.map((column) => row[column]))
+        if (broken !== null) {
           throw new ConfigError(
-            `audit chain ${chain} is broken (${problem}): nothing of it was archived; run strongroom audit verify`,
+            `audit chain ${chain} is broken (${broken.problem ?? 'a link does not verify'}): nothing of it was archived; run strongroom audit verify`,
           )
         }
         if (handle === null) {

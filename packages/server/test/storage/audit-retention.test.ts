@@ -264,7 +264,7 @@ describe.each(ENGINES)('audit retention on %s', (engine) => {
     await expect(
       archiveAuditEvents(t.services, { before: now, dir, actor: ACTOR, chains: [t.instanceId] }),
     ).rejects.toThrow(
-      `audit chain ${t.instanceId} is broken (event 3 was altered): nothing of it was archived`,
+      `audit chain ${t.instanceId} is broken (event 3 was altered: its content does not match its hash): nothing of it was archived`,
     )
     expect(files()).toEqual([])
     expect(await rowsOf(t.instanceId)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
