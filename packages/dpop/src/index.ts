@@ -1,4 +1,5 @@
 export { type CheckedProof, checkProof, type ProofCheck } from './check-proof.js'
+export { jwsSignatureVerifies, keyFitsAlgorithm } from './jws-signature.js'
 export {
   accessTokenHash,
   PROOF_ALGORITHMS,

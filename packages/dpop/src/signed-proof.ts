@@ -1,4 +1,5 @@
-import { constants, createPublicKey, type KeyObject, verify } from 'node:crypto'
+import { createPublicKey, type KeyObject } from 'node:crypto'
+import { jwsSignatureVerifies } from './jws-signature.js'
 import type { ProofAlgorithm, PublicProofJwk } from './proof-jwk.js'
 import type { RefuseProof } from './proof-refusals.js'
 
@@ -48,44 +49,9 @@ export function parseSignedProof(
   } catch {
     throw invalid(`${FIELD}.jwk`, 'must be a valid public key')
   }
-  if (!signatureVerifies(alg as ProofAlgorithm, key, Buffer.from(`${h}.${p}`), Buffer.from(s, 'base64url')))
+  if (!jwsSignatureVerifies(alg, key, Buffer.from(`${h}.${p}`), Buffer.from(s, 'base64url')))
     throw invalid(FIELD, 'must be signed by the key in its jwk header')
   return { alg: alg as ProofAlgorithm, jwk, claims }
-}
-
-function signatureVerifies(alg: ProofAlgorithm, key: KeyObject, input: Buffer, signature: Buffer): boolean {
-  try {
-    switch (alg) {
-      case 'EdDSA':
-        return key.asymmetricKeyType === 'ed25519' && verify(null, input, key, signature)
-      case 'ES256':
-        return (
-          key.asymmetricKeyDetails?.namedCurve === 'prime256v1' &&
-          signature.length === 64 &&
-          verify('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, signature)
-        )
-      case 'RS256':
-      case 'PS256':
-        return (
-          key.asymmetricKeyType === 'rsa' &&
-          (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048 &&
-          verify(
-            'sha256',
-            input,
-            alg === 'RS256'
-              ? key
-              : {
-                  key,
-                  padding: constants.RSA_PKCS1_PSS_PADDING,
-                  saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
-                },
-            signature,
-          )
-        )
-    }
-  } catch {
-    return false
-  }
 }
 
 /** The header's `jwk`: public members only, of the type and strength its `alg` needs. */

@@ -1,12 +1,5 @@
-import {
-  constants,
-  createHmac,
-  createPublicKey,
-  type JsonWebKey,
-  type KeyObject,
-  timingSafeEqual,
-  verify,
-} from 'node:crypto'
+import { createHmac, createPublicKey, type JsonWebKey, type KeyObject, timingSafeEqual } from 'node:crypto'
+import { jwsSignatureVerifies, keyFitsAlgorithm } from '@strongroom/dpop'
 import type { JWK } from 'jose'
 
 /**
@@ -103,52 +96,13 @@ function selectable(key: AssertionKey, alg: string, kid: unknown): boolean {
   if (jwk.alg !== undefined && jwk.alg !== alg) return false
   if (jwk.use !== undefined && jwk.use !== 'sig') return false
   if (Array.isArray(jwk.key_ops) && !jwk.key_ops.includes('verify')) return false
-  return keyFits(alg, key.key)
-}
-
-const EC_CURVES: Record<string, { curve: string; hash: string; length: number }> = {
-  ES256: { curve: 'prime256v1', hash: 'sha256', length: 64 },
-  ES384: { curve: 'secp384r1', hash: 'sha384', length: 96 },
-  ES512: { curve: 'secp521r1', hash: 'sha512', length: 132 },
-}
-
-function keyFits(alg: string, key: KeyObject): boolean {
-  if (alg === 'EdDSA') return key.asymmetricKeyType === 'ed25519'
-  const ec = EC_CURVES[alg]
-  if (ec) return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === ec.curve
-  if (/^(RS|PS)(256|384|512)$/.test(alg)) {
-    return key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048
-  }
-  return false
+  return keyFitsAlgorithm(alg, key.key)
 }
 
 function signatureVerifies(alg: string, candidate: AssertionKey, input: Buffer, signature: Buffer): boolean {
-  try {
-    if (candidate.kind === 'secret') {
-      const expected = createHmac('sha256', candidate.key).update(input).digest()
-      return signature.length === expected.length && timingSafeEqual(signature, expected)
-    }
-    const key = candidate.key
-    if (alg === 'EdDSA') return verify(null, input, key, signature)
-    const ec = EC_CURVES[alg]
-    if (ec) {
-      return (
-        signature.length === ec.length &&
-        verify(ec.hash, input, { key, dsaEncoding: 'ieee-p1363' }, signature)
-      )
-    }
-    const hash = `sha${alg.slice(2)}`
-    return alg.startsWith('RS')
-      ? verify(hash, input, key, signature)
-      : verify(
-          hash,
-          input,
-          { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST },
-          signature,
-        )
-  } catch {
-    return false
-  }
+  if (candidate.kind === 'public') return jwsSignatureVerifies(alg, candidate.key, input, signature)
+  const expected = createHmac('sha256', candidate.key).update(input).digest()
+  return signature.length === expected.length && timingSafeEqual(signature, expected)
 }
 
 /** jose's claim checks for this profile; null when they pass. */
