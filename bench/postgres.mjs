@@ -1,8 +1,8 @@
 // @ts-check
 /**
  * A throwaway PostgreSQL server for the several-nodes figures (bench/nodes.mjs), started as
- * `npm run cluster` starts its own (scripts/cluster.mjs; that script runs on import, so its starter
- * is repeated here rather than shared): `initdb` into a temporary folder, `pg_ctl start`, as user
+ * `npm run cluster` starts its own (both find and run PostgreSQL's programs through
+ * scripts/postgres-programs.mjs): `initdb` into a temporary folder, `pg_ctl start`, as user
  * `postgres` when we are root (PostgreSQL refuses to run as root), binaries on PATH or in Debian's
  * /usr/lib/postgresql/<version>/bin. PostgreSQL's defaults are kept (fsync and synchronous_commit
  * on), as a production server has them: the figures include a durable audit commit.
@@ -11,23 +11,18 @@
  * is registered with the servers' cleanup (Ctrl-C, failure) and, as a last resort, run
  * synchronously from an `exit` handler (an uncaught error). Only SIGKILL leaves it behind.
  */
-import { execFile, spawnSync } from 'node:child_process'
-import {
-  accessSync,
-  chmodSync,
-  constants,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-} from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { join } from 'node:path'
+import {
+  asServerUser,
+  findPostgres,
+  runAsServerUser as run,
+  runningAsRoot,
+  SERVER_USER,
+} from '../scripts/postgres-programs.mjs'
 import { freePort, processCpuMs, registerCleanup } from './servers.mjs'
-
-const SERVER_USER = 'postgres'
-const runningAsRoot = process.getuid?.() === 0
 
 /**
  * @typedef {object} RunningPostgres
@@ -50,66 +45,6 @@ const runningAsRoot = process.getuid?.() === 0
  * }>} stop the mean number of the `strongroom` database's backends in each state over the
  *   samples, and of those queued for a row lock, per table
  */
-
-/** `initdb` and `pg_ctl`: on PATH, else in Debian's versioned folders (the newest first). */
-function findPostgres() {
-  /** @param {string} dir */
-  const usable = (dir) => {
-    try {
-      accessSync(join(dir, 'initdb'), constants.X_OK)
-      accessSync(join(dir, 'pg_ctl'), constants.X_OK)
-      return { initdb: join(dir, 'initdb'), pgCtl: join(dir, 'pg_ctl') }
-    } catch {
-      return undefined
-    }
-  }
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const found = dir ? usable(dir) : undefined
-    if (found) return found
-  }
-  /** @type {string[]} */
-  let versions = []
-  try {
-    versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a))
-  } catch {
-    // none there
-  }
-  for (const version of versions) {
-    const found = usable(join('/usr/lib/postgresql', version, 'bin'))
-    if (found) return found
-  }
-  return undefined
-}
-
-/** @param {string} word */
-const quote = (word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`)
-
-/**
- * `program args…`, as `postgres` when we are root.
- * @param {string} program
- * @param {string[]} args
- * @returns {[string, string[]]}
- */
-function asServerUser(program, args) {
-  return runningAsRoot
-    ? ['su', [SERVER_USER, '-s', '/bin/sh', '-c', [program, ...args].map(quote).join(' ')]]
-    : [program, args]
-}
-
-/**
- * @param {string} program
- * @param {string[]} args
- * @returns {Promise<void>}
- */
-function run(program, args) {
-  const [file, argv] = asServerUser(program, args)
-  return new Promise((resolve, reject) => {
-    execFile(file, argv, { timeout: 60_000, encoding: 'utf8' }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${[program, ...args].join(' ')} failed: ${`${stdout}${stderr}`.trim()}`))
-      else resolve()
-    })
-  })
-}
 
 /**
  * The PostgreSQL processes: the postmaster and its children (backends, WAL writer, checkpointer…).

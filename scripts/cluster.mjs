@@ -15,19 +15,19 @@
 //   npm run cluster -- --no-build         # skip the install check and the build (tests)
 //
 // Each node logs to NODE_DIR/server.log; PostgreSQL to BASE/postgres.log.
-import { execFile, spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { chmod, mkdtemp, open } from 'node:fs/promises'
 import { request as httpRequest, createServer as httpServer } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { delimiter, dirname, join, relative } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { findPostgres, runAsServerUser, runningAsRoot, SERVER_USER } from './postgres-programs.mjs'
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)))
 const cliBin = join(root, 'packages', 'cli', 'dist', 'bin.js')
-const SERVER_USER = 'postgres'
 const READY_TIMEOUT_MS = 30_000
 
 function usage(message) {
@@ -55,7 +55,6 @@ function parseArgs(argv) {
 }
 
 const options = parseArgs(process.argv.slice(2))
-const runningAsRoot = process.getuid?.() === 0
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const shown = (path) => {
   const rel = relative(process.cwd(), path)
@@ -68,49 +67,6 @@ function step(args, what) {
     console.error(`npm run cluster: ${what} failed (exit ${result.status ?? result.signal})`)
     process.exit(result.status ?? 1)
   }
-}
-
-/** `initdb` and `pg_ctl`: on PATH, else in Debian's versioned folders (as test/support/postgres.ts). */
-function findPostgres() {
-  const usable = (dir) => {
-    try {
-      accessSync(join(dir, 'initdb'), constants.X_OK)
-      accessSync(join(dir, 'pg_ctl'), constants.X_OK)
-      return { initdb: join(dir, 'initdb'), pgCtl: join(dir, 'pg_ctl') }
-    } catch {
-      return undefined
-    }
-  }
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const found = dir && usable(dir)
-    if (found) return found
-  }
-  let versions = []
-  try {
-    versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a))
-  } catch {
-    // none there
-  }
-  for (const version of versions) {
-    const found = usable(join('/usr/lib/postgresql', version, 'bin'))
-    if (found) return found
-  }
-  return undefined
-}
-
-const quote = (word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`)
-
-/** Runs a PostgreSQL program, as `postgres` when we are root. */
-function asServerUser(program, args) {
-  const [file, argv] = runningAsRoot
-    ? ['su', [SERVER_USER, '-s', '/bin/sh', '-c', [program, ...args].map(quote).join(' ')]]
-    : [program, args]
-  return new Promise((resolve, reject) => {
-    execFile(file, argv, { timeout: 60_000, encoding: 'utf8' }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${[program, ...args].join(' ')} failed: ${`${stdout}${stderr}`.trim()}`))
-      else resolve()
-    })
-  })
 }
 
 function freePort() {
@@ -259,7 +215,7 @@ function stopAll(code = 0) {
       }),
     )
     if (pgStarted)
-      await asServerUser(postgres.pgCtl, ['-D', pgData, '-m', 'fast', '-w', 'stop']).catch(() => {})
+      await runAsServerUser(postgres.pgCtl, ['-D', pgData, '-m', 'fast', '-w', 'stop']).catch(() => {})
     rmSync(base, { recursive: true, force: true })
     console.log('\nstopped every node and PostgreSQL, and removed', base)
     process.exit(code)
@@ -269,7 +225,7 @@ function stopAll(code = 0) {
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => void stopAll(0))
 
 try {
-  await asServerUser(postgres.initdb, [
+  await runAsServerUser(postgres.initdb, [
     '-D',
     pgData,
     '-U',
@@ -281,7 +237,7 @@ try {
   ])
   const pgPort = await freePort()
   pgStarted = true
-  await asServerUser(postgres.pgCtl, [
+  await runAsServerUser(postgres.pgCtl, [
     '-D',
     pgData,
     '-l',
