@@ -29,6 +29,7 @@ const { jwtBinding } = await dist('services/authentication-tokens/token-records.
 const { privateKeyFromDer, signJwt } = await dist('services/providers/provider-keys.js')
 const { jwtSettingsOf, providerSecretBinding } = await dist('services/providers/providers.js')
 const { openStore } = await dist('store/connect.js')
+const { recountTokens } = await dist('store/token-counts-table.js')
 /** The list cursors the server issues (store/pagination.ts). */
 export const { encodeCursor } = await dist('store/pagination.js')
 
@@ -195,6 +196,8 @@ export async function seedJwtTokens(seeder, options) {
       if (done % 200_000 === 0) options.log?.(`    ${done} tokens`)
     },
   )
+  // Written around the services: counted again, as the migration that made the counts does.
+  await recountTokens(store.db)
   return ids
 }
 

@@ -1,6 +1,7 @@
 import { archiveAuditEvents, DAY_MS } from '../audit/archive.js'
 import type { AuditRetention } from '../config/config.js'
 import type { Services } from '../services.js'
+import { HOUR_MS, pruneTokenCounts } from './token-counts-table.js'
 
 /** Rows past their expiry are kept this much longer, beyond any clock skew between nodes. */
 const GRACE_MS = 5 * 60_000
@@ -122,7 +123,7 @@ const FAILURE_BUCKET_RETENTION_MS = 60 * 60_000
  */
 export async function pruneSharedState(
   s: Pick<Services, 'committer' | 'now'>,
-): Promise<{ changes: number; failureBuckets: number; upstreamTokens: number }> {
+): Promise<{ changes: number; failureBuckets: number; upstreamTokens: number; tokenCounts: number }> {
   const now = s.now()
   return s.committer.run(async ({ trx }) => {
     const changes = await trx
@@ -145,10 +146,14 @@ export async function pruneSharedState(
         ]),
       )
       .executeTakeFirst()
+    // Counts of token expiries by hour and minute are only read for those to come; an hour of
+    // margin covers any skew between the nodes' clocks.
+    const tokenCounts = await pruneTokenCounts(trx, now, HOUR_MS)
     return {
       changes: Number(changes.numDeletedRows),
       failureBuckets: Number(failureBuckets.numDeletedRows),
       upstreamTokens: Number(upstreamTokens.numDeletedRows),
+      tokenCounts,
     }
   })
 }

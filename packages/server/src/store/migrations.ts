@@ -1,6 +1,7 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
 import { ServiceUnavailable } from '../errors.js'
 import type { Dialect, Store } from './connect.js'
+import { recountTokens } from './token-counts-table.js'
 
 /**
  * The schema, as ordered migrations shared by both engines. Only the column types differ:
@@ -653,6 +654,38 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .on('authentication_tokens')
           .columns(['instance_id', 'provider_id', 'id'])
           .execute()
+      },
+    },
+    '0015_token_counts': {
+      async up(db: Kysely<unknown>) {
+        // ListAuthenticationTokens' totalCount without count(*) over every token ever minted
+        // (services/authentication-tokens/token-counts.ts): counts kept by hour and minute of
+        // expiry, so "not expired" is a sum of at most ~800 rows and one minute's tokens.
+        const counts = db.schema
+          .createTable('authentication_token_counts')
+          .addColumn('instance_id', 'text', (c) => c.notNull())
+          .addColumn('provider_id', 'text', (c) => c.notNull())
+          .addColumn('consumer_id', 'text', (c) => c.notNull())
+          .addColumn('revoked', 'integer', (c) => c.notNull())
+          .addColumn('width', time, (c) => c.notNull())
+          .addColumn('bucket', time, (c) => c.notNull())
+          .addColumn('n', time, (c) => c.notNull())
+          .addPrimaryKeyConstraint('authentication_token_counts_pk', [
+            'instance_id',
+            'provider_id',
+            'consumer_id',
+            'width',
+            'bucket',
+            'revoked',
+          ])
+        await (dialect === 'sqlite' ? counts.modifyEnd(sql`without rowid`) : counts).execute()
+        // The tokens of a provider that expire within one minute, counted exactly.
+        await db.schema
+          .createIndex('authentication_tokens_expiry')
+          .on('authentication_tokens')
+          .columns(['instance_id', 'provider_id', 'expires_at'])
+          .execute()
+        await recountTokens(db)
       },
     },
   }

@@ -24,6 +24,7 @@ export interface Database {
   federated_credentials: FederatedCredentialTable
   credential_providers: CredentialProviderTable
   authentication_tokens: AuthenticationTokenTable
+  authentication_token_counts: AuthenticationTokenCountTable
   accounts: AccountTable
   account_versions: AccountVersionTable
   token_sessions: TokenSessionTable
@@ -296,6 +297,21 @@ export interface AuthenticationTokenTable {
   created_at: number
   updated_at: number
   expires_at: number
+}
+
+/** How many tokens there are, and expire by hour and by minute (store/token-counts-table.ts). */
+export interface AuthenticationTokenCountTable {
+  instance_id: string
+  provider_id: string
+  /** `''`: every consumer of the provider. */
+  consumer_id: string
+  /** 0 or 1. */
+  revoked: number
+  /** 0: all of them; otherwise ms per bucket of expiry. */
+  width: number
+  /** `expires_at` ÷ `width` (0 when `width` is 0). */
+  bucket: number
+  n: number
 }
 
 export interface AccountTable {

@@ -9,6 +9,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest'
 import { indexAuditKeys } from '../../src/audit/key-index.js'
 import { queryAuditEvents } from '../../src/audit/query.js'
+import { countTokens } from '../../src/services/authentication-tokens/token-counts.js'
 import { pageOfTokens } from '../../src/services/authentication-tokens/token-records.js'
 import type { Database } from '../../src/store/schema.js'
 import { ENGINES, openTestServer, type TestServer } from '../support/engines.js'
@@ -148,5 +149,27 @@ describe.each(ENGINES)('scale indexes on %s', (engine) => {
     const oneConsumer = await planOf(t, page('app_01m96zvky8a6t3b2x9yeddwjy5'))
     expect(oneConsumer).not.toMatch(/TEMP B-TREE|Sort/)
     if (engine === 'sqlite') expect(oneConsumer).toContain('authentication_tokens_consumer')
+  })
+  it('the total of a token list reads the count rows and one minute of the expiry index, never every token', async () => {
+    t = await openTestServer(engine)
+    const total = (consumerId?: string) => (db: Kysely<Database>) =>
+      countTokens(
+        db,
+        t.instanceId,
+        { providerId: 'atp_01m96zvk7x750fbq2gjxhzj8bm', consumerId, expired: false },
+        1_800_000_000_000,
+      )
+    for (const consumerId of [undefined, 'app_01m96zvky8a6t3b2x9yeddwjy5']) {
+      // Kysely hands the plugin each subquery too: the last plan is the whole statement's.
+      const plan = (await plansOf(t, total(consumerId))).at(-1)!
+      expect(plan).not.toMatch(/\bSCAN authentication_tokens\b|Seq Scan/)
+      expect(plan).toMatch(/authentication_tokens_expiry/)
+      // The hours and minutes to come: a range of buckets, not every bucket of the consumer.
+      expect(plan).toMatch(
+        engine === 'sqlite'
+          ? /SEARCH authentication_token_counts USING PRIMARY KEY \(instance_id=\? AND provider_id=\? AND consumer_id=\? AND width=\? AND bucket>\? AND bucket<\?\)/
+          : /Index Scan using authentication_token_counts_pk[^\n]*\n\s*Index Cond: \(\(instance_id = [^\n]*width = '60000'::bigint\) AND \(bucket > [^\n]*bucket < /,
+      )
+    }
   })
 })

@@ -9,6 +9,7 @@ import { auditedOperation } from '../audited-operation.js'
 import { authorizeProvider } from '../providers/provider-access.js'
 import { oauthSettingsOf } from '../providers/providers.js'
 import { checkCustomParameters, type UpstreamToken } from '../providers/upstream-tokens.js'
+import { insertTokenRecord } from './token-counts.js'
 import { toAuthenticationToken } from './token-records.js'
 
 type WorkloadCaller = Caller & { workload: Workload }
@@ -156,7 +157,7 @@ function createRecord(
       updated_at: now,
       expires_at: token.expiresAt,
     }
-    await unit.trx.insertInto('authentication_tokens').values(row).execute()
+    await insertTokenRecord(unit, row)
     unit.about({ type: 'authentication_token', id: row.id })
     await unit.succeed({ ...details, authenticationTokenId: row.id, created: true })
     return row

@@ -9,6 +9,7 @@ import { authorizeProvider } from '../providers/provider-access.js'
 import { signJwt } from '../providers/provider-keys.js'
 import { jwtSettingsOf, providerIssuer } from '../providers/providers.js'
 import { isReservedAudience, type JwtSettings } from '../providers/settings.js'
+import { insertTokenRecord } from './token-counts.js'
 import { jwtBinding, toAuthenticationToken } from './token-records.js'
 
 /** Registered claims the server sets itself (RFC 7519 §4.1): custom claims may not override them. */
@@ -105,7 +106,7 @@ export async function generateJwt(
         updated_at: now,
         expires_at: exp * 1000,
       }
-      await unit.trx.insertInto('authentication_tokens').values(row).execute()
+      await insertTokenRecord(unit, row)
       await unit.succeed({
         credentialProvider: provider.identifier,
         authenticationTokenId: id,

@@ -14,6 +14,7 @@ import { refuseWithoutScope } from '../grants/authorize.js'
 import { requireInstance } from '../instances/instances.js'
 import { authorizeProvider } from '../providers/provider-access.js'
 import { findProvider } from '../providers/providers.js'
+import { setTokensRevoked } from './token-counts.js'
 import {
   findTokenRecord,
   openJwt,
@@ -215,14 +216,13 @@ export async function setTokenRevoked(
       if (provider instanceof Refusal) return provider
       if (row.consumer_id !== caller.workload.applicationId)
         return unit.refuse(tokenNotFound(), 'other_consumer')
-      const changed = Number(row.revoked) !== (revoked ? 1 : 0)
-      if (changed) {
-        await unit.trx
-          .updateTable('authentication_tokens')
-          .set({ revoked: revoked ? 1 : 0, updated_at: s.now() })
-          .where('id', '=', row.id)
-          .execute()
-      }
+      const changed =
+        (await setTokensRevoked(
+          unit,
+          { instanceId, providerId: row.provider_id, tokenId: row.id },
+          revoked,
+          s.now(),
+        )) > 0
       await unit.succeed({ credentialProvider: provider.identifier, changed })
       return {}
     },
@@ -258,15 +258,13 @@ export async function setConsumerTokensRevoked(
       )
       if (provider instanceof Refusal) return provider
       if (!isCaller(caller.workload, body.consumerId)) return refuseOtherConsumer(unit, body.consumerId)
-      const result = await unit.trx
-        .updateTable('authentication_tokens')
-        .set({ revoked: revoked ? 1 : 0, updated_at: s.now() })
-        .where('instance_id', '=', instanceId)
-        .where('provider_id', '=', provider.id)
-        .where('consumer_id', '=', caller.workload.applicationId)
-        .where('revoked', '=', revoked ? 0 : 1)
-        .executeTakeFirst()
-      await unit.succeed({ credentialProvider: provider.identifier, changed: Number(result.numUpdatedRows) })
+      const changed = await setTokensRevoked(
+        unit,
+        { instanceId, providerId: provider.id, consumerId: caller.workload.applicationId },
+        revoked,
+        s.now(),
+      )
+      await unit.succeed({ credentialProvider: provider.identifier, changed })
       return {}
     },
   )

@@ -1,12 +1,13 @@
 import { verify } from 'node:crypto'
 import type { AuthenticationToken, AuthenticationTokenPage } from '@strongroom/protocol'
-import { type ExpressionBuilder, type Kysely, sql } from 'kysely'
+import type { ExpressionBuilder, Kysely, SelectQueryBuilder } from 'kysely'
 import type { Binding } from '../../crypto/keyring.js'
 import { hashesEqual, isWellFormedSecret, keyedHash, SECRET_PREFIX } from '../../crypto/minted-secret.js'
 import type { Services } from '../../services.js'
 import { decodeCursor, encodeCursor } from '../../store/pagination.js'
 import type { AuthenticationTokenTable, CredentialProviderTable, Database } from '../../store/schema.js'
 import { jwtSettingsOf } from '../providers/providers.js'
+import { type CountFilter, countTokens } from './token-counts.js'
 
 export function toAuthenticationToken(row: AuthenticationTokenTable): AuthenticationToken {
   return {
@@ -117,17 +118,21 @@ export async function openJwt(
   return plaintext.toString('utf8')
 }
 
-export interface TokenFilter {
-  providerId: string
-  /** All consumers when absent (the admin view). */
-  consumerId?: string | undefined
-  revoked?: boolean | undefined
-  expired?: boolean | undefined
-}
+export type TokenFilter = CountFilter
+
+/**
+ * Index entries a filtered page examines at most. A filter (`revoked`, `expired`) can match few
+ * of a consumer's tokens, or none: without a bound, one page would walk every token ever minted.
+ * A page that reaches the bound holds what it found, perhaps nothing, and a `nextToken` that goes
+ * on from where it stopped.
+ */
+export const FILTERED_PAGE_SCAN = 2000
 
 /**
  * One page of a provider's tokens in id (creation) order, by keyset pagination, with the total
- * that match the same filters: what ListAuthenticationTokens and the admin API answer.
+ * that match the same filters: what ListAuthenticationTokens and the admin API answer. Its cost
+ * does not grow with the number of tokens: the page is an index range and the total is read from
+ * the maintained counts (token-counts.ts).
  */
 export async function pageOfTokens(
   db: Kysely<Database>,
@@ -138,32 +143,54 @@ export async function pageOfTokens(
 ): Promise<AuthenticationTokenPage> {
   const limit = page.maxResults ?? 20
   const after = decodeCursor(page.nextToken, 'string')
+  const ofConsumer = <QB extends SelectQueryBuilder<Database, 'authentication_tokens', object>>(q: QB) =>
+    q
+      .where('instance_id', '=', instanceId)
+      .where('provider_id', '=', filter.providerId)
+      .$if(filter.consumerId !== undefined, (w) => w.where('consumer_id', '=', filter.consumerId!))
+      .$if(after !== undefined, (w) => w.where('id', '>', after!))
+      .orderBy('id') as QB
+  const filtered = filter.revoked !== undefined || filter.expired !== undefined
   const matches = (eb: ExpressionBuilder<Database, 'authentication_tokens'>) => {
-    const conditions = [eb('instance_id', '=', instanceId), eb('provider_id', '=', filter.providerId)]
-    if (filter.consumerId !== undefined) conditions.push(eb('consumer_id', '=', filter.consumerId))
+    const conditions = []
     if (filter.revoked !== undefined) conditions.push(eb('revoked', '=', filter.revoked ? 1 : 0))
     if (filter.expired !== undefined) conditions.push(eb('expires_at', filter.expired ? '<=' : '>', now))
     return eb.and(conditions)
   }
-  const rows = await db
-    .selectFrom('authentication_tokens')
-    .selectAll()
-    .where(matches)
-    .$if(after !== undefined, (q) => q.where('id', '>', after!))
-    .orderBy('id')
-    .limit(limit + 1)
-    .execute()
-  const total = await db
-    .selectFrom('authentication_tokens')
-    .select(sql<number>`count(*)`.as('n'))
-    .where(matches)
-    .executeTakeFirstOrThrow()
-  const more = rows.length > limit
+  const rows = filtered
+    ? await db
+        .selectFrom((eb) =>
+          ofConsumer(eb.selectFrom('authentication_tokens').selectAll())
+            .limit(FILTERED_PAGE_SCAN)
+            .as('scanned'),
+        )
+        .selectAll()
+        .where(matches as never)
+        .orderBy('id')
+        .limit(limit + 1)
+        .execute()
+    : await ofConsumer(db.selectFrom('authentication_tokens').selectAll())
+        .limit(limit + 1)
+        .execute()
+  const total = await countTokens(db, instanceId, filter, now)
+  let more = rows.length > limit
   const served = more ? rows.slice(0, limit) : rows
+  let cursor = more ? served[served.length - 1]!.id : undefined
+  if (!more && filtered) {
+    // Fewer matches than a page: either the tokens ran out, or the scan stopped at its bound.
+    const last = await ofConsumer(db.selectFrom('authentication_tokens').select('id'))
+      .offset(FILTERED_PAGE_SCAN - 1)
+      .limit(1)
+      .executeTakeFirst()
+    if (last) {
+      more = true
+      cursor = last.id
+    }
+  }
   return {
     entities: served.map(toAuthenticationToken),
-    totalCount: Number(total.n),
-    nextToken: more ? encodeCursor(served[served.length - 1]!.id) : null,
+    totalCount: total,
+    nextToken: more ? encodeCursor(cursor!) : null,
     maxResults: limit,
   }
 }

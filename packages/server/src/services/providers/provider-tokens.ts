@@ -5,6 +5,7 @@ import type {
   ProviderTokensSelection,
 } from '@strongroom/protocol'
 import type { Caller, Services } from '../../services.js'
+import { setTokensRevoked } from '../authentication-tokens/token-counts.js'
 import { pageOfTokens } from '../authentication-tokens/token-records.js'
 import { requireProvider } from './providers.js'
 
@@ -41,20 +42,20 @@ export async function setProviderTokensRevoked(
   selection: ProviderTokensSelection,
   revoked: boolean,
 ): Promise<ProviderTokensChanged> {
-  return s.committer.run(async ({ trx, audit }) => {
+  return s.committer.run(async (unit) => {
+    const { trx, audit } = unit
     const provider = await requireProvider(trx, caller, instanceId, ref)
-    const result = await trx
-      .updateTable('authentication_tokens')
-      .set({ revoked: revoked ? 1 : 0, updated_at: s.now() })
-      .where('instance_id', '=', instanceId)
-      .where('provider_id', '=', provider.id)
-      .where('revoked', '=', revoked ? 0 : 1)
-      .$if(selection.consumerId !== undefined, (q) => q.where('consumer_id', '=', selection.consumerId!))
-      .$if(selection.authenticationTokenId !== undefined, (q) =>
-        q.where('id', '=', selection.authenticationTokenId!),
-      )
-      .executeTakeFirst()
-    const changed = Number(result.numUpdatedRows)
+    const changed = await setTokensRevoked(
+      unit,
+      {
+        instanceId,
+        providerId: provider.id,
+        consumerId: selection.consumerId,
+        tokenId: selection.authenticationTokenId,
+      },
+      revoked,
+      s.now(),
+    )
     await audit.append({
       instanceId,
       actor: caller.actor,
