@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * What migration 0014_scale_indexes costs each audited write: the audit key index (its tables,
+ * What migrations 0014 and 0016 cost each audited write: the audit key index (its tables,
  * filled in the background by audit/key-index.ts) and the token index.
  * `node bench/scale-index-cost.mjs [--rounds N] [--events N] [--quick]`.
  *
@@ -25,7 +25,7 @@ import { scenarioById } from './scenarios.mjs'
 import { adminTarget, repoRoot } from './servers.mjs'
 
 const DROPPED = [
-  'drop table audit_event_keys',
+  'drop table audit_key_blocks',
   'drop table audit_key_marks',
   'drop index authentication_tokens_provider',
 ]

@@ -239,14 +239,15 @@ async function commit(
     if ((current?.seq ?? 0) !== anchor.seq) {
       throw new ConfigError(`audit chain ${range.chain} was archived by another process meanwhile`)
     }
-    // Their keys (audit/key-index.ts) go with them: for each key of an archived event, its range
-    // up to the last archived seq (a delete by seq alone would walk every key of the chain).
+    // Their keys' blocks (audit/key-index.ts) go with them: for each key of an archived event, its
+    // blocks that end by the last archived seq (a delete by seq alone would walk every key of the
+    // chain). A block that straddles the cut stays; its archived seqs find no event any more.
     for (const [kind, column] of [
       ['actor', 'actor_id'],
       ['resource', 'resource_id'],
     ] as const) {
       await trx
-        .deleteFrom('audit_event_keys')
+        .deleteFrom('audit_key_blocks')
         .where('instance_id', '=', range.chain)
         .where('kind', '=', kind)
         .where('key', 'in', (eb) =>
@@ -259,7 +260,7 @@ async function commit(
             .where(column, 'is not', null)
             .$narrowType<{ [c in typeof column]: string }>(),
         )
-        .where('seq', '<=', range.lastSeq)
+        .where('last_seq', '<=', range.lastSeq)
         .execute()
     }
     const deleted = await trx

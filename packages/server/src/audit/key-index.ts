@@ -16,7 +16,7 @@ const KEY_INDEX_LOCK = 730_301
 
 type KeyIndexServices = Pick<Services, 'store' | 'committer'>
 
-/** The mark of `chain`: its events up to this seq have their keys in `audit_event_keys` (0: none). */
+/** The mark of `chain`: its events up to this seq have their keys in `audit_key_blocks` (0: none). */
 export async function indexedSeq(db: Kysely<Database>, chain: string): Promise<number> {
   const mark = await db
     .selectFrom('audit_key_marks')
@@ -27,11 +27,11 @@ export async function indexedSeq(db: Kysely<Database>, chain: string): Promise<n
 }
 
 /**
- * One step of the audit key index: for each chain with events past its mark, the keys (actor id,
- * resource id) of the next `batch` events at most are inserted sorted by key, so each page of the
- * key table is written once per step rather than once per commit, and the mark moves past them.
- * Keys and mark go in one unit of the group committer: a crash loses both or neither, and the
- * step is redone. Safe on several nodes at once: on PostgreSQL one node at a time indexes a chain
+ * One step of the audit key index: for each chain with events past its mark, the next `batch`
+ * events at most are read once, and each key among them (actor id, resource id) gets one row in
+ * `audit_key_blocks` holding its seqs in this stretch (a posting block, `encodeSeqs`); the mark
+ * moves past them. Blocks and mark go in one unit of the group committer: a crash loses both or
+ * neither, and the step is redone. Safe on several nodes at once: on PostgreSQL one node at a time indexes a chain
  * (the others skip it for this step), a key already there is skipped and the mark only moves
  * forward. Returns how many events were indexed and whether some chain has more to do.
  */
@@ -72,40 +72,48 @@ async function indexChain(
     if (rows[0]?.locked !== true) return { indexed: 0, full: false }
   }
   const from = await indexedSeq(trx, chain)
-  const upTo = await trx
-    .selectFrom((eb) =>
-      eb
-        .selectFrom('audit_events')
-        .select('seq')
-        .where('instance_id', '=', chain)
-        .where('seq', '>', from)
-        .orderBy('seq')
-        .limit(batch)
-        .as('next'),
-    )
-    .select((eb) => [eb.fn.max('next.seq').as('last'), eb.fn.countAll().as('count')])
-    .executeTakeFirstOrThrow()
-  if (upTo.last === null) return { indexed: 0, full: false }
-  const last = Number(upTo.last)
-  const inRange = () =>
-    trx
-      .selectFrom('audit_events')
-      .where('instance_id', '=', chain)
-      .where('seq', '>', from)
-      .where('seq', '<=', last)
-  const actors = inRange().select(['instance_id', sql.lit('actor').as('kind'), 'actor_id as key', 'seq'])
-  const resources = inRange()
-    .select(['instance_id', sql.lit('resource').as('kind'), 'resource_id as key', 'seq'])
-    .where('resource_id', 'is not', null)
-    .$narrowType<{ key: string }>()
-  // Sorted as the key table's primary key: each of its pages is touched once by this insert.
-  const keys = actors.unionAll(resources).orderBy('kind').orderBy('key').orderBy('seq')
-  await trx
-    .insertInto('audit_event_keys')
-    .columns(['instance_id', 'kind', 'key', 'seq'])
-    .expression(keys)
-    .onConflict((oc) => oc.doNothing())
+  const events = await trx
+    .selectFrom('audit_events')
+    .select(['seq', 'actor_id', 'resource_id'])
+    .where('instance_id', '=', chain)
+    .where('seq', '>', from)
+    .orderBy('seq')
+    .limit(batch)
     .execute()
+  if (events.length === 0) return { indexed: 0, full: false }
+  // One block per key of the step: its seqs, ascending. A key seen in every event of the step is
+  // one row (about a byte per event), not one row per event.
+  const blocks = new Map<string, { kind: 'actor' | 'resource'; key: string; seqs: number[] }>()
+  const add = (kind: 'actor' | 'resource', key: string, seq: number) => {
+    const id = `${kind}\0${key}`
+    const block = blocks.get(id)
+    if (block) block.seqs.push(seq)
+    else blocks.set(id, { kind, key, seqs: [seq] })
+  }
+  for (const e of events) {
+    const seq = Number(e.seq)
+    add('actor', e.actor_id, seq)
+    if (e.resource_id !== null) add('resource', e.resource_id, seq)
+  }
+  // Sorted as the block table's primary key.
+  const rows = [...blocks.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, b]) => ({
+      instance_id: chain,
+      kind: b.kind,
+      key: b.key,
+      first_seq: b.seqs[0]!,
+      last_seq: b.seqs[b.seqs.length - 1]!,
+      seqs: encodeSeqs(b.seqs),
+    }))
+  for (let i = 0; i < rows.length; i += BLOCK_ROWS_PER_INSERT) {
+    await trx
+      .insertInto('audit_key_blocks')
+      .values(rows.slice(i, i + BLOCK_ROWS_PER_INSERT))
+      .onConflict((oc) => oc.doNothing())
+      .execute()
+  }
+  const last = Number(events[events.length - 1]!.seq)
   await trx
     .insertInto('audit_key_marks')
     .values({ instance_id: chain, indexed_seq: last })
@@ -116,8 +124,53 @@ async function indexChain(
         .where('audit_key_marks.indexed_seq', '<', (eb) => eb.ref('excluded.indexed_seq')),
     )
     .execute()
-  const count = Number(upTo.count)
-  return { indexed: count, full: count >= batch }
+  return { indexed: events.length, full: events.length >= batch }
+}
+
+/** Rows per insert: 6 parameters each, far under SQLite's 32766. */
+const BLOCK_ROWS_PER_INSERT = 500
+
+/**
+ * Ascending seqs as a block: the first as a varint (LEB128), then each one's distance from the one
+ * before, also as a varint; a run of consecutive events costs a byte each.
+ */
+export function encodeSeqs(seqs: readonly number[]): Buffer {
+  const bytes: number[] = []
+  for (let i = 0; i < seqs.length; i++) {
+    const seq = seqs[i]!
+    let d = i === 0 ? seq : seq - seqs[i - 1]!
+    if (!Number.isSafeInteger(seq) || d < (i === 0 ? 0 : 1))
+      throw new RangeError('encodeSeqs: seqs must be ascending safe integers')
+    while (d >= 0x80) {
+      bytes.push((d % 0x80) | 0x80)
+      d = Math.floor(d / 0x80)
+    }
+    bytes.push(d)
+  }
+  return Buffer.from(bytes)
+}
+
+/** The seqs of a block, ascending. A block cut short or overlong is an error, never a guess. */
+export function decodeSeqs(block: Uint8Array): number[] {
+  const seqs: number[] = []
+  let previous = 0
+  let value = 0
+  let scale = 1
+  for (let i = 0; i < block.length; i++) {
+    const byte = block[i]!
+    value += (byte & 0x7f) * scale
+    if (byte & 0x80) {
+      scale *= 0x80
+      if (scale >= 2 ** 56) throw new RangeError('decodeSeqs: a varint is too long')
+      continue
+    }
+    previous += value
+    seqs.push(previous)
+    value = 0
+    scale = 1
+  }
+  if (scale !== 1) throw new RangeError('decodeSeqs: the block ends inside a varint')
+  return seqs
 }
 
 /**

@@ -688,6 +688,27 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await recountTokens(db)
       },
     },
+    '0016_audit_key_blocks': {
+      async up(db: Kysely<unknown>) {
+        // The audit key index as posting blocks (audit/key-index.ts): one row per key per indexer
+        // step, holding that key's seqs in the step, instead of one row per key per event. Under
+        // ObtainCredential load the rows per event cost every request about 10 µs of CPU in the
+        // indexer's steps, and its p99 4 ms. The old table is dropped and every chain indexed
+        // again from its start, in the background as at any start-up.
+        const blocks = db.schema
+          .createTable('audit_key_blocks')
+          .addColumn('instance_id', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('first_seq', time, (c) => c.notNull())
+          .addColumn('last_seq', time, (c) => c.notNull())
+          .addColumn('seqs', blob, (c) => c.notNull())
+          .addPrimaryKeyConstraint('audit_key_blocks_pk', ['instance_id', 'kind', 'key', 'first_seq'])
+        await (dialect === 'sqlite' ? blocks.modifyEnd(sql`without rowid`) : blocks).execute()
+        await db.schema.dropTable('audit_event_keys').execute()
+        await sql`delete from audit_key_marks`.execute(db)
+      },
+    },
   }
 }
 

@@ -14,7 +14,7 @@ export interface Database {
   audit_events: AuditEventTable
   audit_heads: AuditHeadTable
   audit_anchors: AuditAnchorTable
-  audit_event_keys: AuditEventKeyTable
+  audit_key_blocks: AuditKeyBlockTable
   audit_key_marks: AuditKeyMarkTable
   signing_keys: SigningKeyTable
   revoked_access_tokens: RevokedAccessTokenTable
@@ -166,17 +166,20 @@ export interface AuditHeadTable {
 }
 
 /**
- * What an audit event is found by (audit/key-index.ts): its actor's id (`kind` 'actor') and its
- * resource's id ('resource', when it has one), filled in the background in batches.
+ * What audit events are found by (audit/key-index.ts): for one key (the actor's id, `kind`
+ * 'actor', or the resource's, 'resource') the seqs of its events within one stretch of the chain
+ * (`first_seq`..`last_seq`), as a posting block (`encodeSeqs`). A key's blocks do not overlap.
  */
-export interface AuditEventKeyTable {
+export interface AuditKeyBlockTable {
   instance_id: string
   kind: 'actor' | 'resource'
   key: string
-  seq: number
+  first_seq: number
+  last_seq: number
+  seqs: Buffer
 }
 
-/** Every event of the chain with `seq` up to `indexed_seq` has its keys in `audit_event_keys`. */
+/** Every event of the chain with `seq` up to `indexed_seq` has its keys in `audit_key_blocks`. */
 export interface AuditKeyMarkTable {
   instance_id: string
   indexed_seq: number

@@ -3,12 +3,20 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AuditQuery } from '@strongroom/protocol'
 import fc from 'fast-check'
+import type { Kysely } from 'kysely'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { latestAnchor } from '../../src/audit/anchors.js'
 import { archiveAuditEvents } from '../../src/audit/archive.js'
 import { GENESIS_HASH } from '../../src/audit/chain.js'
-import { indexAuditKeys, indexedSeq, startAuditKeyIndexer } from '../../src/audit/key-index.js'
+import {
+  decodeSeqs,
+  encodeSeqs,
+  indexAuditKeys,
+  indexedSeq,
+  startAuditKeyIndexer,
+} from '../../src/audit/key-index.js'
 import { queryAuditEvents, scanAuditEvents } from '../../src/audit/query.js'
+import type { Database } from '../../src/store/schema.js'
 import { ENGINES, openTestServer, type TestServer } from '../support/engines.js'
 
 const T0 = Date.UTC(2026, 0, 1, 12)
@@ -48,6 +56,51 @@ const queryArb = fc
     maxResults: fc.integer({ min: 1, max: 4 }),
   })
   .map((q) => Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined)) as AuditQuery)
+
+/** Every key the index holds for `chain`, one `kind:key:seq` per seq of each block, sorted. */
+async function keysIn(db: Kysely<Database>, chain: string): Promise<string[]> {
+  const blocks = await db
+    .selectFrom('audit_key_blocks')
+    .select(['kind', 'key', 'first_seq', 'last_seq', 'seqs'])
+    .where('instance_id', '=', chain)
+    .execute()
+  return blocks
+    .flatMap((b) => {
+      const seqs = decodeSeqs(b.seqs)
+      expect([seqs[0], seqs[seqs.length - 1]]).toEqual([Number(b.first_seq), Number(b.last_seq)])
+      return seqs.map((seq) => `${b.kind}:${b.key}:${seq}`)
+    })
+    .sort()
+}
+
+describe('posting blocks', () => {
+  it('decode to the seqs encoded, whatever their gaps; a block cut short or overlong is refused', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+        fc.array(fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 2 ** 40 })), {
+          maxLength: 50,
+        }),
+        (first, gaps) => {
+          const seqs = [first]
+          for (const gap of gaps) {
+            const next = seqs[seqs.length - 1]! + gap
+            if (!Number.isSafeInteger(next)) break
+            seqs.push(next)
+          }
+          const block = encodeSeqs(seqs)
+          expect(decodeSeqs(block)).toEqual(seqs)
+        },
+      ),
+    )
+    // A run of consecutive seqs is a byte each after the first.
+    expect(encodeSeqs([1000, 1001, 1002, 1003])).toHaveLength(2 + 3)
+    expect(() => decodeSeqs(Buffer.from([0x81]))).toThrow(/ends inside a varint/)
+    expect(() => decodeSeqs(Buffer.alloc(9, 0xff))).toThrow(/too long/)
+    expect(() => encodeSeqs([3, 3])).toThrow(/ascending/)
+    expect(() => encodeSeqs([3, 2])).toThrow(/ascending/)
+  })
+})
 
 describe.each(ENGINES)('audit key index on %s', (engine) => {
   let t: TestServer
@@ -102,13 +155,8 @@ describe.each(ENGINES)('audit key index on %s', (engine) => {
     throw new Error('more than 100 pages')
   }
 
-  const keysOf = (chain: string) =>
-    t.services.store.db
-      .selectFrom('audit_event_keys')
-      .select(['kind', 'key', 'seq'])
-      .where('instance_id', '=', chain)
-      .execute()
-      .then((rows) => rows.map((r) => `${r.kind}:${r.key}:${Number(r.seq)}`).sort())
+  /** Every key the index holds for `chain`, one `kind:key:seq` per seq of each block, sorted. */
+  const keysOf = (chain: string) => keysIn(t.services.store.db, chain)
 
   /** Indexes the chains the test server started with, so that a step then sees only the test's. */
   async function indexTheRest() {
@@ -136,11 +184,17 @@ describe.each(ENGINES)('audit key index on %s', (engine) => {
               actor: { type: 'system', id: 'test' },
               chains: [chain],
             })
-            // The archived events' keys went with them.
+            // The archived events' keys went with them: every block that ends by the anchor (one
+            // that straddles it stays, its archived seqs finding no event any more).
             const anchor = await latestAnchor(t.services.store.db, chain)
             if (anchor !== null) {
-              const left = await keysOf(chain)
-              expect(left.filter((k) => Number(k.split(':')[2]) <= anchor.seq)).toEqual([])
+              const left = await t.services.store.db
+                .selectFrom('audit_key_blocks')
+                .select('last_seq')
+                .where('instance_id', '=', chain)
+                .where('last_seq', '<=', anchor.seq)
+                .execute()
+              expect(left).toEqual([])
             }
           }
           for (let i = 0; i < plan.stepsAfter; i++) await indexAuditKeys(t.services, plan.batch)
@@ -153,6 +207,31 @@ describe.each(ENGINES)('audit key index on %s', (engine) => {
       ),
       { numRuns: engine === 'postgres' ? 60 : 100 },
     )
+  })
+
+  it('pages through blocks whatever the cursor cuts: inside a block, at its first or its last seq', async () => {
+    // Three steps of four: blocks 1-4, 5-8 and 9-10 of one actor, the other actor's in between.
+    const chain = await chainOf(
+      Array.from({ length: 10 }, (_, i) => ({
+        actor: i === 5 ? 1 : 0,
+        resource: 0,
+        resourceType: 0,
+        action: 0,
+        failure: false,
+        dt: 1,
+      })),
+    )
+    while ((await indexAuditKeys(t.services, 4)).more) {}
+    for (let afterSeq = 0; afterSeq <= 10; afterSeq++) {
+      for (let maxResults = 1; maxResults <= 4; maxResults++) {
+        for (const order of ['asc', 'desc'] as const) {
+          const query: AuditQuery = { actorId: 'app_a', afterSeq, maxResults, order }
+          expect(await allPages(queryAuditEvents, chain, query), JSON.stringify(query)).toEqual(
+            await allPages(scanAuditEvents, chain, query),
+          )
+        }
+      }
+    }
   })
 
   it('indexes each chain in steps of at most a batch, the mark moving with the keys', async () => {
@@ -186,7 +265,7 @@ describe.each(ENGINES)('audit key index on %s', (engine) => {
     expect(await keysOf(chain)).toHaveLength(7 + 6)
   })
 
-  it('is idempotent: a step redone (another node, a crash) adds nothing', async () => {
+  it('a step redone over events already indexed (a mark moved back by hand) adds no event twice to a query', async () => {
     const chain = await chainOf(
       Array.from({ length: 5 }, (_, i) => ({
         actor: i % 3,
@@ -198,17 +277,18 @@ describe.each(ENGINES)('audit key index on %s', (engine) => {
       })),
     )
     await indexAuditKeys(t.services)
-    const keys = await keysOf(chain)
-    expect(keys).toHaveLength(10)
-    // Another node's step that read the mark before this one moved it.
+    expect(await keysOf(chain)).toHaveLength(10)
+    const queries: AuditQuery[] = ACTORS.flatMap((actorId) => [{ actorId }, { actorId, order: 'desc' }])
+    const before = await Promise.all(queries.map((q) => allPages(queryAuditEvents, chain, q)))
     await t.services.store.db
       .updateTable('audit_key_marks')
       .set({ indexed_seq: 2 })
       .where('instance_id', '=', chain)
       .execute()
     await indexAuditKeys(t.services)
-    expect(await keysOf(chain)).toEqual(keys)
     expect(await indexedSeq(t.services.store.db, chain)).toBe(5)
+    expect(await Promise.all(queries.map((q) => allPages(queryAuditEvents, chain, q)))).toEqual(before)
+    expect(before).toEqual(await Promise.all(queries.map((q) => allPages(scanAuditEvents, chain, q))))
   })
 
   it('catches up in the background from the start, and stops', async () => {
@@ -302,12 +382,7 @@ describe('audit key index on several PostgreSQL nodes', () => {
         ...(e.resource_id === null ? [] : [`resource:${e.resource_id}:${Number(e.seq)}`]),
       ])
       .sort()
-    const keys = await db
-      .selectFrom('audit_event_keys')
-      .select(['kind', 'key', 'seq'])
-      .where('instance_id', '=', chain)
-      .execute()
-    expect(keys.map((r) => `${r.kind}:${r.key}:${Number(r.seq)}`).sort()).toEqual(expected)
+    expect(await keysIn(db, chain)).toEqual(expected)
     expect(await indexedSeq(db, chain)).toBe(Math.max(...events.map((e) => Number(e.seq))))
   })
 })
