@@ -190,12 +190,16 @@ export class Committer {
         pending.reject(err)
       }
     }
-    const deferred = this.store.deferredSync
+    // Synced in place (before COMMIT returns) unless the disk has been slow: see CommitSyncPolicy.
+    const walSync = this.store.deferredSync
+    const deferred = walSync?.deferring ? walSync : undefined
     try {
       await audit.finish()
       await changes.finish(trx, this.options.now())
-      if (deferred) await deferred.commitUnsynced(() => trx.commit().execute())
-      else await trx.commit().execute()
+      const commit = () => trx.commit().execute()
+      if (deferred) await deferred.commitUnsynced(commit)
+      else if (walSync) await walSync.commitInPlace(commit)
+      else await commit()
     } catch (err) {
       await this.abandon(
         trx,

@@ -5,7 +5,7 @@ import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AuditUnavailable } from '../../src/errors.js'
 import { Committer } from '../../src/store/committer.js'
-import { type DiskSync, openStore, type Store } from '../../src/store/connect.js'
+import { type CommitSyncPolicy, type DiskSync, openStore, type Store } from '../../src/store/connect.js'
 import { migrate } from '../../src/store/migrations.js'
 
 /**
@@ -31,6 +31,20 @@ class HeldDisk implements DiskSync {
     if (!next) throw new Error('no sync is waiting')
     next.done(err)
     return next.fd
+  }
+}
+
+const ALWAYS_DEFER: CommitSyncPolicy = { slowSyncMs: 0, deferForMs: 0 }
+
+/** A disk whose syncs in place take `ms` (busy, as `fdatasync` blocks the thread), and may fail. */
+class SlowDisk extends HeldDisk {
+  ms = 0
+  error: NodeJS.ErrnoException | null = null
+  override syncNow(fd: number): void {
+    const until = performance.now() + this.ms
+    while (performance.now() < until) {}
+    if (this.error) throw this.error
+    super.syncNow(fd)
   }
 }
 
@@ -62,11 +76,12 @@ describe('SQLite commits that wait for the disk off the event loop', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  async function open(disk?: DiskSync) {
+  /** The committer defers every sync unless `commitSync` says otherwise (CommitSyncPolicy). */
+  async function open(disk?: DiskSync, commitSync: CommitSyncPolicy = ALWAYS_DEFER) {
     dir = mkdtempSync(join(tmpdir(), 'strongroom-sync-'))
     const file = join(dir, 'strongroom.db')
     // Migrations are writes outside the committer: synced before each returns.
-    store = openStore(`sqlite:${file}`, disk ? { disk } : {})
+    store = openStore(`sqlite:${file}`, disk ? { disk, commitSync } : { commitSync })
     await migrate(store)
     const committer = new Committer(store, { now: Date.now })
     return { store, committer, file }
@@ -154,5 +169,90 @@ describe('SQLite commits that wait for the disk off the event loop', () => {
     expect(statSync(`${file}-wal`).size).toBeGreaterThan(0)
     expect(await read(store, 'after49')).toBe('after49')
     await committer.close()
+  })
+})
+
+describe('SQLite commits synced in place while the disk is fast', () => {
+  let dir: string
+  let store: Store | undefined
+  afterEach(async () => {
+    await store?.close()
+    store = undefined
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  async function open(disk: DiskSync, commitSync: CommitSyncPolicy) {
+    dir = mkdtempSync(join(tmpdir(), 'strongroom-sync-'))
+    store = openStore(`sqlite:${join(dir, 'strongroom.db')}`, { disk, commitSync })
+    await migrate(store)
+    return { store, committer: new Committer(store, { now: Date.now }) }
+  }
+  const write = (committer: Committer, key: string) =>
+    committer.run(({ trx }) => trx.insertInto('meta').values({ key, value: 'v' }).execute())
+
+  it('syncs each batch before its COMMIT returns, defers after a slow sync, and syncs in place again later', async () => {
+    const disk = new SlowDisk()
+    const { store, committer } = await open(disk, { slowSyncMs: 5, deferForMs: 150 })
+    expect(store.deferredSync?.deferring).toBe(false)
+    // Fast: one sync in place per batch, none held, answered without waiting for the thread pool.
+    const before = disk.syncedNow.length
+    await write(committer, 'fast')
+    expect(disk.syncedNow.length).toBe(before + 1)
+    expect(disk.held).toHaveLength(0)
+
+    // Only the group committer's syncs count: a slow one of another write (start-up) does not.
+    disk.ms = 60
+    await store.db.insertInto('meta').values({ key: 'outside', value: 'v' }).execute()
+    disk.ms = 0
+    expect(store.deferredSync?.deferring).toBe(false)
+    // A sync now and then a little over slowSyncMs is not a slow disk.
+    disk.ms = 6
+    await write(committer, 'a little slow')
+    disk.ms = 0
+    expect(store.deferredSync?.deferring).toBe(false)
+    // One sync ten times slowSyncMs (a stall): the batches after it wait for the disk off the event loop.
+    disk.ms = 60
+    await write(committer, 'stalled')
+    disk.ms = 0
+    expect(store.deferredSync?.deferring).toBe(true)
+    const deferred = write(committer, 'deferred')
+    const state = settled(deferred)
+    await until(() => disk.held.length === 1)
+    expect(state.done).toBe(false)
+    disk.release()
+    await deferred
+
+    // deferForMs later, in place again.
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(store.deferredSync?.deferring).toBe(false)
+    const count = disk.syncedNow.length
+    await write(committer, 'fast again')
+    expect(disk.syncedNow.length).toBe(count + 1)
+    expect(disk.held).toHaveLength(0)
+
+    // Syncs steadily over slowSyncMs, each well under a stall: deferred once their average is.
+    disk.ms = 8
+    let inPlace = 0
+    while (store.deferredSync?.deferring === false) {
+      await write(committer, `steady ${inPlace++}`)
+      expect(inPlace).toBeLessThan(30)
+    }
+    expect(inPlace).toBeGreaterThan(1)
+    disk.ms = 0
+    await committer.close()
+  })
+
+  it('refuses the batch whose sync in place failed, and every write after it', async () => {
+    const disk = new SlowDisk()
+    const { store, committer } = await open(disk, { slowSyncMs: 5, deferForMs: 150 })
+    disk.error = Object.assign(new Error('I/O error'), { code: 'EIO' })
+    await expect(write(committer, 'lost')).rejects.toThrow(/could not be synced/)
+    expect(committer.health().ok).toBe(false)
+    disk.error = null
+    // A later sync could succeed where this one failed, proving nothing: nothing more is written.
+    await expect(write(committer, 'after')).rejects.toBeInstanceOf(AuditUnavailable)
+    await expect(store.db.insertInto('meta').values({ key: 'x', value: 'v' }).execute()).rejects.toThrow(
+      /could not be synced/,
+    )
   })
 })
