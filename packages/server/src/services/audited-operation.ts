@@ -30,51 +30,78 @@ export interface AuditedUnit extends Unit {
 export async function auditedOperation<T>(
   s: Services,
   caller: Caller,
-  event: {
-    instanceId: string
-    action: string
-    details?: AuditDetails
-    /** Why the caller says it needs the resource (a retrieval's `reason`): the event's reason column. */
-    reason?: string | undefined
-  },
+  event: AuditedEvent,
   work: (unit: AuditedUnit) => Promise<T | Refusal>,
 ): Promise<T> {
-  const result = await s.committer.run(async (unit) => {
-    let resource: { type: string; id: string } | undefined
-    const append = (outcome: 'success' | 'denied' | 'failure', details: AuditDetails) =>
-      unit.audit.append({
-        instanceId: event.instanceId,
-        actor: caller.actor,
-        action: event.action,
-        ...(resource ? { resource } : {}),
-        ...(event.reason === undefined ? {} : { reason: event.reason }),
-        outcome,
-        details: {
-          ...event.details,
-          ...(caller.workload ? { accessTokenId: caller.workload.tokenId } : {}),
-          ...details,
-        },
-        request: caller.request,
-      })
-    return work({
-      ...unit,
-      store: s.store,
-      about: (r) => {
-        resource = r
-      },
-      refuse: async (error, why, details = {}) => {
-        await append('denied', { ...details, why, code: error.code })
-        return new Refusal(error)
-      },
-      fail: async (error, why, details = {}) => {
-        await append('failure', { ...details, why, code: error.code })
-        return new Refusal(error)
-      },
-      succeed: async (details = {}) => {
-        await append('success', details)
-      },
-    })
-  })
+  const result = await s.committer.run((unit) => work(new OperationUnit(unit, s.store, caller, event)))
   if (result instanceof Refusal) throw result.error
   return result
+}
+
+/** The one event an audited operation records, but for its outcome and what the unit adds. */
+interface AuditedEvent {
+  instanceId: string
+  action: string
+  details?: AuditDetails
+  /** Why the caller says it needs the resource (a retrieval's `reason`): the event's reason column. */
+  reason?: string | undefined
+}
+
+/**
+ * A unit of work that records its operation's event. A class rather than an object of closures
+ * made per request: on the hot path (ObtainCredential) the closures and the spread of the unit
+ * cost about 3 µs a request, the class's instance a fraction of that.
+ */
+class OperationUnit implements AuditedUnit {
+  readonly trx: Unit['trx']
+  readonly audit: Unit['audit']
+  readonly changes: Unit['changes']
+  private resource: { type: string; id: string } | undefined
+
+  constructor(
+    unit: Unit,
+    readonly store: Store,
+    private readonly caller: Caller,
+    private readonly event: AuditedEvent,
+  ) {
+    this.trx = unit.trx
+    this.audit = unit.audit
+    this.changes = unit.changes
+  }
+
+  about(resource: { type: string; id: string }): void {
+    this.resource = resource
+  }
+
+  async refuse(error: PamError, why: string, details: AuditDetails = {}): Promise<Refusal> {
+    await this.append('denied', { ...details, why, code: error.code })
+    return new Refusal(error)
+  }
+
+  async fail(error: PamError, why: string, details: AuditDetails = {}): Promise<Refusal> {
+    await this.append('failure', { ...details, why, code: error.code })
+    return new Refusal(error)
+  }
+
+  async succeed(details: AuditDetails = {}): Promise<void> {
+    await this.append('success', details)
+  }
+
+  private async append(outcome: 'success' | 'denied' | 'failure', details: AuditDetails): Promise<void> {
+    const { caller, event, resource } = this
+    await this.audit.append({
+      instanceId: event.instanceId,
+      actor: caller.actor,
+      action: event.action,
+      ...(resource ? { resource } : {}),
+      ...(event.reason === undefined ? {} : { reason: event.reason }),
+      outcome,
+      details: {
+        ...event.details,
+        ...(caller.workload ? { accessTokenId: caller.workload.tokenId } : {}),
+        ...details,
+      },
+      request: caller.request,
+    })
+  }
 }
