@@ -67,7 +67,7 @@ function settled<T>(promise: Promise<T>): { readonly done: boolean } {
   return state
 }
 
-describe('SQLite commits that wait for the disk off the event loop', () => {
+describe('SQLite group commits and the disk: synced in place while it is fast, off the event loop once slow', () => {
   let dir: string
   let store: Store | undefined
   afterEach(async () => {
@@ -170,25 +170,6 @@ describe('SQLite commits that wait for the disk off the event loop', () => {
     expect(await read(store, 'after49')).toBe('after49')
     await committer.close()
   })
-})
-
-describe('SQLite commits synced in place while the disk is fast', () => {
-  let dir: string
-  let store: Store | undefined
-  afterEach(async () => {
-    await store?.close()
-    store = undefined
-    rmSync(dir, { recursive: true, force: true })
-  })
-
-  async function open(disk: DiskSync, commitSync: CommitSyncPolicy) {
-    dir = mkdtempSync(join(tmpdir(), 'strongroom-sync-'))
-    store = openStore(`sqlite:${join(dir, 'strongroom.db')}`, { disk, commitSync })
-    await migrate(store)
-    return { store, committer: new Committer(store, { now: Date.now }) }
-  }
-  const write = (committer: Committer, key: string) =>
-    committer.run(({ trx }) => trx.insertInto('meta').values({ key, value: 'v' }).execute())
 
   it('syncs each batch before its COMMIT returns, defers after a slow sync, and syncs in place again later', async () => {
     const disk = new SlowDisk()

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Unit } from '../../store/committer.js'
-import type { AuthenticationTokenTable, Database } from '../../store/schema.js'
+import type { AuthenticationTokenCountTable, AuthenticationTokenTable, Database } from '../../store/schema.js'
 import { EVERY_CONSUMER, HOUR_MS, MINUTE_MS, WIDTHS } from '../../store/token-counts-table.js'
 import type { AuditedUnit } from '../audited-operation.js'
 
@@ -66,14 +66,7 @@ class CountDeltas {
   }
 }
 
-interface CountRowKey {
-  instance_id: string
-  provider_id: string
-  consumer_id: string
-  revoked: number
-  width: number
-  bucket: number
-}
+type CountRowKey = Omit<AuthenticationTokenCountTable, 'n'>
 
 async function applyDeltas(unit: Pick<Unit, 'trx' | 'audit'>, deltas: CountDeltas): Promise<void> {
   const rows = deltas.sorted()
