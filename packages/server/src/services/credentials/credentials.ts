@@ -18,6 +18,7 @@ import { Conflict, IntegrityError, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
 import type { Caller, Services } from '../../services.js'
 import { decodeCursor, type Page, pageById, toPage } from '../../store/pagination.js'
+import { prepare } from '../../store/prepared.js'
 import type { CredentialTable, Database } from '../../store/schema.js'
 import { startsWith } from '../../store/starts-with.js'
 import { checkSshKey } from '../accounts/ssh-key-check.js'
@@ -66,7 +67,7 @@ const binding = (row: Pick<CredentialTable, 'instance_id' | 'id'>, version: numb
 
 /** Encrypts and stores `value` as `version` of the credential, in the caller's transaction. */
 export async function insertVersion(
-  s: Pick<Services, 'keyring'>,
+  s: Pick<Services, 'keyring' | 'store'>,
   trx: Kysely<Database>,
   row: CredentialTable,
   version: number,
@@ -79,19 +80,78 @@ export async function insertVersion(
     binding(row, version),
     Buffer.from(JSON.stringify(value), 'utf8'),
   )
-  await trx
-    .insertInto('credential_versions')
-    .values({
-      credential_id: row.id,
-      version,
-      instance_id: row.instance_id,
-      key_version: sealed.keyVersion,
-      ciphertext: sealed.ciphertext,
-      created_at: now,
-      created_by: createdBy,
-    })
-    .execute()
+  await insertVersionRow.all(s.store, trx, {
+    credentialId: row.id,
+    version,
+    instanceId: row.instance_id,
+    keyVersion: sealed.keyVersion,
+    ciphertext: sealed.ciphertext,
+    createdAt: now,
+    createdBy,
+  })
 }
+
+// The statements of a credential write, prepared: through Kysely's builder each cost a few µs of
+// compiling per request (npm run bench: credential create and rotate).
+const insertVersionRow = prepare(
+  ['credentialId', 'version', 'instanceId', 'keyVersion', 'ciphertext', 'createdAt', 'createdBy'],
+  (db, p) =>
+    db.insertInto('credential_versions').values({
+      credential_id: p.credentialId,
+      version: p.version,
+      instance_id: p.instanceId,
+      key_version: p.keyVersion,
+      ciphertext: p.ciphertext,
+      created_at: p.createdAt,
+      created_by: p.createdBy,
+    }),
+)
+
+const identifierTaken = prepare(['instanceId', 'identifier'], (db, p) =>
+  db
+    .selectFrom('credentials')
+    .select('id')
+    .where('instance_id', '=', p.instanceId)
+    .where('identifier', '=', p.identifier),
+)
+
+const insertCredential = prepare(
+  [
+    'id',
+    'instanceId',
+    'identifier',
+    'name',
+    'type',
+    'status',
+    'description',
+    'currentVersion',
+    'createdAt',
+    'updatedAt',
+  ],
+  (db, p) =>
+    db.insertInto('credentials').values({
+      id: p.id,
+      instance_id: p.instanceId,
+      identifier: p.identifier,
+      name: p.name,
+      type: p.type,
+      status: p.status,
+      description: p.description,
+      current_version: p.currentVersion,
+      created_at: p.createdAt,
+      updated_at: p.updatedAt,
+    }),
+)
+
+/** Makes `version` current if `current` still is: no row back means a concurrent rotation won. */
+const advanceVersion = prepare(['id', 'version', 'current', 'now'], (db, p) =>
+  db
+    .updateTable('credentials')
+    .set({ current_version: p.version, updated_at: p.now })
+    .where('id', '=', p.id)
+    .where('current_version', '=', p.current)
+    .returning('id'),
+)
 
 export async function createCredential(
   s: Services,
@@ -104,12 +164,10 @@ export async function createCredential(
   const value = await checkedValue(body.credentialType, body.value)
   return s.committer.run(async ({ trx, audit }) => {
     await requireInstance(trx, caller, instanceId)
-    const taken = await trx
-      .selectFrom('credentials')
-      .select('id')
-      .where('instance_id', '=', instanceId)
-      .where('identifier', '=', body.credentialIdentifier)
-      .executeTakeFirst()
+    const taken = await identifierTaken.first(s.store, trx, {
+      instanceId,
+      identifier: body.credentialIdentifier,
+    })
     if (taken) {
       throw new Conflict(
         'CredentialIdentifierExists',
@@ -130,7 +188,18 @@ export async function createCredential(
       created_at: now,
       updated_at: now,
     }
-    await trx.insertInto('credentials').values(row).execute()
+    await insertCredential.all(s.store, trx, {
+      id: row.id,
+      instanceId: row.instance_id,
+      identifier: row.identifier,
+      name: row.name,
+      type: row.type,
+      status: row.status,
+      description: row.description,
+      currentVersion: row.current_version,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    })
     await insertVersion(s, trx, row, 1, value, caller.actor.id, now)
     await audit.append({
       instanceId,
@@ -269,14 +338,13 @@ export async function putCredentialVersion(
     const version = row.current_version + 1
     await insertVersion(s, trx, row, version, value, caller.actor.id, now)
     // The version guard turns a concurrent rotation into a retryable conflict instead of a lost update.
-    const updated = await trx
-      .updateTable('credentials')
-      .set({ current_version: version, updated_at: now })
-      .where('id', '=', row.id)
-      .where('current_version', '=', row.current_version)
-      .executeTakeFirst()
-    if (Number(updated.numUpdatedRows) !== 1)
-      throw new Conflict('Conflict', 'the credential was rotated concurrently; retry')
+    const updated = await advanceVersion.all(s.store, trx, {
+      id: row.id,
+      version,
+      current: row.current_version,
+      now,
+    })
+    if (updated.length !== 1) throw new Conflict('Conflict', 'the credential was rotated concurrently; retry')
     row.current_version = version
     row.updated_at = now
     await audit.append({
