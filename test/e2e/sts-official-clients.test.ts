@@ -327,7 +327,9 @@ describe('@aws-sdk/client-sts ↔ the AWS stand-in', () => {
       status: 200,
     })
 
-    const otherToken = { ...temporary, sessionToken: `${temporary.sessionToken.slice(0, -1)}A` }
+    // Another last character: a token that already ended in A would otherwise be sent unchanged.
+    const last = temporary.sessionToken.endsWith('A') ? 'B' : 'A'
+    const otherToken = { ...temporary, sessionToken: `${temporary.sessionToken.slice(0, -1)}${last}` }
     await expect(
       client(sts.url, { credentials: otherToken }).send(new GetCallerIdentityCommand({})),
     ).rejects.toMatchObject({
