@@ -28,8 +28,8 @@ export interface Store {
    */
   runCompiled?(db: Kysely<Database>, sql: string, parameters: readonly unknown[]): unknown[] | undefined
   /**
-   * SQLite only: lets the group committer's commit return before it is on disk and wait for the
-   * disk off the event loop. Absent on PostgreSQL (its server flushes its WAL before a commit
+   * SQLite only: the WAL's sync, done by the store itself (in place while the disk is fast, off
+   * the event loop once it is slow; `CommitSyncPolicy`). Absent on PostgreSQL (its server flushes its WAL before a commit
    * returns, without blocking this process) and for `:memory:` or read-only stores. See `WalSync`.
    */
   readonly deferredSync?: DeferredSync

@@ -2,7 +2,6 @@ import type { Kysely } from 'kysely'
 import type { Unit } from '../../store/committer.js'
 import type { AuthenticationTokenCountTable, AuthenticationTokenTable, Database } from '../../store/schema.js'
 import { EVERY_CONSUMER, HOUR_MS, MINUTE_MS, WIDTHS } from '../../store/token-counts-table.js'
-import type { AuditedUnit } from '../audited-operation.js'
 
 /**
  * How many tokens match a ListAuthenticationTokens filter, without counting them.
@@ -87,7 +86,7 @@ async function applyDeltas(unit: Pick<Unit, 'trx' | 'audit'>, deltas: CountDelta
 
 /** Records a minted token and counts it. */
 export async function insertTokenRecord(
-  unit: Pick<AuditedUnit, 'trx' | 'audit'>,
+  unit: Pick<Unit, 'trx' | 'audit'>,
   row: AuthenticationTokenTable,
 ): Promise<void> {
   await unit.trx.insertInto('authentication_tokens').values(row).execute()

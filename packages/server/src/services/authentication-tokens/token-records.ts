@@ -1,6 +1,6 @@
 import { verify } from 'node:crypto'
 import type { AuthenticationToken, AuthenticationTokenPage } from '@strongroom/protocol'
-import type { ExpressionBuilder, Kysely, SelectQueryBuilder } from 'kysely'
+import type { Kysely, SelectQueryBuilder } from 'kysely'
 import type { Binding } from '../../crypto/keyring.js'
 import { hashesEqual, isWellFormedSecret, keyedHash, SECRET_PREFIX } from '../../crypto/minted-secret.js'
 import type { Services } from '../../services.js'
@@ -151,12 +151,6 @@ export async function pageOfTokens(
       .$if(after !== undefined, (w) => w.where('id', '>', after!))
       .orderBy('id') as QB
   const filtered = filter.revoked !== undefined || filter.expired !== undefined
-  const matches = (eb: ExpressionBuilder<Database, 'authentication_tokens'>) => {
-    const conditions = []
-    if (filter.revoked !== undefined) conditions.push(eb('revoked', '=', filter.revoked ? 1 : 0))
-    if (filter.expired !== undefined) conditions.push(eb('expires_at', filter.expired ? '<=' : '>', now))
-    return eb.and(conditions)
-  }
   const rows = filtered
     ? await db
         .selectFrom((eb) =>
@@ -165,7 +159,8 @@ export async function pageOfTokens(
             .as('scanned'),
         )
         .selectAll()
-        .where(matches as never)
+        .$if(filter.revoked !== undefined, (q) => q.where('revoked', '=', filter.revoked ? 1 : 0))
+        .$if(filter.expired !== undefined, (q) => q.where('expires_at', filter.expired ? '<=' : '>', now))
         .orderBy('id')
         .limit(limit + 1)
         .execute()
