@@ -11,7 +11,7 @@ import {
   writeDemoClientConfig,
 } from './bootstrap.js'
 import { completeDemo } from './bootstrap-demo.js'
-import { type Config, loadConfig, type ServeFlags } from './config/config.js'
+import type { Config } from './config/config.js'
 import { Keyring } from './crypto/keyring.js'
 import { loadRootKey, type RootKeySource, rootKeyId } from './crypto/root-key.js'
 import { ConfigError } from './errors.js'
@@ -25,7 +25,7 @@ import { AssumedRoles } from './services/cloud-accounts/assumed-roles.js'
 import { ProviderRuntime } from './services/providers/provider-runtime.js'
 import type { Services } from './services.js'
 import { ChangeFeed } from './store/changes.js'
-import { Committer } from './store/committer.js'
+import { Committer, type WriteLock } from './store/committer.js'
 import { openStore, type Store } from './store/connect.js'
 import { startHousekeeping } from './store/housekeeping.js'
 import { migrate, withStartupLock } from './store/migrations.js'
@@ -56,6 +56,33 @@ export interface StartOptions {
   print?: (text: string) => void
   /** Where the log goes; default a `LogDestination` on stdout. */
   log?: LogDestination
+  /** Set in a worker process of `serve --workers N` (cluster/worker.ts). */
+  worker?: WorkerRole
+}
+
+/**
+ * What a worker of `serve --workers N` does differently from a server alone: the primary has
+ * bootstrapped, prints the banner, writes the data folder's files and serves the metrics
+ * listener; only the leader (slot 0) runs housekeeping and the audit key indexer; and the
+ * database has other writers, so the change sequence is read and SQLite writes take turns.
+ */
+export interface WorkerRole {
+  readonly slot: number
+  /** SQLite: the lock the workers' batches take turns through (cluster/write-lock.ts). */
+  readonly writeLock: WriteLock | null
+  /** Every worker's metrics, merged by the primary. */
+  readonly gatherMetrics: () => Promise<string>
+}
+
+/** How this node shares its database (`openServices`). */
+export interface Sharing {
+  /**
+   * Other processes of this server write the database too (the workers of `serve --workers N`):
+   * an SQLite node then reads the change sequence as PostgreSQL nodes always do.
+   */
+  readonly otherWriters?: boolean
+  /** See `CommitterOptions.writeLock`. */
+  readonly writeLock?: WriteLock | null
 }
 
 export interface OpenedServices {
@@ -75,6 +102,7 @@ export async function openServices(
   },
   now: () => number = Date.now,
   outside: { sts?: StsClient } = {},
+  sharing: Sharing = {},
 ): Promise<OpenedServices> {
   if (config.dataDir !== null) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const store = openStore(config.db, { postgres: config.postgres })
@@ -87,13 +115,17 @@ export async function openServices(
       return { keyring, ...(await bootstrap(trx, store.dialect, keyring, now, config.dataDir)) }
     })
     const metrics = new ServerMetrics()
-    // One process writes an SQLite file: what changes there, this node did (and already applied).
-    const changes = new ChangeFeed(store, now, { solitary: store.dialect === 'sqlite' })
+    // Unless it has workers, one process writes an SQLite file: what changes there, this node did
+    // (and already applied).
+    const changes = new ChangeFeed(store, now, {
+      solitary: store.dialect === 'sqlite' && sharing.otherWriters !== true,
+    })
     await changes.start()
     const committer = new Committer(store, {
       now,
       observer: metrics.commits,
       onChanges: (recorded) => changes.committed(recorded),
+      ...(sharing.writeLock ? { writeLock: sharing.writeLock } : {}),
     })
     const { keyring, ...result } = boot
     const signingKeys = new SigningKeys({ store, keyring, now, committer, changes })
@@ -156,7 +188,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // the log's queue, which never throws, rather than `process.stdout`, which would.
   const log = options.log ?? new LogDestination()
   const print = options.print ?? ((text: string) => log.write(text))
-  const { services, boot } = await openServices(config, options.now)
+  const worker = options.worker
+  const { services, boot } = await openServices(
+    config,
+    options.now,
+    {},
+    worker ? { otherWriters: true, writeLock: worker.writeLock } : {},
+  )
+  if (worker) services.metrics.gatherWith(worker.gatherMetrics)
   try {
     let shuttingDown = false
     const app = buildApp(services, {
@@ -169,16 +208,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       isShuttingDown: () => shuttingDown,
     })
     await app.listen({ host: config.listen.host, port: config.listen.port })
-    const metricsListener = config.metricsListen
-      ? await startMetricsListener(services.metrics, config.metricsListen).catch(async (err: unknown) => {
-          await app.close()
-          throw err
-        })
-      : null
+    // A worker's primary serves the metrics listener, with every worker's metrics.
+    const metricsListener =
+      config.metricsListen && !worker
+        ? await startMetricsListener(() => services.metrics.exposeServer(), config.metricsListen).catch(
+            async (err: unknown) => {
+              await app.close()
+              throw err
+            },
+          )
+        : null
     const url = baseUrl(app, config)
     services.publicUrl = config.publicUrl ?? url
     let demoConfig: string | null = null
-    if (config.dataDir !== null) {
+    if (config.dataDir !== null && !worker) {
       replacePrivateFile(`${config.dataDir}/url`, `${url}\n`)
       demoConfig = await writeDemoClientConfig(
         services.store.db,
@@ -187,14 +230,23 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         services.publicUrl,
       )
     }
-    print(banner(url, config, boot.adminToken, boot.adminTokenFile, demoConfig))
+    if (!worker) print(banner(url, config, boot.adminToken, boot.adminTokenFile, demoConfig))
     app.log.info(
-      { url, db: services.store.location, defaultInstanceId: boot.defaultInstanceId },
+      {
+        url,
+        db: services.store.location,
+        defaultInstanceId: boot.defaultInstanceId,
+        ...(worker ? { worker: worker.slot } : {}),
+      },
       'strongroom listening',
     )
     if (metricsListener) app.log.info({ url: metricsListener.url }, 'serving metrics')
-    const stopHousekeeping = startHousekeeping(services, app.log, undefined, config.auditRetention)
-    const stopAuditKeyIndexer = startAuditKeyIndexer(services, app.log)
+    // Housekeeping and the key indexer once per server: in its leader worker when it has workers.
+    const leads = !worker || worker.slot === 0
+    const stopHousekeeping = leads
+      ? startHousekeeping(services, app.log, undefined, config.auditRetention)
+      : () => {}
+    const stopAuditKeyIndexer = leads ? startAuditKeyIndexer(services, app.log) : async () => {}
     let closing: Promise<void> | null = null
     return {
       url,
@@ -231,17 +283,31 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 }
 
 /**
- * `strongroom serve`: starts, then runs until SIGTERM or SIGINT and shuts down gracefully. A
- * second signal during the drain exits at once.
+ * `strongroom serve` of one process: starts, then runs until SIGTERM or SIGINT and shuts down
+ * gracefully (serve.ts chooses between this and a primary with workers).
  */
-export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const server = await startServer(loadConfig(flags, env))
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
+export async function serveAlone(config: Config): Promise<void> {
+  await untilStopped(await startServer(config))
+}
+
+/**
+ * Runs `server` until SIGTERM or SIGINT, or until `onStopRequest` hands over a reason (a worker's
+ * primary asks it to stop), then shuts it down gracefully. A second signal during the drain exits
+ * at once.
+ */
+export function untilStopped(
+  server: RunningServer,
+  onStopRequest?: (stop: (reason: string) => void) => void,
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let stopping = false
+    const stop = (reason: string, signal?: NodeJS.Signals) => {
       process.off('SIGTERM', onSignal)
       process.off('SIGINT', onSignal)
-      process.once(signal, () => process.exit(130))
-      server.app.log.info({ signal }, 'shutting down: draining requests and the audit queue')
+      if (signal) process.once(signal, () => process.exit(130))
+      if (stopping) return
+      stopping = true
+      server.app.log.info({ reason }, 'shutting down: draining requests and the audit queue')
       server.close().then(
         () => resolve(),
         (err: unknown) => {
@@ -251,8 +317,10 @@ export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
         },
       )
     }
+    const onSignal = (signal: NodeJS.Signals) => stop(signal, signal)
     process.on('SIGTERM', onSignal)
     process.on('SIGINT', onSignal)
+    onStopRequest?.((reason) => stop(reason))
   })
 }
 
@@ -321,7 +389,14 @@ function loggerOptions(level: Config['logLevel'], stream: LogDestination): Fasti
 
 function baseUrl(app: FastifyInstance, config: Config): string {
   const address = app.server.address()
-  const port = typeof address === 'object' && address !== null ? address.port : config.listen.port
+  return listeningUrl(
+    config,
+    typeof address === 'object' && address !== null ? address.port : config.listen.port,
+  )
+}
+
+/** The URL of the listener `config` describes, on `port` (the one bound, when the setting was 0). */
+export function listeningUrl(config: Pick<Config, 'listen' | 'tls'>, port: number): string {
   let host = config.listen.host
   if (host === '0.0.0.0') host = '127.0.0.1'
   if (host === '::') host = '::1'
@@ -343,7 +418,8 @@ function shown(path: string): string {
   return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel
 }
 
-function banner(
+/** What `serve` prints once it listens: where, how to sign in, what to try. */
+export function banner(
   url: string,
   config: Config,
   token: string | null,
@@ -356,6 +432,8 @@ function banner(
     `  database: ${config.db}`,
     `  console:  ${url}/console/ (sign in with the admin token)`,
   ]
+  if (config.workers > 1)
+    lines.push(`  workers:  ${config.workers} processes share this address and the database`)
   if (token !== null && tokenFile !== null) {
     // Not the token itself: a banner ends up in captured logs. The CLI reads the file on its own.
     lines.push(

@@ -41,6 +41,10 @@ export function registerServeCommand(program: Command, contextFor: ContextFor): 
       '--audit-archive-dir <dir>',
       'where archived audit events go (default: audit-archive in the data folder)',
     )
+    .option(
+      '--workers <n>',
+      'server processes sharing the address and the database: a number, or auto for one per core (default 1)',
+    )
     .action(async (options: ServeFlags, command: Command) => {
       const ctx = contextFor(command)
       const server = await ctx.io.loadServer()
@@ -61,6 +65,7 @@ export function registerServeCommand(program: Command, contextFor: ContextFor): 
           dbConnectTimeoutMs: options.dbConnectTimeoutMs,
           auditRetentionDays: options.auditRetentionDays,
           auditArchiveDir: options.auditArchiveDir,
+          workers: options.workers,
         }),
       )
     })

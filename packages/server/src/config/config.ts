@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import type { RootKeySource } from '../crypto/root-key.js'
 import { ConfigError } from '../errors.js'
@@ -25,6 +26,7 @@ export interface ServeFlags {
   dbConnectTimeoutMs?: string
   auditRetentionDays?: string
   auditArchiveDir?: string
+  workers?: string
 }
 
 /** Bounds on what one client can hold of the server (connections, time to send a request). */
@@ -67,6 +69,11 @@ export interface Config {
    * (audit/archive.ts), day by day; null (the default) keeps every event in the database.
    */
   auditRetention: AuditRetention | null
+  /**
+   * Server processes sharing the listener and the database (server/cluster/): 1 (the default)
+   * serves from this process alone.
+   */
+  workers: number
 }
 
 export interface AuditRetention {
@@ -98,6 +105,7 @@ const ENV: Record<keyof ServeFlags, string> = {
   dbConnectTimeoutMs: 'STRONGROOM_DB_CONNECT_TIMEOUT_MS',
   auditRetentionDays: 'STRONGROOM_AUDIT_RETENTION_DAYS',
   auditArchiveDir: 'STRONGROOM_AUDIT_ARCHIVE_DIR',
+  workers: 'STRONGROOM_WORKERS',
 }
 
 /**
@@ -214,6 +222,7 @@ export function loadConfig(
     dbUrl,
     cwd,
   )
+  const workers = workerCount(pick('workers'), dbUrl)
   return {
     db: dbUrl,
     listen,
@@ -227,7 +236,37 @@ export function loadConfig(
     metricsListen: metricsListen ? parseListen(metricsListen.value, metricsListen.from) : null,
     postgres,
     auditRetention,
+    workers,
   }
+}
+
+/** Most worker processes one server runs: far past any core count that serves one database well. */
+export const MAX_WORKERS = 64
+
+/**
+ * `workers`: a whole number from 1 to MAX_WORKERS, or `auto` for one per core the process may use
+ * (at most MAX_WORKERS). Several processes must share the database, so an in-memory SQLite
+ * database (private to its one connection) is refused.
+ */
+function workerCount(setting: { value: string; from: string } | undefined, dbUrl: string): number {
+  if (setting === undefined) return 1
+  const value =
+    setting.value === 'auto'
+      ? Math.min(availableParallelism(), MAX_WORKERS)
+      : /^[0-9]+$/.test(setting.value)
+        ? Number(setting.value)
+        : Number.NaN
+  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_WORKERS) {
+    throw new ConfigError(
+      `workers "${setting.value}" from ${setting.from} must be a whole number from 1 to ${MAX_WORKERS}, or auto (one per core)`,
+    )
+  }
+  if (value > 1 && dbUrl === 'sqlite::memory:') {
+    throw new ConfigError(
+      `workers ${value} from ${setting.from} needs a database the processes can share: an in-memory SQLite database belongs to one process`,
+    )
+  }
+  return value
 }
 
 /**

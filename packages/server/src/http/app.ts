@@ -264,12 +264,18 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
         authenticateConsoleRequest(s, request, secret, meta, { auditFailure, csrf }),
       ),
   })
-  // The OAuth endpoints' budgets are the cluster's: on PostgreSQL they are kept in the database, so
-  // failures spread over several nodes are counted as if they had all reached one.
+  // The OAuth endpoints' budgets are the cluster's: where other processes write the database
+  // (PostgreSQL nodes, the workers of `serve --workers N`) they are kept there, so failures spread
+  // over several processes are counted as if they had all reached one.
   const clientThrottle = (counter: string): ClientThrottle =>
-    s.store.dialect === 'postgres'
-      ? new SharedFailureThrottle(s.store, counter, { ...failures, onRefuse: s.metrics.throttledOn('oauth') })
-      : localThrottle(throttle('oauth'))
+    s.changes.solitary
+      ? localThrottle(throttle('oauth'))
+      : new SharedFailureThrottle(
+          s.store,
+          counter,
+          { ...failures, onRefuse: s.metrics.throttledOn('oauth') },
+          s.committer,
+        )
   registerOAuthRoutes(app, s, {
     perAddress: clientThrottle('oauth_address'),
     perClient: clientThrottle('oauth_client'),

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import { PamError } from '../errors.js'
+import type { Committer } from '../store/committer.js'
 import type { Store } from '../store/connect.js'
 import { FailureThrottle, type ThrottleOptions } from './failure-throttle.js'
 
@@ -23,8 +24,9 @@ export function localThrottle(throttle: FailureThrottle): ClientThrottle {
 const MAX_SOURCE = 256
 
 /**
- * Token buckets of failed client authentications kept in PostgreSQL, so that failures spread over
- * several nodes spend one budget, as if they had all reached one node. Each failure is one atomic
+ * Token buckets of failed client authentications kept in the database (PostgreSQL, or the SQLite
+ * file the workers of `serve --workers N` share), so that failures spread over several nodes or
+ * workers spend one budget, as if they had all reached one process. Each failure is one atomic
  * upsert (the bucket refilled for the time that passed, then spent); each check reads the
  * bucket (a primary-key read) unless this node already knows the source is exhausted: its own
  * copy of the bucket, taken from the database, refuses a flood without a database read.
@@ -32,10 +34,16 @@ const MAX_SOURCE = 256
 export class SharedFailureThrottle implements ClientThrottle {
   private readonly known: FailureThrottle
 
+  /**
+   * `committer`: on SQLite every write goes through the group committer (it holds the one
+   * read-write connection, and the write lock of `serve --workers N`); on PostgreSQL a failure is
+   * one statement on the pool.
+   */
   constructor(
     private readonly store: Store,
     private readonly surface: string,
     private readonly options: ThrottleOptions,
+    private readonly committer: Committer,
   ) {
     this.known = new FailureThrottle({ ...options, onRefuse: () => {} })
   }
@@ -71,14 +79,20 @@ export class SharedFailureThrottle implements ClientThrottle {
     const key = source.slice(0, MAX_SOURCE)
     const { burst, refillPerSecond } = this.options
     const now = this.options.now()
-    const result = await sql<{ tokens: number }>`
+    // PostgreSQL's greatest/least are SQLite's multi-argument max/min.
+    const [greatest, least] = this.store.dialect === 'postgres' ? ['greatest', 'least'] : ['max', 'min']
+    const upsert = sql<{ tokens: number }>`
       insert into auth_failures as f (surface, source, tokens, at)
       values (${this.surface}, ${key}, ${burst - 1}, ${now})
       on conflict (surface, source) do update set
-        tokens = greatest(0, least(cast(${burst} as double precision),
-          f.tokens + greatest(0, cast(${now} as bigint) - f.at) * cast(${refillPerSecond} as double precision) / 1000) - 1),
-        at = greatest(f.at, cast(${now} as bigint))
-      returning tokens`.execute(this.store.db)
+        tokens = ${sql.raw(greatest)}(0, ${sql.raw(least)}(cast(${burst} as double precision),
+          f.tokens + ${sql.raw(greatest)}(0, cast(${now} as bigint) - f.at) * cast(${refillPerSecond} as double precision) / 1000) - 1),
+        at = ${sql.raw(greatest)}(f.at, cast(${now} as bigint))
+      returning tokens`
+    const result =
+      this.store.dialect === 'postgres'
+        ? await upsert.execute(this.store.db)
+        : await this.committer.run(({ trx }) => upsert.execute(trx))
     const tokens = Number(result.rows[0]?.tokens ?? 0)
     this.known.adopt(key, tokens)
     return tokens < 1

@@ -2,7 +2,6 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ConfigError } from '../errors.js'
 import { CONTENT_TYPE } from './exposition.js'
-import type { ServerMetrics } from './server-metrics.js'
 
 export interface MetricsListener {
   /** `http://host:port/metrics`. */
@@ -14,9 +13,10 @@ export interface MetricsListener {
  * A second, plain-HTTP listener with one route, `GET /metrics`, and no token: for a Prometheus
  * that scrapes over a private network. The metrics hold no secret, but they do describe the
  * server's load: bind it to an address only the scraper can reach. Off unless configured.
+ * `expose` gives the exposition: one process's, or every worker's (cluster/primary.ts).
  */
 export async function startMetricsListener(
-  metrics: ServerMetrics,
+  expose: () => Promise<string>,
   address: { host: string; port: number },
 ): Promise<MetricsListener> {
   const server = createServer({ headersTimeout: 5_000, requestTimeout: 10_000 }, (req, res) => {
@@ -28,7 +28,10 @@ export async function startMetricsListener(
     if (path !== '/metrics') return send(404, 'not found: the metrics are at /metrics\n')
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return send(405, 'method not allowed: GET /metrics\n', { allow: 'GET, HEAD' })
-    send(200, metrics.expose())
+    expose().then(
+      (text) => send(200, text),
+      () => send(503, 'the metrics could not be gathered; try again\n'),
+    )
   })
   // A scraper needs few connections; this listener must not be a way to hold many open.
   server.maxConnections = 64

@@ -44,6 +44,7 @@ export class ServerMetrics {
    */
   logLinesDropped: (() => number) | null = null
   private sources: MetricSources | null = null
+  private gather: (() => Promise<string>) | null = null
   private readonly throttled: Counter
 
   constructor() {
@@ -155,9 +156,22 @@ export class ServerMetrics {
     return () => child.inc()
   }
 
-  /** The exposition, in the Prometheus text format 0.0.4. */
+  /** This process's exposition, in the Prometheus text format 0.0.4. */
   expose(): string {
     return this.registry.expose()
+  }
+
+  /**
+   * The whole server's exposition: this process's, or, in a worker of `serve --workers N`, every
+   * worker's merged by the primary (cluster/metrics.ts), as set by `gatherWith`.
+   */
+  exposeServer(): Promise<string> {
+    return this.gather ? this.gather() : Promise.resolve(this.expose())
+  }
+
+  /** In a worker: how the whole server's metrics are had (cluster/worker.ts). */
+  gatherWith(gather: () => Promise<string>): void {
+    this.gather = gather
   }
 
   close(): void {

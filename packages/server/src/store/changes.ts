@@ -148,6 +148,11 @@ export class ChangeFeed {
     this.lastReadAt = this.now()
   }
 
+  /** Whether this process is the database's only writer (see the constructor). */
+  get solitary(): boolean {
+    return this.options.solitary === true
+  }
+
   on(kind: ChangeKind, listener: ChangeListener): void {
     const list = this.listeners.get(kind) ?? []
     list.push(listener)

@@ -46,6 +46,20 @@ export interface CommitterOptions {
   observer?: CommitObserver
   /** Told the changes a batch recorded once it has committed, before its units are answered. */
   onChanges?: (changes: readonly Change[]) => void
+  /**
+   * Held by each batch from before its BEGIN until its COMMIT has returned (not during a deferred
+   * sync): the worker processes of one server on one SQLite file take turns through it
+   * (cluster/write-lock.ts). Without it they would meet at the file's own lock, and SQLite waits
+   * for that by sleeping (a millisecond and more) on the event loop.
+   */
+  writeLock?: WriteLock
+}
+
+/** A lock shared by the writers of one database (see `CommitterOptions.writeLock`). */
+export interface WriteLock {
+  /** Resolves once this holder has the lock; rejects when it can no longer be had (ServiceUnavailable). */
+  acquire(): Promise<void>
+  release(): void
 }
 
 /**
@@ -134,6 +148,24 @@ export class Committer {
   }
 
   private async runBatch(batch: Pending[]): Promise<void> {
+    const lock = this.options.writeLock
+    if (!lock) return this.runTransaction(batch)
+    try {
+      await lock.acquire()
+    } catch (err) {
+      this.failure = failureCode(err)
+      this.options.observer?.failed()
+      for (const p of batch) p.reject(err)
+      return
+    }
+    try {
+      await this.runTransaction(batch)
+    } finally {
+      lock.release()
+    }
+  }
+
+  private async runTransaction(batch: Pending[]): Promise<void> {
     const started = performance.now()
     let trx: Awaited<ReturnType<ReturnType<Kysely<Database>['startTransaction']>['execute']>>
     try {

@@ -9,7 +9,8 @@ import { sql } from 'kysely'
 import { type AppOptions, buildApp } from '../../src/http/app.js'
 import { closeServices, openServices } from '../../src/server.js'
 import type { PostgresOptions } from '../../src/store/postgres-pool.js'
-import { freshDatabase, type TestServer } from '../support/engines.js'
+import { type Engine, freshDatabase, type TestServer } from '../support/engines.js'
+import { sharedWriteLocks } from '../support/write-locks.js'
 import { ScriptedSts } from './cloud-fixtures.js'
 
 export const PAM = 'urn:cloud:idaas:pam'
@@ -31,6 +32,11 @@ export interface Cluster {
 }
 
 export interface ClusterOptions {
+  /**
+   * `sqlite`: the nodes share one SQLite file as the workers of `serve --workers N` do (the change
+   * sequence read, batches taking turns through one write lock). PostgreSQL by default.
+   */
+  engine?: Engine
   app?: AppOptions
   /** A database of the caller's (its own PostgreSQL server); a fresh one on the harness's by default. */
   db?: string
@@ -39,25 +45,28 @@ export interface ClusterOptions {
   now?: () => number
 }
 
-/** Opens one node per name on one PostgreSQL database; the first one bootstraps it. */
+/** Opens one node per name on one database (PostgreSQL unless `engine`); the first one bootstraps it. */
 export async function openCluster(names: readonly string[], options: ClusterOptions = {}): Promise<Cluster> {
-  const db = options.db ?? (await freshDatabase('postgres')).db
+  const engine = options.engine ?? 'postgres'
+  const db = options.db ?? (await freshDatabase(engine)).db
+  const locks = sharedWriteLocks()
   const rootKey = randomBytes(32).toString('base64')
   const clock = { now: START }
   const now = options.now ?? (() => clock.now)
   const sts = new ScriptedSts(now)
   const open = async (name: string): Promise<TestServer> => {
     // The real start-up path and app, as engines.ts's openTestServer, with the pool's settings.
-    const url = `${db}?application_name=${name}`
+    const url = engine === 'postgres' ? `${db}?application_name=${name}` : db
     const { services, boot } = await openServices(
       { db: url, rootKey: { kind: 'env', base64: rootKey }, dataDir: null, postgres: options.postgres },
       now,
       { sts },
+      engine === 'postgres' ? {} : { otherWriters: true, writeLock: locks.lockFor(names.indexOf(name)) },
     )
     const app = buildApp(services, { authFailures: { burst: 100_000, refillPerSecond: 1 }, ...options.app })
     await app.ready()
     return {
-      engine: 'postgres',
+      engine,
       db: url,
       rootKey,
       services,
@@ -81,6 +90,7 @@ export async function openCluster(names: readonly string[], options: ClusterOpti
     auth: first.auth,
     sts,
     async kill(...victims) {
+      if (engine !== 'postgres') throw new Error('kill: only nodes on PostgreSQL have connections to end')
       const killed = await sql<{ pid: number }>`
         select pid from pg_stat_activity
         where datname = current_database() and application_name in (${sql.join(victims)})

@@ -23,7 +23,10 @@ import {
 const FETCH_OAUTH = '/authenticationTokens/_/actions/fetchOAuthAccessToken'
 const BURST = 20
 
-describe('three nodes on one PostgreSQL database share what must be shared', () => {
+describe.each([
+  ['three nodes on one PostgreSQL database', 'postgres'],
+  ['three workers on one SQLite file', 'sqlite'],
+] as const)('%s share what must be shared', (_, engine) => {
   let c: Cluster
   let upstream: Upstream
   let w: Workload
@@ -31,6 +34,7 @@ describe('three nodes on one PostgreSQL database share what must be shared', () 
 
   beforeAll(async () => {
     c = await openCluster(['shared_a', 'shared_b', 'shared_c'], {
+      engine,
       app: { authFailures: { burst: BURST, refillPerSecond: 0.5 } },
     })
     // Slow enough that every node is asking while the first request is still out.

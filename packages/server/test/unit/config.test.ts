@@ -1,5 +1,5 @@
 import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadConfig, parseListen } from '../../src/config/config.js'
@@ -97,6 +97,34 @@ describe('configuration', () => {
     expect(() => loadConfig({}, { ...env, STRONGROOM_DB_STATEMENT_TIMEOUT_MS: '1s' }, cwd)).toThrow(
       /from STRONGROOM_DB_STATEMENT_TIMEOUT_MS/,
     )
+  })
+})
+
+describe('workers', () => {
+  it('is one process unless --workers, STRONGROOM_WORKERS or the config file says more; auto is one per core', () => {
+    expect(loadConfig({}, {}, cwd).workers).toBe(1)
+    expect(loadConfig({ workers: '4' }, {}, cwd).workers).toBe(4)
+    expect(loadConfig({}, { STRONGROOM_WORKERS: '3' }, cwd).workers).toBe(3)
+    const dir = mkdtempSync(join(tmpdir(), 'sr-config-'))
+    writeFileSync(join(dir, 'c.json'), '{"workers": 2}')
+    expect(loadConfig({ config: join(dir, 'c.json') }, {}, cwd).workers).toBe(2)
+    expect(loadConfig({ workers: 'auto' }, {}, cwd).workers).toBe(Math.min(availableParallelism(), 64))
+  })
+
+  it('refuses a count it cannot run, and an in-memory database the workers could not share', () => {
+    for (const value of ['0', '65', '-1', '1.5', 'two', '']) {
+      expect(() => loadConfig({ workers: value }, {}, cwd)).toThrow(
+        new RegExp(
+          `workers "${value.replace('.', '\\.')}" from --workers must be a whole number from 1 to 64, or auto`,
+        ),
+      )
+    }
+    expect(() =>
+      loadConfig({ db: 'sqlite::memory:' }, { STRONGROOM_ROOT_KEY: 'k', STRONGROOM_WORKERS: '2' }, cwd),
+    ).toThrow(/workers 2 from STRONGROOM_WORKERS needs a database the processes can share/)
+    expect(
+      loadConfig({ db: 'sqlite::memory:', workers: '1' }, { STRONGROOM_ROOT_KEY: 'k' }, cwd).workers,
+    ).toBe(1)
   })
 })
 

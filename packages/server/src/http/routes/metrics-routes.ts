@@ -5,7 +5,8 @@ import { defineRoute, type RouteSpec } from '../route-table.js'
 
 /**
  * `GET /admin/v1/metrics`: the server's metrics in the Prometheus text format, for operator
- * tokens (not limited to one instance): the figures are the whole server's, every instance's.
+ * tokens (not limited to one instance): the figures are the whole server's, every instance's (and
+ * every worker's, labelled `worker`, under `serve --workers N`).
  */
 export function metricsRoutes(s: Services): RouteSpec[] {
   return [
@@ -20,7 +21,7 @@ export function metricsRoutes(s: Services): RouteSpec[] {
       handler: async ({ caller }) => {
         if (caller.instanceScope !== null)
           throw new Forbidden('the metrics cover every instance: they are for operator tokens only')
-        return s.metrics.expose()
+        return s.metrics.exposeServer()
       },
     }),
   ]

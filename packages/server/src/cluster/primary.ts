@@ -1,0 +1,231 @@
+import cluster, { type Worker } from 'node:cluster'
+import { hostname } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { replacePrivateFile, writeDemoClientConfig } from '../bootstrap.js'
+import type { Config } from '../config/config.js'
+import { ConfigError } from '../errors.js'
+import { LogDestination } from '../http/log-destination.js'
+import { type MetricsListener, startMetricsListener } from '../metrics/metrics-listener.js'
+import { banner, closeServices, listeningUrl, openServices } from '../server.js'
+import { isOurs, type ToPrimary, type ToWorker } from './messages.js'
+import { mergeExpositions } from './metrics.js'
+import { LockQueue } from './write-lock.js'
+
+/** How long the primary waits for each worker's metrics when it gathers them. */
+const EXPOSE_TIMEOUT_MS = 2_000
+/** A worker that exits unasked is started again after this long, doubled for each exit in the last minute. */
+const RESTART_DELAY_MS = 1_000
+const MAX_RESTART_DELAY_MS = 30_000
+/** How long workers have to drain on shutdown (each drains for 10 s at most) before they are killed. */
+const STOP_TIMEOUT_MS = 30_000
+
+const LEVELS = { fatal: 60, error: 50, warn: 40, info: 30, debug: 20, trace: 10, silent: Infinity } as const
+
+interface Slot {
+  readonly index: number
+  worker: Worker | null
+  /** Exits unasked in the last minute, for the restart delay. */
+  exits: number[]
+  restartTimer: NodeJS.Timeout | null
+}
+
+/**
+ * The primary process of `serve --workers N`. It opens the database once (migrations, the root
+ * key, the first start's bootstrap and demo), forks N workers (worker-main.ts) that share its
+ * listening socket (node:cluster hands each connection to one worker, round robin) and the
+ * database, and then only supervises:
+ * - it writes the data folder's `url` and demo files and prints the banner once all workers listen;
+ * - on SQLite it grants the workers' write lock (write-lock.ts);
+ * - it serves the metrics listener with every worker's metrics, and gathers them for the
+ *   workers' `/admin/v1/metrics`;
+ * - a worker that exits unasked is started again (after 1 s, doubled per exit in the last
+ *   minute, at most 30 s); a worker that fails before the server ever listened stops the start;
+ * - SIGTERM or SIGINT asks every worker to drain and waits for them; a second signal kills them.
+ * It answers no request itself and holds no write: a worker that dies takes nothing acknowledged
+ * with it, and the primary's death ends the workers (the cluster module exits them).
+ */
+export async function runPrimary(config: Config): Promise<void> {
+  const out = new LogDestination()
+  const threshold = LEVELS[config.logLevel]
+  const log = (level: Exclude<keyof typeof LEVELS, 'silent'>, msg: string, fields: object = {}) => {
+    if (LEVELS[level] < threshold) return
+    out.write(
+      `${JSON.stringify({ level: LEVELS[level], time: Date.now(), pid: process.pid, hostname: hostname(), role: 'primary', ...fields, msg })}\n`,
+    )
+  }
+
+  const { services, boot } = await openServices(config)
+  let metricsListener: MetricsListener | null = null
+  let stopping = false
+  const locks = config.db.startsWith('sqlite:')
+    ? new LockQueue((id) => cluster.workers?.[id]?.send({ sr: 'locked' } satisfies ToWorker))
+    : null
+  const slots: Slot[] = Array.from({ length: config.workers }, (_, index) => ({
+    index,
+    worker: null,
+    exits: [],
+    restartTimer: null,
+  }))
+  const exposing = new Map<number, { texts: Map<number, string>; waiting: number; done: () => void }>()
+  let nextExpose = 0
+
+  /** Every live worker's own metrics, merged; a worker that does not answer in time is left out. */
+  const gather = (): Promise<string> => {
+    const live = slots.filter((s) => s.worker?.isConnected())
+    const id = nextExpose++
+    const texts = new Map<number, string>()
+    return new Promise<string>((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        exposing.delete(id)
+        resolve(mergeExpositions(new Map([...texts].sort(([a], [b]) => a - b))))
+      }
+      const timer = setTimeout(done, EXPOSE_TIMEOUT_MS)
+      exposing.set(id, { texts, waiting: live.length, done })
+      for (const slot of live) slot.worker!.send({ sr: 'expose', id } satisfies ToWorker)
+      if (live.length === 0) done()
+    })
+  }
+
+  let started: () => void
+  let failedToStart: (err: Error) => void
+  const allListening = new Promise<void>((resolve, reject) => {
+    started = resolve
+    failedToStart = reject
+  })
+  let port = config.listen.port
+  let listening = 0
+  let serving = false
+  /** Workers that did not exit cleanly when asked to stop. */
+  let uncleanExits = 0
+
+  cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [] })
+
+  const fork = (slot: Slot) => {
+    slot.restartTimer = null
+    const worker = cluster.fork()
+    slot.worker = worker
+    worker.on('message', (message: unknown) => {
+      if (!isOurs<ToPrimary>(message)) return
+      switch (message.sr) {
+        case 'ready':
+          worker.send({ sr: 'start', config, slot: slot.index } satisfies ToWorker)
+          return
+        case 'lock':
+          locks?.acquire(worker.id)
+          return
+        case 'unlock':
+          locks?.release(worker.id)
+          return
+        case 'exposition': {
+          const pending = exposing.get(message.id)
+          if (!pending) return
+          pending.texts.set(slot.index, message.text)
+          if (pending.texts.size >= pending.waiting) pending.done()
+          return
+        }
+        case 'gather':
+          void gather().then((text) => {
+            if (worker.isConnected()) worker.send({ sr: 'gathered', id: message.id, text } satisfies ToWorker)
+          })
+          return
+      }
+    })
+    worker.once('listening', (address) => {
+      port = address.port
+      if (serving) {
+        log('info', 'worker started again and is serving', { worker: slot.index })
+        return
+      }
+      if (++listening === slots.length) started()
+    })
+    worker.once('exit', (code, signal) => {
+      if (slot.worker === worker) slot.worker = null
+      locks?.forget(worker.id)
+      if (stopping) {
+        if (code !== 0) uncleanExits++
+        return
+      }
+      const how = signal ? `killed by ${signal}` : `exited with code ${code}`
+      if (!serving) {
+        failedToStart(
+          new ConfigError(`worker ${slot.index} ${how} before the server could serve (its error is above)`),
+        )
+        return
+      }
+      const now = Date.now()
+      slot.exits = [...slot.exits.filter((at) => now - at < 60_000), now]
+      const delay = Math.min(MAX_RESTART_DELAY_MS, RESTART_DELAY_MS * 2 ** (slot.exits.length - 1))
+      log('error', `worker ${slot.index} ${how}; starting another in ${delay} ms`, { worker: slot.index })
+      slot.restartTimer = setTimeout(() => fork(slot), delay)
+    })
+  }
+
+  const liveWorkers = () => slots.flatMap((s) => (s.worker ? [s.worker] : []))
+  const allExited = () =>
+    Promise.all(
+      liveWorkers().map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            if (worker.isDead()) resolve()
+            else worker.once('exit', () => resolve())
+          }),
+      ),
+    )
+
+  try {
+    for (const slot of slots) fork(slot)
+    await allListening
+    serving = true
+    const url = listeningUrl(config, port)
+    services.publicUrl = config.publicUrl ?? url
+    let demoConfig: string | null = null
+    if (config.dataDir !== null) {
+      replacePrivateFile(`${config.dataDir}/url`, `${url}\n`)
+      demoConfig = await writeDemoClientConfig(
+        services.store.db,
+        config.dataDir,
+        boot.defaultInstanceId,
+        services.publicUrl,
+      )
+    }
+    await closeServices(services)
+    if (config.metricsListen) metricsListener = await startMetricsListener(gather, config.metricsListen)
+    out.write(banner(url, config, boot.adminToken, boot.adminTokenFile, demoConfig))
+    log('info', 'strongroom listening', { url, workers: slots.length, db: services.store.location })
+    if (metricsListener) log('info', 'serving metrics', { url: metricsListener.url })
+  } catch (err) {
+    stopping = true
+    for (const worker of liveWorkers()) worker.kill('SIGKILL')
+    await allExited()
+    await closeServices(services).catch(() => {})
+    throw err
+  }
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        // A second signal: no more waiting.
+        for (const worker of liveWorkers()) worker.kill('SIGKILL')
+        process.exit(130)
+      }
+      stopping = true
+      log('info', 'shutting down: each worker drains its requests and its audit queue', { reason: signal })
+      for (const slot of slots) if (slot.restartTimer) clearTimeout(slot.restartTimer)
+      for (const worker of liveWorkers())
+        if (worker.isConnected()) worker.send({ sr: 'shutdown' } satisfies ToWorker)
+      const killer = setTimeout(() => {
+        log('error', 'workers still running after the drain timeout: killing them')
+        for (const worker of liveWorkers()) worker.kill('SIGKILL')
+      }, STOP_TIMEOUT_MS)
+      void allExited().then(async () => {
+        clearTimeout(killer)
+        await metricsListener?.close()
+        resolve()
+      })
+    }
+    process.on('SIGTERM', onSignal)
+    process.on('SIGINT', onSignal)
+  })
+  if (uncleanExits > 0) process.exitCode = 1
+}

@@ -1,0 +1,101 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { GENESIS_HASH } from '../../src/audit/chain.js'
+import { verifyChain } from '../../src/audit/verify.js'
+import { ServiceUnavailable } from '../../src/errors.js'
+import { Committer, type WriteLock } from '../../src/store/committer.js'
+import { openStore, type Store } from '../../src/store/connect.js'
+import { migrate } from '../../src/store/migrations.js'
+import { DatabaseUnavailable } from '../../src/store/postgres-pool.js'
+import { sharedWriteLocks } from '../support/write-locks.js'
+
+// Two committers on two connections to one SQLite file stand for two worker processes of
+// `serve --workers 2`, taking turns through one LockQueue as the workers do through the primary's.
+const ACTOR = { type: 'admin_token', id: 'atk_test' } as const
+
+describe('the write lock around group-commit batches (SQLite, several writers)', () => {
+  const dirs: string[] = []
+  const stores: Store[] = []
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close()
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+  })
+
+  async function twoWriters(lockFor: (id: number) => WriteLock) {
+    const dir = mkdtempSync(join(tmpdir(), 'sr-write-lock-'))
+    dirs.push(dir)
+    const file = `sqlite:${join(dir, 'db.sqlite')}`
+    const first = openStore(file)
+    stores.push(first)
+    await migrate(first)
+    await first.db
+      .insertInto('audit_heads')
+      .values({ instance_id: 'ins_a', seq: 0, hash: GENESIS_HASH })
+      .execute()
+    const second = openStore(file)
+    stores.push(second)
+    const committers = [first, second].map(
+      (store, i) => new Committer(store, { now: Date.now, maxBatch: 16, writeLock: lockFor(i + 1) }),
+    )
+    return { first, committers }
+  }
+
+  it('lets batches of two writers take turns: every unit commits, one chain, no seq twice', async () => {
+    const locks = sharedWriteLocks()
+    const log: string[] = []
+    const { first, committers } = await twoWriters((id) => locks.lockFor(id, log))
+    const units = Array.from({ length: 200 }, (_, n) =>
+      committers[n % 2]!.run(({ audit }) =>
+        audit.append({ instanceId: 'ins_a', actor: ACTOR, action: 'credential.create', outcome: 'success' }),
+      ),
+    )
+    const appended = await Promise.all(units)
+    expect(new Set(appended.map((a) => a.seq)).size).toBe(200)
+    expect(Math.max(...appended.map((a) => a.seq))).toBe(200)
+    const verified = await verifyChain(first.db, 'ins_a')
+    expect(verified).toMatchObject({ ok: true, checked: 200 })
+    // Held by one batch at a time: every hold is followed by that holder's release.
+    for (let i = 0; i < log.length; i += 2) {
+      expect(log[i]).toMatch(/^hold (\d)$/)
+      expect(log[i + 1]).toBe(log[i]!.replace('hold', 'free'))
+    }
+    expect(log.filter((l) => l === 'hold 1').length).toBeGreaterThan(1)
+    expect(log.filter((l) => l === 'hold 2').length).toBeGreaterThan(1)
+    for (const committer of committers) await committer.close()
+  })
+
+  it('releases the lock after a batch that failed, and refuses a batch whose lock cannot be had', async () => {
+    const locks = sharedWriteLocks()
+    const log: string[] = []
+    let refuse = false
+    const { committers } = await twoWriters((id) => {
+      const lock = locks.lockFor(id, log)
+      return {
+        acquire: () =>
+          refuse ? Promise.reject(new ServiceUnavailable('the primary is gone')) : lock.acquire(),
+        release: lock.release,
+      }
+    })
+    const [one] = committers as [Committer, Committer]
+    // The database went away in the middle of a batch: the whole batch is rolled back and refused.
+    await expect(
+      one.run(async ({ trx }) => {
+        await trx.insertInto('meta').values({ key: 'x', value: '1' }).execute()
+        throw new DatabaseUnavailable('the database is unavailable; retry later')
+      }),
+    ).rejects.toThrow(/unavailable/)
+    // The unit is refused first; the rollback, then the release, follow.
+    for (let i = 0; i < 100 && log.length < 2; i++) await new Promise((resolve) => setImmediate(resolve))
+    expect(log).toEqual(['hold 1', 'free 1'])
+    expect(locks.queue.heldBy).toBeNull()
+    refuse = true
+    await expect(one.run(async () => 'never')).rejects.toThrow(/the primary is gone/)
+    expect(one.health().ok).toBe(false)
+    refuse = false
+    await expect(one.run(async () => 'again')).resolves.toBe('again')
+    expect(one.health().ok).toBe(true)
+    for (const committer of committers) await committer.close()
+  })
+})

@@ -1,0 +1,241 @@
+// `strongroom serve --workers N`: a primary and N worker processes on one listener and one
+// database. Real processes over HTTP: writes from concurrent clients land through every worker and
+// the audit chain stays whole (SQLite, where the workers take turns at the write lock, and
+// PostgreSQL); a signing key rotated through one worker signs at once on the others; a worker killed
+// with SIGKILL is replaced while the others keep answering; the primary killed with SIGKILL takes
+// its workers with it and loses no acknowledged write; SIGTERM drains every worker, exit code 0.
+import { randomBytes } from 'node:crypto'
+import { createServer, type Server } from 'node:net'
+import { afterEach, describe, expect, inject, it } from 'vitest'
+import { createTestDatabase } from '../support/postgres.js'
+import { runCli, type ServerProcess, startServer } from '../support/server-process.js'
+import { allIdentifiers, waitFor, whoami, writeLoad } from './write-load.js'
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** The pid of each worker, from its `strongroom listening` log line (the latest one per slot). */
+function workerPids(server: ServerProcess): Map<number, number> {
+  const pids = new Map<number, number>()
+  for (const line of server.logs().split('\n')) {
+    if (!line.includes('"msg":"strongroom listening"')) continue
+    const entry = JSON.parse(line) as { pid: number; worker?: number }
+    if (entry.worker !== undefined) pids.set(entry.worker, entry.pid)
+  }
+  return pids
+}
+
+/** Requests each worker has answered, from the merged metrics (`worker` label). */
+async function answeredByWorker(server: ServerProcess, token: string): Promise<Map<string, number>> {
+  const res = await fetch(`${server.url}/admin/v1/metrics`, { headers: { authorization: `Bearer ${token}` } })
+  expect(res.status).toBe(200)
+  const counts = new Map<string, number>()
+  for (const line of (await res.text()).split('\n')) {
+    const match = /^strongroom_http_request_duration_seconds_count\{worker="(\d+)",[^}]*\} (\d+)/.exec(line)
+    if (match) counts.set(match[1]!, (counts.get(match[1]!) ?? 0) + Number(match[2]))
+  }
+  return counts
+}
+
+async function verifyChain(server: ServerProcess, token: string) {
+  const verify = await runCli(['audit', 'verify'], {
+    env: { STRONGROOM_URL: server.url, STRONGROOM_ADMIN_TOKEN: token },
+  })
+  expect(verify.code, verify.stdout + verify.stderr).toBe(0)
+  expect(verify.stdout).toMatch(/intact/)
+}
+
+describe('serve --workers', () => {
+  let server: ServerProcess | undefined
+  afterEach(async () => {
+    await server?.stop()
+    server = undefined
+  })
+
+  it('on SQLite: every worker writes, no acknowledged write is lost, the chain is whole, SIGTERM drains all', async () => {
+    server = await startServer({ args: ['--workers', '2'] })
+    expect(server.logs()).toContain('workers:  2 processes share this address and the database')
+    expect([...workerPids(server).keys()].sort()).toEqual([0, 1])
+    const token = await server.adminToken()
+    const { defaultInstanceId } = await whoami(server, token)
+    const load = writeLoad(server, token, defaultInstanceId, 100)
+    await waitFor(() => load.answered() >= 600, 60_000)
+    // Both workers answered part of the load: the listener hands connections round robin.
+    const answered = await answeredByWorker(server, token)
+    expect(answered.get('0')).toBeGreaterThan(50)
+    expect(answered.get('1')).toBeGreaterThan(50)
+    await server.stop()
+    await load.stop()
+    expect(server.exitCode).toBe(0)
+    expect(server.logs()).toMatch(/"reason":"asked by the primary","msg":"shutting down/)
+
+    const acknowledged = load.outcomes.filter((o) => o.status === 201).map((o) => o.identifier)
+    // Nothing but 201 or a connection cut by the shutdown.
+    expect(load.outcomes.every((o) => o.status === 201 || o.status === 0 || o.status === 503)).toBe(true)
+    server = await startServer({ dataDir: server.dataDir })
+    const present = await allIdentifiers(server)
+    expect(acknowledged.filter((id) => !present.has(id))).toEqual([])
+    await verifyChain(server, token)
+  }, 120_000)
+
+  it('a signing key rotated through one worker signs at once through the others', async () => {
+    server = await startServer({ args: ['--workers', '2'] })
+    const token = await server.adminToken()
+    const admin = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+    const { defaultInstanceId } = await whoami(server, token)
+    const { readFile } = await import('node:fs/promises')
+    const demo = JSON.parse(await readFile(`${server.dataDir}/client-config.json`, 'utf8')) as {
+      clientId: string
+    }
+    const secret = (await readFile(`${server.dataDir}/client-secret`, 'utf8')).trim()
+    const kidOfToken = async () => {
+      // A new connection each time, so the requests spread over the workers.
+      const res = await fetch(
+        `${server!.url}/v2/${defaultInstanceId}/authorizationServer/iauths_system/oauth2/token`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', connection: 'close' },
+          body: new URLSearchParams({
+            grant_type: 'client_credentials',
+            client_id: demo.clientId,
+            client_secret: secret,
+            scope: 'urn:cloud:idaas:pam|.all',
+          }).toString(),
+        },
+      )
+      expect(res.status).toBe(200)
+      const { access_token } = (await res.json()) as { access_token: string }
+      return (JSON.parse(Buffer.from(access_token.split('.')[0]!, 'base64url').toString()) as { kid: string })
+        .kid
+    }
+    // Warm: both workers have the first key cached.
+    for (let n = 0; n < 6; n++) await kidOfToken()
+    const rotated = await fetch(`${server.url}/admin/v1/instances/${defaultInstanceId}/signing-keys/rotate`, {
+      method: 'POST',
+      headers: { ...admin, connection: 'close' },
+      body: JSON.stringify({ activateAfterSeconds: 0 }),
+    })
+    expect(rotated.status).toBe(201)
+    const { kid } = (await rotated.json()) as { kid: string }
+    await sleep(5) // the new key is active from the millisecond after its activation time
+    const kids = new Set<string>()
+    for (let n = 0; n < 8; n++) kids.add(await kidOfToken())
+    expect([...kids]).toEqual([kid])
+    const answered = await answeredByWorker(server, token)
+    expect(answered.size).toBe(2)
+  }, 60_000)
+
+  it('replaces a worker killed with SIGKILL while the other keeps answering, and loses no acknowledged write', async () => {
+    server = await startServer({ args: ['--workers', '2'] })
+    const token = await server.adminToken()
+    const { defaultInstanceId } = await whoami(server, token)
+    const load = writeLoad(server, token, defaultInstanceId, 50)
+    await waitFor(() => load.answered() >= 200, 60_000)
+    const victim = workerPids(server).get(1)!
+    process.kill(victim, 'SIGKILL')
+    const atKill = load.answered()
+    await waitFor(() => /worker 1 killed by SIGKILL; starting another/.test(server!.logs()), 10_000)
+    // Writes go on through the survivor, then through both again.
+    await waitFor(() => load.answered() >= atKill + 200, 30_000)
+    await waitFor(() => workerPids(server!).get(1) !== victim, 20_000)
+    await load.stop()
+    // Only the connections the killed worker held were cut.
+    const cut = load.outcomes.filter((o) => o.status !== 201)
+    expect(cut.every((o) => o.status === 0)).toBe(true)
+
+    const acknowledged = load.outcomes.filter((o) => o.status === 201).map((o) => o.identifier)
+    const present = await allIdentifiers(server)
+    expect(acknowledged.filter((id) => !present.has(id))).toEqual([])
+    await verifyChain(server, token)
+    await server.stop()
+    expect(server.exitCode).toBe(0)
+  }, 120_000)
+
+  it('the primary killed with SIGKILL under 100 writers takes its workers along and loses no acknowledged write', async () => {
+    server = await startServer({ args: ['--workers', '2'] })
+    const token = await server.adminToken()
+    const { defaultInstanceId } = await whoami(server, token)
+    const pids = [...workerPids(server).values()]
+    const load = writeLoad(server, token, defaultInstanceId, 100)
+    await waitFor(() => load.answered() >= 300, 60_000)
+    await server.kill9()
+    await load.stop()
+    // The workers follow their primary out.
+    await waitFor(() => pids.every((pid) => !alive(pid)), 10_000)
+    const acknowledged = load.outcomes.filter((o) => o.status === 201).map((o) => o.identifier)
+    expect(acknowledged.length).toBeGreaterThanOrEqual(300)
+
+    server = await startServer({ dataDir: server.dataDir })
+    const present = await allIdentifiers(server)
+    expect(acknowledged.filter((id) => !present.has(id))).toEqual([])
+    await verifyChain(server, token)
+  }, 120_000)
+
+  it('on PostgreSQL: every worker writes, and the chain is whole', async () => {
+    const db = await createTestDatabase(inject('postgresUrl'))
+    server = await startServer({
+      args: ['--workers', '2'],
+      env: { STRONGROOM_DB: db, STRONGROOM_ROOT_KEY: randomBytes(32).toString('base64') },
+    })
+    const token = await server.adminToken()
+    const { defaultInstanceId } = await whoami(server, token)
+    const load = writeLoad(server, token, defaultInstanceId, 50)
+    await waitFor(() => load.answered() >= 300, 60_000)
+    await load.stop()
+    expect(load.outcomes.every((o) => o.status === 201)).toBe(true)
+    const answered = await answeredByWorker(server, token)
+    expect(answered.get('0')).toBeGreaterThan(20)
+    expect(answered.get('1')).toBeGreaterThan(20)
+    const present = await allIdentifiers(server)
+    expect(load.outcomes.filter((o) => !present.has(o.identifier))).toEqual([])
+    const verify = await runCli(['audit', 'verify', '--db', db])
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0)
+    expect(verify.stdout).toMatch(/intact/)
+  }, 120_000)
+
+  it('a worker that cannot listen stops the start, saying why, with exit code 1', async () => {
+    const taken: Server = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const port = (taken.address() as { port: number }).port
+    try {
+      const { mkdtemp } = await import('node:fs/promises')
+      const { tmpdir } = await import('node:os')
+      const { join } = await import('node:path')
+      const dataDir = await mkdtemp(join(tmpdir(), 'strongroom-e2e-'))
+      const result = await runCli(['serve', '--workers', '2', '--listen', `127.0.0.1:${port}`], {
+        dataDir,
+        timeoutMs: 30_000,
+      })
+      expect(result.code).toBe(1)
+      expect(result.stderr).toContain('EADDRINUSE')
+      expect(result.stderr).toMatch(/worker \d exited with code 1 before the server could serve/)
+    } finally {
+      taken.close()
+    }
+  }, 60_000)
+
+  it('refuses a worker count it cannot run, naming the setting', async () => {
+    for (const [value, rule] of [
+      ['0', /workers "0" from --workers must be a whole number from 1 to 64, or auto/],
+      ['two', /workers "two" from --workers must be a whole number/],
+    ] as const) {
+      const result = await runCli(['serve', '--workers', value], { timeoutMs: 15_000 })
+      expect(result.code).toBe(1)
+      expect(result.stderr).toMatch(rule)
+    }
+    const memory = await runCli(['serve', '--workers', '2', '--db', 'sqlite::memory:'], {
+      env: { STRONGROOM_ROOT_KEY: randomBytes(32).toString('base64') },
+      timeoutMs: 15_000,
+    })
+    expect(memory.code).toBe(1)
+    expect(memory.stderr).toMatch(/an in-memory SQLite database belongs to one process/)
+  })
+})
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
