@@ -4,7 +4,7 @@
  * stdout (progress goes to stderr); the same document is written to `bench/results/latest.json`.
  *
  *   node bench/run.mjs [--quick] [--duration S] [--warmup S] [--connections N] [--processes N]
- *                      [--nodes] [--scale] [--only id,id]
+ *                      [--nodes] [--workers] [--scale] [--only id,id]
  *
  * Every figure is requests/s and p50/p99 latency at `--connections` (50) concurrent keep-alive
  * connections, and its ratio to a raw `node:http` hello-world server measured in the same run with
@@ -60,6 +60,18 @@
  * run warming all three nodes alike) and ~5 s of start-up: ~80 s by default, which takes the
  * default run past 3 minutes. The JSON's `nodes` says when they were not run.
  *
+ * One worker vs two (`serve --workers N`, node:cluster, on SQLite: bench/workers.mjs), NOT in the
+ * default run: `--workers` adds them, or `--only workers-obtain-credential,…` picks them. Each of
+ * ObtainCredential, the token endpoint (client_secret_post) and credential create is measured on a
+ * server with `--workers 1` (the server alone, one process) and then on one with `--workers 2` (a
+ * primary and two workers), each on a fresh data dir, set up and warmed by one unmeasured run first;
+ * each figure reports its server's CPU summed over the process tree (and each process's share),
+ * the µs of server CPU per request, and the pair the ratio two ÷ one. On these 2-core machines the
+ * load generator takes up to a core, so two workers compete with it: the ratio says what the workers
+ * cost here, not what they gain on a bigger machine (the JSON's `workers` says how many cores). 4
+ * runs of warm-up + measured time per scenario and ~3 s of start-up: ~150 s by default. The JSON's
+ * `workers` says when they were not run; their errors make the run fail, as the scenarios' do.
+ *
  * Cost as data grows (bench/scale.mjs), NOT in the default run: `--scale` adds it, `--only scale`
  * picks it (loaded only then). It seeds databases of up to 1M rows and runs after the ceiling's
  * second run, so its minutes do not sit between the two; it reports its own ratios (`scale` in the
@@ -67,7 +79,7 @@
  *
  * Default runtime: 2 s warm-up + 10 s measured per figure, 12 figures (the ceiling twice, strongroom's
  * token figure twice around oidc-provider's), the SDK's 22 s, plus a server start and setup per
- * scenario: about 180 s (≈ 260 s with `--nodes`). `--quick`: 1 s + 3 s.
+ * scenario: about 180 s (≈ 260 s with `--nodes`, ≈ 330 s with `--workers`). `--quick`: 1 s + 3 s.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -77,7 +89,14 @@ import { goalLine, goalRows, scaleGoalRows } from './goals.mjs'
 import { runLoadInProcesses } from './load.mjs'
 import { machineCpu, machineInfo } from './machine.mjs'
 import { measureNodes } from './nodes.mjs'
-import { CEILING, NODES_SCENARIOS, OIDC_PROVIDER_PEER, SCENARIOS, TOKEN_SCOPE } from './scenarios.mjs'
+import {
+  CEILING,
+  NODES_SCENARIOS,
+  OIDC_PROVIDER_PEER,
+  SCENARIOS,
+  TOKEN_SCOPE,
+  WORKERS_SCENARIOS,
+} from './scenarios.mjs'
 import { measureSdk } from './sdk.mjs'
 import {
   adminTarget,
@@ -87,6 +106,7 @@ import {
   stopAllServers,
 } from './servers.mjs'
 import { compareTokenEndpoints } from './token-comparison.mjs'
+import { measureWorkers } from './workers.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -106,6 +126,7 @@ const { values: flags } = parseArgs({
     processes: { type: 'string', default: '1' },
     transport: { type: 'string', default: 'raw' },
     nodes: { type: 'boolean', default: false },
+    workers: { type: 'boolean', default: false },
     scale: { type: 'boolean', default: false },
     only: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -118,6 +139,7 @@ const ALL_IDS = [
   OIDC_PROVIDER_PEER.id,
   SDK_ID,
   ...NODES_SCENARIOS.map((s) => s.id),
+  ...WORKERS_SCENARIOS.map((s) => s.id),
   SCALE_ID,
 ]
 
@@ -131,6 +153,7 @@ if (flags.help) {
       '  --connections N   concurrent keep-alive connections (default 50)',
       '  --processes N     load-generator processes sharing the connections (default 1)',
       '  --nodes           also 1 node vs 3 nodes on one PostgreSQL (not in the default run: ~80 s more)',
+      '  --workers         also serve --workers 1 vs 2 on SQLite (not in the default run: ~150 s more)',
       '  --scale           also the cost as data grows (bench/scale.mjs; not in the default run: slow)',
       `  --only ID,…       only these scenarios (${ALL_IDS.join(', ')}); the ceiling always runs, and`,
       `                    ${TOKEN_ID} and ${OIDC_PROVIDER_PEER.id} run together`,
@@ -179,6 +202,8 @@ const runSdk = only === undefined || only.includes(SDK_ID)
 const runScale = flags.scale || only?.includes(SCALE_ID) === true
 /** `--nodes` adds every several-nodes figure, to the default run or to those `--only` picks. */
 const nodesScenarios = NODES_SCENARIOS.filter((s) => flags.nodes || only?.includes(s.id))
+/** `--workers` adds every one-worker-vs-two figure, likewise. */
+const workersScenarios = WORKERS_SCENARIOS.filter((s) => flags.workers || only?.includes(s.id))
 
 /** @param {string} message */
 const log = (message) => process.stderr.write(`[bench] ${message}\n`)
@@ -386,6 +411,8 @@ let sdkResult = null
 /** @type {Record<string, any> | null} */
 let nodesResult = null
 /** @type {Record<string, any> | null} */
+let workersResult = null
+/** @type {Record<string, any> | null} */
 let scaleResult = null
 try {
   ceilingRuns.push(await measure(CEILING, single(raw), null))
@@ -407,6 +434,16 @@ try {
       const message = error instanceof Error ? error.message : String(error)
       log(`  several nodes FAILED: ${message}`)
       nodesResult = { failed: message }
+    }
+  }
+
+  if (workersScenarios.length > 0) {
+    try {
+      workersResult = await measureWorkers({ scenarios: workersScenarios, measure, log })
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      log(`  one worker vs two FAILED: ${message}`)
+      workersResult = { failed: message }
     }
   }
 
@@ -482,6 +519,30 @@ for (const r of results) {
   }
 }
 
+// One worker vs two: each figure's ratio to the ceiling, and its failures and errors count as the
+// scenarios' do (a figure with errors measured something else than the server working).
+if (workersResult?.failed) {
+  ok = false
+  warnings.push(`one worker vs two: FAILED: ${workersResult.failed}`)
+}
+for (const r of workersResult?.results ?? []) {
+  if (r.failed) {
+    ok = false
+    warnings.push(`${r.name} (workers): FAILED: ${r.failed}`)
+    continue
+  }
+  for (const [key, figure] of [
+    ['1 worker', r.oneWorker],
+    ['2 workers', r.twoWorkers],
+  ]) {
+    if (typeof figure.rps === 'number') figure.ratioToCeiling = round(figure.rps / ceilingRps, 3)
+    if (figure.errors > 0) {
+      ok = false
+      warnings.push(`${r.name} [${key}]: ${figure.errors} ERRORS (${JSON.stringify(figure.statuses)})`)
+    }
+  }
+}
+
 /** strongroom's token figure ÷ oidc-provider's: a goal of issue 15. */
 /** @type {number | null} */
 let tokenVsOidcProvider = null
@@ -540,6 +601,11 @@ const report = {
     notRun:
       'one node vs three nodes on one PostgreSQL is not in the default run (about 80 s more): ' +
       `--nodes adds it, --only ${NODES_SCENARIOS.map((s) => s.id).join(',')} picks it`,
+  },
+  workers: workersResult ?? {
+    notRun:
+      'one worker vs two (serve --workers, SQLite) is not in the default run (about 150 s more): ' +
+      `--workers adds it, --only ${WORKERS_SCENARIOS.map((s) => s.id).join(',')} picks it`,
   },
   scale: scaleResult ?? {
     notRun: `the cost as data grows is not in the default run (it is slow): --scale adds it, --only ${SCALE_ID} picks it`,

@@ -27,6 +27,9 @@ import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign } 
  * @property {(target: Target) => Promise<unknown>} [setup] returns the state handed to `request`
  * @property {(state: any, seq: number) => import('./load.mjs').RequestSpec} request `seq` is unique
  *   within one run across all load-generator processes
+ * @property {boolean} [setupEachRun] its state serves one run: each request creates something named
+ *   after `seq`, which starts again at 0 in every run, so a second run against the same server
+ *   (bench/workers.mjs warms a server before measuring it) needs a fresh `setup` or it meets 409s
  */
 
 /** How many credentials the per-credential scenarios spread their requests over. */
@@ -80,6 +83,7 @@ export const SCENARIOS = [
     server: 'strongroom',
     expectStatus: 201,
     setup: async (target) => ({ ...adminState(target), tag: randomBytes(4).toString('hex') }),
+    setupEachRun: true,
     request: (state, seq) =>
       adminPost(state, 'credentials', {
         credentialIdentifier: `bench/create-${state.tag}-${seq}`,
@@ -253,6 +257,24 @@ async function expectEdDsaJwt(target, state) {
 export const NODES_SCENARIOS = [
   { id: 'nodes-obtain-credential', scenario: 'obtain-credential' },
   { id: 'nodes-token-client-secret-post', scenario: 'token-client-secret-post' },
+]
+
+/**
+ * @typedef {object} WorkersScenario a figure of bench/workers.mjs: a scenario of `SCENARIOS` measured
+ *   on a server with one worker, then on one with two (`serve --workers 2`), each on its own SQLite
+ * @property {string} id used on the command line (`--only`)
+ * @property {string} scenario the `SCENARIOS` entry whose setup and requests it uses
+ */
+
+/**
+ * ObtainCredential, a token, a credential write: each writes a durable audit event, so with two
+ * workers every one passes through the SQLite write lock their primary grants (one batch at a time).
+ * @type {WorkersScenario[]}
+ */
+export const WORKERS_SCENARIOS = [
+  { id: 'workers-obtain-credential', scenario: 'obtain-credential' },
+  { id: 'workers-token-client-secret-post', scenario: 'token-client-secret-post' },
+  { id: 'workers-credential-create', scenario: 'credential-create' },
 ]
 
 /**

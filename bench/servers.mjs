@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -163,6 +163,9 @@ export async function startOidcProviderPeer({ scope }) {
  * @property {number} [port] default: any free port
  * @property {string} [publicUrl] `--public-url`: the same on every node of one database
  * @property {string} [rootKey] base64: the same on every node of one database (default: the data dir's)
+ * @property {number} [workers] `--workers N`: a primary forking N processes that share the port and
+ *   the database (with 1 the server still runs alone, in one process: the primary is for N > 1);
+ *   `cpuMs` is then the whole process tree's. Default: one process, its own CPU only.
  */
 
 /**
@@ -189,15 +192,23 @@ export async function startStrongroomServer(options = {}) {
   ]
   if (options.db) args.push('--db', options.db)
   if (options.publicUrl) args.push('--public-url', options.publicUrl)
+  if (options.workers !== undefined) args.push('--workers', String(options.workers))
   /** @type {Record<string, string>} */
   const env = { NO_COLOR: '1' }
   if (options.rootKey) env.STRONGROOM_ROOT_KEY = options.rootKey
+  // How many processes serve is this option's choice, never the caller's environment's: with
+  // STRONGROOM_WORKERS inherited, every single-process figure would read the CPU of an idle primary.
+  const { STRONGROOM_WORKERS: _workers, ...inherited } = process.env
   const child = spawn(process.execPath, [CLI_BIN, ...args], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
+    env: { ...inherited, ...env },
   })
-  const t = track(child, () => rmSync(dataDir, { recursive: true, force: true }))
+  const tracked = track(child, () => rmSync(dataDir, { recursive: true, force: true }))
+  // With workers the primary answers nothing: the CPU is its children's. Without, the one process's
+  // own figure, as cheap to read as before (no walk of /proc).
+  const t =
+    options.workers === undefined ? tracked : { ...tracked, cpuMs: () => processTreeCpuMs(tracked.pid) }
   let exitCode = /** @type {number | null | undefined} */ (undefined)
   t.exited.then((code) => {
     exitCode = code
@@ -252,21 +263,90 @@ export async function adminTarget(server) {
 const CLOCK_TICKS = 100
 
 /**
- * User+system CPU (ms) of a process, from /proc (Linux); null elsewhere.
+ * User+system CPU (ms) of a process, from /proc (Linux); null elsewhere. `reapedChildren` adds
+ * that of its children that exited and were waited for (cutime+cstime).
  * @param {number} pid
+ * @param {{ reapedChildren?: boolean }} [options]
  * @returns {number | null}
  */
-export function processCpuMs(pid) {
+export function processCpuMs(pid, options = {}) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // Fields after the command name (which is in parentheses and may contain spaces).
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     const utime = Number(fields[11])
     const stime = Number(fields[12])
-    return ((utime + stime) / CLOCK_TICKS) * 1000
+    const reaped = options.reapedChildren ? Number(fields[13]) + Number(fields[14]) : 0
+    return ((utime + stime + reaped) / CLOCK_TICKS) * 1000
   } catch {
     return null
   }
+}
+
+/** Whether this kernel lists a thread's children in /proc (CONFIG_PROC_CHILDREN, on in common kernels). */
+const childrenFiles = existsSync(`/proc/${process.pid}/task/${process.pid}/children`)
+
+/**
+ * The processes `pid` forked that are still there (exited-but-unwaited ones included): each of
+ * its threads' `children` file in /proc, as a child belongs to the thread that forked it; without
+ * those files, every process in /proc whose parent is `pid` (slower: a read per process).
+ * @param {number} pid
+ * @returns {number[]}
+ */
+function childrenOf(pid) {
+  /** @type {number[]} */
+  const children = []
+  /** @type {string[]} */
+  let entries = []
+  try {
+    entries = readdirSync(childrenFiles ? `/proc/${pid}/task` : '/proc')
+  } catch {
+    return children // `pid` is gone, or there is no /proc
+  }
+  for (const entry of entries) {
+    try {
+      if (childrenFiles) {
+        const text = readFileSync(`/proc/${pid}/task/${entry}/children`, 'utf8').trim()
+        if (text !== '') children.push(...text.split(/\s+/).map(Number))
+      } else if (/^\d+$/.test(entry)) {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+        // The parent's pid is the second field after the command name (in parentheses).
+        if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(Number(entry))
+      }
+    } catch {
+      // That thread or process ended while /proc was read: the others still count.
+    }
+  }
+  return children
+}
+
+/**
+ * A process and its descendants, the process first; `[pid]` alone where there is no /proc.
+ * @param {number} pid
+ * @returns {number[]}
+ */
+export function processTree(pid) {
+  const tree = [pid]
+  for (let i = 0; i < tree.length; i++) tree.push(...childrenOf(tree[i]))
+  return tree
+}
+
+/**
+ * User+system CPU (ms) of a process and all its descendants (`processTree`), including the CPU of
+ * their children that exited and were waited for (cutime+cstime): a worker that dies and is
+ * started again inside a window then still counts, so the sum never goes back. Null if the root's
+ * is unknown.
+ * @param {number} pid
+ * @returns {number | null}
+ */
+export function processTreeCpuMs(pid) {
+  let total = 0
+  for (const member of processTree(pid)) {
+    const ms = processCpuMs(member, { reapedChildren: true })
+    if (ms === null && member === pid) return null
+    total += ms ?? 0
+  }
+  return total
 }
 
 /**
