@@ -24,17 +24,22 @@ function workerPids(server: ServerProcess): Map<number, number> {
   return pids
 }
 
-/** Requests each worker has answered, from the merged metrics (`worker` label). */
-async function answeredByWorker(server: ServerProcess, token: string): Promise<Map<string, number>> {
+/** A metric summed per worker, from the merged metrics (`worker` label). */
+async function perWorker(server: ServerProcess, token: string, metric: string): Promise<Map<string, number>> {
   const res = await fetch(`${server.url}/admin/v1/metrics`, { headers: { authorization: `Bearer ${token}` } })
   expect(res.status).toBe(200)
   const counts = new Map<string, number>()
+  const sample = new RegExp(`^${metric}\\{worker="(\\d+)"[^}]*\\} ([0-9.e+-]+)$`)
   for (const line of (await res.text()).split('\n')) {
-    const match = /^strongroom_http_request_duration_seconds_count\{worker="(\d+)",[^}]*\} (\d+)/.exec(line)
+    const match = sample.exec(line)
     if (match) counts.set(match[1]!, (counts.get(match[1]!) ?? 0) + Number(match[2]))
   }
   return counts
 }
+
+/** Requests each worker has answered. */
+const answeredByWorker = (server: ServerProcess, token: string) =>
+  perWorker(server, token, 'strongroom_http_request_duration_seconds_count')
 
 async function verifyChain(server: ServerProcess, token: string) {
   const verify = await runCli(['audit', 'verify'], {
@@ -63,6 +68,10 @@ describe('serve --workers', () => {
     const answered = await answeredByWorker(server, token)
     expect(answered.get('0')).toBeGreaterThan(50)
     expect(answered.get('1')).toBeGreaterThan(50)
+    // Their commits took turns at the write lock, and say how long they held it.
+    const held = await perWorker(server, token, 'strongroom_write_lock_held_seconds_total')
+    expect(held.get('0')).toBeGreaterThan(0)
+    expect(held.get('1')).toBeGreaterThan(0)
     await server.stop()
     await load.stop()
     expect(server.exitCode).toBe(0)

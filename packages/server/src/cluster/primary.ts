@@ -58,7 +58,10 @@ export async function runPrimary(config: Config): Promise<void> {
   let metricsListener: MetricsListener | null = null
   let stopping = false
   const locks = config.db.startsWith('sqlite:')
-    ? new LockQueue((id) => cluster.workers?.[id]?.send({ sr: 'locked' } satisfies ToWorker))
+    ? new LockQueue((id) => {
+        const worker = cluster.workers?.[id]
+        if (worker?.isConnected()) worker.send({ sr: 'locked' } satisfies ToWorker)
+      })
     : null
   const slots: Slot[] = Array.from({ length: config.workers }, (_, index) => ({
     index,
@@ -105,6 +108,11 @@ export async function runPrimary(config: Config): Promise<void> {
     slot.restartTimer = null
     const worker = cluster.fork()
     slot.worker = worker
+    // A message to a worker whose channel just closed fails here (its exit follows and is handled
+    // below): without a listener that error would end the primary.
+    worker.on('error', (err: Error) =>
+      log('warn', 'could not reach a worker', { worker: slot.index, err: err.message }),
+    )
     worker.on('message', (message: unknown) => {
       if (!isOurs<ToPrimary>(message)) return
       switch (message.sr) {

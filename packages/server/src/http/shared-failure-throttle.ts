@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import { PamError } from '../errors.js'
 import type { Committer } from '../store/committer.js'
 import type { Store } from '../store/connect.js'
+import { prepare } from '../store/prepared.js'
 import { FailureThrottle, type ThrottleOptions } from './failure-throttle.js'
 
 /** A failure throttle the OAuth endpoints use: asynchronous, since it may be kept in the database. */
@@ -19,6 +20,15 @@ export function localThrottle(throttle: FailureThrottle): ClientThrottle {
     fail: async (source) => throttle.fail(source),
   }
 }
+
+// Read on every request to the OAuth endpoints (twice: per address and per client): compiled once.
+const bucketOf = prepare(['surface', 'source'], (db, p) =>
+  db
+    .selectFrom('auth_failures')
+    .select(['tokens', 'at'])
+    .where('surface', '=', p.surface)
+    .where('source', '=', p.source),
+)
 
 /** A source as a key: client ids come from the request and may be long; none of ours is. */
 const MAX_SOURCE = 256
@@ -51,12 +61,7 @@ export class SharedFailureThrottle implements ClientThrottle {
   async refuseIfExhausted(source: string, message?: string): Promise<void> {
     const key = source.slice(0, MAX_SOURCE)
     if (this.known.retryAfter(key) <= 0) {
-      const row = await this.store.db
-        .selectFrom('auth_failures')
-        .select(['tokens', 'at'])
-        .where('surface', '=', this.surface)
-        .where('source', '=', key)
-        .executeTakeFirst()
+      const row = await bucketOf.first(this.store, this.store.db, { surface: this.surface, source: key })
       if (row === undefined) return
       const now = this.options.now()
       const tokens = Math.min(

@@ -94,6 +94,25 @@ export class ServerMetrics {
         ),
       )
       .labels()
+    // With `serve --workers N` on SQLite (cluster/write-lock.ts); 0 otherwise. The rate of `held`
+    // summed over the workers is the share of the time the lock is taken: near 1, the one file's
+    // writes are the ceiling, and more workers cannot serve more.
+    const lockWait = r
+      .register(
+        new Counter(
+          'strongroom_write_lock_wait_seconds_total',
+          "Time this worker's group commits waited for the write lock the workers of one SQLite file share",
+        ),
+      )
+      .labels()
+    const lockHeld = r
+      .register(
+        new Counter(
+          'strongroom_write_lock_held_seconds_total',
+          "Time this worker's group commits held the write lock the workers of one SQLite file share",
+        ),
+      )
+      .labels()
     this.commits = {
       committed(units, seconds) {
         duration.observe(seconds)
@@ -101,6 +120,10 @@ export class ServerMetrics {
       },
       failed() {
         failures.inc()
+      },
+      locked(waited, held) {
+        lockWait.inc(waited)
+        lockHeld.inc(held)
       },
     }
     r.readAtScrape(

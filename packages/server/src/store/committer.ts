@@ -37,6 +37,8 @@ export interface CommitObserver {
   committed(units: number, seconds: number): void
   /** A batch could not be committed: nothing of it is on disk. */
   failed(): void
+  /** With a write lock: a batch waited `waited` seconds for it, then held it `held` seconds. */
+  locked?(waited: number, held: number): void
 }
 
 export interface CommitterOptions {
@@ -149,7 +151,8 @@ export class Committer {
 
   private async runBatch(batch: Pending[]): Promise<void> {
     const lock = this.options.writeLock
-    if (!lock) return this.runTransaction(batch)
+    if (!lock) return this.runTransaction(batch, null)
+    const asked = performance.now()
     try {
       await lock.acquire()
     } catch (err) {
@@ -158,14 +161,26 @@ export class Committer {
       for (const p of batch) p.reject(err)
       return
     }
-    try {
-      await this.runTransaction(batch)
-    } finally {
+    const granted = performance.now()
+    let held = true
+    const release = () => {
+      if (!held) return
+      held = false
       lock.release()
+      this.options.observer?.locked?.((granted - asked) / 1000, (performance.now() - granted) / 1000)
+    }
+    try {
+      await this.runTransaction(batch, release)
+    } finally {
+      release()
     }
   }
 
-  private async runTransaction(batch: Pending[]): Promise<void> {
+  /**
+   * One batch's transaction. `release`: the write lock this batch holds, given back as soon as its
+   * COMMIT has returned (the sync to disk that follows needs no lock); null without one.
+   */
+  private async runTransaction(batch: Pending[], release: (() => void) | null): Promise<void> {
     const started = performance.now()
     let trx: Awaited<ReturnType<ReturnType<Kysely<Database>['startTransaction']>['execute']>>
     try {
@@ -222,14 +237,17 @@ export class Committer {
         pending.reject(err)
       }
     }
-    // Synced in place (before COMMIT returns) unless the disk has been slow: see CommitSyncPolicy.
+    // Synced in place unless the disk has been slow (CommitSyncPolicy): before COMMIT returns, or,
+    // when a write lock is held, right after it is released, so other writers need not wait for
+    // this batch's disk.
     const walSync = this.store.deferredSync
     const deferred = walSync?.deferring ? walSync : undefined
+    const syncAfterRelease = walSync && !deferred && release ? walSync : undefined
     try {
       await audit.finish()
       await changes.finish(trx, this.options.now())
       const commit = () => trx.commit().execute()
-      if (deferred) await deferred.commitUnsynced(commit)
+      if (deferred || syncAfterRelease) await walSync!.commitUnsynced(commit)
       else if (walSync) await walSync.commitInPlace(commit)
       else await commit()
     } catch (err) {
@@ -248,6 +266,17 @@ export class Committer {
       this.lastCommitAt = this.options.now()
       this.options.observer?.committed(batch.length, (performance.now() - started) / 1000)
       for (const { pending, value } of done) pending.resolve(value)
+    }
+    release?.()
+    if (syncAfterRelease) {
+      try {
+        syncAfterRelease.syncInPlace()
+      } catch (err) {
+        this.failure = failureCode(err)
+        this.options.observer?.failed()
+        for (const { pending } of done) pending.reject(new AuditUnavailable(err))
+        return
+      }
     }
     if (!deferred) {
       settle()

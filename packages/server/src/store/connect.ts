@@ -58,6 +58,13 @@ export interface DeferredSync {
    */
   commitInPlace(commit: () => Promise<void>): Promise<void>
   /**
+   * Syncs now, on this thread, what `commitUnsynced` committed, and times it as `commitInPlace`
+   * does. For a committer that shares the database with other processes: it gives up the write
+   * lock between its COMMIT and this sync, so the others write while its disk works. Throws, now
+   * and for good, once any sync has failed.
+   */
+  syncInPlace(): void
+  /**
    * Resolves once every commit made before the call is on disk: one `fdatasync` of the WAL on
    * libuv's thread pool, shared by the callers that arrive while it runs (one more follows for
    * those, as their commits may have come after it started). Rejects, now and for good, once any
@@ -352,6 +359,18 @@ class WalSync implements DeferredSync {
     } finally {
       this.committing = false
     }
+  }
+
+  syncInPlace(): void {
+    if (this.failure) throw this.failure
+    if (this.fd === null) throw new Error('the database is closed')
+    const started = performance.now()
+    try {
+      this.disk.syncNow(this.fd)
+    } catch (err) {
+      throw this.fail(err)
+    }
+    this.took(started)
   }
 
   syncCommitted(): Promise<void> {

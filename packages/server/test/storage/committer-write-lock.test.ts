@@ -4,9 +4,9 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { GENESIS_HASH } from '../../src/audit/chain.js'
 import { verifyChain } from '../../src/audit/verify.js'
-import { ServiceUnavailable } from '../../src/errors.js'
+import { AuditUnavailable, ServiceUnavailable } from '../../src/errors.js'
 import { Committer, type WriteLock } from '../../src/store/committer.js'
-import { openStore, type Store } from '../../src/store/connect.js'
+import { type DiskSync, openStore, type Store } from '../../src/store/connect.js'
 import { migrate } from '../../src/store/migrations.js'
 import { DatabaseUnavailable } from '../../src/store/postgres-pool.js'
 import { sharedWriteLocks } from '../support/write-locks.js'
@@ -23,11 +23,11 @@ describe('the write lock around group-commit batches (SQLite, several writers)',
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
   })
 
-  async function twoWriters(lockFor: (id: number) => WriteLock) {
+  async function twoWriters(lockFor: (id: number) => WriteLock, disk?: DiskSync) {
     const dir = mkdtempSync(join(tmpdir(), 'sr-write-lock-'))
     dirs.push(dir)
     const file = `sqlite:${join(dir, 'db.sqlite')}`
-    const first = openStore(file)
+    const first = openStore(file, disk ? { disk } : {})
     stores.push(first)
     await migrate(first)
     await first.db
@@ -96,6 +96,45 @@ describe('the write lock around group-commit batches (SQLite, several writers)',
     refuse = false
     await expect(one.run(async () => 'again')).resolves.toBe('again')
     expect(one.health().ok).toBe(true)
+    for (const committer of committers) await committer.close()
+  })
+
+  it('gives the lock back as soon as COMMIT returns, and answers only once the sync after it is done', async () => {
+    const locks = sharedWriteLocks()
+    const log: string[] = []
+    let failWith: NodeJS.ErrnoException | null = null
+    const disk: DiskSync = {
+      sync: (_fd, done) => done(null),
+      syncNow: () => {
+        log.push('sync')
+        if (failWith) throw failWith
+      },
+    }
+    const { committers } = await twoWriters((id) => locks.lockFor(id, log), disk)
+    const [one] = committers as [Committer, Committer]
+    log.length = 0 // the migrations' syncs
+    const answered = await one.run(async ({ audit }) => {
+      await audit.append({
+        instanceId: 'ins_a',
+        actor: ACTOR,
+        action: 'credential.create',
+        outcome: 'success',
+      })
+      log.push('unit')
+      return 'done'
+    })
+    log.push(answered)
+    // The other writer may write while this one's disk works; no one hears of the write before it.
+    expect(log).toEqual(['hold 1', 'unit', 'free 1', 'sync', 'done'])
+
+    log.length = 0
+    failWith = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })
+    await expect(one.run(async () => 'lost')).rejects.toBeInstanceOf(AuditUnavailable)
+    expect(log).toEqual(['hold 1', 'free 1', 'sync'])
+    // A failed sync is final: nothing more is written through this store.
+    failWith = null
+    await expect(one.run(async () => 'after')).rejects.toBeInstanceOf(AuditUnavailable)
+    expect(one.health().ok).toBe(false)
     for (const committer of committers) await committer.close()
   })
 })
