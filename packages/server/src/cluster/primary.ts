@@ -113,8 +113,11 @@ export async function runPrimary(config: Config): Promise<void> {
     worker.on('error', (err: Error) =>
       log('warn', 'could not reach a worker', { worker: slot.index, err: err.message }),
     )
+    // Messages it sent just before it died may be read after its exit: a `lock` then would be
+    // granted to the dead, for good.
+    let exited = false
     worker.on('message', (message: unknown) => {
-      if (!isOurs<ToPrimary>(message)) return
+      if (exited || !isOurs<ToPrimary>(message)) return
       switch (message.sr) {
         case 'ready':
           worker.send({ sr: 'start', config, slot: slot.index } satisfies ToWorker)
@@ -148,6 +151,7 @@ export async function runPrimary(config: Config): Promise<void> {
       if (++listening === slots.length) started()
     })
     worker.once('exit', (code, signal) => {
+      exited = true
       if (slot.worker === worker) slot.worker = null
       locks?.forget(worker.id)
       if (stopping) {

@@ -12,11 +12,16 @@ import type { WriteLock } from '../store/committer.js'
 export class LockQueue {
   private holder: number | null = null
   private readonly waiting: number[] = []
+  /** Workers that exited (the cluster never gives an id twice). */
+  private readonly gone = new Set<number>()
 
   /** `grant(id)` tells worker `id` the lock is its own. */
   constructor(private readonly grant: (id: number) => void) {}
 
   acquire(id: number): void {
+    // A worker's last `lock` can be read after its exit was handled: granted, it would never be
+    // given back.
+    if (this.gone.has(id)) return
     if (this.holder === null) {
       this.holder = id
       this.grant(id)
@@ -34,6 +39,7 @@ export class LockQueue {
 
   /** Worker `id` is gone: out of the queue, and the lock passed on if it held it. */
   forget(id: number): void {
+    this.gone.add(id)
     for (let i = this.waiting.indexOf(id); i !== -1; i = this.waiting.indexOf(id)) this.waiting.splice(i, 1)
     this.release(id)
   }

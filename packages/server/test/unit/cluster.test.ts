@@ -80,6 +80,16 @@ describe('the write lock of workers on one SQLite file', () => {
     expect(grants).toEqual([1, 2, 4])
   })
 
+  it("ignores a worker's ask read after its exit: the lock is never granted to the dead", () => {
+    const grants: number[] = []
+    const queue = new LockQueue((id) => grants.push(id))
+    queue.forget(7) // its exit, handled first
+    queue.acquire(7) // then its last message, still in the channel
+    expect(queue.heldBy).toBeNull()
+    queue.acquire(8)
+    expect(grants).toEqual([8])
+  })
+
   it('never grants two holders at once, whatever the order of asks, releases and exits', () => {
     fc.assert(
       fc.property(
