@@ -21,8 +21,9 @@
  * response parser). Measured on these 2-core machines: with `node:http`'s Agent as the client
  * (`--transport agent`) the client cost ≈ 250 µs of CPU per request, more than the raw server, and
  * capped the ceiling at ≈ 3.7–4.5k req/s whatever the number of generator processes; the raw
- * transport costs a fraction of that and the ceiling comes out at ≈ 19k req/s (about what
- * raw node:http reaches on a 2-core machine), with the server near a full core. Each figure reports the
+ * transport costs a fraction of that and the ceiling came out at ≈ 19k req/s when this was written
+ * (55–90k req/s on the same kind of machine in December 2026), with the server near a full core and
+ * the generator using a fifth of a core or less at strongroom's rates. Each figure reports the
  * server's and the generator's CPU (percent of one core) and the rest of the machine's, so this
  * stays checkable; `--processes N` splits the connections over N generator processes.
  *
@@ -62,14 +63,15 @@
  *
  * One worker vs two (`serve --workers N`, node:cluster, on SQLite: bench/workers.mjs), NOT in the
  * default run: `--workers` adds them, or `--only workers-obtain-credential,…` picks them. Each of
- * ObtainCredential, the token endpoint (client_secret_post) and credential create is measured on a
+ * ObtainCredential (with and without DPoP), the token endpoint (client_secret_post and
+ * private_key_jwt) and credential create is measured on a
  * server with `--workers 1` (the server alone, one process) and then on one with `--workers 2` (a
  * primary and two workers), each on a fresh data dir, set up and warmed by one unmeasured run first;
  * each figure reports its server's CPU summed over the process tree (and each process's share),
  * the µs of server CPU per request, and the pair the ratio two ÷ one. On these 2-core machines the
- * load generator takes up to a core, so two workers compete with it: the ratio says what the workers
- * cost here, not what they gain on a bigger machine (the JSON's `workers` says how many cores). 4
- * runs of warm-up + measured time per scenario and ~3 s of start-up: ~150 s by default. The JSON's
+ * two workers share the cores with their primary and the load generator (the JSON's `workers` says
+ * how many cores): the ratio is what a second worker gives here, not on a bigger machine. 4
+ * runs of warm-up + measured time per scenario and ~3 s of start-up: ~250 s by default. The JSON's
  * `workers` says when they were not run; their errors make the run fail, as the scenarios' do.
  *
  * Cost as data grows (bench/scale.mjs), NOT in the default run: `--scale` adds it, `--only scale`
@@ -153,7 +155,7 @@ if (flags.help) {
       '  --connections N   concurrent keep-alive connections (default 50)',
       '  --processes N     load-generator processes sharing the connections (default 1)',
       '  --nodes           also 1 node vs 3 nodes on one PostgreSQL (not in the default run: ~80 s more)',
-      '  --workers         also serve --workers 1 vs 2 on SQLite (not in the default run: ~150 s more)',
+      '  --workers         also serve --workers 1 vs 2 on SQLite (not in the default run: ~250 s more)',
       '  --scale           also the cost as data grows (bench/scale.mjs; not in the default run: slow)',
       `  --only ID,…       only these scenarios (${ALL_IDS.join(', ')}); the ceiling always runs, and`,
       `                    ${TOKEN_ID} and ${OIDC_PROVIDER_PEER.id} run together`,

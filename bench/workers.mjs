@@ -104,10 +104,11 @@ export async function measureWorkers({ scenarios, measure, log }) {
     // fraction of a core at these request rates, near a whole one only at the ceiling's.
     onThisMachine:
       cores <= 2
-        ? `${cores} cores: the load generator takes up to one, so the 2 workers compete with it (and ` +
-          'with their primary) for the cores instead of having one each: the ratio says what the ' +
-          'workers cost here, not what they gain on a bigger machine'
-        : `${cores} cores: the load generator takes up to one, which leaves ${cores - 1} to the workers`,
+        ? `${cores} cores, shared by the 2 workers, their primary and the load generator (a fifth of ` +
+          'a core or less at these rates, see cpuPercent.loadGenerator): the ratio says what a second ' +
+          'worker gives on this machine, where its per-request costs (its own WAL syncs of smaller ' +
+          'batches, the lock messages) take back most of what the second core adds'
+        : `${cores} cores, shared by the workers, their primary and the load generator`,
     how:
       '--workers 1 is the server alone in one process; --workers 2 a primary (answering nothing) and ' +
       "2 workers sharing its port. Each server on a fresh data dir, the scenario's setup on each, one " +
