@@ -5,6 +5,7 @@
 // with SIGKILL is replaced while the others keep answering; the primary killed with SIGKILL takes
 // its workers with it and loses no acknowledged write; SIGTERM drains every worker, exit code 0.
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { createTestDatabase } from '../support/postgres.js'
@@ -137,7 +138,10 @@ describe('serve --workers', () => {
     server = await startServer({ args: ['--workers', '2'] })
     const token = await server.adminToken()
     const { defaultInstanceId } = await whoami(server, token)
-    const load = writeLoad(server, token, defaultInstanceId, 50)
+    // A connection the primary was handing to the worker as it died is neither served nor closed
+    // (node:cluster's round robin keeps it): the client's own timeout ends it, as it would for a
+    // server that stopped answering. The README says so.
+    const load = writeLoad(server, token, defaultInstanceId, 50, 'load', 10_000)
     await waitFor(() => load.answered() >= 200, 60_000)
     const victim = workerPids(server).get(1)!
     process.kill(victim, 'SIGKILL')
@@ -158,6 +162,28 @@ describe('serve --workers', () => {
     await server.stop()
     expect(server.exitCode).toBe(0)
   }, 120_000)
+
+  it('stops at once, exit code 0, when SIGTERM comes while a worker is being started again', async () => {
+    server = await startServer({ args: ['--workers', '2'] })
+    const primary = server.pid
+    const victim = workerPids(server).get(1)!
+    const survivor = workerPids(server).get(0)!
+    process.kill(victim, 'SIGKILL')
+    // The replacement is forked after a second and takes a while to load: SIGTERM goes in while it
+    // loads, before it has asked the primary what to serve.
+    let replacement: number | undefined
+    await waitFor(() => {
+      replacement = childrenOf(primary).find((pid) => pid !== victim && pid !== survivor)
+      return replacement !== undefined
+    }, 10_000)
+    const asked = Date.now()
+    await server.stop()
+    // Not the 30 s drain timeout, not a worker killed: the replacement was told to stop as it asked.
+    expect(Date.now() - asked).toBeLessThan(10_000)
+    expect(server.exitCode).toBe(0)
+    expect(alive(replacement!)).toBe(false)
+    expect(server.logs()).not.toMatch(/killing them/)
+  }, 60_000)
 
   it('the primary killed with SIGKILL under 100 writers takes its workers along and loses no acknowledged write', async () => {
     server = await startServer({ args: ['--workers', '2'] })
@@ -246,5 +272,17 @@ function alive(pid: number): boolean {
     return true
   } catch {
     return false
+  }
+}
+
+/** The pids of a process's children (Linux: /proc/PID/task/TID/children). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .split(' ')
+      .filter((p) => p.trim() !== '')
+      .map(Number)
+  } catch {
+    return []
   }
 }

@@ -16,6 +16,8 @@ export function writeLoad(
   concurrency: number,
   /** Names the writes (`PREFIX/n`): loads on several nodes of one database must not collide. */
   prefix = 'load',
+  /** Gives up on a write unanswered this long, as a client with a read timeout does (status 0). */
+  timeoutMs?: number,
 ) {
   const outcomes: Outcome[] = []
   let stopped = false
@@ -32,6 +34,7 @@ export function writeLoad(
             credentialType: 'api_key',
             value: { apiKey: `v-${identifier}` },
           }),
+          ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }),
         })
         await res.arrayBuffer()
         outcomes.push({ identifier, status: res.status })

@@ -72,6 +72,19 @@ export interface WorkerRole {
   readonly writeLock: WriteLock | null
   /** Every worker's metrics, merged by the primary. */
   readonly gatherMetrics: () => Promise<string>
+  /** See `Sharing.syncFailures`. */
+  readonly syncFailures?: SyncFailures | undefined
+}
+
+/**
+ * SQLite with other writers: a failed sync is final for every process writing the file, as for
+ * one process (store/connect.ts, `failShared`).
+ */
+export interface SyncFailures {
+  /** The code of a sync that already failed in another process, or null. */
+  readonly before: string | null
+  /** This process's sync failed with `code`: the others must hear of it. */
+  report(code: string): void
 }
 
 /** How this node shares its database (`openServices`). */
@@ -83,11 +96,23 @@ export interface Sharing {
   readonly otherWriters?: boolean
   /** See `CommitterOptions.writeLock`. */
   readonly writeLock?: WriteLock | null
+  readonly syncFailures?: SyncFailures | undefined
 }
 
 export interface OpenedServices {
   services: Services
   boot: BootstrapResult
+}
+
+/** Runs `fn` holding `lock`, if there is one. */
+async function holding<T>(lock: WriteLock | null | undefined, fn: () => Promise<T>): Promise<T> {
+  if (!lock) return fn()
+  await lock.acquire()
+  try {
+    return await fn()
+  } finally {
+    lock.release()
+  }
 }
 
 /**
@@ -105,14 +130,26 @@ export async function openServices(
   sharing: Sharing = {},
 ): Promise<OpenedServices> {
   if (config.dataDir !== null) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
-  const store = openStore(config.db, { postgres: config.postgres })
+  const lock = sharing.writeLock
+  const failures = sharing.syncFailures
+  const store = openStore(config.db, {
+    postgres: config.postgres,
+    ...(lock ? { writeGuard: () => lock.holds() } : {}),
+    ...(failures ? { onSyncFailure: (code: string) => failures.report(code) } : {}),
+  })
+  if (failures?.before) store.deferredSync?.failShared(failures.before)
   let opened: Services | null = null
   try {
-    await migrateWithoutTimeout(store, config)
-    const rootKey = await resolveRootKey(store, config.rootKey)
-    const boot = await withStartupLock(store, async (trx) => {
-      const keyring = await Keyring.open(trx, rootKey, now())
-      return { keyring, ...(await bootstrap(trx, store.dialect, keyring, now, config.dataDir)) }
+    // A worker of an SQLite server starts while the others may be writing (it was started again,
+    // say): its start-up statements take the write lock as its batches will. The primary has
+    // migrated and bootstrapped already, so they find nothing to do.
+    const boot = await holding(lock, async () => {
+      await migrateWithoutTimeout(store, config)
+      const rootKey = await resolveRootKey(store, config.rootKey)
+      return withStartupLock(store, async (trx) => {
+        const keyring = await Keyring.open(trx, rootKey, now())
+        return { keyring, ...(await bootstrap(trx, store.dialect, keyring, now, config.dataDir)) }
+      })
     })
     const metrics = new ServerMetrics()
     // Unless it has workers, one process writes an SQLite file: what changes there, this node did
@@ -137,7 +174,7 @@ export async function openServices(
       now,
       defaultInstanceId: boot.defaultInstanceId,
       signingKeys,
-      providers: new ProviderRuntime(keyring, now, { store }),
+      providers: new ProviderRuntime(keyring, now, { store, committer }),
       assumedRoles: new AssumedRoles(outside.sts ?? createStsClient({ now }), now),
       publicUrl: config.publicUrl ?? 'http://127.0.0.1',
       metrics,
@@ -193,7 +230,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     config,
     options.now,
     {},
-    worker ? { otherWriters: true, writeLock: worker.writeLock } : {},
+    worker ? { otherWriters: true, writeLock: worker.writeLock, syncFailures: worker.syncFailures } : {},
   )
   if (worker) services.metrics.gatherWith(worker.gatherMetrics)
   try {

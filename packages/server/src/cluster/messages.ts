@@ -7,7 +7,9 @@ import type { Config } from '../config/config.js'
  */
 export type ToWorker =
   /** The answer to `ready`: what to serve, and which slot the worker fills (0 is the leader). */
-  | { sr: 'start'; config: Config; slot: number }
+  | { sr: 'start'; config: Config; slot: number; syncFailed: string | null }
+  /** A worker's sync of the SQLite file failed with `code`: every write of this one fails from now on too. */
+  | { sr: 'sync-failed'; code: string }
   /** The write lock is this worker's until it sends `unlock`. */
   | { sr: 'locked' }
   /** Drain and exit, as on SIGTERM. */
@@ -22,6 +24,8 @@ export type ToPrimary =
   | { sr: 'ready' }
   | { sr: 'lock' }
   | { sr: 'unlock' }
+  /** This worker's sync of the SQLite file failed with `code` (an errno code): final. */
+  | { sr: 'sync-failed'; code: string }
   | { sr: 'exposition'; id: number; text: string }
   /** Asks for every worker's metrics, merged. */
   | { sr: 'gather'; id: number }

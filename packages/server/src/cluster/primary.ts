@@ -9,13 +9,13 @@ import { type MetricsListener, startMetricsListener } from '../metrics/metrics-l
 import { banner, closeServices, listeningUrl, openServices } from '../server.js'
 import { isOurs, type ToPrimary, type ToWorker } from './messages.js'
 import { mergeExpositions } from './metrics.js'
+import { Restarts } from './restarts.js'
 import { LockQueue } from './write-lock.js'
 
 /** How long the primary waits for each worker's metrics when it gathers them. */
 const EXPOSE_TIMEOUT_MS = 2_000
-/** A worker that exits unasked is started again after this long, doubled for each exit in the last minute. */
-const RESTART_DELAY_MS = 1_000
-const MAX_RESTART_DELAY_MS = 30_000
+/** How often the primary looks whether a worker has held the write lock too long, and the longest it should. */
+const LOCK_CHECK_MS = 10_000
 /** How long workers have to drain on shutdown (each drains for 10 s at most) before they are killed. */
 const STOP_TIMEOUT_MS = 30_000
 
@@ -24,8 +24,7 @@ const LEVELS = { fatal: 60, error: 50, warn: 40, info: 30, debug: 20, trace: 10,
 interface Slot {
   readonly index: number
   worker: Worker | null
-  /** Exits unasked in the last minute, for the restart delay. */
-  exits: number[]
+  readonly restarts: Restarts
   restartTimer: NodeJS.Timeout | null
 }
 
@@ -38,8 +37,11 @@ interface Slot {
  * - on SQLite it grants the workers' write lock (write-lock.ts);
  * - it serves the metrics listener with every worker's metrics, and gathers them for the
  *   workers' `/admin/v1/metrics`;
- * - a worker that exits unasked is started again (after 1 s, doubled per exit in the last
- *   minute, at most 30 s); a worker that fails before the server ever listened stops the start;
+ * - a worker that exits unasked is started again (restarts.ts); a worker that fails before the
+ *   server ever listened stops the start, and so do five of a slot in a row that fail before
+ *   they listen;
+ * - a sync of the SQLite file that fails in one worker is final for all (store/connect.ts,
+ *   `failShared`): the primary tells the others, and every worker started after;
  * - SIGTERM or SIGINT asks every worker to drain and waits for them; a second signal kills them.
  * It answers no request itself and holds no write: a worker that dies takes nothing acknowledged
  * with it, and the primary's death ends the workers (the cluster module exits them).
@@ -66,9 +68,27 @@ export async function runPrimary(config: Config): Promise<void> {
   const slots: Slot[] = Array.from({ length: config.workers }, (_, index) => ({
     index,
     worker: null,
-    exits: [],
+    restarts: new Restarts(),
     restartTimer: null,
   }))
+  /** The code of the first failed sync of the SQLite file, by any worker. */
+  let syncFailed: string | null = null
+  // A batch holds the lock for milliseconds: a holder that keeps it is stuck (SIGSTOP, a
+  // debugger) or runs a very long batch, and every other worker's writes wait meanwhile.
+  const lockCheck = locks
+    ? setInterval(() => {
+        const held = locks.heldFor()
+        if (held < LOCK_CHECK_MS) return
+        const holder = slots.find((s) => s.worker?.id === locks.heldBy)
+        log(
+          'warn',
+          `a worker has held the database's write lock for ${Math.round(held / 1000)} s: the others' writes wait`,
+          {
+            worker: holder?.index,
+          },
+        )
+      }, LOCK_CHECK_MS).unref()
+    : null
   const exposing = new Map<number, { texts: Map<number, string>; waiting: number; done: () => void }>()
   let nextExpose = 0
 
@@ -101,11 +121,15 @@ export async function runPrimary(config: Config): Promise<void> {
   let serving = false
   /** Workers that did not exit cleanly when asked to stop. */
   let uncleanExits = 0
+  /** Set once serving: drains every worker, then the primary exits with `code`. */
+  let stop: (reason: string, code: number) => void = () => {}
 
   cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [] })
 
   const fork = (slot: Slot) => {
     slot.restartTimer = null
+    const forkedAt = Date.now()
+    let listened = false
     const worker = cluster.fork()
     slot.worker = worker
     // A message to a worker whose channel just closed fails here (its exit follows and is handled
@@ -120,7 +144,25 @@ export async function runPrimary(config: Config): Promise<void> {
       if (exited || !isOurs<ToPrimary>(message)) return
       switch (message.sr) {
         case 'ready':
-          worker.send({ sr: 'start', config, slot: slot.index } satisfies ToWorker)
+          // One started again just as the server stops exits at once.
+          worker.send(
+            stopping
+              ? ({ sr: 'shutdown' } satisfies ToWorker)
+              : ({ sr: 'start', config, slot: slot.index, syncFailed } satisfies ToWorker),
+          )
+          return
+        case 'sync-failed':
+          if (syncFailed === null) {
+            syncFailed = message.code
+            log(
+              'error',
+              `worker ${slot.index} could not sync the database to disk (${message.code}): every worker refuses writes from now on; restart the server once the disk is healthy`,
+              { worker: slot.index },
+            )
+          }
+          for (const other of slots)
+            if (other !== slot && other.worker?.isConnected())
+              other.worker.send({ sr: 'sync-failed', code: message.code } satisfies ToWorker)
           return
         case 'lock':
           locks?.acquire(worker.id)
@@ -143,6 +185,7 @@ export async function runPrimary(config: Config): Promise<void> {
       }
     })
     worker.once('listening', (address) => {
+      listened = true
       port = address.port
       if (serving) {
         log('info', 'worker started again and is serving', { worker: slot.index })
@@ -165,9 +208,16 @@ export async function runPrimary(config: Config): Promise<void> {
         )
         return
       }
-      const now = Date.now()
-      slot.exits = [...slot.exits.filter((at) => now - at < 60_000), now]
-      const delay = Math.min(MAX_RESTART_DELAY_MS, RESTART_DELAY_MS * 2 ** (slot.exits.length - 1))
+      const delay = slot.restarts.exited(Date.now() - forkedAt, listened)
+      if (delay === null) {
+        log(
+          'fatal',
+          `worker ${slot.index} ${how}; ${slot.restarts.failedStarts} workers of its slot in a row failed before they could serve (their errors are above): stopping the server`,
+          { worker: slot.index },
+        )
+        stop('workers keep failing to start', 1)
+        return
+      }
       log('error', `worker ${slot.index} ${how}; starting another in ${delay} ms`, { worker: slot.index })
       slot.restartTimer = setTimeout(() => fork(slot), delay)
     })
@@ -208,21 +258,20 @@ export async function runPrimary(config: Config): Promise<void> {
     if (metricsListener) log('info', 'serving metrics', { url: metricsListener.url })
   } catch (err) {
     stopping = true
+    if (lockCheck) clearInterval(lockCheck)
     for (const worker of liveWorkers()) worker.kill('SIGKILL')
     await allExited()
     await closeServices(services).catch(() => {})
     throw err
   }
 
+  let exitCode = 0
   await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        // A second signal: no more waiting.
-        for (const worker of liveWorkers()) worker.kill('SIGKILL')
-        process.exit(130)
-      }
+    stop = (reason, code) => {
+      if (stopping) return
       stopping = true
-      log('info', 'shutting down: each worker drains its requests and its audit queue', { reason: signal })
+      exitCode = code
+      log('info', 'shutting down: each worker drains its requests and its audit queue', { reason })
       for (const slot of slots) if (slot.restartTimer) clearTimeout(slot.restartTimer)
       for (const worker of liveWorkers())
         if (worker.isConnected()) worker.send({ sr: 'shutdown' } satisfies ToWorker)
@@ -232,12 +281,21 @@ export async function runPrimary(config: Config): Promise<void> {
       }, STOP_TIMEOUT_MS)
       void allExited().then(async () => {
         clearTimeout(killer)
+        if (lockCheck) clearInterval(lockCheck)
         await metricsListener?.close()
         resolve()
       })
     }
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        // A second signal: no more waiting.
+        for (const worker of liveWorkers()) worker.kill('SIGKILL')
+        process.exit(130)
+      }
+      stop(signal, 0)
+    }
     process.on('SIGTERM', onSignal)
     process.on('SIGINT', onSignal)
   })
-  if (uncleanExits > 0) process.exitCode = 1
+  if (uncleanExits > 0 || exitCode !== 0) process.exitCode = exitCode || 1
 }

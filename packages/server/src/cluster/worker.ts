@@ -15,8 +15,11 @@ const GATHER_TIMEOUT_MS = 5_000
  */
 export async function runWorker(): Promise<void> {
   const send = (message: ToPrimary): boolean => (process.connected ? process.send!(message) : false)
-  const { config, slot } = await started(send)
-  const lock = config.db.startsWith('sqlite:') ? new IpcWriteLock(send) : null
+  const { config, slot, syncFailed } = await started(send)
+  const sqlite = config.db.startsWith('sqlite:')
+  const lock = sqlite ? new IpcWriteLock(send) : null
+  /** A sync of the shared file failed (in this worker or another): final for every worker. */
+  let sharedFailure = syncFailed
   const gathers = new Map<number, (text: string) => void>()
   let nextGather = 0
   let requestStop: ((reason: string) => void) | null = null
@@ -38,6 +41,10 @@ export async function runWorker(): Promise<void> {
       case 'shutdown':
         stopAsked = true
         requestStop?.('asked by the primary')
+        return
+      case 'sync-failed':
+        sharedFailure ??= message.code
+        server?.services.store.deferredSync?.failShared(message.code)
         return
       case 'start':
         return
@@ -66,12 +73,25 @@ export async function runWorker(): Promise<void> {
       }
     })
 
+  const syncFailures = sqlite
+    ? {
+        get before() {
+          return sharedFailure
+        },
+        report: (code: string) => {
+          sharedFailure ??= code
+          send({ sr: 'sync-failed', code })
+        },
+      }
+    : undefined
   try {
-    server = await startServer(config, { worker: { slot, writeLock: lock, gatherMetrics } })
+    server = await startServer(config, { worker: { slot, writeLock: lock, gatherMetrics, syncFailures } })
   } catch (err) {
     process.stderr.write(`strongroom worker ${slot} could not start: ${describe(err)}\n`)
     process.exit(1)
   }
+  // Heard of while this worker was starting.
+  if (sharedFailure) server.services.store.deferredSync?.failShared(sharedFailure)
   await untilStopped(server, (stop) => {
     requestStop = stop
     if (stopAsked) stop('asked by the primary')
@@ -82,13 +102,18 @@ export async function runWorker(): Promise<void> {
 /**
  * Says `ready` and waits for the primary's `start`. A message that arrives before a listener is
  * there is dropped, and loading this program takes a while: so the worker asks, once it listens.
+ * A primary that is stopping answers `shutdown`: the worker then exits before it serves.
  */
-function started(send: (message: ToPrimary) => boolean): Promise<{ config: Config; slot: number }> {
+function started(
+  send: (message: ToPrimary) => boolean,
+): Promise<{ config: Config; slot: number; syncFailed: string | null }> {
   return new Promise((resolve) => {
     const onMessage = (message: unknown) => {
-      if (!isOurs<ToWorker>(message) || message.sr !== 'start') return
+      if (!isOurs<ToWorker>(message)) return
+      if (message.sr === 'shutdown') process.exit(0)
+      if (message.sr !== 'start') return
       process.off('message', onMessage)
-      resolve({ config: message.config, slot: message.slot })
+      resolve({ config: message.config, slot: message.slot, syncFailed: message.syncFailed })
     }
     process.on('message', onMessage)
     send({ sr: 'ready' })

@@ -62,6 +62,8 @@ export interface WriteLock {
   /** Resolves once this holder has the lock; rejects when it can no longer be had (ServiceUnavailable). */
   acquire(): Promise<void>
   release(): void
+  /** Whether this holder has the lock now (granted and not yet given back). */
+  holds(): boolean
 }
 
 /**
@@ -97,7 +99,11 @@ export class Committer {
   run<T>(work: Work<T>): Promise<T> {
     if (this.closed) return Promise.reject(new ServiceUnavailable('the server is shutting down'))
     const unsynced = this.store.deferredSync?.failure
-    if (unsynced) return Promise.reject(new AuditUnavailable(unsynced))
+    if (unsynced) {
+      // What `/readyz` reports, also when the failure was another process's (`failShared`).
+      this.failure = failureCode(unsynced)
+      return Promise.reject(new AuditUnavailable(unsynced))
+    }
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject })
       if (!this.running) this.running = this.loop()

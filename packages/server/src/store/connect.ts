@@ -73,6 +73,13 @@ export interface DeferredSync {
   syncCommitted(): Promise<void>
   /** Why a sync failed, once one has: from then on every write fails. */
   readonly failure: Error | null
+  /**
+   * Another process writing the same file (a worker of `serve --workers N`) had a sync fail with
+   * `code`: this store fails for good too, as if its own had. Its next writes could otherwise
+   * build on frames that never reached the disk, and be answered once its own sync, finding
+   * nothing left to write, succeeded.
+   */
+  failShared(code: string): void
 }
 
 export interface PoolStats {
@@ -96,6 +103,15 @@ export function openStore(
     postgres?: PostgresOptions | undefined
     disk?: DiskSync
     commitSync?: CommitSyncPolicy
+    /**
+     * SQLite shared with other processes that write (`serve --workers N`): whether this process
+     * holds the write lock they take turns through (cluster/write-lock.ts). A statement that
+     * writes while it does not is refused: it would meet another process's open batch at the
+     * file's lock, where SQLite sleeps on the event loop or fails that batch as a whole.
+     */
+    writeGuard?: () => boolean
+    /** Told once, with the error's code, when a sync of this store fails (and every write after it will). */
+    onSyncFailure?: (code: string) => void
   } = {},
 ): Store {
   if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options.postgres ?? DEFAULT_POSTGRES_OPTIONS)
@@ -106,6 +122,8 @@ export function openStore(
     options.readonly ?? false,
     options.disk ?? NODE_DISK,
     options.commitSync ?? DEFAULT_COMMIT_SYNC,
+    options.writeGuard,
+    options.onSyncFailure,
   )
 }
 
@@ -141,7 +159,14 @@ export interface DiskSync {
 
 const NODE_DISK: DiskSync = { sync: fdatasync, syncNow: fdatasyncSync }
 
-function openSqlite(path: string, readonly: boolean, disk: DiskSync, policy: CommitSyncPolicy): Store {
+function openSqlite(
+  path: string,
+  readonly: boolean,
+  disk: DiskSync,
+  policy: CommitSyncPolicy,
+  writeGuard: (() => boolean) | undefined,
+  onSyncFailure: ((code: string) => void) | undefined,
+): Store {
   const file = path === ':memory:' ? path : resolve(path)
   if (file !== ':memory:' && !readonly) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
@@ -158,12 +183,13 @@ function openSqlite(path: string, readonly: boolean, disk: DiskSync, policy: Com
   // syncs them: before the commit returns for every writer but the group committer, which waits
   // for a slow disk off the event loop. Otherwise SQLite syncs every commit itself (`FULL`).
   if (!readonly) sqlite.pragma('journal_mode = WAL')
-  const wal = readonly || file === ':memory:' ? undefined : WalSync.open(sqlite, file, disk, policy)
+  const wal =
+    readonly || file === ':memory:' ? undefined : WalSync.open(sqlite, file, disk, policy, onSyncFailure)
   if (!readonly) sqlite.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL')
   sqlite.pragma('foreign_keys = ON')
   sqlite.pragma('busy_timeout = 5000')
   const statementCache = new CacheStats()
-  const writer = withStatementCache(sqlite, statementCache, wal)
+  const writer = withStatementCache(sqlite, statementCache, wal, writeGuard)
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: writer }) })
   // Opened on first use, once migrations have run. A `:memory:` database is private to its one
   // connection, and a read-only store has no batch to avoid: both read through Kysely.
@@ -227,7 +253,12 @@ const STATEMENT_CACHE_SIZE = 512
  * statements, least recently used out first. Safe because the driver only calls `all`/`run`
  * (never leaves an iterator open) and runs one query at a time on the connection.
  */
-function withStatementCache(sqlite: SQLite.Database, stats: CacheStats, wal?: WalSync) {
+function withStatementCache(
+  sqlite: SQLite.Database,
+  stats: CacheStats,
+  wal?: WalSync,
+  writeGuard?: () => boolean,
+) {
   const cache = new Map<string, Prepared>()
   return {
     close: () => sqlite.close(),
@@ -243,6 +274,7 @@ function withStatementCache(sqlite: SQLite.Database, stats: CacheStats, wal?: Wa
         // or a write outside one): WalSync looks after each run.
         statement =
           wal && (!prepared.readonly || ENDS_TRANSACTION.test(text)) ? wal.watch(prepared) : prepared
+        if (writeGuard && !prepared.readonly) statement = guarded(statement, writeGuard)
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!)
       }
       cache.set(text, statement)
@@ -252,6 +284,42 @@ function withStatementCache(sqlite: SQLite.Database, stats: CacheStats, wal?: Wa
 }
 
 const ENDS_TRANSACTION = /^\s*(commit|end|release)\b/i
+
+/**
+ * A statement that writes, refused unless `holds()`: see `writeGuard` of `openStore`. Every write
+ * of a worker goes through the group committer, which holds the lock for its whole batch; one that
+ * does not is a defect, refused here before it can fail another process's batch.
+ */
+function guarded(statement: Prepared, holds: () => boolean): Prepared {
+  const check = () => {
+    if (!holds()) throw new WriteOutsideLock()
+  }
+  return {
+    reader: statement.reader,
+    all: (parameters) => {
+      check()
+      return statement.all(parameters)
+    },
+    run: (parameters) => {
+      check()
+      return statement.run(parameters)
+    },
+    iterate: (parameters) => {
+      check()
+      return statement.iterate(parameters)
+    },
+  }
+}
+
+/** A write attempted outside the group committer while other processes write the same SQLite file. */
+export class WriteOutsideLock extends Error {
+  constructor() {
+    super(
+      'a write outside the group committer while other worker processes share this SQLite database (a defect: it must go through the committer)',
+    )
+    this.name = 'WriteOutsideLock'
+  }
+}
 
 /** What the drivers call on a prepared statement. */
 interface Prepared {
@@ -298,6 +366,7 @@ class WalSync implements DeferredSync {
     private fd: number | null,
     private readonly disk: DiskSync,
     private readonly policy: CommitSyncPolicy,
+    private readonly onFailure: ((code: string) => void) | undefined,
   ) {}
 
   get deferring(): boolean {
@@ -310,11 +379,12 @@ class WalSync implements DeferredSync {
     file: string,
     disk: DiskSync,
     policy: CommitSyncPolicy,
+    onFailure?: (code: string) => void,
   ): WalSync | undefined {
     try {
       // In WAL mode the first read creates the WAL file.
       sqlite.prepare('select count(*) from sqlite_master').get()
-      return new WalSync(sqlite, openSync(`${file}-wal`, 'r'), disk, policy)
+      return new WalSync(sqlite, openSync(`${file}-wal`, 'r'), disk, policy, onFailure)
     } catch {
       return undefined
     }
@@ -436,11 +506,21 @@ class WalSync implements DeferredSync {
     )
   }
 
-  private fail(err: unknown): Error {
+  failShared(code: string): void {
     this.failure ??= new ServiceUnavailable(
+      'another worker of this server could not sync the database to disk; restart the server once the disk is healthy',
+      Object.assign(new Error(`a sync of the shared database failed (${code})`), { code }),
+    )
+  }
+
+  private fail(err: unknown): Error {
+    if (this.failure) return this.failure
+    this.failure = new ServiceUnavailable(
       'the database could not be synced to disk; restart the server once the disk is healthy',
       err,
     )
+    const code = (err as { code?: unknown } | null)?.code
+    this.onFailure?.(typeof code === 'string' && code !== '' ? code : 'EIO')
     return this.failure
   }
 }

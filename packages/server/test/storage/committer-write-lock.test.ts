@@ -6,7 +6,7 @@ import { GENESIS_HASH } from '../../src/audit/chain.js'
 import { verifyChain } from '../../src/audit/verify.js'
 import { AuditUnavailable, ServiceUnavailable } from '../../src/errors.js'
 import { Committer, type WriteLock } from '../../src/store/committer.js'
-import { type DiskSync, openStore, type Store } from '../../src/store/connect.js'
+import { type DiskSync, openStore, type Store, WriteOutsideLock } from '../../src/store/connect.js'
 import { migrate } from '../../src/store/migrations.js'
 import { DatabaseUnavailable } from '../../src/store/postgres-pool.js'
 import { sharedWriteLocks } from '../support/write-locks.js'
@@ -23,23 +23,36 @@ describe('the write lock around group-commit batches (SQLite, several writers)',
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
   })
 
-  async function twoWriters(lockFor: (id: number) => WriteLock, disk?: DiskSync) {
+  async function twoWriters(
+    lockFor: (id: number) => WriteLock,
+    disk?: DiskSync,
+    onSyncFailure?: (code: string) => void,
+  ) {
     const dir = mkdtempSync(join(tmpdir(), 'sr-write-lock-'))
     dirs.push(dir)
     const file = `sqlite:${join(dir, 'db.sqlite')}`
-    const first = openStore(file, disk ? { disk } : {})
-    stores.push(first)
-    await migrate(first)
-    await first.db
+    // Migrated and seeded before the writers start, as the primary does before it forks.
+    const setup = openStore(file)
+    await migrate(setup)
+    await setup.db
       .insertInto('audit_heads')
       .values({ instance_id: 'ins_a', seq: 0, hash: GENESIS_HASH })
       .execute()
-    const second = openStore(file)
-    stores.push(second)
+    await setup.close()
+    const locks = [lockFor(1), lockFor(2)]
+    // Each store refuses a write its writer makes without the lock, as a worker's does.
+    const [first, second] = locks.map((lock, i) =>
+      openStore(file, {
+        ...(disk && i === 0 ? { disk } : {}),
+        ...(onSyncFailure && i === 0 ? { onSyncFailure } : {}),
+        writeGuard: () => lock.holds(),
+      }),
+    ) as [Store, Store]
+    stores.push(first, second)
     const committers = [first, second].map(
-      (store, i) => new Committer(store, { now: Date.now, maxBatch: 16, writeLock: lockFor(i + 1) }),
+      (store, i) => new Committer(store, { now: Date.now, maxBatch: 16, writeLock: locks[i]! }),
     )
-    return { first, committers }
+    return { first, second, committers }
   }
 
   it('lets batches of two writers take turns: every unit commits, one chain, no seq twice', async () => {
@@ -76,6 +89,7 @@ describe('the write lock around group-commit batches (SQLite, several writers)',
         acquire: () =>
           refuse ? Promise.reject(new ServiceUnavailable('the primary is gone')) : lock.acquire(),
         release: lock.release,
+        holds: lock.holds,
       }
     })
     const [one] = committers as [Committer, Committer]
@@ -112,7 +126,6 @@ describe('the write lock around group-commit batches (SQLite, several writers)',
     }
     const { committers } = await twoWriters((id) => locks.lockFor(id, log), disk)
     const [one] = committers as [Committer, Committer]
-    log.length = 0 // the migrations' syncs
     const answered = await one.run(async ({ audit }) => {
       await audit.append({
         instanceId: 'ins_a',
@@ -135,6 +148,74 @@ describe('the write lock around group-commit batches (SQLite, several writers)',
     failWith = null
     await expect(one.run(async () => 'after')).rejects.toBeInstanceOf(AuditUnavailable)
     expect(one.health().ok).toBe(false)
+    for (const committer of committers) await committer.close()
+  })
+
+  it('refuses a write made outside the committer while the file has other writers, and lets reads through', async () => {
+    const locks = sharedWriteLocks()
+    const { first, second, committers } = await twoWriters((id) => locks.lockFor(id))
+    const [one, other] = committers as [Committer, Committer]
+    const insert = (store: Store, key: string) =>
+      store.db.insertInto('meta').values({ key, value: '1' }).execute()
+    // Outside a batch nobody holds the lock: the write would meet another writer's batch at the
+    // file's lock. Refused before SQLite sees it.
+    await expect(insert(first, 'outside')).rejects.toBeInstanceOf(WriteOutsideLock)
+    // Also while the other writer's batch holds the lock, the case it exists for.
+    let inside!: () => void
+    const holding = new Promise<void>((resolve) => {
+      inside = resolve
+    })
+    let letGo!: () => void
+    const batch = other.run(async ({ trx }) => {
+      await trx.insertInto('meta').values({ key: 'theirs', value: '1' }).execute()
+      inside()
+      await new Promise<void>((resolve) => {
+        letGo = resolve
+      })
+    })
+    await holding
+    await expect(insert(first, 'meanwhile')).rejects.toBeInstanceOf(WriteOutsideLock)
+    letGo()
+    await batch
+    // Reads need no lock; writes inside a unit have it.
+    await one.run(({ trx }) => insert({ ...first, db: trx }, 'inside'))
+    const keys = await second.db
+      .selectFrom('meta')
+      .select('key')
+      .where('key', 'in', ['outside', 'meanwhile', 'theirs', 'inside'])
+      .execute()
+    expect(keys.map((k) => k.key).sort()).toEqual(['inside', 'theirs'])
+    for (const committer of committers) await committer.close()
+  })
+
+  it('reports a failed sync once, and the other writer, told of it, refuses every write and is unready', async () => {
+    const locks = sharedWriteLocks()
+    const reported: string[] = []
+    const disk: DiskSync = {
+      sync: (_fd, done) => done(null),
+      syncNow: () => {
+        throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })
+      },
+    }
+    const { second, committers } = await twoWriters(
+      (id) => locks.lockFor(id),
+      disk,
+      (code) => reported.push(code),
+    )
+    const [one, other] = committers as [Committer, Committer]
+    await expect(one.run(async () => 'lost')).rejects.toBeInstanceOf(AuditUnavailable)
+    await expect(one.run(async () => 'lost too')).rejects.toBeInstanceOf(AuditUnavailable)
+    expect(reported).toEqual(['EIO'])
+    // The other writer's own syncs succeed (its descriptor did not see the error), but the frames it
+    // would build on may never have reached the disk: told, it fails for good as well.
+    await expect(other.run(async () => 'fine')).resolves.toBe('fine')
+    second.deferredSync!.failShared('EIO')
+    const refused = await other.run(async () => 'refused').catch((err: unknown) => err)
+    expect(refused).toBeInstanceOf(AuditUnavailable)
+    expect(((refused as Error).cause as Error).message).toMatch(
+      /another worker of this server could not sync/,
+    )
+    expect(other.health()).toMatchObject({ ok: false, reason: 'EIO' })
     for (const committer of committers) await committer.close()
   })
 })

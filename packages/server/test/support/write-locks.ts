@@ -28,6 +28,7 @@ export function sharedWriteLocks(): SharedWriteLocks {
         log?.push(`free ${id}`)
         queue.release(id)
       },
+      holds: () => queue.heldBy === id,
     }),
   }
 }

@@ -1,7 +1,8 @@
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { parsePrometheusText, sampleValue } from '../../../../test/support/prometheus-text.js'
 import { mergeExpositions } from '../../src/cluster/metrics.js'
+import { Restarts } from '../../src/cluster/restarts.js'
 import { IpcWriteLock, LockQueue } from '../../src/cluster/write-lock.js'
 import { ServerMetrics } from '../../src/metrics/server-metrics.js'
 
@@ -138,7 +139,9 @@ describe('the write lock of workers on one SQLite file', () => {
     expect(held).toBe(false)
     lock.granted()
     await acquired
+    expect(lock.holds()).toBe(true)
     lock.release()
+    expect(lock.holds()).toBe(false)
     expect(sent).toEqual(['lock', 'unlock'])
     const waiting = lock.acquire()
     lock.disconnected()
@@ -146,5 +149,80 @@ describe('the write lock of workers on one SQLite file', () => {
     await expect(lock.acquire()).rejects.toThrow(/its primary process is gone/)
     lock.release()
     expect(sent).toEqual(['lock', 'unlock', 'lock'])
+  })
+
+  it('refuses a batch whose lock does not come in time, and gives that grant back when it comes late', async () => {
+    vi.useFakeTimers()
+    try {
+      const queue = new LockQueue((id) => locks[id - 1]!.granted())
+      const locks = [1, 2].map(
+        (id) =>
+          new IpcWriteLock((message) => {
+            if (message.sr === 'lock') queue.acquire(id)
+            else queue.release(id)
+            return true
+          }, 1_000),
+      )
+      const [stuck, waiter] = locks as [IpcWriteLock, IpcWriteLock]
+      // Worker 1 takes the lock and keeps it (stopped in a debugger, say).
+      await stuck.acquire()
+      const refused = waiter.acquire()
+      const assertion = expect(refused).rejects.toThrow(/held its write lock for over 1 s; retry later/)
+      await vi.advanceTimersByTimeAsync(1_000)
+      await assertion
+      expect(waiter.holds()).toBe(false)
+      // The next batch asks again while the first ask is still queued at the primary.
+      let second = false
+      const asked = waiter.acquire().then(() => {
+        second = true
+      })
+      stuck.release()
+      // The late grant of the first ask went straight back; the second ask then had its own.
+      await asked
+      expect(second).toBe(true)
+      expect(waiter.holds()).toBe(true)
+      expect(queue.heldBy).toBe(2)
+      waiter.release()
+      expect(queue.heldBy).toBeNull()
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('says how long the lock has been held', () => {
+    let now = 0
+    const queue = new LockQueue(
+      () => {},
+      () => now,
+    )
+    expect(queue.heldFor()).toBe(0)
+    queue.acquire(1)
+    now = 12_000
+    expect(queue.heldFor()).toBe(12_000)
+    queue.acquire(2)
+    queue.release(1)
+    now = 12_500
+    expect(queue.heldFor()).toBe(500)
+  })
+})
+
+describe('restarting workers', () => {
+  it('doubles the delay while workers keep crashing soon after start, and starts over after one ran a minute', () => {
+    const restarts = new Restarts()
+    const delays = Array.from({ length: 8 }, () => restarts.exited(500, true))
+    expect(delays).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000])
+    expect(restarts.exited(61_000, true)).toBe(1_000)
+    expect(restarts.exited(2_000, true)).toBe(2_000)
+  })
+
+  it('gives a slot up after five workers in a row failed before they listened', () => {
+    const restarts = new Restarts()
+    expect(restarts.exited(300, false)).toBe(1_000)
+    expect(restarts.exited(300, false)).toBe(2_000)
+    // One that served resets the count of failed starts.
+    expect(restarts.exited(300, true)).toBe(4_000)
+    for (let n = 1; n <= 4; n++) expect(restarts.exited(300, false)).not.toBeNull()
+    expect(restarts.exited(300, false)).toBeNull()
+    expect(restarts.failedStarts).toBe(5)
   })
 })

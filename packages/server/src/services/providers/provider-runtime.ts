@@ -3,6 +3,7 @@ import { inspect } from 'node:util'
 import type { Kysely } from 'kysely'
 import type { Keyring } from '../../crypto/keyring.js'
 import { CacheStats } from '../../metrics/cache-stats.js'
+import type { Committer } from '../../store/committer.js'
 import type { Store } from '../../store/connect.js'
 import type { CredentialProviderTable, Database } from '../../store/schema.js'
 import { privateKeyFromDer } from './provider-keys.js'
@@ -25,10 +26,13 @@ export class ProviderRuntime {
   constructor(
     private readonly keyring: Keyring,
     now: () => number,
-    /** `store`: upstream tokens are shared with the other nodes through it. */
-    options: { fetchFn?: typeof fetch; store?: Store } = {},
+    /** `store`: upstream tokens are shared with the other nodes through it, written through `committer`. */
+    options: { fetchFn?: typeof fetch; store?: Store; committer?: Committer } = {},
   ) {
-    const shared = options.store ? new SharedUpstreamTokens(options.store, keyring, now) : undefined
+    const shared =
+      options.store && options.committer
+        ? new SharedUpstreamTokens(options.store, options.committer, keyring, now)
+        : undefined
     this.upstream = new UpstreamTokens(now, options.fetchFn, shared)
   }
 

@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { ErrorCode } from '@strongroom/protocol'
+import type { Kysely } from 'kysely'
 import type { Binding, Keyring } from '../../crypto/keyring.js'
 import { PamError } from '../../errors.js'
+import type { Committer } from '../../store/committer.js'
 import type { Store } from '../../store/connect.js'
-import type { UpstreamTokenTable } from '../../store/schema.js'
+import type { Database, UpstreamTokenTable } from '../../store/schema.js'
 import type { UpstreamToken } from './upstream-tokens.js'
 
 /** Which shared token: a provider as it is now (its `updated_at`), and what was asked of it. */
@@ -40,9 +42,21 @@ export class SharedUpstreamTokens {
 
   constructor(
     private readonly store: Store,
+    private readonly committer: Committer,
     private readonly keyring: Keyring,
     private readonly now: () => number,
   ) {}
+
+  /**
+   * Runs one of the row's writes. Each is one statement, atomic alone: on PostgreSQL it runs on
+   * the pool, without waiting for a batch. On SQLite it goes through the group committer, the one
+   * writer of the file: with `serve --workers N` other processes write the file too, and only the
+   * committer's batches take turns with theirs (store/connect.ts, `writeGuard`).
+   */
+  private write<T>(statement: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    if (this.store.dialect === 'postgres') return statement(this.store.db)
+    return this.committer.run(({ trx }) => statement(trx))
+  }
 
   /**
    * A usable token for `slot`: the stored one, or the one `fetch` gets, which this node calls only
@@ -99,49 +113,51 @@ export class SharedUpstreamTokens {
     newerThan: number,
   ): Promise<boolean> {
     const now = this.now()
-    const taken = await this.store.db
-      .insertInto('upstream_tokens')
-      .values({
-        ...key,
-        instance_id: slot.instanceId,
-        generation: slot.generation,
-        fetches: 0,
-        token_ciphertext: null,
-        key_version: null,
-        token_type: null,
-        scope: null,
-        obtained_at: null,
-        expires_at: null,
-        usable_until: null,
-        lease_owner: this.owner,
-        lease_until: now + LEASE_MS,
-        failed_at: null,
-        failure: null,
-      })
-      .onConflict((oc) =>
-        oc
-          .columns(['provider_id', 'variant'])
-          .doUpdateSet({
-            lease_owner: (eb) => eb.ref('excluded.lease_owner'),
-            lease_until: (eb) => eb.ref('excluded.lease_until'),
-          })
-          .where((eb) =>
-            eb.and([
-              eb.or([
-                eb('upstream_tokens.lease_until', 'is', null),
-                eb('upstream_tokens.lease_until', '<', now),
+    const taken = await this.write((db) =>
+      db
+        .insertInto('upstream_tokens')
+        .values({
+          ...key,
+          instance_id: slot.instanceId,
+          generation: slot.generation,
+          fetches: 0,
+          token_ciphertext: null,
+          key_version: null,
+          token_type: null,
+          scope: null,
+          obtained_at: null,
+          expires_at: null,
+          usable_until: null,
+          lease_owner: this.owner,
+          lease_until: now + LEASE_MS,
+          failed_at: null,
+          failure: null,
+        })
+        .onConflict((oc) =>
+          oc
+            .columns(['provider_id', 'variant'])
+            .doUpdateSet({
+              lease_owner: (eb) => eb.ref('excluded.lease_owner'),
+              lease_until: (eb) => eb.ref('excluded.lease_until'),
+            })
+            .where((eb) =>
+              eb.and([
+                eb.or([
+                  eb('upstream_tokens.lease_until', 'is', null),
+                  eb('upstream_tokens.lease_until', '<', now),
+                ]),
+                eb.or([
+                  eb('upstream_tokens.token_ciphertext', 'is', null),
+                  eb('upstream_tokens.generation', '<>', slot.generation),
+                  eb('upstream_tokens.usable_until', '<=', now),
+                  eb('upstream_tokens.fetches', '<=', newerThan),
+                ]),
               ]),
-              eb.or([
-                eb('upstream_tokens.token_ciphertext', 'is', null),
-                eb('upstream_tokens.generation', '<>', slot.generation),
-                eb('upstream_tokens.usable_until', '<=', now),
-                eb('upstream_tokens.fetches', '<=', newerThan),
-              ]),
-            ]),
-          ),
-      )
-      .returning('lease_owner')
-      .executeTakeFirst()
+            ),
+        )
+        .returning('lease_owner')
+        .executeTakeFirst(),
+    )
     return taken?.lease_owner === this.owner
   }
 
@@ -160,19 +176,20 @@ export class SharedUpstreamTokens {
         err instanceof PamError
           ? JSON.stringify({ code: err.code, message: err.message, field: err.field, rule: err.rule })
           : null
-      await this.store.db
-        .updateTable('upstream_tokens')
-        .set({
-          lease_owner: null,
-          lease_until: null,
-          failed_at: failure === null ? null : this.now(),
-          failure,
-        })
-        .where('provider_id', '=', key.provider_id)
-        .where('variant', '=', key.variant)
-        .where('lease_owner', '=', this.owner)
-        .execute()
-        .catch(() => {})
+      await this.write((db) =>
+        db
+          .updateTable('upstream_tokens')
+          .set({
+            lease_owner: null,
+            lease_until: null,
+            failed_at: failure === null ? null : this.now(),
+            failure,
+          })
+          .where('provider_id', '=', key.provider_id)
+          .where('variant', '=', key.variant)
+          .where('lease_owner', '=', this.owner)
+          .execute(),
+      ).catch(() => {})
       throw err
     }
     const sealed = await this.keyring.encrypt(
@@ -180,26 +197,28 @@ export class SharedUpstreamTokens {
       tokenBinding(slot.instanceId, key),
       Buffer.from(token.accessToken, 'utf8'),
     )
-    await this.store.db
-      .updateTable('upstream_tokens')
-      .set((eb) => ({
-        generation: slot.generation,
-        fetches: eb('fetches', '+', 1),
-        token_ciphertext: sealed.ciphertext,
-        key_version: sealed.keyVersion,
-        token_type: token.tokenType,
-        scope: token.scope,
-        obtained_at: token.obtainedAt,
-        expires_at: token.expiresAt,
-        usable_until: usableUntil(token),
-        lease_owner: null,
-        lease_until: null,
-        failed_at: null,
-        failure: null,
-      }))
-      .where('provider_id', '=', key.provider_id)
-      .where('variant', '=', key.variant)
-      .execute()
+    await this.write((db) =>
+      db
+        .updateTable('upstream_tokens')
+        .set((eb) => ({
+          generation: slot.generation,
+          fetches: eb('fetches', '+', 1),
+          token_ciphertext: sealed.ciphertext,
+          key_version: sealed.keyVersion,
+          token_type: token.tokenType,
+          scope: token.scope,
+          obtained_at: token.obtainedAt,
+          expires_at: token.expiresAt,
+          usable_until: usableUntil(token),
+          lease_owner: null,
+          lease_until: null,
+          failed_at: null,
+          failure: null,
+        }))
+        .where('provider_id', '=', key.provider_id)
+        .where('variant', '=', key.variant)
+        .execute(),
+    )
     return token
   }
 
