@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
+import pg from 'pg'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { createTestDatabase } from '../support/postgres.js'
 import { runCli, type ServerProcess, startServer } from '../support/server-process.js'
@@ -225,6 +226,32 @@ describe('serve --workers', () => {
     const verify = await runCli(['audit', 'verify', '--db', db])
     expect(verify.code, verify.stdout + verify.stderr).toBe(0)
     expect(verify.stdout).toMatch(/intact/)
+  }, 120_000)
+
+  it('stops, exit code 1 and saying why, once five workers of a slot in a row fail to start', async () => {
+    const base = inject('postgresUrl')
+    const db = await createTestDatabase(base)
+    server = await startServer({
+      args: ['--workers', '2'],
+      env: { STRONGROOM_DB: db, STRONGROOM_ROOT_KEY: randomBytes(32).toString('base64') },
+    })
+    // From now on the database refuses new connections: a worker started again cannot open its
+    // pool, while the running one keeps the connections it has.
+    const admin = new pg.Client({ connectionString: base })
+    await admin.connect()
+    try {
+      await admin.query(`alter database "${new URL(db).pathname.slice(1)}" allow_connections false`)
+    } finally {
+      await admin.end()
+    }
+    process.kill(workerPids(server).get(1)!, 'SIGKILL')
+    // Restarted after 1, 2, 4 and 8 s, each failing: the fifth failure stops the server.
+    await waitFor(() => server!.exitCode !== null, 100_000)
+    expect(server.exitCode).toBe(1)
+    expect(server.logs().match(/strongroom worker 1 could not start/g)?.length).toBe(5)
+    expect(server.logs()).toMatch(
+      /strongroom: worker 1 exited with code 1; 5 workers of its slot in a row failed before they could serve/,
+    )
   }, 120_000)
 
   it('a worker that cannot listen stops the start, saying why, with exit code 1', async () => {

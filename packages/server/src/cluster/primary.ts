@@ -3,7 +3,7 @@ import { hostname } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { replacePrivateFile, writeDemoClientConfig } from '../bootstrap.js'
 import type { Config } from '../config/config.js'
-import { ConfigError } from '../errors.js'
+import { ConfigError, ServiceUnavailable } from '../errors.js'
 import { LogDestination } from '../http/log-destination.js'
 import { type MetricsListener, startMetricsListener } from '../metrics/metrics-listener.js'
 import { banner, closeServices, listeningUrl, openServices } from '../server.js'
@@ -121,8 +121,11 @@ export async function runPrimary(config: Config): Promise<void> {
   let serving = false
   /** Workers that did not exit cleanly when asked to stop. */
   let uncleanExits = 0
-  /** Set once serving: drains every worker, then the primary exits with `code`. */
-  let stop: (reason: string, code: number) => void = () => {}
+  /**
+   * Set once serving: drains every worker. With `failure`, `runPrimary` then throws it (the CLI
+   * prints it and exits 1); a signal stops with none.
+   */
+  let stop: (reason: string, failure: Error | null) => void = () => {}
 
   cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [] })
 
@@ -210,12 +213,9 @@ export async function runPrimary(config: Config): Promise<void> {
       }
       const delay = slot.restarts.exited(Date.now() - forkedAt, listened)
       if (delay === null) {
-        log(
-          'fatal',
-          `worker ${slot.index} ${how}; ${slot.restarts.failedStarts} workers of its slot in a row failed before they could serve (their errors are above): stopping the server`,
-          { worker: slot.index },
-        )
-        stop('workers keep failing to start', 1)
+        const why = `worker ${slot.index} ${how}; ${slot.restarts.failedStarts} workers of its slot in a row failed before they could serve (their errors are above)`
+        log('fatal', `${why}: stopping the server`, { worker: slot.index })
+        stop('workers keep failing to start', new ConfigError(why))
         return
       }
       log('error', `worker ${slot.index} ${how}; starting another in ${delay} ms`, { worker: slot.index })
@@ -265,12 +265,12 @@ export async function runPrimary(config: Config): Promise<void> {
     throw err
   }
 
-  let exitCode = 0
+  let failure: Error | null = null
   await new Promise<void>((resolve) => {
-    stop = (reason, code) => {
+    stop = (reason, why) => {
       if (stopping) return
       stopping = true
-      exitCode = code
+      failure = why
       log('info', 'shutting down: each worker drains its requests and its audit queue', { reason })
       for (const slot of slots) if (slot.restartTimer) clearTimeout(slot.restartTimer)
       for (const worker of liveWorkers())
@@ -292,10 +292,15 @@ export async function runPrimary(config: Config): Promise<void> {
         for (const worker of liveWorkers()) worker.kill('SIGKILL')
         process.exit(130)
       }
-      stop(signal, 0)
+      stop(signal, null)
     }
     process.on('SIGTERM', onSignal)
     process.on('SIGINT', onSignal)
   })
-  if (uncleanExits > 0 || exitCode !== 0) process.exitCode = exitCode || 1
+  if (failure) throw failure
+  if (uncleanExits > 0) {
+    throw new ServiceUnavailable(
+      `${uncleanExits} worker(s) did not stop within ${STOP_TIMEOUT_MS / 1000} s of being asked, or exited with an error (see the log above)`,
+    )
+  }
 }
