@@ -97,8 +97,9 @@ export class IpcWriteLock implements WriteLock {
         // The ask stays in the primary's queue: its grant, when it comes, is given back at once.
         this.abandoned++
         reject(
-          new ServiceUnavailable(
+          lockRefused(
             `the database is busy: another worker of this server has held its write lock for over ${this.waitMs / 1000} s; retry later`,
+            'WRITE_LOCK_TIMEOUT',
           ),
         )
       }, this.waitMs)
@@ -142,5 +143,13 @@ export class IpcWriteLock implements WriteLock {
 }
 
 function primaryGone(): ServiceUnavailable {
-  return new ServiceUnavailable('the server is shutting down: its primary process is gone')
+  return lockRefused('the server is shutting down: its primary process is gone', 'PRIMARY_GONE')
+}
+
+/**
+ * A 503 whose cause carries `code`: what `/readyz` names as the reason writes fail (the committer
+ * reports a cause's code, as it does a driver's `SQLITE_FULL`).
+ */
+function lockRefused(message: string, code: string): ServiceUnavailable {
+  return new ServiceUnavailable(message, Object.assign(new Error(message), { code }))
 }

@@ -87,7 +87,14 @@ describe('the write lock around group-commit batches (SQLite, several writers)',
       const lock = locks.lockFor(id, log)
       return {
         acquire: () =>
-          refuse ? Promise.reject(new ServiceUnavailable('the primary is gone')) : lock.acquire(),
+          refuse
+            ? Promise.reject(
+                new ServiceUnavailable(
+                  'the primary is gone',
+                  Object.assign(new Error('the primary is gone'), { code: 'PRIMARY_GONE' }),
+                ),
+              )
+            : lock.acquire(),
         release: lock.release,
         holds: lock.holds,
       }
@@ -106,7 +113,7 @@ describe('the write lock around group-commit batches (SQLite, several writers)',
     expect(locks.queue.heldBy).toBeNull()
     refuse = true
     await expect(one.run(async () => 'never')).rejects.toThrow(/the primary is gone/)
-    expect(one.health().ok).toBe(false)
+    expect(one.health()).toMatchObject({ ok: false, reason: 'PRIMARY_GONE' })
     refuse = false
     await expect(one.run(async () => 'again')).resolves.toBe('again')
     expect(one.health().ok).toBe(true)

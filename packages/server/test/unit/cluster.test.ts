@@ -146,6 +146,9 @@ describe('the write lock of workers on one SQLite file', () => {
     const waiting = lock.acquire()
     lock.disconnected()
     await expect(waiting).rejects.toThrow(/its primary process is gone/)
+    expect(((await waiting.catch((err: Error) => err)) as Error).cause).toMatchObject({
+      code: 'PRIMARY_GONE',
+    })
     await expect(lock.acquire()).rejects.toThrow(/its primary process is gone/)
     lock.release()
     expect(sent).toEqual(['lock', 'unlock', 'lock'])
@@ -170,6 +173,10 @@ describe('the write lock of workers on one SQLite file', () => {
       const assertion = expect(refused).rejects.toThrow(/held its write lock for over 1 s; retry later/)
       await vi.advanceTimersByTimeAsync(1_000)
       await assertion
+      // What /readyz will name as the reason writes fail.
+      expect(((await refused.catch((err: Error) => err)) as Error).cause).toMatchObject({
+        code: 'WRITE_LOCK_TIMEOUT',
+      })
       expect(waiter.holds()).toBe(false)
       // The next batch asks again while the first ask is still queued at the primary.
       let second = false
