@@ -245,7 +245,7 @@ describe('serve --workers', () => {
       await admin.end()
     }
     process.kill(workerPids(server).get(1)!, 'SIGKILL')
-    // Restarted after 1, 2, 4 and 8 s, each failing: the fifth failure stops the server.
+    // Started again after 1, 2, 4, 8 and 16 s, each failing: the fifth failure stops the server.
     await waitFor(() => server!.exitCode !== null, 100_000)
     expect(server.exitCode).toBe(1)
     expect(server.logs().match(/strongroom worker 1 could not start/g)?.length).toBe(5)

@@ -137,7 +137,6 @@ export async function openServices(
     ...(lock ? { writeGuard: () => lock.holds() } : {}),
     ...(failures ? { onSyncFailure: (code: string) => failures.report(code) } : {}),
   })
-  if (failures?.before) store.deferredSync?.failShared(failures.before)
   let opened: Services | null = null
   try {
     // A worker of an SQLite server starts while the others may be writing (it was started again,
@@ -151,6 +150,9 @@ export async function openServices(
         return { keyring, ...(await bootstrap(trx, store.dialect, keyring, now, config.dataDir)) }
       })
     })
+    // Another worker's sync failed before this one started: it serves, and refuses every write
+    // (after its start-up transaction, which wrote nothing: the primary had bootstrapped).
+    if (failures?.before) store.deferredSync?.failShared(failures.before)
     const metrics = new ServerMetrics()
     // Unless it has workers, one process writes an SQLite file: what changes there, this node did
     // (and already applied).

@@ -129,6 +129,21 @@ export async function runPrimary(config: Config): Promise<void> {
 
   cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [] })
 
+  /** `sender`, of `slot`, could not sync the SQLite file: every other worker fails for good too. */
+  const syncFailedIn = (slot: Slot, sender: Worker, code: string) => {
+    if (syncFailed === null) {
+      syncFailed = code
+      log(
+        'error',
+        `worker ${slot.index} could not sync the database to disk (${code}): every worker refuses writes from now on; restart the server once the disk is healthy`,
+        { worker: slot.index },
+      )
+    }
+    for (const other of slots)
+      if (other.worker && other.worker !== sender && other.worker.isConnected())
+        other.worker.send({ sr: 'sync-failed', code } satisfies ToWorker)
+  }
+
   const fork = (slot: Slot) => {
     slot.restartTimer = null
     const forkedAt = Date.now()
@@ -144,7 +159,13 @@ export async function runPrimary(config: Config): Promise<void> {
     // granted to the dead, for good.
     let exited = false
     worker.on('message', (message: unknown) => {
-      if (exited || !isOurs<ToPrimary>(message)) return
+      if (!isOurs<ToPrimary>(message)) return
+      // A failed sync is news for the others even when its worker has died since.
+      if (message.sr === 'sync-failed') {
+        syncFailedIn(slot, worker, message.code)
+        return
+      }
+      if (exited) return
       switch (message.sr) {
         case 'ready':
           // One started again just as the server stops exits at once.
@@ -153,19 +174,6 @@ export async function runPrimary(config: Config): Promise<void> {
               ? ({ sr: 'shutdown' } satisfies ToWorker)
               : ({ sr: 'start', config, slot: slot.index, syncFailed } satisfies ToWorker),
           )
-          return
-        case 'sync-failed':
-          if (syncFailed === null) {
-            syncFailed = message.code
-            log(
-              'error',
-              `worker ${slot.index} could not sync the database to disk (${message.code}): every worker refuses writes from now on; restart the server once the disk is healthy`,
-              { worker: slot.index },
-            )
-          }
-          for (const other of slots)
-            if (other !== slot && other.worker?.isConnected())
-              other.worker.send({ sr: 'sync-failed', code: message.code } satisfies ToWorker)
           return
         case 'lock':
           locks?.acquire(worker.id)

@@ -15,20 +15,34 @@ const GATHER_TIMEOUT_MS = 5_000
  */
 export async function runWorker(): Promise<void> {
   const send = (message: ToPrimary): boolean => (process.connected ? process.send!(message) : false)
-  const { config, slot, syncFailed } = await started(send)
-  const sqlite = config.db.startsWith('sqlite:')
-  const lock = sqlite ? new IpcWriteLock(send) : null
+  let lock: IpcWriteLock | null = null
   /** A sync of the shared file failed (in this worker or another): final for every worker. */
-  let sharedFailure = syncFailed
+  let sharedFailure: string | null = null
   const gathers = new Map<number, (text: string) => void>()
   let nextGather = 0
   let requestStop: ((reason: string) => void) | null = null
   let server: RunningServer | null = null
   let stopAsked = false
+  type Start = { config: Config; slot: number; writeLock: IpcWriteLock | null }
+  let begin: ((start: Start) => void) | null = null
+  const starting = new Promise<Start>((resolve) => {
+    begin = resolve
+  })
 
+  // One listener from the first message on: messages read in one go with `start` (a `shutdown`, a
+  // `sync-failed`) are handled in their order, never lost between two listeners.
   process.on('message', (message: unknown) => {
     if (!isOurs<ToWorker>(message)) return
     switch (message.sr) {
+      case 'start': {
+        const take = begin
+        if (!take) return
+        begin = null
+        sharedFailure ??= message.syncFailed
+        lock = message.config.db.startsWith('sqlite:') ? new IpcWriteLock(send) : null
+        take({ config: message.config, slot: message.slot, writeLock: lock })
+        return
+      }
       case 'locked':
         lock?.granted()
         return
@@ -39,6 +53,8 @@ export async function runWorker(): Promise<void> {
         gathers.get(message.id)?.(message.text)
         return
       case 'shutdown':
+        // A primary that is stopping answers `ready` so: nothing started yet, nothing to drain.
+        if (begin) process.exit(0)
         stopAsked = true
         requestStop?.('asked by the primary')
         return
@@ -46,13 +62,15 @@ export async function runWorker(): Promise<void> {
         sharedFailure ??= message.code
         server?.services.store.deferredSync?.failShared(message.code)
         return
-      case 'start':
-        return
     }
   })
   // The cluster module exits a worker whose primary is gone; until then, no batch waits for a lock
   // that cannot come.
   process.once('disconnect', () => lock?.disconnected())
+  // Loading this program takes a while, and a message sent before a listener is there is lost:
+  // so the worker asks for its `start` once it listens.
+  send({ sr: 'ready' })
+  const { config, slot, writeLock } = await starting
 
   const gatherMetrics = () =>
     new Promise<string>((resolve, reject) => {
@@ -73,7 +91,7 @@ export async function runWorker(): Promise<void> {
       }
     })
 
-  const syncFailures = sqlite
+  const syncFailures = writeLock
     ? {
         get before() {
           return sharedFailure
@@ -85,7 +103,7 @@ export async function runWorker(): Promise<void> {
       }
     : undefined
   try {
-    server = await startServer(config, { worker: { slot, writeLock: lock, gatherMetrics, syncFailures } })
+    server = await startServer(config, { worker: { slot, writeLock, gatherMetrics, syncFailures } })
   } catch (err) {
     process.stderr.write(`strongroom worker ${slot} could not start: ${describe(err)}\n`)
     process.exit(1)
@@ -97,27 +115,6 @@ export async function runWorker(): Promise<void> {
     if (stopAsked) stop('asked by the primary')
   })
   process.exit()
-}
-
-/**
- * Says `ready` and waits for the primary's `start`. A message that arrives before a listener is
- * there is dropped, and loading this program takes a while: so the worker asks, once it listens.
- * A primary that is stopping answers `shutdown`: the worker then exits before it serves.
- */
-function started(
-  send: (message: ToPrimary) => boolean,
-): Promise<{ config: Config; slot: number; syncFailed: string | null }> {
-  return new Promise((resolve) => {
-    const onMessage = (message: unknown) => {
-      if (!isOurs<ToWorker>(message)) return
-      if (message.sr === 'shutdown') process.exit(0)
-      if (message.sr !== 'start') return
-      process.off('message', onMessage)
-      resolve({ config: message.config, slot: message.slot, syncFailed: message.syncFailed })
-    }
-    process.on('message', onMessage)
-    send({ sr: 'ready' })
-  })
 }
 
 /** A start-up failure as the CLI shows one: a ConfigError says what to fix, in one line. */

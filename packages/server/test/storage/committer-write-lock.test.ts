@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -5,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { GENESIS_HASH } from '../../src/audit/chain.js'
 import { verifyChain } from '../../src/audit/verify.js'
 import { AuditUnavailable, ServiceUnavailable } from '../../src/errors.js'
+import { closeServices, openServices } from '../../src/server.js'
 import { Committer, type WriteLock } from '../../src/store/committer.js'
 import { type DiskSync, openStore, type Store, WriteOutsideLock } from '../../src/store/connect.js'
 import { migrate } from '../../src/store/migrations.js'
@@ -224,5 +226,41 @@ describe('the write lock around group-commit batches (SQLite, several writers)',
     )
     expect(other.health()).toMatchObject({ ok: false, reason: 'EIO' })
     for (const committer of committers) await committer.close()
+  })
+
+  it("starts a worker after another worker's sync failed: it serves, refuses every write, and is unready", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sr-write-lock-'))
+    dirs.push(dir)
+    const config = {
+      db: `sqlite:${join(dir, 'db.sqlite')}`,
+      rootKey: { kind: 'env' as const, base64: randomBytes(32).toString('base64') },
+      dataDir: null,
+    }
+    // The primary migrates and bootstraps first.
+    await closeServices((await openServices(config)).services)
+    const locks = sharedWriteLocks()
+    const reported: string[] = []
+    const { services } = await openServices(
+      config,
+      Date.now,
+      {},
+      {
+        otherWriters: true,
+        writeLock: locks.lockFor(1),
+        syncFailures: { before: 'EIO', report: (code) => reported.push(code) },
+      },
+    )
+    try {
+      // Reads work: it started, its start-up transaction (which writes nothing) included.
+      const instances = await services.store.db.selectFrom('instances').select('id').execute()
+      expect(instances.length).toBeGreaterThan(0)
+      const refused = await services.committer.run(async () => 'write').catch((err: unknown) => err)
+      expect(refused).toBeInstanceOf(AuditUnavailable)
+      expect(services.committer.health()).toMatchObject({ ok: false, reason: 'EIO' })
+      // Its own syncs never failed: nothing to report to the others.
+      expect(reported).toEqual([])
+    } finally {
+      await closeServices(services)
+    }
   })
 })

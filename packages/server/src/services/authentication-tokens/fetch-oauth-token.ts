@@ -1,6 +1,6 @@
 import type { FetchOAuthTokenBody, OAuthTokenResult } from '@strongroom/protocol'
 import { keyedHash } from '../../crypto/minted-secret.js'
-import { PamError } from '../../errors.js'
+import { AuditUnavailable, PamError, ServiceUnavailable } from '../../errors.js'
 import { newId } from '../../ids.js'
 import type { Caller, Services, Workload } from '../../services.js'
 import { isDatabaseUnavailable } from '../../store/postgres-pool.js'
@@ -59,8 +59,15 @@ export async function fetchOAuthToken(
       body.forceAuthentication === true,
     )
   } catch (err) {
-    // The database failing while the nodes share the token is not the upstream's failure.
-    if (!(err instanceof PamError) || isDatabaseUnavailable(err)) throw err
+    // Our own store failing while the nodes share the token (the database unavailable, a write
+    // the committer refused) is not the upstream's failure.
+    if (
+      !(err instanceof PamError) ||
+      isDatabaseUnavailable(err) ||
+      err instanceof AuditUnavailable ||
+      err instanceof ServiceUnavailable
+    )
+      throw err
     // Throws `err` once its failure event is committed.
     return auditedOperation<never>(s, caller, event, async (unit) => {
       unit.about({ type: 'credential_provider', id: provider.id })
