@@ -199,7 +199,10 @@ export async function startStrongroomServer(options = {}) {
   // How many processes serve is this option's choice, never the caller's environment's: with
   // STRONGROOM_WORKERS inherited, every single-process figure would read the CPU of an idle primary.
   const { STRONGROOM_WORKERS: _workers, ...inherited } = process.env
-  const child = spawn(process.execPath, [CLI_BIN, ...args], {
+  // BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`): node flags for the server
+  // alone, to profile it under the bench's load; Node refuses --cpu-prof in NODE_OPTIONS.
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []
+  const child = spawn(process.execPath, [...nodeArgs, CLI_BIN, ...args], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...inherited, ...env },

@@ -135,6 +135,29 @@ describe('serve --workers', () => {
     expect(answered.size).toBe(2)
   }, 60_000)
 
+  it('an address spends one budget of failed admin authentications, whichever worker it reaches', async () => {
+    server = await startServer({ args: ['--workers', '2'] })
+    const token = await server.adminToken()
+    // A new connection each time, so the attempts spread over the workers.
+    const whoamiWith = (bearer: string) =>
+      fetch(`${server!.url}/admin/v1/whoami`, {
+        headers: { authorization: `Bearer ${bearer}`, connection: 'close' },
+      }).then(async (res) => {
+        await res.body?.cancel()
+        return res.status
+      })
+    const statuses: number[] = []
+    for (let n = 0; n < 20; n++) statuses.push(await whoamiWith('srat_not-a-token'))
+    expect(statuses).toEqual(Array(20).fill(401))
+    // The budget is 20: with one per worker each would still have about ten failures left.
+    const after: number[] = []
+    for (let n = 0; n < 6; n++) after.push(await whoamiWith('srat_not-a-token'))
+    expect(after).toEqual(Array(6).fill(429))
+    expect(await whoamiWith(token)).toBe(200)
+    const answered = await answeredByWorker(server, token)
+    expect(answered.size).toBe(2)
+  }, 60_000)
+
   it('replaces a worker killed with SIGKILL while the other keeps answering, and loses no acknowledged write', async () => {
     server = await startServer({ args: ['--workers', '2'] })
     const token = await server.adminToken()

@@ -48,7 +48,13 @@ import { registerOAuthRoutes } from './routes/oauth-routes.js'
 import { registerOciRoutes } from './routes/oci-routes.js'
 import { providerAdminRoutes, providerRoutes } from './routes/provider-routes.js'
 import { signingKeyRoutes } from './routes/signing-key-routes.js'
-import { type ClientThrottle, localThrottle, SharedFailureThrottle } from './shared-failure-throttle.js'
+import {
+  type AddressThrottle,
+  addressThrottle,
+  type ClientThrottle,
+  localThrottle,
+  SharedFailureThrottle,
+} from './shared-failure-throttle.js'
 import { typeboxValidatorCompiler } from './validation.js'
 
 declare module 'fastify' {
@@ -241,7 +247,11 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
   // One counter per surface: bad admin tokens from an address do not lock its workloads out.
   const throttle = (surface: ThrottleSurface) =>
     new FailureThrottle({ ...failures, onRefuse: s.metrics.throttledOn(surface) })
-  const throttles = { admin: throttle('admin'), workload: throttle('workload') }
+  // Where other processes write the database (PostgreSQL nodes, the workers of `serve --workers
+  // N`), an address's budgets are the cluster's, as if every failure had reached one process.
+  const budget = (surface: ThrottleSurface) =>
+    addressThrottle(s, surface, { ...failures, onRefuse: s.metrics.throttledOn(surface) })
+  const throttles = { admin: budget('admin'), workload: budget('workload') }
   // The console's session cookie is `Secure` when the browser reaches the server over HTTPS: its
   // own TLS, or a TLS proxy in front of it that the public URL names.
   const secureCookies = () => options.https != null || s.publicUrl.startsWith('https:')
@@ -322,7 +332,7 @@ function rejectUnsafeStrings(values: unknown, where: string): void {
  */
 async function throttledAdmin<T>(
   s: Services,
-  throttle: FailureThrottle,
+  throttle: AddressThrottle,
   request: FastifyRequest,
   attempt: (meta: RequestMeta, auditFailure: boolean) => Promise<T>,
 ): Promise<T> {
@@ -332,8 +342,8 @@ async function throttledAdmin<T>(
     return await attempt(meta, !throttled)
   } catch (err) {
     if (err instanceof InvalidToken || isCsrfRefusal(err)) {
-      throttle.refuseIfExhausted(request.ip)
-      if (throttle.fail(request.ip)) await auditThrottled(s, meta)
+      await throttle.refuseIfExhausted(request.ip)
+      if (await throttle.fail(request.ip)) await auditThrottled(s, meta)
     }
     throw err
   }
@@ -344,7 +354,7 @@ async function throttledAdmin<T>(
  * `Authorization` header, the web console's session cookie with its CSRF token (http/console/).
  * Either way the caller is the admin token, so every route and its audit work the same.
  */
-function adminAuthentication(s: Services, throttle: FailureThrottle, secureCookies: () => boolean) {
+function adminAuthentication(s: Services, throttle: AddressThrottle, secureCookies: () => boolean) {
   return async (request: FastifyRequest) => {
     const secret =
       request.headers.authorization === undefined
@@ -370,7 +380,7 @@ function registerRoute(
   app: FastifyInstance,
   s: Services,
   route: RouteSpec,
-  throttles: { admin: FailureThrottle; workload: FailureThrottle },
+  throttles: { admin: AddressThrottle; workload: AddressThrottle },
   authenticate: (request: FastifyRequest) => Promise<void>,
 ): void {
   const bodyOptional =
@@ -411,8 +421,8 @@ function registerRoute(
       // Every refused authentication counts, a refused DPoP proof or session too;
       // an address past its budget gets 429 for its failures, never for a token that works.
       if (isAuthenticationFailure(err)) {
-        throttle.refuseIfExhausted(request.ip)
-        if (throttle.fail(request.ip)) await auditThrottled(s, meta, 'pam.authenticate')
+        await throttle.refuseIfExhausted(request.ip)
+        if (await throttle.fail(request.ip)) await auditThrottled(s, meta, 'pam.authenticate')
       }
       throw err
     }

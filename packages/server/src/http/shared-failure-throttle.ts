@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import { PamError } from '../errors.js'
+import type { Services } from '../services.js'
 import type { Committer } from '../store/committer.js'
 import type { Store } from '../store/connect.js'
 import { prepare } from '../store/prepared.js'
@@ -34,14 +35,16 @@ const bucketOf = prepare(['surface', 'source'], (db, p) =>
 const MAX_SOURCE = 256
 
 /**
- * Token buckets of failed client authentications kept in the database (PostgreSQL, or the SQLite
- * file the workers of `serve --workers N` share), so that failures spread over several nodes or
+ * Token buckets of failed authentications kept in the database (PostgreSQL, or the SQLite file
+ * the workers of `serve --workers N` share), so that failures spread over several nodes or
  * workers spend one budget, as if they had all reached one process. Each failure is one atomic
  * upsert (the bucket refilled for the time that passed, then spent); each check reads the
  * bucket (a primary-key read) unless this node already knows the source is exhausted: its own
- * copy of the bucket, taken from the database, refuses a flood without a database read.
+ * copy of the bucket, taken from the database, refuses a flood without a database read. The
+ * OAuth endpoints check before every request; the admin and developer APIs only once a request
+ * has failed (`AddressThrottle`), so a token that works never waits for the read.
  */
-export class SharedFailureThrottle implements ClientThrottle {
+export class SharedFailureThrottle implements ClientThrottle, AddressThrottle {
   private readonly known: FailureThrottle
 
   /**
@@ -80,26 +83,89 @@ export class SharedFailureThrottle implements ClientThrottle {
     )
   }
 
+  /**
+   * A failure the database cannot take (an outage, a failed sync) is spent in this process's copy
+   * alone: the throttle goes on refusing, per process, rather than answer a refused
+   * authentication with an error of its own. The outage itself is reported where it happens.
+   */
   async fail(source: string): Promise<boolean> {
     const key = source.slice(0, MAX_SOURCE)
-    const { burst, refillPerSecond } = this.options
-    const now = this.options.now()
-    // PostgreSQL's greatest/least are SQLite's multi-argument max/min.
-    const [greatest, least] = this.store.dialect === 'postgres' ? ['greatest', 'least'] : ['max', 'min']
-    const upsert = sql<{ tokens: number }>`
-      insert into auth_failures as f (surface, source, tokens, at)
-      values (${this.surface}, ${key}, ${burst - 1}, ${now})
-      on conflict (surface, source) do update set
-        tokens = ${sql.raw(greatest)}(0, ${sql.raw(least)}(cast(${burst} as double precision),
-          f.tokens + ${sql.raw(greatest)}(0, cast(${now} as bigint) - f.at) * cast(${refillPerSecond} as double precision) / 1000) - 1),
-        at = ${sql.raw(greatest)}(f.at, cast(${now} as bigint))
-      returning tokens`
-    const result =
-      this.store.dialect === 'postgres'
-        ? await upsert.execute(this.store.db)
-        : await this.committer.run(({ trx }) => upsert.execute(trx))
-    const tokens = Number(result.rows[0]?.tokens ?? 0)
+    let tokens: number
+    try {
+      tokens = await spendShared(this.store, this.committer, this.surface, key, this.options)
+    } catch {
+      return this.known.fail(key)
+    }
     this.known.adopt(key, tokens)
     return tokens < 1
   }
+
+  /** What this process knows: the seconds `source` must wait, 0 unless it learned it is exhausted. */
+  retryAfter(source: string): number {
+    return this.known.retryAfter(source.slice(0, MAX_SOURCE))
+  }
+}
+
+/**
+ * A throttle that is asked only once an authentication has failed (the admin API's, the
+ * developer API's, a session's refresh): a request that authenticates costs it nothing, whatever
+ * its address did before. `retryAfter` is what this process already knows (it decides whether a
+ * failure is audited one by one); `refuseIfExhausted` and `fail` may ask the database, and are
+ * awaited. `FailureThrottle` is one, with this process's own buckets; `SharedFailureThrottle`
+ * another, with the cluster's.
+ */
+export interface AddressThrottle {
+  /** Seconds this process knows `source` must wait; 0 when, as far as it knows, it may try now. */
+  retryAfter(source: string): number
+  /** Throws 429 `Throttling.User` with `Retry-After` when `source` must wait before trying again. */
+  refuseIfExhausted(source: string, message?: string): void | Promise<void>
+  /** Spends one failure; true when `source` is exhausted from now on. */
+  fail(source: string): boolean | Promise<boolean>
+}
+
+/**
+ * A budget of failed authentications per source address for `surface`: this process's own where
+ * it is the database's only writer (the embedded SQLite default), the cluster's where other
+ * processes write it too (PostgreSQL nodes, the workers of `serve --workers N`).
+ */
+export function addressThrottle(
+  s: Pick<Services, 'changes' | 'store' | 'committer'>,
+  surface: string,
+  options: ThrottleOptions,
+): AddressThrottle {
+  return s.changes.solitary
+    ? new FailureThrottle(options)
+    : new SharedFailureThrottle(s.store, `${surface}_address`, options, s.committer)
+}
+
+/**
+ * Spends one failure of `source` in the database: the bucket refilled for the time that passed,
+ * then spent, in one atomic upsert. Answers the tokens left. On SQLite every write goes through
+ * the group committer (it holds the one read-write connection, and the write lock of `serve
+ * --workers N`); on PostgreSQL it is one statement on the pool.
+ */
+async function spendShared(
+  store: Store,
+  committer: Committer,
+  surface: string,
+  source: string,
+  options: ThrottleOptions,
+): Promise<number> {
+  const { burst, refillPerSecond } = options
+  const now = options.now()
+  // PostgreSQL's greatest/least are SQLite's multi-argument max/min.
+  const [greatest, least] = store.dialect === 'postgres' ? ['greatest', 'least'] : ['max', 'min']
+  const upsert = sql<{ tokens: number }>`
+    insert into auth_failures as f (surface, source, tokens, at)
+    values (${surface}, ${source}, ${burst - 1}, ${now})
+    on conflict (surface, source) do update set
+      tokens = ${sql.raw(greatest)}(0, ${sql.raw(least)}(cast(${burst} as double precision),
+        f.tokens + ${sql.raw(greatest)}(0, cast(${now} as bigint) - f.at) * cast(${refillPerSecond} as double precision) / 1000) - 1),
+      at = ${sql.raw(greatest)}(f.at, cast(${now} as bigint))
+    returning tokens`
+  const result =
+    store.dialect === 'postgres'
+      ? await upsert.execute(store.db)
+      : await committer.run(({ trx }) => upsert.execute(trx))
+  return Number(result.rows[0]?.tokens ?? 0)
 }

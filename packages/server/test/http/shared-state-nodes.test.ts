@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyChain } from '../../src/audit/verify.js'
+import { mintSecret } from '../../src/crypto/minted-secret.js'
 import type { TestServer } from '../support/engines.js'
 import {
   admin,
@@ -128,6 +129,44 @@ describe.each([
     // Time earns it back, on every node.
     c.clock.now += 10_000
     expect((await from(c.nodes[2]!, 2000, other.secret)).statusCode).toBe(200)
+  })
+
+  it('failed admin and developer-API authentications spread over three nodes spend one budget', async () => {
+    const bad = { authorization: `Bearer ${mintSecret('srat_')}` }
+    const whoami = (node: TestServer, remoteAddress: string, headers = bad) =>
+      send(node, 'GET', '/admin/v1/whoami', { headers, remoteAddress })
+    const obtain = (node: TestServer, remoteAddress: string) =>
+      send(node, 'GET', `/v2/${c.instanceId}/credentials/_/actions/obtain?credentialIdentifier=none`, {
+        headers: bad,
+        remoteAddress,
+      })
+    for (const [surface, attempt] of [
+      ['admin', whoami],
+      ['developer API', obtain],
+    ] as const) {
+      const address = surface === 'admin' ? '10.7.0.1' : '10.7.0.2'
+      // Round-robin: each node saw a third of the budget's failures, and none knows it is spent.
+      for (let n = 0; n < BURST; n++) {
+        expect((await attempt(c.nodes[n % 3]!, address)).status, `${surface} failure ${n + 1}`).toBe(401)
+      }
+      // Every node refuses the next failure: it asks the database, which counted all of them.
+      for (const node of c.nodes) {
+        const res = await attempt(node, address)
+        expect(res.status, surface).toBe(429)
+        expect(res.body.Code).toBe('Throttling.User')
+        expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1)
+      }
+    }
+    // A token that works is served from the throttled address, on every node.
+    for (const node of c.nodes) {
+      const res = await send(node, 'GET', '/admin/v1/whoami', { headers: c.auth, remoteAddress: '10.7.0.1' })
+      expect(res.status).toBe(200)
+    }
+    // Time earns back one failure (0.5 a second) for the whole cluster, not one per node.
+    c.clock.now += 2_000
+    const after = []
+    for (const node of c.nodes) after.push((await whoami(node, '10.7.0.1')).status)
+    expect(after).toEqual([401, 429, 429])
   })
 
   it('accepts a client assertion sent to three nodes at once exactly once', async () => {

@@ -15,8 +15,8 @@ import { presentedToken } from '../../services/bound-tokens/presented-token.js'
 import { refreshSessionToken } from '../../services/bound-tokens/refresh-session-token.js'
 import { revokeSessionByToken } from '../../services/bound-tokens/revoke-session.js'
 import type { Services } from '../../services.js'
-import { FailureThrottle } from '../failure-throttle.js'
 import { defineRoute, type RouteInput, type RouteSpec, UNAUTHENTICATED_RATE } from '../route-table.js'
+import { addressThrottle } from '../shared-failure-throttle.js'
 
 const B = '/v2/:instanceId'
 const instanceParams = Type.Object({ instanceId: InstanceId }, { additionalProperties: false })
@@ -41,16 +41,17 @@ function sessionRequest({ request, caller }: SessionInput): SessionRequest {
  * have expired; their failed attempts are throttled per source address.
  */
 export function boundTokenRoutes(s: Services): RouteSpec[] {
-  const failures = new FailureThrottle({ ...UNAUTHENTICATED_RATE, now: s.now })
+  // The cluster's budget where several processes write the database, as the developer API's.
+  const failures = addressThrottle(s, 'session', { ...UNAUTHENTICATED_RATE, now: s.now })
   const selfAuthenticated =
     <T>(run: (instanceId: string, req: SessionRequest) => Promise<T>) =>
     async (input: SessionInput): Promise<T> => {
       const source = input.request.ip
-      failures.refuseIfExhausted(source)
+      await failures.refuseIfExhausted(source)
       try {
         return await run(input.params.instanceId, sessionRequest(input))
       } catch (err) {
-        if (isAuthenticationFailure(err)) failures.fail(source)
+        if (isAuthenticationFailure(err)) await failures.fail(source)
         throw err
       }
     }

@@ -24,8 +24,8 @@ import {
 } from '../../services/oci/generate-security-tokens.js'
 import type { Services } from '../../services.js'
 import { answerTo, sendError } from '../error-handler.js'
-import type { FailureThrottle } from '../failure-throttle.js'
 import { checkJsonBody } from '../json-body.js'
+import type { AddressThrottle } from '../shared-failure-throttle.js'
 import { typeboxValidatorCompiler } from '../validation.js'
 
 const params = Type.Object({ instanceId: InstanceId }, { additionalProperties: false })
@@ -78,7 +78,7 @@ const SIGNATURE_CHALLENGE =
  * answer (its status and code decide; nothing here chooses a status). A failed signature counts
  * against the source address like any failed workload authentication (`throttle`).
  */
-export function registerOciRoutes(app: FastifyInstance, s: Services, throttle: FailureThrottle): void {
+export function registerOciRoutes(app: FastifyInstance, s: Services, throttle: AddressThrottle): void {
   app.register(
     async (scope) => {
       // Bodies stay bytes: the signature is over them. JSON is parsed once the signature holds.
@@ -135,7 +135,7 @@ export function registerOciRoutes(app: FastifyInstance, s: Services, throttle: F
  */
 async function authenticate(
   s: Services,
-  throttle: FailureThrottle,
+  throttle: AddressThrottle,
   request: OciRequest,
   instanceId: string,
 ): Promise<OciAuthenticated> {
@@ -156,8 +156,8 @@ async function authenticate(
     )
   } catch (err) {
     if (isAuthenticationFailure(err)) {
-      throttle.refuseIfExhausted(request.ip)
-      if (throttle.fail(request.ip)) await auditThrottled(s, meta, 'pam.authenticate')
+      await throttle.refuseIfExhausted(request.ip)
+      if (await throttle.fail(request.ip)) await auditThrottled(s, meta, 'pam.authenticate')
     }
     throw err
   }
