@@ -27,7 +27,6 @@ import {
   refuseCrossSite,
 } from './console/session-request.js'
 import { answerTo, errorHandler, sendError } from './error-handler.js'
-import { FailureThrottle } from './failure-throttle.js'
 import { isSafeString, registerJsonBody } from './json-body.js'
 import type { LogHealth } from './log-destination.js'
 import { openApiDocument } from './openapi.js'
@@ -48,13 +47,7 @@ import { registerOAuthRoutes } from './routes/oauth-routes.js'
 import { registerOciRoutes } from './routes/oci-routes.js'
 import { providerAdminRoutes, providerRoutes } from './routes/provider-routes.js'
 import { signingKeyRoutes } from './routes/signing-key-routes.js'
-import {
-  type AddressThrottle,
-  addressThrottle,
-  type ClientThrottle,
-  localThrottle,
-  SharedFailureThrottle,
-} from './shared-failure-throttle.js'
+import { type AddressThrottle, addressThrottle, clientThrottle } from './shared-failure-throttle.js'
 import { typeboxValidatorCompiler } from './validation.js'
 
 declare module 'fastify' {
@@ -244,14 +237,14 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
   const document = openApiDocument(routes, options.version ?? '0.0.0')
   app.get('/openapi.json', async () => document)
   const failures = { ...(options.authFailures ?? AUTH_FAILURES), now: s.now }
-  // One counter per surface: bad admin tokens from an address do not lock its workloads out.
-  const throttle = (surface: ThrottleSurface) =>
-    new FailureThrottle({ ...failures, onRefuse: s.metrics.throttledOn(surface) })
-  // Where other processes write the database (PostgreSQL nodes, the workers of `serve --workers
-  // N`), an address's budgets are the cluster's, as if every failure had reached one process.
-  const budget = (surface: ThrottleSurface) =>
-    addressThrottle(s, surface, { ...failures, onRefuse: s.metrics.throttledOn(surface) })
-  const throttles = { admin: budget('admin'), workload: budget('workload') }
+  // One budget per surface: bad admin tokens from an address do not lock its workloads out. Where
+  // other processes write the database (PostgreSQL nodes, the workers of `serve --workers N`),
+  // the budgets are the cluster's, kept there, as if every failure had reached one process.
+  const budget = (surface: ThrottleSurface) => ({ ...failures, onRefuse: s.metrics.throttledOn(surface) })
+  const throttles = {
+    admin: addressThrottle(s, 'admin_address', budget('admin')),
+    workload: addressThrottle(s, 'workload_address', budget('workload')),
+  }
   // The console's session cookie is `Secure` when the browser reaches the server over HTTPS: its
   // own TLS, or a TLS proxy in front of it that the public URL names.
   const secureCookies = () => options.https != null || s.publicUrl.startsWith('https:')
@@ -274,21 +267,9 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
         authenticateConsoleRequest(s, request, secret, meta, { auditFailure, csrf }),
       ),
   })
-  // The OAuth endpoints' budgets are the cluster's: where other processes write the database
-  // (PostgreSQL nodes, the workers of `serve --workers N`) they are kept there, so failures spread
-  // over several processes are counted as if they had all reached one.
-  const clientThrottle = (counter: string): ClientThrottle =>
-    s.changes.solitary
-      ? localThrottle(throttle('oauth'))
-      : new SharedFailureThrottle(
-          s.store,
-          counter,
-          { ...failures, onRefuse: s.metrics.throttledOn('oauth') },
-          s.committer,
-        )
   registerOAuthRoutes(app, s, {
-    perAddress: clientThrottle('oauth_address'),
-    perClient: clientThrottle('oauth_client'),
+    perAddress: clientThrottle(s, 'oauth_address', budget('oauth')),
+    perClient: clientThrottle(s, 'oauth_client', budget('oauth')),
   })
   registerOciRoutes(app, s, throttles.workload)
   return app
@@ -342,8 +323,7 @@ async function throttledAdmin<T>(
     return await attempt(meta, !throttled)
   } catch (err) {
     if (err instanceof InvalidToken || isCsrfRefusal(err)) {
-      await throttle.refuseIfExhausted(request.ip)
-      if (await throttle.fail(request.ip)) await auditThrottled(s, meta)
+      if (await throttle.countFailure(request.ip)) await auditThrottled(s, meta)
     }
     throw err
   }
@@ -421,8 +401,7 @@ function registerRoute(
       // Every refused authentication counts, a refused DPoP proof or session too;
       // an address past its budget gets 429 for its failures, never for a token that works.
       if (isAuthenticationFailure(err)) {
-        await throttle.refuseIfExhausted(request.ip)
-        if (await throttle.fail(request.ip)) await auditThrottled(s, meta, 'pam.authenticate')
+        if (await throttle.countFailure(request.ip)) await auditThrottled(s, meta, 'pam.authenticate')
       }
       throw err
     }

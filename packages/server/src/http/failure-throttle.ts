@@ -59,6 +59,16 @@ export class FailureThrottle {
   }
 
   /**
+   * Counts one failed authentication of `source`: throws 429 as `refuseIfExhausted` when it had
+   * no failure left, else spends one as `fail`. One synchronous step: concurrent failures cannot
+   * all pass the check before any spends.
+   */
+  countFailure(source: string, message?: string): boolean {
+    this.refuseIfExhausted(source, message)
+    return this.fail(source)
+  }
+
+  /**
    * Takes what is known elsewhere of `source` (the database, shared by the nodes): it may fail
    * `tokens` more times from now. Only an exhausted or spent source needs remembering.
    */

@@ -1,17 +1,41 @@
 import { sql } from 'kysely'
 import { PamError } from '../errors.js'
+import type { ServiceLog } from '../services/best-effort.js'
 import type { Services } from '../services.js'
 import type { Committer } from '../store/committer.js'
 import type { Store } from '../store/connect.js'
 import { prepare } from '../store/prepared.js'
 import { FailureThrottle, type ThrottleOptions } from './failure-throttle.js'
 
-/** A failure throttle the OAuth endpoints use: asynchronous, since it may be kept in the database. */
+/**
+ * A throttle checked before the request does any work (the OAuth endpoints, session refresh and
+ * revoke): asynchronous, since it may be kept in the database.
+ */
 export interface ClientThrottle {
   /** Throws 429 `Throttling.User` with `Retry-After` when `source` must wait before trying again. */
   refuseIfExhausted(source: string, message?: string): Promise<void>
   /** Spends one failure; true when this failure exhausted the source (it is throttled from now). */
   fail(source: string): Promise<boolean>
+}
+
+/**
+ * A throttle asked only once an authentication has failed (the admin API, the developer API, the
+ * OCI data plane): a request that authenticates costs it nothing, whatever its address did
+ * before. `FailureThrottle` is one, with this process's own buckets; `SharedFailureThrottle`
+ * another, with the cluster's.
+ */
+export interface AddressThrottle {
+  /**
+   * Seconds this process knows `source` must wait; 0 when, as far as it knows, it may try now.
+   * It decides whether a failure is audited one by one, so it never asks the database.
+   */
+  retryAfter(source: string): number
+  /**
+   * Counts one failed authentication of `source`: throws 429 `Throttling.User` when `source` had
+   * no failure left, else spends one and answers whether that one exhausted it. The check and the
+   * spending are one step, so concurrent failures cannot all pass the check first.
+   */
+  countFailure(source: string): boolean | Promise<boolean>
 }
 
 /** This node's own buckets, for one node alone (the embedded SQLite default). */
@@ -20,6 +44,27 @@ export function localThrottle(throttle: FailureThrottle): ClientThrottle {
     refuseIfExhausted: async (source, message) => throttle.refuseIfExhausted(source, message),
     fail: async (source) => throttle.fail(source),
   }
+}
+
+type Cluster = Pick<Services, 'changes' | 'store' | 'committer' | 'log'>
+
+/**
+ * The budget of `surface` (the key of its buckets in `auth_failures`) for a throttle checked
+ * before the work: this process's own where it is the database's only writer (the embedded
+ * SQLite default), the cluster's where other processes write it too (PostgreSQL nodes, the
+ * workers of `serve --workers N`).
+ */
+export function clientThrottle(s: Cluster, surface: string, options: ThrottleOptions): ClientThrottle {
+  return s.changes.solitary
+    ? localThrottle(new FailureThrottle(options))
+    : new SharedFailureThrottle(s.store, surface, options, s.committer, s.log)
+}
+
+/** The same, for a throttle asked once an authentication has failed. */
+export function addressThrottle(s: Cluster, surface: string, options: ThrottleOptions): AddressThrottle {
+  return s.changes.solitary
+    ? new FailureThrottle(options)
+    : new SharedFailureThrottle(s.store, surface, options, s.committer, s.log)
 }
 
 // Read on every request to the OAuth endpoints (twice: per address and per client): compiled once.
@@ -34,138 +79,149 @@ const bucketOf = prepare(['surface', 'source'], (db, p) =>
 /** A source as a key: client ids come from the request and may be long; none of ours is. */
 const MAX_SOURCE = 256
 
+/** How often the throttle says, at most, that the database does not take its failures. */
+const OUTAGE_LOG_INTERVAL_MS = 60_000
+
 /**
  * Token buckets of failed authentications kept in the database (PostgreSQL, or the SQLite file
  * the workers of `serve --workers N` share), so that failures spread over several nodes or
  * workers spend one budget, as if they had all reached one process. Each failure is one atomic
- * upsert (the bucket refilled for the time that passed, then spent); each check reads the
- * bucket (a primary-key read) unless this node already knows the source is exhausted: its own
- * copy of the bucket, taken from the database, refuses a flood without a database read. The
- * OAuth endpoints check before every request; the admin and developer APIs only once a request
- * has failed (`AddressThrottle`), so a token that works never waits for the read.
+ * upsert (the bucket refilled for the time that passed, then spent). This process keeps a copy of
+ * each bucket it learned is exhausted, and refuses from it without asking the database.
+ *
+ * As a `ClientThrottle` each check reads the bucket (a primary-key read) unless the copy already
+ * refuses. As an `AddressThrottle` nothing is read before a failure: the failure is one
+ * conditional upsert that spends only if a failure is left, so the cluster allows the budget
+ * exactly. A process that did not know the source was exhausted has by then audited that failure
+ * as any other: each process audits at most one failure of a throttled source, when it learns.
+ *
+ * When the database cannot take a failure (an outage, writes refused after a failed sync), this
+ * process's copy counts it alone, and a warning says so once a minute at most: the throttle goes
+ * on refusing, per process, rather than answer a refused authentication with an error of its own.
  */
 export class SharedFailureThrottle implements ClientThrottle, AddressThrottle {
   private readonly known: FailureThrottle
+  private warnedAt = Number.NEGATIVE_INFINITY
 
-  /**
-   * `committer`: on SQLite every write goes through the group committer (it holds the one
-   * read-write connection, and the write lock of `serve --workers N`); on PostgreSQL a failure is
-   * one statement on the pool.
-   */
   constructor(
     private readonly store: Store,
     private readonly surface: string,
     private readonly options: ThrottleOptions,
     private readonly committer: Committer,
+    private readonly log: ServiceLog,
   ) {
     this.known = new FailureThrottle({ ...options, onRefuse: () => {} })
+  }
+
+  retryAfter(source: string): number {
+    return this.known.retryAfter(source.slice(0, MAX_SOURCE))
   }
 
   async refuseIfExhausted(source: string, message?: string): Promise<void> {
     const key = source.slice(0, MAX_SOURCE)
     if (this.known.retryAfter(key) <= 0) {
-      const row = await bucketOf.first(this.store, this.store.db, { surface: this.surface, source: key })
-      if (row === undefined) return
-      const now = this.options.now()
-      const tokens = Math.min(
-        this.options.burst,
-        Number(row.tokens) + (Math.max(0, now - Number(row.at)) / 1000) * this.options.refillPerSecond,
-      )
-      if (tokens >= 1) return
+      const tokens = await this.stored(key)
+      if (tokens === null || tokens >= 1) return
       this.known.adopt(key, tokens)
     }
-    const wait = this.known.retryAfter(key)
-    this.options.onRefuse?.()
-    throw new PamError(
-      'Throttling.User',
-      message ?? 'too many failed authentications from this address; retry later',
-      { retryAfterSeconds: Math.max(1, wait) },
-    )
+    this.refuse(key, message)
   }
 
-  /**
-   * A failure the database cannot take (an outage, a failed sync) is spent in this process's copy
-   * alone: the throttle goes on refusing, per process, rather than answer a refused
-   * authentication with an error of its own. The outage itself is reported where it happens.
-   */
   async fail(source: string): Promise<boolean> {
     const key = source.slice(0, MAX_SOURCE)
     let tokens: number
     try {
-      tokens = await spendShared(this.store, this.committer, this.surface, key, this.options)
-    } catch {
+      tokens = await this.spend(key, 'always')
+    } catch (err) {
+      this.outage(err)
       return this.known.fail(key)
     }
     this.known.adopt(key, tokens)
     return tokens < 1
   }
 
-  /** What this process knows: the seconds `source` must wait, 0 unless it learned it is exhausted. */
-  retryAfter(source: string): number {
-    return this.known.retryAfter(source.slice(0, MAX_SOURCE))
+  async countFailure(source: string): Promise<boolean> {
+    const key = source.slice(0, MAX_SOURCE)
+    if (this.known.retryAfter(key) > 0) this.refuse(key)
+    let tokens: number | null
+    try {
+      tokens = await this.spend(key, 'if-left')
+    } catch (err) {
+      this.outage(err)
+      return this.known.countFailure(key)
+    }
+    if (tokens === null) {
+      // Spent through other processes: learn for how long, and refuse.
+      this.known.adopt(key, (await this.stored(key)) ?? 0)
+      this.refuse(key)
+    }
+    this.known.adopt(key, tokens)
+    return tokens < 1
   }
-}
 
-/**
- * A throttle that is asked only once an authentication has failed (the admin API's, the
- * developer API's, a session's refresh): a request that authenticates costs it nothing, whatever
- * its address did before. `retryAfter` is what this process already knows (it decides whether a
- * failure is audited one by one); `refuseIfExhausted` and `fail` may ask the database, and are
- * awaited. `FailureThrottle` is one, with this process's own buckets; `SharedFailureThrottle`
- * another, with the cluster's.
- */
-export interface AddressThrottle {
-  /** Seconds this process knows `source` must wait; 0 when, as far as it knows, it may try now. */
-  retryAfter(source: string): number
-  /** Throws 429 `Throttling.User` with `Retry-After` when `source` must wait before trying again. */
-  refuseIfExhausted(source: string, message?: string): void | Promise<void>
-  /** Spends one failure; true when `source` is exhausted from now on. */
-  fail(source: string): boolean | Promise<boolean>
-}
+  private refuse(key: string, message?: string): never {
+    this.options.onRefuse?.()
+    throw new PamError(
+      'Throttling.User',
+      message ?? 'too many failed authentications from this address; retry later',
+      { retryAfterSeconds: Math.max(1, this.known.retryAfter(key)) },
+    )
+  }
 
-/**
- * A budget of failed authentications per source address for `surface`: this process's own where
- * it is the database's only writer (the embedded SQLite default), the cluster's where other
- * processes write it too (PostgreSQL nodes, the workers of `serve --workers N`).
- */
-export function addressThrottle(
-  s: Pick<Services, 'changes' | 'store' | 'committer'>,
-  surface: string,
-  options: ThrottleOptions,
-): AddressThrottle {
-  return s.changes.solitary
-    ? new FailureThrottle(options)
-    : new SharedFailureThrottle(s.store, `${surface}_address`, options, s.committer)
-}
+  /** The failures `key` has left now, by the database; null when it has no bucket or cannot be read. */
+  private async stored(key: string): Promise<number | null> {
+    let row: { tokens: number; at: number | bigint } | undefined
+    try {
+      row = await bucketOf.first(this.store, this.store.db, { surface: this.surface, source: key })
+    } catch (err) {
+      this.outage(err)
+      return null
+    }
+    if (row === undefined) return null
+    const elapsed = Math.max(0, this.options.now() - Number(row.at))
+    return Math.min(this.options.burst, Number(row.tokens) + (elapsed / 1000) * this.options.refillPerSecond)
+  }
 
-/**
- * Spends one failure of `source` in the database: the bucket refilled for the time that passed,
- * then spent, in one atomic upsert. Answers the tokens left. On SQLite every write goes through
- * the group committer (it holds the one read-write connection, and the write lock of `serve
- * --workers N`); on PostgreSQL it is one statement on the pool.
- */
-async function spendShared(
-  store: Store,
-  committer: Committer,
-  surface: string,
-  source: string,
-  options: ThrottleOptions,
-): Promise<number> {
-  const { burst, refillPerSecond } = options
-  const now = options.now()
-  // PostgreSQL's greatest/least are SQLite's multi-argument max/min.
-  const [greatest, least] = store.dialect === 'postgres' ? ['greatest', 'least'] : ['max', 'min']
-  const upsert = sql<{ tokens: number }>`
-    insert into auth_failures as f (surface, source, tokens, at)
-    values (${surface}, ${source}, ${burst - 1}, ${now})
-    on conflict (surface, source) do update set
-      tokens = ${sql.raw(greatest)}(0, ${sql.raw(least)}(cast(${burst} as double precision),
-        f.tokens + ${sql.raw(greatest)}(0, cast(${now} as bigint) - f.at) * cast(${refillPerSecond} as double precision) / 1000) - 1),
-      at = ${sql.raw(greatest)}(f.at, cast(${now} as bigint))
-    returning tokens`
-  const result =
-    store.dialect === 'postgres'
-      ? await upsert.execute(store.db)
-      : await committer.run(({ trx }) => upsert.execute(trx))
-  return Number(result.rows[0]?.tokens ?? 0)
+  /**
+   * Spends one failure of `key` in the database: the bucket refilled for the time that passed,
+   * then spent, in one atomic upsert; answers the failures left. `if-left` spends only when at
+   * least one is left, and answers null when none was. On SQLite every write goes through the
+   * group committer (it holds the one read-write connection, and the write lock of `serve
+   * --workers N`); on PostgreSQL it is one statement on the pool.
+   */
+  private async spend(key: string, when: 'always'): Promise<number>
+  private async spend(key: string, when: 'if-left'): Promise<number | null>
+  private async spend(key: string, when: 'always' | 'if-left'): Promise<number | null> {
+    const { burst, refillPerSecond } = this.options
+    const now = this.options.now()
+    // PostgreSQL's greatest/least are SQLite's multi-argument max/min.
+    const [greatest, least] = this.store.dialect === 'postgres' ? ['greatest', 'least'] : ['max', 'min']
+    const refilled = sql`${sql.raw(least)}(cast(${burst} as double precision),
+      f.tokens + ${sql.raw(greatest)}(0, cast(${now} as bigint) - f.at) * cast(${refillPerSecond} as double precision) / 1000)`
+    const upsert = sql<{ tokens: number }>`
+      insert into auth_failures as f (surface, source, tokens, at)
+      values (${this.surface}, ${key}, ${burst - 1}, ${now})
+      on conflict (surface, source) do update set
+        tokens = ${sql.raw(greatest)}(0, ${refilled} - 1),
+        at = ${sql.raw(greatest)}(f.at, cast(${now} as bigint))
+      ${when === 'if-left' ? sql`where ${refilled} >= 1` : sql``}
+      returning tokens`
+    const result =
+      this.store.dialect === 'postgres'
+        ? await upsert.execute(this.store.db)
+        : await this.committer.run(({ trx }) => upsert.execute(trx))
+    const row = result.rows[0]
+    if (row === undefined) return when === 'if-left' ? null : 0
+    return Number(row.tokens)
+  }
+
+  private outage(err: unknown): void {
+    const now = this.options.now()
+    if (now - this.warnedAt < OUTAGE_LOG_INTERVAL_MS) return
+    this.warnedAt = now
+    this.log.warn(
+      { err, surface: this.surface },
+      'failed authentications are counted by this process alone: the database does not take them',
+    )
+  }
 }

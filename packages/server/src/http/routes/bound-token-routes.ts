@@ -16,7 +16,7 @@ import { refreshSessionToken } from '../../services/bound-tokens/refresh-session
 import { revokeSessionByToken } from '../../services/bound-tokens/revoke-session.js'
 import type { Services } from '../../services.js'
 import { defineRoute, type RouteInput, type RouteSpec, UNAUTHENTICATED_RATE } from '../route-table.js'
-import { addressThrottle } from '../shared-failure-throttle.js'
+import { clientThrottle } from '../shared-failure-throttle.js'
 
 const B = '/v2/:instanceId'
 const instanceParams = Type.Object({ instanceId: InstanceId }, { additionalProperties: false })
@@ -42,7 +42,7 @@ function sessionRequest({ request, caller }: SessionInput): SessionRequest {
  */
 export function boundTokenRoutes(s: Services): RouteSpec[] {
   // The cluster's budget where several processes write the database, as the developer API's.
-  const failures = addressThrottle(s, 'session', { ...UNAUTHENTICATED_RATE, now: s.now })
+  const failures = clientThrottle(s, 'session_address', { ...UNAUTHENTICATED_RATE, now: s.now })
   const selfAuthenticated =
     <T>(run: (instanceId: string, req: SessionRequest) => Promise<T>) =>
     async (input: SessionInput): Promise<T> => {

@@ -156,8 +156,7 @@ async function authenticate(
     )
   } catch (err) {
     if (isAuthenticationFailure(err)) {
-      await throttle.refuseIfExhausted(request.ip)
-      if (await throttle.fail(request.ip)) await auditThrottled(s, meta, 'pam.authenticate')
+      if (await throttle.countFailure(request.ip)) await auditThrottled(s, meta, 'pam.authenticate')
     }
     throw err
   }
