@@ -39,7 +39,8 @@ interface Slot {
  *   workers' `/admin/v1/metrics`;
  * - a worker that exits unasked is started again (restarts.ts); a worker that fails before the
  *   server ever listened stops the start, and so do five of a slot in a row that fail before
- *   they listen;
+ *   they listen; one that has not listened within `workerStartTimeoutMs` is killed and counts as
+ *   failed;
  * - a sync of the SQLite file that fails in one worker is final for all (store/connect.ts,
  *   `failShared`): the primary tells the others, and every worker started after;
  * - SIGTERM or SIGINT asks every worker to drain and waits for them; a second signal kills them.
@@ -150,6 +151,21 @@ export async function runPrimary(config: Config): Promise<void> {
     let listened = false
     const worker = cluster.fork()
     slot.worker = worker
+    // One that hangs before it listens (a database that accepts and never answers, a stopped
+    // process) would hold its slot, or the whole start, for good: it is killed, and counts as a
+    // worker that failed to start.
+    let hung = false
+    const startTimer = setTimeout(() => {
+      // Stopping: the drain's own limit applies; listened or exited: the event is on its way.
+      if (stopping || listened || exited) return
+      hung = true
+      log(
+        'error',
+        `worker ${slot.index} did not start serving within ${config.workerStartTimeoutMs / 1000} s: killing it`,
+        { worker: slot.index },
+      )
+      worker.kill('SIGKILL')
+    }, config.workerStartTimeoutMs)
     // A message to a worker whose channel just closed fails here (its exit follows and is handled
     // below): without a listener that error would end the primary.
     worker.on('error', (err: Error) =>
@@ -196,6 +212,7 @@ export async function runPrimary(config: Config): Promise<void> {
       }
     })
     worker.once('listening', (address) => {
+      clearTimeout(startTimer)
       listened = true
       port = address.port
       if (serving) {
@@ -205,6 +222,7 @@ export async function runPrimary(config: Config): Promise<void> {
       if (++listening === slots.length) started()
     })
     worker.once('exit', (code, signal) => {
+      clearTimeout(startTimer)
       exited = true
       if (slot.worker === worker) slot.worker = null
       locks?.forget(worker.id)
@@ -212,7 +230,11 @@ export async function runPrimary(config: Config): Promise<void> {
         if (code !== 0) uncleanExits++
         return
       }
-      const how = signal ? `killed by ${signal}` : `exited with code ${code}`
+      const how = hung
+        ? `did not start serving within ${config.workerStartTimeoutMs / 1000} s and was killed`
+        : signal
+          ? `killed by ${signal}`
+          : `exited with code ${code}`
       if (!serving) {
         failedToStart(
           new ConfigError(`worker ${slot.index} ${how} before the server could serve (its error is above)`),

@@ -27,6 +27,7 @@ export interface ServeFlags {
   auditRetentionDays?: string
   auditArchiveDir?: string
   workers?: string
+  workerStartTimeoutMs?: string
 }
 
 /** Bounds on what one client can hold of the server (connections, time to send a request). */
@@ -74,6 +75,11 @@ export interface Config {
    * serves from this process alone.
    */
   workers: number
+  /**
+   * With workers: how long one has, from its fork, to listen; a worker that has not is killed and
+   * counted as one that failed to start.
+   */
+  workerStartTimeoutMs: number
 }
 
 export interface AuditRetention {
@@ -106,6 +112,7 @@ const ENV: Record<keyof ServeFlags, string> = {
   auditRetentionDays: 'STRONGROOM_AUDIT_RETENTION_DAYS',
   auditArchiveDir: 'STRONGROOM_AUDIT_ARCHIVE_DIR',
   workers: 'STRONGROOM_WORKERS',
+  workerStartTimeoutMs: 'STRONGROOM_WORKER_START_TIMEOUT_MS',
 }
 
 /**
@@ -223,6 +230,7 @@ export function loadConfig(
     cwd,
   )
   const workers = workerCount(pick('workers'), dbUrl)
+  const workerStartTimeoutMs = wholeNumber('workerStartTimeoutMs', WORKER_START_TIMEOUT_MS, 1_000, 3_600_000)
   return {
     db: dbUrl,
     listen,
@@ -237,8 +245,15 @@ export function loadConfig(
     postgres,
     auditRetention,
     workers,
+    workerStartTimeoutMs,
   }
 }
+
+/**
+ * How long a worker has to listen by default. A start takes about a second here; on PostgreSQL it
+ * may wait out a connect timeout (5 s by default) or two, or the SQLite write lock (30 s at most).
+ */
+export const WORKER_START_TIMEOUT_MS = 60_000
 
 /** Most worker processes one server runs: far past any core count that serves one database well. */
 export const MAX_WORKERS = 64

@@ -232,4 +232,12 @@ describe('restarting workers', () => {
     expect(restarts.exited(300, false)).toBeNull()
     expect(restarts.failedStarts).toBe(5)
   })
+
+  it('does not start over after a worker that took a minute to fail without ever listening', () => {
+    const restarts = new Restarts()
+    expect(restarts.exited(500, true)).toBe(1_000)
+    // Killed by the start timeout: long-lived, never steady.
+    expect(restarts.exited(60_000, false)).toBe(2_000)
+    expect(restarts.exited(60_000, false)).toBe(4_000)
+  })
 })

@@ -126,6 +126,18 @@ describe('workers', () => {
       loadConfig({ db: 'sqlite::memory:', workers: '1' }, { STRONGROOM_ROOT_KEY: 'k' }, cwd).workers,
     ).toBe(1)
   })
+
+  it('gives a worker a minute to start unless STRONGROOM_WORKER_START_TIMEOUT_MS says otherwise', () => {
+    expect(loadConfig({}, {}, cwd).workerStartTimeoutMs).toBe(60_000)
+    expect(loadConfig({}, { STRONGROOM_WORKER_START_TIMEOUT_MS: '5000' }, cwd).workerStartTimeoutMs).toBe(
+      5000,
+    )
+    for (const value of ['999', '3600001', '1e4', 'soon']) {
+      expect(() => loadConfig({}, { STRONGROOM_WORKER_START_TIMEOUT_MS: value }, cwd)).toThrow(
+        `worker-start-timeout-ms "${value}" from STRONGROOM_WORKER_START_TIMEOUT_MS must be a whole number from 1000 to 3600000`,
+      )
+    }
+  })
 })
 
 describe('root key', () => {
