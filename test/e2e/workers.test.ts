@@ -6,7 +6,7 @@
 // listens; the primary killed with SIGKILL takes
 // its workers with it and loses no acknowledged write; SIGTERM drains every worker, exit code 0.
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -221,7 +221,12 @@ describe('serve --workers', () => {
       args: ['--workers', '2'],
       env: {
         STRONGROOM_WORKER_START_TIMEOUT_MS: '3000',
-        NODE_OPTIONS: `--require ${join(repoRoot, 'test', 'support', 'hang-on-marker.cjs')}`,
+        NODE_OPTIONS: [
+          process.env.NODE_OPTIONS,
+          `--require ${JSON.stringify(join(repoRoot, 'test', 'support', 'hang-on-marker.cjs'))}`,
+        ]
+          .filter(Boolean)
+          .join(' '),
         HANG_MARKER: marker,
       },
     })
@@ -231,15 +236,19 @@ describe('serve --workers', () => {
     const survivor = workerPids(server).get(0)!
     writeFileSync(marker, '')
     process.kill(victim, 'SIGKILL')
+    // The replacement says it is about to hang (its pid), then the marker goes: the preload reads
+    // it once, as a process starts, so the worker after it starts.
     let hung: number | undefined
     await waitFor(() => {
-      hung = childrenOf(primary).find((pid) => pid !== victim && pid !== survivor)
+      const note = readdirSync(dirname(marker)).find((name) => name.startsWith('hang.'))
+      hung = note === undefined ? undefined : Number(note.slice('hang.'.length))
       return hung !== undefined
     }, 10_000)
+    rmSync(dirname(marker), { recursive: true })
+    expect(childrenOf(primary)).toContain(hung)
     // Meanwhile the survivor serves: a worker that has not listened is handed no connection.
     expect((await whoami(server, token)).defaultInstanceId).toBeTruthy()
     await waitFor(() => /worker 1 did not start serving within 3 s: killing it/.test(server!.logs()), 15_000)
-    rmSync(dirname(marker), { recursive: true })
     await waitFor(() => !alive(hung!), 5_000)
     // The primary's line about its exit comes through a pipe: it may arrive after the exit.
     await waitFor(

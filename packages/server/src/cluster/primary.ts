@@ -237,7 +237,9 @@ export async function runPrimary(config: Config): Promise<void> {
           : `exited with code ${code}`
       if (!serving) {
         failedToStart(
-          new ConfigError(`worker ${slot.index} ${how} before the server could serve (its error is above)`),
+          new ConfigError(
+            `worker ${slot.index} ${how} before the server could serve${hung ? '' : ' (its error is above)'}`,
+          ),
         )
         return
       }

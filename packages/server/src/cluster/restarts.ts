@@ -8,7 +8,7 @@ const MAX_START_FAILURES = 5
 /**
  * When the primary of `serve --workers N` starts a slot's worker again after it exited unasked.
  * The delay doubles with each exit that came soon after its start (1 s, 2 s … 30 s at most) and
- * goes back to 1 s only once a worker has served for a minute: a worker that keeps crashing is
+ * goes back to 1 s only once a worker that listened ran for a minute: a worker that keeps crashing is
  * started at most twice a minute for as long as it keeps crashing. A slot whose workers fail
  * before they listen five times in a row (a database that refuses them, a file they cannot
  * read) is given up: the primary then stops, so the process manager sees the failure.

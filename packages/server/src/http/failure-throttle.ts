@@ -70,12 +70,17 @@ export class FailureThrottle {
 
   /**
    * Takes what is known elsewhere of `source` (the database, shared by the nodes): it may fail
-   * `tokens` more times from now. Only an exhausted or spent source needs remembering.
+   * `tokens` more times from now. The lower of that and what this copy holds wins: answers to
+   * concurrent requests may come back out of order, and the lowest is the latest (the copy
+   * refills at the database's rate, so it is never below it otherwise). Only an exhausted or
+   * spent source needs remembering.
    */
   adopt(source: string, tokens: number): void {
+    const held = this.refill(source)?.tokens ?? this.options.burst
+    const left = Math.min(held, tokens)
     this.buckets.delete(source)
-    if (tokens >= this.options.burst) return
-    this.buckets.set(source, { tokens: Math.max(0, tokens), at: this.options.now() })
+    if (left >= this.options.burst) return
+    this.buckets.set(source, { tokens: Math.max(0, left), at: this.options.now() })
     if (this.buckets.size > this.maxSources) this.buckets.delete(this.buckets.keys().next().value!)
   }
 

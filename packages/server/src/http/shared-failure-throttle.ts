@@ -93,11 +93,14 @@ const OUTAGE_LOG_INTERVAL_MS = 60_000
  * refuses. As an `AddressThrottle` nothing is read before a failure: the failure is one
  * conditional upsert that spends only if a failure is left, so the cluster allows the budget
  * exactly. A process that did not know the source was exhausted has by then audited that failure
- * as any other: each process audits at most one failure of a throttled source, when it learns.
+ * as any other: a throttled source leaves at most one such event per process each time the
+ * process learns it is exhausted (again, once its copy has earned a failure back).
  *
  * When the database cannot take a failure (an outage, writes refused after a failed sync), this
  * process's copy counts it alone, and a warning says so once a minute at most: the throttle goes
  * on refusing, per process, rather than answer a refused authentication with an error of its own.
+ * A check that cannot read the database lets the request go on to the work, which needs the
+ * database anyway.
  */
 export class SharedFailureThrottle implements ClientThrottle, AddressThrottle {
   private readonly known: FailureThrottle
@@ -133,7 +136,10 @@ export class SharedFailureThrottle implements ClientThrottle, AddressThrottle {
     try {
       tokens = await this.spend(key, 'always')
     } catch (err) {
-      this.outage(err)
+      this.outage(
+        err,
+        'failed authentications are counted by this process alone: the database does not take them',
+      )
       return this.known.fail(key)
     }
     this.known.adopt(key, tokens)
@@ -147,8 +153,13 @@ export class SharedFailureThrottle implements ClientThrottle, AddressThrottle {
     try {
       tokens = await this.spend(key, 'if-left')
     } catch (err) {
-      this.outage(err)
-      return this.known.countFailure(key)
+      this.outage(
+        err,
+        'failed authentications are counted by this process alone: the database does not take them',
+      )
+      // Refused through `refuse`, so that the metrics count it, as every other refusal.
+      if (this.known.retryAfter(key) > 0) this.refuse(key)
+      return this.known.fail(key)
     }
     if (tokens === null) {
       // Spent through other processes: learn for how long, and refuse.
@@ -174,7 +185,10 @@ export class SharedFailureThrottle implements ClientThrottle, AddressThrottle {
     try {
       row = await bucketOf.first(this.store, this.store.db, { surface: this.surface, source: key })
     } catch (err) {
-      this.outage(err)
+      this.outage(
+        err,
+        'failure budgets are checked against what this process knows: the database cannot be read',
+      )
       return null
     }
     if (row === undefined) return null
@@ -215,13 +229,10 @@ export class SharedFailureThrottle implements ClientThrottle, AddressThrottle {
     return Number(row.tokens)
   }
 
-  private outage(err: unknown): void {
+  private outage(err: unknown, what: string): void {
     const now = this.options.now()
     if (now - this.warnedAt < OUTAGE_LOG_INTERVAL_MS) return
     this.warnedAt = now
-    this.log.warn(
-      { err, surface: this.surface },
-      'failed authentications are counted by this process alone: the database does not take them',
-    )
+    this.log.warn({ err, surface: this.surface }, what)
   }
 }

@@ -34,6 +34,20 @@ describe('failure throttle', () => {
     expect(throttle.retryAfter('a')).toBe(0)
   })
 
+  it('keeps the lower of what it holds and what it is told, as answers may come back out of order', () => {
+    let now = 0
+    const throttle = new FailureThrottle({ burst: 5, refillPerSecond: 0.5, now: () => now })
+    throttle.adopt('a', 0.2) // the later answer arrived first
+    throttle.adopt('a', 1.2) // the earlier one, late: it must not lift the throttle
+    expect(throttle.retryAfter('a')).toBe(2)
+    now += 2_000 // earned back, at the database's rate: what it is told now is the truth
+    expect(throttle.retryAfter('a')).toBe(0)
+    throttle.adopt('a', 0)
+    expect(throttle.retryAfter('a')).toBe(2)
+    throttle.adopt('b', 5) // a full bucket is nothing to remember
+    expect(throttle.retryAfter('b')).toBe(0)
+  })
+
   it('remembers a bounded number of sources', () => {
     const throttle = new FailureThrottle({ burst: 1, refillPerSecond: 0.001, now: () => 0, maxSources: 100 })
     for (let i = 0; i < 1000; i++) throttle.fail(`10.0.${i >> 8}.${i & 255}`)
