@@ -1,4 +1,3 @@
-import { randomFillSync } from 'node:crypto'
 import type { Duplex } from 'node:stream'
 import { InstanceId } from '@strongroom/protocol'
 import Fastify, {
@@ -9,6 +8,7 @@ import Fastify, {
 } from 'fastify'
 import type { RequestMeta } from '../audit/appender.js'
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../config/config.js'
+import { randomBase64url } from '../crypto/random-pool.js'
 import { InvalidParameter, InvalidToken, isAuthenticationFailure } from '../errors.js'
 import { instrumentRequests } from '../metrics/http-metrics.js'
 import type { ThrottleSurface } from '../metrics/server-metrics.js'
@@ -88,23 +88,8 @@ const AUTH_FAILURES = { burst: 20, refillPerSecond: 0.5 }
 
 const BODY_LIMIT = 256 * 1024
 
-/**
- * Request ids are ours, never taken from the client: they name log lines and audit events. 96
- * random bits each, drawn from a pool refilled 4 KiB at a time: one `randomBytes(12)` per request
- * was a call into OpenSSL's generator each time, ≈ 3% of the server's CPU under load.
- */
-const REQUEST_ID_BYTES = 12
-const idPool = Buffer.alloc(REQUEST_ID_BYTES * 341)
-let idOffset = idPool.length
-const newRequestId = () => {
-  if (idOffset === idPool.length) {
-    randomFillSync(idPool)
-    idOffset = 0
-  }
-  const id = idPool.toString('base64url', idOffset, idOffset + REQUEST_ID_BYTES)
-  idOffset += REQUEST_ID_BYTES
-  return `req_${id}`
-}
+/** Request ids are ours, never taken from the client: they name log lines and audit events. */
+const newRequestId = () => `req_${randomBase64url(12)}`
 
 /** Builds the HTTP application. No port is opened: tests call `app.inject`, the server calls `listen`. */
 export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance {

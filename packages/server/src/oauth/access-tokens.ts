@@ -1,4 +1,5 @@
-import { createHash, randomBytes, sign, verify } from 'node:crypto'
+import { createHash, sign, verify } from 'node:crypto'
+import { randomBase64url } from '../crypto/random-pool.js'
 import { InvalidToken } from '../errors.js'
 import { CacheStats } from '../metrics/cache-stats.js'
 import type { Services } from '../services.js'
@@ -88,7 +89,7 @@ export async function mintAccessToken(
     aud: input.scope.audience,
     scope: input.scope.values.join(' '),
     client_id: input.clientId,
-    jti: randomBytes(16).toString('base64url'),
+    jti: randomBase64url(16),
     iat,
     exp: iat + input.lifetimeSeconds,
     instance_id: input.instanceId,
