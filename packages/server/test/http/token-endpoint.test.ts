@@ -105,6 +105,32 @@ describe.each(ENGINES)('token endpoint on %s', (engine) => {
     expect(JSON.stringify(events.body)).not.toContain(secret)
   })
 
+  it('answers 404 InstanceNotFound for an instance it does not hold, before and after serving one it does', async () => {
+    const { app, secret, base } = await setup()
+    const request = (path: string) =>
+      token(path, form({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: secret }))
+    const missing = '/v2/idaas_00000000000000000000000000/authorizationServer/iauths_system'
+    const before = await request(missing)
+    expect(before.statusCode).toBe(404)
+    expect(before.json()).toMatchObject({ Code: 'InstanceNotFound' })
+    expect((await request(base)).statusCode).toBe(200)
+    expect((await request(base)).statusCode).toBe(200) // the instance, now known
+    const again = await request(missing)
+    expect(again.statusCode).toBe(404)
+    expect(again.json()).toMatchObject({ Code: 'InstanceNotFound' })
+    // An instance made after: found on its first request.
+    const created = await call(t, 'POST', '/admin/v1/instances', { name: 'later' })
+    expect(created.status).toBe(201)
+    const other = await t.app.inject({
+      method: 'POST',
+      url: `/v2/${created.body.instanceId}/authorizationServer/iauths_system/oauth2/token`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: secret }),
+    })
+    // The instance exists; the client is another instance's, so it is refused as a client.
+    expect(other.statusCode).toBe(401)
+  })
+
   it('refuses bad clients with 401 invalid_client, and audits why', async () => {
     const { app, secret, base } = await setup()
     const i = `/admin/v1/instances/${t.instanceId}`
