@@ -40,10 +40,11 @@ export async function requireAuthorizationServer(
       `authorization server ${authorizationServerId} does not exist (use ${DEFAULT_AUTHORIZATION_SERVER})`,
     )
   }
-  let known = knownInstances.get(s.store)
-  if (known?.has(instanceId)) return
+  if (knownInstances.get(s.store)?.has(instanceId)) return
   const instance = await instanceExists.first(s.store, s.store.db, { instanceId })
   if (!instance) throw new NotFound('InstanceNotFound', `instance ${instanceId} does not exist`)
+  // Read again after the wait: another request may have started the set over meanwhile.
+  let known = knownInstances.get(s.store)
   if (known === undefined || known.size >= MAX_KNOWN_INSTANCES) {
     known = new Set()
     knownInstances.set(s.store, known)
