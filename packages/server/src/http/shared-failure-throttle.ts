@@ -39,7 +39,7 @@ export interface AddressThrottle {
 }
 
 /** This node's own buckets, for one node alone (the embedded SQLite default). */
-export function localThrottle(throttle: FailureThrottle): ClientThrottle {
+function localThrottle(throttle: FailureThrottle): ClientThrottle {
   return {
     refuseIfExhausted: async (source, message) => throttle.refuseIfExhausted(source, message),
     fail: async (source) => throttle.fail(source),
