@@ -11,6 +11,7 @@ export {
   Description,
   Empty,
   EpochMillis,
+  ExpiresIn,
   Health,
   ListQuery,
   Name,

@@ -146,6 +146,41 @@ describe.each(ENGINES)('admin API input handling on %s', (engine) => {
     expect(route).toMatchObject({ status: 404, body: { Code: 'RouteNotFound' } })
   })
 
+  it('lets a token that expires mint only tokens that expire no later', async () => {
+    const parent = await call(t, 'POST', '/admin/v1/admin-tokens', { name: 'short', expiresInSeconds: 120 })
+    const asParent = { authorization: `Bearer ${parent.body.token}` }
+    const mint = (body: object) => call(t, 'POST', '/admin/v1/admin-tokens', body, asParent)
+    // Left out, the expiry is the parent's (never later); a permanent successor is not possible.
+    const inherited = await mint({ name: 'inherits' })
+    expect(inherited.status).toBe(201)
+    expect(inherited.body.expirationTime).not.toBeNull()
+    expect(inherited.body.expirationTime).toBeLessThanOrEqual(parent.body.expirationTime)
+    expect(inherited.body.expirationTime).toBeGreaterThan(parent.body.expirationTime - 5000)
+    const longer = await mint({ name: 'longer', expiresInSeconds: 3600 })
+    expect(longer).toMatchObject({ status: 400, body: { field: 'expiresInSeconds' } })
+    expect(longer.body.rule).toMatch(/^must be at most \d+: a token may not outlive/)
+    const shorter = await mint({ name: 'shorter', expiresInSeconds: 60 })
+    expect(shorter.status).toBe(201)
+    expect(shorter.body.expirationTime).toBeLessThanOrEqual(parent.body.expirationTime)
+    // The child of a child is held to the same end.
+    const grandchild = await call(t, 'POST', '/admin/v1/admin-tokens', { name: 'grandchild' }, {
+      authorization: `Bearer ${shorter.body.token}`,
+    })
+    expect(grandchild.body.expirationTime).toBeLessThanOrEqual(shorter.body.expirationTime)
+    const tooLong = await call(
+      t,
+      'POST',
+      '/admin/v1/admin-tokens',
+      { name: 'too-long', expiresInSeconds: 60 },
+      { authorization: `Bearer ${shorter.body.token}` },
+    )
+    expect(tooLong).toMatchObject({ status: 400, body: { field: 'expiresInSeconds' } })
+    expect(tooLong.body.rule).toMatch(/^must be left out: the admin token that creates it expires in \d+ s/)
+    // A token that never expires still mints tokens that never expire.
+    const forever = await call(t, 'POST', '/admin/v1/admin-tokens', { name: 'forever' })
+    expect(forever.body.expirationTime).toBeNull()
+  })
+
   it('never answers 5xx to random JSON on any route (fast-check)', async () => {
     const headers = { ...t.auth, 'content-type': 'application/json' }
     const anyJson = fc.jsonValue({ maxDepth: 4 })

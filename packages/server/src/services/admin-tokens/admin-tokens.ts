@@ -1,4 +1,10 @@
-import type { AdminToken, CreateAdminTokenBody, CreatedAdminToken, ListQuery } from '@strongroom/protocol'
+import {
+  type AdminToken,
+  type CreateAdminTokenBody,
+  type CreatedAdminToken,
+  ExpiresIn,
+  type ListQuery,
+} from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
 import type { RequestMeta } from '../../audit/appender.js'
 import {
@@ -9,7 +15,7 @@ import {
   SECRET_PREFIX,
   secretHint,
 } from '../../crypto/minted-secret.js'
-import { InvalidToken, NotFound } from '../../errors.js'
+import { InvalidParameter, InvalidToken, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
 import { type Caller, type Services, SYSTEM_CHAIN } from '../../services.js'
 import { type Page, pageById } from '../../store/pagination.js'
@@ -18,6 +24,8 @@ import { auditBestEffort, writeBestEffort } from '../best-effort.js'
 import { requireInstance } from '../instances/instances.js'
 
 const LAST_USED_GRANULARITY_MS = 60_000
+/** The least `expiresInSeconds` a request may ask for (the protocol's `ExpiresIn`). */
+const MIN_EXPIRES_IN_S: number = ExpiresIn.minimum ?? 60
 
 export function toAdminToken(row: AdminTokenTable): AdminToken {
   return {
@@ -65,7 +73,8 @@ export async function createAdminToken(
     caller.instanceScope === null ? body : { ...body, instanceId: body.instanceId ?? caller.instanceScope }
   return s.committer.run(async ({ trx, audit }) => {
     if (scoped.instanceId !== undefined) await requireInstance(trx, caller, scoped.instanceId)
-    const created = await insertAdminToken(s, trx, scoped, s.now())
+    const now = s.now()
+    const created = await insertAdminToken(s, trx, await withinCallersLifetime(trx, caller, scoped, now), now)
     await audit.append({
       instanceId: SYSTEM_CHAIN,
       actor: caller.actor,
@@ -77,6 +86,39 @@ export async function createAdminToken(
     })
     return created
   })
+}
+
+/**
+ * A token that expires may only mint tokens that expire no later: otherwise a short-lived token
+ * (or a console session on one) could make itself a permanent successor. Left out, the expiry is
+ * the caller's; asked for longer, the request is refused naming how long is left. Read in the
+ * transaction that inserts, so it is the caller's token as stored, not as it was when it signed in.
+ */
+async function withinCallersLifetime(
+  trx: Kysely<Database>,
+  caller: Caller,
+  body: CreateAdminTokenBody,
+  now: number,
+): Promise<CreateAdminTokenBody> {
+  if (caller.actor.type !== 'admin_token') return body
+  const parent = await trx
+    .selectFrom('admin_tokens')
+    .select('expires_at')
+    .where('id', '=', caller.actor.id)
+    .executeTakeFirst()
+  if (parent?.expires_at == null) return body
+  const leftS = Math.floor((Number(parent.expires_at) - now) / 1000)
+  if (leftS < 1) throw new InvalidToken()
+  if (body.expiresInSeconds === undefined) return { ...body, expiresInSeconds: leftS }
+  if (body.expiresInSeconds > leftS) {
+    throw new InvalidParameter(
+      'expiresInSeconds',
+      leftS < MIN_EXPIRES_IN_S
+        ? `must be left out: the admin token that creates it expires in ${leftS} s, and a token may not outlive it`
+        : `must be at most ${leftS}: a token may not outlive the admin token that creates it`,
+    )
+  }
+  return body
 }
 
 export async function listAdminTokens(
