@@ -1,6 +1,7 @@
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  customFetch,
   decodeProtectedHeader,
   type JWK,
   type JWTPayload,
@@ -10,6 +11,7 @@ import type { Kysely } from 'kysely'
 import { hashesEqual, isWellFormedSecret, keyedHash, SECRET_PREFIX } from '../crypto/minted-secret.js'
 import { OAuthError } from '../errors.js'
 import { clientSecretBinding } from '../services/applications/client-secrets.js'
+import { isOutboundEndpoint, readCappedBody } from '../services/outbound-endpoint.js'
 import type { Services } from '../services.js'
 import { prepare } from '../store/prepared.js'
 import type { ApplicationTable, Database, FederatedCredentialTable } from '../store/schema.js'
@@ -356,11 +358,29 @@ function remoteKeys(id: string, uri: string): ReturnType<typeof createRemoteJWKS
       cooldownDuration: 30_000,
       cacheMaxAge: 600_000,
       timeoutDuration: 5_000,
+      [customFetch]: fetchCappedJwks,
     })
     if (remoteSets.size >= MAX_REMOTE_SETS) remoteSets.delete(remoteSets.keys().next().value!)
     remoteSets.set(key, set)
   }
   return set
+}
+
+/** A JWKS longer than this is refused: an issuer's few public keys take a few KiB. */
+const MAX_JWKS_BYTES = 128 * 1024
+
+/**
+ * jose's fetch of a JWKS, with the answer read only up to `MAX_JWKS_BYTES`: jose would otherwise
+ * hold an issuer's whole answer in memory, however long, before parsing it.
+ */
+async function fetchCappedJwks(url: string, options: RequestInit): Promise<Response> {
+  const response = await fetch(url, options)
+  if (response.status !== 200) {
+    await response.body?.cancel().catch(() => {})
+    return new Response(null, { status: response.status })
+  }
+  const body = await readCappedBody(response, MAX_JWKS_BYTES)
+  return new Response(body.toString('utf8'), { status: 200, headers: response.headers })
 }
 
 /**
@@ -392,6 +412,10 @@ export async function verifyFederatedToken(
   token: string,
   now: number,
 ): Promise<{ payload: JWTPayload } | { failure: string }> {
+  if (fc.jwks === null && !isOutboundEndpoint(fc.jwks_uri ?? '')) {
+    // Written before the rule below held at creation: keys over plain http could be anyone's.
+    return { failure: 'jwks_uri must use https (plain http only on a loopback address)' }
+  }
   const keys: VerifyKey =
     fc.jwks !== null
       ? (createLocalJWKSet(JSON.parse(fc.jwks) as { keys: JWK[] }) as VerifyKey)

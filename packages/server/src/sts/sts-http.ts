@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as delay } from 'node:timers/promises'
 import { PamError } from '../errors.js'
+import { AnswerTooLarge, readCappedBody } from '../services/outbound-endpoint.js'
 
 // The transport both STS clients share: one deadline for the whole call (retries included), at most
 // `retries` more attempts for what is safe to repeat (the network failed, or STS answered 5xx /
@@ -138,8 +139,6 @@ export function backoffMs(attempt: number, random: () => number): number {
   return Math.floor(ceiling / 2 + (ceiling / 2) * Math.min(Math.max(random(), 0), 0.999))
 }
 
-class AnswerTooLarge extends Error {}
-
 async function exchange(
   fetchImpl: typeof globalThis.fetch,
   request: StsHttpRequest,
@@ -152,22 +151,8 @@ async function exchange(
     redirect: 'manual',
     signal,
   })
-  const chunks: Uint8Array[] = []
-  let size = 0
-  if (response.body) {
-    const reader = response.body.getReader()
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      size += value.byteLength
-      if (size > MAX_ANSWER_BYTES) {
-        await reader.cancel().catch(() => {})
-        throw new AnswerTooLarge()
-      }
-      chunks.push(value)
-    }
-  }
-  return { status: response.status, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }
+  const body = await readCappedBody(response, MAX_ANSWER_BYTES)
+  return { status: response.status, headers: response.headers, body: body.toString('utf8') }
 }
 
 /** The host (and port) of an endpoint, for messages. */

@@ -163,9 +163,15 @@ describe.each(ENGINES)('admin API input handling on %s', (engine) => {
     expect(shorter.status).toBe(201)
     expect(shorter.body.expirationTime).toBeLessThanOrEqual(parent.body.expirationTime)
     // The child of a child is held to the same end.
-    const grandchild = await call(t, 'POST', '/admin/v1/admin-tokens', { name: 'grandchild' }, {
-      authorization: `Bearer ${shorter.body.token}`,
-    })
+    const grandchild = await call(
+      t,
+      'POST',
+      '/admin/v1/admin-tokens',
+      { name: 'grandchild' },
+      {
+        authorization: `Bearer ${shorter.body.token}`,
+      },
+    )
     expect(grandchild.body.expirationTime).toBeLessThanOrEqual(shorter.body.expirationTime)
     const tooLong = await call(
       t,

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -403,6 +404,58 @@ describe.each(ENGINES)('authentication tokens of the developer API on %s', (engi
     expect(events.length).toBeGreaterThanOrEqual(105)
     expect(JSON.stringify(events)).not.toContain(first.oauthAccessTokenContent.accessTokenValue)
     expect(JSON.stringify(events)).not.toContain('not-the-secret-canary')
+  })
+
+  it('gives up on an upstream answer as soon as it passes 64 KiB, however long the upstream would go on', async () => {
+    const { client, grant, provider, pam } = await setup()
+    // An upstream that never stops answering: read whole, it would fill the server's memory until
+    // the 10 s timeout; read as it comes, the answer is refused once past the limit.
+    let sent = 0
+    let closed = false
+    const endless = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      const chunk = Buffer.alloc(16 * 1024, 0x20)
+      const more = () => {
+        if (res.destroyed) return
+        sent += chunk.length
+        if (res.write(chunk)) setImmediate(more)
+        else res.once('drain', more)
+      }
+      res.on('close', () => {
+        closed = true
+      })
+      more()
+    })
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve))
+    try {
+      const consumer = await client('consumer', [`${PAM}|.all`])
+      await provider({
+        credentialProviderIdentifier: 'endless',
+        credentialProviderType: 'oauth',
+        oauth: {
+          tokenEndpoint: `http://127.0.0.1:${(endless.address() as AddressInfo).port}/token`,
+          clientId: 'c',
+          clientSecret: 'endless-secret-canary',
+        },
+      })
+      await grant(consumer.id, 'endless', ['use'])
+      const refused = await pam(
+        'POST',
+        '/authenticationTokens/_/actions/fetchOAuthAccessToken',
+        { credentialProviderIdentifier: 'endless' },
+        await consumer.token(),
+      )
+      expect(refused.status).toBe(502)
+      expect(refused.body).toMatchObject({ Code: 'UpstreamError' })
+      expect(refused.body.Message).toContain('more than 64 KiB')
+      expect(JSON.stringify(refused.body)).not.toContain('endless-secret-canary')
+      await expect.poll(() => closed).toBe(true)
+      // The server stopped reading: what the upstream got out is bounded by socket buffers, not time.
+      expect(sent).toBeLessThan(16 * 1024 * 1024)
+    } finally {
+      endless.closeAllConnections()
+      await new Promise<void>((resolve) => endless.close(() => resolve()))
+    }
   })
 
   it('lets an administrator list and revoke a provider’s tokens: one, one consumer’s, or all', async () => {

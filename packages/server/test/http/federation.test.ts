@@ -169,6 +169,57 @@ describe.each(ENGINES)('federated OIDC client authentication on %s', (engine) =>
     })
   })
 
+  it('takes keys only over https (or loopback http), and gives up on a JWKS answer past 128 KiB', async () => {
+    const { app, i, base } = await setup()
+    const path = `${i}/applications/${app.applicationId}/federated-credentials`
+    const ci = { issuer: K8S, subject: SUBJECT, audiences: ['strongroom'] }
+    const plain = await call(t, 'POST', path, { ...ci, name: 'plain', jwksUri: 'http://issuer.example/jwks' })
+    expect(plain).toMatchObject({ status: 400, body: { field: 'jwksUri' } })
+    expect(plain.body.rule).toContain('https')
+    // A row written before that rule held is refused when used: its keys could be anyone's.
+    await t.services.store.db
+      .updateTable('federated_credentials')
+      .set({ jwks_uri: 'http://issuer.example/openid/v1/jwks' })
+      .where('name', '=', 'k8s-payments')
+      .execute()
+    expect((await present(base, app.clientId, await signed(serviceAccountToken()))).statusCode).toBe(401)
+
+    let closed = false
+    const endless = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.write('{"keys":[')
+      const chunk = Buffer.alloc(16 * 1024, 0x20)
+      const more = () => {
+        if (res.destroyed) return
+        if (res.write(chunk)) setImmediate(more)
+        else res.once('drain', more)
+      }
+      res.on('close', () => {
+        closed = true
+      })
+      more()
+    })
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve))
+    try {
+      const jwksUri = `http://127.0.0.1:${(endless.address() as AddressInfo).port}/jwks`
+      expect((await call(t, 'POST', path, { ...ci, name: 'endless', jwksUri })).status).toBe(201)
+      const res = await present(base, app.clientId, await signed(serviceAccountToken()), 'endless')
+      expect(res.statusCode).toBe(401)
+      await expect.poll(() => closed).toBe(true)
+    } finally {
+      endless.closeAllConnections()
+      await new Promise<void>((resolve) => endless.close(() => resolve()))
+    }
+    const events = await call(t, 'GET', `${i}/audit/events?action=oauth.token&outcome=failure&maxResults=100`)
+    const details = events.body.entities.map(
+      (e: { details: { why: string; detail: string } }) => `${e.details.why} ${e.details.detail}`,
+    )
+    expect(details).toEqual([
+      'bad_assertion jwks_uri must use https (plain http only on a loopback address)',
+      'bad_assertion ERR_ANSWER_TOO_LARGE',
+    ])
+  })
+
   it('accepts a static JWKS instead of a URL, and refuses both or neither', async () => {
     const { app, i, base } = await setup()
     const path = `${i}/applications/${app.applicationId}/federated-credentials`

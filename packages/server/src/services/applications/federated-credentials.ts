@@ -8,6 +8,7 @@ import { Conflict, InvalidParameter, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
 import type { Caller, Services } from '../../services.js'
 import type { FederatedCredentialTable } from '../../store/schema.js'
+import { checkOutboundEndpoint } from '../outbound-endpoint.js'
 import { requireApplication } from './applications.js'
 
 export function toFederatedCredential(row: FederatedCredentialTable): FederatedCredential {
@@ -39,6 +40,8 @@ export async function createFederatedCredential(
   if ((body.jwksUri === undefined) === (body.jwks === undefined)) {
     throw new InvalidParameter('jwksUri', 'or jwks is required, and not both')
   }
+  // Keys fetched over plain http could be a network attacker's, and so could every token they verify.
+  if (body.jwksUri !== undefined) checkOutboundEndpoint(body.jwksUri, 'jwksUri')
   const keys = body.jwks?.keys.map((jwk, i) => publicJwkFrom({ jwk }, `jwks.keys.${i}`))
   return s.committer.run(async ({ trx, audit }) => {
     await requireApplication(trx, caller, instanceId, applicationId)

@@ -1,5 +1,6 @@
 import { InvalidParameter, PamError } from '../../errors.js'
 import { CacheStats } from '../../metrics/cache-stats.js'
+import { AnswerTooLarge, readCappedBody } from '../outbound-endpoint.js'
 import type { OAuthSettings } from './settings.js'
 import type { SharedUpstreamTokens } from './shared-upstream-tokens.js'
 
@@ -171,15 +172,14 @@ export class UpstreamTokens {
         redirect: 'manual',
         signal: AbortSignal.timeout(TIMEOUT_MS),
       })
-      text = await response.text()
+      text = (await readCappedBody(response, MAX_RESPONSE_BYTES)).toString('utf8')
     } catch (err) {
+      if (err instanceof AnswerTooLarge)
+        throw new PamError('UpstreamError', `${where} answered with more than 64 KiB`)
       const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')
       throw timedOut
         ? new PamError('UpstreamTimeout', `${where} did not answer within ${TIMEOUT_MS / 1000} s`)
         : new PamError('UpstreamUnavailable', `${where} could not be reached`)
-    }
-    if (Buffer.byteLength(text) > MAX_RESPONSE_BYTES) {
-      throw new PamError('UpstreamError', `${where} answered with more than 64 KiB`)
     }
     let body: Record<string, unknown> = {}
     try {
