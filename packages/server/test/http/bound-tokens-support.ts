@@ -81,7 +81,7 @@ export interface Answer {
 /** A request through `app.inject`; a body is sent as JSON. */
 export async function send(
   t: TestServer,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'DELETE',
   url: string,
   headers: Record<string, string | string[]> = {},
   body?: unknown,

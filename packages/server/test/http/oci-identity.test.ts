@@ -13,6 +13,7 @@ import {
   type BoundTokenServer,
   bindingKeyOf,
   dpopHeaders,
+  issueScoped,
   newKey,
   obtainPath,
   obtainUrl,
@@ -233,6 +234,60 @@ describe.each(ENGINES)('OCI identity data plane (%s)', (engine) => {
     const after = await sessionAction(b, 'refresh', refreshed.body.accessToken, proofKey)
     expect(after.status).toBe(401)
     expect(after.body.Code).toBe('SessionRevoked')
+  })
+
+  it('ends the sessions a key started, and what was derived from them, when the key is removed', async () => {
+    const leaked = await registerOciKey(b)
+    const sessionKey = newRsaKey()
+    const proofKey = await importProofKey(sessionKey.privatePem, { alg: 'RS256' })
+    const started = await signedPost(b, leaked, UPST_PATH, { publicKey: sessionKey.publicPem })
+    expect(started.status, started.raw).toBe(200)
+    const token = started.body.token as string
+    const refreshed = await sessionAction(b, 'refresh', token, proofKey)
+    expect(refreshed.status, refreshed.raw).toBe(200)
+    const scopedKey = await newKey('ES256')
+    const scoped = await issueScoped(
+      b,
+      { token, key: proofKey },
+      { scope: `${PAM}|credential:obtain`, publicKey: bindingKeyOf(scopedKey) },
+    )
+    expect(scoped.status, scoped.raw).toBe(200)
+
+    const removed = await send(
+      b.t,
+      'DELETE',
+      `/admin/v1/instances/${b.t.instanceId}/applications/${b.app.applicationId}/keys/${leaked.applicationKeyId}`,
+      b.t.auth,
+    )
+    expect(removed.status, removed.raw).toBe(204)
+    // The session, its refreshed token and the scoped token derived from it: all refused at once.
+    const afterRefresh = await sessionAction(b, 'refresh', refreshed.body.accessToken, proofKey)
+    expect(afterRefresh.status).toBe(401)
+    expect(afterRefresh.body.Code).toBe('SessionRevoked')
+    const obtain = await send(
+      b.t,
+      'GET',
+      obtainUrl(b),
+      await dpopHeaders(b, proofKey, refreshed.body.accessToken, 'GET', obtainPath(b)),
+    )
+    expect(obtain.status).toBe(401)
+    const derived = await send(
+      b.t,
+      'GET',
+      obtainUrl(b),
+      await dpopHeaders(b, scopedKey, scoped.body.accessToken, 'GET', obtainPath(b)),
+    )
+    expect(derived.status).toBe(401)
+    expect(derived.body.Code).toBe('SessionRevoked')
+    const removal = (await events()).filter((e) => e.action === 'application_key.remove')
+    expect(JSON.parse(String(removal.at(-1)!.details))).toMatchObject({
+      applicationKeyId: leaked.applicationKeyId,
+      sessionsEnded: 1,
+    })
+    // The other key's sessions are not touched.
+    const other = await signedPost(b, key, UPST_PATH, { publicKey: sessionKey.publicPem })
+    expect(other.status, other.raw).toBe(200)
+    expect((await sessionAction(b, 'refresh', other.body.token, proofKey)).status).toBe(200)
   })
 
   it('lasts 60 minutes when the request names no duration, and ends then', async () => {

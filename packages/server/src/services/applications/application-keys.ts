@@ -1,10 +1,16 @@
-import type { AddApplicationKeysBody, ApplicationKey, ApplicationKeyList } from '@strongroom/protocol'
+import {
+  type AddApplicationKeysBody,
+  type ApplicationKey,
+  type ApplicationKeyList,
+  IssueSessionTokenBody,
+} from '@strongroom/protocol'
+import type { Kysely } from 'kysely'
 import { publicJwkFrom } from '../../crypto/jwk.js'
 import { Conflict, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
 import { ociFingerprint } from '../../oci/fingerprint.js'
 import type { Caller, Services } from '../../services.js'
-import type { ApplicationKeyTable } from '../../store/schema.js'
+import type { ApplicationKeyTable, Database } from '../../store/schema.js'
 import { requireApplication } from './applications.js'
 
 export function toApplicationKey(row: ApplicationKeyTable): ApplicationKey {
@@ -112,14 +118,49 @@ export async function removeApplicationKey(
         `application key ${applicationKeyId} does not exist for ${applicationId}`,
       )
     }
+    const sessionsEnded = await endSessionsStartedWith(trx, instanceId, applicationKeyId, s.now())
     await audit.append({
       instanceId,
       actor: caller.actor,
       action: 'application_key.remove',
       resource: { type: 'application', id: applicationId },
       outcome: 'success',
-      details: { applicationKeyId },
+      details: { applicationKeyId, sessionsEnded },
       request: caller.request,
     })
   })
+}
+
+/** The longest a session may be asked to live (the protocol's `sessionExpirationInMinutes`). */
+const MAX_SESSION_MS = (IssueSessionTokenBody.properties.sessionExpirationInMinutes.maximum ?? 60) * 60_000
+
+/**
+ * A key that signed OCI requests (GenerateUpst) is the parent of the sessions it started: their
+ * `parent_jti` is the key's id (services/oci/authenticate-oci-request.ts). Removing the key ends
+ * them, and the scoped tokens derived from them, as revoking an access token ends its sessions:
+ * the key's id goes on the revocation list every session check reads, for as long as any of its
+ * sessions, or one started in a batch racing this one, could still be live. Answers how many of
+ * its sessions were live.
+ */
+async function endSessionsStartedWith(
+  trx: Kysely<Database>,
+  instanceId: string,
+  keyId: string,
+  now: number,
+): Promise<number> {
+  const sessions = await trx
+    .selectFrom('token_sessions')
+    .select((eb) => [eb.fn.countAll<number | string>().as('live'), eb.fn.max('expires_at').as('lastEnd')])
+    .where('instance_id', '=', instanceId)
+    .where('parent_jti', '=', keyId)
+    .where('revoked', '=', 0)
+    .where('expires_at', '>', now)
+    .executeTakeFirstOrThrow()
+  const expiresAt = Math.max(Number(sessions.lastEnd ?? 0), now + MAX_SESSION_MS)
+  await trx
+    .insertInto('revoked_access_tokens')
+    .values({ jti: keyId, instance_id: instanceId, expires_at: expiresAt })
+    .onConflict((oc) => oc.column('jti').doUpdateSet({ expires_at: expiresAt }))
+    .execute()
+  return Number(sessions.live)
 }

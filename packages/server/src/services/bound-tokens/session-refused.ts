@@ -38,7 +38,7 @@ export function requireLiveSession(session: SessionState, now: number): void {
   if (session.parentRevoked !== null)
     throw new SessionRefused(
       'SessionRevoked',
-      'the access token that started the session of this token has been revoked, and the session with it',
+      'what started the session of this token (an access token, or an OCI API key) has been revoked or removed, and the session with it',
     )
   if (session.expiresAt === null || now >= Number(session.expiresAt))
     throw new SessionRefused('SessionExpired', 'the session of this token has ended; start a new one')
