@@ -121,7 +121,16 @@ export class ChainVerifier {
 
   /** After the last row: the chain must end where its head (the recorded last link) says. */
   finish(head: { seq: unknown; hash: unknown } | undefined): AuditVerifyResult {
-    if (head && Number(head.seq) !== this.prevSeq) {
+    // Every chain gets its head with its instance, in the same commit: without one, nothing says
+    // where the chain ends, so a cut tail (or a chain rewritten from the start) could not be seen.
+    if (!head) {
+      return this.result(
+        false,
+        null,
+        'the chain has no head (the record of its last event): where it ends cannot be checked',
+      )
+    }
+    if (Number(head.seq) !== this.prevSeq) {
       return Number(head.seq) > this.prevSeq
         ? this.broken(
             this.prevSeq + 1,
@@ -132,7 +141,7 @@ export class ChainVerifier {
             `the chain head records ${head.seq} events but ${this.prevSeq} are present`,
           )
     }
-    if (head && head.hash !== this.prevHash) {
+    if (head.hash !== this.prevHash) {
       return this.broken(
         this.prevSeq,
         `event ${this.prevSeq} does not match the hash recorded in the chain head`,

@@ -1,6 +1,7 @@
 import type { AuditVerifyResult } from '@strongroom/protocol'
 import SQLite from 'better-sqlite3'
 import { ConfigError } from '../errors.js'
+import { SYSTEM_CHAIN } from './chain.js'
 import { ChainVerifier, type StoredEventRow, VERIFIED_COLUMNS } from './chain-verifier.js'
 
 /**
@@ -39,7 +40,14 @@ const PAGE = 1000
 function verifyAll(sqlite: SQLite.Database, instanceId: string | undefined): AuditVerifyResult[] {
   const chains =
     instanceId === undefined
-      ? (sqlite.prepare('select instance_id from audit_heads order by instance_id').pluck().all() as string[])
+      ? // As `listChains`: a chain whose head row was deleted is still verified (and found broken).
+        (sqlite
+          .prepare(
+            `select instance_id from audit_heads union select id from instances
+             union select instance_id from audit_events union select ? order by 1`,
+          )
+          .pluck()
+          .all(SYSTEM_CHAIN) as string[])
       : [instanceId]
   // As `latestAnchor`: a database from before the anchors table was archived from nothing.
   const hasAnchors =

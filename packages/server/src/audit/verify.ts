@@ -2,6 +2,7 @@ import type { AuditVerifyResult } from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
 import type { Database } from '../store/schema.js'
 import { latestAnchor } from './anchors.js'
+import { SYSTEM_CHAIN } from './chain.js'
 import { ChainVerifier, type StoredEventRow, VERIFIED_COLUMNS } from './chain-verifier.js'
 
 const PAGE = 1000
@@ -69,8 +70,19 @@ export async function verifyChainsInSnapshot(
     })
 }
 
-/** Every chain in the database: the system chain and one per instance. */
+/**
+ * Every chain in the database: the system chain, one per instance, and any other name events are
+ * stored under. Not only the heads' list: deleting a chain's head row must not take the chain out
+ * of verification (`ChainVerifier.finish` reports a chain with no head as broken).
+ */
 export async function listChains(db: Kysely<Database>): Promise<string[]> {
-  const rows = await db.selectFrom('audit_heads').select('instance_id').orderBy('instance_id').execute()
+  const rows = await db
+    .selectFrom('audit_heads')
+    .select('instance_id')
+    .union(db.selectFrom('instances').select('id as instance_id'))
+    .union(db.selectFrom('audit_events').select('instance_id'))
+    .union(db.selectNoFrom((eb) => eb.val(SYSTEM_CHAIN).as('instance_id')))
+    .orderBy('instance_id')
+    .execute()
   return rows.map((r) => r.instance_id)
 }

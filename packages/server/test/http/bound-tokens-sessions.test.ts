@@ -357,7 +357,9 @@ describe.each(ENGINES)('session tokens on %s', (engine) => {
     const use = await obtain(session.accessToken)
     expect(use.status).toBe(401)
     expect(use.body.Code).toBe('SessionRevoked')
-    expect(use.body.Message).toContain('what started the session of this token (an access token, or an OCI API key) has been revoked')
+    expect(use.body.Message).toContain(
+      'what started the session of this token (an access token, or an OCI API key) has been revoked',
+    )
     expect(use.headers['www-authenticate']).toBe(DPOP_TOKEN_CHALLENGE)
     const refresh = await sessionAction(b, 'refresh', session.accessToken, key)
     expect(refresh.status).toBe(401)

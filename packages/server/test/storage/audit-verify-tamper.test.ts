@@ -2,7 +2,7 @@ import type { AuditVerifyResult } from '@strongroom/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuditInput } from '../../src/audit/appender.js'
 import { GENESIS_HASH } from '../../src/audit/chain.js'
-import { verifyChain } from '../../src/audit/verify.js'
+import { listChains, verifyChain } from '../../src/audit/verify.js'
 import { verifyAuditOffline } from '../../src/offline.js'
 import type { AuditEventTable } from '../../src/store/schema.js'
 import { call, ENGINES, openTestServer, type TestServer } from '../support/engines.js'
@@ -211,6 +211,31 @@ describe.each(ENGINES)('offline audit verification on %s', (engine) => {
         .set({ seq: EVENTS.length })
         .where('instance_id', '=', chain)
         .execute()
+    }
+    expect((await verdicts(t, chain)).map((r) => r.ok)).toEqual([true, true])
+  })
+
+  it('still verifies a chain whose head row was deleted, and finds it broken, everywhere', async () => {
+    const saved = await t.services.store.db
+      .selectFrom('audit_heads')
+      .selectAll()
+      .where('instance_id', '=', chain)
+      .executeTakeFirstOrThrow()
+    await t.services.store.db.deleteFrom('audit_heads').where('instance_id', '=', chain).execute()
+    try {
+      // Listing every chain, as `audit verify`, backup and restore do: the chain is not left out.
+      const offline = (await verifyAuditOffline({ db: t.db })).find((r) => r.instanceId === chain)
+      const listed = await listChains(t.services.store.db)
+      expect(listed).toContain(chain)
+      expect(listed).toContain(t.instanceId)
+      expect(listed).toContain('system')
+      const direct = await verifyChain(t.services.store.db, chain)
+      for (const result of [offline, direct]) {
+        expect(result).toMatchObject({ ok: false, checked: EVENTS.length, firstBrokenSeq: null })
+        expect(result!.problem).toMatch(/^the chain has no head/)
+      }
+    } finally {
+      await t.services.store.db.insertInto('audit_heads').values(saved).execute()
     }
     expect((await verdicts(t, chain)).map((r) => r.ok)).toEqual([true, true])
   })
