@@ -5,7 +5,7 @@ import { Kysely, SqliteDialect } from 'kysely'
 import { listChains, verifyChain } from '../audit/verify.js'
 import { checkRootKey } from '../crypto/keyring.js'
 import { ConfigError } from '../errors.js'
-import { migrationNames } from '../store/migrations.js'
+import { migrationNames, sqliteSchemaAfter, sqliteSchemaOf } from '../store/migrations.js'
 import type { Database } from '../store/schema.js'
 
 /** What checking a copy of the database found. */
@@ -41,6 +41,8 @@ export async function checkCopy(file: string, rootKey: Buffer | null): Promise<C
     const quick = structuralProblem(sqlite, file)
     if (quick !== null) throw new ConfigError(quick)
     const migrations = appliedMigrations(sqlite, file)
+    const foreign = await schemaProblem(sqlite, migrations.at(-1)!, file)
+    if (foreign !== null) throw new ConfigError(foreign)
     const chains: AuditVerifyResult[] = []
     for (const chain of await listChains(db)) chains.push(await verifyChain(db, chain))
     const keysChecked = rootKey === null ? null : await checkRootKey(db, rootKey)
@@ -60,6 +62,31 @@ function structuralProblem(sqlite: SQLite.Database, file: string): string | null
   }
   const problems = rows.map((r) => r.quick_check).filter((text) => text !== 'ok')
   return problems.length === 0 ? null : `${file} is damaged: SQLite's quick_check says ${problems[0]}`
+}
+
+/**
+ * The copy's schema must be exactly what this version's migrations make: an object they do not
+ * make is refused, above all a trigger or a view, which would run or answer with the server's
+ * authority once it serves the file (a trigger can quietly widen every admin token created
+ * after the restore). Checked before anything of the copy is read through its tables.
+ */
+async function schemaProblem(
+  sqlite: SQLite.Database,
+  lastMigration: string,
+  file: string,
+): Promise<string | null> {
+  const expected = await sqliteSchemaAfter(lastMigration)
+  const actual = sqliteSchemaOf(sqlite)
+  const refuse = (what: string) =>
+    `${file} is not a database strongroom wrote: ${what}; restore refuses a tampered or foreign schema`
+  for (const [object, text] of actual) {
+    if (!expected.has(object)) return refuse(`it has a ${object} that no migration makes`)
+    if (expected.get(object) !== text) return refuse(`its ${object} differs from what the migrations make`)
+  }
+  for (const object of expected.keys()) {
+    if (!actual.has(object)) return refuse(`its ${object} is missing`)
+  }
+  return null
 }
 
 function appliedMigrations(sqlite: SQLite.Database, file: string): string[] {

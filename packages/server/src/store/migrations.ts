@@ -1,6 +1,8 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
+import SQLite from 'better-sqlite3'
+import { Kysely, type Migration, type MigrationProvider, Migrator, SqliteDialect, sql } from 'kysely'
 import { ServiceUnavailable } from '../errors.js'
 import type { Dialect, Store } from './connect.js'
+import type { Database } from './schema.js'
 import { recountTokens } from './token-counts-table.js'
 
 /**
@@ -722,6 +724,35 @@ class StaticProvider implements MigrationProvider {
   async getMigrations() {
     return this.all
   }
+}
+
+/**
+ * The schema, as SQLite records it (`sqlite_master`: each table, index, trigger and view with the
+ * SQL that made it, but SQLite's own objects), that this version's migrations up to `last` make
+ * on an empty SQLite database: what `restore` holds a backup's schema to (backup/check-copy.ts).
+ */
+export async function sqliteSchemaAfter(last: string): Promise<SqliteSchema> {
+  const sqlite = new SQLite(':memory:')
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+  try {
+    const migrator = new Migrator({ db, provider: new StaticProvider(migrations('sqlite')) })
+    const { error } = await migrator.migrateTo(last)
+    if (error) throw error
+    return sqliteSchemaOf(sqlite)
+  } finally {
+    await db.destroy()
+  }
+}
+
+/** One entry per schema object, keyed by `type name`, valued by the SQL that made it. */
+export type SqliteSchema = Map<string, string | null>
+
+/** What `sqlite_master` records of `sqlite`'s schema, SQLite's own objects (`sqlite_…`) left out. */
+export function sqliteSchemaOf(sqlite: SQLite.Database): SqliteSchema {
+  const rows = sqlite
+    .prepare("select type, name, sql from sqlite_master where name not like 'sqlite\\_%' escape '\\'")
+    .all() as { type: string; name: string; sql: string | null }[]
+  return new Map(rows.map((r) => [`${r.type} ${r.name}`, r.sql]))
 }
 
 /**

@@ -80,6 +80,50 @@ describe('backup and restore of a SQLite database', () => {
     expect(existsSync(target)).toBe(false)
   })
 
+  it('refuses a backup with a trigger, a view, an index or a column that no migration makes', async () => {
+    const { file, dir } = await served()
+    const clean = join(dir, 'clean.db')
+    await backupDatabase({ db: file, out: clean })
+    const planted: [string, string, RegExp][] = [
+      [
+        'trigger',
+        `create trigger zz_unscope after insert on admin_tokens begin
+           update admin_tokens set instance_id = null where id = new.id; end`,
+        /it has a trigger zz_unscope that no migration makes/,
+      ],
+      ['view', 'create view zz_tokens as select * from admin_tokens', /it has a view zz_tokens that no/],
+      ['index', 'create index zz_index on grants (created_at)', /it has a index zz_index that no/],
+      [
+        'column',
+        'alter table grants add column zz text',
+        /its table grants differs from what the migrations make/,
+      ],
+      [
+        'dropped index',
+        'drop index client_secrets_application',
+        /its index client_secrets_application is missing/,
+      ],
+    ]
+    for (const [what, statement, refusal] of planted) {
+      const tampered = join(dir, `tampered-${what.replace(' ', '-')}.db`)
+      await backupDatabase({ db: clean, out: tampered })
+      const edit = new SQLite(tampered)
+      edit.exec(statement)
+      edit.close()
+      const target = join(tempDir(), 'strongroom.db')
+      await expect(restoreDatabase({ from: tampered, db: target }), what).rejects.toThrow(refusal)
+      expect(existsSync(target), what).toBe(false)
+    }
+    // The untouched backup restores.
+    const target = join(tempDir(), 'strongroom.db')
+    const restored = await restoreDatabase({
+      from: clean,
+      db: target,
+      env: { STRONGROOM_ROOT_KEY: server!.rootKey },
+    })
+    expect(restored.chains.every((c) => c.ok)).toBe(true)
+  })
+
   it('checks the root key given in the environment, and refuses another one', async () => {
     const { file, dir, rootKey } = await served()
     const out = join(dir, 'copy.db')
