@@ -1,9 +1,9 @@
-import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
 import { UNAUTHENTICATED_RATE } from '../../src/http/route-table.js'
 import { recountTokens } from '../../src/store/token-counts-table.js'
+import { endlessAnswer } from '../support/endless-answer.js'
 import { call, ENGINES, openTestServer, type TestServer } from '../support/engines.js'
 
 const PAM = 'urn:cloud:idaas:pam'
@@ -410,30 +410,14 @@ describe.each(ENGINES)('authentication tokens of the developer API on %s', (engi
     const { client, grant, provider, pam } = await setup()
     // An upstream that never stops answering: read whole, it would fill the server's memory until
     // the 10 s timeout; read as it comes, the answer is refused once past the limit.
-    let sent = 0
-    let closed = false
-    const endless = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' })
-      const chunk = Buffer.alloc(16 * 1024, 0x20)
-      const more = () => {
-        if (res.destroyed) return
-        sent += chunk.length
-        if (res.write(chunk)) setImmediate(more)
-        else res.once('drain', more)
-      }
-      res.on('close', () => {
-        closed = true
-      })
-      more()
-    })
-    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve))
+    const endless = await endlessAnswer()
     try {
       const consumer = await client('consumer', [`${PAM}|.all`])
       await provider({
         credentialProviderIdentifier: 'endless',
         credentialProviderType: 'oauth',
         oauth: {
-          tokenEndpoint: `http://127.0.0.1:${(endless.address() as AddressInfo).port}/token`,
+          tokenEndpoint: `${endless.url}/token`,
           clientId: 'c',
           clientSecret: 'endless-secret-canary',
         },
@@ -449,12 +433,11 @@ describe.each(ENGINES)('authentication tokens of the developer API on %s', (engi
       expect(refused.body).toMatchObject({ Code: 'UpstreamError' })
       expect(refused.body.Message).toContain('more than 64 KiB')
       expect(JSON.stringify(refused.body)).not.toContain('endless-secret-canary')
-      await expect.poll(() => closed).toBe(true)
+      await expect.poll(endless.closed).toBe(true)
       // The server stopped reading: what the upstream got out is bounded by socket buffers, not time.
-      expect(sent).toBeLessThan(16 * 1024 * 1024)
+      expect(endless.sent()).toBeLessThan(16 * 1024 * 1024)
     } finally {
-      endless.closeAllConnections()
-      await new Promise<void>((resolve) => endless.close(() => resolve()))
+      await endless.close()
     }
   })
 

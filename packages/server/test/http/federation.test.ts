@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
+import { endlessAnswer } from '../support/endless-answer.js'
 import { call, ENGINES, openTestServer, type TestServer } from '../support/engines.js'
 
 const ID_TOKEN_BEARER = 'urn:cloud:idaas:params:oauth:client-assertion-type:id-token-bearer'
@@ -184,31 +185,15 @@ describe.each(ENGINES)('federated OIDC client authentication on %s', (engine) =>
       .execute()
     expect((await present(base, app.clientId, await signed(serviceAccountToken()))).statusCode).toBe(401)
 
-    let closed = false
-    const endless = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' })
-      res.write('{"keys":[')
-      const chunk = Buffer.alloc(16 * 1024, 0x20)
-      const more = () => {
-        if (res.destroyed) return
-        if (res.write(chunk)) setImmediate(more)
-        else res.once('drain', more)
-      }
-      res.on('close', () => {
-        closed = true
-      })
-      more()
-    })
-    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve))
+    const endless = await endlessAnswer('{"keys":[')
     try {
-      const jwksUri = `http://127.0.0.1:${(endless.address() as AddressInfo).port}/jwks`
+      const jwksUri = `${endless.url}/jwks`
       expect((await call(t, 'POST', path, { ...ci, name: 'endless', jwksUri })).status).toBe(201)
       const res = await present(base, app.clientId, await signed(serviceAccountToken()), 'endless')
       expect(res.statusCode).toBe(401)
-      await expect.poll(() => closed).toBe(true)
+      await expect.poll(endless.closed).toBe(true)
     } finally {
-      endless.closeAllConnections()
-      await new Promise<void>((resolve) => endless.close(() => resolve()))
+      await endless.close()
     }
     const events = await call(t, 'GET', `${i}/audit/events?action=oauth.token&outcome=failure&maxResults=100`)
     const details = events.body.entities.map(
