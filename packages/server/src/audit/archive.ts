@@ -17,7 +17,6 @@ import {
 import { withArchiveLock } from './archive-lock.js'
 import { GENESIS_HASH, rowToEvent, SYSTEM_CHAIN } from './chain.js'
 import { ChainVerifier, VERIFIED_COLUMNS } from './chain-verifier.js'
-import { listChains } from './verify.js'
 
 export const DAY_MS = 24 * 60 * 60_000
 /** Events per archive file at most: one file's rows are deleted in one transaction, which holds the writer that long. */
@@ -81,7 +80,9 @@ export async function archiveAuditEvents(
   const archived: ArchivedRange[] = []
   const done = await withArchiveLock(s.store, s.committer, s.now, async (renew) => {
     removeTemporaryFiles(options.dir)
-    const chains = options.chains ?? (await listChains(s.store.db))
+    // The chains with a head: only those have anything to archive (`readHeadSeq`), and the heads
+    // are one row a chain, where `listChains` (for verification) reads every event's chain.
+    const chains = options.chains ?? (await chainsWithHeads(s.store.db))
     for (const chain of chains) {
       // The head as the run finds it: the run's own `audit.archive` events (system chain) wait
       // for the next run, or archiving the system chain would never end.
@@ -323,6 +324,11 @@ function removeTemporaryFiles(dir: string): void {
 }
 
 /** The sequence number of the chain's newest event (0 for a chain without one). */
+async function chainsWithHeads(db: ArchiveServices['store']['db']): Promise<string[]> {
+  const rows = await db.selectFrom('audit_heads').select('instance_id').orderBy('instance_id').execute()
+  return rows.map((r) => r.instance_id)
+}
+
 async function readHeadSeq(s: ArchiveServices, chain: string): Promise<number> {
   const head = await s.store.db
     .selectFrom('audit_heads')

@@ -5,7 +5,7 @@ import { Kysely, SqliteDialect } from 'kysely'
 import { listChains, verifyChain } from '../audit/verify.js'
 import { checkRootKey } from '../crypto/keyring.js'
 import { ConfigError } from '../errors.js'
-import { migrationNames, sqliteSchemaAfter, sqliteSchemaOf } from '../store/migrations.js'
+import { migrationNames, type SqliteSchema, sqliteSchemaAfter, sqliteSchemaOf } from '../store/migrations.js'
 import type { Database } from '../store/schema.js'
 
 /** What checking a copy of the database found. */
@@ -76,7 +76,12 @@ async function schemaProblem(
   file: string,
 ): Promise<string | null> {
   const expected = await sqliteSchemaAfter(lastMigration)
-  const actual = sqliteSchemaOf(sqlite)
+  let actual: SqliteSchema
+  try {
+    actual = sqliteSchemaOf(sqlite)
+  } catch (err) {
+    return `${file} is not a database strongroom wrote: ${(err as Error).message}`
+  }
   const refuse = (what: string) =>
     `${file} is not a database strongroom wrote: ${what}; restore refuses a tampered or foreign schema`
   for (const [object, text] of actual) {

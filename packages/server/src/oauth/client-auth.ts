@@ -376,8 +376,9 @@ const MAX_JWKS_BYTES = 128 * 1024
 async function fetchCappedJwks(url: string, options: RequestInit): Promise<Response> {
   const response = await fetch(url, options)
   if (response.status !== 200) {
+    // jose refuses it without reading the body: nothing of it is kept.
     await response.body?.cancel().catch(() => {})
-    return new Response(null, { status: response.status })
+    return response
   }
   const body = await readCappedBody(response, MAX_JWKS_BYTES)
   return new Response(body.toString('utf8'), { status: 200, headers: response.headers })

@@ -747,12 +747,38 @@ export async function sqliteSchemaAfter(last: string): Promise<SqliteSchema> {
 /** One entry per schema object, keyed by `type name`, valued by the SQL that made it. */
 export type SqliteSchema = Map<string, string | null>
 
-/** What `sqlite_master` records of `sqlite`'s schema, SQLite's own objects (`sqlite_…`) left out. */
+/**
+ * SQLite's own tables, made by the engine as it needs them (AUTOINCREMENT, ANALYZE), whatever the
+ * migrations did: left out of the comparison. By exact name and type only: SQLite refuses the
+ * `sqlite_` prefix to CREATE, but not to an edit of `sqlite_master` under `writable_schema`, so a
+ * trigger or view named so must still be seen.
+ */
+const ENGINE_TABLES = new Set([
+  'sqlite_sequence',
+  'sqlite_stat1',
+  'sqlite_stat2',
+  'sqlite_stat3',
+  'sqlite_stat4',
+])
+
+/**
+ * What `sqlite_master` records of `sqlite`'s schema, SQLite's own tables left out. Throws if two
+ * objects share a type and a name (only an edited `sqlite_master` can hold that).
+ */
 export function sqliteSchemaOf(sqlite: SQLite.Database): SqliteSchema {
-  const rows = sqlite
-    .prepare("select type, name, sql from sqlite_master where name not like 'sqlite\\_%' escape '\\'")
-    .all() as { type: string; name: string; sql: string | null }[]
-  return new Map(rows.map((r) => [`${r.type} ${r.name}`, r.sql]))
+  const rows = sqlite.prepare('select type, name, sql from sqlite_master').all() as {
+    type: string
+    name: string
+    sql: string | null
+  }[]
+  const schema: SqliteSchema = new Map()
+  for (const { type, name, sql } of rows) {
+    if (type === 'table' && ENGINE_TABLES.has(name)) continue
+    const key = `${type} ${name}`
+    if (schema.has(key)) throw new Error(`the schema names ${key} twice`)
+    schema.set(key, sql)
+  }
+  return schema
 }
 
 /**

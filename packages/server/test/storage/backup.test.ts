@@ -1,7 +1,7 @@
 // Backup and restore work on SQLite files only (PostgreSQL has pg_dump, and the commands say so),
 // so unlike the other storage tests these run on the one engine they are for, on real files.
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import SQLite from 'better-sqlite3'
@@ -114,6 +114,27 @@ describe('backup and restore of a SQLite database', () => {
       await expect(restoreDatabase({ from: tampered, db: target }), what).rejects.toThrow(refusal)
       expect(existsSync(target), what).toBe(false)
     }
+    // SQLite refuses its reserved prefix `sqlite_` to CREATE, but an edit of the file (or of
+    // sqlite_master under writable_schema, which better-sqlite3's defensive mode forbids here)
+    // can name a trigger so, and SQLite then runs it: made as xqlite_zz, renamed in the bytes.
+    const reserved = join(dir, 'tampered-reserved-name.db')
+    await backupDatabase({ db: clean, out: reserved })
+    const edit = new SQLite(reserved)
+    edit.exec(`create trigger xqlite_zz after insert on admin_tokens begin
+      update admin_tokens set instance_id = null where id = new.id; end`)
+    edit.close()
+    const bytes = readFileSync(reserved)
+    for (let at = bytes.indexOf('xqlite_zz'); at >= 0; at = bytes.indexOf('xqlite_zz', at + 1))
+      bytes[at] = 0x73
+    writeFileSync(reserved, bytes)
+    const check = new SQLite(reserved, { readonly: true })
+    expect(check.prepare("select name from sqlite_master where type = 'trigger'").pluck().all()).toEqual([
+      'sqlite_zz',
+    ])
+    check.close()
+    await expect(restoreDatabase({ from: reserved, db: join(tempDir(), 'strongroom.db') })).rejects.toThrow(
+      /it has a trigger sqlite_zz that no migration makes/,
+    )
     // The untouched backup restores.
     const target = join(tempDir(), 'strongroom.db')
     const restored = await restoreDatabase({

@@ -108,7 +108,12 @@ async function withinCallersLifetime(
     .executeTakeFirst()
   if (parent?.expires_at == null) return body
   const leftS = Math.floor((Number(parent.expires_at) - now) / 1000)
-  if (leftS < 1) throw new InvalidToken()
+  if (leftS < 1) {
+    throw new InvalidParameter(
+      'expiresInSeconds',
+      'cannot be met: the admin token that creates it expires within a second',
+    )
+  }
   if (body.expiresInSeconds === undefined) return { ...body, expiresInSeconds: leftS }
   if (body.expiresInSeconds > leftS) {
     throw new InvalidParameter(
