@@ -49,7 +49,8 @@ the held credentials are served until they expire, then 503.
 Files (--file PATH=REF, REF as for strongroom run: strongroom://credential/ID[/FIELD],
 strongroom://account/TARGET/ACCOUNT/password|ssh-key, strongroom://provider/ID/oauth-token) are
 written with mode 0600 (beside PATH, then renamed), holding the value exactly, and rewritten when a
-poll (--poll, one audited read per reference) finds it changed.
+poll (--poll, one audited read per reference) finds it changed. At start, all or none: when one
+cannot be read or written, no file is written.
 
 Runs until SIGINT or SIGTERM.
 

@@ -14,7 +14,7 @@ import {
 } from '../run/references.js'
 import { RESOLVE_CONCURRENCY, type SecretSource, settleAll, valueFor } from '../run/resolve-references.js'
 import { Poller } from '../run/watch.js'
-import { writeFileAtomically } from './atomic-file.js'
+import { FileWriteError, writeFileAtomically, writeFilesAtomically } from './atomic-file.js'
 
 /** `--file PATH=REF`: a file to keep holding the secret a `strongroom://` reference names. */
 export interface SecretFileSpec {
@@ -97,7 +97,8 @@ export class SecretFiles {
   /**
    * Reads every reference and writes every file; any failure (a refusal, a field the credential
    * lacks, a file that cannot be written) rejects naming the file, the reference and the server's
-   * code, and then no file was written. Then starts polling.
+   * code, and then no file was written (all are written to temporary files first and renamed only
+   * once every one was written; see {@link writeFilesAtomically}). Then starts polling.
    */
   async start(): Promise<void> {
     if (this.#specs.length === 0) return
@@ -111,16 +112,19 @@ export class SecretFiles {
       for (const failure of failures.slice(0, -1)) this.#options.log(failure)
       throw new CliError('ApiError', failures.at(-1)!)
     }
-    for (const spec of this.#specs) {
-      const outcome = outcomes.get(spec) as { value: string }
-      try {
-        await this.#write(spec, outcome.value)
-      } catch (error) {
-        throw new CliError('OutputUnwritable', `cannot write ${spec.shown}: ${codeOf(error)}`, {
-          cause: error,
-        })
-      }
+    const values = this.#specs.map((spec) => (outcomes.get(spec) as { value: string }).value)
+    try {
+      await writeFilesAtomically(this.#specs.map((spec, i) => ({ path: spec.path, text: values[i]! })))
+    } catch (error) {
+      const failed =
+        error instanceof FileWriteError ? this.#specs.find((s) => s.path === error.path) : undefined
+      throw new CliError(
+        'OutputUnwritable',
+        `cannot write ${failed?.shown ?? 'the files'}: ${codeOf(error)} (no file was written)`,
+        { cause: error },
+      )
     }
+    for (const [i, spec] of this.#specs.entries()) this.#written(spec, values[i]!)
     this.#poller = new Poller(this.#options.pollMs, () => this.#poll())
     this.#poller.start()
   }
@@ -156,6 +160,10 @@ export class SecretFiles {
 
   async #write(spec: SecretFileSpec, value: string): Promise<void> {
     await writeFileAtomically(spec.path, value)
+    this.#written(spec, value)
+  }
+
+  #written(spec: SecretFileSpec, value: string): void {
     this.#hashes.set(spec.path, hashOf(value))
     this.#writes += 1
   }

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -155,6 +155,41 @@ describe('SecretFiles', () => {
       files(['a=strongroom://credential/k', 'b=strongroom://credential/missing'], source).rendered.start(),
     ).rejects.toThrow('cannot render b (strongroom://credential/missing): CredentialNotFound: no such thing')
     expect(await readdir(dir)).toEqual([])
+  })
+
+  it('writes no file when a later one cannot be written at start', async () => {
+    const { source } = tableSource({ k: apiKey('first-value'), l: apiKey('second-value') })
+    await writeFile(join(dir, 'kept'), 'old-value', { mode: 0o600 })
+    const { rendered } = files(
+      [
+        'a=strongroom://credential/k',
+        'kept=strongroom://credential/k',
+        'no/such/dir/b=strongroom://credential/l',
+      ],
+      source,
+    )
+    await expect(rendered.start()).rejects.toThrow('cannot write no/such/dir/b: ENOENT (no file was written)')
+    expect((await readdir(dir)).sort()).toEqual(['kept'])
+    expect(await readFile(join(dir, 'kept'), 'utf8')).toBe('old-value')
+    expect(rendered.writes).toBe(0)
+  })
+
+  it('puts back what it renamed when a later rename fails at start', async () => {
+    const { source } = tableSource({ k: apiKey('first-value'), l: apiKey('second-value') })
+    await writeFile(join(dir, 'kept'), 'old-value', { mode: 0o600 })
+    await mkdir(join(dir, 'a-folder'))
+    const { rendered } = files(
+      [
+        'new=strongroom://credential/k',
+        'kept=strongroom://credential/k',
+        'a-folder=strongroom://credential/l', // the temporary file is written; renaming it over a folder fails
+      ],
+      source,
+    )
+    await expect(rendered.start()).rejects.toThrow(/^cannot write a-folder: EISDIR \(no file was written\)$/)
+    expect((await readdir(dir)).sort()).toEqual(['a-folder', 'kept'])
+    expect(await readFile(join(dir, 'kept'), 'utf8')).toBe('old-value')
+    expect(await readdir(join(dir, 'a-folder'))).toEqual([])
   })
 
   it('says which field a credential lacks', async () => {
