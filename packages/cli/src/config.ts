@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { CliError } from './errors.js'
 
@@ -43,14 +43,29 @@ export function resolveServerUrl(flag: string | undefined, env: Env, cwd: string
 /**
  * The admin token: `STRONGROOM_ADMIN_TOKEN`, else the file `--token-file`, else
  * `./.strongroom/admin-token`. Never an argument: arguments end up in shell history and `ps`.
+ * A token file that group or others may read is used all the same (refusing it would break what
+ * worked), with one line given to `warn` saying how to fix it; the server, for its root key,
+ * refuses.
  */
-export function resolveAdminToken(tokenFile: string | undefined, env: Env, cwd: string): Resolved {
+export function resolveAdminToken(
+  tokenFile: string | undefined,
+  env: Env,
+  cwd: string,
+  warn: (line: string) => void = () => {},
+): Resolved {
   const defaultFile = resolve(cwd, ADMIN_TOKEN_FILE)
+  const onMode = (path: string, mode: number) => {
+    if ((mode & 0o044) !== 0 && process.platform !== 'win32') {
+      warn(
+        `warning: the admin token file ${path} can be read by group or others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); run: chmod 600 ${path}`,
+      )
+    }
+  }
   const found =
     fromValue(env['STRONGROOM_ADMIN_TOKEN'], 'STRONGROOM_ADMIN_TOKEN') ??
     (tokenFile === undefined
-      ? fromFile(defaultFile, 'admin token', true)
-      : fromFile(resolve(cwd, tokenFile), 'admin token', false))
+      ? fromFile(defaultFile, 'admin token', true, onMode)
+      : fromFile(resolve(cwd, tokenFile), 'admin token', false, onMode))
   if (found === undefined) {
     throw new CliError(
       'ConfigMissing',
@@ -80,16 +95,33 @@ function fromValue(value: string | undefined, source: string): Resolved | undefi
   return trimmed === undefined || trimmed === '' ? undefined : { value: trimmed, source }
 }
 
-/** Reads and trims a small config file; a missing one is undefined when `optional`, an error otherwise. */
-function fromFile(path: string, what: string, optional: boolean): Resolved | undefined {
+/**
+ * Reads and trims a small config file; a missing one is undefined when `optional`, an error
+ * otherwise. `onMode` is given the mode of the file read (of the file opened, not of a name that
+ * may have changed since).
+ */
+function fromFile(
+  path: string,
+  what: string,
+  optional: boolean,
+  onMode?: (path: string, mode: number) => void,
+): Resolved | undefined {
   let text: string
+  let mode: number
   try {
-    text = readFileSync(path, 'utf8')
+    const fd = openSync(path, 'r')
+    try {
+      mode = fstatSync(fd).mode
+      text = readFileSync(fd, 'utf8')
+    } finally {
+      closeSync(fd)
+    }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT' && optional) return undefined
     throw new CliError('ConfigInvalid', `cannot read the ${what} file ${path}: ${code ?? 'unreadable'}`)
   }
+  onMode?.(path, mode)
   const value = text.trim()
   if (value === '') throw new CliError('ConfigInvalid', `the ${what} file ${path} is empty`)
   return { value, source: path }

@@ -47,7 +47,9 @@ export class Context {
   client(): AdminClient {
     if (this.#client === undefined) {
       const url = resolveServerUrl(this.globals.url, this.io.env, this.io.cwd)
-      const token = resolveAdminToken(this.globals.tokenFile, this.io.env, this.io.cwd)
+      const token = resolveAdminToken(this.globals.tokenFile, this.io.env, this.io.cwd, (line) =>
+        this.io.stderr.write(`strongroom: ${line}\n`),
+      )
       this.rememberSecret(token.value)
       this.#client = new AdminClient({
         baseUrl: url.value,

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -82,6 +82,41 @@ describe('resolveAdminToken', () => {
     expect(() => resolveAdminToken(undefined, { STRONGROOM_ADMIN_TOKEN: secret }, cwd)).toThrow(
       'the admin token from STRONGROOM_ADMIN_TOKEN contains characters a token cannot have',
     )
+  })
+})
+
+describe('resolveAdminToken: the token file’s mode', () => {
+  /** Resolves with the token file at `mode`, returning the token and the warnings given. */
+  const withMode = (mode: number, tokenFile?: string) => {
+    const cwd = folder({ '.strongroom/admin-token': 'srat_default\n', 'other-token': 'srat_other\n' })
+    const path = join(cwd, tokenFile ?? '.strongroom/admin-token')
+    chmodSync(path, mode)
+    const warnings: string[] = []
+    const token = resolveAdminToken(tokenFile, {}, cwd, (line) => warnings.push(line))
+    return { path, token, warnings }
+  }
+
+  it('warns, once and naming the file and chmod 600, when group or others can read it, and uses it all the same', () => {
+    for (const [mode, tokenFile] of [
+      [0o644, undefined],
+      [0o640, 'other-token'],
+      [0o604, undefined],
+    ] as const) {
+      const { path, token, warnings } = withMode(mode, tokenFile)
+      expect(token.source).toBe(path)
+      expect(warnings).toEqual([
+        `warning: the admin token file ${path} can be read by group or others (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${path}`,
+      ])
+    }
+  })
+
+  it('says nothing for a file only its owner can read, or a token from the environment', () => {
+    for (const mode of [0o600, 0o400, 0o620]) expect(withMode(mode).warnings).toEqual([])
+    const cwd = folder({ '.strongroom/admin-token': 'srat_default\n' })
+    chmodSync(join(cwd, '.strongroom/admin-token'), 0o644)
+    const warnings: string[] = []
+    resolveAdminToken(undefined, { STRONGROOM_ADMIN_TOKEN: 'srat_env' }, cwd, (line) => warnings.push(line))
+    expect(warnings).toEqual([])
   })
 })
 

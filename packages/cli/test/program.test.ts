@@ -1,3 +1,6 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { run } from '../src/program.js'
 import { fakeFetch, fakeIo, pipedStdin } from './fake-io.js'
@@ -231,6 +234,26 @@ describe('run', () => {
         .split('\n')
         .map((line) => JSON.parse(line).seq),
     ).toEqual([2, 3])
+  })
+
+  it('warns on stderr, once, when the admin token file can be read by others, and goes on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strongroom-token-mode-'))
+    const tokenFile = join(dir, 'token')
+    writeFileSync(tokenFile, 'srat_FROM_FILE\n', { mode: 0o644 })
+    chmodSync(tokenFile, 0o644)
+    const { fetch, requests } = fakeFetch({
+      'GET /admin/v1/instances/idaas_z/grants': [200, { entities: [], nextToken: null, maxResults: 100 }],
+    })
+    const io = fakeIo({ env: { STRONGROOM_URL: 'http://sr.test' }, fetch, cwd: dir })
+    expect(
+      await run(['grant', 'list', '--instance', 'idaas_z', '--token-file', tokenFile, '--json'], io),
+    ).toBe(0)
+    expect(requests[0]?.headers.get('authorization')).toBe('Bearer srat_FROM_FILE')
+    expect(io.stdout.text).toBe('[]\n')
+    expect(io.stderr.text).toBe(
+      `strongroom: warning: the admin token file ${tokenFile} can be read by group or others (mode 0644); run: chmod 600 ${tokenFile}\n`,
+    )
+    rmSync(dir, { recursive: true, force: true })
   })
 
   it('accepts global options after the subcommand', async () => {
