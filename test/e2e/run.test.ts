@@ -169,7 +169,7 @@ describe('strongroom run', () => {
   })
   afterAll(async () => server?.stop())
 
-  it('gives the command the resolved values from the environment, --env-file and --env; plain values pass through', async () => {
+  it('gives the command the resolved values from the environment, --dotenv and --env; plain values pass through', async () => {
     const out = path('seen-env.json')
     const child = await script(
       'print-env.mjs',
@@ -188,7 +188,7 @@ describe('strongroom run', () => {
     )
     const r = await runToEnd(
       [
-        '--env-file',
+        '--dotenv',
         'app.env',
         '--env',
         'API_KEY=strongroom://credential/demo/api-key',
@@ -538,6 +538,79 @@ describe('strongroom run', () => {
       expect(await run.exited).toBe(0)
     }, 60_000)
   })
+
+  it('reads --dotenv in strongroom, not in node: a NODE_OPTIONS line runs no code in the CLI; --env-file is refused', async () => {
+    const marker = path('required-by')
+    await writeFile(
+      path('record.cjs'),
+      `require('fs').appendFileSync(${JSON.stringify(marker)}, String(process.argv[1]) + '\\n')`,
+    )
+    await writeFile(path('options.env'), `NODE_OPTIONS=--require ${path('record.cjs')}\nFROM_FILE=yes\n`)
+    // The file's variables are the command's: its NODE_OPTIONS applies to a node command, there only.
+    const child = await script('print-from-file.cjs', 'console.log(process.env.FROM_FILE)')
+    const r = await runToEnd(['--dotenv', 'options.env', '--', process.execPath, child])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout.toString()).toBe('yes\n')
+    expect(await fileText('required-by')).toBe(`${child}\n`) // not the CLI's bin.js: node left the file alone
+
+    const refused = await runToEnd(['--env-file', 'options.env', '--', '/bin/sh', '-c', 'exit 0'])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toBe(
+      "strongroom: --env-file was renamed --dotenv: node itself reads --env-file from the command line before strongroom starts (nodejs/node#54232), so the file's NODE_OPTIONS would run code inside strongroom\n",
+    )
+  })
+
+  it('does not pass the workload’s own client secret to the command, unless --pass-credentials (masked then)', async () => {
+    const child = await script(
+      'print-credentials.mjs',
+      `console.log(JSON.stringify({ API_KEY: process.env.API_KEY?.length, IDAAS_CLIENT_SECRET: process.env.IDAAS_CLIENT_SECRET ?? null, CONFIG: process.env.CLOUD_IDAAS_CONFIG_PATH !== undefined }))`,
+    )
+    const args = ['--env', 'API_KEY=strongroom://credential/demo/api-key', '--', process.execPath, child]
+    const stripped = await runToEnd(args)
+    expect(stripped.stderr).toBe('')
+    expect(stripped.code).toBe(0)
+    expect(JSON.parse(stripped.stdout.toString())).toEqual({
+      API_KEY: apiKey.length, // strongroom authenticated with the secret it did not pass on
+      IDAAS_CLIENT_SECRET: null,
+      CONFIG: true,
+    })
+
+    const passed = await runToEnd(['--pass-credentials', ...args])
+    expect(passed.code).toBe(0)
+    expect(JSON.parse(passed.stdout.toString())).toEqual({
+      API_KEY: apiKey.length,
+      IDAAS_CLIENT_SECRET: CONCEALED,
+      CONFIG: true,
+    })
+    expect(passed.stdout.toString()).not.toContain(env['IDAAS_CLIENT_SECRET']!)
+  })
+
+  for (const stream of ['stdout', 'stderr'] as const) {
+    it(`keeps supervising the command when the reader of its ${stream} goes away, and exits with the command's code`, async () => {
+      const marker = path(`${stream}-gone`)
+      // The command writes a line, then more every 20 ms; a failed write (EPIPE) makes it record
+      // that and exit 7. It would end by itself after 20 s (exit 9).
+      const child = await script(
+        `writes-${stream}.mjs`,
+        `import { writeFileSync } from 'node:fs'
+         const out = process.${stream}
+         out.on('error', (e) => { writeFileSync(${JSON.stringify(marker)}, e.code); process.exit(7) })
+         out.write('first\\n')
+         setInterval(() => out.write('more\\n'), 20)
+         setTimeout(() => process.exit(9), 20000)`,
+      )
+      const run = startRun(['--', process.execPath, child])
+      const readable = run.child[stream]!
+      await until('the first line', () =>
+        (stream === 'stdout' ? run.stdout().toString() : run.stderr()).includes('first'),
+      )
+      readable.destroy() // the reader goes away: run's next write there fails with EPIPE
+      const code = await run.exited
+      expect(code, run.stderr()).toBe(7)
+      expect(await fileText(`${stream}-gone`)).toBe('EPIPE')
+    })
+  }
 
   it('never prints a secret of its own: --verbose, a command that cannot start, a refused reference', async () => {
     const cases = [

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { constants } from 'node:os'
 import { CliError } from '../errors.js'
+import { GuardedOutput } from './guarded-output.js'
 import { MaskingStream, type SecretSet } from './masking-stream.js'
 
 /** How long to wait for the command's output to drain once it exited (a grandchild may hold it). */
@@ -12,7 +13,11 @@ export interface ChildSpec {
   readonly env: Readonly<Record<string, string>>
   /** Pipe stdout and stderr through a masker of these secrets; `undefined`: inherit them as they are. */
   readonly masking: SecretSet | undefined
-  /** Where masked output goes (`run`'s own stdout and stderr). */
+  /**
+   * Where masked output goes (`run`'s own stdout and stderr). When one is a {@link GuardedOutput}
+   * that breaks (its reader went away), the command's end of that pipe is closed: it gets EPIPE
+   * (or SIGPIPE) on its next write there, as it would have without `run` in between.
+   */
   readonly stdout: NodeJS.WritableStream
   readonly stderr: NodeJS.WritableStream
   readonly idleFlushMs?: number
@@ -71,14 +76,39 @@ export function spawnFailure(command: string, error: NodeJS.ErrnoException): Cli
 /**
  * Starts the command in `run`'s process group (see signals.ts for why), with stdin inherited and
  * stdout and stderr either inherited (byte-exact) or piped through a {@link MaskingStream}.
- * Rejects with a `CliError` (exit 127 or 126) when it cannot be started.
+ * Rejects with a `CliError` (exit 127 or 126) when it cannot be started, and (exit 1) when a
+ * variable holds a NUL character, which no environment can carry. No message repeats a value of
+ * the environment or of an argument: `spawn`'s own errors would.
  */
 export function startChild(spec: ChildSpec): Promise<RunningChild> {
   const masking = spec.masking
-  const child = spawn(spec.command, [...spec.args], {
-    env: { ...spec.env },
-    stdio: masking === undefined ? 'inherit' : ['inherit', 'pipe', 'pipe'],
-  })
+  const shown = JSON.stringify(spec.command)
+  const withNul = Object.keys(spec.env).filter((name) => spec.env[name]!.includes('\0'))
+  if (withNul.length > 0) {
+    const names = withNul.join(', ')
+    return Promise.reject(
+      new CliError(
+        'InputInvalid',
+        `cannot run ${shown}: the value of ${names} contains a NUL character, which an environment variable cannot hold`,
+      ),
+    )
+  }
+  const argWithNul = spec.args.findIndex((arg) => arg.includes('\0'))
+  if (argWithNul >= 0) {
+    const message = `cannot run ${shown}: argument ${argWithNul + 1} contains a NUL character`
+    return Promise.reject(new CliError('InputInvalid', message, { exitCode: 126 }))
+  }
+  let child: ChildProcess
+  try {
+    child = spawn(spec.command, [...spec.args], {
+      env: { ...spec.env },
+      stdio: masking === undefined ? 'inherit' : ['inherit', 'pipe', 'pipe'],
+    })
+  } catch (error) {
+    // spawn throws synchronously on what it cannot pass on (e.g. ERR_INVALID_ARG_VALUE), with the
+    // value in its message: report the code alone.
+    return Promise.reject(spawnFailure(spec.command, error as NodeJS.ErrnoException))
+  }
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       child.removeListener('spawn', onSpawn)
@@ -130,7 +160,11 @@ function running(child: ChildProcess, outputs: Promise<void>[]): RunningChild {
   }
 }
 
-/** Pipes a stream of the command through a masker into `target`, which stays open. */
+/**
+ * Pipes a stream of the command through a masker into `target`, which stays open. When `target`
+ * is a {@link GuardedOutput} that breaks, the command's end is closed (at once if it is broken
+ * already): what it writes there next fails, instead of being read and dropped for ever.
+ */
 function pipeMasked(
   source: NodeJS.ReadableStream & { destroy(): void },
   target: NodeJS.WritableStream,
@@ -142,7 +176,12 @@ function pipeMasked(
     spec.idleFlushMs === undefined ? {} : { idleFlushMs: spec.idleFlushMs },
   )
   return new Promise((resolve) => {
-    const finish = () => resolve()
+    const stopWatching =
+      target instanceof GuardedOutput ? target.whenBroken(() => source.destroy()) : () => {}
+    const finish = () => {
+      stopWatching()
+      resolve()
+    }
     masker.once('end', finish)
     masker.once('close', finish)
     source.once('close', () => {

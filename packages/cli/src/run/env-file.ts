@@ -1,5 +1,5 @@
 /**
- * `--env-file F` in dotenv syntax, as `dotenv` and `docker compose` read it:
+ * `--dotenv F` in dotenv syntax, as `dotenv` and `docker compose` read it:
  *
  * - one `KEY=value` a line, with an optional `export ` before the key, spaces around `=` allowed;
  *   a key is a letter or `_`, then letters, digits, `_`, `.` or `-`;
@@ -9,7 +9,8 @@
  *   `\n`, `\r`, `\t`, `\"` and `\\`; a quoted value may span lines; after the closing quote only
  *   spaces and a comment may follow;
  * - no `${VAR}` expansion: a value is what the file says;
- * - a key given twice: the later one wins.
+ * - a key given twice: the later one wins;
+ * - a NUL character anywhere is refused (no environment variable can hold one).
  *
  * Errors name the file and the line, never the line's text: it may hold a secret.
  */
@@ -45,6 +46,12 @@ const DOUBLE_QUOTED_ESCAPES: Readonly<Record<string, string>> = {
 export function parseEnvFile(text: string, fileName: string): EnvEntry[] {
   const source = text.startsWith('\uFEFF') ? text.slice(1) : text
   const lines = source.split('\n').map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line))
+  const withNul = lines.findIndex((line) => line.includes('\0'))
+  if (withNul >= 0) {
+    throw new EnvFileError(
+      `${fileName} line ${withNul + 1}: contains a NUL character, which an environment variable cannot hold`,
+    )
+  }
   const entries: EnvEntry[] = []
   for (let index = 0; index < lines.length; index++) {
     const lineNumber = index + 1

@@ -1,7 +1,7 @@
 /**
  * The command's environment is built in two steps:
  *
- * 1. **Sources**, later ones winning: the environment `run` inherited, each `--env-file` in order,
+ * 1. **Sources**, later ones winning: the environment `run` inherited, each `--dotenv` in order,
  *    then each `--env NAME=VALUE` in order ({@link mergeSources}).
  * 2. **Contributors**, in order, each given the environment so far and returning the variables it
  *    sets (or, with `undefined`, removes). The references contributor (resolve-references.ts)

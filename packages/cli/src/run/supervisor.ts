@@ -29,7 +29,7 @@ export interface RestartPolicy {
 export interface SuperviseOptions {
   readonly command: string
   readonly args: readonly string[]
-  /** The merged sources (inherited environment, `--env-file`, `--env`). */
+  /** The merged sources (inherited environment, `--dotenv`, `--env`). */
   readonly base: ReadonlyMap<string, SourcedValue>
   readonly contributors: readonly EnvironmentContributor[]
   readonly masking: boolean

@@ -73,6 +73,12 @@ describe('parseEnvFile', () => {
       [`A="${canary}`, /^\.env line 1: the quote is never closed$/],
       [`A="${canary}" trailing`, /^\.env line 1: only a comment may follow the closing quote$/],
       [`=${canary}`, /^\.env line 1: expected KEY=value$/],
+      [
+        `A=1\nB=${canary}\0tail`,
+        /^\.env line 2: contains a NUL character, which an environment variable cannot hold$/,
+      ],
+      [`A="first\n${canary}\0"`, /^\.env line 2: contains a NUL character/],
+      [`# a comment \0 ${canary}`, /^\.env line 1: contains a NUL character/],
     ]
     for (const [text, message] of cases) {
       let error: unknown

@@ -119,6 +119,20 @@ describe('supervise', () => {
     expect(second.torn).toBe(1)
   })
 
+  it('starts nothing when a value holds a NUL character, naming the variable and never the value', async () => {
+    const marker = join(dir, 'nul-never')
+    const o = options(`require('fs').writeFileSync(${JSON.stringify(marker)}, '')`, {
+      contributors: [new FakeContributor({ SECRET: 'hello\0world-secret-canary' })],
+    })
+    const error = await supervise(o).catch((e: unknown) => e)
+    expect(error).toMatchObject({
+      code: 'InputInvalid',
+      exitCode: 1,
+      message: `cannot run ${JSON.stringify(node)}: the value of SECRET contains a NUL character, which an environment variable cannot hold`,
+    })
+    await expect(readFile(marker)).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
   it('rejects with 127 for a command that does not exist', async () => {
     await expect(supervise({ ...options(''), command: join(dir, 'no-such-command') })).rejects.toMatchObject({
       exitCode: 127,
