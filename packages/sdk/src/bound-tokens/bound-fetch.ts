@@ -35,6 +35,8 @@ export function boundFetch(
     const headers = new Headers(init.headers)
     headers.set('authorization', bound.authorization)
     headers.set('dpop', bound.dpop)
-    return send(target, { ...init, headers })
+    // Not followed unless the caller asks: a redirect would carry the proof, and with a fetch that
+    // keeps `Authorization` across origins the token too, to wherever the answer points.
+    return send(target, { redirect: 'manual', ...init, headers })
   }
 }

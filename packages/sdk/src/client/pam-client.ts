@@ -59,6 +59,8 @@ import {
 
 /** The largest page ListAccounts serves: the fewest requests for the whole list. */
 const ACCOUNTS_PAGE_SIZE = 100
+/** `getAccounts()` holds the whole list: at most this many pages (100,000 accounts), or a `ServerError`. */
+const MAX_ACCOUNT_PAGES = 1_000
 
 /**
  * The client of the IDaaS PAM developer API 2022-02-25, against Alibaba Cloud IDaaS or a
@@ -569,17 +571,30 @@ export class PamClient implements AsyncDisposable {
       { cloudAccountRoleExternalId, durationSeconds },
       { signal },
     )
-    return parseCloudCredentials(action, body)
+    const credentials = parseCloudCredentials(action, body)
+    // Cached under the role asked for and handed out for hours: an answer about another role (a
+    // server bug, a proxy mixing answers up) must not pass as this one's.
+    const answered = credentials.cloudAccountRoleExternalId
+    if (answered !== '' && answered !== cloudAccountRoleExternalId) {
+      throw new ServerError(`${action} answered the credentials of another role than the one asked for`)
+    }
+    return credentials
   }
 
   async #listAccounts(signal: AbortSignal): Promise<readonly AccountSummary[]> {
     const accounts: AccountSummary[] = []
-    const list = async (query: { nextToken?: string | null }) =>
-      parseAccountSummaryPage(
+    const list = async (query: { nextToken?: string | null }) => {
+      const page = parseAccountSummaryPage(
         'ListAccounts',
         await this.#transport.call('ListAccounts', { ...query, maxResults: ACCOUNTS_PAGE_SIZE }, { signal }),
       )
-    for await (const page of pagesOf('ListAccounts', list, {})) accounts.push(...page.entities)
+      if (page.entities.length > ACCOUNTS_PAGE_SIZE) {
+        throw new ServerError(`ListAccounts answered more than the ${ACCOUNTS_PAGE_SIZE} accounts asked for`)
+      }
+      return page
+    }
+    for await (const page of pagesOf('ListAccounts', list, {}, MAX_ACCOUNT_PAGES))
+      accounts.push(...page.entities)
     return Object.freeze(accounts)
   }
 

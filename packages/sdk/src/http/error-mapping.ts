@@ -140,16 +140,12 @@ export function errorFromResponse(response: ErrorResponse, target: string): PamE
 }
 
 /** A 2xx whose body is not the JSON the SDK expects (e.g. a captive portal's HTML page). */
-export function unexpectedBodyError(
-  status: number,
-  headers: Headers,
-  target: string,
-  cause: unknown,
-): PamError {
+export function unexpectedBodyError(status: number, headers: Headers, target: string): PamError {
   const requestId = headers.get('x-request-id') ?? headers.get('x-acs-request-id')
+  // No `cause`: JSON.parse's SyntaxError quotes the body, and a body may be a secret (a password
+  // answered as text by a misrouted proxy would print under util.inspect of the error).
   return new ServerError(`${target} answered ${status} with a body that is not JSON`, {
     status,
-    cause,
     ...(requestId ? { requestId } : {}),
   })
 }

@@ -140,12 +140,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         if (text.trim() === '') return { done: true, value: undefined }
         try {
           return { done: true, value: JSON.parse(text) }
-        } catch (cause) {
-          return {
-            done: false,
-            error: unexpectedBodyError(status, headers, label, cause),
-            retryInMs: undefined,
-          }
+        } catch {
+          return { done: false, error: unexpectedBodyError(status, headers, label), retryInMs: undefined }
         }
       }
       const askedMs = retryAfterMs(headers, now())
@@ -165,6 +161,10 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         else breaker?.recordSuccess(permit)
       }
       if (!RETRYABLE_STATUSES.has(status)) return { done: false, error, retryInMs: undefined }
+      // A gateway's 502 or 504 says it gave up, not that the origin did nothing: the call may have
+      // run (a JWT minted, a session refreshed). Sent again only if a repeat is harmless.
+      if (!idempotent && (status === 502 || status === 504))
+        return { done: false, error, retryInMs: undefined }
       if (askedMs === undefined) return { done: false, error, retryInMs: backoff() }
       return { done: false, error, retryInMs: askedMs <= policy.maxRetryAfterMs ? askedMs : undefined }
     }

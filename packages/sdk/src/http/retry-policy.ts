@@ -3,8 +3,9 @@ import { invalidArgument } from './invalid-argument.js'
  * When and how long the client waits before trying a call again. Only what is safe is retried:
  * network failures that happened before the request could reach the server (refused, DNS,
  * unreachable, proxy tunnel refused with 502–504), network failures after sending for idempotent
- * calls only (reset, hang-up), and the statuses 429, 502, 503 and 504. Never another 4xx or 5xx,
- * never a timeout, never after the caller's signal aborted.
+ * calls only (reset, hang-up), and the statuses 429 and 503 (the server did not process it), and
+ * 502 and 504 for idempotent calls only (a gateway gave up: the origin may have run the call).
+ * Never another 4xx or 5xx, never a timeout, never after the caller's signal aborted.
  */
 export interface RetryPolicy {
   /** Total attempts, the first included; 1 disables retries. Default 3. */

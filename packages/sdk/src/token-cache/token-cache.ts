@@ -269,7 +269,10 @@ export class TokenCache implements AsyncDisposable, Disposable {
     this.#failures = 0
     this.#lastError = undefined
     this.#retryAt = undefined
-    this.#arm(times.refreshAt)
+    // Never sooner than MIN_BACKGROUND_REFRESH_MS: a server answering tokens that live a fraction
+    // of a second would otherwise have an idle client ask for one many times a second, for ever.
+    // A token that is over by then is not refreshed in the background; the next caller asks.
+    this.#arm(Math.max(times.refreshAt, receivedAt + MIN_BACKGROUND_REFRESH_MS))
     return { ok: true, token }
   }
 
@@ -305,6 +308,9 @@ export class TokenCache implements AsyncDisposable, Disposable {
     this.#timer = undefined
   }
 }
+
+/** The least time between a token's arrival and its refresh in the background. */
+const MIN_BACKGROUND_REFRESH_MS = 5_000
 
 function expiredOnArrival(expiresAt: number, receivedAt: number): CredentialProviderError {
   // Epoch seconds where milliseconds belong is the likely mistake: name it.

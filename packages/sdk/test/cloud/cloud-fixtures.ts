@@ -73,7 +73,13 @@ export function cloudClient(
   const { vendor = 'aws', lifetimeMs = HOUR } = options
   const answer = vendor === 'aws' ? awsAnswer : alibabaAnswer
   const handler: Handler =
-    options.handler ?? ((_request, index) => Response.json(answer(clock.now() + lifetimeMs, index + 1)))
+    options.handler ??
+    ((request, index) =>
+      Response.json({
+        ...answer(clock.now() + lifetimeMs, index + 1),
+        // The role asked for, as the server answers it.
+        cloudAccountRoleExternalId: request.url.searchParams.get('cloudAccountRoleExternalId'),
+      }))
   const { client, fake, provider } = clientWith(handler, {
     cloudCredentialsCache: { now: clock.now },
     http: { retry: false },

@@ -13,7 +13,7 @@ function recordingFetch(statuses: number[]) {
 
 describe('headers made afresh for every attempt', () => {
   it('each attempt, retries included, gets its own, over the call’s own headers', async () => {
-    const { fetch, sent } = recordingFetch([503, 502, 200])
+    const { fetch, sent } = recordingFetch([503, 429, 200])
     const http = createHttpClient({ fetch, sleep: async () => {} })
     let made = 0
     await http.request('POST', 'https://api.example.test/x', {

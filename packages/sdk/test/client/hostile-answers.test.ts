@@ -1,0 +1,143 @@
+// What the SDK does with answers a hostile or broken server (or a proxy in between) could give:
+// found by an attacker's review, each case failing on the code before its fix.
+import { inspect } from 'node:util'
+import { afterEach, describe, expect, it } from 'vitest'
+import { boundFetch } from '../../src/bound-tokens/bound-fetch.js'
+import { accessTokenFrom } from '../../src/credentials/token-response.js'
+import { ServerError } from '../../src/errors.js'
+import { createHttpClient } from '../../src/http/http-client.js'
+import { createProofKey } from '../../src/proof/proof-key.js'
+import { TokenCache } from '../../src/token-cache/token-cache.js'
+import { AWS_ROLE, awsAnswer, cloudClient } from '../cloud/cloud-fixtures.js'
+import { call, controlledFetch, FakeClock, SECOND, tokenFor } from '../token-cache/fake-clock.js'
+import { accountSummary } from './account-fixtures.js'
+import { clientWith, rejectionOf } from './support.js'
+
+const caches: TokenCache[] = []
+afterEach(() => {
+  for (const cache of caches.splice(0)) cache.close()
+})
+
+describe('answers a hostile server could give', () => {
+  it('getAccounts refuses a page longer than asked for, and a listing that never ends', async () => {
+    const long = clientWith(() =>
+      Response.json({
+        entities: Array.from({ length: 101 }, (_, i) => accountSummary(`t/${i}`)),
+        nextToken: null,
+        maxResults: 100,
+      }),
+    )
+    const tooLong = await rejectionOf(long.client.getAccounts())
+    expect(tooLong).toBeInstanceOf(ServerError)
+    expect((tooLong as Error).message).toMatch(/more than the 100 accounts asked for/)
+
+    // A new nextToken on every page: a bounded number of requests, then an error, not a full heap.
+    const endless = clientWith((_request, index) =>
+      Response.json({
+        entities: [accountSummary(`t/${index}`)],
+        nextToken: `next-${index}`,
+        maxResults: 100,
+      }),
+    )
+    const never = await rejectionOf(endless.client.getAccounts())
+    expect(never).toBeInstanceOf(ServerError)
+    expect((never as Error).message).toMatch(/answered more than 1000 pages/)
+    expect(endless.fake.requests).toHaveLength(1000)
+  })
+
+  it('sends a call that is not safe to repeat once after a 502 or 504; an idempotent one again', async () => {
+    for (const status of [502, 504]) {
+      const sent: string[] = []
+      const statuses = [status, status, 200]
+      const http = createHttpClient({
+        sleep: async () => {},
+        fetch: async (_url: string, init: RequestInit) => {
+          sent.push(init.method ?? 'GET')
+          return Response.json({ ok: true }, { status: statuses[sent.length - 1] ?? 200 })
+        },
+      })
+      // A gateway's 502/504: the origin may have minted a token already.
+      await expect(http.request('POST', 'https://api.example.test/mint', { json: {} })).rejects.toMatchObject(
+        {
+          status,
+        },
+      )
+      expect(sent).toEqual(['POST'])
+      await expect(http.request('GET', 'https://api.example.test/read')).resolves.toEqual({ ok: true })
+      expect(sent).toEqual(['POST', 'GET', 'GET'])
+    }
+  })
+
+  it('keeps no part of a body that is not JSON in the error, not even in its cause', async () => {
+    const http = createHttpClient({
+      fetch: async () => new Response('Tr0ub4dor&3-prod-db', { headers: { 'content-type': 'text/plain' } }),
+    })
+    const error = await rejectionOf(http.request('GET', 'https://api.example.test/password'))
+    expect(error).toBeInstanceOf(ServerError)
+    expect((error as Error).cause).toBeUndefined()
+    expect(inspect(error, { depth: 10 })).not.toContain('Tr0ub4dor')
+  })
+
+  it('refuses cloud credentials answered for another role than the one asked for', async () => {
+    const { client, clock } = cloudClient({
+      handler: () =>
+        Response.json({
+          ...awsAnswer(clock.now() + 3_600_000),
+          cloudAccountRoleExternalId: 'arn:aws:iam::999999999999:role/admin',
+        }),
+    })
+    const error = await rejectionOf(client.getCloudCredentials(AWS_ROLE))
+    expect(error).toBeInstanceOf(ServerError)
+    expect((error as Error).message).toMatch(/another role than the one asked for/)
+    await client.close()
+  })
+
+  it('boundFetch does not follow a redirect unless the caller asks', async () => {
+    const key = await createProofKey()
+    const redirects: (string | undefined)[] = []
+    const send = boundFetch('bound-token', key, {
+      fetch: async (_url, init) => {
+        redirects.push(init?.redirect)
+        return new Response('ok')
+      },
+    })
+    await send('https://api.example.test/a')
+    await send('https://api.example.test/b', { redirect: 'follow' })
+    expect(redirects).toEqual(['manual', 'follow'])
+  })
+
+  it('takes a token to live a year at most, and prints one with an absurd expires_in', () => {
+    const requestedAt = Date.UTC(2026, 0, 1)
+    const token = accessTokenFrom({ access_token: 'at', expires_in: 1e13 }, requestedAt)
+    expect(token.expiresAt).toBe(requestedAt + 365 * 24 * 3600 * 1000)
+    expect(() => inspect(token)).not.toThrow()
+  })
+
+  it('does not refresh in the background sooner than 5 s after a token arrived, however short its life', async () => {
+    const clock = new FakeClock()
+    const { fetchToken, calls } = controlledFetch()
+    const cache = new TokenCache({
+      fetchToken,
+      now: clock.now,
+      setTimeout: clock.setTimeout,
+      clearTimeout: clock.clearTimeout,
+      random: () => 0,
+    })
+    caches.push(cache)
+    const first = cache.getToken()
+    call(calls, 0).resolve(tokenFor(clock, 50))
+    await first
+    // A server answering 50 ms tokens: an idle client made a request every 33 ms before.
+    await clock.advance(3 * SECOND)
+    expect(calls).toHaveLength(1)
+    const second = cache.getToken()
+    expect(calls).toHaveLength(2)
+    call(calls, 1).resolve(tokenFor(clock, 60 * SECOND))
+    await second
+    // A token living a minute is still refreshed in the background, at 2/3 of its life.
+    await clock.advance(39 * SECOND)
+    expect(calls).toHaveLength(2)
+    await clock.advance(2 * SECOND)
+    expect(calls).toHaveLength(3)
+  })
+})
