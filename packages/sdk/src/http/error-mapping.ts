@@ -93,6 +93,11 @@ function errorOfServerCode(
   return ErrorClass === undefined ? undefined : new ErrorClass(message, options)
 }
 
+/** A request id as servers make them: printable ASCII without spaces, at most 128 characters. */
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/
+/** Control characters and line separators: a server's message must not start a new log line. */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g
+
 /**
  * Maps a non-2xx response to its error: 400/409/413/422 and other 4xx → `ValidationError` (with
  * `field`), 401 → `AuthenticationError`, 403 → `PermissionError`, 404/410 → `NotFoundError`,
@@ -115,13 +120,17 @@ export function errorFromResponse(response: ErrorResponse, target: string): PamE
     response.headers.get('x-request-id') ??
     response.headers.get('x-acs-request-id') ??
     undefined
-  if (requestId) options.requestId = requestId
+  // Quoted in the message and logged: only what looks like an id (no newline to forge a log line).
+  if (requestId && REQUEST_ID.test(requestId)) options.requestId = requestId
   const field = firstString(body, ['field', 'Field'])
   if (field !== undefined) options.field = field
 
   const status = response.status
   const fallback = `${target} answered ${status}${response.statusText ? ` ${response.statusText}` : ''}`
-  const message = serverMessage === undefined ? fallback : serverMessage.slice(0, MAX_SERVER_MESSAGE)
+  const message =
+    serverMessage === undefined
+      ? fallback
+      : serverMessage.slice(0, MAX_SERVER_MESSAGE).replace(CONTROL_CHARACTERS, ' ')
   const specific = status >= 400 && status < 500 ? errorOfServerCode(serverCode, message, options) : undefined
   if (specific !== undefined) return specific
   if (status === 401) return new AuthenticationError(message, options)
@@ -141,7 +150,8 @@ export function errorFromResponse(response: ErrorResponse, target: string): PamE
 
 /** A 2xx whose body is not the JSON the SDK expects (e.g. a captive portal's HTML page). */
 export function unexpectedBodyError(status: number, headers: Headers, target: string): PamError {
-  const requestId = headers.get('x-request-id') ?? headers.get('x-acs-request-id')
+  const header = headers.get('x-request-id') ?? headers.get('x-acs-request-id')
+  const requestId = header !== null && REQUEST_ID.test(header) ? header : null
   // No `cause`: JSON.parse's SyntaxError quotes the body, and a body may be a secret (a password
   // answered as text by a misrouted proxy would print under util.inspect of the error).
   return new ServerError(`${target} answered ${status} with a body that is not JSON`, {

@@ -78,6 +78,28 @@ describe('answers a hostile server could give', () => {
     expect(inspect(error, { depth: 10 })).not.toContain('Tr0ub4dor')
   })
 
+  it('quotes no request id that is not one, and no line break of a server message', async () => {
+    const forged = `req-1\n2026-12-07T00:00:00Z INFO admin logged in ${'x'.repeat(200)}`
+    const http = createHttpClient({
+      fetch: async () =>
+        Response.json(
+          { Code: 'Boom', Message: 'first line\nsecond line\u2028third', RequestId: forged },
+          { status: 500 },
+        ),
+      retry: false,
+    })
+    const error = (await rejectionOf(http.request('GET', 'https://api.example.test/x'))) as ServerError
+    expect(error.requestId).toBeUndefined()
+    expect(error.message).toBe('first line second line third')
+    const fine = createHttpClient({
+      fetch: async () => Response.json({ Message: 'no', RequestId: 'req_01ABC-def' }, { status: 500 }),
+      retry: false,
+    })
+    const quoted = (await rejectionOf(fine.request('GET', 'https://api.example.test/x'))) as ServerError
+    expect(quoted.requestId).toBe('req_01ABC-def')
+    expect(quoted.message).toBe('no (request id req_01ABC-def)')
+  })
+
   it('refuses cloud credentials answered for another role than the one asked for', async () => {
     const { client, clock } = cloudClient({
       handler: () =>
