@@ -1,5 +1,5 @@
 import type { CloudCredentialsCacheOptions } from '../cloud/cloud-credentials-cache.js'
-import { normaliseEndpoint } from '../config/endpoint-url.js'
+import { normaliseEndpoint, warnIfPlainHttp } from '../config/endpoint-url.js'
 import type { CredentialProvider } from '../credentials/credential-provider.js'
 import type { HttpClientOptions } from '../http/client-options.js'
 import { createHttpClient, type HttpClient } from '../http/http-client.js'
@@ -54,6 +54,7 @@ export function resolvePamClientOptions(options: PamClientOptions): ResolvedPamC
   if (typeof written !== 'string') throw invalidArgument('endpoint must be a URL string')
   const endpoint = normaliseEndpoint(written)
   if (!endpoint.ok) throw invalidArgument(`endpoint ${endpoint.rule}`)
+  warnIfPlainHttp(endpoint.url)
   return { credentials, instanceId, endpoint: endpoint.url, http: httpClient(options.http) }
 }
 

@@ -32,3 +32,30 @@ export function normaliseEndpoint(written: string): EndpointResult {
   }
   return { ok: true, url: withScheme.replace(/\/+$/, '') }
 }
+
+const warnedOrigins = new Set<string>()
+
+/**
+ * Warns once per origin (a process warning, `STRONGROOM_SDK_PLAIN_HTTP`) when `url` is plain http
+ * to a host other than this machine: the client secret and every token and secret would cross
+ * the network readable and changeable by whoever is on the path. Allowed, as a local server writes
+ * `http://127.0.0.1:…`, but never silently.
+ */
+export function warnIfPlainHttp(url: string): void {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return
+  }
+  if (parsed.protocol !== 'http:' || isLoopback(parsed.hostname) || warnedOrigins.has(parsed.origin)) return
+  warnedOrigins.add(parsed.origin)
+  process.emitWarning(
+    `${parsed.origin} is plain http to another machine: tokens and secrets travel readable by anyone on the path; use https`,
+    { code: 'STRONGROOM_SDK_PLAIN_HTTP' },
+  )
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+}

@@ -15,7 +15,7 @@ import {
 } from './client-config.js'
 import { fileError } from './config-error.js'
 import { ConfigObject } from './config-object.js'
-import { normaliseEndpoint } from './endpoint-url.js'
+import { normaliseEndpoint, warnIfPlainHttp } from './endpoint-url.js'
 import { jsonErrorPosition } from './json-error-position.js'
 
 /**
@@ -87,6 +87,7 @@ function endpoint(object: ConfigObject, name: string): string | undefined {
   if (written === undefined) return undefined
   const result = normaliseEndpoint(written)
   if (!result.ok) throw object.error(name, result.rule)
+  warnIfPlainHttp(result.url)
   return result.url
 }
 

@@ -1,8 +1,9 @@
 // What the SDK does with answers a hostile or broken server (or a proxy in between) could give:
 // found by an attacker's review, each case failing on the code before its fix.
 import { inspect } from 'node:util'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { boundFetch } from '../../src/bound-tokens/bound-fetch.js'
+import { warnIfPlainHttp } from '../../src/config/endpoint-url.js'
 import { accessTokenFrom } from '../../src/credentials/token-response.js'
 import { ServerError } from '../../src/errors.js'
 import { createHttpClient } from '../../src/http/http-client.js'
@@ -98,6 +99,28 @@ describe('answers a hostile server could give', () => {
     const quoted = (await rejectionOf(fine.request('GET', 'https://api.example.test/x'))) as ServerError
     expect(quoted.requestId).toBe('req_01ABC-def')
     expect(quoted.message).toBe('no (request id req_01ABC-def)')
+  })
+
+  it('warns once when the endpoint is plain http to another machine, never for this one', () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    try {
+      warnIfPlainHttp('http://pam.example.test:8080')
+      warnIfPlainHttp('http://pam.example.test:8080/v2')
+      for (const local of [
+        'http://127.0.0.1:8080',
+        'http://localhost:8080',
+        'http://[::1]:8080',
+        'https://pam.example.test',
+      ])
+        warnIfPlainHttp(local)
+      expect(warn).toHaveBeenCalledTimes(1)
+      expect(warn.mock.calls[0]?.[0]).toMatch(
+        /^http:\/\/pam\.example\.test:8080 is plain http to another machine/,
+      )
+      expect(warn.mock.calls[0]?.[1]).toMatchObject({ code: 'STRONGROOM_SDK_PLAIN_HTTP' })
+    } finally {
+      warn.mockRestore()
+    }
   })
 
   it('refuses cloud credentials answered for another role than the one asked for', async () => {
