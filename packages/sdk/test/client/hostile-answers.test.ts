@@ -1,23 +1,16 @@
 // What the SDK does with answers a hostile or broken server (or a proxy in between) could give:
 // found by an attacker's review, each case failing on the code before its fix.
 import { inspect } from 'node:util'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { boundFetch } from '../../src/bound-tokens/bound-fetch.js'
 import { warnIfPlainHttp } from '../../src/config/endpoint-url.js'
 import { accessTokenFrom } from '../../src/credentials/token-response.js'
 import { ServerError } from '../../src/errors.js'
 import { createHttpClient } from '../../src/http/http-client.js'
 import { createProofKey } from '../../src/proof/proof-key.js'
-import { TokenCache } from '../../src/token-cache/token-cache.js'
 import { AWS_ROLE, awsAnswer, cloudClient } from '../cloud/cloud-fixtures.js'
-import { call, controlledFetch, FakeClock, SECOND, tokenFor } from '../token-cache/fake-clock.js'
 import { accountSummary } from './account-fixtures.js'
 import { clientWith, rejectionOf } from './support.js'
-
-const caches: TokenCache[] = []
-afterEach(() => {
-  for (const cache of caches.splice(0)) cache.close()
-})
 
 describe('answers a hostile server could give', () => {
   it('getAccounts refuses a page longer than asked for, and a listing that never ends', async () => {
@@ -156,33 +149,5 @@ describe('answers a hostile server could give', () => {
     const token = accessTokenFrom({ access_token: 'at', expires_in: 1e13 }, requestedAt)
     expect(token.expiresAt).toBe(requestedAt + 365 * 24 * 3600 * 1000)
     expect(() => inspect(token)).not.toThrow()
-  })
-
-  it('does not refresh in the background sooner than 5 s after a token arrived, however short its life', async () => {
-    const clock = new FakeClock()
-    const { fetchToken, calls } = controlledFetch()
-    const cache = new TokenCache({
-      fetchToken,
-      now: clock.now,
-      setTimeout: clock.setTimeout,
-      clearTimeout: clock.clearTimeout,
-      random: () => 0,
-    })
-    caches.push(cache)
-    const first = cache.getToken()
-    call(calls, 0).resolve(tokenFor(clock, 50))
-    await first
-    // A server answering 50 ms tokens: an idle client made a request every 33 ms before.
-    await clock.advance(3 * SECOND)
-    expect(calls).toHaveLength(1)
-    const second = cache.getToken()
-    expect(calls).toHaveLength(2)
-    call(calls, 1).resolve(tokenFor(clock, 60 * SECOND))
-    await second
-    // A token living a minute is still refreshed in the background, at 2/3 of its life.
-    await clock.advance(39 * SECOND)
-    expect(calls).toHaveLength(2)
-    await clock.advance(2 * SECOND)
-    expect(calls).toHaveLength(3)
   })
 })

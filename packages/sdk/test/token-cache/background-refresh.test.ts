@@ -134,4 +134,21 @@ describe('TokenCache background refresh', () => {
     await clock.advanceTo(refreshAt)
     expect(calls).toHaveLength(2)
   })
+
+  it('does not refresh in the background sooner than 5 s after a token arrived, however short its life', async () => {
+    const { clock, cache, calls } = setUp()
+    await warm(cache, calls, tokenFor(clock, 50))
+    // A server answering 50 ms tokens: an idle client asked for one every 33 ms before.
+    await clock.advance(3 * SECOND)
+    expect(calls).toHaveLength(1)
+    const second = cache.getToken()
+    expect(calls).toHaveLength(2)
+    call(calls, 1).resolve(tokenFor(clock, MINUTE))
+    await second
+    // A token living a minute is still refreshed in the background, at 2/3 of its life.
+    await clock.advance(39 * SECOND)
+    expect(calls).toHaveLength(2)
+    await clock.advance(2 * SECOND)
+    expect(calls).toHaveLength(3)
+  })
 })
