@@ -23,9 +23,15 @@ interface Fixture {
   provider: string
   /** A JWT that the granted application generated: what the token operations act on. */
   jwt: { id: string; value: string }
+  /** A JWT the ungranted application generated before its grant was deleted. */
+  ungrantedJwt: { id: string; value: string }
   granted: TestWorkload
   ungranted: TestWorkload
 }
+
+/** The asking application's own JWT: the token operations act only on the caller's tokens. */
+const jwtOf = (f: Fixture, consumer: string) =>
+  consumer === f.ungranted.applicationId ? f.ungrantedJwt : f.jwt
 
 /** The scope each operation needs, and a request naming a resource that exists. */
 const GATED: Record<string, { scope: string; ask: (f: Fixture, consumer: string) => Ask }> = {
@@ -65,7 +71,7 @@ const GATED: Record<string, { scope: string; ask: (f: Fixture, consumer: string)
     ask: (f, consumer) => ({
       method: 'POST',
       path: '/authenticationTokens/_/actions/obtainJwt',
-      body: { consumerId: consumer, authenticationTokenId: f.jwt.id },
+      body: { consumerId: consumer, authenticationTokenId: jwtOf(f, consumer).id },
     }),
   },
   ListAuthenticationTokens: {
@@ -77,18 +83,18 @@ const GATED: Record<string, { scope: string; ask: (f: Fixture, consumer: string)
   },
   RevokeAuthenticationToken: {
     scope: 'authentication_token:manage',
-    ask: (f) => ({
+    ask: (f, consumer) => ({
       method: 'POST',
       path: '/authenticationTokens/_/actions/revoke',
-      body: { token: f.jwt.value },
+      body: { token: jwtOf(f, consumer).value },
     }),
   },
   ReinstateAuthenticationToken: {
     scope: 'authentication_token:manage',
-    ask: (f) => ({
+    ask: (f, consumer) => ({
       method: 'POST',
       path: '/authenticationTokens/_/actions/reinstate',
-      body: { token: f.jwt.value },
+      body: { token: jwtOf(f, consumer).value },
     }),
   },
   RevokeAuthenticationTokenByConsumer: {
@@ -185,24 +191,32 @@ describe.each(ENGINES)('the one authorization gate (%s)', (engine) => {
     ] as const) {
       await created('/grants', { applicationId: granted.applicationId, resourceType, resource, actions })
     }
-    const generated = await t.app.inject({
-      method: 'POST',
-      url: `/v2/${t.instanceId}/authenticationTokens/_/actions/generateJwt`,
-      headers: { authorization: `Bearer ${await granted.token()}`, 'content-type': 'application/json' },
-      payload: JSON.stringify({
-        credentialProviderIdentifier: 'gate-jwt',
-        subject: 's',
-        audiences: ['https://api.example.com'],
-      }),
-    })
-    expect(generated.statusCode, generated.body).toBe(200)
-    const jwt = generated.json()
-    f = {
-      provider: 'gate-jwt',
-      jwt: { id: jwt.authenticationTokenId, value: jwt.jwtContent.jwtValue },
-      granted,
-      ungranted,
+    const generate = async (app: TestWorkload) => {
+      const generated = await t.app.inject({
+        method: 'POST',
+        url: `/v2/${t.instanceId}/authenticationTokens/_/actions/generateJwt`,
+        headers: { authorization: `Bearer ${await app.token()}`, 'content-type': 'application/json' },
+        payload: JSON.stringify({
+          credentialProviderIdentifier: 'gate-jwt',
+          subject: 's',
+          audiences: ['https://api.example.com'],
+        }),
+      })
+      expect(generated.statusCode, generated.body).toBe(200)
+      const jwt = generated.json()
+      return { id: jwt.authenticationTokenId as string, value: jwt.jwtContent.jwtValue as string }
     }
+    // The ungranted application's own token, minted while it held a grant since deleted: a token
+    // of another application is a 404 whatever the grants (it is not there for the caller).
+    const temporary = await created('/grants', {
+      applicationId: ungranted.applicationId,
+      resourceType: 'credential_provider',
+      resource: 'gate-jwt',
+      actions: ['use'],
+    })
+    const ownJwt = await generate(ungranted)
+    expect((await call(t, 'DELETE', `${i}/grants/${temporary.grantId}`)).status).toBe(204)
+    f = { provider: 'gate-jwt', jwt: await generate(granted), ungrantedJwt: ownJwt, granted, ungranted }
     // Tokens of the granted application carrying a PAM scope the operation asked does not need.
     noScope = await granted.token(`${PAM}|cloud_account_role:obtain_access_credential`)
     noCloudScope = await granted.token(`${PAM}|credential:obtain`)

@@ -23,7 +23,16 @@ describe.each(ENGINES)('authorization of every developer-API operation on %s', (
   let now = START
   const tokens: Record<string, string> = {}
   let ops: Operation[] = []
-  let ids: { owner: string; stranger: string; otherInstance: string; ownerJwt: string; ownerShort: string }
+  let ids: {
+    owner: string
+    stranger: string
+    nobody: string
+    otherInstance: string
+    ownerJwt: string
+    ownerShort: string
+    tokenId: string
+    jwtProvider: string
+  }
 
   const send = async (
     op: Operation,
@@ -93,7 +102,7 @@ describe.each(ENGINES)('authorization of every developer-API operation on %s', (
       credentialType: 'api_key',
       value: { apiKey: 'canary-api-key' },
     })
-    await call(t, 'POST', `${i}/credential-providers`, {
+    const jwtProvider = await call(t, 'POST', `${i}/credential-providers`, {
       credentialProviderIdentifier: 'jwt-a',
       credentialProviderType: 'jwt',
     })
@@ -116,6 +125,10 @@ describe.each(ENGINES)('authorization of every developer-API operation on %s', (
     tokens.owner = await issue(owner)
     tokens.stranger = await issue(stranger)
     tokens.nobody = await issue(nobody)
+    // A prefix grant `a` on providers: it covers no provider here (identifiers `jwt-a`, `oauth-a`).
+    const prefixed = await app('prefixed')
+    await grant(prefixed.id, 'credential_provider', 'a', ['use'])
+    tokens.prefixed = await issue(prefixed)
     tokens.narrowCredential = await issue(owner, `${PAM}|credential:obtain`)
     tokens.narrowRead = await issue(owner, `${PAM}|authentication_token:read`)
     const minted = await mintAccessToken(t.services.signingKeys, now, {
@@ -152,14 +165,17 @@ describe.each(ENGINES)('authorization of every developer-API operation on %s', (
     expect(generated.status).toBe(200)
     const content = generated.body.jwtContent as { jwtValue: string; derivedShortToken: string }
     const otherInstance = (await call(t, 'POST', '/admin/v1/instances', { name: 'other' })).body.instanceId
+    const tokenId = generated.body.authenticationTokenId as string
     ids = {
       owner: owner.id,
       stranger: stranger.id,
+      nobody: nobody.id,
       otherInstance,
       ownerJwt: content.jwtValue,
       ownerShort: content.derivedShortToken,
+      tokenId,
+      jwtProvider: jwtProvider.body.credentialProviderId,
     }
-    const tokenId = generated.body.authenticationTokenId
     ops = [
       {
         name: 'ObtainCredential',
@@ -272,7 +288,11 @@ describe.each(ENGINES)('authorization of every developer-API operation on %s', (
     for (const op of ops) {
       const narrow = op.name === 'ObtainCredential' ? tokens.narrowRead : tokens.narrowCredential
       refused(await send(op, narrow), 403, 'InsufficientScope', `${op.name} without its scope`)
-      refused(await send(op, tokens.nobody), 403, 'PermissionDenied', `${op.name} without a grant`)
+      // Revoke and Reinstate name the owner's token: another application's token is not there
+      // for the caller, grant or no grant (own tokens without a grant: authorization-gate.test.ts).
+      const foreignToken = op.name === 'Revoke' || op.name === 'Reinstate'
+      const [status, code] = foreignToken ? [404, 'AuthenticationTokenNotFound'] : [403, 'PermissionDenied']
+      refused(await send(op, tokens.nobody), status, code, `${op.name} without a grant`)
     }
   })
 
@@ -312,6 +332,55 @@ describe.each(ENGINES)('authorization of every developer-API operation on %s', (
       { token: ids.ownerJwt },
     )
     expect(validate.body).toEqual({ active: true })
+  })
+
+  it('answers the same whether or not a resource the caller may not see exists', async () => {
+    const op = (name: string) => ops.find((o) => o.name === name)!
+    const missingId = `${ids.tokenId.slice(0, -1)}${ids.tokenId.endsWith('0') ? '1' : '0'}`
+    for (const id of [ids.tokenId, missingId]) {
+      const what = id === missingId ? 'a token that does not exist' : 'the owner’s token'
+      // A foreign consumerId is refused before anything is looked up.
+      refused(
+        await send(op('ObtainJwt'), tokens.nobody, t.instanceId, {
+          consumerId: ids.owner,
+          authenticationTokenId: id,
+        }),
+        403,
+        'PermissionDenied',
+        `ObtainJwt naming the owner as consumer, of ${what}`,
+      )
+      // Its own consumerId: another application's token is as absent as a missing one.
+      refused(
+        await send(op('ObtainJwt'), tokens.nobody, t.instanceId, {
+          consumerId: ids.nobody,
+          authenticationTokenId: id,
+        }),
+        404,
+        'AuthenticationTokenNotFound',
+        `ObtainJwt of ${what}`,
+      )
+    }
+    for (const token of [ids.ownerJwt, `${ids.ownerJwt.slice(0, -4)}AAAA`]) {
+      refused(
+        await send(op('Revoke'), tokens.nobody, t.instanceId, { token }),
+        404,
+        'AuthenticationTokenNotFound',
+        'Revoke',
+      )
+    }
+    // An `atp_…` id is matched by the provider's identifier, never as an identifier itself: a
+    // prefix grant `a` gets the same 403 for an existing provider's id and for a missing one.
+    for (const ref of [ids.jwtProvider, `atp_${'0'.repeat(26)}`]) {
+      refused(
+        await send(op('GenerateJwt'), tokens.prefixed, t.instanceId, {
+          ...op('GenerateJwt').fields,
+          credentialProviderIdentifier: ref,
+        }),
+        403,
+        'PermissionDenied',
+        `GenerateJwt by provider id ${ref} under a prefix grant`,
+      )
+    }
   })
 
   it('keeps the unauthenticated operations inside their instance', async () => {

@@ -83,6 +83,8 @@ export async function obtainJwt(
     async (unit) => {
       const unscoped = await refuseWithoutScope(unit, caller.workload, ['authentication_token:obtain'])
       if (unscoped) return unscoped
+      // Before the lookup: a foreign consumerId is refused whether or not the token exists.
+      if (!isCaller(caller.workload, body.consumerId)) return refuseOtherConsumer(unit, body.consumerId)
       const row = await unit.trx
         .selectFrom('authentication_tokens')
         .selectAll()
@@ -90,14 +92,15 @@ export async function obtainJwt(
         .where('instance_id', '=', instanceId)
         .executeTakeFirst()
       if (row?.type !== 'jwt') return unit.refuse(tokenNotFound(), 'not_found')
+      // Another application's token is not there for this caller: the same 404, before its
+      // provider's grant is asked, whose refusal would say the token exists (and name the provider).
+      if (row.consumer_id !== caller.workload.applicationId)
+        return unit.refuse(tokenNotFound(), 'other_consumer')
       const provider = await authorizeProvider(unit, caller.workload, instanceId, row.provider_id, 'read', {
         allowDisabled: true,
       })
       if (provider instanceof Refusal) return provider
       unit.about({ type: 'authentication_token', id: row.id })
-      if (!isCaller(caller.workload, body.consumerId)) return refuseOtherConsumer(unit, body.consumerId)
-      if (row.consumer_id !== caller.workload.applicationId)
-        return unit.refuse(tokenNotFound(), 'other_consumer')
       const jwt = await jwtOf(s, unit, row)
       if (jwt instanceof Refusal) return jwt
       await unit.succeed({ credentialProvider: provider.identifier })
@@ -209,13 +212,14 @@ export async function setTokenRevoked(
       if (unscoped) return unscoped
       const row = await findTokenRecord(s, unit.trx, instanceId, token)
       if (!row) return unit.refuse(tokenNotFound(), 'not_found')
+      // Another application's token: the same 404, before its provider's grant is asked (see obtainJwt).
+      if (row.consumer_id !== caller.workload.applicationId)
+        return unit.refuse(tokenNotFound(), 'other_consumer')
       const provider = await authorizeProvider(unit, caller.workload, instanceId, row.provider_id, 'manage', {
         allowDisabled: true,
       })
       unit.about({ type: 'authentication_token', id: row.id })
       if (provider instanceof Refusal) return provider
-      if (row.consumer_id !== caller.workload.applicationId)
-        return unit.refuse(tokenNotFound(), 'other_consumer')
       const changed =
         (await setTokensRevoked(
           unit,

@@ -4,7 +4,7 @@ import type { Workload } from '../../services.js'
 import type { CredentialProviderTable } from '../../store/schema.js'
 import { type AuditedUnit, Refusal } from '../audited-operation.js'
 import { authorize } from '../grants/authorize.js'
-import { findProvider } from './providers.js'
+import { findProvider, PROVIDER_ID } from './providers.js'
 
 /**
  * The provider a workload names, once the calling application holds `action` on it. The grant is
@@ -34,7 +34,13 @@ export async function authorizeProvider(
     noun: 'credential provider',
     ref,
     find: () => findProvider(unit.trx, instanceId, ref),
-    matchAs: (found) => ({ id: found?.id ?? '', identifier: found?.identifier ?? ref }),
+    // As accounts: a missing provider is matched by its identifier only when named by one. An
+    // `atp_…` id that matches no row has no identifier, so no prefix grant (`a`, `atp`…) lets it
+    // through to a 404 an existing provider's id would not get (an existence oracle).
+    matchAs: (found) => ({
+      id: found?.id ?? '',
+      identifier: found?.identifier ?? (PROVIDER_ID.test(ref) ? '' : ref),
+    }),
     notFound: () => new NotFound('CredentialProviderNotFound', `credential provider ${ref} does not exist`),
     disabledCode: 'CredentialProviderDisabled',
     ...(options.allowDisabled ? { allowDisabled: true } : {}),

@@ -180,7 +180,7 @@ export async function listProviders(
   )
 }
 
-const PROVIDER_ID = /^atp_[0-9a-z]{26}$/
+export const PROVIDER_ID = /^atp_[0-9a-z]{26}$/
 
 /** A provider of the instance by id (`atp_…`) or identifier, or undefined. No authorization here. */
 export function findProvider(
