@@ -504,4 +504,70 @@ describe('the console in Chromium: security', { timeout: 60_000 }, () => {
     // And the page is back at the sign-in form, with nothing of the session left in it.
     expect(await placesHolding(page, session.csrfToken)).toEqual([])
   })
+
+  it('says signed out only when it is: a sign-out that does not get through leaves the session and says so', async () => {
+    const { context, page, problems } = await open()
+    await signIn(page, server.url, adminToken)
+    // The request never reaches the server (a dropped connection).
+    problems.expect(/net::ERR_FAILED|Failed to load resource/, /\/console\/session$/)
+    await page.route('**/console/session', (route) =>
+      route.request().method() === 'DELETE' ? route.abort('failed') : route.continue(),
+    )
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.getByText(/^Sign-out failed: .* The session is still active; try again\.$/).waitFor()
+    expect(await page.getByText('You are signed out.').count()).toBe(0)
+    expect(await page.getByLabel('Admin token').count()).toBe(0)
+    expect(await sessionCookie(context)).toBeDefined()
+    // Let it through: now it is over.
+    await page.unroute('**/console/session')
+    await signOut(page)
+    expect(await sessionCookie(context)).toBeUndefined()
+    await page.getByText('You are signed out.').waitFor()
+  })
+
+  it('clears a copied secret from the clipboard on Hide, and on sign-out', async () => {
+    const canary = `sk_clip_${randomBytes(12).toString('hex')}`
+    await api.ok('POST', `/admin/v1/instances/${instanceId}/credentials`, {
+      credentialIdentifier: 'security/clipboard-canary',
+      credentialType: 'api_key',
+      value: { apiKey: canary },
+    })
+    const { context, page } = await open()
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url })
+    await signIn(page, server.url, adminToken)
+    await page.getByRole('link', { name: 'Credentials', exact: true }).click()
+    await page.getByRole('link', { name: 'security/clipboard-canary' }).click()
+    const clipboard = () => page.evaluate(() => navigator.clipboard.readText())
+    const revealAndCopy = async (reason: string) => {
+      await page.getByLabel('Reason').fill(reason)
+      await page.getByRole('button', { name: 'Reveal', exact: true }).click()
+      await page.getByText(canary).waitFor()
+      await page.getByRole('button', { name: 'Copy' }).click()
+      await page.getByRole('button', { name: 'Copied' }).waitFor()
+      expect(await clipboard()).toBe(canary)
+    }
+    await revealAndCopy('security test: clipboard hide')
+    await page.getByRole('button', { name: 'Hide' }).click()
+    await page.getByText(canary).waitFor({ state: 'detached' })
+    expect(await clipboard()).toBe('')
+
+    await revealAndCopy('security test: clipboard sign-out')
+    await signOut(page)
+    expect(await clipboard()).toBe('')
+  })
+
+  it('keeps every row’s actions on screen when a name is one long unbroken word', async () => {
+    await api.ok('POST', '/admin/v1/admin-tokens', { name: 'B'.repeat(128) })
+    const { page } = await open()
+    await signIn(page, server.url, adminToken)
+    await page.getByRole('link', { name: 'Admin tokens', exact: true }).click()
+    const table = page.locator('.table-wrap').first()
+    await table.locator('td', { hasText: 'B'.repeat(40) }).waitFor()
+    const { wrap, inner } = await table.evaluate((el) => ({
+      wrap: el.getBoundingClientRect().width,
+      inner: el.scrollWidth,
+    }))
+    // The table fits its frame: no Revoke button hides behind a horizontal scroll.
+    expect(inner).toBeLessThanOrEqual(Math.ceil(wrap))
+  })
 })

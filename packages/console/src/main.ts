@@ -17,7 +17,7 @@ import { signingKeysPage } from './page-signing-keys.js'
 import { BASE, href, match, navigate, route, startRouter } from './router.js'
 import { clearShell, renderShell } from './shell.js'
 import { signInPage } from './sign-in.js'
-import { messageOf, notice } from './ui.js'
+import { clearCopiedSecret, messageOf, notice } from './ui.js'
 
 type Page = (ctx: PageContext) => Promise<void> | void
 
@@ -70,6 +70,9 @@ const main = document.getElementById('main')!
 function leavePage(): void {
   leaving?.abort()
   leaving = null
+  clearCopiedSecret()
+  // A confirmation asked on the page left (or before the session ended) is not answered.
+  for (const dialog of document.querySelectorAll('dialog[open]')) (dialog as HTMLDialogElement).close()
   const fns = cleanups
   cleanups = []
   for (const fn of fns) {
@@ -204,14 +207,34 @@ function shellState(current: State, instanceId: string, routeName: string) {
   }
 }
 
+/** A session unused this long ends (the server's `SESSION_IDLE_MS`, services/console-sessions/). */
+const SESSION_IDLE_MINUTES = 30
+
+/**
+ * Ends the session. "Signed out" is said only when it is true: the server ended it (204) or it
+ * was gone already (401). When the server could not end it (a 5xx: it could not write the audit
+ * event), the server has still told the browser to drop its cookie, and the page says the session
+ * ends by itself. When the request did not get through (or was refused), the session is active
+ * and the page says so.
+ */
 async function signOut(): Promise<void> {
+  let message = 'You are signed out.'
   try {
     await request<void>('DELETE', '/console/session')
-  } catch {
-    // the session may already be gone; the page forgets it either way
+  } catch (error) {
+    const status = error instanceof ApiError ? error.status : 0
+    if (status >= 500) {
+      message = `This browser no longer holds the session, but the server could not end it (${messageOf(error)}). It ends by itself after ${SESSION_IDLE_MINUTES} minutes without use.`
+    } else if (status !== 401) {
+      replace(
+        main,
+        notice('error', `Sign-out failed: ${messageOf(error)} The session is still active; try again.`),
+      )
+      return
+    }
   }
   history.replaceState(null, '', `${BASE}/`)
-  showSignIn('You are signed out.')
+  showSignIn(message)
 }
 
 /**

@@ -17,6 +17,7 @@ import { readersSection } from './readers.js'
 import { href, navigate } from './router.js'
 import {
   badge,
+  clearCopiedSecret,
   confirmRotation,
   copyButton,
   editForm,
@@ -275,6 +276,7 @@ function revealPanel(ctx: PageContext, path: string): HTMLElement {
     shown?.remove()
     shown = null
     replace(slot)
+    clearCopiedSecret()
   }
   ctx.onLeave(hide)
   ctx.signal.addEventListener('abort', hide)

@@ -522,12 +522,28 @@ export async function reportTo(slot: HTMLElement, fn: () => Promise<unknown>): P
   }
 }
 
-/** Copy text to the clipboard, saying so on the button. */
+/** Whether a Copy button put a secret on the clipboard that has not been cleared since. */
+let secretOnClipboard = false
+
+/**
+ * Clears the clipboard if a Copy button put a secret there: when the value is hidden, its page
+ * left, or the session ended. Unconditionally (reading the clipboard first would ask the admin
+ * for a permission), so something copied since is cleared too; best effort, as a browser may
+ * refuse a write from a page without focus.
+ */
+export function clearCopiedSecret(): void {
+  if (!secretOnClipboard) return
+  secretOnClipboard = false
+  navigator.clipboard?.writeText('').catch(() => {})
+}
+
+/** Copy a secret to the clipboard, saying so on the button; `clearCopiedSecret` takes it off. */
 export function copyButton(getText: () => string, label = 'Copy'): HTMLButtonElement {
   const el = h('button', { type: 'button', class: 'ghost copy' }, label)
   el.addEventListener('click', () => {
     void navigator.clipboard.writeText(getText()).then(
       () => {
+        secretOnClipboard = true
         el.textContent = 'Copied'
         setTimeout(() => {
           el.textContent = label
@@ -566,6 +582,7 @@ export function oneTimeSecret(title: string, value: string): HTMLElement {
         onclick: () => {
           secret = null
           box.remove()
+          clearCopiedSecret()
         },
       },
       'Done',

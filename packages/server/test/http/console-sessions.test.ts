@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { selfSignedCertificate } from '../../../../test/support/tls.js'
 import { mintSecret } from '../../src/crypto/minted-secret.js'
+import { AuditUnavailable } from '../../src/errors.js'
 import { pruneConsoleSessions } from '../../src/store/housekeeping.js'
 import { call, ENGINES, openTestServer, type TestServer } from '../support/engines.js'
 import { logCollector, type SignedIn, sessionHeaders, signIn } from './console-support.js'
@@ -288,6 +289,35 @@ describe.each(ENGINES)('console sessions on %s', (engine) => {
     expect(Number(row.ended_at)).toBe(now)
     const refused = (await events('admin.authenticate')).at(-1)
     expect(refused?.details).toEqual({ why: 'session_ended', via: 'console_session' })
+  })
+
+  it('tells the browser to drop the cookie even when the server cannot end the session (503)', async () => {
+    const session = await open()
+    const realRun = t.services.committer.run.bind(t.services.committer)
+    // As the committer answers when its batch cannot be written.
+    t.services.committer.run = () =>
+      Promise.reject(new AuditUnavailable(new Error('SQLITE_FULL: database or disk is full')))
+    let out: Awaited<ReturnType<typeof t.app.inject>>
+    try {
+      out = await t.app.inject({
+        method: 'DELETE',
+        url: '/console/session',
+        headers: sessionHeaders(session),
+      })
+    } finally {
+      t.services.committer.run = realRun
+    }
+    expect(out.statusCode).toBe(503)
+    expect(out.json().Code).toBe('AuditUnavailable')
+    expect(out.headers['set-cookie']).toMatch(/^strongroom_session=; Max-Age=0;/)
+    // The server's session was not ended (no event could say so): it ends when idle, or now.
+    expect((await admin(session, 'GET', '/admin/v1/whoami')).status).toBe(200)
+    const out2 = await t.app.inject({
+      method: 'DELETE',
+      url: '/console/session',
+      headers: sessionHeaders(session),
+    })
+    expect(out2.statusCode).toBe(204)
   })
 
   it('refuses a session idle for 30 minutes, and any session 8 hours after sign-in however busy', async () => {

@@ -179,8 +179,10 @@ function registerSessionRoutes(scope: FastifyInstance, s: Services, options: Con
       clearCookieOnRefusal(reply, err)
       throw err
     }
-    await endConsoleSession(s, active, options.meta(request))
+    // The browser drops its cookie whatever happens next: if the server cannot end the session
+    // (its audit event cannot be written: 503), no one can go on using it from this browser.
     reply.header('set-cookie', clearedSessionCookie(options.secure()))
+    await endConsoleSession(s, active, options.meta(request))
     return reply.code(204).send()
   })
 }
