@@ -18,7 +18,18 @@ export const resourceId = (prefix: string) =>
     description: `${prefix}_…`,
   })
 
-export const Name = Type.String({ minLength: 1, maxLength: 128 })
+/**
+ * What names a thing to a person (an application, an admin token, a credential's display name):
+ * 1 to 128 characters, none of them a control character, a bidirectional override or isolate, or
+ * an invisible formatting character. Such a character would let one administrator make a name
+ * read as another to the next (`ci\u202Erotarepo` shows as "cioperator").
+ */
+export const Name = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2069\\ufeff]*$',
+  'x-rule': 'must not contain control, bidirectional or invisible formatting characters',
+})
 export const Description = Type.String({ maxLength: 1024 })
 
 /** Whether a resource (application, credential, account, provider, cloud account) may be used. */

@@ -101,6 +101,29 @@ describe.each(ENGINES)('admin API input handling on %s', (engine) => {
       status: 400,
       body: { field: 'name', rule: 'must be at most 128 characters' },
     })
+    // A name shown to people may not carry characters that make it read as another.
+    for (const name of [
+      'ci\u202Erotarepo',
+      'tab\there',
+      'zero\u200Bwidth',
+      'isolate\u2066x\u2069',
+      'bom\uFEFF',
+    ]) {
+      const disguised = await call(t, 'POST', `/admin/v1/instances/${t.instanceId}/applications`, { name })
+      expect(disguised, JSON.stringify(name)).toMatchObject({
+        status: 400,
+        body: {
+          field: 'name',
+          rule: 'must not contain control, bidirectional or invisible formatting characters',
+        },
+      })
+    }
+    const token = await call(t, 'POST', '/admin/v1/admin-tokens', { name: 'ci\u202Erotarepo' })
+    expect(token).toMatchObject({ status: 400, body: { field: 'name' } })
+    const plain = await call(t, 'POST', `/admin/v1/instances/${t.instanceId}/applications`, {
+      name: 'Zahlungsdienst – Prod 🚀 عربي',
+    })
+    expect(plain.status).toBe(201)
     const missing = await call(t, 'POST', `/admin/v1/instances/${t.instanceId}/credentials`, {
       credentialType: 'api_key',
       value: {},
