@@ -3,7 +3,7 @@ import { AuditBatch } from '../audit/appender.js'
 import { AuditUnavailable, PamError, ServiceUnavailable } from '../errors.js'
 import { type Change, ChangeBatch } from './changes.js'
 import type { Store } from './connect.js'
-import { isDatabaseUnavailable } from './postgres-pool.js'
+import { isDatabaseUnavailable, isTransientConflict } from './postgres-pool.js'
 import type { Database } from './schema.js'
 
 /** What a unit of work may touch: the batch transaction and the audit chain inside it. */
@@ -20,7 +20,15 @@ interface Pending {
   work: Work<unknown>
   resolve: (value: unknown) => void
   reject: (reason: unknown) => void
+  /** How many times the unit was given up to another node's transaction and queued again. */
+  conflicts?: number
 }
+
+/**
+ * How many times a unit is run again after PostgreSQL gave it up to another transaction (a
+ * deadlock between two nodes' batches, which lock chain heads in the order their units came).
+ */
+const MAX_CONFLICT_RETRIES = 3
 
 /** Whether this node can write: what `/readyz` reports. */
 export interface WriteHealth {
@@ -202,13 +210,22 @@ export class Committer {
     const changes = new ChangeBatch(this.store)
     const unit: Unit = { trx, audit, changes }
     const done: { pending: Pending; value: unknown }[] = []
+    // Units given up to another node's transaction, back at the head of the queue (in their
+    // order) for the next batch: if this batch is abandoned they are not refused with it, as they
+    // will run again (or be refused with the queue, if the database is gone).
+    const requeued = new Set<Pending>()
+    const others = (failed: Pending) => batch.filter((p) => p !== failed && !requeued.has(p))
     for (const pending of batch) {
       const mark = audit.checkpoint()
       const changeMark = changes.checkpoint()
       try {
         await this.statement(trx, 'savepoint sr_unit')
       } catch (err) {
-        await this.abandon(trx, batch, err)
+        await this.abandon(
+          trx,
+          batch.filter((p) => !requeued.has(p)),
+          err,
+        )
         return
       }
       try {
@@ -218,14 +235,11 @@ export class Committer {
       } catch (err) {
         audit.restore(mark)
         changes.restore(changeMark)
-        if (isDatabaseUnavailable(err)) {
+        const conflict = isTransientConflict(err)
+        if (isDatabaseUnavailable(err) && !conflict) {
           // The next unit would wait for the same timeout: the whole batch is refused now.
           pending.reject(err)
-          await this.abandon(
-            trx,
-            batch.filter((p) => p !== pending),
-            err,
-          )
+          await this.abandon(trx, others(pending), err)
           return
         }
         try {
@@ -233,12 +247,24 @@ export class Committer {
           await this.statement(trx, 'release savepoint sr_unit')
         } catch (rollbackErr) {
           pending.reject(err)
-          await this.abandon(
-            trx,
-            batch.filter((p) => p !== pending),
-            rollbackErr,
-          )
+          await this.abandon(trx, others(pending), rollbackErr)
           return
+        }
+        if (conflict) {
+          // Given up to another node's batch (its locks released by the rollback above, so that
+          // batch goes on): the rest of this batch commits, and this unit runs again in the next,
+          // after the other has committed. Not an outage: nothing else is refused.
+          const conflicts = (pending.conflicts ?? 0) + 1
+          if (conflicts <= MAX_CONFLICT_RETRIES) {
+            pending.conflicts = conflicts
+            this.queue.splice(requeued.size, 0, pending)
+            requeued.add(pending)
+            continue
+          }
+          pending.reject(
+            new ServiceUnavailable('the database gave this write up to concurrent ones; retry', err),
+          )
+          continue
         }
         pending.reject(err)
       }

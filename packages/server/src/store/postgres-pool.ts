@@ -35,6 +35,22 @@ function unavailableState(code: string): boolean {
   return /^(08|53|57P0[123]$|57014$|40001$|40P01$)/.test(code)
 }
 
+/**
+ * Whether `err` (or an error in its `cause` chain) is PostgreSQL giving up one transaction's
+ * statement to another's: a deadlock (40P01) or a serialisation failure (40001). Not an outage:
+ * the statement is fine, and run again after the other transaction commits it succeeds. The
+ * committer re-runs such a unit in its next batch rather than refusing the whole batch.
+ */
+export function isTransientConflict(err: unknown): boolean {
+  let current: unknown = err
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code
+    if (current instanceof pg.DatabaseError && (code === '40P01' || code === '40001')) return true
+    current = current.cause
+  }
+  return false
+}
+
 /** The database cannot be used for now (down, restarting, not answering, out of connections): 503. */
 export class DatabaseUnavailable extends ServiceUnavailable {}
 
