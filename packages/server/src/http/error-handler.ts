@@ -3,6 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { PamError } from '../errors.js'
 import { dpopChallenge, isDpopChallenged } from '../oauth/proof-of-possession/dpop-challenge.js'
 import { isDatabaseUnavailable } from '../store/postgres-pool.js'
+import { isUniqueViolation } from '../store/unique-violation.js'
 
 /**
  * `Retry-After` of an answer that says "unavailable for now" without a wait of its own (a database
@@ -179,6 +180,14 @@ function mapError(error: FastifyError | Error, surface: Surface): Mapped {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return answerTo('InvalidParameter.Body', 'content-length does not match the body', { field: 'body' })
   }
+  // A row another request inserted between a service's check and its insert (PostgreSQL nodes):
+  // a conflict to retry, whichever service missed mapping it to its own 409 (credentials.ts does).
+  if (causes(error).some((e) => isUniqueViolation(e))) {
+    return answerTo(
+      'Conflict',
+      'a concurrent request created or changed the same thing first; read it again, and retry if still needed',
+    )
+  }
   // A database that is down, restarting or timing out is unavailable for now, not broken.
   if (isDatabaseUnavailable(error)) {
     return answerTo('ServiceUnavailable', 'the database is unavailable; retry later')
@@ -191,6 +200,16 @@ function mapError(error: FastifyError | Error, surface: Surface): Mapped {
     'InternalError',
     'an internal error occurred; the request id identifies it in the server log',
   )
+}
+
+/** `error` and the errors of its `cause` chain, at most five deep. */
+function causes(error: unknown): unknown[] {
+  const found: unknown[] = []
+  for (let current = error, depth = 0; depth < 5 && current instanceof Error; depth++) {
+    found.push(current)
+    current = current.cause
+  }
+  return found
 }
 
 function fromValidation(e: AjvError, context: string): Mapped {

@@ -21,6 +21,7 @@ import { decodeCursor, type Page, pageById, toPage } from '../../store/paginatio
 import { prepare } from '../../store/prepared.js'
 import type { CredentialTable, Database } from '../../store/schema.js'
 import { startsWith } from '../../store/starts-with.js'
+import { isUniqueViolation, type UniqueIndex } from '../../store/unique-violation.js'
 import { checkSshKey } from '../accounts/ssh-key-check.js'
 import { requireInstance } from '../instances/instances.js'
 import { changeStatus } from '../status.js'
@@ -153,6 +154,13 @@ const advanceVersion = prepare(['id', 'version', 'current', 'now'], (db, p) =>
     .returning('id'),
 )
 
+/** The unique index a concurrent create of the same identifier runs into. */
+const CREDENTIALS_IDENTIFIER: UniqueIndex = {
+  name: 'credentials_identifier',
+  table: 'credentials',
+  columns: ['instance_id', 'identifier'],
+}
+
 export async function createCredential(
   s: Services,
   caller: Caller,
@@ -168,13 +176,13 @@ export async function createCredential(
       instanceId,
       identifier: body.credentialIdentifier,
     })
-    if (taken) {
-      throw new Conflict(
+    const identifierExists = () =>
+      new Conflict(
         'CredentialIdentifierExists',
         `a credential with identifier ${body.credentialIdentifier} already exists`,
         'credentialIdentifier',
       )
-    }
+    if (taken) throw identifierExists()
     const now = s.now()
     const row: CredentialTable = {
       id: newId('cred', now),
@@ -188,18 +196,25 @@ export async function createCredential(
       created_at: now,
       updated_at: now,
     }
-    await insertCredential.all(s.store, trx, {
-      id: row.id,
-      instanceId: row.instance_id,
-      identifier: row.identifier,
-      name: row.name,
-      type: row.type,
-      status: row.status,
-      description: row.description,
-      currentVersion: row.current_version,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-    })
+    try {
+      await insertCredential.all(s.store, trx, {
+        id: row.id,
+        instanceId: row.instance_id,
+        identifier: row.identifier,
+        name: row.name,
+        type: row.type,
+        status: row.status,
+        description: row.description,
+        currentVersion: row.current_version,
+        createdAt: row.created_at,
+        updatedAt: row.updated_at,
+      })
+    } catch (error) {
+      // Another node inserted the identifier after the check above (PostgreSQL; one SQLite node
+      // serialises its units): the same answer as if the check had seen it.
+      if (isUniqueViolation(error, CREDENTIALS_IDENTIFIER)) throw identifierExists()
+      throw error
+    }
     await insertVersion(s, trx, row, 1, value, caller.actor.id, now)
     await audit.append({
       instanceId,
@@ -336,8 +351,10 @@ export async function putCredentialVersion(
     const value = checkCredentialValue(row.type as CredentialType, body.value)
     const now = s.now()
     const version = row.current_version + 1
-    await insertVersion(s, trx, row, version, value, caller.actor.id, now)
-    // The version guard turns a concurrent rotation into a retryable conflict instead of a lost update.
+    // The version guard turns a concurrent rotation into a retryable conflict instead of a lost
+    // update. It comes first: on PostgreSQL the other rotation's update holds the row until it
+    // commits, and then this one matches nothing; inserting the version first would meet the
+    // other's version row and fail as a unique violation (a 500) before the guard could answer.
     const updated = await advanceVersion.all(s.store, trx, {
       id: row.id,
       version,
@@ -345,6 +362,7 @@ export async function putCredentialVersion(
       now,
     })
     if (updated.length !== 1) throw new Conflict('Conflict', 'the credential was rotated concurrently; retry')
+    await insertVersion(s, trx, row, version, value, caller.actor.id, now)
     row.current_version = version
     row.updated_at = now
     await audit.append({
