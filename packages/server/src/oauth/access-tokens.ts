@@ -33,6 +33,13 @@ export interface AccessTokenClaims {
    */
   sid?: string
   /**
+   * On a key-bound token (scoped or session): the `jti` of the plain token it was first derived
+   * from (or, for one issued from an OCI-signed request, the id of the API key that signed). It is
+   * refused once that is revoked, as the token it derives from would be: revoking a stolen bearer
+   * token must not leave the key-bound copy its thief made working.
+   */
+  pjti?: string
+  /**
    * Set on a scoped token (`scopedTokens/_/actions/issue`): it is never a session's own token,
    * even when it carries the `sid` of the session it was derived from, so it cannot refresh or
    * revoke that session.
@@ -73,6 +80,8 @@ export interface MintInput {
   sessionId?: string
   /** Marks a scoped token (`scoped: true`). */
   scoped?: boolean
+  /** The `jti` of the token a key-bound token derives from, first in its line (`pjti`). */
+  parentJti?: string
 }
 
 /** Mints an access token with the instance's active key. */
@@ -98,6 +107,7 @@ export async function mintAccessToken(
     ...(input.cnf ? { cnf: { jkt: input.cnf.jkt } } : {}),
     ...(input.sessionId ? { sid: input.sessionId } : {}),
     ...(input.scoped ? { scoped: true as const } : {}),
+    ...(input.parentJti ? { pjti: input.parentJti } : {}),
   }
   const token = await signJws(key, { alg: key.alg, typ: TYP, kid: key.kid }, claims)
   return { token, claims }
@@ -134,8 +144,17 @@ export async function verifyAccessToken(
   options: VerifyOptions,
 ): Promise<AccessTokenClaims> {
   const claims = await verifyAccessTokenExceptRevocation(s, keys, token, options)
-  const revoked = await revokedToken.first(s.store, s.store.db, { jti: claims.jti })
-  if (revoked) throw new InvalidToken('the access token has been revoked')
+  const revoked = await revokedToken.first(s.store, s.store.db, {
+    jti: claims.jti,
+    parent: claims.pjti ?? claims.jti,
+  })
+  if (revoked) {
+    throw new InvalidToken(
+      revoked.jti === claims.jti
+        ? 'the access token has been revoked'
+        : 'the access token it was derived from has been revoked',
+    )
+  }
   return claims
 }
 
@@ -190,8 +209,13 @@ export async function verifyAccessTokenExceptRevocation(
   return claims as AccessTokenClaims
 }
 
-const revokedToken = prepare(['jti'], (db, p) =>
-  db.selectFrom('revoked_access_tokens').select('jti').where('jti', '=', p.jti),
+/** The token's own revocation, or its parent's (`pjti`; the token's own jti again when it has none). */
+const revokedToken = prepare(['jti', 'parent'], (db, p) =>
+  db
+    .selectFrom('revoked_access_tokens')
+    .select('jti')
+    .where((eb) => eb.or([eb('jti', '=', p.jti), eb('jti', '=', p.parent)]))
+    .limit(1),
 )
 
 type UncheckedClaims = Readonly<Partial<AccessTokenClaims> & { nbf?: unknown }>

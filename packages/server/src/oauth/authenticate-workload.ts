@@ -126,6 +126,7 @@ async function authenticateBound(
     instanceId,
     clientId: claims.client_id,
     sessionId: claims.sid ?? '',
+    parentJti: claims.pjti ?? '',
   })
   if (!found) throw new Error('the one-row query returned no row')
   if (found.revoked !== null) throw await refuse('has been revoked')
@@ -150,6 +151,9 @@ async function authenticateBound(
       throw err
     }
   }
+  // After the session's own checks: a token of a session whose start was revoked says so as
+  // SessionRevoked; any other key-bound token, that its line's first token was revoked.
+  if (found.parentRevoked !== null) throw await refuse('was derived from a token that has been revoked')
   return {
     applicationId: found.applicationId,
     clientId: claims.client_id,
@@ -174,22 +178,25 @@ const revocationAndApplication = prepare(['jti', 'instanceId', 'clientId'], (db,
 )
 
 /**
- * `revocationAndApplication` and, for a token of a session, its session and whether the token
- * that started it was revoked: still one statement.
+ * `revocationAndApplication`, whether the token its line started from (`pjti`) was revoked, and, for
+ * a token of a session, its session and whether the token that started it was revoked: still one
+ * statement.
  */
-const boundTokenState = prepare(['jti', 'instanceId', 'clientId', 'sessionId'], (db, p) =>
+const boundTokenState = prepare(['jti', 'instanceId', 'clientId', 'sessionId', 'parentJti'], (db, p) =>
   db
     .selectFrom(db.selectNoFrom((eb) => eb.lit(1).as('one')).as('one'))
     .leftJoin('applications as a', (join) =>
       join.on('a.instance_id', '=', p.instanceId).on('a.client_id', '=', p.clientId),
     )
     .leftJoin('revoked_access_tokens as r', (join) => join.on('r.jti', '=', p.jti))
+    .leftJoin('revoked_access_tokens as rp', (join) => join.on('rp.jti', '=', p.parentJti))
     .leftJoin('token_sessions as ts', (join) =>
       join.on('ts.id', '=', p.sessionId).on('ts.instance_id', '=', p.instanceId),
     )
     .leftJoin('revoked_access_tokens as pr', 'pr.jti', 'ts.parent_jti')
     .select([
       'r.jti as revoked',
+      'rp.jti as parentRevoked',
       'a.id as applicationId',
       'a.status as applicationStatus',
       'ts.application_id as sessionApplicationId',

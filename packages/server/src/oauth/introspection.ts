@@ -1,6 +1,7 @@
 import { InvalidToken, OAuthError } from '../errors.js'
 import { requireLiveSession, SessionRefused } from '../services/bound-tokens/session-refused.js'
 import type { Services } from '../services.js'
+import { prepare } from '../store/prepared.js'
 import { type AccessTokenClaims, verifyAccessToken } from './access-tokens.js'
 import { issuerOf, requireAuthorizationServer } from './issuer.js'
 import { authenticateClient, type TokenRequest, type TokenThrottles } from './token-endpoint.js'
@@ -34,8 +35,22 @@ async function verified(s: Services, req: TokenRequest, token: string): Promise<
     if (err instanceof InvalidToken) return null
     throw err
   }
+  // As the developer API: a token of an application disabled or gone is not active.
+  const application = await applicationStatus.first(s.store, s.store.db, {
+    instanceId: req.instanceId,
+    clientId: claims.client_id,
+  })
+  if (application?.status !== 'enabled') return null
   return claims.sid === undefined || (await sessionIsLive(s, req.instanceId, claims)) ? claims : null
 }
+
+const applicationStatus = prepare(['instanceId', 'clientId'], (db, p) =>
+  db
+    .selectFrom('applications')
+    .select('status')
+    .where('instance_id', '=', p.instanceId)
+    .where('client_id', '=', p.clientId),
+)
 
 /**
  * A token of a session (a session token, or a scoped token derived from one, whatever key it is
@@ -75,7 +90,8 @@ function requiredToken(req: TokenRequest): string {
 /**
  * `POST …/oauth2/introspect` (RFC 7662): any authenticated client of the instance (a resource
  * server is one) learns whether an access token is active, and if so its claims. An unknown,
- * expired, revoked or forged token is simply `{"active": false}`. Audited.
+ * expired, revoked or forged token, one derived from a revoked token, one of a disabled or deleted
+ * application, or one of a session that ended is simply `{"active": false}`. Audited.
  */
 export async function introspect(
   s: Services,

@@ -3,7 +3,7 @@ import { MemoryReplayCache } from '../../../sdk/src/proof/memory-replay-cache.js
 import { ProofError } from '../../../sdk/src/proof/proof-error.js'
 import type { ProofKey } from '../../../sdk/src/proof/proof-key.js'
 import { verifyBoundToken } from '../../../sdk/src/proof/verify-bound-token.js'
-import { ENGINES } from '../support/engines.js'
+import { call, ENGINES } from '../support/engines.js'
 import {
   API,
   auditEvents,
@@ -13,9 +13,11 @@ import {
   dpopHeaders,
   issueScoped,
   newKey,
+  oauth,
   obtainPath,
   obtainUrl,
   openBoundTokenServer,
+  otherApplicationToken,
   PAM,
   publicUrlOf,
   START,
@@ -238,5 +240,58 @@ describe.each(ENGINES)('presenting a key-bound token to the developer API on %s'
     expect(await reason({ accessToken, proof, method: 'GET', url })).toBe('ProofReplayed')
     const foreign = (await dpopHeaders(b, other, accessToken, 'GET', '', { url })).dpop
     expect(await reason({ accessToken, proof: foreign, method: 'GET', url })).toBe('ProofKeyMismatch')
+  })
+
+  it('dies with the bearer token it was made from: a thief’s key-bound copy of a revoked token is refused', async () => {
+    const bearer = await b.accessToken()
+    const thief = await newKey('ES256')
+    const scoped = await issueScoped(b, bearer, {
+      scope: `${PAM}|credential:obtain`,
+      publicKey: bindingKeyOf(thief),
+      expiration: 3600,
+    })
+    expect(scoped.status, scoped.raw).toBe(200)
+    // And a scoped token made from that one: the line's first token is what counts.
+    const grandchildKey = await newKey('ES256')
+    const grandchild = await issueScoped(
+      b,
+      { token: scoped.body.accessToken, key: thief },
+      { scope: `${PAM}|credential:obtain`, publicKey: bindingKeyOf(grandchildKey) },
+    )
+    expect(grandchild.status, grandchild.raw).toBe(200)
+    const use = async (accessToken: string, k: ProofKey) =>
+      send(b.t, 'GET', obtainUrl(b), await dpopHeaders(b, k, accessToken, 'GET', obtainPath(b)))
+    expect((await use(scoped.body.accessToken, thief)).status).toBe(200)
+    expect((await oauth(b, 'introspect', { token: scoped.body.accessToken })).body.active).toBe(true)
+
+    expect((await oauth(b, 'revoke', { token: bearer })).status).toBe(200)
+    for (const [token, k] of [
+      [scoped.body.accessToken, thief],
+      [grandchild.body.accessToken, grandchildKey],
+    ] as const) {
+      const refused = await use(token, k)
+      expect(refused.status).toBe(401)
+      expect(refused.body.Code).toBe('InvalidToken')
+      expect(refused.body.Message).toContain('was derived from a token that has been revoked')
+      expect((await oauth(b, 'introspect', { token })).body).toEqual({ active: false })
+    }
+    // Tokens of other lines are untouched.
+    const fresh = await issueScoped(b, await b.accessToken(), {
+      scope: `${PAM}|credential:obtain`,
+      publicKey: bindingKeyOf(thief),
+    })
+    expect((await use(fresh.body.accessToken, thief)).status).toBe(200)
+  })
+
+  it('is not active at introspection once its application is disabled, as at the developer API', async () => {
+    const other = await otherApplicationToken(b, 'to-disable', [`${PAM}|.all`])
+    expect((await oauth(b, 'introspect', { token: other.token })).body.active).toBe(true)
+    const disabled = await call(
+      b.t,
+      'POST',
+      `/admin/v1/instances/${b.t.instanceId}/applications/${other.applicationId}/disable`,
+    )
+    expect(disabled.status, JSON.stringify(disabled.body)).toBe(200)
+    expect((await oauth(b, 'introspect', { token: other.token })).body).toEqual({ active: false })
   })
 })

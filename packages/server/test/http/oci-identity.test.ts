@@ -252,6 +252,16 @@ describe.each(ENGINES)('OCI identity data plane (%s)', (engine) => {
       { scope: `${PAM}|credential:obtain`, publicKey: bindingKeyOf(scopedKey) },
     )
     expect(scoped.status, scoped.raw).toBe(200)
+    // A scoped token straight from a signed request: its parent is the key too.
+    const directKey = await newKey('RS256')
+    const direct = await signedPost(b, leaked, SCOPED_PATH, {
+      scope: `${PAM}|credential:obtain`,
+      publicKey: pemOf(directKey),
+    })
+    expect(direct.status, direct.raw).toBe(200)
+    const useDirect = async () =>
+      send(b.t, 'GET', obtainUrl(b), await dpopHeaders(b, directKey, direct.body.token, 'GET', obtainPath(b)))
+    expect((await useDirect()).status).toBe(200)
 
     const removed = await send(
       b.t,
@@ -279,6 +289,9 @@ describe.each(ENGINES)('OCI identity data plane (%s)', (engine) => {
     )
     expect(derived.status).toBe(401)
     expect(derived.body.Code).toBe('SessionRevoked')
+    const afterRemoval = await useDirect()
+    expect(afterRemoval.status).toBe(401)
+    expect(afterRemoval.body.Message).toContain('was derived from a token that has been revoked')
     const removal = (await events()).filter((e) => e.action === 'application_key.remove')
     expect(JSON.parse(String(removal.at(-1)!.details))).toMatchObject({
       applicationKeyId: leaked.applicationKeyId,

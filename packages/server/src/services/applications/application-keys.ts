@@ -118,7 +118,13 @@ export async function removeApplicationKey(
         `application key ${applicationKeyId} does not exist for ${applicationId}`,
       )
     }
-    const sessionsEnded = await endSessionsStartedWith(trx, instanceId, applicationKeyId, s.now())
+    const sessionsEnded = await endSessionsStartedWith(
+      trx,
+      instanceId,
+      applicationId,
+      applicationKeyId,
+      s.now(),
+    )
     await audit.append({
       instanceId,
       actor: caller.actor,
@@ -135,16 +141,18 @@ export async function removeApplicationKey(
 const MAX_SESSION_MS = (IssueSessionTokenBody.properties.sessionExpirationInMinutes.maximum ?? 60) * 60_000
 
 /**
- * A key that signed OCI requests (GenerateUpst) is the parent of the sessions it started: their
- * `parent_jti` is the key's id (services/oci/authenticate-oci-request.ts). Removing the key ends
- * them, and the scoped tokens derived from them, as revoking an access token ends its sessions:
- * the key's id goes on the revocation list every session check reads, for as long as any of its
- * sessions, or one started in a batch racing this one, could still be live. Answers how many of
- * its sessions were live.
+ * A key that signed OCI requests is the parent of what they were given: the sessions it started
+ * (GenerateUpst; their `parent_jti` is the key's id, services/oci/authenticate-oci-request.ts)
+ * and the scoped tokens (generateScopedAccessToken; their `pjti` is the key's id). Removing the
+ * key ends them all, as revoking an access token ends what was derived from it: the key's id goes
+ * on the revocation list every check reads, for as long as any of them, or one issued in a batch
+ * racing this one, could still be live (a session lives 60 minutes at most, a scoped token no
+ * longer than the application's access tokens). Answers how many of its sessions were live.
  */
 async function endSessionsStartedWith(
   trx: Kysely<Database>,
   instanceId: string,
+  applicationId: string,
   keyId: string,
   now: number,
 ): Promise<number> {
@@ -156,7 +164,16 @@ async function endSessionsStartedWith(
     .where('revoked', '=', 0)
     .where('expires_at', '>', now)
     .executeTakeFirstOrThrow()
-  const expiresAt = Math.max(Number(sessions.lastEnd ?? 0), now + MAX_SESSION_MS)
+  const application = await trx
+    .selectFrom('applications')
+    .select('access_token_lifetime')
+    .where('id', '=', applicationId)
+    .executeTakeFirstOrThrow()
+  const expiresAt = Math.max(
+    Number(sessions.lastEnd ?? 0),
+    now + MAX_SESSION_MS,
+    now + Number(application.access_token_lifetime) * 1000,
+  )
   await trx
     .insertInto('revoked_access_tokens')
     .values({ jti: keyId, instance_id: instanceId, expires_at: expiresAt })

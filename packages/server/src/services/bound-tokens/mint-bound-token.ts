@@ -7,7 +7,7 @@ import type { Services } from '../../services.js'
 export interface BoundTokenInput {
   instanceId: string
   /** The token it is derived from: its subject, client, actor and subject issuer carry over. */
-  from: Readonly<Pick<AccessTokenClaims, 'sub' | 'client_id' | 'act' | 'subject_issuer'>>
+  from: Readonly<Pick<AccessTokenClaims, 'sub' | 'client_id' | 'act' | 'subject_issuer' | 'jti' | 'pjti'>>
   scope: ScopeSet
   jkt: string
   lifetimeSeconds: number
@@ -42,6 +42,8 @@ export async function mintBoundToken(
     ...(input.from.subject_issuer ? { subjectIssuer: input.from.subject_issuer } : {}),
     ...(input.sessionId ? { sessionId: input.sessionId } : {}),
     ...(input.scoped ? { scoped: true } : {}),
+    // The first of its line: revoking that ends every key-bound token made from it, however derived.
+    parentJti: input.from.pjti ?? input.from.jti,
   })
   return {
     claims,
