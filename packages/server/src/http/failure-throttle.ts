@@ -12,6 +12,14 @@ export interface ThrottleOptions {
   onRefuse?: () => void
 }
 
+/**
+ * The longest part of a source that keys its bucket: a client id may be 16 KiB, and 10,000 of
+ * them whole would hold 160 MB. The shared throttle keys its rows the same way.
+ */
+export const MAX_SOURCE_KEY = 256
+
+const keyOf = (source: string) => (source.length > MAX_SOURCE_KEY ? source.slice(0, MAX_SOURCE_KEY) : source)
+
 interface Bucket {
   tokens: number
   at: number
@@ -32,7 +40,7 @@ export class FailureThrottle {
 
   /** Seconds `source` must wait before trying again; 0 when it may try now. */
   retryAfter(source: string): number {
-    const bucket = this.refill(source)
+    const bucket = this.refill(keyOf(source))
     if (!bucket || bucket.tokens >= 1) return 0
     return Math.ceil((1 - bucket.tokens) / this.options.refillPerSecond)
   }
@@ -50,10 +58,11 @@ export class FailureThrottle {
 
   /** Spends one failure; true when this failure exhausted the source (it is throttled from now). */
   fail(source: string): boolean {
-    const bucket = this.refill(source) ?? { tokens: this.options.burst, at: this.options.now() }
+    const key = keyOf(source)
+    const bucket = this.refill(key) ?? { tokens: this.options.burst, at: this.options.now() }
     bucket.tokens = Math.max(0, bucket.tokens - 1)
-    this.buckets.delete(source)
-    this.buckets.set(source, bucket)
+    this.buckets.delete(key)
+    this.buckets.set(key, bucket)
     if (this.buckets.size > this.maxSources) this.buckets.delete(this.buckets.keys().next().value!)
     return bucket.tokens < 1
   }
@@ -76,11 +85,12 @@ export class FailureThrottle {
    * spent source needs remembering.
    */
   adopt(source: string, tokens: number): void {
-    const held = this.refill(source)?.tokens ?? this.options.burst
+    const key = keyOf(source)
+    const held = this.refill(key)?.tokens ?? this.options.burst
     const left = Math.min(held, tokens)
-    this.buckets.delete(source)
+    this.buckets.delete(key)
     if (left >= this.options.burst) return
-    this.buckets.set(source, { tokens: Math.max(0, left), at: this.options.now() })
+    this.buckets.set(key, { tokens: Math.max(0, left), at: this.options.now() })
     if (this.buckets.size > this.maxSources) this.buckets.delete(this.buckets.keys().next().value!)
   }
 

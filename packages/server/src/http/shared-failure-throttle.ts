@@ -5,13 +5,15 @@ import type { Services } from '../services.js'
 import type { Committer } from '../store/committer.js'
 import type { Store } from '../store/connect.js'
 import { prepare } from '../store/prepared.js'
-import { FailureThrottle, type ThrottleOptions } from './failure-throttle.js'
+import { FailureThrottle, MAX_SOURCE_KEY, type ThrottleOptions } from './failure-throttle.js'
 
 /**
- * A throttle checked before the request does any work (the OAuth endpoints, session refresh and
- * revoke): asynchronous, since it may be kept in the database.
+ * A throttle checked before the request does any work (the OAuth endpoints' per-address budget,
+ * session refresh and revoke): asynchronous, since it may be kept in the database. It can be
+ * asked once an authentication has failed too (`AddressThrottle`): the OAuth endpoints'
+ * per-client budget is, since anyone who knows a client id can spend it.
  */
-export interface ClientThrottle {
+export interface ClientThrottle extends AddressThrottle {
   /** Throws 429 `Throttling.User` with `Retry-After` when `source` must wait before trying again. */
   refuseIfExhausted(source: string, message?: string): Promise<void>
   /** Spends one failure; true when this failure exhausted the source (it is throttled from now). */
@@ -33,9 +35,10 @@ export interface AddressThrottle {
   /**
    * Counts one failed authentication of `source`: throws 429 `Throttling.User` when `source` had
    * no failure left, else spends one and answers whether that one exhausted it. The check and the
-   * spending are one step, so concurrent failures cannot all pass the check first.
+   * spending are one step, so concurrent failures cannot all pass the check first. `message` is
+   * the 429's, in place of the default one about an address.
    */
-  countFailure(source: string): boolean | Promise<boolean>
+  countFailure(source: string, message?: string): boolean | Promise<boolean>
 }
 
 /** This node's own buckets, for one node alone (the embedded SQLite default). */
@@ -43,6 +46,8 @@ function localThrottle(throttle: FailureThrottle): ClientThrottle {
   return {
     refuseIfExhausted: async (source, message) => throttle.refuseIfExhausted(source, message),
     fail: async (source) => throttle.fail(source),
+    retryAfter: (source) => throttle.retryAfter(source),
+    countFailure: (source, message) => throttle.countFailure(source, message),
   }
 }
 
@@ -67,7 +72,7 @@ export function addressThrottle(s: Cluster, surface: string, options: ThrottleOp
     : new SharedFailureThrottle(s.store, surface, options, s.committer, s.log)
 }
 
-// Read on every request to the OAuth endpoints (twice: per address and per client): compiled once.
+// Read on every request to the OAuth endpoints (per address): compiled once.
 const bucketOf = prepare(['surface', 'source'], (db, p) =>
   db
     .selectFrom('auth_failures')
@@ -77,7 +82,7 @@ const bucketOf = prepare(['surface', 'source'], (db, p) =>
 )
 
 /** A source as a key: client ids come from the request and may be long; none of ours is. */
-const MAX_SOURCE = 256
+const MAX_SOURCE = MAX_SOURCE_KEY
 
 /** How often the throttle says, at most, that the database does not take its failures. */
 const OUTAGE_LOG_INTERVAL_MS = 60_000
@@ -89,8 +94,9 @@ const OUTAGE_LOG_INTERVAL_MS = 60_000
  * upsert (the bucket refilled for the time that passed, then spent). This process keeps a copy of
  * each bucket it learned is exhausted, and refuses from it without asking the database.
  *
- * As a `ClientThrottle` each check reads the bucket (a primary-key read) unless the copy already
- * refuses. As an `AddressThrottle` nothing is read before a failure: the failure is one
+ * Checked before the work (`refuseIfExhausted`), each check reads the bucket (a primary-key read)
+ * unless the copy already refuses. Asked once an authentication has failed (`countFailure`, the
+ * `AddressThrottle` way), nothing is read before a failure: the failure is one
  * conditional upsert that spends only if a failure is left, so the cluster allows the budget
  * exactly. A process that did not know the source was exhausted has by then audited that failure
  * as any other: a throttled source leaves at most one such event per process each time the
@@ -146,9 +152,9 @@ export class SharedFailureThrottle implements ClientThrottle, AddressThrottle {
     return tokens < 1
   }
 
-  async countFailure(source: string): Promise<boolean> {
+  async countFailure(source: string, message?: string): Promise<boolean> {
     const key = source.slice(0, MAX_SOURCE)
-    if (this.known.retryAfter(key) > 0) this.refuse(key)
+    if (this.known.retryAfter(key) > 0) this.refuse(key, message)
     let tokens: number | null
     try {
       tokens = await this.spend(key, 'if-left')
@@ -158,13 +164,13 @@ export class SharedFailureThrottle implements ClientThrottle, AddressThrottle {
         'failed authentications are counted by this process alone: the database does not take them',
       )
       // Refused through `refuse`, so that the metrics count it, as every other refusal.
-      if (this.known.retryAfter(key) > 0) this.refuse(key)
+      if (this.known.retryAfter(key) > 0) this.refuse(key, message)
       return this.known.fail(key)
     }
     if (tokens === null) {
       // Spent through other processes: learn for how long, and refuse.
       this.known.adopt(key, (await this.stored(key)) ?? 0)
-      this.refuse(key)
+      this.refuse(key, message)
     }
     this.known.adopt(key, tokens)
     return tokens < 1

@@ -10,6 +10,27 @@ export class ScopeError extends Error {
   override name = 'ScopeError'
 }
 
+/** Characters of a request's own words an error message repeats at most. */
+export const ECHO_MAX = 64
+
+/**
+ * A word of the request as an error message may repeat it: at most `ECHO_MAX` characters (then
+ * `...`), and anything outside printable ASCII (controls, bidi overrides, any non-ASCII) as `?`.
+ * An error is read by people and logs; it must not carry a 16 KiB scope, or text that reorders or
+ * hides what is around it.
+ */
+export function echo(input: string): string {
+  let out = ''
+  let count = 0
+  for (const ch of input) {
+    if (count === ECHO_MAX) return `${out}...`
+    const code = ch.codePointAt(0)!
+    out += code >= 0x20 && code <= 0x7e ? ch : '?'
+    count++
+  }
+  return out
+}
+
 const AUDIENCE = /^[\x21-\x7e]+$/
 const VALUE = /^[\x21-\x7b\x7d\x7e]+$/ // printable, no space, no '|'
 
@@ -29,14 +50,17 @@ export function parseScope(raw: string): ScopeSet {
       const named = token.slice(0, bar)
       value = token.slice(bar + 1)
       if (!AUDIENCE.test(named) || named.includes('|'))
-        throw new ScopeError(`"${token}" has a malformed audience`)
+        throw new ScopeError(`"${echo(token)}" has a malformed audience`)
       if (audience !== undefined && audience !== named) {
-        throw new ScopeError(`one audience per request: both ${audience} and ${named} were asked for`)
+        throw new ScopeError(
+          `one audience per request: both ${echo(audience)} and ${echo(named)} were asked for`,
+        )
       }
       audience = named
     }
-    if (audience === undefined) throw new ScopeError(`"${token}" names no audience (write audience|value)`)
-    if (!VALUE.test(value)) throw new ScopeError(`"${token}" has a malformed value`)
+    if (audience === undefined)
+      throw new ScopeError(`"${echo(token)}" names no audience (write audience|value)`)
+    if (!VALUE.test(value)) throw new ScopeError(`"${echo(token)}" has a malformed value`)
     if (!values.includes(value)) values.push(value)
   }
   if (audience === undefined || values.length === 0) throw new ScopeError('no scope was given')
@@ -44,7 +68,7 @@ export function parseScope(raw: string): ScopeSet {
     const canonical = [...new Set(values.map((v) => PAM_SCOPE_ALIASES.get(v) ?? v))]
     values.splice(0, values.length, ...canonical)
     const unknown = values.find((v) => v !== '.all' && !(PAM_SCOPES as readonly string[]).includes(v))
-    if (unknown !== undefined) throw new ScopeError(`${unknown} is not a scope of ${PAM_AUDIENCE}`)
+    if (unknown !== undefined) throw new ScopeError(`${echo(unknown)} is not a scope of ${PAM_AUDIENCE}`)
   }
   return { audience, values }
 }
@@ -104,9 +128,13 @@ export function grantScope(requested: string | undefined, allowedStored: string)
   }
   const asked = parseScope(requested)
   const mine = allowed.get(asked.audience)
-  if (!mine) throw new ScopeError(`this application is not allowed the audience ${asked.audience}`)
+  if (!mine) throw new ScopeError(`this application is not allowed the audience ${echo(asked.audience)}`)
   const permitted = expand(mine)
   const missing = [...expand(asked)].filter((v) => !permitted.has(v))
-  if (missing.length > 0) throw new ScopeError(`this application is not allowed ${missing.join(', ')}`)
+  if (missing.length > 0) {
+    const named = missing.slice(0, 3).map(echo).join(', ')
+    const more = missing.length > 3 ? ` and ${missing.length - 3} more` : ''
+    throw new ScopeError(`this application is not allowed ${named}${more}`)
+  }
   return asked
 }

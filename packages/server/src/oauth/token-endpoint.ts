@@ -2,7 +2,7 @@ import type { TokenResponse } from '@strongroom/protocol'
 import { sql } from 'kysely'
 import type { RequestMeta } from '../audit/appender.js'
 import { OAuthError } from '../errors.js'
-import type { ClientThrottle } from '../http/shared-failure-throttle.js'
+import type { AddressThrottle, ClientThrottle } from '../http/shared-failure-throttle.js'
 import { auditBestEffort } from '../services/best-effort.js'
 import type { Services } from '../services.js'
 import { prepare } from '../store/prepared.js'
@@ -10,7 +10,7 @@ import type { ApplicationTable } from '../store/schema.js'
 import { mintAccessToken } from './access-tokens.js'
 import { presentedCredentials, UnreadableAssertion, verifyClient } from './client-auth.js'
 import { issuerOf, requireAuthorizationServer } from './issuer.js'
-import { formatScope, grantScope, ScopeError } from './scopes.js'
+import { echo, formatScope, grantScope, ScopeError } from './scopes.js'
 import { exchangeToken, TOKEN_EXCHANGE } from './token-exchange.js'
 
 export const CLIENT_CREDENTIALS = 'client_credentials'
@@ -26,10 +26,18 @@ export interface TokenRequest {
 }
 
 export interface TokenThrottles {
-  /** Failed client authentications per source address (shared by the nodes on PostgreSQL). */
+  /**
+   * Failed client authentications per source address (shared by the nodes on PostgreSQL): an
+   * exhausted address is refused before any lookup, verification or audit write.
+   */
   perAddress: ClientThrottle
-  /** Failed client authentications per client id (shared by the nodes on PostgreSQL). */
-  perClient: ClientThrottle
+  /**
+   * Failed client authentications per client id (shared by the nodes on PostgreSQL). A client id
+   * is no secret, so anyone could spend this budget: it is asked only once the credentials have
+   * failed, and refuses only failures. A client whose credentials verify is served whatever was
+   * done with its id, and that costs this budget nothing, not even a read.
+   */
+  perClient: AddressThrottle
 }
 
 /**
@@ -49,10 +57,10 @@ export async function handleTokenRequest(
   if (grantType !== CLIENT_CREDENTIALS && grantType !== TOKEN_EXCHANGE) {
     throw new OAuthError(
       'UnsupportedGrantType',
-      `grant_type ${grantType.slice(0, 100)} is not supported; use ${CLIENT_CREDENTIALS} or ${TOKEN_EXCHANGE}`,
+      `grant_type ${echo(grantType)} is not supported; use ${CLIENT_CREDENTIALS} or ${TOKEN_EXCHANGE}`,
     )
   }
-  const app = await authenticateClient(s, throttles, req, 'oauth.token', 'token')
+  const app = await authenticateClient(s, throttles, req, 'oauth.token', 'token', { addressChecked: true })
   const actor = { type: 'application', id: app.id } as const
   const event = {
     instanceId: req.instanceId,
@@ -173,7 +181,9 @@ async function clientCredentials(
 /**
  * Authenticates the client of an OAuth request (token, introspection, revocation): one method,
  * throttled per address and per client id, a failure audited as `action` and answered with the
- * same 401 `invalid_client` whatever went wrong.
+ * same 401 `invalid_client` whatever went wrong. An exhausted address is refused (429) before any
+ * work (`addressChecked`: the caller just did so); a client id's budget refuses (429) only
+ * requests whose credentials fail, so no one can lock a client out by knowing its id.
  */
 export async function authenticateClient(
   s: Services,
@@ -181,18 +191,30 @@ export async function authenticateClient(
   req: TokenRequest,
   action: string,
   endpoint: 'token' | 'introspect' | 'revoke',
+  options: { addressChecked?: boolean } = {},
 ): Promise<ApplicationTable & { authMethod: string; clientSecretId: string | null }> {
   const address = req.request.sourceIp ?? 'unknown'
-  await throttles.perAddress.refuseIfExhausted(address, CLIENT_THROTTLED)
+  if (options.addressChecked !== true) await throttles.perAddress.refuseIfExhausted(address, CLIENT_THROTTLED)
   const fail = async (
     clientId: string,
     method: string,
     why: string,
     detail: string | null,
     applicationId?: string,
-  ) => {
+  ): Promise<unknown> => {
+    // Failures from a client id this process already knows is throttled are not audited one by
+    // one (asked of this process's copy, never the database): the failure that exhausted it
+    // stands for them, so a flood against a known client id does not fill the audit log.
+    const audited = throttles.perClient.retryAfter(clientId) <= 0
     await throttles.perAddress.fail(address)
-    await throttles.perClient.fail(clientId)
+    let answer: unknown = new OAuthError('InvalidClient', 'client authentication failed')
+    try {
+      // Spends one of the client id's failures, or refuses (429) when none is left.
+      await throttles.perClient.countFailure(clientId, CLIENT_THROTTLED)
+    } catch (err) {
+      answer = err
+    }
+    if (!audited) return answer
     await auditBestEffort(s, {
       instanceId: req.instanceId,
       action,
@@ -202,7 +224,7 @@ export async function authenticateClient(
       outcome: 'failure',
       details: { method, why, detail },
     })
-    return new OAuthError('InvalidClient', 'client authentication failed')
+    return answer
   }
   let credentials: ReturnType<typeof presentedCredentials>
   try {
@@ -219,7 +241,6 @@ export async function authenticateClient(
     }
     throw err
   }
-  await throttles.perClient.refuseIfExhausted(credentials.clientId, CLIENT_THROTTLED)
   // RFC 7523 §3: the assertion's audience is the authorization server: its issuer or the endpoint.
   const issuer = issuerOf(s, req.instanceId, req.authorizationServerId)
   const audiences = [issuer, `${issuer}/oauth2/token`, `${issuer}/oauth2/${endpoint}`]

@@ -5,7 +5,7 @@ import type { ApplicationTable } from '../store/schema.js'
 import { mintAccessToken, verifyAccessToken } from './access-tokens.js'
 import { verifyFederatedToken } from './client-auth.js'
 import { issuerOf } from './issuer.js'
-import { expand, formatScope, grantScope, parseScope, ScopeError, type ScopeSet } from './scopes.js'
+import { echo, expand, formatScope, grantScope, parseScope, ScopeError, type ScopeSet } from './scopes.js'
 import type { IssuedToken, TokenRequest } from './token-endpoint.js'
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
@@ -41,7 +41,7 @@ export async function exchangeToken(
   if (requested !== ACCESS_TOKEN_TYPE) {
     throw new OAuthError(
       'InvalidParameter',
-      `requested_token_type ${requested.slice(0, 100)} is not issued here; ask for ${ACCESS_TOKEN_TYPE}`,
+      `requested_token_type ${echo(requested)} is not issued here; ask for ${ACCESS_TOKEN_TYPE}`,
     )
   }
   const subject = await party(s, req, client, 'subject')
@@ -66,14 +66,18 @@ export async function exchangeToken(
     }
   }
   const now = s.now()
+  // Never past the subject's exp. Its verification allows 10 s of leeway, so a subject just past
+  // its exp still verifies: it leaves no second to give, and is refused rather than stretched into
+  // a fresh token (itself accepted 10 s more), which exchanged again and again would never expire.
   const remaining = subject.exp - Math.floor(now / 1000)
+  if (remaining < 1) throw new OAuthError('InvalidGrant', 'the subject token has expired')
   const { token, claims } = await mintAccessToken(s.signingKeys, now, {
     instanceId: req.instanceId,
     issuer: issuerOf(s, req.instanceId, req.authorizationServerId),
     subject: subject.sub,
     clientId: client.client_id,
     scope,
-    lifetimeSeconds: Math.max(1, Math.min(client.access_token_lifetime, remaining)),
+    lifetimeSeconds: Math.min(client.access_token_lifetime, remaining),
     ...(actor ? { act: actor.iss ? { sub: actor.sub, iss: actor.iss } : { sub: actor.sub } } : {}),
     ...(subject.iss ? { subjectIssuer: subject.iss } : {}),
   })
@@ -131,7 +135,7 @@ async function party(
     }
   }
   if (!EXTERNAL_TOKEN_TYPES.includes(type)) {
-    throw new OAuthError('InvalidParameter', `${role}_token_type ${type.slice(0, 100)} is not accepted`)
+    throw new OAuthError('InvalidParameter', `${role}_token_type ${echo(type)} is not accepted`)
   }
   // An external token: one of the client's federated credentials must accept it.
   let iss: unknown

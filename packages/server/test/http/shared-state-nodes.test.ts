@@ -123,12 +123,17 @@ describe.each([
     for (let n = 0; n < BURST; n++)
       expect((await from(c.nodes[n % 3]!, n, 'srcs_wrong')).statusCode).toBe(401)
     for (const [i, node] of c.nodes.entries()) {
-      const res = await from(node, 1000 + i, other.secret)
+      // Refused on every node, though none of them saw the failure that exhausted the id...
+      const res = await from(node, 1000 + i, 'srcs_wrong')
       expect(res.statusCode).toBe(429)
+      expect(res.body).toContain('Throttling.User')
+      // ...while the client itself, whose secret verifies, is served everywhere: anyone may
+      // know a client id, so its budget refuses only failures.
+      expect((await from(node, 1100 + i, other.secret)).statusCode).toBe(200)
     }
     // Time earns it back, on every node.
     c.clock.now += 10_000
-    expect((await from(c.nodes[2]!, 2000, other.secret)).statusCode).toBe(200)
+    expect((await from(c.nodes[2]!, 2000, 'srcs_wrong')).statusCode).toBe(401)
   })
 
   it('failed admin and developer-API authentications spread over three nodes spend one budget', async () => {

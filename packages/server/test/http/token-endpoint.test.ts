@@ -1,7 +1,9 @@
 import fc from 'fast-check'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
+import { clientThrottle } from '../../src/http/shared-failure-throttle.js'
 import { verifyAccessToken } from '../../src/oauth/access-tokens.js'
+import { handleTokenRequest } from '../../src/oauth/token-endpoint.js'
 import { call, ENGINES, openTestServer, type TestServer } from '../support/engines.js'
 
 const PAM = 'urn:cloud:idaas:pam'
@@ -281,6 +283,69 @@ describe.each(ENGINES)('token endpoint on %s', (engine) => {
     expect(other.json()).toMatchObject({ Code: 'AuthorizationServerNotFound' })
   })
 
+  it('repeats at most 64 printable ASCII characters of the request in an error, controls and bidi as ?', async () => {
+    const { app, secret, base } = await setup([`${PAM}|credential:obtain`, 'https://api.example|read'])
+    const ok = { client_id: app.clientId, client_secret: secret }
+    const bidi = '\u202e\u2066\x07\x1b[2J'
+    const long = (n: number) => 'a'.repeat(n)
+    const cases: [string, Record<string, string>, string][] = [
+      // Answered before the client authenticates: anyone may send it.
+      ['grant_type', { grant_type: `${long(60)}${bidi}${long(200)}` }, `grant_type ${long(60)}????... is`],
+      [
+        'a malformed scope value',
+        { ...ok, grant_type: 'client_credentials', scope: `${PAM}|${bidi}${long(16_000)}` },
+        `"${PAM}|????[2J${long(37)}..." has a malformed value`,
+      ],
+      [
+        'an unknown PAM scope',
+        { ...ok, grant_type: 'client_credentials', scope: `${PAM}|${long(16_000)}` },
+        `${long(64)}... is not a scope of`,
+      ],
+      [
+        'a word with no audience',
+        { ...ok, grant_type: 'client_credentials', scope: `x\u202e${long(16_000)}` },
+        `"x?${long(62)}..." names no audience`,
+      ],
+      [
+        'an audience not allowed',
+        { ...ok, grant_type: 'client_credentials', scope: `https://${long(16_000)}|read` },
+        `the audience https://${long(56)}...`,
+      ],
+      [
+        'two audiences',
+        {
+          ...ok,
+          grant_type: 'client_credentials',
+          scope: `${PAM}|credential:obtain https://${long(16_000)}|read`,
+        },
+        `both ${PAM} and https://${long(56)}... were`,
+      ],
+      [
+        'values not allowed',
+        { ...ok, grant_type: 'client_credentials', scope: `https://api.example|${long(9000)} b c d e` },
+        `not allowed ${long(64)}..., b, c and 2 more`,
+      ],
+      [
+        'a requested token type',
+        {
+          ...ok,
+          grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+          requested_token_type: `${bidi}${long(500)}`,
+        },
+        `requested_token_type ????[2J${long(57)}... is not issued here`,
+      ],
+    ]
+    for (const [what, fields, repeated] of cases) {
+      const res = await token(base, form(fields))
+      expect(res.statusCode, what).toBe(400)
+      const description: string = res.json().error_description
+      expect(description, what).toMatch(/^[\x20-\x7e]+$/)
+      expect(description.length, what).toBeLessThan(250)
+      expect(description, what).toContain(repeated)
+      expect(res.json().Message, what).toBe(description)
+    }
+  })
+
   it('verifies tokens in one shared verifier: signature, typ, issuer, expiry, revocation', async () => {
     const { app, secret, base, issuer } = await setup()
     const mint = async () =>
@@ -410,7 +475,7 @@ describe.each(ENGINES)('token endpoint on %s', (engine) => {
     expect(JSON.stringify(events.body)).not.toContain(at)
   })
 
-  it('throttles failed client authentications per client id and per address with 429 and Retry-After', async () => {
+  it('throttles failed client authentications per address and per client id, never a client whose credentials verify', async () => {
     now = 1_800_000_000_000
     t = await openTestServer(engine, {
       now: () => now,
@@ -423,19 +488,86 @@ describe.each(ENGINES)('token endpoint on %s', (engine) => {
     const secret = (await call(t, 'POST', `${i}/applications/${app.applicationId}/client-secrets`, {})).body
       .clientSecret
     const base = `/v2/${t.instanceId}/authorizationServer/iauths_system`
-    const attempt = (clientSecret: string) =>
-      token(
-        base,
-        form({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: clientSecret }),
-      )
-    for (let n = 0; n < 3; n++) expect((await attempt('srcs_wrong')).statusCode).toBe(401)
-    // Now even the right secret waits: the client id and the address are both exhausted.
-    const refused = await attempt(secret)
+    const attempt = (clientSecret: string, remoteAddress: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: `${base}/oauth2/token`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: form({
+          grant_type: 'client_credentials',
+          client_id: app.clientId,
+          client_secret: clientSecret,
+        }),
+        remoteAddress,
+      })
+    // Someone who knows the client id spends both its budget and their address's.
+    for (let n = 0; n < 3; n++) expect((await attempt('srcs_wrong', '10.6.6.6')).statusCode).toBe(401)
+    // Their address now waits, whatever it sends: it is refused before any work.
+    const refused = await attempt(secret, '10.6.6.6')
     expect(refused.statusCode).toBe(429)
     expect(refused.headers['retry-after']).toBe('2')
     expect(refused.json()).toMatchObject({ error: 'slow_down', Code: 'Throttling.User' })
+    // The client, from its own address, is served: its id's budget refuses only failures.
+    const served = await attempt(secret, '10.1.1.1')
+    expect(served.statusCode, served.body).toBe(200)
+    // A failure from yet another address is refused by the client id's budget, and not audited
+    // one by one: the failure that exhausted the budget stands for it.
+    const wrong = await attempt('srcs_wrong', '10.7.7.7')
+    expect(wrong.statusCode).toBe(429)
+    expect(wrong.json()).toMatchObject({ error: 'slow_down', Code: 'Throttling.User' })
+    expect((await attempt(secret, '10.7.7.7')).statusCode).toBe(200)
+    const failures = await call(t, 'GET', `${i}/audit/events?action=oauth.token&outcome=failure`)
+    expect(failures.body.entities).toHaveLength(3)
     now += 2000
-    expect((await attempt(secret)).statusCode).toBe(200)
+    expect((await attempt(secret, '10.6.6.6')).statusCode).toBe(200)
+    expect((await attempt('srcs_wrong', '10.1.1.1')).statusCode).toBe(401) // one failure earned back
+  })
+
+  it('asks nothing of the client id’s budget for a request whose credentials verify (no read, on either variant)', async () => {
+    const { app, secret } = await setup()
+    // The budgets the server builds (on PostgreSQL, kept in the database), with each call recorded.
+    const asked: string[] = []
+    const recorded = <T extends object>(name: string, target: T): T =>
+      new Proxy(target, {
+        get: (o, key, receiver) => {
+          const value = Reflect.get(o, key, receiver)
+          if (typeof value !== 'function') return value
+          return (...args: unknown[]) => {
+            asked.push(`${name}.${String(key)}`)
+            return value.apply(o, args)
+          }
+        },
+      })
+    const budget = { burst: 2, refillPerSecond: 0.001, now: () => now }
+    const throttles = {
+      perAddress: recorded('address', clientThrottle(t.services, 'oauth_address', budget)),
+      perClient: recorded('client', clientThrottle(t.services, 'oauth_client', budget)),
+    }
+    const request = (clientSecret: string, sourceIp: string) =>
+      handleTokenRequest(t.services, throttles, {
+        instanceId: t.instanceId,
+        authorizationServerId: 'iauths_system',
+        params: new Map([
+          ['grant_type', 'client_credentials'],
+          ['client_id', app.clientId],
+          ['client_secret', clientSecret],
+        ]),
+        authorization: undefined,
+        request: { requestId: null, sourceIp, userAgent: null },
+      })
+    await request(secret, '10.0.0.1')
+    expect(asked).toEqual(['address.refuseIfExhausted'])
+    // Failures spend the client id's budget, from any address, and then are refused by it...
+    for (const [n, sourceIp] of ['10.0.0.2', '10.0.0.3'].entries()) {
+      await expect(request('srcs_wrong', sourceIp), `failure ${n + 1}`).rejects.toMatchObject({
+        code: 'InvalidClient',
+      })
+    }
+    await expect(request('srcs_wrong', '10.0.0.4')).rejects.toMatchObject({ code: 'Throttling.User' })
+    // ...while the client is still served, and its budget still not asked.
+    asked.length = 0
+    await request(secret, '10.0.0.1')
+    expect(asked).toEqual(['address.refuseIfExhausted'])
   })
 
   it('serves RFC 8414 metadata at both well-known locations', async () => {

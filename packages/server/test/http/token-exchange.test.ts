@@ -177,6 +177,40 @@ describe.each(ENGINES)('token exchange (RFC 8693) on %s', (engine) => {
     expect(expired.json()).toMatchObject({ error: 'invalid_grant', error_description: /expired/ })
   })
 
+  it('never stretches a subject past its exp: one inside the verification leeway is invalid_grant, so chains end', async () => {
+    const { client, post } = await setup()
+    const frontend = await client('frontend', [`${PAM}|credential:obtain`], 60)
+    const backend = await client('backend', [`${PAM}|credential:obtain`])
+    const start = Math.floor(now / 1000)
+    const exchange = (subject: string) =>
+      post({
+        ...backend.auth,
+        grant_type: EXCHANGE,
+        subject_token: subject,
+        subject_token_type: ACCESS_TOKEN,
+      })
+    let subject = (await post({ ...frontend.auth, grant_type: 'client_credentials' })).json().access_token
+    // A chain of exchanges: each new token ends when the first did, never later.
+    for (const at of [0, 30, 59]) {
+      now = (start + at) * 1000
+      const res = await exchange(subject)
+      expect(res.statusCode, res.body).toBe(200)
+      expect(res.json()).toMatchObject({ expires_in: 60 - at, expires_at: start + 60 })
+      subject = res.json().access_token
+    }
+    // At its exp and just past it the subject still verifies (10 s of leeway), but has no second
+    // left to give: refused, where a 1 s token used to be minted (accepted 10 s more, and so on).
+    for (const at of [60, 61, 69]) {
+      now = (start + at) * 1000
+      const res = await exchange(subject)
+      expect(res.statusCode, `${at}: ${res.body}`).toBe(400)
+      expect(res.json()).toMatchObject({
+        error: 'invalid_grant',
+        error_description: /subject token has expired/,
+      })
+    }
+  })
+
   it('exchanges an external OIDC token that one of the client’s federated credentials accepts', async () => {
     const { i, client, post } = await setup()
     const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true })
@@ -213,5 +247,21 @@ describe.each(ENGINES)('token exchange (RFC 8693) on %s', (engine) => {
       sub: 'repo:payments:ref:refs/heads/main',
       subject_issuer: 'https://ci.example',
     })
+    // The same rule for an external subject: past its exp (inside the 10 s leeway) it is refused,
+    // not traded for a last-second token.
+    for (const past of [300, 305]) {
+      now = 1_800_000_000_000 + past * 1000
+      const late = await post({
+        ...backend.auth,
+        grant_type: EXCHANGE,
+        subject_token: ciToken,
+        subject_token_type: JWT,
+      })
+      expect(late.statusCode, `${past}: ${late.body}`).toBe(400)
+      expect(late.json()).toMatchObject({
+        error: 'invalid_grant',
+        error_description: /subject token has expired/,
+      })
+    }
   })
 })

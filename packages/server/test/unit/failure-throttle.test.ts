@@ -54,4 +54,14 @@ describe('failure throttle', () => {
     expect(throttle.retryAfter('10.0.3.231')).toBeGreaterThan(0) // recent: still throttled
     expect(throttle.retryAfter('10.0.0.0')).toBe(0) // forgotten
   })
+
+  it('keys a source by its first 256 characters, so long client ids cannot fill memory', () => {
+    const throttle = new FailureThrottle({ burst: 1, refillPerSecond: 0.001, now: () => 0 })
+    const long = 'c'.repeat(16 * 1024)
+    throttle.fail(long)
+    // The same first 256 characters are the same source; the bucket holds no more than that.
+    expect(throttle.retryAfter(`${'c'.repeat(256)}different tail`)).toBeGreaterThan(0)
+    const keys = [...(throttle as unknown as { buckets: Map<string, unknown> }).buckets.keys()]
+    expect(keys.map((k) => k.length)).toEqual([256])
+  })
 })
