@@ -13,8 +13,14 @@ describe('metrics of a running server', () => {
   let metricsUrl: string
   beforeAll(async () => {
     server = await startServer({ args: ['--metrics-listen', '127.0.0.1:0'] })
-    // The listener's address (port 0 picked one) is in its start-up log line.
-    const found = /"url":"(http:\/\/127\.0\.0\.1:\d+\/metrics)"/.exec(server.logs())
+    // The listener's address (port 0 picked one) is in its start-up log line, which may reach
+    // the pipe a moment after /readyz first answers (a loaded machine showed it).
+    const metricsLine = /"url":"(http:\/\/127\.0\.0\.1:\d+\/metrics)"/
+    let found = metricsLine.exec(server.logs())
+    for (const deadline = Date.now() + 10_000; !found && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      found = metricsLine.exec(server.logs())
+    }
     if (!found) throw new Error(`no metrics URL in the logs:\n${server.logs()}`)
     metricsUrl = found[1]!
   })
