@@ -211,6 +211,29 @@ describe.each(ENGINES)('ObtainCloudAccountRoleAccessCredential (%s)', (engine) =
     })
   })
 
+  it('hands out nothing minted with a key rotated while STS was answering; the retry gets the new key', async () => {
+    const calls = sts.calls
+    sts.hold()
+    const pending = workloadCall(t, token, 'GET', obtainPath(AWS_ROLE))
+    await expect.poll(() => sts.calls).toBe(calls + 1)
+    const rotated = await call(t, 'POST', `${i()}/cloudAccounts/prod-aws/keys`, {
+      accessKeyId: 'AKIAROTATEDKEY00002',
+      accessKeySecret: 'rotated-secret-during-sts',
+    })
+    expect(rotated.status).toBe(201)
+    sts.release()
+    const res = await pending
+    expect(res.status).toBe(409)
+    expect(res.body.Code).toBe('Conflict')
+    expect(JSON.stringify(res.body)).not.toContain(VENDED_SECRET_PREFIX)
+    const last = (await events()).at(-1)!
+    expect(last).toMatchObject({ outcome: 'failure' })
+    expect(last.details).toMatchObject({ why: 'changed_during_sts', code: 'Conflict' })
+    const retried = await workloadCall(t, token, 'GET', obtainPath(AWS_ROLE))
+    expect(retried.status).toBe(200)
+    expect(sts.requests.at(-1)).toMatchObject({ accessKeyId: 'AKIAROTATEDKEY00002' })
+  })
+
   it.each([
     ['refused', stsRefused, 502, 'StsRefused'],
     ['throttled', stsThrottled, 503, 'StsThrottled'],

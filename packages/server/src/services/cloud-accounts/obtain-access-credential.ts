@@ -128,6 +128,16 @@ export async function obtainCloudAccessCredential(
   return auditedOperation(s, caller, event, async (unit) => {
     const plan = await authorized(unit)
     if (plan instanceof Refusal) return plan
+    // The account's key was rotated, or the role or account edited, while STS was answering
+    // (on another node, say): these credentials were minted with what no longer holds, and are
+    // not handed out. The caller retries and gets credentials of the current settings.
+    if (plan.key !== first.key) {
+      const changed = new PamError(
+        'Conflict',
+        'the role or its cloud account changed while its credentials were being obtained; retry',
+      )
+      return unit.fail(changed, 'changed_during_sts', { durationSeconds: plan.durationSeconds })
+    }
     await unit.succeed(succeeded(plan, assumed, false))
     return answer(plan.role, assumed)
   })
