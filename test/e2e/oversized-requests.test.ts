@@ -77,4 +77,32 @@ describe('requests too large for the HTTP parser or the router', () => {
     expect(res.body).toMatchObject({ Code: 'InvalidParameter', error: 'invalid_request' })
     expect(res.headers.connection).toBe('close')
   })
+
+  it('keeps the user-info of an absolute-form request target out of answers and logs, and logs who sent a malformed request', async () => {
+    const logged = await startServer({ env: { STRONGROOM_LOG_LEVEL: 'info' } })
+    try {
+      const p = Number(new URL(logged.url).port)
+      const target = (path: string) => `http://admin:CANARYUSERINFO@127.0.0.1:${p}${path}`
+      const request = (path: string) => `GET ${target(path)} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`
+      // Routed like the path alone (Node takes the absolute form); the answer repeats 64
+      // characters of the path at most, and never what came before it.
+      const missing = parse(await rawExchange(p, request(`/nope/${'x'.repeat(200)}?q=CANARYQUERY`)))
+      expect(missing.status).toBe(404)
+      expect(missing.body.Message).toBe(`no route GET /nope/${'x'.repeat(58)}...`)
+      const health = await rawExchange(p, request('/healthz?q=CANARYQUERY'))
+      expect(health.split(' ')[1]).toBe('200')
+      // A malformed request: its log line names its source.
+      const big = parse(
+        await rawExchange(p, `GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`),
+      )
+      expect(big.status).toBe(431)
+      await expect
+        .poll(() => logged.logs())
+        .toMatch(/"code":"HeadersTooLarge"[^\n]*"remoteAddress":"127\.0\.0\.1"/)
+      expect(logged.logs()).toContain('"path":"/healthz"')
+      expect(logged.logs()).not.toContain('CANARY')
+    } finally {
+      await logged.stop()
+    }
+  })
 })

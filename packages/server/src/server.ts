@@ -17,6 +17,7 @@ import { loadRootKey, type RootKeySource, rootKeyId } from './crypto/root-key.js
 import { ConfigError } from './errors.js'
 import { buildApp } from './http/app.js'
 import { LogDestination } from './http/log-destination.js'
+import { pathOf } from './http/request-log.js'
 import { startMetricsListener } from './metrics/metrics-listener.js'
 import { ServerMetrics } from './metrics/server-metrics.js'
 import { SigningKeys } from './oauth/signing-keys.js'
@@ -408,10 +409,10 @@ function loggerOptions(level: Config['logLevel'], stream: LogDestination): Fasti
       censor: '[REDACTED]',
     },
     serializers: {
-      // The path without its query string: query strings may carry credentials.
+      // The path without its query string, fragment or user-info: any may carry credentials.
       req: (req: { method: string; url: string; ip: string }) => ({
         method: req.method,
-        path: req.url.split('?')[0] ?? '',
+        path: pathOf(req.url),
         remoteAddress: req.ip,
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),

@@ -13,6 +13,7 @@ import { InvalidParameter, InvalidToken, isAuthenticationFailure } from '../erro
 import { instrumentRequests } from '../metrics/http-metrics.js'
 import type { ThrottleSurface } from '../metrics/server-metrics.js'
 import { authenticateWorkload } from '../oauth/authenticate-workload.js'
+import { echo } from '../oauth/scopes.js'
 import { authenticateAdminToken } from '../services/admin-tokens/admin-tokens.js'
 import { auditThrottled } from '../services/best-effort.js'
 import { presentedToken } from '../services/bound-tokens/presented-token.js'
@@ -30,7 +31,7 @@ import { answerTo, errorHandler, sendError } from './error-handler.js'
 import { isSafeString, registerJsonBody } from './json-body.js'
 import type { LogHealth } from './log-destination.js'
 import { openApiDocument } from './openapi.js'
-import { RequestLog } from './request-log.js'
+import { pathOf, RequestLog } from './request-log.js'
 import type { RouteSpec } from './route-table.js'
 import { accountAdminRoutes, accountRoutes } from './routes/account-routes.js'
 import { adminTokenRoutes } from './routes/admin-token-routes.js'
@@ -145,7 +146,7 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
     sendError(
       reply,
       request.id,
-      answerTo('RouteNotFound', `no route ${request.method} ${request.url.split('?')[0]}`),
+      answerTo('RouteNotFound', `no route ${request.method} ${echo(pathOf(request.url))}`),
     ),
   )
   // Callback-style hooks where nothing is awaited: an async hook costs a promise per request.
@@ -220,7 +221,12 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
     ...boundTokenRoutes(s),
   ]
   const document = openApiDocument(routes, options.version ?? '0.0.0')
-  app.get('/openapi.json', async () => document)
+  // Serialized once: 230 KB written anew for each unauthenticated request was a cheap way to
+  // stall the event loop (4,000 requests held it for about a second).
+  const documentJson = JSON.stringify(document)
+  app.get('/openapi.json', (_request, reply) => {
+    reply.type('application/json; charset=utf-8').send(documentJson)
+  })
   const failures = { ...(options.authFailures ?? AUTH_FAILURES), now: s.now }
   // One budget per surface: bad admin tokens from an address do not lock its workloads out. Where
   // other processes write the database (PostgreSQL nodes, the workers of `serve --workers N`),

@@ -48,7 +48,8 @@ export function answerClientError(
   if (err.code === 'ECONNRESET' || socket.destroyed) return
   const mapped = describeClientError(err)
   const requestId = newRequestId()
-  log({ code: mapped.code, status: mapped.status, requestId })
+  // Who sent it: a flood of malformed requests must be traceable to its source.
+  log({ code: mapped.code, status: mapped.status, requestId, remoteAddress: remoteAddressOf(socket) })
   // As Node does: never write into a response already on its way over this socket.
   const inFlight = (socket as { _httpMessage?: { _headerSent?: boolean } | null })._httpMessage
   if (socket.writable && !inFlight?._headerSent) {
@@ -64,4 +65,9 @@ export function answerClientError(
     )
   }
   socket.destroy()
+}
+
+function remoteAddressOf(socket: Duplex): string | null {
+  const address = (socket as { remoteAddress?: unknown }).remoteAddress
+  return typeof address === 'string' ? address : null
 }

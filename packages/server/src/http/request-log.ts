@@ -1,5 +1,21 @@
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 
+/**
+ * The path of a request target, as logs and messages may show it: no query string, no fragment
+ * (either may carry credentials), and for a target in absolute form (`GET http://user:pass@host/p`,
+ * which Node routes like `/p`) the path alone, never the user-info before the host.
+ */
+export function pathOf(url: string): string {
+  const end = url.search(/[?#]/)
+  const target = end < 0 ? url : url.slice(0, end)
+  if (target.startsWith('/')) return target
+  try {
+    return new URL(target).pathname
+  } catch {
+    return '(not a path)'
+  }
+}
+
 type LevelLog = FastifyReply['log'] & { isLevelEnabled?: (level: string) => boolean }
 
 /**
@@ -23,7 +39,7 @@ export class RequestLog extends LogController {
     log.trace(
       {
         method: request.method,
-        path: request.url.split('?')[0],
+        path: pathOf(request.url),
         contentLength: request.headers['content-length'] ?? null,
         userAgent: typeof ua === 'string' ? ua.slice(0, 256) : null,
         remoteAddress: request.ip,
@@ -42,7 +58,7 @@ export class RequestLog extends LogController {
     if (!error && log.isLevelEnabled?.('info') === false) return
     const fields: Record<string, unknown> = {
       method: request.method,
-      path: request.url.split('?')[0],
+      path: pathOf(request.url),
       statusCode: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 10) / 10,
       remoteAddress: request.ip,

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -438,6 +439,46 @@ describe.each(ENGINES)('authentication tokens of the developer API on %s', (engi
       expect(endless.sent()).toBeLessThan(16 * 1024 * 1024)
     } finally {
       await endless.close()
+    }
+  })
+
+  it('refuses an upstream access token that is not printable ASCII (a terminal escape, say)', async () => {
+    const { client, grant, provider, pam } = await setup()
+    const hostile = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(
+        JSON.stringify({
+          access_token: 'tok\u001b]52;c;cHduZWQ=\u0007',
+          token_type: 'Bearer',
+          expires_in: 600,
+        }),
+      )
+    })
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve))
+    try {
+      const consumer = await client('consumer', [`${PAM}|.all`])
+      await provider({
+        credentialProviderIdentifier: 'hostile',
+        credentialProviderType: 'oauth',
+        oauth: {
+          tokenEndpoint: `http://127.0.0.1:${(hostile.address() as AddressInfo).port}/token`,
+          clientId: 'c',
+          clientSecret: 's',
+        },
+      })
+      await grant(consumer.id, 'hostile', ['use'])
+      const refused = await pam(
+        'POST',
+        '/authenticationTokens/_/actions/fetchOAuthAccessToken',
+        { credentialProviderIdentifier: 'hostile' },
+        await consumer.token(),
+      )
+      expect(refused.status).toBe(502)
+      expect(refused.body).toMatchObject({ Code: 'UpstreamError' })
+      expect(refused.body.Message).toContain('RFC 6749 does not allow')
+      expect(JSON.stringify(refused.body)).not.toContain('cHduZWQ')
+    } finally {
+      await new Promise<void>((resolve) => hostile.close(() => resolve()))
     }
   })
 

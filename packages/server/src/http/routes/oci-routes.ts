@@ -16,6 +16,7 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { RequestMeta } from '../../audit/appender.js'
 import { InvalidParameter, isAuthenticationFailure, PamError } from '../../errors.js'
+import { echo } from '../../oauth/scopes.js'
 import { auditThrottled } from '../../services/best-effort.js'
 import { authenticateOciRequest, type OciAuthenticated } from '../../services/oci/authenticate-oci-request.js'
 import {
@@ -25,6 +26,7 @@ import {
 import type { Services } from '../../services.js'
 import { answerTo, sendError } from '../error-handler.js'
 import { checkJsonBody } from '../json-body.js'
+import { pathOf } from '../request-log.js'
 import type { AddressThrottle } from '../shared-failure-throttle.js'
 import { typeboxValidatorCompiler } from '../validation.js'
 
@@ -95,7 +97,7 @@ export function registerOciRoutes(app: FastifyInstance, s: Services, throttle: A
         sendError(
           reply,
           request.id,
-          answerTo('RouteNotFound', `no route ${request.method} ${request.url.split('?')[0]}`),
+          answerTo('RouteNotFound', `no route ${request.method} ${echo(pathOf(request.url))}`),
         ),
       )
 

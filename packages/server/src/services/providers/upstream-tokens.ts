@@ -205,6 +205,14 @@ export class UpstreamTokens {
     if (typeof accessToken !== 'string' || accessToken === '') {
       throw new PamError('UpstreamError', `${where} answered without an access_token`)
     }
+    // RFC 6749 §A.12: an access token is printable ASCII. Anything else (a terminal escape that
+    // would rewrite an operator's screen or clipboard when a CLI prints the token) is refused.
+    if (!/^[\x20-\x7e]+$/.test(accessToken)) {
+      throw new PamError(
+        'UpstreamError',
+        `${where} answered an access_token with characters RFC 6749 does not allow`,
+      )
+    }
     const expiresIn = body.expires_in
     const lifetimeMs =
       typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0
