@@ -19,7 +19,12 @@ export interface AdminClientOptions {
   /** How long one request may take before the CLI gives up; 60 s unless told. */
   timeoutMs?: number
   userAgent?: string
+  /** The largest response body read, in bytes; 16 MiB unless told. */
+  maxResponseBytes?: number
 }
+
+/** The largest answer read: far above any page of 1000 audit events, far below what a string can hold. */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 export interface PageOptions {
   /** Stop after this many entities in all. */
@@ -37,6 +42,7 @@ export class AdminClient {
   readonly #fetch: typeof fetch
   readonly #timeoutMs: number
   readonly #userAgent: string
+  readonly #maxResponseBytes: number
 
   constructor(options: AdminClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '')
@@ -44,6 +50,7 @@ export class AdminClient {
     this.#fetch = options.fetch ?? globalThis.fetch
     this.#timeoutMs = options.timeoutMs ?? 60_000
     this.#userAgent = options.userAgent ?? 'strongroom-cli'
+    this.#maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES
   }
 
   get<T>(path: string, query: Query = {}, signal?: AbortSignal): Promise<T> {
@@ -107,17 +114,34 @@ export class AdminClient {
     if (options.body !== undefined) headers['content-type'] = 'application/json'
     const timeout = AbortSignal.timeout(this.#timeoutMs)
     const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal])
-    const init: RequestInit = { method, headers, signal }
+    // A redirect is not followed: fetch would send the body (a secret, for `credential create`)
+    // again to wherever the answer points, and the CLI would report success.
+    const init: RequestInit = { method, headers, signal, redirect: 'manual' }
     if (options.body !== undefined) init.body = JSON.stringify(options.body)
 
     let response: Response
-    let text: string
+    let text: string | undefined
     try {
       response = await this.#fetch(url, init)
-      text = await response.text()
+      if (isRedirect(response)) {
+        await response.body?.cancel().catch(() => {})
+        const status = `${response.status} ${response.statusText}`.trim()
+        throw new CliError(
+          'HttpError',
+          `HTTP ${status || 'redirect'} from ${displayUrl(this.baseUrl)}: redirects are not followed (give the server's own URL)`,
+        )
+      }
+      text = await readText(response, this.#maxResponseBytes)
     } catch (error) {
+      if (error instanceof CliError) throw error
       if (options.signal?.aborted) throw error
       throw networkError(error, this.baseUrl, this.#timeoutMs)
+    }
+    if (text === undefined) {
+      throw new CliError(
+        'InvalidResponse',
+        `${displayUrl(this.baseUrl)} answered ${method} ${url.pathname} with more than ${formatMiB(this.#maxResponseBytes)}`,
+      )
     }
     if (!response.ok) throw errorFromResponse(response, text, this.baseUrl)
     if (text === '') return undefined as T
@@ -130,6 +154,37 @@ export class AdminClient {
       )
     }
   }
+}
+
+/** A 3xx answer, or what a browser-like fetch makes of one under `redirect: 'manual'`. */
+function isRedirect(response: Response): boolean {
+  return response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)
+}
+
+/**
+ * The body as text (UTF-8, as `response.text()` decodes it), read as a stream and counted as it
+ * comes: undefined once it exceeds `max` bytes, the rest never read.
+ */
+async function readText(response: Response, max: number): Promise<string | undefined> {
+  if (response.body === null) return ''
+  const reader = response.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > max) {
+      await reader.cancel().catch(() => {})
+      return undefined
+    }
+    chunks.push(value)
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks))
+}
+
+function formatMiB(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`
 }
 
 function errorFromResponse(response: Response, text: string, baseUrl: string): CliError {

@@ -1,6 +1,6 @@
 import type { WhoAmI } from '@strongroom/protocol'
 import { AdminClient } from './admin-client.js'
-import { resolveAdminToken, resolveInstanceOption, resolveServerUrl } from './config.js'
+import { resolveAdminConnection, resolveInstanceOption } from './config.js'
 import type { Io } from './io.js'
 import { Output, shouldColor } from './output.js'
 import { version } from './version.js'
@@ -46,9 +46,11 @@ export class Context {
   /** The admin client, from the URL and token found as described in `config.ts`. */
   client(): AdminClient {
     if (this.#client === undefined) {
-      const url = resolveServerUrl(this.globals.url, this.io.env, this.io.cwd)
-      const token = resolveAdminToken(this.globals.tokenFile, this.io.env, this.io.cwd, (line) =>
-        this.io.stderr.write(`strongroom: ${line}\n`),
+      const { url, token } = resolveAdminConnection(
+        { url: this.globals.url, tokenFile: this.globals.tokenFile },
+        this.io.env,
+        this.io.cwd,
+        (line) => this.io.stderr.write(`strongroom: ${line}\n`),
       )
       this.rememberSecret(token.value)
       this.#client = new AdminClient({

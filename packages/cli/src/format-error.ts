@@ -1,4 +1,5 @@
 import { ApiError, CliError } from './errors.js'
+import { INVISIBLE_CONTROLS, unicodeEscape } from './safe-text.js'
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]+/g
 /** Secrets shorter than this are not redacted: replacing one or two characters would garble a message. */
@@ -8,7 +9,8 @@ const MIN_REDACTED_LENGTH = 4
  * Formats any error as the single stderr line the CLI prints, e.g.
  * `strongroom: CredentialNotFound: no such credential (request req_…)`.
  * Control characters are flattened so a server message cannot break the line or drive the
- * terminal, and any of `secrets` found in the text is replaced, as a last line of defence.
+ * terminal, bidirectional controls are written `\u202e` so it cannot reorder the line, and any
+ * of `secrets` found in the text is replaced, as a last line of defence.
  */
 export function formatError(error: unknown, secrets: Iterable<string> = []): string {
   return `strongroom: ${oneLine(redact(describe(error), secrets))}`
@@ -56,5 +58,5 @@ function redact(text: string, secrets: Iterable<string>): string {
 }
 
 function oneLine(text: string): string {
-  return text.replace(CONTROL, ' ').trim()
+  return text.replace(CONTROL, ' ').replace(INVISIBLE_CONTROLS, unicodeEscape).trim()
 }

@@ -7,6 +7,7 @@ export {
 } from './admin-client.js'
 export {
   ADMIN_TOKEN_FILE,
+  resolveAdminConnection,
   resolveAdminToken,
   resolveInstanceOption,
   resolveServerUrl,

@@ -1,6 +1,7 @@
 import pc from 'picocolors'
 import type { Colors } from './colors.js'
 import type { OutputStream } from './io.js'
+import { INVISIBLE_CONTROLS, toJson, unicodeEscape } from './safe-text.js'
 import { type Column, formatRecord, formatTable, type Table } from './table.js'
 
 export interface OutputOptions {
@@ -43,7 +44,7 @@ export class Output {
   }
 
   printJson(value: unknown): Promise<void> {
-    return this.write(`${JSON.stringify(value, null, 2)}\n`)
+    return this.write(`${toJson(value, 2)}\n`)
   }
 
   /** A list: with `--json` the array of entities, else a table. */
@@ -70,7 +71,10 @@ export class Output {
 
   /** A failure line on stderr, `strongroom: …`, for failures reported without throwing. */
   error(text: string): void {
-    this.#stderr.write(`strongroom: ${text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')}\n`)
+    const line = text
+      .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+      .replace(INVISIBLE_CONTROLS, unicodeEscape)
+    this.#stderr.write(`strongroom: ${line}\n`)
   }
 
   /** A note for the human on stderr, e.g. "it will not be shown again". Never pass a secret. */

@@ -44,7 +44,10 @@ export function buildProgram(options: ProgramOptions = {}): Command {
   const program = new Command('strongroom')
     .description('strongroom: privileged access management for workloads')
     .version(version, '-V, --version', 'print the version')
-    .option('--url <url>', 'server URL (else STRONGROOM_URL, else ./.strongroom/url)')
+    .option(
+      '--url <url>',
+      'server URL (else STRONGROOM_URL, else ./.strongroom/url with ./.strongroom/admin-token only)',
+    )
     .option(
       '--token-file <path>',
       'admin token file, if STRONGROOM_ADMIN_TOKEN is not set (default: ./.strongroom/admin-token)',

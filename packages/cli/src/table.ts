@@ -1,4 +1,5 @@
 import type { Colors } from './colors.js'
+import { INVISIBLE_CONTROLS, unicodeEscape } from './safe-text.js'
 
 /** What a table cell may hold; `null` and `undefined` are shown as `-`. */
 export type Cell = string | number | boolean | null | undefined
@@ -40,12 +41,15 @@ export function when(epochMillis: number | null | undefined): string | null {
 
 /**
  * A cell's text: `-` for null, `yes`/`no` for booleans, and control characters escaped so that a
- * stored description cannot break the layout or send escape sequences to the terminal.
+ * stored description cannot break the layout or send escape sequences to the terminal, and the
+ * bidirectional controls written `\u202e`, so that it cannot reorder what is shown either.
  */
 export function cellText(value: Cell): string {
   if (value === null || value === undefined) return '-'
   if (typeof value === 'boolean') return value ? 'yes' : 'no'
-  return String(value).replace(/[\u0000-\u001f\u007f-\u009f]/g, escapeControl)
+  return String(value)
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, escapeControl)
+    .replace(INVISIBLE_CONTROLS, unicodeEscape)
 }
 
 function escapeControl(char: string): string {

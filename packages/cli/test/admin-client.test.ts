@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest'
-import { AdminClient } from '../src/admin-client.js'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { AdminClient, MAX_RESPONSE_BYTES } from '../src/admin-client.js'
 import { ApiError, CliError } from '../src/errors.js'
 import { fakeFetch } from './fake-io.js'
 
@@ -99,5 +101,94 @@ describe('AdminClient', () => {
     const client = new AdminClient({ baseUrl: 'http://h:1', token: TOKEN })
     expect(inspect(client, { showHidden: true, depth: 5 })).not.toContain(TOKEN)
     expect(JSON.stringify(client)).not.toContain(TOKEN)
+  })
+})
+
+describe('AdminClient: redirects and response size', () => {
+  const servers: Server[] = []
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => new Promise((done) => server.close(done))))
+  })
+
+  /** A real HTTP server on a free port, recording each request and its body. */
+  const listen = async (
+    handler: (request: IncomingMessage, body: string) => [number, Record<string, string>, string],
+  ) => {
+    const received: { path: string | undefined; body: string; authorization: string | undefined }[] = []
+    const server = createServer((request, response) => {
+      let body = ''
+      request.setEncoding('utf8').on('data', (chunk: string) => {
+        body += chunk
+      })
+      request.on('end', () => {
+        received.push({ path: request.url, body, authorization: request.headers.authorization })
+        const [status, headers, text] = handler(request, body)
+        response.writeHead(status, headers).end(text)
+      })
+    })
+    servers.push(server)
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received }
+  }
+
+  it('does not follow a 307: the secret body is not sent again elsewhere, and it is an HTTP error', async () => {
+    const elsewhere = await listen(() => [
+      201,
+      { 'content-type': 'application/json' },
+      '{"credentialId":"cred_x"}',
+    ])
+    const proxy = await listen((request) => [307, { location: `${elsewhere.url}${request.url}` }, ''])
+    const client = new AdminClient({ baseUrl: proxy.url, token: TOKEN })
+    const error = await client
+      .post('/admin/v1/credentials', { value: 'SECRET-VALUE' })
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(CliError)
+    expect(error).toMatchObject({ code: 'HttpError' })
+    expect((error as Error).message).toBe(
+      `HTTP 307 Temporary Redirect from ${proxy.url}: redirects are not followed (give the server's own URL)`,
+    )
+    expect(proxy.received).toHaveLength(1)
+    expect(elsewhere.received).toEqual([])
+  })
+
+  it('reports any 3xx, even with a JSON error body, as a redirect not followed', async () => {
+    for (const status of [301, 302, 303, 308]) {
+      const fetch = (async (_url: unknown, init?: RequestInit) => {
+        expect(init?.redirect).toBe('manual')
+        return Response.json({ Code: 'Moved', Message: 'x' }, { status, headers: { location: 'http://x/' } })
+      }) as typeof globalThis.fetch
+      const client = new AdminClient({ baseUrl: 'http://h:1', token: TOKEN, fetch })
+      await expect(client.get('/x')).rejects.toThrow(
+        /^HTTP 30\d .*from http:\/\/h:1: redirects are not followed/,
+      )
+    }
+  })
+
+  it('reads at most 16 MiB of an answer and reports more as an invalid response', async () => {
+    const chunk = new Uint8Array(1024 * 1024).fill(0x20)
+    let sent = 0
+    // 32 MiB of blanks: the read stops soon after the cap, not at the end.
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 32 * chunk.byteLength) return controller.close()
+        sent += chunk.byteLength
+        controller.enqueue(chunk)
+      },
+    })
+    const fetch = (async () => new Response(body, { status: 200 })) as typeof globalThis.fetch
+    const client = new AdminClient({ baseUrl: 'http://h:1', token: TOKEN, fetch })
+    const error = await client.get('/admin/v1/whoami').catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(CliError)
+    expect(error).toMatchObject({ code: 'InvalidResponse' })
+    expect((error as Error).message).toBe('http://h:1 answered GET /admin/v1/whoami with more than 16 MiB')
+    expect(sent).toBeLessThan(MAX_RESPONSE_BYTES + 3 * chunk.byteLength)
+  })
+
+  it('reads an answer up to the cap, decoded as UTF-8', async () => {
+    const fetch = (async () => Response.json({ name: 'å\u202e' })) as typeof globalThis.fetch
+    const client = new AdminClient({ baseUrl: 'http://h:1', token: TOKEN, fetch, maxResponseBytes: 20 })
+    expect(await client.get('/x')).toEqual({ name: 'å\u202e' })
+    const small = new AdminClient({ baseUrl: 'http://h:1', token: TOKEN, fetch, maxResponseBytes: 10 })
+    await expect(small.get('/x')).rejects.toThrow('http://h:1 answered GET /x with more than 10 bytes')
   })
 })

@@ -1,8 +1,14 @@
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
-import { resolveAdminToken, resolveInstanceOption, resolveServerUrl } from '../src/config.js'
+import { describe, expect, it, vi } from 'vitest'
+import {
+  resolveAdminConnection,
+  resolveAdminToken,
+  resolveInstanceOption,
+  resolveServerUrl,
+} from '../src/config.js'
 import { CliError } from '../src/errors.js'
 
 function folder(files: Record<string, string> = {}): string {
@@ -125,5 +131,118 @@ describe('resolveInstanceOption', () => {
     expect(resolveInstanceOption('idaas_a', { STRONGROOM_INSTANCE: 'idaas_b' })).toBe('idaas_a')
     expect(resolveInstanceOption(undefined, { STRONGROOM_INSTANCE: 'idaas_b' })).toBe('idaas_b')
     expect(resolveInstanceOption(undefined, {})).toBeUndefined()
+  })
+})
+
+describe('resolveAdminConnection: the folder’s URL goes only with the folder’s token', () => {
+  const urlFile = (cwd: string) => join(cwd, '.strongroom/url')
+  const tokenFile = (cwd: string) => join(cwd, '.strongroom/admin-token')
+  const refusal = (cwd: string, from: string) =>
+    `the server URL of ${urlFile(cwd)} is used only with the admin token of ${tokenFile(cwd)} in the same folder, not with the one from ${from}: give --url or STRONGROOM_URL`
+
+  it('refuses the folder’s URL with a token from STRONGROOM_ADMIN_TOKEN, as a config error', () => {
+    const cwd = folder({ '.strongroom/url': 'http://attacker.test\n' })
+    let error: unknown
+    try {
+      resolveAdminConnection({}, { STRONGROOM_ADMIN_TOKEN: 'srat_env' }, cwd)
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toBeInstanceOf(CliError)
+    expect(error).toMatchObject({
+      code: 'ConfigInvalid',
+      exitCode: 1,
+      message: refusal(cwd, 'STRONGROOM_ADMIN_TOKEN'),
+    })
+  })
+
+  it('refuses the folder’s URL with a token from --token-file, even the folder’s own file named so', () => {
+    const cwd = folder({
+      '.strongroom/url': 'http://attacker.test\n',
+      '.strongroom/admin-token': 'srat_folder\n',
+      mine: 'srat_mine\n',
+    })
+    expect(() => resolveAdminConnection({ tokenFile: 'mine' }, {}, cwd)).toThrow(
+      refusal(cwd, join(cwd, 'mine')),
+    )
+    expect(() => resolveAdminConnection({ tokenFile: '.strongroom/admin-token' }, {}, cwd)).toThrow(
+      refusal(cwd, tokenFile(cwd)),
+    )
+  })
+
+  it('uses the folder’s URL with the folder’s token, and any token with --url or STRONGROOM_URL', () => {
+    const cwd = folder({ '.strongroom/url': 'http://file:1\n', '.strongroom/admin-token': 'srat_folder\n' })
+    expect(resolveAdminConnection({}, {}, cwd)).toEqual({
+      url: { value: 'http://file:1', source: urlFile(cwd) },
+      token: { value: 'srat_folder', source: tokenFile(cwd) },
+    })
+    const env = { STRONGROOM_ADMIN_TOKEN: 'srat_env' }
+    expect(resolveAdminConnection({ url: 'http://flag:3' }, env, cwd).token.value).toBe('srat_env')
+    expect(resolveAdminConnection({}, { ...env, STRONGROOM_URL: 'http://env:2' }, cwd).url.value).toBe(
+      'http://env:2',
+    )
+  })
+})
+
+describe('the folder’s files: no symbolic links, only regular files of your own', () => {
+  it('refuses ./.strongroom/admin-token that is a symbolic link, naming it, without reading its target', () => {
+    const cwd = folder({ '.strongroom/url': 'http://file:1\n', 'git-credentials': 'https://u:secret@host\n' })
+    symlinkSync(join(cwd, 'git-credentials'), join(cwd, '.strongroom/admin-token'))
+    const path = join(cwd, '.strongroom/admin-token')
+    const expected = `the admin token file ${path} is a symbolic link; refused: it must be a regular file of your own`
+    expect(() => resolveAdminToken(undefined, {}, cwd)).toThrow(expected)
+    expect(() => resolveAdminConnection({}, {}, cwd)).toThrow(expected)
+  })
+
+  it('refuses ./.strongroom/url that is a symbolic link, even a dangling one', () => {
+    const cwd = folder()
+    symlinkSync(join(cwd, 'nowhere'), join(cwd, '.strongroom/url'))
+    expect(() => resolveServerUrl(undefined, {}, cwd)).toThrow(
+      `the url file ${join(cwd, '.strongroom/url')} is a symbolic link; refused: it must be a regular file of your own`,
+    )
+  })
+
+  it('refuses a folder file that is not a regular file, without blocking on a FIFO', () => {
+    const cwd = folder()
+    mkdirSync(join(cwd, '.strongroom/admin-token'))
+    execFileSync('mkfifo', [join(cwd, '.strongroom/url')])
+    expect(() => resolveAdminToken(undefined, {}, cwd)).toThrow(
+      `the admin token file ${join(cwd, '.strongroom/admin-token')} is not a regular file; refused`,
+    )
+    expect(() => resolveServerUrl(undefined, {}, cwd)).toThrow(
+      `the url file ${join(cwd, '.strongroom/url')} is not a regular file; refused`,
+    )
+  })
+
+  it('refuses a folder file owned by someone else', () => {
+    const cwd = folder({ '.strongroom/admin-token': 'srat_theirs\n', '.strongroom/url': 'http://file:1\n' })
+    // The files are this process's; seen as another user (any uid, root or not), they are someone else's.
+    const owner = process.getuid!()
+    const you = owner + 1
+    const asAnother = vi.spyOn(process, 'getuid').mockReturnValue(you)
+    try {
+      expect(() => resolveAdminToken(undefined, {}, cwd)).toThrow(
+        `the admin token file ${join(cwd, '.strongroom/admin-token')} is owned by uid ${owner}, not by you (uid ${you}); refused`,
+      )
+      expect(() => resolveServerUrl(undefined, {}, cwd)).toThrow(
+        `the url file ${join(cwd, '.strongroom/url')} is owned by uid ${owner}, not by you (uid ${you}); refused`,
+      )
+    } finally {
+      asAnother.mockRestore()
+    }
+  })
+
+  it('follows a --token-file link the user gave, but takes only a regular file', () => {
+    const cwd = folder({ real: 'srat_real\n' })
+    symlinkSync(join(cwd, 'real'), join(cwd, 'link'))
+    expect(resolveAdminToken('link', {}, cwd).value).toBe('srat_real')
+    mkdirSync(join(cwd, 'dir'))
+    expect(() => resolveAdminToken('dir', {}, cwd)).toThrow(
+      `the admin token file ${join(cwd, 'dir')} is not a regular file; refused`,
+    )
+    execFileSync('mkfifo', [join(cwd, 'fifo')])
+    expect(() => resolveAdminToken('fifo', {}, cwd)).toThrow(
+      `the admin token file ${join(cwd, 'fifo')} is not a regular file; refused`,
+    )
   })
 })

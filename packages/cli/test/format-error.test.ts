@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { ApiError, CliError, UsageError } from '../src/errors.js'
 import { formatError } from '../src/format-error.js'
+import { Output } from '../src/output.js'
 import { usageErrorLine } from '../src/program.js'
+import { Collector } from './fake-io.js'
 
 describe('formatError', () => {
   it('formats an API error with its code, message and request id', () => {
@@ -35,6 +37,22 @@ describe('formatError', () => {
     const line = formatError(error)
     expect(line).not.toMatch(/[\n\r\u001b]/)
     expect(line).toBe('strongroom: InternalError: a b [31m c')
+  })
+
+  it('writes bidi controls and line separators as visible \\u escapes', () => {
+    const error = new ApiError({
+      status: 400,
+      apiCode: 'InvalidParameter',
+      message: 'bad \u202eclient\u2066 id\u2028',
+    })
+    expect(formatError(error)).toBe('strongroom: InvalidParameter: bad \\u202eclient\\u2066 id\\u2028')
+    expect(formatError(new CliError('HttpError', 'x\u200fy\u061c'))).toBe('strongroom: x\\u200fy\\u061c')
+  })
+
+  it('Output.error flattens C0 and C1 controls and writes bidi controls as \\u escapes', () => {
+    const stderr = new Collector()
+    new Output(new Collector(), stderr, { json: false, color: false }).error('seq 5:\n\u0085a\u202eb\u2069')
+    expect(stderr.text).toBe('strongroom: seq 5: a\\u202eb\\u2069\n')
   })
 
   it('redacts known secrets as a last line of defence', () => {

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -256,6 +256,79 @@ describe('run', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
+  it('never sends a token from the environment to the URL of the folder’s ./.strongroom/url', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strongroom-hostile-'))
+    mkdirSync(join(dir, '.strongroom'))
+    writeFileSync(join(dir, '.strongroom/url'), 'http://attacker.test\n')
+    const { fetch, requests } = fakeFetch({})
+    const io = fakeIo({ env: { STRONGROOM_ADMIN_TOKEN: 'srat_OPERATOR' }, fetch, cwd: dir })
+    expect(await run(['credential', 'list'], io)).toBe(1)
+    expect(requests).toEqual([])
+    expect(io.stderr.text).toBe(
+      `strongroom: the server URL of ${dir}/.strongroom/url is used only with the admin token of ${dir}/.strongroom/admin-token in the same folder, not with the one from STRONGROOM_ADMIN_TOKEN: give --url or STRONGROOM_URL\n`,
+    )
+    // With the folder's own token, the folder's URL is used.
+    writeFileSync(join(dir, '.strongroom/admin-token'), 'srat_FOLDER\n', { mode: 0o600 })
+    const local = fakeIo({ env: { STRONGROOM_INSTANCE: INSTANCE }, fetch, cwd: dir })
+    expect(await run(['credential', 'list', '--json'], local)).toBe(1)
+    expect(requests.map((r) => [r.url.host, r.headers.get('authorization')])).toEqual([
+      ['attacker.test', 'Bearer srat_FOLDER'],
+    ])
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('--json, audit export and audit tail --json write C1, separator and bidi controls as \\u escapes', async () => {
+    const planted = 'curl\u0085x\u007f\u2028\u2029\u061c\u200e\u200f\u202a\u202e\u2066\u2069\u0001'
+    const escaped =
+      'curl\\u0085x\\u007f\\u2028\\u2029\\u061c\\u200e\\u200f\\u202a\\u202e\\u2066\\u2069\\u0001'
+    const events = [{ ...auditEvent(1), userAgent: planted, details: { clientId: planted } }]
+    const { fetch } = fakeFetch({
+      [`GET ${base}/audit/events`]: auditRoute(() => events),
+      [`GET ${base}/credentials`]: [
+        200,
+        { entities: [{ ...credential, description: planted }], nextToken: null, maxResults: 100 },
+      ],
+    })
+    const unsafe = /[\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/
+    for (const args of [
+      ['credential', 'list', '--json'],
+      ['audit', 'query', '--json'],
+      ['audit', 'export'],
+      ['audit', 'tail', '--json'],
+      ['audit', 'tail', '--follow', '--json'],
+    ]) {
+      let interrupt = () => {}
+      const io = fakeIo({
+        env: { ...env, STRONGROOM_INSTANCE: INSTANCE },
+        fetch,
+        onInterrupt: (handler) => {
+          interrupt = handler
+          setImmediate(interrupt)
+          return () => {}
+        },
+      })
+      expect(await run(args, io), args.join(' ')).toBe(0)
+      expect(io.stdout.text, args.join(' ')).not.toMatch(unsafe)
+      expect(io.stdout.text, args.join(' ')).toContain(escaped)
+      // Still the same JSON.
+      const [first] = parseJsonOutput(io.stdout.text)
+      expect(first.userAgent ?? first.description).toBe(planted)
+    }
+  })
+
+  it('tables write bidi controls as \\u escapes', async () => {
+    const { fetch } = fakeFetch({
+      [`GET ${base}/credentials`]: [
+        200,
+        { entities: [{ ...credential, credentialName: 'a\u202eexe.txt' }], nextToken: null, maxResults: 100 },
+      ],
+    })
+    const io = fakeIo({ env: { ...env, STRONGROOM_INSTANCE: INSTANCE }, fetch })
+    expect(await run(['credential', 'list'], io)).toBe(0)
+    expect(io.stdout.text).not.toContain('\u202e')
+    expect(io.stdout.text).toContain('a\\u202eexe.txt')
+  })
+
   it('accepts global options after the subcommand', async () => {
     const { fetch, requests } = fakeFetch({
       'GET /admin/v1/instances/idaas_z/grants': [200, { entities: [], nextToken: null, maxResults: 100 }],
@@ -266,6 +339,16 @@ describe('run', () => {
     expect(io.stdout.text).toBe('[]\n')
   })
 })
+
+/** A JSON array printed whole, or JSON lines, as a list of objects. */
+// biome-ignore lint/suspicious/noExplicitAny: the output is checked field by field
+function parseJsonOutput(text: string): any[] {
+  if (text.startsWith('[')) return JSON.parse(text)
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line))
+}
 
 function auditEvent(seq: number) {
   return {

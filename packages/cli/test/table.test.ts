@@ -67,6 +67,16 @@ describe('formatTable', () => {
 })
 
 describe('cellText', () => {
+  it('writes bidi controls and line separators as visible \\u escapes, as it does C1 controls', () => {
+    expect(cellText('invoice\u202eexe.txt')).toBe('invoice\\u202eexe.txt')
+    expect(
+      cellText('\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u2066\u2067\u2068\u2069\u2028\u2029\u0085'),
+    ).toBe('\\u061c\\u200e\\u200f\\u202a\\u202b\\u202c\\u202d\\u2066\\u2067\\u2068\\u2069\\u2028\\u2029\\x85')
+    expect(formatRecord([{ header: 'Agent', value: (r: { a: string }) => r.a }], { a: 'x\u2067y' })).toEqual([
+      'Agent  x\\u2067y',
+    ])
+  })
+
   it('shows null and undefined as -, booleans as yes/no', () => {
     expect(cellText(null)).toBe('-')
     expect(cellText(undefined)).toBe('-')

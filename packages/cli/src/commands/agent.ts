@@ -13,6 +13,7 @@ import { VENDOR_NAMES, vendorOfRoleArn } from '../credential-endpoints/vendors.j
 import { CliError, UsageError } from '../errors.js'
 import { formatReference } from '../run/references.js'
 import { pamSecretSource } from '../run/resolve-references.js'
+import { toJson } from '../safe-text.js'
 import { parseCloudDuration, shellQuote } from '../workload/cloud-credentials-output.js'
 import { configOption, type WorkloadOptions, workloadClient } from '../workload/workload-client.js'
 import type { ContextFor } from './context-for.js'
@@ -200,7 +201,7 @@ export function registerAgentCommand(program: Command, contextFor: ContextFor): 
           )
         if (ctx.out.json) {
           await ctx.out.write(
-            `${JSON.stringify({
+            `${toJson({
               url: endpoints?.url ?? null,
               roles: roles.map((arn) => ({ arn, vendor: vendorOfRoleArn(arn) })),
               variables: Object.keys(endpoints?.env ?? {}),

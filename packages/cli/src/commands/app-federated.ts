@@ -7,6 +7,7 @@ import type {
 import type { Command } from 'commander'
 import { compact } from '../compact.js'
 import { UsageError } from '../errors.js'
+import { toJson } from '../safe-text.js'
 import { federatedCredentialColumns } from '../views.js'
 import { applicationPath } from './application-path.js'
 import type { ContextFor } from './context-for.js'
@@ -94,8 +95,7 @@ export function registerAppFederatedCommands(app: Command, contextFor: ContextFo
         .delete(
           `${await applicationPath(ctx, applicationId)}/federated-credentials/${encodeURIComponent(id)}`,
         )
-      if (ctx.out.json)
-        await ctx.out.write(`${JSON.stringify({ federatedCredentialId: id, deleted: true })}\n`)
+      if (ctx.out.json) await ctx.out.write(`${toJson({ federatedCredentialId: id, deleted: true })}\n`)
     })
 }
 

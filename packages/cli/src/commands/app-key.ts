@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import type { AddApplicationKeysBody, ApplicationKeyList } from '@strongroom/protocol'
 import type { Command } from 'commander'
 import { UsageError } from '../errors.js'
+import { toJson } from '../safe-text.js'
 import { applicationKeyColumns } from '../views.js'
 import { applicationPath } from './application-path.js'
 import type { ContextFor } from './context-for.js'
@@ -64,7 +65,7 @@ export function registerAppKeyCommands(app: Command, contextFor: ContextFor): vo
       await ctx
         .client()
         .delete(`${await applicationPath(ctx, applicationId)}/keys/${encodeURIComponent(keyId)}`)
-      if (ctx.out.json) await ctx.out.write(`${JSON.stringify({ applicationKeyId: keyId, removed: true })}\n`)
+      if (ctx.out.json) await ctx.out.write(`${toJson({ applicationKeyId: keyId, removed: true })}\n`)
     })
 }
 

@@ -3,6 +3,7 @@ import type { AuditEvent } from '@strongroom/protocol'
 import type { Command } from 'commander'
 import type { Context } from '../context.js'
 import { parsePositiveInteger } from '../option-parsers.js'
+import { toJson } from '../safe-text.js'
 import { auditEventColumns } from '../views.js'
 import { AUDIT_PAGE_SIZE } from './audit-filters.js'
 import type { ContextFor } from './context-for.js'
@@ -42,7 +43,7 @@ async function tail(ctx: Context, lines: number, follow: boolean): Promise<void>
   const print = async (events: readonly AuditEvent[]) => {
     if (ctx.out.json) {
       // A stream has no end to close an array at: one JSON object per line.
-      await ctx.out.write(events.map((event) => `${JSON.stringify(event)}\n`).join(''))
+      await ctx.out.write(events.map((event) => `${toJson(event)}\n`).join(''))
       return
     }
     if (!first && events.length === 0) return

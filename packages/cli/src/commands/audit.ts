@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises'
 import type { AuditEvent } from '@strongroom/protocol'
 import type { Command } from 'commander'
 import { CliError } from '../errors.js'
+import { toJson } from '../safe-text.js'
 import { auditEventColumns } from '../views.js'
 import { registerAuditArchiveCommand } from './audit-archive.js'
 import { AUDIT_PAGE_SIZE, addFilters, type FilterOptions, toQuery } from './audit-filters.js'
@@ -39,7 +40,7 @@ export function registerAuditCommands(program: Command, contextFor: ContextFor):
           limit: options.limit,
           pageSize: AUDIT_PAGE_SIZE,
         })) {
-          const text = events.map((event) => `${JSON.stringify(event)}\n`).join('')
+          const text = events.map((event) => `${toJson(event)}\n`).join('')
           if (sink === undefined) await ctx.out.write(text)
           else await sink.write(text)
           count += events.length

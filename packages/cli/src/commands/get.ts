@@ -2,6 +2,7 @@ import type { AccountSummary, SshKeyOutputFormat } from '@strongroom/sdk'
 import { type Command, Option } from 'commander'
 import { UsageError } from '../errors.js'
 import { SSH_KEY_OUTPUT_FORMATS } from '../option-parsers.js'
+import { toJson } from '../safe-text.js'
 import type { Column } from '../table.js'
 import {
   CLOUD_CREDENTIAL_FORMATS,
@@ -77,7 +78,7 @@ export function registerGetCommands(program: Command, contextFor: ContextFor): v
         const password = await pam.getPassword(account, reasonOf(options))
         if (!ctx.out.json) return writeSecret(ctx, password, options)
         ctx.rememberSecret(password)
-        await writeSecret(ctx, JSON.stringify({ accountName: account, password }, null, 2), options)
+        await writeSecret(ctx, toJson({ accountName: account, password }, 2), options)
       },
     )
 

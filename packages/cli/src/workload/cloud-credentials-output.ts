@@ -1,6 +1,7 @@
 import type { CloudCredentials } from '@strongroom/sdk'
 import { InvalidArgumentError } from 'commander'
 import { UsageError } from '../errors.js'
+import { toJson } from '../safe-text.js'
 
 /**
  * How `strongroom get cloud-credentials` prints a role's STS credentials:
@@ -58,7 +59,7 @@ export function cloudCredentialsJson(credentials: CloudCredentials): string {
           securityToken: credentials.securityToken,
           expiration: isoSeconds(credentials.expiration),
         }
-  return JSON.stringify(shown, null, 2)
+  return toJson(shown, 2)
 }
 
 /** `--json`: the whole ObtainCloudAccountRoleAccessCredential answer, as the server sent it. */
@@ -90,7 +91,7 @@ export function cloudCredentialsAnswerJson(credentials: CloudCredentials): strin
     cloudAccountVendorType: credentials.vendor,
     cloudAccountRoleAccessCredential: { accessCredentialExpiresAt: credentials.expiresAt, ...token },
   }
-  return JSON.stringify(answer, null, 2)
+  return toJson(answer, 2)
 }
 
 /**
@@ -130,7 +131,7 @@ export function cloudCredentialsAwsProcess(credentials: CloudCredentials): strin
     throw new UsageError(
       `--format aws-process is for AWS roles: ${credentials.cloudAccountRoleExternalId} is an Alibaba Cloud role (use --format env or json)`,
     )
-  return JSON.stringify({
+  return toJson({
     Version: 1,
     AccessKeyId: credentials.accessKeyId,
     SecretAccessKey: credentials.secretAccessKey,

@@ -1,3 +1,5 @@
+import { toJson } from '../safe-text.js'
+
 /**
  * The SDK's results print their secrets as `[REDACTED]`, in `JSON.stringify` too: the secret is a
  * getter behind a `toJSON()` that hides it. `get … --json` is asked for the secret on purpose, so
@@ -5,7 +7,7 @@
  * own property or getter. Used only for the one value a command was asked to print.
  */
 export function revealedJson(value: unknown): string {
-  return JSON.stringify(plain(value), null, 2)
+  return toJson(plain(value), 2)
 }
 
 function plain(value: unknown): unknown {
