@@ -83,6 +83,9 @@ const bucketOf = prepare(['surface', 'source'], (db, p) =>
 
 /** A source as a key: client ids come from the request and may be long; none of ours is. */
 const MAX_SOURCE = MAX_SOURCE_KEY
+/** The warning of an outage that leaves failures to this process's own count. */
+const COUNTED_ALONE =
+  'failed authentications are counted by this process alone: the database does not take them'
 
 /** How often the throttle says, at most, that the database does not take its failures. */
 const OUTAGE_LOG_INTERVAL_MS = 60_000
@@ -142,10 +145,7 @@ export class SharedFailureThrottle implements ClientThrottle, AddressThrottle {
     try {
       tokens = await this.spend(key, 'always')
     } catch (err) {
-      this.outage(
-        err,
-        'failed authentications are counted by this process alone: the database does not take them',
-      )
+      this.outage(err, COUNTED_ALONE)
       return this.known.fail(key)
     }
     this.known.adopt(key, tokens)
@@ -159,10 +159,7 @@ export class SharedFailureThrottle implements ClientThrottle, AddressThrottle {
     try {
       tokens = await this.spend(key, 'if-left')
     } catch (err) {
-      this.outage(
-        err,
-        'failed authentications are counted by this process alone: the database does not take them',
-      )
+      this.outage(err, COUNTED_ALONE)
       // Refused through `refuse`, so that the metrics count it, as every other refusal.
       if (this.known.retryAfter(key) > 0) this.refuse(key, message)
       return this.known.fail(key)

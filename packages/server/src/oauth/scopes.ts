@@ -1,4 +1,5 @@
 import { PAM_AUDIENCE, PAM_SCOPES } from '@strongroom/protocol'
+import { echo } from '../errors.js'
 
 /** A scope request or grant: one audience and the values asked for under it. */
 export interface ScopeSet {
@@ -8,27 +9,6 @@ export interface ScopeSet {
 
 export class ScopeError extends Error {
   override name = 'ScopeError'
-}
-
-/** Characters of a request's own words an error message repeats at most. */
-export const ECHO_MAX = 64
-
-/**
- * A word of the request as an error message may repeat it: at most `ECHO_MAX` characters (then
- * `...`), and anything outside printable ASCII (controls, bidi overrides, any non-ASCII) as `?`.
- * An error is read by people and logs; it must not carry a 16 KiB scope, or text that reorders or
- * hides what is around it.
- */
-export function echo(input: string): string {
-  let out = ''
-  let count = 0
-  for (const ch of input) {
-    if (count === ECHO_MAX) return `${out}...`
-    const code = ch.codePointAt(0)!
-    out += code >= 0x20 && code <= 0x7e ? ch : '?'
-    count++
-  }
-  return out
 }
 
 const AUDIENCE = /^[\x21-\x7e]+$/

@@ -1,11 +1,11 @@
 import { decodeJwt } from 'jose'
-import { InvalidToken, OAuthError } from '../errors.js'
+import { echo, InvalidToken, OAuthError } from '../errors.js'
 import type { Services } from '../services.js'
 import type { ApplicationTable } from '../store/schema.js'
 import { mintAccessToken, verifyAccessToken } from './access-tokens.js'
 import { verifyFederatedToken } from './client-auth.js'
 import { issuerOf } from './issuer.js'
-import { echo, expand, formatScope, grantScope, parseScope, ScopeError, type ScopeSet } from './scopes.js'
+import { expand, formatScope, grantScope, parseScope, ScopeError, type ScopeSet } from './scopes.js'
 import type { IssuedToken, TokenRequest } from './token-endpoint.js'
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'

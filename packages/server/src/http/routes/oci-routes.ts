@@ -15,8 +15,7 @@ import {
 } from '@strongroom/protocol'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { RequestMeta } from '../../audit/appender.js'
-import { InvalidParameter, isAuthenticationFailure, PamError } from '../../errors.js'
-import { echo } from '../../oauth/scopes.js'
+import { echo, InvalidParameter, isAuthenticationFailure, PamError } from '../../errors.js'
 import { auditThrottled } from '../../services/best-effort.js'
 import { authenticateOciRequest, type OciAuthenticated } from '../../services/oci/authenticate-oci-request.js'
 import {
