@@ -181,7 +181,7 @@ function mapError(error: FastifyError | Error, surface: Surface): Mapped {
       return answerTo('InvalidParameter.Body', 'content-length does not match the body', { field: 'body' })
   }
   // A row another request inserted between a service's check and its insert (PostgreSQL nodes):
-  // a conflict to retry, whichever service missed mapping it to its own 409 (credentials.ts does).
+  // a conflict to retry, for any service that does not map it to its own 409 (the creates do).
   if (causes(error).some((e) => isUniqueViolation(e))) {
     return answerTo(
       'Conflict',

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Cluster, openCluster, send } from './nodes-support.js'
 
 const ROUNDS = 6
+const RACE_KEY = { kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }
 
 describe('the same write on two nodes at once (PostgreSQL)', () => {
   let c: Cluster
@@ -13,19 +14,32 @@ describe('the same write on two nodes at once (PostgreSQL)', () => {
   })
   afterAll(async () => c?.close())
 
-  /** Sends `body(round)` to `url(round)` on both nodes at once, ROUNDS times; the statuses. */
+  /**
+   * Sends `body(round)` to `url(round)` on both nodes at once, ROUNDS times; the statuses, and the
+   * field each 409 named.
+   */
   async function race(url: (round: number) => string, body: (round: number, node: number) => unknown) {
     const statuses: number[] = []
+    const conflictFields: unknown[] = []
     const bodies: unknown[] = []
     for (let round = 0; round < ROUNDS; round++) {
       const answers = await Promise.all(
         c.nodes.map((node, n) => send(node, 'POST', url(round), { body: body(round, n), headers: c.auth })),
       )
       statuses.push(...answers.map((a) => a.status))
+      conflictFields.push(...answers.filter((a) => a.status === 409).map((a) => a.body.field))
       bodies.push(...answers.filter((a) => a.status >= 500).map((a) => a.body))
     }
     expect(bodies, 'no 5xx').toEqual([])
-    return statuses
+    return Object.assign(statuses, { conflictFields })
+  }
+
+  /** One 201 and one 409 in every round, each 409 naming `field` as the check would have. */
+  function expectOneWinner(statuses: Awaited<ReturnType<typeof race>>, field: string) {
+    for (let round = 0; round < ROUNDS; round++) {
+      expect(statuses.slice(2 * round, 2 * round + 2).sort()).toEqual([201, 409])
+    }
+    expect(statuses.conflictFields).toEqual(Array(ROUNDS).fill(field))
   }
 
   it('creating the same credential identifier: one 201, one 409 naming the field', async () => {
@@ -37,9 +51,7 @@ describe('the same write on two nodes at once (PostgreSQL)', () => {
         value: { apiKey: 'v' },
       }),
     )
-    for (let round = 0; round < ROUNDS; round++) {
-      expect(statuses.slice(2 * round, 2 * round + 2).sort()).toEqual([201, 409])
-    }
+    expectOneWinner(statuses, 'credentialIdentifier')
   })
 
   it('rotating one credential: every rotation is 201 or a 409 to retry, and none is lost', async () => {
@@ -58,7 +70,7 @@ describe('the same write on two nodes at once (PostgreSQL)', () => {
     expect(now.body.currentVersion).toBe(1 + statuses.filter((s) => s === 201).length)
   })
 
-  it('creating the same provider or federated credential: one 201, one 409, never a 5xx', async () => {
+  it('creating the same provider, federated credential or application key: one 201, one 409 naming the field', async () => {
     const i = `/admin/v1/instances/${c.instanceId}`
     const app = await send(c.nodes[0]!, 'POST', `${i}/applications`, {
       body: { name: 'racer' },
@@ -76,13 +88,15 @@ describe('the same write on two nodes at once (PostgreSQL)', () => {
         issuer: 'https://issuer.example',
         subject: 's',
         audiences: ['a'],
-        jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }] },
+        jwks: { keys: [RACE_KEY] },
       }),
     )
-    for (const statuses of [providers, federated]) {
-      for (let round = 0; round < ROUNDS; round++) {
-        expect(statuses.slice(2 * round, 2 * round + 2).sort()).toEqual([201, 409])
-      }
-    }
+    const keys = await race(
+      () => `${i}/applications/${applicationId}/keys`,
+      (round) => ({ jwk: { ...RACE_KEY, kid: `race-${round}` } }),
+    )
+    expectOneWinner(providers, 'credentialProviderIdentifier')
+    expectOneWinner(federated, 'name')
+    expectOneWinner(keys, 'kid')
   })
 })

@@ -11,6 +11,7 @@ import { newId } from '../../ids.js'
 import { ociFingerprint } from '../../oci/fingerprint.js'
 import type { Caller, Services } from '../../services.js'
 import type { ApplicationKeyTable, Database } from '../../store/schema.js'
+import { isUniqueViolation, type UniqueIndex } from '../../store/unique-violation.js'
 import { requireApplication } from './applications.js'
 
 export function toApplicationKey(row: ApplicationKeyTable): ApplicationKey {
@@ -30,6 +31,16 @@ export function toApplicationKey(row: ApplicationKeyTable): ApplicationKey {
 }
 
 /** Registers the public keys an application signs its client assertions with (private_key_jwt). */
+const APPLICATION_KEYS_KID: UniqueIndex = {
+  name: 'application_keys_application',
+  table: 'application_keys',
+  columns: ['application_id', 'kid'],
+}
+
+function kidTaken(kid: string): Conflict {
+  return new Conflict('Conflict', `the application already has a key with kid ${kid}`, 'kid')
+}
+
 export async function addApplicationKeys(
   s: Services,
   caller: Caller,
@@ -55,9 +66,7 @@ export async function addApplicationKeys(
         .where('application_id', '=', applicationId)
         .where('kid', '=', kid)
         .executeTakeFirst()
-      if (taken || rows.some((r) => r.kid === kid)) {
-        throw new Conflict('Conflict', `the application already has a key with kid ${kid}`, 'kid')
-      }
+      if (taken || rows.some((r) => r.kid === kid)) throw kidTaken(kid)
       const row: ApplicationKeyTable = {
         id: newId('apk', now),
         instance_id: instanceId,
@@ -66,7 +75,13 @@ export async function addApplicationKeys(
         public_jwk: JSON.stringify(jwk),
         created_at: now,
       }
-      await trx.insertInto('application_keys').values(row).execute()
+      try {
+        await trx.insertInto('application_keys').values(row).execute()
+      } catch (error) {
+        // Another node added the kid after the check above: the check's answer.
+        if (isUniqueViolation(error, APPLICATION_KEYS_KID)) throw kidTaken(kid)
+        throw error
+      }
       rows.push(row)
       await audit.append({
         instanceId,

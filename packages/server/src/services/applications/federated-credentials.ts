@@ -8,6 +8,7 @@ import { Conflict, InvalidParameter, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
 import type { Caller, Services } from '../../services.js'
 import type { FederatedCredentialTable } from '../../store/schema.js'
+import { isUniqueViolation, type UniqueIndex } from '../../store/unique-violation.js'
 import { checkOutboundEndpoint } from '../outbound-endpoint.js'
 import { requireApplication } from './applications.js'
 
@@ -30,6 +31,16 @@ export function toFederatedCredential(row: FederatedCredentialTable): FederatedC
  * service-account token, a CI job token): matched on issuer, subject and audience, verified with
  * the issuer's keys, from its JWKS URL (fetched and cached) or given here.
  */
+const FEDERATED_CREDENTIALS_NAME: UniqueIndex = {
+  name: 'federated_credentials_name',
+  table: 'federated_credentials',
+  columns: ['application_id', 'name'],
+}
+
+function nameTaken(name: string): Conflict {
+  return new Conflict('Conflict', `the application already has a federated credential named ${name}`, 'name')
+}
+
 export async function createFederatedCredential(
   s: Services,
   caller: Caller,
@@ -51,12 +62,7 @@ export async function createFederatedCredential(
       .where('application_id', '=', applicationId)
       .where('name', '=', body.name)
       .executeTakeFirst()
-    if (taken)
-      throw new Conflict(
-        'Conflict',
-        `the application already has a federated credential named ${body.name}`,
-        'name',
-      )
+    if (taken) throw nameTaken(body.name)
     const now = s.now()
     const row: FederatedCredentialTable = {
       id: newId('fc', now),
@@ -70,7 +76,13 @@ export async function createFederatedCredential(
       jwks: keys ? JSON.stringify({ keys }) : null,
       created_at: now,
     }
-    await trx.insertInto('federated_credentials').values(row).execute()
+    try {
+      await trx.insertInto('federated_credentials').values(row).execute()
+    } catch (error) {
+      // Another node inserted the name after the check above: the check's answer.
+      if (isUniqueViolation(error, FEDERATED_CREDENTIALS_NAME)) throw nameTaken(row.name)
+      throw error
+    }
     await audit.append({
       instanceId,
       actor: caller.actor,

@@ -12,6 +12,7 @@ import { newId } from '../../ids.js'
 import type { Caller, Services } from '../../services.js'
 import { type Page, pageById } from '../../store/pagination.js'
 import type { CredentialProviderTable, Database } from '../../store/schema.js'
+import { isUniqueViolation, type UniqueIndex } from '../../store/unique-violation.js'
 import { requireInstance } from '../instances/instances.js'
 import { changeStatus } from '../status.js'
 import { generateProviderKey } from './provider-keys.js'
@@ -79,6 +80,20 @@ export function toProvider(s: Pick<Services, 'publicUrl'>, row: CredentialProvid
   }
 }
 
+const PROVIDERS_IDENTIFIER: UniqueIndex = {
+  name: 'credential_providers_identifier',
+  table: 'credential_providers',
+  columns: ['instance_id', 'identifier'],
+}
+
+function identifierTaken(identifier: string): Conflict {
+  return new Conflict(
+    'CredentialProviderIdentifierExists',
+    `a credential provider with identifier ${identifier} already exists`,
+    'credentialProviderIdentifier',
+  )
+}
+
 export async function createProvider(
   s: Services,
   caller: Caller,
@@ -113,13 +128,7 @@ export async function createProvider(
       .where('instance_id', '=', instanceId)
       .where('identifier', '=', body.credentialProviderIdentifier)
       .executeTakeFirst()
-    if (taken) {
-      throw new Conflict(
-        'CredentialProviderIdentifierExists',
-        `a credential provider with identifier ${body.credentialProviderIdentifier} already exists`,
-        'credentialProviderIdentifier',
-      )
-    }
+    if (taken) throw identifierTaken(body.credentialProviderIdentifier)
     const now = s.now()
     const id = newId('atp', now)
     const sealed = await s.keyring.encrypt(
@@ -142,7 +151,13 @@ export async function createProvider(
       created_at: now,
       updated_at: now,
     }
-    await trx.insertInto('credential_providers').values(row).execute()
+    try {
+      await trx.insertInto('credential_providers').values(row).execute()
+    } catch (error) {
+      // Another node inserted the identifier after the check above: the check's answer.
+      if (isUniqueViolation(error, PROVIDERS_IDENTIFIER)) throw identifierTaken(row.identifier)
+      throw error
+    }
     await audit.append({
       instanceId,
       actor: caller.actor,
