@@ -46,6 +46,22 @@ interface Head {
 
 const MAX_USER_AGENT = 256
 
+/**
+ * A column's text as both engines will store it, so that the hash covers what is stored. A lone
+ * surrogate (one half of a pair, as in a client id cut at a length limit or sent as `\ud800`)
+ * has no UTF-8 form: SQLite would store three bytes that read back as something else, PostgreSQL
+ * U+FFFD, while the hash saw its `\ud800` escape, and the event would no longer verify. Made
+ * well formed (U+FFFD) before hashing, as it is stored. `details` needs nothing: its canonical JSON
+ * escapes a lone surrogate in ASCII and is stored as that text.
+ */
+function text(value: string): string {
+  return value.isWellFormed() ? value : value.toWellFormed()
+}
+
+function textOrNull(value: string | null | undefined): string | null {
+  return value == null ? null : text(value)
+}
+
 // The batch's statements, compiled once per dialect (store/prepared.ts).
 const selectHead = prepare(['instanceId'], (db, p, dialect) => {
   const query = db.selectFrom('audit_heads').select(['seq', 'hash']).where('instance_id', '=', p.instanceId)
@@ -133,15 +149,15 @@ export class AuditBatch {
         seq: head.seq + 1,
         time: this.now(),
         actorType: input.actor.type,
-        actorId: input.actor.id,
+        actorId: text(input.actor.id),
         action: input.action,
         resourceType: input.resource?.type ?? null,
-        resourceId: input.resource?.id ?? null,
+        resourceId: textOrNull(input.resource?.id),
         outcome: input.outcome,
-        reason: input.reason ?? null,
-        requestId: input.request?.requestId ?? null,
-        sourceIp: input.request?.sourceIp ?? null,
-        userAgent: input.request?.userAgent?.slice(0, MAX_USER_AGENT) ?? null,
+        reason: textOrNull(input.reason),
+        requestId: textOrNull(input.request?.requestId),
+        sourceIp: textOrNull(input.request?.sourceIp),
+        userAgent: textOrNull(input.request?.userAgent?.slice(0, MAX_USER_AGENT)),
         details: extra ? { ...input.details, ...extra } : (input.details ?? {}),
       }
       const details = canonicalJson(fields.details)

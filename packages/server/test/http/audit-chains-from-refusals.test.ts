@@ -93,4 +93,53 @@ describe.each(ENGINES)('refusals cannot create audit chains (%s)', (engine) => {
     expect(res.statusCode).toBeLessThan(500)
     expect(await chains()).toEqual(before)
   })
+
+  // A lone surrogate has no UTF-8 form: stored, it became other text than the hash covered, and one
+  // unauthenticated request broke the instance's chain for good (verify, backup, restore and
+  // archiving all refused it, and verify stopped there, hiding later edits).
+  it('refusals carrying lone surrogates leave the chain verifiable', async () => {
+    const token = (payload: string, headers: Record<string, string> = {}) =>
+      t.app.inject({
+        method: 'POST',
+        url: `/v2/${t.instanceId}/authorizationServer/iauths_system/oauth2/token`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        payload,
+      })
+    // Cut in the middle of a pair by the 128-character limit on client ids, and the 256 on agents.
+    const cut = `${'a'.repeat(127)}\u{1F600}`
+    const basic = `Basic ${Buffer.from(`${cut}:nothing`).toString('base64')}`
+    const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
+    const assertion = `${b64({ alg: 'EdDSA' })}.${b64({ iss: 'evil\ud800', sub: 'evil\udfff' })}.AAAA`
+    const answers = [
+      await token('grant_type=client_credentials', { authorization: basic }),
+      await token(
+        new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: cut,
+          client_secret: 'x',
+        }).toString(),
+      ),
+      await token(
+        new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: assertion,
+        }).toString(),
+      ),
+      await token('grant_type=client_credentials&client_id=x&client_secret=y', {
+        'user-agent': `${'u'.repeat(255)}\u{1F600}`,
+      }),
+    ]
+    for (const answer of answers) expect(answer.statusCode).toBe(401)
+    const stored = await t.services.store.db
+      .selectFrom('audit_events')
+      .select(['actor_id', 'user_agent'])
+      .where('instance_id', '=', t.instanceId)
+      .orderBy('seq', 'desc')
+      .limit(4)
+      .execute()
+    expect(stored.map((e) => e.actor_id)).toContain(`${'a'.repeat(127)}\ufffd`)
+    expect(stored.map((e) => e.user_agent)).toContain(`${'u'.repeat(255)}\ufffd`)
+    expect(await verifyChain(t.services.store.db, t.instanceId)).toMatchObject({ ok: true })
+  })
 })
