@@ -69,6 +69,30 @@ const selectHead = prepare(['instanceId'], (db, p, dialect) => {
   return dialect === 'postgres' ? query.forUpdate() : query
 })
 
+/** PostgreSQL only: the same lock, refused at once (55P03) rather than waited for. */
+const selectHeadNoWait = prepare(['instanceId'], (db, p) =>
+  db
+    .selectFrom('audit_heads')
+    .select(['seq', 'hash'])
+    .where('instance_id', '=', p.instanceId)
+    .forUpdate()
+    .noWait(),
+)
+
+/**
+ * A chain head another transaction holds, wanted out of order (see `AuditBatch`): the unit is
+ * given up and runs again in the next batch, which locks `chain` first.
+ */
+export class ChainHeadBusy extends Error {
+  constructor(
+    readonly chain: string,
+    options: ErrorOptions,
+  ) {
+    super(`the audit chain head of ${chain} is held by another transaction`, options)
+    this.name = 'ChainHeadBusy'
+  }
+}
+
 const updateHead = prepare(['instanceId', 'seq', 'hash'], (db, p) =>
   db.updateTable('audit_heads').set({ seq: p.seq, hash: p.hash }).where('instance_id', '=', p.instanceId),
 )
@@ -99,6 +123,15 @@ const insertEvent = prepare([...CHAINED_FIELDS, 'prevHash', 'hash'], (db, p) =>
  * each chain is read once per batch (row-locked on PostgreSQL so that nodes serialise per
  * instance), advanced in memory, and written back by `finish()` just before the commit.
  * `checkpoint`/`restore` undo the heads of a unit of work whose savepoint was rolled back.
+ *
+ * Lock order (PostgreSQL). A batch locks heads as its units first touch them, so two nodes'
+ * batches serving the same instances in other orders would lock them in other orders and
+ * deadlock, each costing PostgreSQL's `deadlock_timeout` (a second by default) before one is
+ * broken: with several busy instances nearly every batch did. So a batch waits for a head only
+ * when every head it holds sorts before it; a head wanted out of that order is asked for with
+ * NOWAIT, and if another transaction has it the unit is given up (`ChainHeadBusy`) and runs
+ * again in the next batch, which takes that head first. Every wait is then for a head above all
+ * the waiter holds, so waits cannot form a cycle.
  */
 export class AuditBatch {
   private heads = new Map<string, Head>()
@@ -112,7 +145,7 @@ export class AuditBatch {
    */
   constructor(
     private readonly trx: Kysely<Database>,
-    dialect: Dialect,
+    private readonly dialect: Dialect,
     private readonly now: () => number,
     store?: Store,
   ) {
@@ -184,7 +217,7 @@ export class AuditBatch {
       this.dirty.add(chain)
       return { seq: fields.seq, hash }
     } catch (err) {
-      throw err instanceof AuditUnavailable ? err : new AuditUnavailable(err)
+      throw err instanceof AuditUnavailable || err instanceof ChainHeadBusy ? err : new AuditUnavailable(err)
     }
   }
 
@@ -200,8 +233,15 @@ export class AuditBatch {
       const head = await this.loadHead(instanceId)
       if (head) this.heads.set(instanceId, head)
     } catch (err) {
-      throw err instanceof AuditUnavailable ? err : new AuditUnavailable(err)
+      throw err instanceof AuditUnavailable || err instanceof ChainHeadBusy ? err : new AuditUnavailable(err)
     }
+  }
+
+  /** Whether waiting for `chain`'s head could close a cycle: the batch holds a head after it. */
+  private outOfOrder(chain: string): boolean {
+    if (this.dialect !== 'postgres') return false
+    for (const held of this.heads.keys()) if (held > chain) return true
+    return false
   }
 
   /** Writes the advanced heads. Called once per batch, inside its transaction, before commit. */
@@ -218,7 +258,13 @@ export class AuditBatch {
 
   /** The head of an existing chain; `null` when there is none. Only the system chain is made here. */
   private async loadHead(instanceId: string): Promise<Head | null> {
-    const row = await selectHead.first(this.target, this.trx, { instanceId })
+    const row = this.outOfOrder(instanceId)
+      ? await selectHeadNoWait.first(this.target, this.trx, { instanceId }).catch((err: unknown) => {
+          if ((err as { code?: unknown }).code === '55P03')
+            throw new ChainHeadBusy(instanceId, { cause: err })
+          throw err
+        })
+      : await selectHead.first(this.target, this.trx, { instanceId })
     if (row) return { seq: Number(row.seq), hash: row.hash }
     if (instanceId !== SYSTEM_CHAIN) return null
     await this.trx

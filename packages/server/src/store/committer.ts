@@ -1,5 +1,5 @@
 import { CompiledQuery, type Kysely } from 'kysely'
-import { AuditBatch } from '../audit/appender.js'
+import { AuditBatch, ChainHeadBusy } from '../audit/appender.js'
 import { AuditUnavailable, PamError, ServiceUnavailable } from '../errors.js'
 import { type Change, ChangeBatch } from './changes.js'
 import type { Store } from './connect.js'
@@ -22,11 +22,14 @@ interface Pending {
   reject: (reason: unknown) => void
   /** How many times the unit was given up to another node's transaction and queued again. */
   conflicts?: number
+  /** Chain heads it was refused out of order (audit/appender.ts): its next batch locks them first. */
+  chains?: string[]
 }
 
 /**
- * How many times a unit is run again after PostgreSQL gave it up to another transaction (a
- * deadlock between two nodes' batches, which lock chain heads in the order their units came).
+ * How many times a unit is run again after it was given up to another transaction: a chain head
+ * it wanted out of order was held (audit/appender.ts), or PostgreSQL broke a deadlock or a
+ * serialization failure (through other rows than chain heads).
  */
 const MAX_CONFLICT_RETRIES = 3
 
@@ -215,6 +218,15 @@ export class Committer {
     // will run again (or be refused with the queue, if the database is gone).
     const requeued = new Set<Pending>()
     const others = (failed: Pending) => batch.filter((p) => p !== failed && !requeued.has(p))
+    // The heads units of this batch were refused out of order last time, taken first and in order,
+    // so that those units now find them held and wait for nothing out of order.
+    const first = [...new Set(batch.flatMap((p) => p.chains ?? []))].sort()
+    try {
+      for (const chain of first) await audit.hold(chain)
+    } catch (err) {
+      await this.abandon(trx, batch, err)
+      return
+    }
     for (const pending of batch) {
       const mark = audit.checkpoint()
       const changeMark = changes.checkpoint()
@@ -235,7 +247,9 @@ export class Committer {
       } catch (err) {
         audit.restore(mark)
         changes.restore(changeMark)
-        const conflict = isTransientConflict(err)
+        const busy = err instanceof ChainHeadBusy
+        if (busy) pending.chains = [...(pending.chains ?? []), err.chain]
+        const conflict = busy || isTransientConflict(err)
         if (isDatabaseUnavailable(err) && !conflict) {
           // The next unit would wait for the same timeout: the whole batch is refused now.
           pending.reject(err)
