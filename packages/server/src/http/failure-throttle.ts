@@ -78,6 +78,26 @@ export class FailureThrottle {
   }
 
   /**
+   * Spends one failure of `source` before the work, or refuses (429) when none is left; answers
+   * the refund to call when the work did not fail. One synchronous step: concurrent attempts
+   * cannot all pass the check before any has failed, so at most the budget's failures are let
+   * through, however many come at once.
+   */
+  reserve(source: string, message?: string): () => void {
+    this.countFailure(source, message)
+    const key = keyOf(source)
+    let refunded = false
+    return () => {
+      if (refunded) return
+      refunded = true
+      const bucket = this.refill(key)
+      if (!bucket) return
+      bucket.tokens += 1
+      if (bucket.tokens >= this.options.burst) this.buckets.delete(key)
+    }
+  }
+
+  /**
    * Takes what is known elsewhere of `source` (the database, shared by the nodes): it may fail
    * `tokens` more times from now. The lower of that and what this copy holds wins: answers to
    * concurrent requests may come back out of order, and the lowest is the latest (the copy

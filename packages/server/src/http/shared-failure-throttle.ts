@@ -18,6 +18,14 @@ export interface ClientThrottle extends AddressThrottle {
   refuseIfExhausted(source: string, message?: string): Promise<void>
   /** Spends one failure; true when this failure exhausted the source (it is throttled from now). */
   fail(source: string): Promise<boolean>
+  /**
+   * Reserves one failure of `source` before the work (429 when none is left), so that attempts
+   * in flight together cannot all pass a check first: answers the refund, called when the work
+   * did not fail. A reserved attempt that fails is then `failed`, not `fail`ed.
+   */
+  reserve(source: string, message?: string): Promise<() => void>
+  /** Records the failure of an attempt `reserve` let through (already spent here). */
+  failed(source: string): Promise<void>
 }
 
 /**
@@ -48,6 +56,8 @@ function localThrottle(throttle: FailureThrottle): ClientThrottle {
     fail: async (source) => throttle.fail(source),
     retryAfter: (source) => throttle.retryAfter(source),
     countFailure: (source, message) => throttle.countFailure(source, message),
+    reserve: async (source, message) => throttle.reserve(source, message),
+    failed: async () => {},
   }
 }
 
@@ -137,6 +147,28 @@ export class SharedFailureThrottle implements ClientThrottle, AddressThrottle {
       this.known.adopt(key, tokens)
     }
     this.refuse(key, message)
+  }
+
+  /**
+   * Reserved in this process's copy first, in one synchronous step (so the attempts in flight
+   * here are bounded by the budget), then checked against the database's bucket as
+   * `refuseIfExhausted` does; a failure is spent in the database by `failed`.
+   */
+  async reserve(source: string, message?: string): Promise<() => void> {
+    const key = source.slice(0, MAX_SOURCE)
+    if (this.known.retryAfter(key) > 0) this.refuse(key, message)
+    const refund = this.known.reserve(key, message)
+    const tokens = await this.stored(key)
+    if (tokens !== null && tokens < 1) {
+      refund()
+      this.known.adopt(key, tokens)
+      this.refuse(key, message)
+    }
+    return refund
+  }
+
+  async failed(source: string): Promise<void> {
+    await this.fail(source)
   }
 
   async fail(source: string): Promise<boolean> {

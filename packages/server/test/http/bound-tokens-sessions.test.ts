@@ -486,4 +486,25 @@ describe.each(ENGINES)('session tokens on %s', (engine) => {
     )
     expect(events.map((e) => [e.outcome, JSON.parse(e.details).why])).toEqual([['denied', 'SessionRevoked']])
   })
+
+  // The budget was checked before the work and spent after it: 64 attempts in flight all passed
+  // the check, and a reviewer wrote 64,632 audited refusals in 20 s against a budget of 2,200.
+  it('lets no more failed refreshes through than its budget, however many arrive at once', async () => {
+    const path = `${b.v2}/sessionTokens/_/actions/refresh`
+    const attempts = await Promise.all(
+      Array.from({ length: 300 }, () =>
+        send(b.t, 'POST', path, { authorization: 'DPoP not-a-session-token', dpop: 'not-a-proof' }, {}),
+      ),
+    )
+    const refused = attempts.filter((a) => a.status === 401).length
+    const throttled = attempts.filter((a) => a.status === 429).length
+    expect(refused + throttled).toBe(300)
+    // UNAUTHENTICATED_RATE's burst: the clock does not move, so nothing is earned back.
+    expect(refused).toBe(200)
+    const audited = (await auditEvents(b, 'token.session.refresh')).filter(
+      (e) => Number(e.time) >= base && e.outcome !== 'success',
+    )
+    expect(audited.length).toBeGreaterThan(0)
+    expect(audited.length).toBeLessThanOrEqual(201)
+  })
 })

@@ -47,13 +47,19 @@ export function boundTokenRoutes(s: Services): RouteSpec[] {
     <T>(run: (instanceId: string, req: SessionRequest) => Promise<T>) =>
     async (input: SessionInput): Promise<T> => {
       const source = input.request.ip
-      await failures.refuseIfExhausted(source)
+      // Reserved before the work, not checked: attempts in flight at once each hold one of the
+      // budget's failures, so a burst of them cannot all pass and be audited one by one.
+      const refund = await failures.reserve(source)
+      let result: T
       try {
-        return await run(input.params.instanceId, sessionRequest(input))
+        result = await run(input.params.instanceId, sessionRequest(input))
       } catch (err) {
-        if (isAuthenticationFailure(err)) await failures.fail(source)
+        if (isAuthenticationFailure(err)) await failures.failed(source)
+        else refund()
         throw err
       }
+      refund()
+      return result
     }
   const pam = { tag: 'pam', params: instanceParams, method: 'POST' } as const
   return [
