@@ -44,6 +44,23 @@ describe('operating the server', () => {
     expect(refused.stderr.trim().split('\n')).toHaveLength(1)
   })
 
+  // A server running on the file keeps the old root key in memory: an instance it created after
+  // the rotation was wrapped under a key that no longer existed, and its values were lost at the
+  // next start. The rotation is refused, and nothing changes.
+  it('refuses to rotate the root key while a server runs on the database', async () => {
+    server = await startServer()
+    const keyFile = join(server.dataDir, 'root.key')
+    const oldKey = readFileSync(keyFile, 'utf8')
+    const refused = await runCli(['admin', 'rotate-root-key', '--data-dir', server.dataDir])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(
+      /is in use \(is a strongroom server running on it\?\): stop the server before rotating the root key/,
+    )
+    expect(readFileSync(keyFile, 'utf8')).toBe(oldKey)
+    expect(existsSync(`${keyFile}.new`)).toBe(false)
+    await ok(server, ['instance', 'create', '--name', 'after-refusal'])
+  })
+
   it('serves HTTPS with --tls-cert and --tls-key, trusted with its CA and refused without', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sr-tls-'))
     selfSignedCertificate(dir)
@@ -182,6 +199,11 @@ describe('operating the server', () => {
     // The banner lands in captured logs: it says where the token is, never the token.
     expect(first.out).not.toContain(token)
     expect(first.out).toMatch(/Admin token: saved to .*admin-token \(mode 0600\)/)
+    // The data folder is not ./.strongroom of npm start's folder, so the CLI would not find it by
+    // itself: the banner says what to export instead, the URL with the token.
+    expect(first.out).not.toContain('reads it')
+    expect(first.out).toMatch(/^ {4}export STRONGROOM_URL=http:\/\/127\.0\.0\.1:\d+$/m)
+    expect(first.out).toContain(`    export STRONGROOM_ADMIN_TOKEN=$(cat ${join(dataDir, 'admin-token')})\n`)
     expect(first.out).toMatch(/npx strongroom/)
     // The demo workload: an IDaaS client configuration and its secret, and the two exports to use them.
     const configPath = join(dataDir, 'client-config.json')

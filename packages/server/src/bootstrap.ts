@@ -42,6 +42,7 @@ export async function bootstrap(
   const t = now()
   const instance = await insertInstance(
     { keyring },
+    dialect,
     trx,
     { name: 'default', description: 'created by the first start' },
     t,

@@ -5,12 +5,13 @@ import { type ArchiveResult, archiveAuditEvents } from './audit/archive.js'
 import { type ArchiveVerifyResult, archiveFilesIn, verifyArchives } from './audit/archive-verify.js'
 import { verifyChainsInSnapshot } from './audit/verify.js'
 import { verifySqliteChains } from './audit/verify-sqlite.js'
+import { assertNotInUse } from './backup/not-in-use.js'
 import { DEFAULT_DATA_DIR } from './config/config.js'
 import { rewrapAll } from './crypto/keyring.js'
 import { createRootKeyFile, loadRootKey } from './crypto/root-key.js'
 import { ConfigError } from './errors.js'
 import { Committer } from './store/committer.js'
-import { openStore } from './store/connect.js'
+import { openStore, type Store } from './store/connect.js'
 import { migrate, withStartupLock } from './store/migrations.js'
 
 interface DbOptions {
@@ -133,19 +134,37 @@ export async function rotateRootKey(
     ? createRootKeyFile(target)
     : loadRootKey({ kind: 'file', path: target, create: false })
   if (newKey.equals(oldKey)) throw new ConfigError('the new root key is the current one; nothing to rotate')
-  const store = openStore(dbUrl(options))
+  let committed = false
+  let store: Store | undefined
   try {
+    const url = dbUrl(options)
+    // A server running on the file keeps the old root key and would wrap new instances' keys
+    // under it, after the old key file is gone. (PostgreSQL nodes are refused such a wrap:
+    // Keyring.createInstanceKey; they serve on with the data keys they hold until restarted.)
+    if (url.startsWith('sqlite:')) assertNotInUse(url.slice('sqlite:'.length), 'rotating the root key')
+    store = openStore(url)
     await migrate(store)
-    const rewrapped = await withStartupLock(store, (trx) => rewrapAll(trx, oldKey, newKey))
+    const dialect = store.dialect
+    const rewrapped = await withStartupLock(store, (trx) => rewrapAll(trx, dialect, oldKey, newKey))
+    committed = true
     if (options.newRootKeyFile === undefined) {
-      renameSync(target, rootKeyFile)
+      try {
+        renameSync(target, rootKeyFile)
+      } catch (err) {
+        // The database opens with the new key only: it must not be lost with the rename.
+        throw new ConfigError(
+          `the database now uses the new root key, in ${target}, but it could not replace ${rootKeyFile} (${(err as Error).message}): keep ${target}, and move it to ${rootKeyFile} yourself or start the server with --root-key-file ${target}`,
+          { cause: err },
+        )
+      }
       return { rewrapped, rootKeyFile }
     }
     return { rewrapped, rootKeyFile: target }
   } catch (err) {
-    if (created) rmSync(target, { force: true })
+    // Removed only while nothing uses it: once the rewrap has committed, it is the only key.
+    if (created && !committed) rmSync(target, { force: true })
     throw err
   } finally {
-    await store.close()
+    await store?.close()
   }
 }

@@ -7,7 +7,7 @@ import { ConfigError } from '../errors.js'
  * so an exclusive lock taken without waiting fails exactly then. (A file that is not a database
  * at all is no server's, and passes.)
  */
-export function assertNotInUse(file: string): void {
+export function assertNotInUse(file: string, doing = 'restoring'): void {
   let sqlite: SQLite.Database | undefined
   try {
     sqlite = new SQLite(file, { fileMustExist: true })
@@ -20,7 +20,7 @@ export function assertNotInUse(file: string): void {
     const code = (err as { code?: unknown }).code
     if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
       throw new ConfigError(
-        `${file} is in use (is a strongroom server running on it?): stop the server before restoring`,
+        `${file} is in use (is a strongroom server running on it?): stop the server before ${doing}`,
         { cause: err },
       )
     }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { inspect } from 'node:util'
 import type { Kysely } from 'kysely'
-import { ConfigError, IntegrityError } from '../errors.js'
+import { ConfigError, IntegrityError, ServiceUnavailable } from '../errors.js'
 import { CacheStats } from '../metrics/cache-stats.js'
+import type { Dialect } from '../store/connect.js'
 import type { Database } from '../store/schema.js'
 import { AeadError, bindingAad, open, seal } from './aead.js'
 import { rootKeyId } from './root-key.js'
@@ -76,8 +77,27 @@ export class Keyring {
     return new Keyring(rootKey, unwrapKey(rootKey, Buffer.from(wrappedHashKey, 'base64'), 'hash_key'))
   }
 
-  /** Creates the first data key of a new instance, in the caller's transaction. */
-  async createInstanceKey(trx: Kysely<Database>, instanceId: string, now: number): Promise<void> {
+  /**
+   * Creates the first data key of a new instance, in the caller's transaction, wrapped under this
+   * process's root key, which must still be the database's: `admin rotate-root-key` run while this
+   * server ran (other PostgreSQL nodes) has re-wrapped every key under a new one, and a key
+   * wrapped under the old one now would open with no key the operator holds. On PostgreSQL the
+   * fingerprint is read with a share lock, which a rotation's update of it waits for (and this
+   * for a rotation under way), so the two cannot interleave.
+   */
+  async createInstanceKey(
+    trx: Kysely<Database>,
+    dialect: Dialect,
+    instanceId: string,
+    now: number,
+  ): Promise<void> {
+    const query = trx.selectFrom('meta').select('value').where('key', '=', 'root_key_id')
+    const stored = await (dialect === 'postgres' ? query.forShare() : query).executeTakeFirst()
+    if (stored?.value !== rootKeyId(this.rootKey)) {
+      throw new ServiceUnavailable(
+        'the root key was rotated while this server ran: restart it with the new root key',
+      )
+    }
     const key = randomBytes(DATA_KEY_BYTES)
     await trx
       .insertInto('instance_keys')
@@ -157,9 +177,15 @@ export class Keyring {
  */
 export async function rewrapAll(
   trx: Kysely<Database>,
+  dialect: Dialect,
   oldRootKey: Buffer,
   newRootKey: Buffer,
 ): Promise<number> {
+  // PostgreSQL: an instance created meanwhile (its key wrapped under the old root key) either
+  // committed before this lock, and is re-wrapped below, or waits and is refused (createInstanceKey).
+  if (dialect === 'postgres') {
+    await trx.selectFrom('meta').select('value').where('key', '=', 'root_key_id').forUpdate().execute()
+  }
   const meta = await trx.selectFrom('meta').select(['key', 'value']).execute()
   const storedId = meta.find((m) => m.key === 'root_key_id')?.value
   const wrappedHash = meta.find((m) => m.key === 'hash_key')?.value

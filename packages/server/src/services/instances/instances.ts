@@ -4,6 +4,7 @@ import { GENESIS_HASH } from '../../audit/chain.js'
 import { Forbidden, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
 import { type Caller, type Services, SYSTEM_CHAIN } from '../../services.js'
+import type { Dialect } from '../../store/connect.js'
 import { type Page, pageById } from '../../store/pagination.js'
 import type { Database, InstanceTable } from '../../store/schema.js'
 
@@ -20,6 +21,7 @@ export function toInstance(row: InstanceTable): Instance {
 /** Inserts an instance with its data key and an empty audit chain, in the caller's transaction. */
 export async function insertInstance(
   s: Pick<Services, 'keyring'>,
+  dialect: Dialect,
   trx: Kysely<Database>,
   body: CreateInstanceBody,
   now: number,
@@ -32,7 +34,7 @@ export async function insertInstance(
     updated_at: now,
   }
   await trx.insertInto('instances').values(row).execute()
-  await s.keyring.createInstanceKey(trx, row.id, now)
+  await s.keyring.createInstanceKey(trx, dialect, row.id, now)
   await trx.insertInto('audit_heads').values({ instance_id: row.id, seq: 0, hash: GENESIS_HASH }).execute()
   return row
 }
@@ -45,7 +47,7 @@ export async function createInstance(
   if (caller.instanceScope !== null)
     throw new Forbidden('an admin token limited to one instance cannot create instances')
   return s.committer.run(async ({ trx, audit }) => {
-    const row = await insertInstance(s, trx, body, s.now())
+    const row = await insertInstance(s, s.store.dialect, trx, body, s.now())
     await audit.append({
       instanceId: SYSTEM_CHAIN,
       actor: caller.actor,
