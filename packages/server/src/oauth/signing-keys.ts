@@ -19,6 +19,12 @@ const DEFAULT_ACTIVATE_AFTER_S = 600
  * A key added through any node of this version reaches the others through the change sequence.
  */
 const CACHE_MS = 60_000
+/**
+ * Instances whose keys are kept at most. Any well-formed instance id reaches `published` from an
+ * unauthenticated request (its answer, that it has no key, is kept like any other): made-up ids
+ * grew the map by ~380 bytes a request, without end. Past this, the oldest entry goes.
+ */
+const MAX_CACHED_INSTANCES = 10_000
 /** A kid unknown even after catching up is looked for in the table again at most this often. */
 const UNKNOWN_KID_REREAD_MS = 1_000
 
@@ -109,6 +115,11 @@ export class SigningKeys {
     return { keys: publishedAt(await this.keys(instanceId), this.s.now()).map((k) => k.publicJwk) }
   }
 
+  /** How many instances' keys this node keeps now. */
+  get cachedInstances(): number {
+    return this.cache.size
+  }
+
   async list(instanceId: string): Promise<SigningKey[]> {
     const keys = await this.keys(instanceId, true)
     const now = this.s.now()
@@ -193,7 +204,11 @@ export class SigningKeys {
       .execute()
     const keys = rows.map((row) => this.load(this.s.store.db, row))
     // A change heard of while this read was under way may be newer than what it read: not kept.
-    if (this.generationOf(instanceId) === generation) this.cache.set(instanceId, { loadedAt: now, keys })
+    if (this.generationOf(instanceId) === generation) {
+      this.cache.delete(instanceId)
+      this.cache.set(instanceId, { loadedAt: now, keys })
+      if (this.cache.size > MAX_CACHED_INSTANCES) this.cache.delete(this.cache.keys().next().value!)
+    }
     return keys
   }
 
