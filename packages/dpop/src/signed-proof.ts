@@ -82,9 +82,16 @@ function publicJwkOf(
     default: {
       if (value.kty !== 'RSA') throw invalid(field, `must be an RSA key for ${alg}`)
       const n = member('n')
-      if (Buffer.from(n, 'base64url').length < 256)
-        throw invalid(field, 'must be an RSA key of at least 2048 bits')
-      return { kty: 'RSA', n, e: member('e') }
+      const bytes = Buffer.from(n, 'base64url').length
+      if (bytes < 256) throw invalid(field, 'must be an RSA key of at least 2048 bits')
+      // A proof's key is the client's choice and is verified before anything says it is the bound
+      // one: a 16,384-bit modulus, or an exponent as long as the modulus (verifying costs ~115
+      // times e = 65537's), would make each proof a CPU burden. Keys in use are within both.
+      if (bytes > 512) throw invalid(field, 'must be an RSA key of at most 4096 bits')
+      const e = member('e')
+      if (Buffer.from(e, 'base64url').length > 4)
+        throw invalid(`${field}.e`, 'must be an RSA public exponent of at most 32 bits')
+      return { kty: 'RSA', n, e }
     }
   }
 }

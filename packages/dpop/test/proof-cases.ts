@@ -61,6 +61,13 @@ function proofBy(key: KeyPair, context: ProofContext, shape: Shape = {}): string
   )
 }
 
+/** An RSA public JWK of `modulusBytes` and `exponentBytes` (made up: refused before any use). */
+const rsaJwk = (modulusBytes: number, exponentBytes: number) => ({
+  kty: 'RSA',
+  n: Buffer.alloc(modulusBytes, 0xc5).toString('base64url'),
+  e: Buffer.alloc(exponentBytes, 0x01).toString('base64url'),
+})
+
 const bound = (shape?: Shape) => (context: ProofContext) => proofBy(context.bound, context, shape)
 const refused = (reason: ProofRefusal, field: string) => ({ reason, field })
 
@@ -92,6 +99,16 @@ export const PROOF_CASES: readonly ProofCase[] = [
   {
     name: 'a private key in jwk',
     proof: (c) => proofBy(c.bound, c, { header: { jwk: c.bound.privateKey.export({ format: 'jwk' }) } }),
+    refusal: refused('ProofInvalid', 'DPoP.jwk'),
+  },
+  {
+    name: 'an RSA key whose exponent is as long as its modulus',
+    proof: bound({ header: { alg: 'RS256', jwk: rsaJwk(384, 384) } }),
+    refusal: refused('ProofInvalid', 'DPoP.jwk.e'),
+  },
+  {
+    name: 'an RSA key of more than 4096 bits',
+    proof: bound({ header: { alg: 'RS256', jwk: rsaJwk(513, 3) } }),
     refusal: refused('ProofInvalid', 'DPoP.jwk'),
   },
   {
