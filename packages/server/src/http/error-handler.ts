@@ -1,6 +1,6 @@
 import { ERROR_STATUS, type ErrorBody, type ErrorCode } from '@strongroom/protocol'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { PamError } from '../errors.js'
+import { IntegrityError, PamError } from '../errors.js'
 import { dpopChallenge, isDpopChallenged } from '../oauth/proof-of-possession/dpop-challenge.js'
 import { isDatabaseUnavailable } from '../store/postgres-pool.js'
 import { isUniqueViolation } from '../store/unique-violation.js'
@@ -141,7 +141,16 @@ export function sendError(reply: FastifyReply, requestId: string, m: Mapped) {
   return reply.code(m.status).type('application/json; charset=utf-8').send(body)
 }
 
+/**
+ * What a caller is told of a stored value that failed its integrity check: that it did, not which
+ * table, row or key (the log has those, under the request id, and the audit event its resource).
+ * The caller may be a workload, and the detail would tell it where tampering was noticed.
+ */
+const INTEGRITY_FAILED =
+  'a stored value failed its integrity check, so it was not answered; the server log has the details under this request id'
+
 function mapError(error: FastifyError | Error, surface: Surface): Mapped {
+  if (error instanceof IntegrityError) return answerTo('IntegrityError', INTEGRITY_FAILED, {}, surface)
   if (error instanceof PamError) {
     return answerTo(
       error.code,

@@ -23,7 +23,9 @@ export function decodeCursor<K extends 'string' | 'number'>(
   if (token === undefined) return undefined
   try {
     const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { k?: unknown }
-    if (typeof parsed.k === kind) return parsed.k as K extends 'string' ? string : number
+    // Numeric keys are sequence numbers: a fraction or 1e308 made PostgreSQL fail the query (500).
+    const fits = kind === 'string' || (Number.isSafeInteger(parsed.k) && (parsed.k as number) >= 0)
+    if (typeof parsed.k === kind && fits) return parsed.k as K extends 'string' ? string : number
   } catch {
     // fall through to the error below
   }

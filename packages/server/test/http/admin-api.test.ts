@@ -210,6 +210,21 @@ describe.each(ENGINES)('admin API input handling on %s', (engine) => {
     expect(forever.body.expirationTime).toBeNull()
   })
 
+  // A cursor is base64url JSON: one that decodes to a fraction or 1e308 reached PostgreSQL as a
+  // bigint and failed the query (500); negative ones passed silently.
+  it.each([1.5, 1e308, -1, '12'])('answers 400 naming nextToken for a cursor of %s', async (key) => {
+    const cursor = Buffer.from(JSON.stringify({ k: key })).toString('base64url')
+    for (const filter of ['', '&actorId=someone']) {
+      const res = await call(
+        t,
+        'GET',
+        `/admin/v1/instances/${t.instanceId}/audit/events?nextToken=${cursor}${filter}`,
+      )
+      expect(res.status, filter).toBe(400)
+      expect(res.body).toMatchObject({ Code: 'InvalidParameter', field: 'nextToken' })
+    }
+  })
+
   it('never answers 5xx to random JSON on any route (fast-check)', async () => {
     const headers = { ...t.auth, 'content-type': 'application/json' }
     const anyJson = fc.jsonValue({ maxDepth: 4 })
