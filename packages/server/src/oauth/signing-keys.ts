@@ -3,6 +3,7 @@ import type { RotateSigningKeyBody, SigningKey } from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
 import { jwkThumbprint } from '../crypto/jwk.js'
 import type { Binding } from '../crypto/keyring.js'
+import { IntegrityError } from '../errors.js'
 import { CacheStats } from '../metrics/cache-stats.js'
 import type { Caller, Services } from '../services.js'
 import type { Unit } from '../store/committer.js'
@@ -202,7 +203,7 @@ export class SigningKeys {
       .orderBy('activate_at')
       .orderBy('kid')
       .execute()
-    const keys = rows.map((row) => this.load(this.s.store.db, row))
+    const keys = await Promise.all(rows.map((row) => this.load(this.s.store.db, row)))
     // A change heard of while this read was under way may be newer than what it read: not kept.
     if (this.generationOf(instanceId) === generation) {
       this.cache.delete(instanceId)
@@ -222,29 +223,45 @@ export class SigningKeys {
     this.generations.set(instanceId, (this.generations.get(instanceId) ?? 0) + 1)
   }
 
-  private load(db: Kysely<Database>, row: SigningKeyTable): LoadedKey {
+  /**
+   * A key as its row holds it, trusted only as far as its sealed private key: the public key that
+   * verifies tokens is derived from it, and the stored public JWK (what the JWKS publishes) must
+   * be that key. The row's other columns are plain: whoever can write the database could
+   * otherwise add a key of their own (any bytes for the private part) and sign tokens any
+   * workload of the instance would be taken for. The private key's seal binds it to this
+   * instance and kid, so such a row fails here, and every use of the instance's keys with it.
+   */
+  private async load(db: Kysely<Database>, row: SigningKeyTable): Promise<LoadedKey> {
+    let privateKey = this.privateKeys.get(row.kid)
+    if (!privateKey) {
+      privateKey = this.s.keyring
+        .decrypt(db, binding(row.instance_id, row.kid), {
+          ciphertext: row.private_key,
+          keyVersion: row.key_version,
+        })
+        .then((der) => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }))
+      privateKey.catch(() => this.privateKeys.delete(row.kid))
+      this.privateKeys.set(row.kid, privateKey)
+    }
+    const publicKey = createPublicKey(await privateKey)
     const publicJwk = JSON.parse(row.public_jwk) as Record<string, string>
+    const derived = publicKey.export({ format: 'jwk' }) as Record<string, string>
+    for (const member of Object.keys(derived)) {
+      if (publicJwk[member] !== derived[member]) {
+        throw new IntegrityError(
+          `signing key ${row.kid} of ${row.instance_id}: its public key is not its sealed private key's`,
+        )
+      }
+    }
+    const sealed = privateKey
     return {
       kid: row.kid,
       alg: row.alg,
       createdAt: Number(row.created_at),
       activateAt: Number(row.activate_at),
       publicJwk,
-      publicKey: createPublicKey({ key: publicJwk, format: 'jwk' }),
-      privateKey: () => {
-        let pending = this.privateKeys.get(row.kid)
-        if (!pending) {
-          pending = this.s.keyring
-            .decrypt(db, binding(row.instance_id, row.kid), {
-              ciphertext: row.private_key,
-              keyVersion: row.key_version,
-            })
-            .then((der) => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }))
-          pending.catch(() => this.privateKeys.delete(row.kid))
-          this.privateKeys.set(row.kid, pending)
-        }
-        return pending
-      },
+      publicKey,
+      privateKey: () => sealed,
     }
   }
 }

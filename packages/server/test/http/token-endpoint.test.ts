@@ -1,5 +1,6 @@
+import { generateKeyPairSync } from 'node:crypto'
 import fc from 'fast-check'
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
 import { clientThrottle } from '../../src/http/shared-failure-throttle.js'
 import { verifyAccessToken } from '../../src/oauth/access-tokens.js'
@@ -415,6 +416,62 @@ describe.each(ENGINES)('token endpoint on %s', (engine) => {
     now += 86_400_000
     const after = (await t.app.inject({ url: `${base}/jwks` })).json().keys.map((k: { kid: string }) => k.kid)
     expect(after).toEqual([rotated.body.kid])
+  })
+
+  // The row's public JWK was trusted: a reviewer inserted a key of their own with any bytes for its
+  // private part and minted tokens every workload of the instance took for real.
+  it('trusts no signing key whose public part is not its sealed private key', async () => {
+    const { app, base, issuer } = await setup()
+    await t.services.signingKeys.active(t.instanceId)
+    const planted = generateKeyPairSync('ed25519')
+    const publicJwk = {
+      ...planted.publicKey.export({ format: 'jwk' }),
+      kid: 'planted',
+      alg: 'EdDSA',
+      use: 'sig',
+    }
+    const real = await t.services.store.db
+      .selectFrom('signing_keys')
+      .selectAll()
+      .where('instance_id', '=', t.instanceId)
+      .executeTakeFirstOrThrow()
+    // The real key's sealed private part too: its seal names its own kid, not this one.
+    for (const privateKey of [Buffer.from([0]), real.private_key]) {
+      await t.services.store.db.deleteFrom('signing_keys').where('kid', '=', 'planted').execute()
+      await t.services.store.db
+        .insertInto('signing_keys')
+        .values({
+          ...real,
+          kid: 'planted',
+          public_jwk: JSON.stringify(publicJwk),
+          private_key: privateKey,
+          activate_at: real.activate_at,
+        })
+        .execute()
+      // Past the keys' cache: the next use reads the rows again.
+      now += 61_000
+      const forged = await new SignJWT({
+        sub: app.applicationId,
+        instance_id: t.instanceId,
+        scope: `${PAM}|.all`,
+      })
+        .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: 'planted' })
+        .setIssuer(issuer)
+        .setAudience(PAM)
+        .setIssuedAt(Math.floor(now / 1000))
+        .setExpirationTime(Math.floor(now / 1000) + 600)
+        .setJti('forged')
+        .sign(planted.privateKey)
+      await expect(
+        verifyAccessToken(t.services, t.services.signingKeys, forged, {
+          instanceId: t.instanceId,
+          issuer,
+          audience: PAM,
+        }),
+      ).rejects.toThrow(/integrity|not signed/)
+      const jwksAnswer = await t.app.inject({ url: `${base}/jwks` })
+      expect(jwksAnswer.body).not.toContain(publicJwk.x)
+    }
   })
 
   it('introspects (RFC 7662) for any client of the instance and revokes (RFC 7009) for the owner only', async () => {
