@@ -1,7 +1,7 @@
 import type { Colors } from './colors.js'
 import { INVISIBLE_CONTROLS, unicodeEscape } from './safe-text.js'
 
-/** What a table cell may hold; `null` and `undefined` are shown as `-`. */
+/** What a table cell may hold; `null` and `undefined` are shown as an empty cell. */
 export type Cell = string | number | boolean | null | undefined
 
 type Paint = (text: string) => string
@@ -40,14 +40,21 @@ export function when(epochMillis: number | null | undefined): string | null {
 }
 
 /**
- * A cell's text: `-` for null, `yes`/`no` for booleans, and control characters escaped so that a
- * stored description cannot break the layout or send escape sequences to the terminal, and the
- * bidirectional controls written `\u202e`, so that it cannot reorder what is shown either.
+ * A cell's text, one reading per value: an empty cell for null (no value), `""` for the empty
+ * string, `yes`/`no` for booleans. Control characters are escaped so that a stored description
+ * cannot break the layout or send escape sequences to the terminal (a newline as `\n`), the
+ * bidirectional controls written `\u202e` so that it cannot reorder what is shown either, and a
+ * backslash doubled (`\\`), so that the text `\n` reads `\\n`, not as a newline does. A value
+ * that would read `""` is written `\"\"`, not as the empty string.
  */
 export function cellText(value: Cell): string {
-  if (value === null || value === undefined) return '-'
+  if (value === null || value === undefined) return ''
   if (typeof value === 'boolean') return value ? 'yes' : 'no'
-  return String(value)
+  const text = String(value)
+  if (text === '') return '""'
+  if (text === '""') return '\\"\\"'
+  return text
+    .replace(/\\/g, '\\\\')
     .replace(/[\u0000-\u001f\u007f-\u009f]/g, escapeControl)
     .replace(INVISIBLE_CONTROLS, unicodeEscape)
 }
@@ -101,7 +108,6 @@ export function formatTable<T>(
           ? raw
           : pad(raw, widths[i] ?? 0, column.right === true)
       if (!colors) return padded
-      if (raw === '-') return colors.dim(padded)
       const paint = column.paint?.(row, colors)
       return paint ? paint(padded) : padded
     })
@@ -117,7 +123,7 @@ export function formatRecord<T>(columns: readonly Column<T>[], row: T, colors?: 
     const label = pad(column.header, labelWidth, false)
     const raw = cellText(column.value(row))
     if (!colors) return `${label}  ${raw}`.trimEnd()
-    const paint = raw === '-' ? colors.dim : column.paint?.(row, colors)
-    return `${colors.bold(label)}  ${paint ? paint(raw) : raw}`
+    const paint = column.paint?.(row, colors)
+    return `${colors.bold(label)}  ${paint ? paint(raw) : raw}`.trimEnd()
   })
 }

@@ -141,6 +141,14 @@ describe('run', () => {
     const help = fakeIo()
     expect(await run(['audit', '--help'], help)).toBe(0)
     expect(help.stdout.text).toContain('verify')
+    // A token made by one that expires inherits its expiry: "no expiry" is only the default of one that does not.
+    const tokenHelp = fakeIo()
+    expect(await run(['admin-token', 'create', '--help'], tokenHelp)).toBe(0)
+    const flat = tokenHelp.stdout.text.replace(/\s+/g, ' ')
+    expect(flat).not.toContain('(default: no expiry)')
+    expect(flat).toContain(
+      'at most what the admin token you use has left (default: that, when it expires; otherwise no expiry)',
+    )
   })
 
   it('says where it looked when there is no URL', async () => {
@@ -193,6 +201,33 @@ describe('run', () => {
     const io = fakeIo({ loadServer: async () => server })
     expect(await run(['serve', '--listen', '127.0.0.1:0', '--data-dir', 'd'], io)).toBe(0)
     expect(calls).toEqual([{ listen: '127.0.0.1:0', dataDir: 'd' }])
+  })
+
+  it('audit verify --archive passes --allow-partial to the server and says what was not checked', async () => {
+    const calls: unknown[] = []
+    const chain = {
+      chain: INSTANCE,
+      ok: true,
+      firstSeq: 3998,
+      lastSeq: 4429,
+      fromFirstEvent: false,
+      database: null,
+      firstBrokenSeq: null,
+      problem: null,
+    }
+    const server = {
+      verifyAuditArchives: async (options: unknown) => {
+        calls.push(options)
+        return { files: [], chains: [chain] }
+      },
+    }
+    const io = fakeIo({ cwd: '/data', loadServer: async () => server as never })
+    expect(await run(['audit', 'verify', '--archive', 'a', '--allow-partial'], io)).toBe(0)
+    expect(calls).toEqual([{ archives: ['/data/a'], allowPartial: true }])
+    expect(io.stdout.text).toBe(
+      `Audit history of ${INSTANCE} verifies from seq 3998 (--allow-partial: the events before it were not checked): archived events 3998–4429.\n`,
+    )
+    expect(await run(['audit', 'verify', '--data-dir', 'd', '--allow-partial'], fakeIo())).toBe(2)
   })
 
   it('audit tail shows the last N events in order, from one newest-first request', async () => {

@@ -27,7 +27,7 @@ describe('formatTable', () => {
     expect(lines).toEqual([
       'ID         COUNT  TIME                      NOTE',
       'a              1  1970-01-01T00:00:00.000Z  first',
-      'longer-id   1234  -                         -',
+      'longer-id   1234',
     ])
     expect(widths).toEqual([9, 5, 24, 5])
   })
@@ -53,7 +53,24 @@ describe('formatTable', () => {
     const { lines } = formatTable(columns, [
       { id: 'evil\u001b[2J', count: 1, note: 'two\nlines', time: null },
     ])
-    expect(lines[1]).toBe('evil\\x1b[2J      1  -     two\\nlines')
+    expect(lines[1]).toBe('evil\\x1b[2J      1        two\\nlines')
+  })
+
+  it('tells a newline from the text \\n, and the text - from no value (audit reasons, say)', () => {
+    const { lines } = formatTable(columns, [
+      { id: 'newline', count: 1, note: 'a\nb', time: null },
+      { id: 'text', count: 2, note: 'a\\nb', time: null },
+      { id: 'dash', count: 3, note: '-', time: null },
+      { id: 'null', count: 4, note: null, time: null },
+      { id: 'empty', count: 5, note: '', time: null },
+    ])
+    expect(lines.slice(1)).toEqual([
+      'newline      1        a\\nb',
+      'text         2        a\\\\nb',
+      'dash         3        -',
+      'null         4',
+      'empty        5        ""',
+    ])
   })
 
   it('colours only when given colours, without changing the alignment', () => {
@@ -77,9 +94,12 @@ describe('cellText', () => {
     ])
   })
 
-  it('shows null and undefined as -, booleans as yes/no', () => {
-    expect(cellText(null)).toBe('-')
-    expect(cellText(undefined)).toBe('-')
+  it('shows null and undefined as an empty cell, the empty string as "", booleans as yes/no', () => {
+    expect(cellText(null)).toBe('')
+    expect(cellText(undefined)).toBe('')
+    expect(cellText('-')).toBe('-')
+    expect(cellText('')).toBe('""')
+    expect(cellText('""')).toBe('\\"\\"')
     expect(cellText(true)).toBe('yes')
     expect(cellText(false)).toBe('no')
     expect(cellText(0)).toBe('0')
@@ -99,6 +119,15 @@ describe('formatRecord', () => {
       'COUNT  1',
       'TIME   1970-01-01T00:00:00.000Z',
       'NOTE   first',
+    ])
+  })
+
+  it('escapes as the table does: a backslash doubled, null as nothing', () => {
+    expect(formatRecord(columns, { id: 'C:\\x', count: 0, note: null, time: null })).toEqual([
+      'ID     C:\\\\x',
+      'COUNT  0',
+      'TIME',
+      'NOTE',
     ])
   })
 })

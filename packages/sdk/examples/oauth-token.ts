@@ -1,6 +1,9 @@
 // FetchOAuthAuthenticationToken: an access token from an upstream OAuth server, fetched by the
-// PAM with the client secret it keeps. Needs an `oauth` provider the application may `use`:
+// PAM with the client secret it keeps. Needs an `oauth` provider (its client secret is read from
+// stdin or a prompt) and a grant that lets the application `use` it (APP: the application's id, the
+// configuration's `clientId`):
 //   npx strongroom provider create --identifier upstream --type oauth --token-endpoint URL --client-id ID
+//   npx strongroom grant create --app APP --type credential_provider --resource upstream --actions use
 //   node packages/sdk/examples/dist/oauth-token.js upstream
 import type { PamClient } from '@strongroom/sdk'
 import { masked, runExample } from './run-example.js'

@@ -18,5 +18,8 @@ export async function runExample(moduleUrl: string, run: (pam: PamClient) => Pro
   }
 }
 
-/** Shows that a secret arrived without printing it. */
-export const masked = (secret: string) => `${secret.slice(0, 5)}… (${secret.length} characters)`
+/**
+ * Shows that a secret arrived without printing any of it: its length only. Not even a prefix (an
+ * 8-character password would show 5 of them) or a hash (a short password's hash can be searched).
+ */
+export const masked = (secret: string) => `[${secret.length} characters, not shown]`

@@ -11,7 +11,7 @@ import {
   writeDemoClientConfig,
 } from './bootstrap.js'
 import { completeDemo } from './bootstrap-demo.js'
-import type { Config } from './config/config.js'
+import { type Config, DEFAULT_DATA_DIR } from './config/config.js'
 import { Keyring } from './crypto/keyring.js'
 import { loadRootKey, type RootKeySource, rootKeyId } from './crypto/root-key.js'
 import { ConfigError } from './errors.js'
@@ -453,20 +453,50 @@ function readTls(path: string): Buffer {
 }
 
 /** A path as the user would type it: relative below the working directory, absolute elsewhere. */
-function shown(path: string): string {
-  const rel = relative(process.cwd(), path)
+function shown(path: string, cwd = process.cwd()): string {
+  const rel = relative(cwd, path)
   return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel
 }
 
-/** What `serve` prints once it listens: where, how to sign in, what to try. */
+/** `text` as one shell word: as it is when nothing in it is special to a shell, else single-quoted. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`
+}
+
+/** The demo application's id, from the client configuration just written (its `clientId`). */
+function demoApplicationId(demoConfig: string): string {
+  try {
+    const id = (JSON.parse(readFileSync(demoConfig, 'utf8')) as { clientId?: unknown }).clientId
+    return typeof id === 'string' ? id : 'APP'
+  } catch {
+    return 'APP'
+  }
+}
+
+/**
+ * What `serve` prints once it listens: where, how to sign in, what to try. It names only the
+ * files of the data folder that exist (a database restored into a fresh folder comes without
+ * `admin-token` and `client-secret`), and says how the CLI finds the server and a token: by
+ * itself only from `./.strongroom/` of the working folder, otherwise through `STRONGROOM_URL` and
+ * `STRONGROOM_ADMIN_TOKEN` (packages/cli/src/config.ts).
+ */
 export function banner(
   url: string,
   config: Config,
   token: string | null,
   tokenFile: string | null,
   demoConfig: string | null,
+  cwd: string = process.cwd(),
 ): string {
-  const dir = config.dataDir ? shown(config.dataDir) : null
+  const dataDir = config.dataDir === null ? null : resolve(cwd, config.dataDir)
+  const savedToken =
+    tokenFile !== null && existsSync(resolve(cwd, tokenFile))
+      ? resolve(cwd, tokenFile)
+      : dataDir !== null && existsSync(join(dataDir, 'admin-token'))
+        ? join(dataDir, 'admin-token')
+        : null
+  // The CLI reads `./.strongroom/url` only together with `./.strongroom/admin-token`.
+  const cliReadsFolder = savedToken !== null && dataDir === resolve(cwd, DEFAULT_DATA_DIR)
   const lines = [
     `strongroom ${VERSION} is running at ${url}`,
     `  database: ${config.db}`,
@@ -474,13 +504,24 @@ export function banner(
   ]
   if (config.workers > 1)
     lines.push(`  workers:  ${config.workers} processes share this address and the database`)
-  if (token !== null && tokenFile !== null) {
+  const exports = (tokenValue: string) => [
+    `    export STRONGROOM_URL=${shellWord(url)}`,
+    `    export STRONGROOM_ADMIN_TOKEN=${tokenValue}`,
+  ]
+  const cliFromFile = (file: string) =>
+    cliReadsFolder
+      ? [`  The CLI run in ${cwd} reads it, and the server's URL, from ${shown(dataDir!, cwd)}/ by itself.`]
+      : [
+          `  The CLI reads only ./${DEFAULT_DATA_DIR}/ by itself; to use this server and token, export:`,
+          ...exports(`$(cat ${shellWord(file)})`),
+        ]
+  if (token !== null && savedToken !== null) {
     // Not the token itself: a banner ends up in captured logs. The CLI reads the file on its own.
     lines.push(
       '',
       '  First start: created the default instance and an admin token.',
-      `  Admin token: saved to ${shown(tokenFile)} (mode 0600); the CLI here reads it from there.`,
-      `  Elsewhere: export STRONGROOM_ADMIN_TOKEN=$(cat ${shown(tokenFile)})`,
+      `  Admin token: saved to ${shown(savedToken, cwd)} (mode 0600).`,
+      ...cliFromFile(savedToken),
     )
   } else if (token !== null) {
     // No data folder to keep it in: this is the only time it can be had.
@@ -488,17 +529,34 @@ export function banner(
       '',
       '  First start: created the default instance and an admin token (shown this once, not saved):',
       `    ${token}`,
+      '  For the CLI, export:',
+      ...exports('<the token above>'),
     )
-  } else if (dir) {
-    lines.push(`  admin token: ${dir}/admin-token`)
+  } else if (savedToken !== null) {
+    lines.push(`  admin token: ${shown(savedToken, cwd)}`, ...cliFromFile(savedToken))
+  } else {
+    // A database restored into a fresh folder, or one without a data folder: its tokens work,
+    // but none of them is in a file here.
+    lines.push(
+      dataDir === null
+        ? '  admin token: none kept in a file (no data folder). For the CLI, export:'
+        : `  admin token: no admin-token file in ${shown(dataDir, cwd)} (the database's tokens still work). For the CLI, export:`,
+      ...exports('<an admin token you hold>'),
+    )
   }
-  if (demoConfig !== null && config.dataDir !== null) {
+  if (demoConfig !== null && dataDir !== null) {
+    const secretFile = join(dataDir, DEMO_SECRET_FILE)
     lines.push(
       '',
       '  The demo workload for the SDKs: application "demo", allowed the PAM scopes and granted the',
       '  credential demo/api-key, the JWT provider demo-jwt and the account demo-db/admin:',
-      `    export CLOUD_IDAAS_CONFIG_PATH=${resolve(demoConfig)}`,
-      `    export ${DEMO_SECRET_ENV}=$(cat ${shown(join(config.dataDir, DEMO_SECRET_FILE))})`,
+      `    export CLOUD_IDAAS_CONFIG_PATH=${shellWord(resolve(cwd, demoConfig))}`,
+      ...(existsSync(secretFile)
+        ? [`    export ${DEMO_SECRET_ENV}=$(cat ${shellWord(shown(secretFile, cwd))})`]
+        : [
+            `    # no ${shown(secretFile, cwd)} here (a restore does not bring it back): a new client secret`,
+            `    export ${DEMO_SECRET_ENV}=$(npx strongroom app secret create ${demoApplicationId(resolve(cwd, demoConfig))})`,
+          ]),
       '    npx strongroom get api-key demo/api-key',
       '    npx strongroom get password demo-db/admin --reason "trying strongroom"',
     )

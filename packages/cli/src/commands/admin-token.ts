@@ -17,7 +17,11 @@ export function registerAdminTokenCommands(program: Command, contextFor: Context
     .description('create an admin token (printed once on stdout)')
     .requiredOption('--name <name>', 'what the token is for')
     .option('--instance-scope <instance-id>', 'limit the token to one instance (default: all instances)')
-    .option('--expires-in <seconds>', 'lifetime in seconds (default: no expiry)', parseSeconds)
+    .option(
+      '--expires-in <seconds>',
+      'lifetime in seconds, at most what the admin token you use has left (default: that, when it expires; otherwise no expiry)',
+      parseSeconds,
+    )
     .action(
       async (options: { name: string; instanceScope?: string; expiresIn?: number }, command: Command) => {
         const ctx = contextFor(command)

@@ -1,0 +1,91 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { Config } from '../../src/config/config.js'
+import { banner } from '../../src/server.js'
+
+const URL = 'http://127.0.0.1:8080'
+
+/** The banner's part of a configuration: the database, the data folder, the workers. */
+function config(dataDir: string | null): Config {
+  return { db: 'sqlite:strongroom.db', dataDir, workers: 1 } as Config
+}
+
+describe('the start-up banner', () => {
+  let cwd: string
+  beforeEach(() => {
+    cwd = mkdtempSync(join(tmpdir(), 'sr-banner-'))
+  })
+  afterEach(() => rmSync(cwd, { recursive: true, force: true }))
+
+  /** A data folder with the files a first start leaves, as `bootstrap` and `writeDemoClientConfig` write them. */
+  function dataFolder(dir: string, files: { adminToken?: boolean; clientSecret?: boolean } = {}) {
+    mkdirSync(dir, { recursive: true })
+    if (files.adminToken !== false) writeFileSync(join(dir, 'admin-token'), 'srat_x\n')
+    if (files.clientSecret !== false) writeFileSync(join(dir, 'client-secret'), 'srcs_x\n')
+    writeFileSync(join(dir, 'client-config.json'), JSON.stringify({ clientId: 'app_demo' }))
+    return { tokenFile: join(dir, 'admin-token'), demoConfig: join(dir, 'client-config.json') }
+  }
+
+  it('says the CLI reads the token by itself only for ./.strongroom of the working folder', () => {
+    const dir = join(cwd, '.strongroom')
+    const { tokenFile, demoConfig } = dataFolder(dir)
+    const text = banner(URL, config(dir), 'srat_secret', tokenFile, demoConfig, cwd)
+    expect(text).toContain('Admin token: saved to .strongroom/admin-token (mode 0600).')
+    expect(text).toContain(
+      `The CLI run in ${cwd} reads it, and the server's URL, from .strongroom/ by itself.`,
+    )
+    expect(text).not.toContain('STRONGROOM_ADMIN_TOKEN')
+    expect(text).toContain('export IDAAS_CLIENT_SECRET=$(cat .strongroom/client-secret)')
+    expect(text).not.toContain('srat_secret')
+  })
+
+  it('prints the two exports the CLI needs for a data folder elsewhere, first start or not', () => {
+    const dir = join(cwd, 'data')
+    const { tokenFile, demoConfig } = dataFolder(dir)
+    for (const text of [
+      banner(URL, config(dir), 'srat_secret', tokenFile, demoConfig, cwd),
+      banner(URL, config(dir), null, null, demoConfig, cwd),
+    ]) {
+      expect(text).not.toContain('reads it')
+      expect(text).toContain(`    export STRONGROOM_URL=${URL}\n`)
+      expect(text).toContain(`    export STRONGROOM_ADMIN_TOKEN=$(cat ${tokenFile})\n`)
+      expect(text).not.toContain('srat_secret')
+    }
+    expect(banner(URL, config(dir), 'srat_secret', tokenFile, demoConfig, cwd)).toContain(
+      'Admin token: saved to data/admin-token (mode 0600).',
+    )
+  })
+
+  it('names no file that is not there (a backup restored into a fresh folder)', () => {
+    for (const dir of [join(cwd, '.strongroom'), join(cwd, 'restored')]) {
+      const { demoConfig } = dataFolder(dir, { adminToken: false, clientSecret: false })
+      const text = banner(URL, config(dir), null, null, demoConfig, cwd)
+      expect(text).not.toMatch(/cat \S*admin-token/)
+      expect(text).not.toMatch(/cat \S*client-secret/)
+      expect(text).toContain('no admin-token file in')
+      expect(text).toContain(`    export STRONGROOM_URL=${URL}\n`)
+      expect(text).toContain('    export STRONGROOM_ADMIN_TOKEN=<an admin token you hold>\n')
+      expect(text).toContain('export IDAAS_CLIENT_SECRET=$(npx strongroom app secret create app_demo)')
+    }
+  })
+
+  it('shows the token once, with the URL to go with it, when there is no data folder', () => {
+    const text = banner(URL, config(null), 'srat_secret', null, null, cwd)
+    expect(text).toContain('(shown this once, not saved):\n    srat_secret\n')
+    expect(text).toContain(`    export STRONGROOM_URL=${URL}\n`)
+    expect(text).toContain('    export STRONGROOM_ADMIN_TOKEN=<the token above>\n')
+    expect(banner(URL, config(null), null, null, null, cwd)).toContain(
+      'export STRONGROOM_ADMIN_TOKEN=<an admin token you hold>',
+    )
+  })
+
+  it('quotes a path a shell would split', () => {
+    const dir = join(cwd, 'my data')
+    const { tokenFile, demoConfig } = dataFolder(dir)
+    const text = banner(URL, config(dir), null, null, demoConfig, cwd)
+    expect(text).toContain(`export STRONGROOM_ADMIN_TOKEN=$(cat '${tokenFile}')`)
+    expect(text).toContain(`export IDAAS_CLIENT_SECRET=$(cat 'my data/client-secret')`)
+  })
+})
