@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, realpathSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs'
 import { get as httpsGet } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -59,6 +59,22 @@ describe('operating the server', () => {
     expect(readFileSync(keyFile, 'utf8')).toBe(oldKey)
     expect(existsSync(`${keyFile}.new`)).toBe(false)
     await ok(server, ['instance', 'create', '--name', 'after-refusal'])
+  })
+
+  // A restore killed between setting the old database aside and renaming the copy in, or a
+  // database moved by hand, left a folder in which the next start made an empty database and
+  // wrote a new admin token over the real one's file.
+  it.each([
+    ['admin-token', 'srat_the-real-databases-token\n'],
+    ['strongroom.db.before-restore-20261207T100000Z', 'the database an interrupted restore set aside'],
+  ])('refuses a first start in a data folder whose database is missing (%s left)', async (name, content) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sr-missing-db-'))
+    writeFileSync(join(dataDir, name), content, { mode: 0o600 })
+    const refused = await runCli(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0'])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/strongroom\.db is missing, but .* held a database/)
+    expect(existsSync(join(dataDir, 'strongroom.db'))).toBe(false)
+    expect(readFileSync(join(dataDir, name), 'utf8')).toBe(content)
   })
 
   it('serves HTTPS with --tls-cert and --tls-key, trusted with its CA and refused without', async () => {

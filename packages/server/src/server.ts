@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs'
-import { isAbsolute, join, relative, resolve } from 'node:path'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs'
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { startAuditKeyIndexer } from './audit/key-index.js'
 import {
@@ -117,6 +117,28 @@ async function holding<T>(lock: WriteLock | null | undefined, fn: () => Promise<
 }
 
 /**
+ * A data folder that once held a database and lost it is not a first start. An interrupted restore
+ * leaves `strongroom.db.before-restore-…` (or its `.strongroom.db.tmp-…` copy) without
+ * `strongroom.db`, and a database moved or deleted by hand leaves `admin-token`: a start there
+ * would create an empty database and write a new admin token over the file of the real one's.
+ */
+function refuseMissingDatabase(dataDir: string, db: string): void {
+  if (!db.startsWith('sqlite:')) return
+  const file = resolve(db.slice('sqlite:'.length))
+  if (dirname(file) !== resolve(dataDir) || existsSync(file)) return
+  const traces = readdirSync(dataDir).filter(
+    (name) =>
+      name === 'admin-token' ||
+      name.startsWith(`${basename(file)}.before-restore-`) ||
+      name.startsWith(`.${basename(file)}.tmp-`),
+  )
+  if (traces.length === 0) return
+  throw new ConfigError(
+    `${file} is missing, but ${dataDir} held a database (${traces.sort().join(', ')}): this is not a first start. Put the database back (strongroom restore --from FILE, or the file kept aside by an interrupted restore); to start afresh instead, move those files away`,
+  )
+}
+
+/**
  * Opens storage, migrates, checks the root key and bootstraps on first start, then makes what the
  * bootstrap left owed (the demo's resources, through the services): everything but
  * the listener. Tests build their in-memory apps on exactly this path.
@@ -130,7 +152,10 @@ export async function openServices(
   outside: { sts?: StsClient } = {},
   sharing: Sharing = {},
 ): Promise<OpenedServices> {
-  if (config.dataDir !== null) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+  if (config.dataDir !== null) {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+    refuseMissingDatabase(config.dataDir, config.db)
+  }
   const lock = sharing.writeLock
   const failures = sharing.syncFailures
   const store = openStore(config.db, {
