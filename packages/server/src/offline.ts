@@ -93,17 +93,20 @@ export async function archiveAuditOffline(
 
 /**
  * `strongroom audit verify --archive PATH…`: verifies archive files (a folder: the archives in
- * it) on their own and one after another; with `db` or `dataDir`, also against the anchors and
- * the events left in the database. Reads only; needs no root key.
+ * it) on their own and one after another, from each chain's first event (or, with
+ * `allowPartial`, from its first file given); with `db` or `dataDir`, also against the anchors
+ * (every archive the database records must be given) and the events left in the database. Reads
+ * only; needs no root key.
  */
 export async function verifyAuditArchives(
-  options: DbOptions & { archives: readonly string[] },
+  options: DbOptions & { archives: readonly string[]; allowPartial?: boolean },
 ): Promise<ArchiveVerifyResult> {
   const files = archiveFilesIn(options.archives)
-  if (options.db === undefined && options.dataDir === undefined) return verifyArchives(files, null)
+  const verify = { allowPartial: options.allowPartial === true }
+  if (options.db === undefined && options.dataDir === undefined) return verifyArchives(files, null, verify)
   const store = openStore(dbUrl(options))
   try {
-    return await verifyArchives(files, store.db)
+    return await verifyArchives(files, store.db, verify)
   } finally {
     await store.close()
   }

@@ -12,6 +12,7 @@ interface VerifyOptions {
   rootKeyFile?: string
   dataDir?: string
   archive?: string[]
+  allowPartial?: boolean
 }
 
 /** `strongroom audit verify`: online through the API, or offline against the database. */
@@ -26,12 +27,17 @@ export function registerAuditVerifyCommand(audit: Command, contextFor: ContextFo
       '--archive <path...>',
       'verify audit archive files (a folder: the archives in it) and, with --db or --data-dir, that they link to the database',
     )
+    .option(
+      '--allow-partial',
+      "with --archive: accept a chain's archives starting after its first event (older ones kept elsewhere), verifying from the first given",
+    )
     .action(async (options: VerifyOptions, command: Command) => {
       const ctx = contextFor(command)
       if (options.archive !== undefined) {
         await verifyArchives(ctx, options, options.archive)
         return
       }
+      if (options.allowPartial === true) throw new UsageError('--allow-partial is for --archive')
       const offline = options.db !== undefined || options.dataDir !== undefined
       if (!offline && options.rootKeyFile !== undefined) {
         throw new UsageError('--root-key-file is for offline verification: give --db or --data-dir too')
@@ -90,6 +96,7 @@ async function verifyArchives(ctx: Context, options: VerifyOptions, archives: st
       archives: archives.map((path) => resolve(ctx.io.cwd, path)),
       db: options.db,
       dataDir: options.dataDir === undefined ? undefined : resolve(ctx.io.cwd, options.dataDir),
+      allowPartial: options.allowPartial,
     }),
   )
   if (ctx.out.json) await ctx.out.printJson(result)
@@ -114,7 +121,9 @@ async function verifyArchives(ctx: Context, options: VerifyOptions, archives: st
       continue
     }
     if (ctx.out.json) continue
-    const start = chain.fromFirstEvent ? 'from its first event' : `from seq ${chain.firstSeq}`
+    const start = chain.fromFirstEvent
+      ? 'from its first event'
+      : `from seq ${chain.firstSeq} (--allow-partial: the events before it were not checked)`
     const database = chain.database
       ? `, then the database from the anchor at seq ${chain.lastSeq} to head seq ${chain.database.headSeq}`
       : ''

@@ -26,6 +26,39 @@ export async function latestAnchor(db: Kysely<Database>, instanceId: string): Pr
     : null
 }
 
+/**
+ * The lowest sequence number of `instanceId`'s chain still stored at or below `seq` (an anchor's);
+ * undefined when none is, as it must be: archiving deletes the events up to an anchor in the
+ * transaction that records it (`ChainVerifier.checkArchived`). One probe of the primary key.
+ */
+export async function eventLeftAtOrBelow(
+  db: Kysely<Database>,
+  instanceId: string,
+  seq: number,
+): Promise<unknown> {
+  const row = await db
+    .selectFrom('audit_events')
+    .select('seq')
+    .where('instance_id', '=', instanceId)
+    .where('seq', '<=', seq)
+    .orderBy('seq')
+    .limit(1)
+    .executeTakeFirst()
+  return row?.seq
+}
+
+/** The chains that have at least one anchor: those some of whose events were archived. */
+export async function anchoredChains(db: Kysely<Database>): Promise<string[]> {
+  if (!(await hasAnchorsTable(db))) return []
+  const rows = await db
+    .selectFrom('audit_anchors')
+    .select('instance_id')
+    .distinct()
+    .orderBy('instance_id')
+    .execute()
+  return rows.map((r) => r.instance_id)
+}
+
 /** Every anchor of `instanceId`'s chain, oldest first. */
 export async function listAnchors(db: Kysely<Database>, instanceId: string): Promise<Anchor[]> {
   if (!(await hasAnchorsTable(db))) return []

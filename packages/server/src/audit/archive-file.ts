@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs'
 import { basename } from 'node:path'
-import { createInterface } from 'node:readline'
 import type { AuditEvent } from '@strongroom/protocol'
-import { chainedFields, eventHash } from './chain.js'
+import { canonicalJson } from './canonical-json.js'
+import { CHAINED_FIELDS, chainedFields, eventHash } from './chain.js'
 
 /**
  * The audit archive format (docs/security-model.md, "Retention"): JSON lines, one header, the
@@ -82,23 +82,87 @@ function pad(seq: number): string {
   return String(seq).padStart(12, '0')
 }
 
+/**
+ * The lines as the archiver writes them: `JSON.stringify` of the fields in a fixed order. The
+ * verifier requires every line to be exactly that (`verifyArchiveFile`), so these functions are
+ * the format: a line with a repeated key, which `JSON.parse` reads as its last value and SQLite's
+ * `json_extract` as its first, or with keys reordered, spaces or other escapes, is not one of them.
+ */
 export function headerLine(header: Omit<ArchiveHeader, 'format' | 'version' | 'kind'>): string {
-  const full: ArchiveHeader = { format: ARCHIVE_FORMAT, version: ARCHIVE_VERSION, kind: 'header', ...header }
+  const full: ArchiveHeader = {
+    format: ARCHIVE_FORMAT,
+    version: ARCHIVE_VERSION,
+    kind: 'header',
+    chain: header.chain,
+    firstSeq: header.firstSeq,
+    prevHash: header.prevHash,
+    before: header.before,
+    createdAt: header.createdAt,
+  }
   return `${JSON.stringify(full)}\n`
 }
 
+/** An event's keys in an archive line: the hashed fields in the table's column order (as `rowToEvent` builds the event), then the two hashes. */
+const EVENT_LINE_KEYS = [
+  ...CHAINED_FIELDS,
+  'prevHash',
+  'hash',
+] as const satisfies readonly (keyof AuditEvent)[]
+
 export function eventLine(event: AuditEvent): string {
-  return `${JSON.stringify(event)}\n`
+  return `${eventJson(event, event.details)}\n`
+}
+
+function eventJson(event: AuditEvent, details: unknown): string {
+  const ordered: Record<string, unknown> = {}
+  for (const key of EVENT_LINE_KEYS) ordered[key] = key === 'details' ? details : event[key]
+  return JSON.stringify(ordered)
 }
 
 export function trailerLine(trailer: Omit<ArchiveTrailer, 'kind'>): string {
-  return `${JSON.stringify({ kind: 'trailer', ...trailer } satisfies ArchiveTrailer)}\n`
+  const full: ArchiveTrailer = {
+    kind: 'trailer',
+    chain: trailer.chain,
+    firstSeq: trailer.firstSeq,
+    lastSeq: trailer.lastSeq,
+    count: trailer.count,
+    lastHash: trailer.lastHash,
+  }
+  return `${JSON.stringify(full)}\n`
 }
+
+/**
+ * Whether `line` (without its newline) is exactly the line the archiver writes for the event it
+ * parses to. `details` is written as the archiver has it, parsed from the canonical JSON the
+ * database holds (so integer-like keys come first, as `JSON.parse` enumerates them).
+ */
+function isArchivedEventLine(line: string, event: AuditEvent): boolean {
+  if (!hasExactly(event, EVENT_LINE_KEYS)) return false
+  let details: unknown
+  try {
+    details = JSON.parse(canonicalJson(event.details))
+  } catch {
+    return false
+  }
+  return eventJson(event, details) === line
+}
+
+/** The object's own keys are exactly `keys` (their order is checked by comparing the lines). */
+function hasExactly(value: object, keys: readonly string[]): boolean {
+  const own = Object.keys(value)
+  return own.length === keys.length && keys.every((key) => Object.hasOwn(value, key))
+}
+
+const HEADER_KEYS = ['format', 'version', 'kind', 'chain', 'firstSeq', 'prevHash', 'before', 'createdAt']
+const TRAILER_KEYS = ['kind', 'chain', 'firstSeq', 'lastSeq', 'count', 'lastHash']
 
 /**
  * Verifies one archive file on its own, reading it line by line (memory stays flat): the header,
  * every event's sequence number, link and hash from the header's `prevHash`, and the trailer's
- * range, count and last hash. `onEvent` sees each event that verified, in order.
+ * range, count and last hash. Every line must be byte for byte what the archiver writes (valid
+ * UTF-8, `headerLine`, `eventLine`, `trailerLine`, each ended by `\n`): a line that parses to
+ * the same values but reads otherwise elsewhere (a repeated key) is reported as altered.
+ * `onEvent` sees each event that verified, in order.
  */
 export async function verifyArchiveFile(
   file: string,
@@ -122,19 +186,20 @@ export async function verifyArchiveFile(
     firstBrokenSeq: seq,
     problem: `${basename(file)}: ${problem}`,
   })
-  const stream = createReadStream(file, { encoding: 'utf8' })
-  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })
+  const stream = createReadStream(file)
   let header: ArchiveHeader | null = null
   let trailer: ArchiveTrailer | null = null
   let prevSeq = 0
   let prevHash = ''
   let lineNo = 0
   try {
-    for await (const line of lines) {
+    for await (const line of linesOf(stream)) {
       lineNo++
       const parsed = parseLine(line)
       if (header === null) {
         if (!isHeader(parsed)) return broken(null, 'line 1 is not an audit archive header')
+        if (`${line}\n` !== headerLine(parsed))
+          return broken(null, 'line 1 was altered: it is not the header as the archiver writes it')
         header = parsed
         result.chain = header.chain
         result.firstSeq = header.firstSeq
@@ -145,6 +210,12 @@ export async function verifyArchiveFile(
       }
       if (trailer !== null) return broken(prevSeq + 1, `line ${lineNo} follows the trailer`)
       if (isTrailer(parsed)) {
+        if (`${line}\n` !== trailerLine(parsed)) {
+          return broken(
+            prevSeq + 1,
+            `line ${lineNo} was altered: it is not the trailer as the archiver writes it`,
+          )
+        }
         trailer = parsed
         continue
       }
@@ -167,6 +238,12 @@ export async function verifyArchiveFile(
             : `event ${event.seq} does not link to event ${prevSeq}: its prevHash differs from that event's hash`,
         )
       }
+      if (!isArchivedEventLine(line, event)) {
+        return broken(
+          event.seq,
+          `event ${event.seq} was altered: its line is not the one the archiver writes (a key repeated or reordered, spaces or other escapes)`,
+        )
+      }
       if (eventHash(prevHash, chainedFields(event)) !== event.hash) {
         return broken(event.seq, `event ${event.seq} was altered: its content does not match its hash`)
       }
@@ -178,10 +255,11 @@ export async function verifyArchiveFile(
       onEvent?.(event)
     }
   } catch (err) {
+    if (err instanceof LineError)
+      return broken(header === null ? null : prevSeq + 1, `line ${lineNo + 1} ${err.message}`)
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable'
     return broken(null, `cannot be read (${code})`)
   } finally {
-    lines.close()
     stream.destroy()
   }
   if (header === null) return broken(null, 'the file is empty')
@@ -204,6 +282,38 @@ export async function verifyArchiveFile(
     return broken(prevSeq, `the trailer's lastHash is not the hash of event ${prevSeq}`)
   }
   return { ...result, ok: true }
+}
+
+/** A line `linesOf` cannot give as text: not UTF-8, or not ended by `\n`. */
+class LineError extends Error {}
+
+/**
+ * The file's lines, without their `\n`, each decoded as strict UTF-8: invalid bytes are a
+ * `LineError` rather than U+FFFD, which would let other bytes pass for the archiver's. Only `\n`
+ * ends a line, as the archiver writes it (a `\r` stays in its line, which is then not the
+ * archiver's), and the last line must end with one too.
+ */
+async function* linesOf(stream: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+  const text = (bytes: Buffer): string => {
+    try {
+      return decoder.decode(bytes)
+    } catch {
+      throw new LineError('is not valid UTF-8')
+    }
+  }
+  let pending: Buffer[] = []
+  for await (const chunk of stream) {
+    let start = 0
+    for (let end = chunk.indexOf(0x0a); end >= 0; end = chunk.indexOf(0x0a, start)) {
+      const piece = chunk.subarray(start, end)
+      yield text(pending.length === 0 ? piece : Buffer.concat([...pending, piece]))
+      pending = []
+      start = end + 1
+    }
+    if (start < chunk.length) pending.push(chunk.subarray(start))
+  }
+  if (pending.length > 0) throw new LineError('does not end with a newline (the file was cut or appended to)')
 }
 
 function parseLine(line: string): unknown {
@@ -231,7 +341,10 @@ function isHeader(value: unknown): value is ArchiveHeader {
     typeof value.chain === 'string' &&
     isSeq(value.firstSeq) &&
     typeof value.prevHash === 'string' &&
-    HASH.test(value.prevHash)
+    HASH.test(value.prevHash) &&
+    typeof value.before === 'number' &&
+    typeof value.createdAt === 'number' &&
+    hasExactly(value, HEADER_KEYS)
   )
 }
 
@@ -243,7 +356,8 @@ function isTrailer(value: unknown): value is ArchiveTrailer {
     isSeq(value.firstSeq) &&
     isSeq(value.lastSeq) &&
     isSeq(value.count) &&
-    typeof value.lastHash === 'string'
+    typeof value.lastHash === 'string' &&
+    hasExactly(value, TRAILER_KEYS)
   )
 }
 

@@ -4,7 +4,7 @@ import { basename, join } from 'node:path'
 import { createPrivateEmptyFile, fsyncPath, tempPathBeside } from '../backup/durable-file.js'
 import { ConfigError } from '../errors.js'
 import type { Services } from '../services.js'
-import { latestAnchor } from './anchors.js'
+import { eventLeftAtOrBelow, latestAnchor } from './anchors.js'
 import type { Actor } from './appender.js'
 import {
   archiveFileName,
@@ -110,6 +110,17 @@ async function archiveNext(
   const anchor = (await latestAnchor(db, chain)) ?? { seq: 0, hash: GENESIS_HASH }
   if (headSeq <= anchor.seq + 1) return null
 
+  if ('file' in anchor) {
+    // As every verifier: no event may be left at or below the anchor (chain-verifier.ts).
+    const broken = new ChainVerifier(chain, anchor).checkArchived(
+      await eventLeftAtOrBelow(db, chain, anchor.seq),
+    )
+    if (broken !== null) {
+      throw new ConfigError(
+        `audit chain ${chain} is broken (${broken.problem}): nothing of it was archived; run strongroom audit verify`,
+      )
+    }
+  }
   const leftOver = findLeftOver(options.dir, chain, anchor.seq + 1)
   if (leftOver !== null) return resume(s, options, chain, anchor, headSeq, leftOver)
 

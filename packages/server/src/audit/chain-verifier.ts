@@ -28,7 +28,10 @@ export const VERIFIED_COLUMNS = [
 /** One stored event as the driver returned it, its values in `VERIFIED_COLUMNS` order. */
 export type StoredEventRow = readonly unknown[]
 
-/** Where verification starts when older events were archived: the newest anchor. */
+/**
+ * Where verification starts when older events were archived: the newest anchor. It must be below
+ * the chain's head, and no event may remain at or below it (`checkArchived`, `finish`).
+ */
 export interface VerifyAnchor {
   seq: number
   hash: string
@@ -80,6 +83,23 @@ export class ChainVerifier {
   }
 
   /**
+   * Before the first row, when the chain starts from an anchor: `remaining` is the lowest
+   * sequence number still stored at or below the anchor's (undefined when there is none, as there
+   * must be: archiving deletes the events up to an anchor in the transaction that records it).
+   * Otherwise a row of `audit_anchors` alone, inserted at the head, would take every stored event
+   * out of verification. Null while that holds; otherwise the broken result, and the caller stops.
+   */
+  checkArchived(remaining: unknown): AuditVerifyResult | null {
+    const anchor = this.anchor
+    if (anchor === null || remaining === undefined || remaining === null) return null
+    const seq = storedInteger(remaining) ?? anchor.seq
+    return this.broken(
+      seq,
+      `event ${seq} is still in the database although the archive anchor at seq ${anchor.seq} (${anchor.file}) records the events up to it as archived: archiving deletes them with the anchor`,
+    )
+  }
+
+  /**
    * Checks the chain's next stored event. Null while the chain holds; otherwise the result naming
    * the first broken link, and the caller stops reading.
    */
@@ -128,6 +148,14 @@ export class ChainVerifier {
         false,
         null,
         'the chain has no head (the record of its last event): where it ends cannot be checked',
+      )
+    }
+    // Archiving never takes a chain's newest event: an anchor at or past the head is not one it
+    // recorded (and would leave nothing after it to check).
+    if (this.anchor !== null && !(Number(head.seq) > this.anchor.seq)) {
+      return this.broken(
+        this.anchor.seq,
+        `the archive anchor at seq ${this.anchor.seq} (${this.anchor.file}) is not below the chain's head (seq ${head.seq}): archiving never removes a chain's newest event`,
       )
     }
     if (Number(head.seq) !== this.prevSeq) {

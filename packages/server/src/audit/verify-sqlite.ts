@@ -65,6 +65,10 @@ function verifyAll(sqlite: SQLite.Database, instanceId: string | undefined): Aud
     )
     .raw(true)
   const headOf = sqlite.prepare('select seq, hash from audit_heads where instance_id = ?')
+  // As `verifyChain`: an event left at or below the anchor (archiving deletes them with it).
+  const archivedLeft = sqlite
+    .prepare('select seq from audit_events where instance_id = ? and seq <= ? order by seq limit 1')
+    .pluck()
   const results: AuditVerifyResult[] = []
   for (const chain of chains) {
     const anchor = anchorOf?.get(chain) as { seq: number; hash: string; file: string } | undefined
@@ -72,8 +76,10 @@ function verifyAll(sqlite: SQLite.Database, instanceId: string | undefined): Aud
       chain,
       anchor ? { seq: Number(anchor.seq), hash: anchor.hash, file: anchor.file } : null,
     )
-    let broken: AuditVerifyResult | null = null
-    for (;;) {
+    let broken: AuditVerifyResult | null = anchor
+      ? verifier.checkArchived(archivedLeft.get(chain, verifier.lastSeq))
+      : null
+    while (broken === null) {
       const rows = events.all(chain, verifier.lastSeq) as StoredEventRow[]
       for (const row of rows) {
         broken = verifier.next(row)

@@ -1,7 +1,7 @@
 import type { AuditVerifyResult } from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
 import type { Database } from '../store/schema.js'
-import { latestAnchor } from './anchors.js'
+import { eventLeftAtOrBelow, latestAnchor } from './anchors.js'
 import { SYSTEM_CHAIN } from './chain.js'
 import { ChainVerifier, type StoredEventRow, VERIFIED_COLUMNS } from './chain-verifier.js'
 
@@ -12,8 +12,9 @@ const PAGE = 1000
  * sequence number, a `prevHash` that is not the previous event's hash, a hash that does not match
  * the event's content (or `details` not stored in the canonical form the hash covers), or a head
  * (the recorded last link) the events do not reach. When older events were archived
- * (audit/archive.ts) it starts from the newest anchor: the first remaining event must be the one
- * after it and link to its hash (the archive file itself is verified by `verifyArchiveFile`).
+ * (audit/archive.ts) it starts from the newest anchor: no event may remain at or below it, the
+ * first remaining event must be the one after it and link to its hash, and the head must be past
+ * it (the archive file itself is verified by `verifyArchiveFile`).
  *
  * Reads the rows a page at a time through Kysely (the event loop stays free between pages); the
  * check itself is `ChainVerifier`'s, which the offline verification of an SQLite file
@@ -25,6 +26,11 @@ export async function verifyChain(db: Kysely<Database>, instanceId: string): Pro
     instanceId,
     found ? { seq: found.seq, hash: found.hash, file: found.file } : null,
   )
+  if (found) {
+    // Archiving deleted every event up to the anchor with it: none may be left.
+    const broken = verifier.checkArchived(await eventLeftAtOrBelow(db, instanceId, found.seq))
+    if (broken !== null) return broken
+  }
   for (;;) {
     const rows = await db
       .selectFrom('audit_events')

@@ -1,13 +1,14 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
+import SQLite from 'better-sqlite3'
 import { sql } from 'kysely'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { latestAnchor } from '../../src/audit/anchors.js'
 import { archiveAuditEvents, DAY_MS } from '../../src/audit/archive.js'
 import { verifyArchiveFile } from '../../src/audit/archive-file.js'
 import { withArchiveLock } from '../../src/audit/archive-lock.js'
-import { verifyArchives } from '../../src/audit/archive-verify.js'
+import { type ArchiveVerifyResult, verifyArchives } from '../../src/audit/archive-verify.js'
 import { GENESIS_HASH, SYSTEM_CHAIN } from '../../src/audit/chain.js'
 import { verifyChain } from '../../src/audit/verify.js'
 import { verifyAuditArchives, verifyAuditOffline } from '../../src/offline.js'
@@ -55,6 +56,14 @@ describe.each(ENGINES)('audit retention on %s', (engine) => {
         .orderBy('seq')
         .execute()
     ).map((r) => Number(r.seq))
+
+  const latestAnchorAt = (seq: number) =>
+    t.services.store.db
+      .selectFrom('audit_anchors')
+      .select('hash')
+      .where('instance_id', '=', t.instanceId)
+      .where('seq', '=', seq)
+      .executeTakeFirst()
 
   /** Five events on day 0 (the instance's creation and four applications), three on day 10. */
   async function history() {
@@ -318,6 +327,218 @@ describe.each(ENGINES)('audit retention on %s', (engine) => {
     const removed = await verifyChain(db, t.instanceId)
     expect(removed).toMatchObject({ ok: false, firstBrokenSeq: 6 })
     expect(removed.problem).toMatch(/event 6 is missing/)
+  })
+
+  it('a forged anchor does not switch verification off, online, offline or for the archiver', async () => {
+    await history()
+    const db = t.services.store.db
+    const stored = await events()
+    const head = stored.at(-1)!
+    // The reviewer's, with the server's data: an anchor at the head with its hash, an event edited,
+    // nothing rehashed and nothing deleted.
+    await db
+      .insertInto('audit_anchors')
+      .values({
+        instance_id: t.instanceId,
+        seq: head.seq,
+        hash: head.hash,
+        first_seq: 1,
+        archived_at: 0,
+        file: 'audit-x.jsonl',
+      })
+      .execute()
+    await db
+      .updateTable('audit_events')
+      .set({ reason: 'routine check', actor_id: 'atk_someone_else' })
+      .where('instance_id', '=', t.instanceId)
+      .where('seq', '=', 3)
+      .execute()
+    const problem = `event 1 is still in the database although the archive anchor at seq ${head.seq} (audit-x.jsonl) records the events up to it as archived: archiving deletes them with the anchor`
+    const online = await call(t, 'GET', `/admin/v1/instances/${t.instanceId}/audit/verify`)
+    const offline = (await verifyAuditOffline({ db: t.db })).find((r) => r.instanceId === t.instanceId)
+    for (const result of [online.body, offline, await verifyChain(db, t.instanceId)]) {
+      expect(result).toMatchObject({ ok: false, firstBrokenSeq: 1, checked: 0, problem })
+    }
+    // Below the head, over events still stored: archiving refuses it too, and writes nothing.
+    await db
+      .updateTable('audit_anchors')
+      .set({ seq: 5, hash: stored[4]!.hash })
+      .where('instance_id', '=', t.instanceId)
+      .execute()
+    await expect(
+      archiveAuditEvents(t.services, { before: now, dir, actor: ACTOR, chains: [t.instanceId] }),
+    ).rejects.toThrow(
+      `audit chain ${t.instanceId} is broken (event 1 is still in the database although the archive anchor at seq 5 (audit-x.jsonl)`,
+    )
+    expect(files()).toEqual([])
+    expect(await rowsOf(t.instanceId)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+  })
+
+  it('with the database, every archive it records must be given, from the first event unless --allow-partial says otherwise', async () => {
+    await history()
+    await archive(T0 + 5 * DAY_MS, { maxEventsPerFile: 2 })
+    const name = (first: number, last: number) =>
+      `audit-${t.instanceId}-${String(first).padStart(12, '0')}-${String(last).padStart(12, '0')}.jsonl`
+    const mine = (result: ArchiveVerifyResult) => result.chains.find((c) => c.chain === t.instanceId)
+    expect(files()).toContain(name(1, 2))
+    expect(files().some((f) => f.startsWith('audit-system-'))).toBe(true)
+    expect(mine(await verifyAuditArchives({ archives: [dir], db: t.db }))).toMatchObject({
+      ok: true,
+      fromFirstEvent: true,
+    })
+
+    // The first file gone (the reviewer's second case): named, with its range.
+    const first = join(dir, name(1, 2))
+    const saved = readFileSync(first)
+    rmSync(first)
+    const missingFirst = `events 1 to 2 were archived to ${name(1, 2)}, which is not among the archives given`
+    expect(mine(await verifyAuditArchives({ archives: [dir], db: t.db }))).toMatchObject({
+      ok: false,
+      firstBrokenSeq: 1,
+      problem: missingFirst,
+    })
+    // Without the database: the files do not start at the chain's first event.
+    expect(mine(await verifyAuditArchives({ archives: [dir] }))).toMatchObject({
+      ok: false,
+      firstBrokenSeq: 1,
+      problem:
+        "the archives given start at seq 3, not at the chain's first event: events 1 to 2 are in none of them (give them all, or --allow-partial to verify from seq 3)",
+    })
+    // Unless the operator says so: then from the first file given, linked to the anchor before it.
+    for (const db of [t.db, undefined]) {
+      expect(
+        mine(await verifyAuditArchives({ archives: [dir], ...(db ? { db } : {}), allowPartial: true })),
+      ).toMatchObject({
+        ok: true,
+        fromFirstEvent: false,
+        firstSeq: 3,
+        lastSeq: 5,
+      })
+    }
+    const anchors = t.services.store.db.updateTable('audit_anchors').where('instance_id', '=', t.instanceId)
+    const hashOf2 = (await latestAnchorAt(2))!.hash
+    await anchors
+      .set({ hash: 'f'.repeat(64) })
+      .where('seq', '=', 2)
+      .execute()
+    expect(mine(await verifyAuditArchives({ archives: [dir], db: t.db, allowPartial: true }))).toMatchObject({
+      ok: false,
+      firstBrokenSeq: 3,
+      problem: `${name(3, 4)} does not link to the anchor at seq 2: its first event's prevHash is not that anchor's hash`,
+    })
+    await anchors.set({ hash: hashOf2 }).where('seq', '=', 2).execute()
+    writeFileSync(first, saved)
+
+    // An anchor recorded inside a file's range: no file ends there.
+    await t.services.store.db
+      .insertInto('audit_anchors')
+      .values({
+        instance_id: t.instanceId,
+        seq: 3,
+        hash: 'f'.repeat(64),
+        first_seq: 3,
+        archived_at: 0,
+        file: name(3, 3),
+      })
+      .execute()
+    expect(mine(await verifyAuditArchives({ archives: [dir], db: t.db }))).toMatchObject({
+      ok: false,
+      firstBrokenSeq: 3,
+      problem: `the database records an archive ending at seq 3 (${name(3, 3)}) but none of the archives given ends there`,
+    })
+    await t.services.store.db
+      .deleteFrom('audit_anchors')
+      .where('instance_id', '=', t.instanceId)
+      .where('seq', '=', 3)
+      .execute()
+
+    // Every file of the chain gone (the reviewer's first case): the chain is still reported.
+    for (const f of files().filter((f) => f.startsWith(`audit-${t.instanceId}-`))) rmSync(join(dir, f))
+    const gone = await verifyAuditArchives({ archives: [dir], db: t.db })
+    expect(mine(gone)).toMatchObject({
+      ok: false,
+      firstSeq: null,
+      firstBrokenSeq: 1,
+      problem: `no archive of chain ${t.instanceId} was given: ${missingFirst}`,
+    })
+    expect(gone.chains.find((c) => c.chain === SYSTEM_CHAIN)).toMatchObject({ ok: true })
+
+    // A file given that does not verify is named as such.
+    writeFileSync(first, saved.toString('utf8').replace('"outcome":"success"', '"outcome":"failure"'))
+    expect(mine(await verifyAuditArchives({ archives: [dir], db: t.db }))?.problem).toBe(
+      `no archive of chain ${t.instanceId} was given: events 1 to 2 were archived to ${name(1, 2)}, which was given but does not verify`,
+    )
+  })
+
+  it('an archive line must be the very line the archiver wrote: a repeated key, another key order, spacing or escape is an alteration', async () => {
+    await history()
+    const { archived } = await archive(T0 + 5 * DAY_MS)
+    const file = archived.find((r) => r.chain === t.instanceId)!.file
+    const original = readFileSync(file, 'utf8')
+    const lines = original.split('\n')
+    expect(lines.at(-1)).toBe('')
+    const withLine = (index: number, edit: (line: string) => string) =>
+      lines.map((line, i) => (i === index ? edit(line) : line)).join('\n')
+    const check = async (text: string | Buffer) => {
+      writeFileSync(file, text)
+      try {
+        return await verifyArchiveFile(file)
+      } finally {
+        writeFileSync(file, original)
+      }
+    }
+    const event3 = JSON.parse(lines[3]!) as { seq: number; actorId: string }
+    expect(event3.seq).toBe(3)
+
+    // The reviewer's: forged values first, the real ones after. JSON.parse (and so the hash) reads
+    // the real ones; SQLite's json_extract the forged ones.
+    const forged = withLine(3, (l) =>
+      l.replace('{', '{"reason":"routine audit by atk_other","actorId":"atk_other",'),
+    )
+    const sqlite = new SQLite(':memory:')
+    expect(sqlite.prepare('select json_extract(?, ?)').pluck().get(forged.split('\n')[3], '$.actorId')).toBe(
+      'atk_other',
+    )
+    sqlite.close()
+    const altered =
+      'event 3 was altered: its line is not the one the archiver writes (a key repeated or reordered, spaces or other escapes)'
+    const edits: [string, string][] = [
+      ['a repeated key', forged],
+      [
+        'keys reordered',
+        withLine(3, (l) => JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(l)).reverse()))),
+      ],
+      ['a space', withLine(3, (l) => l.replace('":', '": '))],
+      ['a character escaped', withLine(3, (l) => l.replace('"actorId":', '"\\u0061ctorId":'))],
+      ['a space in the details', withLine(3, (l) => l.replace('"details":{}', '"details":{ }'))],
+      ['a carriage return', withLine(3, (l) => `${l}\r`)],
+    ]
+    for (const [what, text] of edits) {
+      expect(text, what).not.toBe(original)
+      expect(await check(text), what).toMatchObject({
+        ok: false,
+        firstBrokenSeq: 3,
+        problem: `${basename(file)}: ${altered}`,
+      })
+    }
+    // The header and the trailer, the same way.
+    const header = await check(withLine(0, (l) => l.replace('{', `{"chain":"elsewhere",`)))
+    expect(header).toMatchObject({ ok: false, firstBrokenSeq: null })
+    expect(header.problem).toBe(
+      `${basename(file)}: line 1 was altered: it is not the header as the archiver writes it`,
+    )
+    const trailer = await check(withLine(lines.length - 2, (l) => l.replace('{', '{"count":1,')))
+    expect(trailer.problem).toBe(
+      `${basename(file)}: line ${lines.length - 1} was altered: it is not the trailer as the archiver writes it`,
+    )
+    // Bytes that are not UTF-8 (read as U+FFFD, other bytes could pass for the archiver's).
+    const bytes = Buffer.from(withLine(3, (l) => l.replace('"actorId":"', '"actorId":"\u0001')))
+    bytes[bytes.indexOf(0x01)] = 0xff
+    expect((await check(bytes)).problem).toBe(`${basename(file)}: line 4 is not valid UTF-8`)
+    expect((await check(original.slice(0, -1))).problem).toBe(
+      `${basename(file)}: line ${lines.length - 1} does not end with a newline (the file was cut or appended to)`,
+    )
+    expect(await verifyArchiveFile(file)).toMatchObject({ ok: true, checked: 5 })
   })
 
   it('housekeeping archives on the retention schedule, at the start of a UTC day', async () => {

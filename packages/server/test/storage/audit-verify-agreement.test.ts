@@ -29,7 +29,8 @@ function referenceCanonical(text: string): boolean {
 
 /**
  * The verifier before ChainVerifier, as it was (every row through `rowToEvent` and `eventHash`),
- * with the one rule added: `details` must be stored as the canonical JSON that was hashed.
+ * with the rules added since: `details` must be stored as the canonical JSON that was hashed, and
+ * an anchor must be below the head with no event left at or below it.
  */
 async function referenceVerify(db: Kysely<Database>, instanceId: string): Promise<AuditVerifyResult> {
   const found = await latestAnchor(db, instanceId)
@@ -47,13 +48,20 @@ async function referenceVerify(db: Kysely<Database>, instanceId: string): Promis
     problem,
     anchor,
   })
-  const rows = await db
+  const all = await db
     .selectFrom('audit_events')
     .selectAll()
     .where('instance_id', '=', instanceId)
-    .where('seq', '>', prevSeq)
     .orderBy('seq')
     .execute()
+  const archived = anchor ? all.find((row) => Number(row.seq) <= anchor.seq) : undefined
+  if (anchor && archived) {
+    return broken(
+      Number(archived.seq),
+      `event ${archived.seq} is still in the database although the archive anchor at seq ${anchor.seq} (${anchor.file}) records the events up to it as archived: archiving deletes them with the anchor`,
+    )
+  }
+  const rows = all.filter((row) => Number(row.seq) > prevSeq)
   for (const row of rows) {
     const seq = Number(row.seq)
     if (seq !== prevSeq + 1) {
@@ -62,7 +70,9 @@ async function referenceVerify(db: Kysely<Database>, instanceId: string): Promis
     if (row.prev_hash !== prevHash) {
       return broken(
         seq,
-        `event ${seq} does not link to event ${prevSeq}: its prevHash differs from that event's hash`,
+        anchor && seq === anchor.seq + 1
+          ? `event ${seq} does not link to the archive anchor at seq ${anchor.seq}: its prevHash differs from the anchor's hash`
+          : `event ${seq} does not link to event ${prevSeq}: its prevHash differs from that event's hash`,
       )
     }
     if (!referenceCanonical(row.details)) {
@@ -84,6 +94,12 @@ async function referenceVerify(db: Kysely<Database>, instanceId: string): Promis
     .select(['seq', 'hash'])
     .where('instance_id', '=', instanceId)
     .executeTakeFirst()
+  if (head && anchor && Number(head.seq) <= anchor.seq) {
+    return broken(
+      anchor.seq,
+      `the archive anchor at seq ${anchor.seq} (${anchor.file}) is not below the chain's head (seq ${head.seq}): archiving never removes a chain's newest event`,
+    )
+  }
   if (head && Number(head.seq) !== prevSeq) {
     return Number(head.seq) > prevSeq
       ? broken(
@@ -162,6 +178,17 @@ const DETAIL_EDITS = ['value', 'reorder', 'space', 'escape', 'repeat'] as const
 const tamper = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'none' as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), index: fc.nat() }) },
+  // An anchor row at an event, with its hash or another, over the events up to it or with them left.
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('anchor' as const),
+      index: fc.nat(),
+      cut: fc.boolean(),
+      ownHash: fc.boolean(),
+      hex: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+    }),
+  },
   {
     weight: 8,
     arbitrary: fc.record({
@@ -255,7 +282,28 @@ describe.each(ENGINES)('audit verifiers agree on %s', (engine) => {
         if (change.kind !== 'none') {
           const seq = (change.index % events.length) + 1
           const where = db.updateTable('audit_events').where('instance_id', '=', chain).where('seq', '=', seq)
-          if (change.kind === 'delete') {
+          if (change.kind === 'anchor') {
+            const at = await db
+              .selectFrom('audit_events')
+              .select('hash')
+              .where('instance_id', '=', chain)
+              .where('seq', '=', seq)
+              .executeTakeFirstOrThrow()
+            const hash = change.ownHash ? at.hash : Buffer.from(change.hex).toString('hex')
+            if (change.cut) {
+              await db
+                .deleteFrom('audit_events')
+                .where('instance_id', '=', chain)
+                .where('seq', '<=', seq)
+                .execute()
+            }
+            await db
+              .insertInto('audit_anchors')
+              .values({ instance_id: chain, seq, hash, first_seq: 1, archived_at: 0, file: `${chain}.jsonl` })
+              .execute()
+            // What archiving leaves: the events up to the anchor gone, the newest one kept, the link.
+            altered = !(change.cut && seq < events.length && hash === at.hash)
+          } else if (change.kind === 'delete') {
             await db
               .deleteFrom('audit_events')
               .where('instance_id', '=', chain)

@@ -215,6 +215,85 @@ describe.each(ENGINES)('offline audit verification on %s', (engine) => {
     expect((await verdicts(t, chain)).map((r) => r.ok)).toEqual([true, true])
   })
 
+  // An anchor is where verification starts: archiving records it in the transaction that deletes
+  // the events up to it, and never takes the chain's newest event. A row of audit_anchors alone
+  // (nothing rehashed, nothing deleted) must not take the chain's events out of verification.
+  it('refuses an anchor forged at the head or over events still stored, the same way everywhere', async () => {
+    const db = t.services.store.db
+    const stored = await db.selectFrom('audit_events').selectAll().where('instance_id', '=', chain).execute()
+    const anchor = (seq: number) =>
+      db
+        .insertInto('audit_anchors')
+        .values({
+          instance_id: chain,
+          seq,
+          hash: stored.find((r) => Number(r.seq) === seq)!.hash,
+          first_seq: 1,
+          archived_at: 0,
+          file: 'audit-x.jsonl',
+        })
+        .execute()
+    const dropAnchors = () => db.deleteFrom('audit_anchors').where('instance_id', '=', chain).execute()
+    const agree = async (expected: Partial<AuditVerifyResult>, problem: string) => {
+      const results = await verdicts(t, chain)
+      for (const result of results) {
+        expect(result).toMatchObject({ ...expected, ok: false })
+        expect(result.problem).toBe(problem)
+      }
+      expect(results[1]).toEqual(results[0])
+    }
+    try {
+      // The reviewer's: an anchor at the head, with its hash, and an event edited.
+      await anchor(EVENTS.length)
+      await db
+        .updateTable('audit_events')
+        .set({ reason: 'routine check', actor_id: 'app_someone_else' })
+        .where('instance_id', '=', chain)
+        .where('seq', '=', 2)
+        .execute()
+      await agree(
+        { firstBrokenSeq: 1, checked: 0 },
+        'event 1 is still in the database although the archive anchor at seq 4 (audit-x.jsonl) records the events up to it as archived: archiving deletes them with the anchor',
+      )
+      // Below the head, at an event's very hash: the events it claims archived are still there.
+      await dropAnchors()
+      await anchor(3)
+      await agree(
+        { firstBrokenSeq: 1, checked: 0 },
+        'event 1 is still in the database although the archive anchor at seq 3 (audit-x.jsonl) records the events up to it as archived: archiving deletes them with the anchor',
+      )
+      // At the head with every event gone: nothing left to link to it.
+      await dropAnchors()
+      await anchor(EVENTS.length)
+      await db.deleteFrom('audit_events').where('instance_id', '=', chain).execute()
+      await agree(
+        { firstBrokenSeq: 4, checked: 0 },
+        "the archive anchor at seq 4 (audit-x.jsonl) is not below the chain's head (seq 4): archiving never removes a chain's newest event",
+      )
+      // Past the head.
+      await db.updateTable('audit_anchors').set({ seq: 9 }).where('instance_id', '=', chain).execute()
+      await agree(
+        { firstBrokenSeq: 9, checked: 0 },
+        "the archive anchor at seq 9 (audit-x.jsonl) is not below the chain's head (seq 4): archiving never removes a chain's newest event",
+      )
+      // What archiving leaves, the anchor below the head and nothing at or under it, verifies.
+      await dropAnchors()
+      await anchor(3)
+      await db
+        .insertInto('audit_events')
+        .values(stored.filter((r) => Number(r.seq) === 4))
+        .execute()
+      for (const result of await verdicts(t, chain)) {
+        expect(result).toMatchObject({ ok: true, checked: 1, anchor: { seq: 3 } })
+      }
+    } finally {
+      await dropAnchors()
+      await db.deleteFrom('audit_events').where('instance_id', '=', chain).execute()
+      await db.insertInto('audit_events').values(stored).execute()
+    }
+    expect((await verdicts(t, chain)).map((r) => r.ok)).toEqual([true, true])
+  })
+
   it('still verifies a chain whose head row was deleted, and finds it broken, everywhere', async () => {
     const saved = await t.services.store.db
       .selectFrom('audit_heads')
