@@ -17,6 +17,7 @@ import { authenticateAdminToken } from '../services/admin-tokens/admin-tokens.js
 import { auditThrottled } from '../services/best-effort.js'
 import { presentedToken } from '../services/bound-tokens/presented-token.js'
 import type { Caller, Services } from '../services.js'
+import { addressKey } from './address-key.js'
 import { answerClientError } from './client-errors.js'
 import { ConsoleFiles, packagedConsoleRoot } from './console/console-files.js'
 import { registerConsole } from './console/console-routes.js'
@@ -231,9 +232,11 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
   // other processes write the database (PostgreSQL nodes, the workers of `serve --workers N`),
   // the budgets are the cluster's, kept there, as if every failure had reached one process.
   const budget = (surface: ThrottleSurface) => ({ ...failures, onRefuse: s.metrics.throttledOn(surface) })
+  // An address's budget: an IPv6 address's is its /64's.
+  const addressBudget = (surface: ThrottleSurface) => ({ ...budget(surface), sourceKey: addressKey })
   const throttles = {
-    admin: addressThrottle(s, 'admin_address', budget('admin')),
-    workload: addressThrottle(s, 'workload_address', budget('workload')),
+    admin: addressThrottle(s, 'admin_address', addressBudget('admin')),
+    workload: addressThrottle(s, 'workload_address', addressBudget('workload')),
   }
   // The console's session cookie is `Secure` when the browser reaches the server over HTTPS: its
   // own TLS, or a TLS proxy in front of it that the public URL names.
@@ -258,7 +261,7 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
       ),
   })
   registerOAuthRoutes(app, s, {
-    perAddress: clientThrottle(s, 'oauth_address', budget('oauth')),
+    perAddress: clientThrottle(s, 'oauth_address', addressBudget('oauth')),
     perClient: clientThrottle(s, 'oauth_client', budget('oauth')),
   })
   registerOciRoutes(app, s, throttles.workload)

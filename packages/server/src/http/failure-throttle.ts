@@ -10,6 +10,11 @@ export interface ThrottleOptions {
   maxSources?: number
   /** Called for each refusal (each 429): the metrics count them. */
   onRefuse?: () => void
+  /**
+   * What a source is kept under, when not the source itself: `addressKey` for the throttles of
+   * addresses (an IPv6 address's /64), so that one client cannot spend many budgets.
+   */
+  sourceKey?: (source: string) => string
 }
 
 /**
@@ -18,7 +23,11 @@ export interface ThrottleOptions {
  */
 export const MAX_SOURCE_KEY = 256
 
-const keyOf = (source: string) => (source.length > MAX_SOURCE_KEY ? source.slice(0, MAX_SOURCE_KEY) : source)
+/** `source` cut to `MAX_SOURCE_KEY`, after `sourceKey` when one is given. */
+export function sourceKeyOf(options: Pick<ThrottleOptions, 'sourceKey'>, source: string): string {
+  const key = options.sourceKey ? options.sourceKey(source) : source
+  return key.length > MAX_SOURCE_KEY ? key.slice(0, MAX_SOURCE_KEY) : key
+}
 
 interface Bucket {
   tokens: number
@@ -40,7 +49,7 @@ export class FailureThrottle {
 
   /** Seconds `source` must wait before trying again; 0 when it may try now. */
   retryAfter(source: string): number {
-    const bucket = this.refill(keyOf(source))
+    const bucket = this.refill(sourceKeyOf(this.options, source))
     if (!bucket || bucket.tokens >= 1) return 0
     return Math.ceil((1 - bucket.tokens) / this.options.refillPerSecond)
   }
@@ -58,7 +67,7 @@ export class FailureThrottle {
 
   /** Spends one failure; true when this failure exhausted the source (it is throttled from now). */
   fail(source: string): boolean {
-    const key = keyOf(source)
+    const key = sourceKeyOf(this.options, source)
     const bucket = this.refill(key) ?? { tokens: this.options.burst, at: this.options.now() }
     bucket.tokens = Math.max(0, bucket.tokens - 1)
     this.buckets.delete(key)
@@ -85,7 +94,7 @@ export class FailureThrottle {
    */
   reserve(source: string, message?: string): () => void {
     this.countFailure(source, message)
-    const key = keyOf(source)
+    const key = sourceKeyOf(this.options, source)
     let refunded = false
     return () => {
       if (refunded) return
@@ -105,7 +114,7 @@ export class FailureThrottle {
    * spent source needs remembering.
    */
   adopt(source: string, tokens: number): void {
-    const key = keyOf(source)
+    const key = sourceKeyOf(this.options, source)
     const held = this.refill(key)?.tokens ?? this.options.burst
     const left = Math.min(held, tokens)
     this.buckets.delete(key)

@@ -5,7 +5,7 @@ import type { Services } from '../services.js'
 import type { Committer } from '../store/committer.js'
 import type { Store } from '../store/connect.js'
 import { prepare } from '../store/prepared.js'
-import { FailureThrottle, MAX_SOURCE_KEY, type ThrottleOptions } from './failure-throttle.js'
+import { FailureThrottle, sourceKeyOf, type ThrottleOptions } from './failure-throttle.js'
 
 /**
  * A throttle checked before the request does any work (the OAuth endpoints' per-address budget,
@@ -91,8 +91,6 @@ const bucketOf = prepare(['surface', 'source'], (db, p) =>
     .where('source', '=', p.source),
 )
 
-/** A source as a key: client ids come from the request and may be long; none of ours is. */
-const MAX_SOURCE = MAX_SOURCE_KEY
 /** The warning of an outage that leaves failures to this process's own count. */
 const COUNTED_ALONE =
   'failed authentications are counted by this process alone: the database does not take them'
@@ -136,11 +134,11 @@ export class SharedFailureThrottle implements ClientThrottle, AddressThrottle {
   }
 
   retryAfter(source: string): number {
-    return this.known.retryAfter(source.slice(0, MAX_SOURCE))
+    return this.known.retryAfter(sourceKeyOf(this.options, source))
   }
 
   async refuseIfExhausted(source: string, message?: string): Promise<void> {
-    const key = source.slice(0, MAX_SOURCE)
+    const key = sourceKeyOf(this.options, source)
     if (this.known.retryAfter(key) <= 0) {
       const tokens = await this.stored(key)
       if (tokens === null || tokens >= 1) return
@@ -155,7 +153,7 @@ export class SharedFailureThrottle implements ClientThrottle, AddressThrottle {
    * `refuseIfExhausted` does; a failure is spent in the database by `failed`.
    */
   async reserve(source: string, message?: string): Promise<() => void> {
-    const key = source.slice(0, MAX_SOURCE)
+    const key = sourceKeyOf(this.options, source)
     if (this.known.retryAfter(key) > 0) this.refuse(key, message)
     const refund = this.known.reserve(key, message)
     const tokens = await this.stored(key)
@@ -172,7 +170,7 @@ export class SharedFailureThrottle implements ClientThrottle, AddressThrottle {
   }
 
   async fail(source: string): Promise<boolean> {
-    const key = source.slice(0, MAX_SOURCE)
+    const key = sourceKeyOf(this.options, source)
     let tokens: number
     try {
       tokens = await this.spend(key, 'always')
@@ -185,7 +183,7 @@ export class SharedFailureThrottle implements ClientThrottle, AddressThrottle {
   }
 
   async countFailure(source: string, message?: string): Promise<boolean> {
-    const key = source.slice(0, MAX_SOURCE)
+    const key = sourceKeyOf(this.options, source)
     if (this.known.retryAfter(key) > 0) this.refuse(key, message)
     let tokens: number | null
     try {

@@ -26,6 +26,7 @@ import {
   validateToken,
 } from '../../services/authentication-tokens/token-lifecycle.js'
 import type { Services } from '../../services.js'
+import { addressKey } from '../address-key.js'
 import { FailureThrottle } from '../failure-throttle.js'
 import { defineRoute, type RouteSpec, UNAUTHENTICATED_RATE } from '../route-table.js'
 
@@ -39,7 +40,7 @@ const instanceParams = Type.Object({ instanceId: InstanceId }, { additionalPrope
  * token, as the official clients send none, and are rate limited per source address instead.
  */
 export function authenticationTokenRoutes(s: Services): RouteSpec[] {
-  const unauthenticated = new FailureThrottle({ ...UNAUTHENTICATED_RATE, now: s.now })
+  const unauthenticated = new FailureThrottle({ ...UNAUTHENTICATED_RATE, now: s.now, sourceKey: addressKey })
   const limit = (request: FastifyRequest) => {
     const source = request.ip
     unauthenticated.refuseIfExhausted(source, 'too many calls from this address; retry later')

@@ -15,6 +15,7 @@ import { presentedToken } from '../../services/bound-tokens/presented-token.js'
 import { refreshSessionToken } from '../../services/bound-tokens/refresh-session-token.js'
 import { revokeSessionByToken } from '../../services/bound-tokens/revoke-session.js'
 import type { Services } from '../../services.js'
+import { addressKey } from '../address-key.js'
 import { defineRoute, type RouteInput, type RouteSpec, UNAUTHENTICATED_RATE } from '../route-table.js'
 import { clientThrottle } from '../shared-failure-throttle.js'
 
@@ -42,7 +43,11 @@ function sessionRequest({ request, caller }: SessionInput): SessionRequest {
  */
 export function boundTokenRoutes(s: Services): RouteSpec[] {
   // The cluster's budget where several processes write the database, as the developer API's.
-  const failures = clientThrottle(s, 'session_address', { ...UNAUTHENTICATED_RATE, now: s.now })
+  const failures = clientThrottle(s, 'session_address', {
+    ...UNAUTHENTICATED_RATE,
+    now: s.now,
+    sourceKey: addressKey,
+  })
   const selfAuthenticated =
     <T>(run: (instanceId: string, req: SessionRequest) => Promise<T>) =>
     async (input: SessionInput): Promise<T> => {

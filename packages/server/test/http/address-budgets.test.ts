@@ -1,0 +1,50 @@
+// An address's failure budget: an IPv6 client is routinely given a whole /64, so keyed by full
+// address it had 2^64 fresh budgets. The throttles of addresses key IPv6 by its /64, and an
+// IPv4-mapped address by its IPv4 address.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { addressKey } from '../../src/http/address-key.js'
+import { ENGINES, openTestServer, type TestServer } from '../support/engines.js'
+
+describe('addressKey', () => {
+  it.each([
+    ['192.0.2.7', '192.0.2.7'],
+    ['::ffff:192.0.2.7', '192.0.2.7'],
+    ['2001:db8:1:2::a', '2001:db8:1:2::/64'],
+    ['2001:0DB8:0001:0002:ffff:0:0:1', '2001:db8:1:2::/64'],
+    ['[2001:db8:1:2::a]', '2001:db8:1:2::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['2001:db8::1.2.3.4', '2001:db8:0:0::/64'],
+    ['unknown', 'unknown'],
+  ])('keys %s as %s', (address, key) => {
+    expect(addressKey(address)).toBe(key)
+  })
+})
+
+describe.each(ENGINES)('address budgets on %s', (engine) => {
+  let t: TestServer
+  beforeAll(async () => {
+    t = await openTestServer(engine, { app: { authFailures: { burst: 3, refillPerSecond: 0.001 } } })
+  })
+  afterAll(async () => t?.close())
+
+  const attempt = (remoteAddress: string) =>
+    t.app.inject({
+      method: 'GET',
+      url: `/v2/${t.instanceId}/credentials/_/actions/obtain?credentialIdentifier=a`,
+      headers: { authorization: 'Bearer not-a-token' },
+      remoteAddress,
+    })
+
+  it('spends one budget for every address of an IPv6 /64, and another for the next /64', async () => {
+    for (const host of ['a', 'b', 'c']) expect((await attempt(`2001:db8:1:2::${host}`)).statusCode).toBe(401)
+    expect((await attempt('2001:db8:1:2::d')).statusCode).toBe(429)
+    expect((await attempt('2001:db8:1:2:ffff:ffff:ffff:ffff')).statusCode).toBe(429)
+    expect((await attempt('2001:db8:1:3::a')).statusCode).toBe(401)
+  })
+
+  it('spends an IPv4 address’s budget from its IPv4-mapped form too', async () => {
+    for (let n = 0; n < 3; n++) expect((await attempt('192.0.2.9')).statusCode).toBe(401)
+    expect((await attempt('::ffff:192.0.2.9')).statusCode).toBe(429)
+  })
+})
