@@ -14,7 +14,7 @@ import { instrumentRequests } from '../metrics/http-metrics.js'
 import type { ThrottleSurface } from '../metrics/server-metrics.js'
 import { authenticateWorkload } from '../oauth/authenticate-workload.js'
 import { authenticateAdminToken } from '../services/admin-tokens/admin-tokens.js'
-import { auditThrottled } from '../services/best-effort.js'
+import { type AuditFailure, auditThrottled } from '../services/best-effort.js'
 import { presentedToken } from '../services/bound-tokens/presented-token.js'
 import type { Caller, Services } from '../services.js'
 import { addressKey } from './address-key.js'
@@ -48,7 +48,12 @@ import { registerOAuthRoutes } from './routes/oauth-routes.js'
 import { registerOciRoutes } from './routes/oci-routes.js'
 import { providerAdminRoutes, providerRoutes } from './routes/provider-routes.js'
 import { signingKeyRoutes } from './routes/signing-key-routes.js'
-import { type AddressThrottle, addressThrottle, clientThrottle } from './shared-failure-throttle.js'
+import {
+  type AddressThrottle,
+  addressThrottle,
+  clientThrottle,
+  failureCounter,
+} from './shared-failure-throttle.js'
 import { typeboxValidatorCompiler } from './validation.js'
 
 declare module 'fastify' {
@@ -308,15 +313,15 @@ async function throttledAdmin<T>(
   s: Services,
   throttle: AddressThrottle,
   request: FastifyRequest,
-  attempt: (meta: RequestMeta, auditFailure: boolean) => Promise<T>,
+  attempt: (meta: RequestMeta, auditFailure: AuditFailure) => Promise<T>,
 ): Promise<T> {
   const meta = requestMeta(request)
-  const throttled = throttle.retryAfter(request.ip) > 0
+  const failure = failureCounter(throttle, request.ip)
   try {
-    return await attempt(meta, !throttled)
+    return await attempt(meta, failure.beforeAudit)
   } catch (err) {
     if (err instanceof InvalidToken || isCsrfRefusal(err)) {
-      if (await throttle.countFailure(request.ip)) await auditThrottled(s, meta)
+      if (await failure.count()) await auditThrottled(s, meta)
     }
     throw err
   }
@@ -372,7 +377,7 @@ function registerRoute(
     if (!INSTANCE_ID.test(instanceId)) {
       throw new InvalidParameter('instanceId', `(path parameter) must match ${INSTANCE_ID.source}`)
     }
-    const throttled = throttle.retryAfter(request.ip) > 0
+    const failure = failureCounter(throttle, request.ip)
     try {
       // The DPoP proof, when the token is key-bound, is over this request as the client addressed
       // it: `publicUrl` and the path (RFC 9449 §4.3), checked only for such a token.
@@ -382,7 +387,7 @@ function registerRoute(
         presentedToken(request.headers.authorization),
         meta,
         { proof: request.headers.dpop, method: request.method, url: request.url },
-        { auditFailure: !throttled },
+        { auditFailure: failure.beforeAudit },
       )
       request.caller = {
         actor: { type: 'application', id: workload.applicationId },
@@ -394,7 +399,7 @@ function registerRoute(
       // Every refused authentication counts, a refused DPoP proof or session too;
       // an address past its budget gets 429 for its failures, never for a token that works.
       if (isAuthenticationFailure(err)) {
-        if (await throttle.countFailure(request.ip)) await auditThrottled(s, meta, 'pam.authenticate')
+        if (await failure.count()) await auditThrottled(s, meta, 'pam.authenticate')
       }
       throw err
     }

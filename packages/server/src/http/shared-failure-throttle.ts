@@ -269,3 +269,23 @@ export class SharedFailureThrottle implements ClientThrottle, AddressThrottle {
     this.log.warn({ err, surface: this.surface }, what)
   }
 }
+
+/**
+ * One request's failure, counted against its address's budget once: before its refusal is
+ * audited (`beforeAudit`, which the services call as they refuse, so attempts in flight together
+ * cannot all be audited past the budget: a reviewer's 64 connections wrote 152 events against a
+ * budget of 30), or after, for a refusal that writes none. `count` answers whether this failure
+ * exhausted the budget; it throws 429 when none was left.
+ */
+export function failureCounter(throttle: AddressThrottle, address: string) {
+  let counted: Promise<boolean> | undefined
+  const count = () => {
+    counted ??= (async () => throttle.countFailure(address))()
+    return counted
+  }
+  const beforeAudit = async () => {
+    await count()
+    return true
+  }
+  return { count, beforeAudit }
+}

@@ -1,7 +1,7 @@
 import { DEFAULT_AUTHORIZATION_SERVER, PAM_AUDIENCE } from '@strongroom/protocol'
 import type { RequestMeta } from '../audit/appender.js'
 import { InvalidToken, type PamError } from '../errors.js'
-import { auditBestEffort } from '../services/best-effort.js'
+import { type AuditFailure, auditBestEffort, shouldAuditFailure } from '../services/best-effort.js'
 import type { PresentedToken } from '../services/bound-tokens/presented-token.js'
 import { checkProof, type ProofTarget } from '../services/bound-tokens/proof-target.js'
 import { requireLiveSession, SessionRefused } from '../services/bound-tokens/session-refused.js'
@@ -38,11 +38,11 @@ export async function authenticateWorkload(
   presented: PresentedToken | undefined,
   request: RequestMeta,
   target: ProofTarget,
-  options: { auditFailure?: boolean } = {},
+  options: { auditFailure?: AuditFailure } = {},
 ): Promise<Workload> {
   const audited = async <E extends PamError>(why: string, error: E): Promise<E> => {
     // A throttled address's refusals are not audited one by one: one event marks the throttle.
-    if (options.auditFailure === false) return error
+    if (!(await shouldAuditFailure(options.auditFailure))) return error
     await auditBestEffort(s, {
       instanceId,
       actor: { type: 'anonymous', id: 'unknown' },

@@ -26,6 +26,18 @@ export async function auditBestEffort(s: Services, input: AuditInput): Promise<v
     })
 }
 
+/**
+ * Whether a refused authentication is audited one by one: `true`/`false`, or, from the HTTP layer,
+ * a function that spends the failure from its address's budget first and answers true (or throws
+ * 429 when none was left, so the refusal is not audited): counted before the audit, not after it,
+ * attempts in flight together cannot all be audited past the budget.
+ */
+export type AuditFailure = boolean | (() => Promise<boolean>)
+
+export async function shouldAuditFailure(option: AuditFailure | undefined): Promise<boolean> {
+  return typeof option === 'function' ? option() : option !== false
+}
+
 /** Runs a write nobody waits for (a last-used time): a failure is logged with what was being done. */
 export function writeBestEffort(s: Services, what: string, work: Promise<unknown>): void {
   work.catch((err: unknown) => {

@@ -47,4 +47,21 @@ describe.each(ENGINES)('address budgets on %s', (engine) => {
     for (let n = 0; n < 3; n++) expect((await attempt('192.0.2.9')).statusCode).toBe(401)
     expect((await attempt('::ffff:192.0.2.9')).statusCode).toBe(429)
   })
+
+  // The failure was counted after the refusal was audited: attempts in flight together were all
+  // audited before any was counted (a reviewer's 64 connections, 152 events for a budget of 30).
+  it('audits no more refusals than the budget, however many arrive at once', async () => {
+    const address = '198.51.100.23'
+    const answers = await Promise.all(Array.from({ length: 64 }, () => attempt(address)))
+    expect(answers.filter((a) => a.statusCode === 401)).toHaveLength(3)
+    expect(answers.filter((a) => a.statusCode === 429)).toHaveLength(61)
+    const events = await t.services.store.db
+      .selectFrom('audit_events')
+      .select(['outcome', 'details'])
+      .where('action', '=', 'pam.authenticate')
+      .where('source_ip', '=', address)
+      .execute()
+    expect(events.filter((e) => e.outcome === 'failure')).toHaveLength(3)
+    expect(events.filter((e) => e.outcome === 'denied')).toHaveLength(1)
+  })
 })

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { RequestMeta } from '../../audit/appender.js'
 import { PamError } from '../../errors.js'
-import { auditBestEffort } from '../../services/best-effort.js'
+import { type AuditFailure, auditBestEffort, shouldAuditFailure } from '../../services/best-effort.js'
 import {
   type ActiveSession,
   authenticateConsoleSession,
@@ -93,7 +93,7 @@ export async function refuseCrossSite(
   s: Services,
   request: FastifyRequest,
   meta: RequestMeta,
-  options: { auditFailure: boolean },
+  options: { auditFailure: AuditFailure },
 ): Promise<void> {
   const why = crossSiteReason(request, s.publicUrl)
   if (why) throw await refused(s, why, meta, options)
@@ -109,7 +109,7 @@ export async function authenticateConsoleRequest(
   request: FastifyRequest,
   secret: string,
   meta: RequestMeta,
-  options: { auditFailure: boolean; csrf: boolean },
+  options: { auditFailure: AuditFailure; csrf: boolean },
 ): Promise<ActiveSession> {
   await refuseCrossSite(s, request, meta, options)
   if (options.csrf) {
@@ -127,9 +127,9 @@ async function refused(
   s: Services,
   why: keyof typeof refusals,
   meta: RequestMeta,
-  options: { auditFailure: boolean },
+  options: { auditFailure: AuditFailure },
 ): Promise<PamError> {
-  if (options.auditFailure) {
+  if (await shouldAuditFailure(options.auditFailure)) {
     await auditBestEffort(s, {
       instanceId: SYSTEM_CHAIN,
       actor: { type: 'anonymous', id: 'unknown' },

@@ -26,7 +26,7 @@ import type { Services } from '../../services.js'
 import { answerTo, sendError } from '../error-handler.js'
 import { checkJsonBody } from '../json-body.js'
 import { pathOf } from '../request-log.js'
-import type { AddressThrottle } from '../shared-failure-throttle.js'
+import { type AddressThrottle, failureCounter } from '../shared-failure-throttle.js'
 import { typeboxValidatorCompiler } from '../validation.js'
 
 const params = Type.Object({ instanceId: InstanceId }, { additionalProperties: false })
@@ -141,7 +141,7 @@ async function authenticate(
   instanceId: string,
 ): Promise<OciAuthenticated> {
   const meta = requestMeta(request)
-  const throttled = throttle.retryAfter(request.ip) > 0
+  const failure = failureCounter(throttle, request.ip)
   try {
     return await authenticateOciRequest(
       s,
@@ -153,11 +153,11 @@ async function authenticate(
         body: Buffer.isBuffer(request.body) ? request.body : undefined,
         meta,
       },
-      { auditFailure: !throttled },
+      { auditFailure: failure.beforeAudit },
     )
   } catch (err) {
     if (isAuthenticationFailure(err)) {
-      if (await throttle.countFailure(request.ip)) await auditThrottled(s, meta, 'pam.authenticate')
+      if (await failure.count()) await auditThrottled(s, meta, 'pam.authenticate')
     }
     throw err
   }

@@ -20,7 +20,7 @@ import { newId } from '../../ids.js'
 import { type Caller, type Services, SYSTEM_CHAIN } from '../../services.js'
 import { type Page, pageById } from '../../store/pagination.js'
 import type { AdminTokenTable, Database } from '../../store/schema.js'
-import { auditBestEffort, writeBestEffort } from '../best-effort.js'
+import { type AuditFailure, auditBestEffort, shouldAuditFailure, writeBestEffort } from '../best-effort.js'
 import { requireInstance } from '../instances/instances.js'
 
 const LAST_USED_GRANULARITY_MS = 60_000
@@ -190,10 +190,10 @@ export async function authenticateAdminToken(
   s: Services,
   presented: string | undefined,
   request: RequestMeta,
-  options: { auditFailure?: boolean } = {},
+  options: { auditFailure?: AuditFailure } = {},
 ): Promise<AdminTokenTable> {
   const failure = async (why: string, tokenId: string | null) => {
-    if (options.auditFailure === false) return new InvalidToken()
+    if (!(await shouldAuditFailure(options.auditFailure))) return new InvalidToken()
     // Refusing is what matters here; an audit outage must not turn a 401 into something else.
     await auditBestEffort(s, {
       instanceId: SYSTEM_CHAIN,

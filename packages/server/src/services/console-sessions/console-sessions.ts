@@ -13,7 +13,7 @@ import { newId } from '../../ids.js'
 import { type Services, SYSTEM_CHAIN } from '../../services.js'
 import type { AdminTokenTable, ConsoleSessionTable } from '../../store/schema.js'
 import { adminTokenUnusable, noteAdminTokenUse } from '../admin-tokens/admin-tokens.js'
-import { auditBestEffort, writeBestEffort } from '../best-effort.js'
+import { type AuditFailure, auditBestEffort, shouldAuditFailure, writeBestEffort } from '../best-effort.js'
 
 /** A session ends this long after sign-in whatever happens. */
 export const SESSION_LIFETIME_MS = 8 * 60 * 60_000
@@ -120,10 +120,10 @@ export async function authenticateConsoleSession(
   s: Services,
   secret: string,
   request: RequestMeta,
-  options: { auditFailure?: boolean } = {},
+  options: { auditFailure?: AuditFailure } = {},
 ): Promise<ActiveSession> {
   const failure = async (why: string, found?: { id: string; admin_token_id: string }) => {
-    if (options.auditFailure === false) return new InvalidToken(SESSION_REFUSED)
+    if (!(await shouldAuditFailure(options.auditFailure))) return new InvalidToken(SESSION_REFUSED)
     await auditBestEffort(s, {
       instanceId: SYSTEM_CHAIN,
       actor: { type: 'anonymous', id: found?.admin_token_id ?? 'unknown' },

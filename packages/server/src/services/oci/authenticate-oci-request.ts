@@ -18,7 +18,7 @@ import {
   verifyRsaSha256,
 } from '../../oci/request-signature.js'
 import type { Caller, Services, Workload } from '../../services.js'
-import { auditBestEffort } from '../best-effort.js'
+import { type AuditFailure, auditBestEffort, shouldAuditFailure } from '../best-effort.js'
 import { allowedValues } from '../bound-tokens/narrow-scope.js'
 import { firstUseOfSignature } from './signature-replay.js'
 
@@ -94,13 +94,13 @@ export async function authenticateOciRequest(
   s: Services,
   instanceId: string,
   req: OciRequest,
-  options: { auditFailure?: boolean } = {},
+  options: { auditFailure?: AuditFailure } = {},
 ): Promise<OciAuthenticated> {
   let actor: Actor = { type: 'anonymous', id: 'unknown' }
   const known: AuditDetails = {}
   const refuse = async (why: string, message: string): Promise<OciSignatureRefused> => {
     const error = new OciSignatureRefused(why, message)
-    if (options.auditFailure === false) return error
+    if (!(await shouldAuditFailure(options.auditFailure))) return error
     await auditBestEffort(s, {
       instanceId,
       actor,
