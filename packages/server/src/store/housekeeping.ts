@@ -7,6 +7,46 @@ import { HOUR_MS, pruneTokenCounts } from './token-counts-table.js'
 const GRACE_MS = 5 * 60_000
 const DEFAULT_INTERVAL_MS = 10 * 60_000
 
+/** Rows one unit of pruning deletes at most: each unit holds the writer (on SQLite, the event loop) for it. */
+const PRUNE_CHUNK = 5_000
+
+type ExpiringTable = 'used_client_assertions' | 'client_secret_tokens' | 'used_proof_jtis' | 'used_oci_signatures'
+
+/**
+ * Deletes the rows of `table` that expired before `before`, oldest first, in units of about
+ * `chunk` rows. One DELETE of a day's replay records (a million at a busy node's rate) would hold
+ * the writer for seconds, and on SQLite the event loop with it: every request would wait. Each
+ * chunk is cut at the expiry of its `chunk`-th oldest row (the expiry index answers it), so it
+ * takes a few more only when expiries tie.
+ */
+export async function pruneInChunks(
+  s: Pick<Services, 'committer'>,
+  table: ExpiringTable,
+  before: number,
+  chunk = PRUNE_CHUNK,
+): Promise<number> {
+  let total = 0
+  for (;;) {
+    const deleted = await s.committer.run(async ({ trx }) => {
+      const cut = await trx
+        .selectFrom(table)
+        .select('expires_at')
+        .where('expires_at', '<', before)
+        .orderBy('expires_at')
+        .limit(1)
+        .offset(chunk - 1)
+        .executeTakeFirst()
+      const result = await trx
+        .deleteFrom(table)
+        .where('expires_at', cut === undefined ? '<' : '<=', cut === undefined ? before : cut.expires_at)
+        .executeTakeFirst()
+      return { rows: Number(result.numDeletedRows), last: cut === undefined }
+    })
+    total += deleted.rows
+    if (deleted.last || deleted.rows === 0) return total
+  }
+}
+
 /**
  * Deletes what can no longer matter: used client-assertion ids, revoked access tokens and the
  * record of which client secret obtained which token, once those tokens have expired (an expired
@@ -19,11 +59,9 @@ export async function pruneExpired(
   s: Pick<Services, 'committer' | 'now'>,
 ): Promise<{ assertions: number; revocations: number; secretTokens: number }> {
   const before = s.now() - GRACE_MS
+  const assertions = await pruneInChunks(s, 'used_client_assertions', before)
+  const secretTokens = await pruneInChunks(s, 'client_secret_tokens', before)
   return s.committer.run(async ({ trx }) => {
-    const assertions = await trx
-      .deleteFrom('used_client_assertions')
-      .where('expires_at', '<', before)
-      .executeTakeFirst()
     const revocations = await trx
       .deleteFrom('revoked_access_tokens')
       .where('expires_at', '<', before)
@@ -38,15 +76,7 @@ export async function pruneExpired(
         ),
       )
       .executeTakeFirst()
-    const secretTokens = await trx
-      .deleteFrom('client_secret_tokens')
-      .where('expires_at', '<', before)
-      .executeTakeFirst()
-    return {
-      assertions: Number(assertions.numDeletedRows),
-      revocations: Number(revocations.numDeletedRows),
-      secretTokens: Number(secretTokens.numDeletedRows),
-    }
+    return { assertions, revocations: Number(revocations.numDeletedRows), secretTokens }
   })
 }
 
@@ -65,16 +95,13 @@ export async function pruneBoundTokens(
   s: Pick<Services, 'committer' | 'now'>,
 ): Promise<{ proofs: number; sessions: number }> {
   const now = s.now()
+  const proofs = await pruneInChunks(s, 'used_proof_jtis', now - GRACE_MS)
   return s.committer.run(async ({ trx }) => {
-    const proofs = await trx
-      .deleteFrom('used_proof_jtis')
-      .where('expires_at', '<', now - GRACE_MS)
-      .executeTakeFirst()
     const sessions = await trx
       .deleteFrom('token_sessions')
       .where('expires_at', '<', now - ENDED_SESSION_RETENTION_MS)
       .executeTakeFirst()
-    return { proofs: Number(proofs.numDeletedRows), sessions: Number(sessions.numDeletedRows) }
+    return { proofs, sessions: Number(sessions.numDeletedRows) }
   })
 }
 
@@ -84,14 +111,7 @@ export async function pruneBoundTokens(
  * several nodes.
  */
 export async function pruneOciSignatures(s: Pick<Services, 'committer' | 'now'>): Promise<number> {
-  const before = s.now() - GRACE_MS
-  return s.committer.run(async ({ trx }) => {
-    const deleted = await trx
-      .deleteFrom('used_oci_signatures')
-      .where('expires_at', '<', before)
-      .executeTakeFirst()
-    return Number(deleted.numDeletedRows)
-  })
+  return pruneInChunks(s, 'used_oci_signatures', s.now() - GRACE_MS)
 }
 
 /**

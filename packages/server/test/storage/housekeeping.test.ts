@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { pruneExpired } from '../../src/store/housekeeping.js'
+import { pruneExpired, pruneInChunks } from '../../src/store/housekeeping.js'
 import { ENGINES, openTestServer, type TestServer } from '../support/engines.js'
 
 describe.each(ENGINES)('housekeeping on %s', (engine) => {
@@ -44,5 +44,46 @@ describe.each(ENGINES)('housekeeping on %s', (engine) => {
     expect((await db.selectFrom('client_secret_tokens').select('jti').execute()).map((r) => r.jti)).toEqual([
       'live',
     ])
+  })
+
+  // One DELETE of a busy node's replay records held the writer, and on SQLite the event loop, for
+  // seconds (a reviewer measured 0.4 s for 107,310 rows, made in a minute at 1,789 requests/s).
+  it('prunes expired replay records in chunks of units, each at most about a chunk', async () => {
+    const now = 1_800_000_000_000
+    t = await openTestServer(engine, { now: () => now })
+    const db = t.services.store.db
+    const rows = Array.from({ length: 2_600 }, (_, i) => ({
+      instance_id: t.instanceId,
+      jti_hash: `h${i}`,
+      // Expiries tie in pairs; the last 100 have not expired.
+      expires_at: i < 2_500 ? now - 3_600_000 + Math.floor(i / 2) : now + 3_600_000,
+    }))
+    for (let i = 0; i < rows.length; i += 500)
+      await db
+        .insertInto('used_proof_jtis')
+        .values(rows.slice(i, i + 500))
+        .execute()
+    const sizes: number[] = []
+    const counting = {
+      committer: {
+        run: <T>(work: Parameters<typeof t.services.committer.run<T>>[0]) =>
+          t.services.committer.run(async (unit) => {
+            const before = await countRows(unit.trx)
+            const value = await work(unit)
+            sizes.push(before - (await countRows(unit.trx)))
+            return value
+          }),
+      },
+    }
+    async function countRows(trx = db) {
+      const row = await trx
+        .selectFrom('used_proof_jtis')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow()
+      return Number(row.n)
+    }
+    expect(await pruneInChunks(counting, 'used_proof_jtis', now - 60_000, 1_000)).toBe(2_500)
+    expect(sizes).toEqual([1_000, 1_000, 500])
+    expect(await countRows()).toBe(100)
   })
 })
