@@ -27,7 +27,7 @@ import { ProviderRuntime } from './services/providers/provider-runtime.js'
 import type { Services } from './services.js'
 import { ChangeFeed } from './store/changes.js'
 import { Committer, type WriteLock } from './store/committer.js'
-import { openStore, type Store } from './store/connect.js'
+import { openStore, type Store, shownDatabaseUrl } from './store/connect.js'
 import { startHousekeeping } from './store/housekeeping.js'
 import { migrate, withStartupLock } from './store/migrations.js'
 import { DEFAULT_POSTGRES_OPTIONS } from './store/postgres-pool.js'
@@ -524,7 +524,7 @@ export function banner(
   const cliReadsFolder = savedToken !== null && dataDir === resolve(cwd, DEFAULT_DATA_DIR)
   const lines = [
     `strongroom ${VERSION} is running at ${url}`,
-    `  database: ${config.db}`,
+    `  database: ${shownDatabaseUrl(config.db)}`,
     `  console:  ${url}/console/ (sign in with the admin token)`,
   ]
   if (config.workers > 1)

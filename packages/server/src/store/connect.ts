@@ -534,17 +534,30 @@ const pgTypes = {
       : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 }
 
+/**
+ * A database URL as it may be shown (the banner, logs, `store.location`): a PostgreSQL URL's
+ * password as `***`. A URL that does not parse is shown by its scheme alone.
+ */
+export function shownDatabaseUrl(url: string): string {
+  if (url.startsWith('sqlite:')) return url
+  try {
+    const redacted = new URL(url)
+    if (redacted.password) redacted.password = '***'
+    return redacted.toString()
+  } catch {
+    return `${url.split(':', 1)[0]}:…`
+  }
+}
+
 function openPostgres(url: string, options: PostgresOptions): Store {
   // Survives an outage: see ResilientPool (timeouts, 503 for what is unavailable, reconnection).
   const resilient = new ResilientPool(url, options, pgTypes)
   const { pool } = resilient
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilient }) })
-  const redacted = new URL(url)
-  if (redacted.password) redacted.password = '***'
   return {
     db,
     dialect: 'postgres',
-    location: redacted.toString(),
+    location: shownDatabaseUrl(url),
     close: () => db.destroy(),
     poolStats: () => ({
       total: pool.totalCount,

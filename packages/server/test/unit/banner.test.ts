@@ -88,4 +88,18 @@ describe('the start-up banner', () => {
     expect(text).toContain(`export STRONGROOM_ADMIN_TOKEN=$(cat '${tokenFile}')`)
     expect(text).toContain(`export IDAAS_CLIENT_SECRET=$(cat 'my data/client-secret')`)
   })
+
+  // It printed config.db as given: a reviewer's PostgreSQL password on every start's stdout.
+  it('shows a PostgreSQL URL without its password', () => {
+    const text = banner(
+      URL,
+      { db: 'postgres://strongroom:S3cretPw@db.internal:5432/sr', dataDir: null, workers: 2 } as Config,
+      null,
+      null,
+      null,
+      cwd,
+    )
+    expect(text).toContain('database: postgres://strongroom:***@db.internal:5432/sr')
+    expect(text).not.toContain('S3cretPw')
+  })
 })
