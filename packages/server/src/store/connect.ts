@@ -1,7 +1,7 @@
 import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import SQLite from 'better-sqlite3'
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
+import { type DialectAdapter, Kysely, PostgresDialect, SqliteAdapter, SqliteDialect } from 'kysely'
 import pg from 'pg'
 import { ConfigError, ServiceUnavailable } from '../errors.js'
 import { CacheStats } from '../metrics/cache-stats.js'
@@ -190,7 +190,7 @@ function openSqlite(
   sqlite.pragma('busy_timeout = 5000')
   const statementCache = new CacheStats()
   const writer = withStatementCache(sqlite, statementCache, wal, writeGuard)
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: writer }) })
+  const db = new Kysely<Database>({ dialect: new TransactionalDdlSqliteDialect({ database: writer }) })
   // Opened on first use, once migrations have run. A `:memory:` database is private to its one
   // connection, and a read-only store has no batch to avoid: both read through Kysely.
   let reader: ReturnType<typeof withStatementCache> | null | undefined =
@@ -546,6 +546,25 @@ export function shownDatabaseUrl(url: string): string {
     return redacted.toString()
   } catch {
     return `${url.split(':', 1)[0]}:…`
+  }
+}
+
+/**
+ * SQLite's DDL is transactional, but Kysely's adapter says it is not, so its Migrator ran each
+ * statement of a migration on its own: a server stopped (or killed) while it migrated left tables
+ * of a migration it had not recorded, and every later start failed ("table … already exists"). Said
+ * true, the Migrator runs the whole run of pending migrations and their records in one
+ * transaction: all of it or none.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true
+  }
+}
+
+class TransactionalDdlSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter()
   }
 }
 
