@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import type { RootKeySource } from '../crypto/root-key.js'
 import { ConfigError } from '../errors.js'
+import { findDuplicateKey } from '../http/duplicate-keys.js'
 import { DEFAULT_POSTGRES_OPTIONS, type PostgresOptions } from '../store/postgres-pool.js'
 
 /** Flags of `strongroom serve`; each also comes from the environment or a JSON config file. */
@@ -127,12 +128,23 @@ export function loadConfig(
   const configPath = flags.config ?? env[ENV.config]
   const file = configPath ? readConfigFile(resolve(cwd, configPath)) : {}
   const pick = (key: keyof ServeFlags): { value: string; from: string } | undefined => {
-    if (flags[key] !== undefined) return { value: flags[key]!, from: `--${kebab(key)}` }
+    if (flags[key] !== undefined) {
+      // `--data-dir "$UNSET"` is a mistake, not the working folder.
+      if (flags[key]!.trim() === '')
+        throw new ConfigError(`--${kebab(key)} is empty: give a value, or leave it out`)
+      return { value: flags[key]!, from: `--${kebab(key)}` }
+    }
     const fromEnv = env[ENV[key]]
     if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, from: ENV[key] }
     const fromFile = file[key]
-    if (fromFile !== undefined) return { value: String(fromFile), from: `${configPath} (${key})` }
-    return undefined
+    if (fromFile === undefined) return undefined
+    const from = `${configPath} (${key})`
+    if (typeof fromFile === 'number' || (typeof fromFile === 'string' && fromFile.trim() !== '')) {
+      return { value: String(fromFile), from }
+    }
+    throw new ConfigError(
+      `${from} must be a non-empty string${typeof fromFile === 'number' ? '' : ' or a number'}`,
+    )
   }
 
   const db = pick('db')
@@ -175,13 +187,9 @@ export function loadConfig(
       `log level "${level.value}" from ${level.from} must be one of ${LOG_LEVELS.join(', ')}`,
     )
   }
-  const trustProxy = env.STRONGROOM_TRUST_PROXY ?? file.trustProxy
-  const publicUrl = pick('publicUrl')
-  if (publicUrl && !isBaseUrl(publicUrl.value)) {
-    throw new ConfigError(
-      `public URL "${publicUrl.value}" from ${publicUrl.from} must be an http(s) URL without query or fragment`,
-    )
-  }
+  const trustProxy = trustProxyOf(env.STRONGROOM_TRUST_PROXY, file.trustProxy, configPath)
+  const publicUrlSetting = pick('publicUrl')
+  const publicUrl = publicUrlSetting ? baseUrl(publicUrlSetting.value, publicUrlSetting.from) : null
   const wholeNumber = (key: keyof ServeFlags, fallback: number, min: number, max: number): number => {
     const setting = pick(key)
     if (setting === undefined) return fallback
@@ -238,8 +246,8 @@ export function loadConfig(
     rootKey,
     tls: cert && key ? { certFile: resolve(cwd, cert.value), keyFile: resolve(cwd, key.value) } : null,
     logLevel: level.value as Config['logLevel'],
-    trustProxy: trustProxy === true || trustProxy === 'true' || trustProxy === '1',
-    publicUrl: publicUrl ? publicUrl.value.replace(/\/+$/, '') : null,
+    trustProxy,
+    publicUrl,
     limits,
     metricsListen: metricsListen ? parseListen(metricsListen.value, metricsListen.from) : null,
     postgres,
@@ -314,22 +322,61 @@ function retention(
   )
 }
 
-function isBaseUrl(value: string): boolean {
+/**
+ * The public URL as every issuer, token endpoint and DPoP `htu` will carry it: scheme and host in
+ * lower case, no trailing `/`. Refused: anything but http(s), user-info (the metadata would
+ * publish it to anyone), a `?` or `#` even with nothing after it (`https://pam.example/?` made
+ * every issuer `…/?/v2/…`), and surrounding whitespace.
+ */
+function baseUrl(value: string, from: string): string {
+  const rule = 'must be an http(s) URL without user-info, query or fragment, e.g. https://pam.example.com'
+  let url: URL
   try {
-    const url = new URL(value)
-    return /^https?:$/.test(url.protocol) && url.search === '' && url.hash === ''
+    url = new URL(value)
   } catch {
-    return false
+    throw new ConfigError(`public URL from ${from} ${rule}`)
   }
+  if (
+    value !== value.trim() ||
+    !/^https?:$/.test(url.protocol) ||
+    url.username !== '' ||
+    url.password !== '' ||
+    value.includes('?') ||
+    value.includes('#')
+  ) {
+    throw new ConfigError(`public URL from ${from} ${rule}`)
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '')
+}
+
+/** `trustProxy`: true or false (also `1`/`0` in the environment); anything else is a mistake, not false. */
+function trustProxyOf(
+  fromEnv: string | undefined,
+  fromFile: unknown,
+  configPath: string | undefined,
+): boolean {
+  if (fromEnv !== undefined && fromEnv !== '') {
+    if (fromEnv === 'true' || fromEnv === '1') return true
+    if (fromEnv === 'false' || fromEnv === '0') return false
+    throw new ConfigError('STRONGROOM_TRUST_PROXY must be true or false (or 1 or 0)')
+  }
+  if (fromFile === undefined) return false
+  if (typeof fromFile !== 'boolean') throw new ConfigError(`${configPath} (trustProxy) must be true or false`)
+  return fromFile
 }
 
 function readConfigFile(path: string): Partial<Record<keyof ServeFlags | 'trustProxy', unknown>> {
   let parsed: unknown
+  let text: string
   try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'))
+    text = readFileSync(path, 'utf8')
+    parsed = JSON.parse(text)
   } catch (err) {
     throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`, { cause: err })
   }
+  // JSON.parse keeps the last of a repeated key, where a reader sees the first.
+  const repeated = findDuplicateKey(text)
+  if (repeated !== null) throw new ConfigError(`config file ${path}: "${repeated}" is given twice`)
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError(`config file ${path} must hold a JSON object`)
   }
@@ -344,7 +391,7 @@ function readConfigFile(path: string): Partial<Record<keyof ServeFlags | 'trustP
 }
 
 function normaliseDb(value: string, from: string, cwd: string): string {
-  if (/^postgres(ql)?:\/\//.test(value)) {
+  if (/^postgres(ql)?:\/\//i.test(value)) {
     try {
       new URL(value)
     } catch {
@@ -357,7 +404,8 @@ function normaliseDb(value: string, from: string, cwd: string): string {
     if (path === '') throw new ConfigError(`database URL from ${from} has no file path (sqlite:PATH)`)
     return path === ':memory:' ? value : `sqlite:${isAbsolute(path) ? path : resolve(cwd, path)}`
   }
-  throw new ConfigError(`database "${value}" from ${from} must be sqlite:PATH or postgres://…`)
+  // Not echoed: it may be a PostgreSQL URL with its password, mistyped.
+  throw new ConfigError(`database URL from ${from} must be sqlite:PATH or postgres://…`)
 }
 
 export function parseListen(value: string, from = 'listen'): { host: string; port: number } {

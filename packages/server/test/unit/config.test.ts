@@ -75,6 +75,61 @@ describe('configuration', () => {
     expect(parseListen('localhost:0')).toEqual({ host: 'localhost', port: 0 })
   })
 
+  // A reviewer's findings: each was taken as given, or silently read another way.
+  it('refuses a public URL with user-info, an empty query or fragment, or spaces, and normalises the rest', () => {
+    const env = {}
+    for (const bad of [
+      'https://admin:Hunter2pw@pam.example.com',
+      'https://pam.example.com/?',
+      'https://pam.example.com/#',
+      ' https://pam.example.com',
+      'https://pam.example.com\t',
+      'ftp://pam.example.com',
+    ]) {
+      expect(() => loadConfig({ publicUrl: bad }, env, cwd), bad).toThrow(
+        /public URL from --public-url must be an http\(s\) URL without user-info, query or fragment/,
+      )
+    }
+    expect(() => loadConfig({ publicUrl: 'https://admin:Hunter2pw@pam.example.com' }, env, cwd)).not.toThrow(
+      /Hunter2pw/,
+    )
+    expect(loadConfig({ publicUrl: 'HTTPS://PAM.Example.com/pam/' }, env, cwd).publicUrl).toBe(
+      'https://pam.example.com/pam',
+    )
+  })
+
+  it('refuses an empty flag, a mistyped database URL without echoing it, and a trustProxy that is not a boolean', () => {
+    expect(() => loadConfig({ dataDir: '' }, {}, cwd)).toThrow(/--data-dir is empty/)
+    let message = ''
+    try {
+      loadConfig({ db: 'mysql://u:S3cretPw@h/x' }, {}, cwd)
+    } catch (err) {
+      message = (err as Error).message
+    }
+    expect(message).toMatch(/database URL from --db must be sqlite:PATH or postgres/)
+    expect(message).not.toContain('S3cretPw')
+    expect(() => loadConfig({ db: 'POSTGRES://u@h/db' }, {}, cwd)).toThrow(/no root key/)
+    expect(() => loadConfig({}, { STRONGROOM_TRUST_PROXY: 'yes' }, cwd)).toThrow(
+      /STRONGROOM_TRUST_PROXY must be true or false/,
+    )
+    expect(loadConfig({}, { STRONGROOM_TRUST_PROXY: 'true' }, cwd).trustProxy).toBe(true)
+    const dir = mkdtempSync(join(tmpdir(), 'sr-config-'))
+    const file = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text)
+      return { config: join(dir, name) }
+    }
+    expect(() =>
+      loadConfig(file('dup.json', '{"listen":"127.0.0.1:1","listen":"0.0.0.0:1"}'), {}, cwd),
+    ).toThrow(/"listen" is given twice/)
+    expect(() => loadConfig(file('arr.json', '{"logLevel":["debug"]}'), {}, cwd)).toThrow(
+      /\(logLevel\) must be a non-empty string or a number/,
+    )
+    expect(() => loadConfig(file('null.json', '{"tlsCert":null}'), {}, cwd)).toThrow(/\(tlsCert\) must be/)
+    expect(() => loadConfig(file('tp.json', '{"trustProxy":"yes"}'), {}, cwd)).toThrow(
+      /\(trustProxy\) must be true or false/,
+    )
+  })
+
   it('takes the PostgreSQL pool size and timeouts from flags, the environment or the config file', () => {
     const env = { STRONGROOM_ROOT_KEY: 'k', STRONGROOM_DB: 'postgres://u@h/db' }
     expect(loadConfig({}, env, cwd).postgres).toEqual({
@@ -112,7 +167,8 @@ describe('workers', () => {
   })
 
   it('refuses a count it cannot run, and an in-memory database the workers could not share', () => {
-    for (const value of ['0', '65', '-1', '1.5', 'two', '']) {
+    expect(() => loadConfig({ workers: '' }, {}, cwd)).toThrow(/--workers is empty/)
+    for (const value of ['0', '65', '-1', '1.5', 'two']) {
       expect(() => loadConfig({ workers: value }, {}, cwd)).toThrow(
         new RegExp(
           `workers "${value.replace('.', '\\.')}" from --workers must be a whole number from 1 to 64, or auto`,
