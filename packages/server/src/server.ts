@@ -463,7 +463,8 @@ function baseUrl(app: FastifyInstance, config: Config): string {
 /** The URL of the listener `config` describes, on `port` (the one bound, when the setting was 0). */
 export function listeningUrl(config: Pick<Config, 'listen' | 'tls'>, port: number): string {
   let host = config.listen.host
-  if (host === '0.0.0.0') host = '127.0.0.1'
+  // Reachable here through loopback; the banner says it listens on every interface too.
+  if (host === '0.0.0.0' || host === '0') host = '127.0.0.1'
   if (host === '::') host = '::1'
   if (host.includes(':')) host = `[${host}]`
   return `${config.tls ? 'https' : 'http'}://${host}:${port}`
@@ -544,6 +545,9 @@ export function banner(
     // Not the token itself: a banner ends up in captured logs. The CLI reads the file on its own.
     lines.push(
       '',
+  if (['0.0.0.0', '0', '::'].includes(config.listen.host)) {
+    lines.push(`  listening on every network interface (${config.listen.host}), not only this machine's`)
+  }
       '  First start: created the default instance and an admin token.',
       `  Admin token: saved to ${shown(savedToken, cwd)} (mode 0600).`,
       ...cliFromFile(savedToken),

@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { createSecureContext } from 'node:tls'
 import type { RootKeySource } from '../crypto/root-key.js'
 import { ConfigError } from '../errors.js'
 import { findDuplicateKey } from '../http/duplicate-keys.js'
@@ -244,7 +245,8 @@ export function loadConfig(
     listen,
     dataDir,
     rootKey,
-    tls: cert && key ? { certFile: resolve(cwd, cert.value), keyFile: resolve(cwd, key.value) } : null,
+    tls:
+      cert && key ? checkedTls(resolve(cwd, cert.value), cert.from, resolve(cwd, key.value), key.from) : null,
     logLevel: level.value as Config['logLevel'],
     trustProxy,
     publicUrl,
@@ -347,6 +349,46 @@ function baseUrl(value: string, from: string): string {
     throw new ConfigError(`public URL from ${from} ${rule}`)
   }
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '')
+}
+
+/**
+ * The TLS files, read and tried together before anything else starts: a key that does not match
+ * its certificate, or a file that is not PEM, was found only after migrations and the first
+ * start's bootstrap, as OpenSSL's words without the setting's name. A key that anyone on the
+ * machine may read is refused, as the root key is (its group may read it: `ssl-cert`).
+ */
+function checkedTls(certFile: string, certFrom: string, keyFile: string, keyFrom: string) {
+  const read = (file: string, from: string) => {
+    try {
+      if (!statSync(file).isFile()) throw new Error('not a regular file')
+      return readFileSync(file)
+    } catch (err) {
+      throw new ConfigError(`cannot read the TLS file ${file} from ${from}: ${(err as Error).message}`, {
+        cause: err,
+      })
+    }
+  }
+  const cert = read(certFile, certFrom)
+  const key = read(keyFile, keyFrom)
+  if ((statSync(keyFile).mode & 0o004) !== 0) {
+    throw new ConfigError(
+      `the TLS key ${keyFile} from ${keyFrom} is readable by everyone on this machine; run: chmod o-r ${keyFile}`,
+    )
+  }
+  try {
+    createSecureContext({ cert, key })
+  } catch (err) {
+    const reason = /key values mismatch/.test((err as Error).message)
+      ? "the key is not the certificate's"
+      : 'they are not a PEM certificate and its PEM private key'
+    throw new ConfigError(
+      `the TLS files ${certFile} (${certFrom}) and ${keyFile} (${keyFrom}) do not go together: ${reason}`,
+      {
+        cause: err,
+      },
+    )
+  }
+  return { certFile, keyFile }
 }
 
 /** `trustProxy`: true or false (also `1`/`0` in the environment); anything else is a mistake, not false. */

@@ -9,7 +9,12 @@ const URL = 'http://127.0.0.1:8080'
 
 /** The banner's part of a configuration: the database, the data folder, the workers. */
 function config(dataDir: string | null): Config {
-  return { db: 'sqlite:strongroom.db', dataDir, workers: 1 } as Config
+  return {
+    db: 'sqlite:strongroom.db',
+    dataDir,
+    workers: 1,
+    listen: { host: '127.0.0.1', port: 8080 },
+  } as Config
 }
 
 describe('the start-up banner', () => {
@@ -93,7 +98,12 @@ describe('the start-up banner', () => {
   it('shows a PostgreSQL URL without its password', () => {
     const text = banner(
       URL,
-      { db: 'postgres://strongroom:S3cretPw@db.internal:5432/sr', dataDir: null, workers: 2 } as Config,
+      {
+        db: 'postgres://strongroom:S3cretPw@db.internal:5432/sr',
+        dataDir: null,
+        workers: 2,
+        listen: { host: '127.0.0.1', port: 8080 },
+      } as Config,
       null,
       null,
       null,
@@ -101,5 +111,18 @@ describe('the start-up banner', () => {
     )
     expect(text).toContain('database: postgres://strongroom:***@db.internal:5432/sr')
     expect(text).not.toContain('S3cretPw')
+  })
+
+  it('says so when the server listens on every interface', () => {
+    const every = {
+      db: 'sqlite:x.db',
+      dataDir: null,
+      workers: 1,
+      listen: { host: '0.0.0.0', port: 8080 },
+    } as Config
+    expect(banner(URL, every, null, null, null, cwd)).toContain(
+      'listening on every network interface (0.0.0.0)',
+    )
+    expect(banner(URL, config(null), null, null, null, cwd)).not.toContain('every network interface')
   })
 })
