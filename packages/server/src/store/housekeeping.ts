@@ -1,6 +1,7 @@
 import { archiveAuditEvents, DAY_MS } from '../audit/archive.js'
 import type { AuditRetention } from '../config/config.js'
 import type { Services } from '../services.js'
+import type { Committer } from './committer.js'
 import { HOUR_MS, pruneTokenCounts } from './token-counts-table.js'
 
 /** Rows past their expiry are kept this much longer, beyond any clock skew between nodes. */
@@ -10,7 +11,11 @@ const DEFAULT_INTERVAL_MS = 10 * 60_000
 /** Rows one unit of pruning deletes at most: each unit holds the writer (on SQLite, the event loop) for it. */
 const PRUNE_CHUNK = 5_000
 
-type ExpiringTable = 'used_client_assertions' | 'client_secret_tokens' | 'used_proof_jtis' | 'used_oci_signatures'
+type ExpiringTable =
+  | 'used_client_assertions'
+  | 'client_secret_tokens'
+  | 'used_proof_jtis'
+  | 'used_oci_signatures'
 
 /**
  * Deletes the rows of `table` that expired before `before`, oldest first, in units of about
@@ -20,7 +25,7 @@ type ExpiringTable = 'used_client_assertions' | 'client_secret_tokens' | 'used_p
  * takes a few more only when expiries tie.
  */
 export async function pruneInChunks(
-  s: Pick<Services, 'committer'>,
+  s: { committer: Pick<Committer, 'run'> },
   table: ExpiringTable,
   before: number,
   chunk = PRUNE_CHUNK,

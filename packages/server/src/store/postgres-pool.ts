@@ -51,6 +51,13 @@ export function isTransientConflict(err: unknown): boolean {
   return false
 }
 
+/**
+ * SQLSTATEs of a connection PostgreSQL refused for its settings: invalid authorization (28000),
+ * wrong password (28P01), no such database (3D000), no such role's privilege to connect (42501).
+ * Their messages name the user or the database, never the password.
+ */
+const REFUSED_CONNECTION = new Set(['28000', '28P01', '3D000', '42501'])
+
 /** The database cannot be used for now (down, restarting, not answering, out of connections): 503. */
 export class DatabaseUnavailable extends ServiceUnavailable {}
 
@@ -143,6 +150,11 @@ export class ResilientPool implements PostgresPool {
     try {
       return await this.pool.connect()
     } catch (err) {
+      // A wrong password or a database that does not exist is no outage to wait out: say which.
+      const code = (err as { code?: unknown }).code
+      if (typeof code === 'string' && REFUSED_CONNECTION.has(code)) {
+        throw new DatabaseUnavailable(`the database refused the connection: ${(err as Error).message}`, err)
+      }
       throw new DatabaseUnavailable('the database cannot be reached; retry later', err)
     }
   }

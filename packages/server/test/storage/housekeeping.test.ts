@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import type { Work } from '../../src/store/committer.js'
 import { pruneExpired, pruneInChunks } from '../../src/store/housekeeping.js'
 import { ENGINES, openTestServer, type TestServer } from '../support/engines.js'
 
@@ -66,7 +67,7 @@ describe.each(ENGINES)('housekeeping on %s', (engine) => {
     const sizes: number[] = []
     const counting = {
       committer: {
-        run: <T>(work: Parameters<typeof t.services.committer.run<T>>[0]) =>
+        run: <T>(work: Work<T>) =>
           t.services.committer.run(async (unit) => {
             const before = await countRows(unit.trx)
             const value = await work(unit)
