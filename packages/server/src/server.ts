@@ -528,6 +528,9 @@ export function banner(
     `  database: ${shownDatabaseUrl(config.db)}`,
     `  console:  ${url}/console/ (sign in with the admin token)`,
   ]
+  if (['0.0.0.0', '0', '::'].includes(config.listen.host)) {
+    lines.push(`  listening on every network interface (${config.listen.host}), not only this machine's`)
+  }
   if (config.workers > 1)
     lines.push(`  workers:  ${config.workers} processes share this address and the database`)
   const exports = (tokenValue: string) => [
@@ -545,9 +548,6 @@ export function banner(
     // Not the token itself: a banner ends up in captured logs. The CLI reads the file on its own.
     lines.push(
       '',
-  if (['0.0.0.0', '0', '::'].includes(config.listen.host)) {
-    lines.push(`  listening on every network interface (${config.listen.host}), not only this machine's`)
-  }
       '  First start: created the default instance and an admin token.',
       `  Admin token: saved to ${shown(savedToken, cwd)} (mode 0600).`,
       ...cliFromFile(savedToken),
