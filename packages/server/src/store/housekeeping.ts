@@ -205,6 +205,27 @@ export async function archiveExpiredAudit(
  * `pruneConsoleSessions` every `intervalMs` in the background, and `archiveExpiredAudit` when a
  * retention is set (one run at a time); the returned function stops it.
  */
+/**
+ * Logs the head (sequence number and hash) of every audit chain that moved since the last round:
+ * a record of the chain's end outside the database. Someone who can write the database can cut a
+ * chain's tail and roll its head back so that `audit verify` finds nothing amiss; a head logged
+ * earlier, in logs shipped off the machine, shows the event that should be there. One line per
+ * chain that moved, so an idle instance costs nothing.
+ */
+export async function logChangedHeads(
+  s: Pick<Services, 'store'>,
+  logged: Map<string, number>,
+  info: (obj: object, msg: string) => void,
+): Promise<void> {
+  const heads = await s.store.db.selectFrom('audit_heads').select(['instance_id', 'seq', 'hash']).execute()
+  for (const head of heads) {
+    const seq = Number(head.seq)
+    if (logged.get(head.instance_id) === seq) continue
+    logged.set(head.instance_id, seq)
+    info({ chain: head.instance_id, seq, hash: head.hash }, 'audit chain head')
+  }
+}
+
 export function startHousekeeping(
   s: Pick<Services, 'store' | 'committer' | 'now'>,
   log: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void },
@@ -213,7 +234,9 @@ export function startHousekeeping(
 ): () => void {
   const failed = (err: unknown) => log.warn({ err }, 'housekeeping failed; it will try again')
   let archiving: Promise<void> | null = null
+  const logged = new Map<string, number>()
   const timer = setInterval(() => {
+    if (log.info) logChangedHeads(s, logged, log.info.bind(log)).catch(failed)
     pruneExpired(s).catch(failed)
     pruneBoundTokens(s).catch(failed)
     pruneOciSignatures(s).catch(failed)

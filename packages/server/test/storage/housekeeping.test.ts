@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Work } from '../../src/store/committer.js'
-import { pruneExpired, pruneInChunks } from '../../src/store/housekeeping.js'
+import { logChangedHeads, pruneExpired, pruneInChunks } from '../../src/store/housekeeping.js'
 import { ENGINES, openTestServer, type TestServer } from '../support/engines.js'
 
 describe.each(ENGINES)('housekeeping on %s', (engine) => {
@@ -86,5 +86,34 @@ describe.each(ENGINES)('housekeeping on %s', (engine) => {
     expect(await pruneInChunks(counting, 'used_proof_jtis', now - 60_000, 1_000)).toBe(2_500)
     expect(sizes).toEqual([1_000, 1_000, 500])
     expect(await countRows()).toBe(100)
+  })
+
+  // Nothing outside the database recorded where a chain ended: a cut tail with its head rolled
+  // back verified as intact.
+  it('logs the head of each audit chain that moved since the last round, once', async () => {
+    t = await openTestServer(engine)
+    const lines: { chain: string; seq: number; hash: string }[] = []
+    const logged = new Map<string, number>()
+    const info = (obj: object) => lines.push(obj as (typeof lines)[number])
+    await logChangedHeads(t.services, logged, info)
+    const head = await t.services.store.db
+      .selectFrom('audit_heads')
+      .selectAll()
+      .where('instance_id', '=', t.instanceId)
+      .executeTakeFirstOrThrow()
+    expect(lines).toContainEqual({ chain: t.instanceId, seq: Number(head.seq), hash: head.hash })
+    lines.length = 0
+    await logChangedHeads(t.services, logged, info)
+    expect(lines).toEqual([])
+    await t.services.committer.run(({ audit }) =>
+      audit.append({
+        instanceId: t.instanceId,
+        actor: { type: 'system', id: 'test' },
+        action: 'test.moved',
+        outcome: 'success',
+      }),
+    )
+    await logChangedHeads(t.services, logged, info)
+    expect(lines.map((l) => [l.chain, l.seq])).toEqual([[t.instanceId, Number(head.seq) + 1]])
   })
 })
