@@ -13,6 +13,11 @@ import { oauthEndpointErrorHandler } from '../error-handler.js'
 import { isSafeString } from '../json-body.js'
 
 const MAX_PARAM_LENGTH = 16_384
+/**
+ * The largest form the OAuth endpoints take: a few parameters of at most MAX_PARAM_LENGTH (an
+ * assertion or a subject token). Parsed before any budget is checked, so no larger than that.
+ */
+const OAUTH_BODY_LIMIT = 64 * 1024
 const AS = '/v2/:instanceId/authorizationServer/:authorizationServerId'
 const asParams = Type.Object(
   { instanceId: InstanceId, authorizationServerId: Type.String({ minLength: 1, maxLength: 64 }) },
@@ -59,19 +64,29 @@ export function registerOAuthRoutes(app: FastifyInstance, s: Services, throttles
       }
     }
 
-    scope.post(`${AS}/oauth2/token`, { schema: { params: asParams } }, async (request: AsRequest, reply) => {
-      const response = await handleTokenRequest(s, throttles, clientRequest(request))
-      reply.header('pragma', 'no-cache')
-      return response
-    })
-    scope.post(`${AS}/oauth2/introspect`, { schema: { params: asParams } }, async (request: AsRequest) =>
-      introspect(s, throttles, clientRequest(request)),
+    scope.post(
+      `${AS}/oauth2/token`,
+      { schema: { params: asParams }, bodyLimit: OAUTH_BODY_LIMIT },
+      async (request: AsRequest, reply) => {
+        const response = await handleTokenRequest(s, throttles, clientRequest(request))
+        reply.header('pragma', 'no-cache')
+        return response
+      },
     )
-    scope.post(`${AS}/oauth2/revoke`, { schema: { params: asParams } }, async (request: AsRequest, reply) => {
-      await revoke(s, throttles, clientRequest(request))
-      // RFC 7009 §2.2: 200, and the body is ignored; `{}` keeps the official clients happy.
-      return reply.code(200).send({})
-    })
+    scope.post(
+      `${AS}/oauth2/introspect`,
+      { schema: { params: asParams }, bodyLimit: OAUTH_BODY_LIMIT },
+      async (request: AsRequest) => introspect(s, throttles, clientRequest(request)),
+    )
+    scope.post(
+      `${AS}/oauth2/revoke`,
+      { schema: { params: asParams }, bodyLimit: OAUTH_BODY_LIMIT },
+      async (request: AsRequest, reply) => {
+        await revoke(s, throttles, clientRequest(request))
+        // RFC 7009 §2.2: 200, and the body is ignored; `{}` keeps the official clients happy.
+        return reply.code(200).send({})
+      },
+    )
 
     const metadata = async (request: AsRequest, reply: { header(k: string, v: string): unknown }) => {
       const { instanceId, authorizationServerId } = request.params
