@@ -22,6 +22,7 @@ export interface ServeFlags {
   headersTimeoutMs?: string
   keepAliveTimeoutMs?: string
   maxConnections?: string
+  maxConnectionsPerAddress?: string
   metricsListen?: string
   dbPoolSize?: string
   dbStatementTimeoutMs?: string
@@ -42,6 +43,12 @@ export interface ConnectionLimits {
   keepAliveTimeoutMs: number
   /** Open connections at most; past it new connections are closed at once. */
   maxConnections: number
+  /**
+   * Open connections one address (an IPv6 address's /64) may hold at most, so that one client
+   * cannot take every slot; not applied behind a proxy (`trustProxy`), where every connection is
+   * the proxy's.
+   */
+  maxConnectionsPerAddress: number
 }
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
@@ -49,6 +56,7 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   headersTimeoutMs: 10_000,
   keepAliveTimeoutMs: 10_000,
   maxConnections: 4_096,
+  maxConnectionsPerAddress: 1_024,
 }
 
 export interface Config {
@@ -107,6 +115,7 @@ const ENV: Record<keyof ServeFlags, string> = {
   headersTimeoutMs: 'STRONGROOM_HEADERS_TIMEOUT_MS',
   keepAliveTimeoutMs: 'STRONGROOM_KEEP_ALIVE_TIMEOUT_MS',
   maxConnections: 'STRONGROOM_MAX_CONNECTIONS',
+  maxConnectionsPerAddress: 'STRONGROOM_MAX_CONNECTIONS_PER_ADDRESS',
   metricsListen: 'STRONGROOM_METRICS_LISTEN',
   dbPoolSize: 'STRONGROOM_DB_POOL_SIZE',
   dbStatementTimeoutMs: 'STRONGROOM_DB_STATEMENT_TIMEOUT_MS',
@@ -209,6 +218,7 @@ export function loadConfig(
     headersTimeoutMs: limit('headersTimeoutMs', 1_000, 3_600_000),
     keepAliveTimeoutMs: limit('keepAliveTimeoutMs', 1_000, 3_600_000),
     maxConnections: limit('maxConnections', 16, 1_000_000),
+    maxConnectionsPerAddress: limit('maxConnectionsPerAddress', 1, 1_000_000),
   }
   const postgres: PostgresOptions = {
     poolSize: wholeNumber('dbPoolSize', DEFAULT_POSTGRES_OPTIONS.poolSize, 1, 1_000),
@@ -378,9 +388,10 @@ function checkedTls(certFile: string, certFrom: string, keyFile: string, keyFrom
   try {
     createSecureContext({ cert, key })
   } catch (err) {
-    const reason = /key values mismatch/.test((err as Error).message)
-      ? "the key is not the certificate's"
-      : 'they are not a PEM certificate and its PEM private key'
+    const reason =
+      (err as { code?: unknown }).code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH'
+        ? "the key is not the certificate's"
+        : 'they are not a PEM certificate and its PEM private key'
     throw new ConfigError(
       `the TLS files ${certFile} (${certFrom}) and ${keyFile} (${keyFrom}) do not go together: ${reason}`,
       {

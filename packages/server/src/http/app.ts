@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { InstanceId } from '@strongroom/protocol'
 import Fastify, {
@@ -135,6 +136,9 @@ export function buildApp(s: Services, options: AppOptions = {}): FastifyInstance
   // Past this many open connections Node closes new ones at once, before they cost a file
   // descriptor for long: slow or idle clients cannot exhaust the open-file limit.
   app.server.maxConnections = limits.maxConnections
+  // One client holding every slot (4,096 idle sockets) kept everyone else out until the headers
+  // timeout; its own share is bounded. Behind a proxy every connection is the proxy's: not there.
+  if (!(options.trustProxy ?? false)) limitConnectionsPerAddress(app.server, limits.maxConnectionsPerAddress)
   // What the services warn about goes to the same log as the requests.
   s.log = app.log
 
@@ -352,6 +356,28 @@ function adminAuthentication(s: Services, throttle: AddressThrottle, secureCooki
       request: requestMeta(request),
     }
   }
+}
+
+/** Closes a new connection at once when its address (`addressKey`) already holds `max` open ones. */
+function limitConnectionsPerAddress(
+  server: { on(event: 'connection', listener: (socket: Socket) => void): unknown },
+  max: number,
+) {
+  const open = new Map<string, number>()
+  server.on('connection', (socket) => {
+    const key = addressKey(socket.remoteAddress ?? 'unknown')
+    const count = open.get(key) ?? 0
+    if (count >= max) {
+      socket.destroy()
+      return
+    }
+    open.set(key, count + 1)
+    socket.once('close', () => {
+      const left = (open.get(key) ?? 1) - 1
+      if (left > 0) open.set(key, left)
+      else open.delete(key)
+    })
+  })
 }
 
 /** The largest body a route without authentication takes. */
