@@ -1,6 +1,8 @@
 // Audit retention as an operator runs it: `strongroom audit archive` against the data folder of a
 // running server, then every way of verifying (online, offline, the archives with and without the
 // database), and what tampering with an archive looks like.
+import { execFileSync } from 'node:child_process'
+import { closeSync, constants, openSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -77,6 +79,41 @@ describe('audit retention with the real command', () => {
       true,
     )
   }, 120_000)
+
+  // One header and one 600 MiB line made `audit verify --archive` die with a stack trace; a FIFO
+  // named like an archive made it wait forever. Both are reported as broken files, exit 1.
+  it('reports an archive with an overlong line, and a FIFO named like one, without crashing or waiting', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'strongroom-odd-archives-'))
+    const long = 'audit-zz-000000000001-000000000002.jsonl'
+    const header = JSON.stringify({
+      format: 'strongroom-audit-archive',
+      version: 1,
+      kind: 'header',
+      chain: 'zz',
+      firstSeq: 1,
+      prevHash: '0'.repeat(64),
+      before: 0,
+      createdAt: 0,
+    })
+    await writeFile(join(dir, long), `${header}\n${'a'.repeat(8 * 1024 * 1024)}\n`)
+    const fifo = join(dir, 'audit-zy-000000000001-000000000002.jsonl')
+    execFileSync('mkfifo', [fifo])
+    try {
+      const result = await runCli(['audit', 'verify', '--archive', dir], { timeoutMs: 20_000 })
+      expect(result.code).toBe(1)
+      expect(result.stderr).toContain(
+        `audit archive is broken at seq 1: ${long}: line 2 is longer than 1 MiB (1048576 bytes), far more than any audit event takes`,
+      )
+      expect(result.stderr).toContain(
+        'audit-zy-000000000001-000000000002.jsonl: is not a regular file (a FIFO, a device or a folder named like an archive)',
+      )
+      expect(result.stderr).not.toContain('RangeError')
+    } finally {
+      try {
+        closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK))
+      } catch {}
+    }
+  }, 60_000)
 
   it('names the option and the rule for bad input', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'strongroom-retention-'))

@@ -97,6 +97,23 @@ describe('strongroom backup and restore', () => {
     expect(pgRestore.stderr).toContain('pg_restore')
   }, 60_000)
 
+  // `backup --out <data dir>/root.key --force` replaced the root key with the database copy.
+  it('refuses an --out in the data folder, where the root key is, even with --force', async () => {
+    const server = await start()
+    const keyFile = join(server.dataDir, 'root.key')
+    const key = await readFile(keyFile, 'utf8')
+    for (const name of ['root.key', 'admin-token', 'strongroom-backup.db']) {
+      const out = join(server.dataDir, name)
+      const refused = await runCli(['backup', '--out', out, '--force', '--data-dir', server.dataDir])
+      expect(refused.code, name).toBe(1)
+      expect(refused.stderr, name).toContain(
+        `--out ${out} is in the database's folder ${server.dataDir}, among the server's own files (root.key, admin-token…): write backups to a folder of their own`,
+      )
+    }
+    expect(await readFile(keyFile, 'utf8')).toBe(key)
+    expect((await readdir(server.dataDir)).filter((f) => f.includes('backup'))).toEqual([])
+  }, 60_000)
+
   it('refuses to restore onto a running server, or over a database without --force, and keeps the old one aside', async () => {
     const server = await start()
     const out = join(await tempDir(), 'b.db')
@@ -151,7 +168,8 @@ describe('strongroom backup and restore', () => {
     await writeFile(junk, 'not a database at all, just text. '.repeat(200))
     const notDb = await runCli(['restore', '--from', junk, '--data-dir', target])
     expect(notDb.code).toBe(1)
-    expect(notDb.stderr).toContain('is not a readable SQLite database')
+    // Named as given, not as the temporary copy beside the target.
+    expect(notDb.stderr).toContain(`${junk} is not a readable SQLite database`)
 
     const otherKey = await tempDir()
     await writeFile(join(otherKey, 'root.key'), `${Buffer.alloc(32, 7).toString('base64')}\n`, {

@@ -1,5 +1,18 @@
-import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { get as httpsGet } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -75,6 +88,130 @@ describe('operating the server', () => {
     expect(refused.stderr).toMatch(/strongroom\.db is missing, but .* held a database/)
     expect(existsSync(join(dataDir, 'strongroom.db'))).toBe(false)
     expect(readFileSync(join(dataDir, name), 'utf8')).toBe(content)
+  })
+
+  // A mistyped --db sqlite:… made the maintenance commands create (and migrate) a new database
+  // there: `audit archive` then said there was nothing to archive.
+  it('offline commands refuse a --db sqlite: path with no database, and create none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sr-typo-'))
+    const typo = join(dir, 'typo.db')
+    const url = `sqlite:${typo}`
+    const keyFile = join(dir, 'root.key')
+    writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 })
+    const archive = 'audit-zz-000000000001-000000000001.jsonl'
+    writeFileSync(join(dir, archive), 'not an archive\n')
+    for (const args of [
+      ['audit', 'archive', '--before', '1d', '--db', url],
+      ['audit', 'verify', '--db', url],
+      ['audit', 'verify', '--archive', join(dir, archive), '--db', url],
+      ['admin', 'rotate-root-key', '--db', url, '--root-key-file', keyFile],
+      ['backup', '--out', join(dir, 'backups', 'b.db'), '--db', url],
+    ]) {
+      const refused = await runCli(args)
+      expect(refused.code, args.join(' ')).toBe(1)
+      expect(refused.stderr, args.join(' ')).toContain(`no database at ${typo} (--db ${url})`)
+      expect(existsSync(typo), args.join(' ')).toBe(false)
+    }
+    expect(readdirSync(dir).sort()).toEqual([archive, 'root.key'])
+  })
+
+  // The rename that puts the new key in place replaced the link with a regular file in the data
+  // folder, and left the old key at the link's target.
+  it('refuses to rotate a root key file that is a symbolic link, and rotates its real path', async () => {
+    server = await startServer()
+    await server.stop()
+    const dataDir = server.dataDir
+    server = undefined
+    const keyFile = join(dataDir, 'root.key')
+    const real = join(realpathSync(mkdtempSync(join(tmpdir(), 'sr-key-vault-'))), 'strongroom-root.key')
+    renameSync(keyFile, real)
+    symlinkSync(real, keyFile)
+    const oldKey = readFileSync(real, 'utf8')
+    const refused = await runCli(['admin', 'rotate-root-key', '--data-dir', dataDir])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain(`${keyFile} is a symbolic link (to ${real})`)
+    expect(refused.stderr).toContain(`give --root-key-file ${real} to rotate the key file itself`)
+    expect(lstatSync(keyFile).isSymbolicLink()).toBe(true)
+    expect(readFileSync(real, 'utf8')).toBe(oldKey)
+    expect(existsSync(`${keyFile}.new`)).toBe(false)
+    const rotated = await runCli(['admin', 'rotate-root-key', '--data-dir', dataDir, '--root-key-file', real])
+    expect(rotated.code, rotated.stderr).toBe(0)
+    expect(readFileSync(real, 'utf8')).not.toBe(oldKey)
+    expect(lstatSync(keyFile).isSymbolicLink()).toBe(true)
+    expect(statSync(real).mode & 0o777).toBe(0o600)
+  })
+
+  // A world-readable root.key.new stopped the server although root.key was fine: only a .new that
+  // is this database's key (an interrupted rotation) is taken, and then its mode is checked.
+  it('ignores a stray root.key.new with a warning, and adopts a matching one only when it is private', async () => {
+    server = await startServer()
+    await server.stop()
+    const dataDir = server.dataDir
+    const keyFile = join(dataDir, 'root.key')
+    const pending = `${keyFile}.new`
+    const key = readFileSync(keyFile, 'utf8')
+    const stray = `${randomBytes(32).toString('base64')}\n`
+    writeFileSync(pending, stray)
+    chmodSync(pending, 0o644)
+    server = await startServer({ dataDir })
+    expect(server.logs()).toContain(
+      `strongroom: warning: ${pending} was ignored: it is not the root key this database uses`,
+    )
+    await server.stop()
+    server = undefined
+    expect(readFileSync(keyFile, 'utf8')).toBe(key)
+    expect(readFileSync(pending, 'utf8')).toBe(stray)
+
+    // An interrupted rotation: the database uses the new key, which is still root.key.new.
+    const rotated = await runCli([
+      'admin',
+      'rotate-root-key',
+      '--data-dir',
+      dataDir,
+      '--new-root-key-file',
+      `${pending}.2`,
+    ])
+    expect(rotated.code, rotated.stderr).toBe(0)
+    renameSync(`${pending}.2`, pending)
+    const newKey = readFileSync(pending, 'utf8')
+    chmodSync(pending, 0o644)
+    const refused = await runCli(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0'])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain(`root key file ${pending} is readable by others (mode 644)`)
+    chmodSync(pending, 0o600)
+    server = await startServer({ dataDir })
+    expect(readFileSync(keyFile, 'utf8')).toBe(newKey)
+    expect(existsSync(pending)).toBe(false)
+  })
+
+  // A FIFO named strongroom.db made offline verification wait for a writer forever.
+  it('refuses a database path that is not a regular file instead of waiting on it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sr-fifo-db-'))
+    const file = join(dataDir, 'strongroom.db')
+    execFileSync('mkfifo', [file])
+    for (const args of [
+      ['audit', 'verify', '--data-dir', dataDir],
+      ['backup', '--out', join(mkdtempSync(join(tmpdir(), 'sr-fifo-out-')), 'b.db'), '--data-dir', dataDir],
+    ]) {
+      const refused = await runCli(args, { timeoutMs: 15_000 })
+      expect(refused.code, args.join(' ')).toBe(1)
+      expect(refused.stderr, args.join(' ')).toContain(
+        `${file} (--data-dir ${dataDir}) is not a regular file (a FIFO, a device or a folder)`,
+      )
+    }
+  })
+
+  // `serve` on a file that is no database said only "unexpected error: file is not a database".
+  it('names the database file when SQLite cannot open it at start-up, in one line', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sr-garbage-db-'))
+    writeFileSync(join(dataDir, 'strongroom.db'), 'not a database at all, just text. '.repeat(200), {
+      mode: 0o600,
+    })
+    const refused = await runCli(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0'])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr.trim()).toBe(
+      `strongroom: database ${join(dataDir, 'strongroom.db')}: file is not a database (SQLITE_NOTADB)`,
+    )
   })
 
   it('serves HTTPS with --tls-cert and --tls-key, trusted with its CA and refused without', async () => {

@@ -1,10 +1,11 @@
-import { existsSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, lstatSync, readlinkSync, realpathSync, renameSync, rmSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { AuditVerifyResult } from '@strongroom/protocol'
 import { type ArchiveResult, archiveAuditEvents } from './audit/archive.js'
 import { type ArchiveVerifyResult, archiveFilesIn, verifyArchives } from './audit/archive-verify.js'
 import { verifyChainsInSnapshot } from './audit/verify.js'
 import { verifySqliteChains } from './audit/verify-sqlite.js'
+import { assertDatabaseFile, isPostgresUrl, sqlitePath } from './backup/database-file.js'
 import { assertNotInUse } from './backup/not-in-use.js'
 import { DEFAULT_DATA_DIR } from './config/config.js'
 import { rewrapAll } from './crypto/keyring.js'
@@ -19,10 +20,24 @@ interface DbOptions {
   dataDir?: string
 }
 
+/**
+ * The database an offline command works on. An SQLite file must exist and be a regular file,
+ * whether it comes from `--db` or `--data-dir`: opening a mistyped path would create (and the
+ * migrations fill) a new database, and opening a FIFO would wait for a writer forever.
+ */
 function dbUrl(options: DbOptions): string {
-  if (options.db) return options.db
-  const file = join(resolve(options.dataDir ?? DEFAULT_DATA_DIR), 'strongroom.db')
-  if (!existsSync(file)) throw new ConfigError(`no database at ${file}; give --db or --data-dir`)
+  if (options.db && isPostgresUrl(options.db)) return options.db
+  const file = options.db
+    ? sqlitePath(options.db)
+    : join(resolve(options.dataDir ?? DEFAULT_DATA_DIR), 'strongroom.db')
+  assertDatabaseFile(
+    file,
+    options.db
+      ? `--db ${options.db}`
+      : options.dataDir
+        ? `--data-dir ${options.dataDir}`
+        : 'the default data folder; give --db or --data-dir',
+  )
   return `sqlite:${file}`
 }
 
@@ -120,9 +135,16 @@ export async function verifyAuditArchives(
 export async function rotateRootKey(
   options: DbOptions & { rootKeyFile?: string; newRootKeyFile?: string },
 ): Promise<{ rewrapped: number; rootKeyFile: string }> {
+  const url = dbUrl(options)
   const rootKeyFile = resolve(options.rootKeyFile ?? join(options.dataDir ?? DEFAULT_DATA_DIR, 'root.key'))
   const envKey = process.env.STRONGROOM_ROOT_KEY
   const useEnv = options.rootKeyFile === undefined && envKey !== undefined && envKey !== ''
+  // The new key replaces the file by a rename, which would replace a link with a regular file
+  // here (the new key where the link was, the old one left at its target).
+  if (!useEnv && options.newRootKeyFile === undefined) {
+    refuseSymlink(rootKeyFile, (real) => `give --root-key-file ${real} to rotate the key file itself`)
+    refuseSymlink(`${rootKeyFile}.new`, () => `remove it`)
+  }
   const oldKey = useEnv
     ? loadRootKey({ kind: 'env', base64: envKey })
     : loadRootKey({ kind: 'file', path: rootKeyFile, create: false })
@@ -140,7 +162,6 @@ export async function rotateRootKey(
   let committed = false
   let store: Store | undefined
   try {
-    const url = dbUrl(options)
     // A server running on the file keeps the old root key and would wrap new instances' keys
     // under it, after the old key file is gone. (PostgreSQL nodes are refused such a wrap:
     // Keyring.createInstanceKey; they serve on with the data keys they hold until restarted.)
@@ -170,4 +191,24 @@ export async function rotateRootKey(
   } finally {
     await store?.close()
   }
+}
+
+/** Refuses a key file that is a symbolic link: a rotation renames the new key over the path itself. */
+function refuseSymlink(path: string, fix: (real: string) => string): void {
+  let link: boolean
+  try {
+    link = lstatSync(path).isSymbolicLink()
+  } catch {
+    return // missing: loading the key (or creating the new one) says what is wrong
+  }
+  if (!link) return
+  let real: string
+  try {
+    real = realpathSync(path)
+  } catch {
+    real = resolve(dirname(path), readlinkSync(path))
+  }
+  throw new ConfigError(
+    `${path} is a symbolic link (to ${real}): rotating would replace the link with a regular file holding the new key and leave the old key at ${real}; ${fix(real)}, or give --new-root-key-file FILE to write the new key to a file of your choice`,
+  )
 }

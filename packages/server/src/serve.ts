@@ -1,5 +1,6 @@
 import { runPrimary } from './cluster/primary.js'
 import { loadConfig, type ServeFlags } from './config/config.js'
+import { ConfigError } from './errors.js'
 import { serveAlone } from './server.js'
 
 /**
@@ -10,5 +11,20 @@ import { serveAlone } from './server.js'
  */
 export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = loadConfig(flags, env)
-  await (config.workers > 1 ? runPrimary(config) : serveAlone(config))
+  try {
+    await (config.workers > 1 ? runPrimary(config) : serveAlone(config))
+  } catch (err) {
+    throw namingTheDatabase(err, config.db)
+  }
+}
+
+/**
+ * SQLite's own errors (`file is not a database`, `database disk image is malformed`) do not say
+ * which file: the one line the CLI prints for them names it.
+ */
+function namingTheDatabase(err: unknown, db: string): unknown {
+  const code = (err as { code?: unknown } | null)?.code
+  if (!(err instanceof Error) || typeof code !== 'string' || !code.startsWith('SQLITE_')) return err
+  if (!db.startsWith('sqlite:')) return err
+  return new ConfigError(`database ${db.slice('sqlite:'.length)}: ${err.message} (${code})`, { cause: err })
 }

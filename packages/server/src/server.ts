@@ -13,7 +13,7 @@ import {
 import { completeDemo } from './bootstrap-demo.js'
 import { type Config, DEFAULT_DATA_DIR } from './config/config.js'
 import { Keyring } from './crypto/keyring.js'
-import { loadRootKey, type RootKeySource, rootKeyId } from './crypto/root-key.js'
+import { loadRootKey, peekRootKeyFile, type RootKeySource, rootKeyId } from './crypto/root-key.js'
 import { ConfigError } from './errors.js'
 import { buildApp } from './http/app.js'
 import { LogDestination } from './http/log-destination.js'
@@ -391,9 +391,16 @@ export function untilStopped(
 
 /**
  * The root key is created only for a new embedded database. An interrupted rotation (new key
- * committed, file not yet renamed) is finished here: `root.key.new` is the key that matches.
+ * committed, file not yet renamed) is finished here: `root.key.new` is the key that matches. A
+ * `root.key.new` that is not this database's key (a rotation that did not commit, a stray copy)
+ * is left alone with a warning on stderr; only the matching one is adopted, and then it must be
+ * private like any key file.
  */
-async function resolveRootKey(store: Store, source: RootKeySource): Promise<Buffer> {
+async function resolveRootKey(
+  store: Store,
+  source: RootKeySource,
+  warn: (text: string) => void = (text) => process.stderr.write(`strongroom: warning: ${text}\n`),
+): Promise<Buffer> {
   const stored = await store.db
     .selectFrom('meta')
     .select('value')
@@ -402,11 +409,16 @@ async function resolveRootKey(store: Store, source: RootKeySource): Promise<Buff
   if (source.kind === 'file') {
     const pending = `${source.path}.new`
     if (stored && existsSync(pending)) {
-      const candidate = loadRootKey({ kind: 'file', path: pending, create: false })
-      if (rootKeyId(candidate) === stored.value) {
+      const candidate = peekRootKeyFile(pending)
+      if ('key' in candidate && rootKeyId(candidate.key) === stored.value) {
+        // The key this database uses: held to the same rule as root.key (mode 0600) before use.
+        const key = loadRootKey({ kind: 'file', path: pending, create: false })
         renameSync(pending, source.path)
-        return candidate
+        return key
       }
+      warn(
+        `${pending} was ignored: ${'key' in candidate ? 'it is not the root key this database uses' : candidate.problem} (a rotation that never committed, or a stray file); the server uses ${source.path}`,
+      )
     }
     if (stored && !existsSync(source.path)) {
       throw new ConfigError(

@@ -1,4 +1,5 @@
-import { createReadStream } from 'node:fs'
+import { constants } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { basename } from 'node:path'
 import type { AuditEvent } from '@strongroom/protocol'
 import { canonicalJson } from './canonical-json.js'
@@ -13,6 +14,12 @@ import { CHAINED_FIELDS, chainedFields, eventHash } from './chain.js'
  */
 export const ARCHIVE_FORMAT = 'strongroom-audit-archive'
 export const ARCHIVE_VERSION = 1
+/**
+ * The longest line an archive may hold, newline excluded. An event's line is a few KB (an admin
+ * request body is at most 256 KiB); the verifier reads no further than this into one line, so a
+ * file with an endless line is reported as broken instead of filling the memory.
+ */
+export const MAX_LINE_BYTES = 1024 * 1024
 
 export interface ArchiveHeader {
   format: typeof ARCHIVE_FORMAT
@@ -45,6 +52,8 @@ export interface ArchiveCheck {
   lastSeq: number | null
   /** The hash the first event links to (from the header). */
   prevHash: string | null
+  /** The header's cut-off (epoch ms): the run that wrote the file archived events older than this. */
+  before: number | null
   /** The last event's hash: what the anchor and the next event must hold. */
   lastHash: string | null
   /** Events whose hash was recomputed. */
@@ -175,6 +184,7 @@ export async function verifyArchiveFile(
     firstSeq: null,
     lastSeq: null,
     prevHash: null,
+    before: null,
     lastHash: null,
     checked: 0,
     firstBrokenSeq: null,
@@ -186,7 +196,26 @@ export async function verifyArchiveFile(
     firstBrokenSeq: seq,
     problem: `${basename(file)}: ${problem}`,
   })
-  const stream = createReadStream(file)
+  // Opened without blocking (a FIFO named like an archive would wait for a writer forever), and
+  // read only if it is a regular file.
+  let handle: Awaited<ReturnType<typeof open>>
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK)
+  } catch (err) {
+    return broken(null, `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`)
+  }
+  let regular: boolean
+  try {
+    regular = (await handle.stat()).isFile()
+  } catch (err) {
+    await handle.close()
+    return broken(null, `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`)
+  }
+  if (!regular) {
+    await handle.close()
+    return broken(null, 'is not a regular file (a FIFO, a device or a folder named like an archive)')
+  }
+  const stream = handle.createReadStream({ autoClose: false })
   let header: ArchiveHeader | null = null
   let trailer: ArchiveTrailer | null = null
   let prevSeq = 0
@@ -204,6 +233,7 @@ export async function verifyArchiveFile(
         result.chain = header.chain
         result.firstSeq = header.firstSeq
         result.prevHash = header.prevHash
+        result.before = header.before
         prevSeq = header.firstSeq - 1
         prevHash = header.prevHash
         continue
@@ -261,6 +291,7 @@ export async function verifyArchiveFile(
     return broken(null, `cannot be read (${code})`)
   } finally {
     stream.destroy()
+    await handle.close().catch(() => {})
   }
   if (header === null) return broken(null, 'the file is empty')
   if (trailer === null) {
@@ -291,7 +322,8 @@ class LineError extends Error {}
  * The file's lines, without their `\n`, each decoded as strict UTF-8: invalid bytes are a
  * `LineError` rather than U+FFFD, which would let other bytes pass for the archiver's. Only `\n`
  * ends a line, as the archiver writes it (a `\r` stays in its line, which is then not the
- * archiver's), and the last line must end with one too.
+ * archiver's), and the last line must end with one too. A line longer than `MAX_LINE_BYTES` is a
+ * `LineError` as soon as that many bytes of it are read: no more of it is kept.
  */
 async function* linesOf(stream: AsyncIterable<Buffer>): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
@@ -302,16 +334,25 @@ async function* linesOf(stream: AsyncIterable<Buffer>): AsyncGenerator<string> {
       throw new LineError('is not valid UTF-8')
     }
   }
+  const tooLong = () =>
+    new LineError(`is longer than 1 MiB (${MAX_LINE_BYTES} bytes), far more than any audit event takes`)
   let pending: Buffer[] = []
+  let pendingBytes = 0
   for await (const chunk of stream) {
     let start = 0
     for (let end = chunk.indexOf(0x0a); end >= 0; end = chunk.indexOf(0x0a, start)) {
       const piece = chunk.subarray(start, end)
+      if (pendingBytes + piece.length > MAX_LINE_BYTES) throw tooLong()
       yield text(pending.length === 0 ? piece : Buffer.concat([...pending, piece]))
       pending = []
+      pendingBytes = 0
       start = end + 1
     }
-    if (start < chunk.length) pending.push(chunk.subarray(start))
+    if (start < chunk.length) {
+      pending.push(chunk.subarray(start))
+      pendingBytes += chunk.length - start
+      if (pendingBytes > MAX_LINE_BYTES) throw tooLong()
+    }
   }
   if (pending.length > 0) throw new LineError('does not end with a newline (the file was cut or appended to)')
 }

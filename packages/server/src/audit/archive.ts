@@ -11,6 +11,7 @@ import {
   archiveFilePrefix,
   eventLine,
   headerLine,
+  MAX_LINE_BYTES,
   trailerLine,
   verifyArchiveFile,
 } from './archive-file.js'
@@ -169,7 +170,14 @@ async function archiveNext(
             createdAt: s.now(),
           })
         }
-        text += eventLine(event)
+        const line = eventLine(event)
+        // The verifier reads no longer line (archive-file.ts): such a file could never be verified.
+        if (line.length > MAX_LINE_BYTES / 3 && Buffer.byteLength(line) - 1 > MAX_LINE_BYTES) {
+          throw new ConfigError(
+            `audit event ${event.seq} of chain ${chain} takes more than ${MAX_LINE_BYTES} bytes as an archive line: nothing of the chain was archived from there`,
+          )
+        }
+        text += line
         prevSeq = event.seq
         prevHash = event.hash
         count++
@@ -199,8 +207,10 @@ async function archiveNext(
 
 /**
  * Finishes what an interrupted run left: `file` starts right after the anchor, so its rows were
- * never deleted. It must verify on its own, link to the anchor, end before the chain's head, and
- * end on the very event the database holds at its last sequence number; then its rows go.
+ * never deleted. It must verify on its own, link to the anchor, have been written for a cut-off no
+ * later than this run's (its header's `before`), hold only events older than this run's cut-off,
+ * end before the chain's head, and end on the very event the database holds at its last sequence
+ * number; then its rows go. A file that fails any of that is refused, not touched.
  */
 async function resume(
   s: ArchiveServices,
@@ -210,14 +220,29 @@ async function resume(
   headSeq: number,
   file: string,
 ): Promise<ArchivedRange> {
-  const check = await verifyArchiveFile(file)
-  const refuse = (why: string) =>
+  let lastTime = Number.NEGATIVE_INFINITY
+  const check = await verifyArchiveFile(file, (event) => {
+    lastTime = event.time
+  })
+  const refuse = (why: string, advice = 'move the file aside and run again') =>
     new ConfigError(
-      `${file} was left by an interrupted archive run but ${why}: nothing was archived; move the file aside and run again`,
+      `${file} was left by an interrupted archive run but ${why}: nothing was archived; ${advice}`,
     )
   if (!check.ok) throw refuse(`does not verify (${check.problem})`)
   if (check.chain !== chain || check.prevHash !== anchor.hash) throw refuse('does not link to the anchor')
   const lastSeq = check.lastSeq!
+  // Never events younger than this run's cut-off, whatever the file says of itself.
+  if (check.before! > options.before) {
+    throw refuse(
+      `it was written for a later cut-off (${timeText(check.before!)}) than this run's (${timeText(options.before)})`,
+      `finish it with strongroom audit archive --before ${timeText(check.before!)} if that run was meant, else move the file aside`,
+    )
+  }
+  if (lastTime >= options.before) {
+    throw refuse(
+      `its last event (seq ${lastSeq}, ${timeText(lastTime)}) is not older than this run's cut-off (${timeText(options.before)})`,
+    )
+  }
   if (lastSeq >= headSeq) throw refuse("reaches the chain's newest event")
   const last = await s.store.db
     .selectFrom('audit_events')
@@ -313,6 +338,11 @@ async function commit(
       },
     })
   })
+}
+
+/** Epoch ms as an ISO time, or as the number when it is no time at all (a header's field, as found). */
+function timeText(ms: number): string {
+  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms)
 }
 
 /** The archive of `chain` starting at `firstSeq` that an interrupted run left, if any. */

@@ -1,9 +1,9 @@
-import { existsSync, linkSync, mkdirSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, linkSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { ConfigError } from '../errors.js'
 import { type CopyCheck, checkCopy } from './check-copy.js'
-import { type DatabaseLocation, sqliteFile } from './database-file.js'
+import { assertDatabaseFile, type DatabaseLocation, sqliteFile } from './database-file.js'
 import { createPrivateEmptyFile, fsyncPath, tempPathBeside } from './durable-file.js'
 
 export interface BackupOptions extends DatabaseLocation {
@@ -38,9 +38,22 @@ export interface BackupResult extends CopyCheck {
 export async function backupDatabase(options: BackupOptions): Promise<BackupResult> {
   const source = sqliteFile(options, 'backup')
   const path = resolve(options.out)
-  if (!existsSync(source)) throw new ConfigError(`no database at ${source}; give --db or --data-dir`)
+  assertDatabaseFile(
+    source,
+    options.db !== undefined ? `--db ${options.db}` : `--data-dir ${dirname(source)}`,
+  )
   if (['', '-wal', '-shm', '-journal'].some((suffix) => path === `${source}${suffix}`)) {
     throw new ConfigError(`--out ${path} is the database itself (or one of its files): give another path`)
+  }
+  // The database's folder holds the server's own files: the root key (and a rotation's
+  // root.key.new), admin-token, client-secret, client-config.json, url, the database's journals
+  // and the copies a restore keeps aside. A backup among them could replace one (--force), and
+  // would sit beside the root key that opens it.
+  const folder = dirname(source)
+  if (sameFolder(dirname(path), folder)) {
+    throw new ConfigError(
+      `--out ${path} is in the database's folder ${folder}, among the server's own files (root.key, admin-token…): write backups to a folder of their own, such as /var/backups/strongroom/`,
+    )
   }
   if (!options.force && existsSync(path)) {
     throw new ConfigError(`${path} already exists: give another --out, or --force to replace it`)
@@ -51,13 +64,25 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
     createPrivateEmptyFile(temp)
     copySnapshot(source, temp)
     fsyncPath(temp)
-    const check = await checkCopy(temp, null)
+    const check = await checkCopy(temp, null, `the copy of ${source}`)
     place(temp, path, options.force ?? false)
     fsyncPath(dirname(path))
     return { source, path, ...check }
   } finally {
     rmSync(temp, { force: true })
   }
+}
+
+/** Whether two folders are one, through links too when they exist. */
+function sameFolder(a: string, b: string): boolean {
+  const real = (path: string) => {
+    try {
+      return realpathSync(path)
+    } catch {
+      return resolve(path)
+    }
+  }
+  return resolve(a) === resolve(b) || real(a) === real(b)
 }
 
 function copySnapshot(source: string, target: string): void {

@@ -28,20 +28,25 @@ export interface CopyCheck {
  * key, every wrapped key opened. Refuses (ConfigError) what is not such a database; a broken
  * audit chain is reported in `chains`, for the caller to decide. Reads only.
  */
-export async function checkCopy(file: string, rootKey: Buffer | null): Promise<CopyCheck> {
+export async function checkCopy(
+  file: string,
+  rootKey: Buffer | null,
+  /** What the messages call the file: the operator's (`--from`), not a temporary copy's name. */
+  shownAs: string = file,
+): Promise<CopyCheck> {
   let sqlite: SQLite.Database
   try {
     sqlite = new SQLite(file, { fileMustExist: true })
     sqlite.pragma('busy_timeout = 5000')
   } catch (cause) {
-    throw new ConfigError(`cannot open ${file}: ${(cause as Error).message}`, { cause })
+    throw new ConfigError(`cannot open ${shownAs}: ${(cause as Error).message}`, { cause })
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
   try {
-    const quick = structuralProblem(sqlite, file)
+    const quick = structuralProblem(sqlite, shownAs)
     if (quick !== null) throw new ConfigError(quick)
-    const migrations = appliedMigrations(sqlite, file)
-    const foreign = await schemaProblem(sqlite, migrations.at(-1)!, file)
+    const migrations = appliedMigrations(sqlite, shownAs)
+    const foreign = await schemaProblem(sqlite, migrations.at(-1)!, shownAs)
     if (foreign !== null) throw new ConfigError(foreign)
     const chains: AuditVerifyResult[] = []
     for (const chain of await listChains(db)) chains.push(await verifyChain(db, chain))

@@ -58,7 +58,8 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreR
     copyFileSync(from, temp)
     chmodSync(temp, 0o600)
     fsyncPath(temp)
-    const check = await checkCopy(temp, key)
+    // Checked as a copy beside the target, and named as the operator gave it.
+    const check = await checkCopy(temp, key, from)
     const broken = check.chains.find((c) => !c.ok)
     if (broken) {
       throw new ConfigError(
@@ -79,6 +80,12 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreR
 
 function refuseIfOccupied(path: string, force: boolean): void {
   if (!existsSync(path)) return
+  // Opening a FIFO would wait for a writer forever; a folder or device is no database to set aside.
+  if (!statSync(path).isFile()) {
+    throw new ConfigError(
+      `${path} is not a regular file (a FIFO, a device or a folder): move it away before restoring`,
+    )
+  }
   assertNotInUse(path)
   if (!force) {
     throw new ConfigError(

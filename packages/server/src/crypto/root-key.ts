@@ -1,5 +1,15 @@
 import { createHmac, randomBytes } from 'node:crypto'
-import { closeSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs'
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  writeSync,
+} from 'node:fs'
 import { ConfigError } from '../errors.js'
 
 export const ROOT_KEY_BYTES = 32
@@ -32,6 +42,34 @@ export function loadRootKey(source: RootKeySource): Buffer {
     })
   }
   return decodeRootKey(text, source.path)
+}
+
+/**
+ * Reads a key file only to learn which key it holds (its `rootKeyId`), before deciding whether to
+ * use it: not its mode, which `loadRootKey` checks once it is chosen. Never waits (a FIFO is
+ * refused, not read) and reads no more than a key file holds. `problem` says why a file holds
+ * no key.
+ */
+export function peekRootKeyFile(path: string): { key: Buffer } | { problem: string } {
+  let fd: number
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+  } catch (err) {
+    return { problem: `it cannot be read (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})` }
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return { problem: 'it is not a regular file' }
+    const buffer = Buffer.alloc(256)
+    const length = readSync(fd, buffer, 0, buffer.length, 0)
+    return { key: decodeRootKey(buffer.subarray(0, length).toString('utf8'), path) }
+  } catch (err) {
+    return {
+      problem:
+        err instanceof ConfigError ? 'it holds no root key' : `it cannot be read (${(err as Error).message})`,
+    }
+  } finally {
+    closeSync(fd)
+  }
 }
 
 export function createRootKeyFile(path: string): Buffer {

@@ -1,4 +1,14 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import {
+  closeSync,
+  constants,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import SQLite from 'better-sqlite3'
@@ -6,7 +16,7 @@ import { sql } from 'kysely'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { latestAnchor } from '../../src/audit/anchors.js'
 import { archiveAuditEvents, DAY_MS } from '../../src/audit/archive.js'
-import { verifyArchiveFile } from '../../src/audit/archive-file.js'
+import { MAX_LINE_BYTES, verifyArchiveFile } from '../../src/audit/archive-file.js'
 import { withArchiveLock } from '../../src/audit/archive-lock.js'
 import { type ArchiveVerifyResult, verifyArchives } from '../../src/audit/archive-verify.js'
 import { GENESIS_HASH, SYSTEM_CHAIN } from '../../src/audit/chain.js'
@@ -260,6 +270,102 @@ describe.each(ENGINES)('audit retention on %s', (engine) => {
     expect(await rowsOf(t.instanceId)).toEqual([8])
     const whole = await verifyAuditArchives({ archives: [dir], db: t.db })
     expect(whole.chains).toMatchObject([{ chain: t.instanceId, ok: true, fromFirstEvent: true, lastSeq: 7 }])
+  })
+
+  /** Makes every delete of audit events fail, as a crash between the file and the commit would leave things. */
+  async function failDeletes(): Promise<() => Promise<void>> {
+    const db = t.services.store.db
+    if (engine === 'sqlite') {
+      await sql`create trigger no_delete before delete on audit_events begin select raise(abort, 'disk gone'); end`.execute(
+        db,
+      )
+    } else {
+      await sql`create or replace function no_delete() returns trigger as $$ begin raise exception 'disk gone'; end $$ language plpgsql`.execute(
+        db,
+      )
+      await sql`create trigger no_delete before delete on audit_events for each row execute function no_delete()`.execute(
+        db,
+      )
+    }
+    return async () => {
+      await sql`drop trigger no_delete ${sql.raw(engine === 'postgres' ? 'on audit_events' : '')}`.execute(db)
+    }
+  }
+  const iso = (ms: number) => new Date(ms).toISOString()
+
+  it("finishes a left-over archive only for a cut-off no earlier than its own, and never with events not older than this run's", async () => {
+    await history()
+    const chains = [t.instanceId]
+    const restore = await failDeletes()
+    const later = now + 1
+    await expect(
+      archiveAuditEvents(t.services, { before: later, dir, actor: ACTOR, chains }),
+    ).rejects.toThrow(/disk gone/)
+    await restore()
+    const file = join(dir, `audit-${t.instanceId}-000000000001-000000000007.jsonl`)
+    expect(files()).toEqual([basename(file)])
+
+    // The reviewer's: a run with an earlier cut-off (the server's retention) took the minutes-old
+    // events of the left-over file with it. Refused, naming the file; nothing is deleted.
+    const cutOff = T0 + 5 * DAY_MS
+    await expect(
+      archiveAuditEvents(t.services, { before: cutOff, dir, actor: ACTOR, chains }),
+    ).rejects.toThrow(
+      `${file} was left by an interrupted archive run but it was written for a later cut-off (${iso(later)}) than this run's (${iso(cutOff)}): nothing was archived; finish it with strongroom audit archive --before ${iso(later)}`,
+    )
+    expect(await rowsOf(t.instanceId)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+
+    // The header is not hashed: one that claims an earlier cut-off does not pass, the events' times count.
+    const original = readFileSync(file, 'utf8')
+    const lines = original.split('\n')
+    lines[0] = JSON.stringify({ ...JSON.parse(lines[0]!), before: T0 })
+    writeFileSync(file, lines.join('\n'))
+    expect(await verifyArchiveFile(file)).toMatchObject({ ok: true, before: T0 })
+    await expect(
+      archiveAuditEvents(t.services, { before: cutOff, dir, actor: ACTOR, chains }),
+    ).rejects.toThrow(
+      `${file} was left by an interrupted archive run but its last event (seq 7, ${iso(T0 + 10 * DAY_MS)}) is not older than this run's cut-off (${iso(cutOff)}): nothing was archived`,
+    )
+    expect(await rowsOf(t.instanceId)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    expect(files()).toEqual([basename(file)])
+
+    // The run it was written for finishes it.
+    writeFileSync(file, original)
+    const next = await archiveAuditEvents(t.services, { before: later, dir, actor: ACTOR, chains })
+    expect(next.archived.map((r) => [r.firstSeq, r.lastSeq, r.resumed])).toEqual([[1, 7, true]])
+    expect(await rowsOf(t.instanceId)).toEqual([8])
+  })
+
+  it('reports a line longer than 1 MiB as broken without reading it whole; the archiver refuses such a left-over file and releases its lock', async () => {
+    await history()
+    const name = `audit-${t.instanceId}-000000000001-000000000002.jsonl`
+    const file = join(dir, name)
+    const header = Buffer.from(
+      `${JSON.stringify({ format: 'strongroom-audit-archive', version: 1, kind: 'header', chain: t.instanceId, firstSeq: 1, prevHash: GENESIS_HASH, before: T0, createdAt: T0 })}\n`,
+    )
+    const problem = `${name}: line 2 is longer than 1 MiB (${MAX_LINE_BYTES} bytes), far more than any audit event takes`
+    // The reviewer's, smaller: a header, then one huge line (600 MiB made the verifier and the server die).
+    writeFileSync(file, Buffer.concat([header, Buffer.alloc(MAX_LINE_BYTES + 1, 0x61), Buffer.from('\n')]))
+    expect(await verifyArchiveFile(file)).toMatchObject({ ok: false, firstBrokenSeq: 1, problem })
+    // Without a newline at all: refused once the limit is read, not at the end of the file.
+    writeFileSync(file, Buffer.concat([header, Buffer.alloc(4 * MAX_LINE_BYTES, 0x7b)]))
+    expect(await verifyArchiveFile(file)).toMatchObject({ ok: false, firstBrokenSeq: 1, problem })
+
+    // Left in the archive folder where the next run resumes: refused, named, and the lock released.
+    await expect(archive(now)).rejects.toThrow(
+      `${file} was left by an interrupted archive run but does not verify (${problem}): nothing was archived; move the file aside and run again`,
+    )
+    expect(await rowsOf(t.instanceId)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    const lease = await t.services.store.db
+      .selectFrom('meta')
+      .select('value')
+      .where('key', '=', 'audit_archive_lease')
+      .executeTakeFirst()
+    expect(lease).toBeUndefined()
+    rmSync(file)
+    const after = await archive(T0 + 5 * DAY_MS)
+    expect(after.locked).toBe(false)
+    expect(after.archived.find((r) => r.chain === t.instanceId)).toMatchObject({ firstSeq: 1, lastSeq: 5 })
   })
 
   it('refuses to archive a broken stretch, and writes and deletes nothing', async () => {
@@ -612,5 +718,32 @@ describe.each(ENGINES)('audit retention on %s', (engine) => {
     t = await openTestServer(engine)
     await t.services.store.db.schema.dropTable('audit_anchors').execute()
     expect(await verifyChain(t.services.store.db, t.instanceId)).toMatchObject({ ok: true, anchor: null })
+  })
+})
+
+describe('archive files that are not regular files', () => {
+  it('reports a FIFO named like an archive instead of waiting for a writer forever', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strongroom-archive-fifo-'))
+    const fifo = join(dir, 'audit-zz-000000000001-000000000002.jsonl')
+    execFileSync('mkfifo', [fifo])
+    try {
+      const result = await Promise.race([
+        verifyAuditArchives({ archives: [dir] }),
+        new Promise<'still waiting'>((resolve) => setTimeout(() => resolve('still waiting'), 3_000)),
+      ])
+      expect(result).not.toBe('still waiting')
+      expect(result === 'still waiting' ? null : result.files).toMatchObject([
+        {
+          ok: false,
+          problem: `${basename(fifo)}: is not a regular file (a FIFO, a device or a folder named like an archive)`,
+        },
+      ])
+    } finally {
+      // Lets go a reader left waiting for a writer (the old code's), so the process can end.
+      try {
+        closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK))
+      } catch {}
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

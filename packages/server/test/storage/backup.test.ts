@@ -28,11 +28,11 @@ describe('backup and restore of a SQLite database', () => {
   }
 
   it('copies what was committed and not a write transaction still open, without waiting for it', async () => {
-    const { file, dir } = await served()
+    const { file } = await served()
     const writer = new SQLite(file)
     writer.exec('BEGIN IMMEDIATE')
     writer.prepare("insert into meta (key, value) values ('uncommitted', 'x')").run()
-    const out = join(dir, 'copy.db')
+    const out = join(tempDir(), 'copy.db')
     const result = await backupDatabase({ db: `sqlite:${file}`, out })
     writer.exec('ROLLBACK')
     writer.close()
@@ -53,6 +53,47 @@ describe('backup and restore of a SQLite database', () => {
     await expect(backupDatabase({ db: `sqlite:${file}`, out: `${file}-wal`, force: true })).rejects.toThrow(
       /is the database itself/,
     )
+  })
+
+  it("refuses an --out in the database's folder, where the root key and the tokens are, even with force", async () => {
+    const { file, dir } = await served()
+    const key = 'the root key, which a backup must never replace\n'
+    writeFileSync(join(dir, 'root.key'), key, { mode: 0o600 })
+    const names = [
+      'root.key',
+      'root.key.new',
+      'admin-token',
+      'client-secret',
+      'client-config.json',
+      'url',
+      'copy.db',
+    ]
+    for (const location of [{ db: `sqlite:${file}` }, { dataDir: dir }]) {
+      for (const name of names) {
+        const out = join(dir, name)
+        await expect(backupDatabase({ ...location, out, force: true }), name).rejects.toThrow(
+          `--out ${out} is in the database's folder ${dir}, among the server's own files (root.key, admin-token…): write backups to a folder of their own`,
+        )
+      }
+    }
+    // Spelled another way, it is the same folder.
+    await expect(
+      backupDatabase({ dataDir: dir, out: join(dir, 'sub', '..', 'root.key'), force: true }),
+    ).rejects.toThrow("is in the database's folder")
+    expect(readFileSync(join(dir, 'root.key'), 'utf8')).toBe(key)
+    expect(readdirSync(dir).filter((name) => names.includes(name))).toEqual(['root.key'])
+    // A folder of its own, even inside it, is fine.
+    const kept = await backupDatabase({ dataDir: dir, out: join(dir, 'backups', 'b.db') })
+    expect(kept.chains.every((c) => c.ok)).toBe(true)
+  })
+
+  it('names the --from file, not its temporary copy, when the backup is not a database', async () => {
+    const junk = join(tempDir(), 'junk.db')
+    writeFileSync(junk, 'not a database at all, just text. '.repeat(200))
+    const target = join(tempDir(), 'strongroom.db')
+    const refused = restoreDatabase({ from: junk, db: target })
+    await expect(refused).rejects.toThrow(`${junk} is not a readable SQLite database: file is not a database`)
+    await expect(refused).rejects.not.toThrow('.tmp-')
   })
 
   it('refuses a SQLite file that is not a strongroom database, and one from a newer version', async () => {
@@ -81,7 +122,9 @@ describe('backup and restore of a SQLite database', () => {
   })
 
   it('refuses a backup with a trigger, a view, an index or a column that no migration makes', async () => {
-    const { file, dir } = await served()
+    const { file } = await served()
+    // Backups go to a folder of their own, never the database's (where the root key is).
+    const dir = tempDir()
     const clean = join(dir, 'clean.db')
     await backupDatabase({ db: file, out: clean })
     const planted: [string, string, RegExp][] = [
@@ -105,7 +148,7 @@ describe('backup and restore of a SQLite database', () => {
       ],
     ]
     for (const [what, statement, refusal] of planted) {
-      const tampered = join(dir, `tampered-${what.replace(' ', '-')}.db`)
+      const tampered = join(tempDir(), `tampered-${what.replace(' ', '-')}.db`)
       await backupDatabase({ db: clean, out: tampered })
       const edit = new SQLite(tampered)
       edit.exec(statement)
@@ -117,7 +160,7 @@ describe('backup and restore of a SQLite database', () => {
     // SQLite refuses its reserved prefix `sqlite_` to CREATE, but an edit of the file (or of
     // sqlite_master under writable_schema, which better-sqlite3's defensive mode forbids here)
     // can name a trigger so, and SQLite then runs it: made as xqlite_zz, renamed in the bytes.
-    const reserved = join(dir, 'tampered-reserved-name.db')
+    const reserved = join(tempDir(), 'tampered-reserved-name.db')
     await backupDatabase({ db: clean, out: reserved })
     const edit = new SQLite(reserved)
     edit.exec(`create trigger xqlite_zz after insert on admin_tokens begin
@@ -146,8 +189,8 @@ describe('backup and restore of a SQLite database', () => {
   })
 
   it('checks the root key given in the environment, and refuses another one', async () => {
-    const { file, dir, rootKey } = await served()
-    const out = join(dir, 'copy.db')
+    const { file, rootKey } = await served()
+    const out = join(tempDir(), 'copy.db')
     await backupDatabase({ db: file, out })
     const target = join(tempDir(), 'strongroom.db')
     const other = randomBytes(32).toString('base64')
@@ -160,8 +203,8 @@ describe('backup and restore of a SQLite database', () => {
   })
 
   it('moves a write-ahead log left at the target aside with the old database, so it is not replayed into the restore', async () => {
-    const { file, dir } = await served()
-    const out = join(dir, 'copy.db')
+    const { file } = await served()
+    const out = join(tempDir(), 'copy.db')
     await backupDatabase({ db: file, out })
     const targetDir = tempDir()
     const target = join(targetDir, 'strongroom.db')
