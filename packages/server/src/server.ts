@@ -172,7 +172,12 @@ export async function openServices(
       await migrateWithoutTimeout(store, config)
       const rootKey = await resolveRootKey(store, config.rootKey)
       return withStartupLock(store, async (trx) => {
-        const keyring = await Keyring.open(trx, rootKey, now())
+        const keyring = await Keyring.open(trx, rootKey, now(), {
+          now,
+          // A new data key version is written in a unit of its own, through the committer made
+          // below (the keyring makes none before the first seal, after start-up).
+          writer: { dialect: store.dialect, run: (work) => committer.run((unit) => work(unit.trx)) },
+        })
         return { keyring, ...(await bootstrap(trx, store.dialect, keyring, now, config.dataDir)) }
       })
     })
