@@ -95,7 +95,7 @@ describe('strongroom cloud-account …', () => {
     expect(shown).toMatch(/^Access key ID\s+LTAI…AB12$/m)
     expect(shown).toMatch(/^Key version\s+1$/m)
     expect(shown).toMatch(/^STS endpoint\s+the vendor's default$/m)
-    expect(shown).toMatch(/^Region\s+-$/m)
+    expect(shown).toMatch(/^Region$/m)
     expect(shown).toMatch(/^Status\s+enabled$/m)
     expect(shown).not.toContain('LTAI5tFirstKeyAB12')
 

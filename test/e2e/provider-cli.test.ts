@@ -178,7 +178,7 @@ describe('strongroom provider …', () => {
     expect(plain).toMatch(/^Key ID\s+\S+$/m)
     expect(plain).toMatch(/^JWKS URI\s+http:\/\/127\.0\.0\.1:\d+\/v2\/.+\/\.well-known\/jwks\.json$/m)
     expect(plain).toMatch(/^Issuer\s+http:\/\/127\.0\.0\.1:\d+\/v2\//m)
-    expect(plain).toMatch(/^Allowed audiences\s+-$/m)
+    expect(plain).toMatch(/^Allowed audiences$/m)
     expect(plain).toMatch(/^Default expiration\s+900 s$/m)
     expect(plain).toMatch(/^Max expiration\s+3600 s$/m)
     expect(plain).toMatch(/^Derived short token\s+yes$/m)
