@@ -2,6 +2,7 @@ import { runPrimary } from './cluster/primary.js'
 import { loadConfig, type ServeFlags } from './config/config.js'
 import { ConfigError } from './errors.js'
 import { serveAlone } from './server.js'
+import { holdServerLock } from './store/server-lock.js'
 
 /**
  * `strongroom serve`: one process, or with `workers` above 1 a primary that bootstraps, then
@@ -11,10 +12,14 @@ import { serveAlone } from './server.js'
  */
 export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = loadConfig(flags, env)
+  const file = config.db.startsWith('sqlite:') ? config.db.slice('sqlite:'.length) : null
+  const release = file !== null && file !== ':memory:' ? holdServerLock(file) : null
   try {
     await (config.workers > 1 ? runPrimary(config) : serveAlone(config))
   } catch (err) {
     throw namingTheDatabase(err, config.db)
+  } finally {
+    release?.()
   }
 }
 
