@@ -228,6 +228,17 @@ describe('operating the server', () => {
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
   })
 
+  // A world-writable data folder was accepted: whoever may write there can put their own root
+  // key and database in place.
+  it('refuses a data folder writable by everyone', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sr-open-dir-'))
+    chmodSync(dataDir, 0o777)
+    const refused = await runCli(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0'])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/data folder .* is writable by everyone \(mode 777\); run: chmod 700/)
+    expect(existsSync(join(dataDir, 'strongroom.db'))).toBe(false)
+  })
+
   it('serves HTTPS with --tls-cert and --tls-key, trusted with its CA and refused without', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sr-tls-'))
     selfSignedCertificate(dir)

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs'
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { startAuditKeyIndexer } from './audit/key-index.js'
@@ -117,6 +117,27 @@ async function holding<T>(lock: WriteLock | null | undefined, fn: () => Promise<
 }
 
 /**
+ * A data folder anyone may write to (without the sticky bit), or that another user owns, is
+ * refused: whoever can write there can put their own root key and database in place, and the
+ * server would seal new secrets under a key they know.
+ */
+function refuseOpenDataDir(dataDir: string): void {
+  const stat = statSync(dataDir)
+  if (!stat.isDirectory()) throw new ConfigError(`data folder ${dataDir} is not a folder`)
+  if ((stat.mode & 0o002) !== 0 && (stat.mode & 0o1000) === 0) {
+    throw new ConfigError(
+      `data folder ${dataDir} is writable by everyone (mode ${(stat.mode & 0o777).toString(8)}); run: chmod 700 ${dataDir}`,
+    )
+  }
+  const uid = process.getuid?.()
+  if (uid !== undefined && stat.uid !== uid && stat.uid !== 0) {
+    throw new ConfigError(
+      `data folder ${dataDir} belongs to another user (uid ${stat.uid}): it must be this user's (uid ${uid}) or root's`,
+    )
+  }
+}
+
+/**
  * A data folder that once held a database and lost it is not a first start. An interrupted restore
  * leaves `strongroom.db.before-restore-…` (or its `.strongroom.db.tmp-…` copy) without
  * `strongroom.db`, and a database moved or deleted by hand leaves `admin-token`: a start there
@@ -154,6 +175,7 @@ export async function openServices(
 ): Promise<OpenedServices> {
   if (config.dataDir !== null) {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+    refuseOpenDataDir(config.dataDir)
     refuseMissingDatabase(config.dataDir, config.db)
   }
   const lock = sharing.writeLock

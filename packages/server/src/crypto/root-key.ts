@@ -1,15 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto'
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  readSync,
-  statSync,
-  writeSync,
-} from 'node:fs'
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs'
 import { ConfigError } from '../errors.js'
 
 export const ROOT_KEY_BYTES = 32
@@ -18,30 +8,62 @@ export const ROOT_KEY_BYTES = 32
 export type RootKeySource = { kind: 'env'; base64: string } | { kind: 'file'; path: string; create: boolean }
 
 /**
- * Loads the 32-byte root key. A key file must be private to its owner (mode 0600): a readable
- * key file is refused rather than used. With `create`, a missing file is created with a fresh
- * key, mode 0600, and fsynced before use.
+ * Loads the 32-byte root key. A key file must be a regular file private to its owner (mode 0600),
+ * owned by this process's user or by root: a file anyone else could have written holds a key
+ * anyone else may know. Opened once, without waiting (a FIFO is refused, not read forever), and
+ * checked on what was opened, so a symlink is judged by its target (a Kubernetes secret's link is
+ * fine; one to /dev/zero is not a key file, and no `chmod` is suggested for it). With `create`, a
+ * missing file is created with a fresh key, mode 0600, and fsynced before use.
  */
 export function loadRootKey(source: RootKeySource): Buffer {
   if (source.kind === 'env') return decodeRootKey(source.base64, 'STRONGROOM_ROOT_KEY')
+  const path = source.path
+  let fd: number
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && source.create) return createdRootKeyFile(path)
+    throw new ConfigError(`cannot read root key file ${path}: ${(err as Error).message}`, { cause: err })
+  }
   let text: string
   try {
-    const stat = statSync(source.path)
-    if ((stat.mode & 0o077) !== 0) {
+    const stat = fstatSync(fd)
+    if (!stat.isFile()) throw new ConfigError(`root key file ${path} is not a regular file`)
+    const open = [stat.mode & 0o044 ? 'readable' : null, stat.mode & 0o022 ? 'writable' : null].filter(
+      Boolean,
+    )
+    if (open.length > 0) {
       throw new ConfigError(
-        `root key file ${source.path} is readable by others (mode ${(stat.mode & 0o777).toString(8)}); run: chmod 600 ${source.path}`,
+        `root key file ${path} is ${open.join(' and ')} by others (mode ${(stat.mode & 0o777).toString(8)}); run: chmod 600 ${path}`,
       )
     }
-    text = readFileSync(source.path, 'utf8')
+    const uid = process.getuid?.()
+    if (uid !== undefined && stat.uid !== uid && stat.uid !== 0) {
+      throw new ConfigError(
+        `root key file ${path} belongs to another user (uid ${stat.uid}), who could have written the key: it must be this user's (uid ${uid}) or root's`,
+      )
+    }
+    const buffer = Buffer.alloc(256)
+    text = buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString('utf8')
   } catch (err) {
     if (err instanceof ConfigError) throw err
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && source.create)
-      return createRootKeyFile(source.path)
-    throw new ConfigError(`cannot read root key file ${source.path}: ${(err as Error).message}`, {
-      cause: err,
-    })
+    throw new ConfigError(`cannot read root key file ${path}: ${(err as Error).message}`, { cause: err })
+  } finally {
+    closeSync(fd)
   }
-  return decodeRootKey(text, source.path)
+  return decodeRootKey(text, path)
+}
+
+/** `createRootKeyFile`, its failure (a dangling symlink: EEXIST) named as the key file's. */
+function createdRootKeyFile(path: string): Buffer {
+  try {
+    return createRootKeyFile(path)
+  } catch (err) {
+    throw new ConfigError(
+      `cannot create root key file ${path}: ${(err as NodeJS.ErrnoException).code === 'EEXIST' ? 'a link or file is in the way (a symlink to a missing file?)' : (err as Error).message}`,
+      { cause: err },
+    )
+  }
 }
 
 /**

@@ -1,4 +1,13 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -231,6 +240,34 @@ describe('root key', () => {
     expect(readFileSync(path, 'utf8').trim()).toBe(key.toString('base64'))
     expect(loadRootKey({ kind: 'file', path, create: false }).equals(key)).toBe(true)
     expect(rootKeyId(key)).toMatch(/^[0-9a-f]{16}$/)
+  })
+
+  // A reviewer's cases: a FIFO hung start-up, a link to /dev/zero got 'run: chmod 600', mode 0602
+  // was 'readable by others', and a dangling link gave a bare EEXIST.
+  it('is refused, naming the rule, when not a regular file, writable by others, or behind a dangling link', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sr-key-'))
+    const fifo = join(dir, 'fifo.key')
+    execFileSync('mkfifo', ['-m', '600', fifo])
+    expect(() => loadRootKey({ kind: 'file', path: fifo, create: false })).toThrow(/is not a regular file/)
+    const zero = join(dir, 'zero.key')
+    symlinkSync('/dev/zero', zero)
+    expect(() => loadRootKey({ kind: 'file', path: zero, create: false })).toThrow(/is not a regular file/)
+    const loose = join(dir, 'loose.key')
+    loadRootKey({ kind: 'file', path: loose, create: true })
+    chmodSync(loose, 0o602)
+    expect(() => loadRootKey({ kind: 'file', path: loose, create: false })).toThrow(
+      /is writable by others \(mode 602\)/,
+    )
+    const dangling = join(dir, 'dangling.key')
+    symlinkSync(join(dir, 'missing', 'root.key'), dangling)
+    expect(() => loadRootKey({ kind: 'file', path: dangling, create: true })).toThrow(
+      /cannot create root key file .*a link or file is in the way/,
+    )
+    // A link to a private key file is fine (a Kubernetes secret's is one).
+    const linked = join(dir, 'linked.key')
+    chmodSync(loose, 0o600)
+    symlinkSync(loose, linked)
+    expect(loadRootKey({ kind: 'file', path: linked, create: false })).toHaveLength(32)
   })
 
   it('is refused when readable by others, missing, or not 32 bytes', () => {
