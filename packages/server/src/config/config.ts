@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readFileSync, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { createSecureContext } from 'node:tls'
@@ -422,9 +422,10 @@ function readConfigFile(path: string): Partial<Record<keyof ServeFlags | 'trustP
   let parsed: unknown
   let text: string
   try {
-    text = readFileSync(path, 'utf8')
+    text = readPrivateText(path)
     parsed = JSON.parse(text)
   } catch (err) {
+    if (err instanceof ConfigError) throw err
     throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`, { cause: err })
   }
   // JSON.parse keeps the last of a repeated key, where a reader sees the first.
@@ -441,6 +442,27 @@ function readConfigFile(path: string): Partial<Record<keyof ServeFlags | 'trustP
       )
   }
   return parsed as Partial<Record<keyof ServeFlags | 'trustProxy', unknown>>
+}
+
+/**
+ * A config file's text. It can name the root key file, the database and the listening address:
+ * one that others may write is refused (as the root key is), and it is opened without waiting and
+ * read only if it is a regular file (a FIFO hung start-up).
+ */
+function readPrivateText(path: string): string {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+  try {
+    const stat = fstatSync(fd)
+    if (!stat.isFile()) throw new ConfigError(`config file ${path} is not a regular file`)
+    if ((stat.mode & 0o022) !== 0) {
+      throw new ConfigError(
+        `config file ${path} is writable by others (mode ${(stat.mode & 0o777).toString(8)}); run: chmod go-w ${path}`,
+      )
+    }
+    return readFileSync(fd, 'utf8')
+  } finally {
+    closeSync(fd)
+  }
 }
 
 function normaliseDb(value: string, from: string, cwd: string): string {

@@ -135,6 +135,11 @@ describe('configuration', () => {
       /\(logLevel\) must be a non-empty string or a number/,
     )
     expect(() => loadConfig(file('null.json', '{"tlsCert":null}'), {}, cwd)).toThrow(/\(tlsCert\) must be/)
+    const shared = file('shared.json', '{"listen":"127.0.0.1:1"}')
+    chmodSync(shared.config, 0o666)
+    expect(() => loadConfig(shared, {}, cwd)).toThrow(/config file .* is writable by others \(mode 666\)/)
+    execFileSync('mkfifo', [join(dir, 'fifo.json')])
+    expect(() => loadConfig({ config: join(dir, 'fifo.json') }, {}, cwd)).toThrow(/is not a regular file/)
     expect(() => loadConfig(file('tp.json', '{"trustProxy":"yes"}'), {}, cwd)).toThrow(
       /\(trustProxy\) must be true or false/,
     )
