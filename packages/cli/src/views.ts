@@ -240,6 +240,7 @@ export const signingKeyColumns: Column<SigningKey>[] = [
   { header: 'ACTIVATES', value: (k) => when(k.activateTime) },
   { header: 'RETIRES', value: (k) => (k.retireTime === null ? null : when(k.retireTime)) },
   { header: 'UNPUBLISHED', value: (k) => (k.unpublishTime === null ? null : when(k.unpublishTime)) },
+  { header: 'REVOKED', value: (k) => (k.revokedTime === null ? null : when(k.revokedTime)) },
 ]
 
 export const applicationKeyColumns: Column<ApplicationKey>[] = [

@@ -237,6 +237,30 @@ describe('the console in Chromium: pages', () => {
     await page.getByText('No roles yet.').waitFor()
   })
 
+  it('revokes a superseded signing key after confirmation, with a reason; never offers the active one', async () => {
+    const keys = `/admin/v1/instances/${instanceId}/signing-keys`
+    const old = await api.ok<{ kid: string }>('POST', `${keys}/rotate`, { activateAfterSeconds: 0 })
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    const active = await api.ok<{ kid: string }>('POST', `${keys}/rotate`, { activateAfterSeconds: 0 })
+    const page = await signedIn()
+    await go(page, 'Signing keys', 'Signing keys')
+    expect(await page.getByRole('button', { name: `Revoke signing key ${active.kid}` }).count()).toBe(0)
+    await page.getByRole('button', { name: `Revoke signing key ${old.kid}` }).click()
+    const dialog = page.getByRole('dialog', { name: `Revoke signing key ${old.kid}?` })
+    await dialog.getByLabel('Reason').fill('INC-4711: leaked')
+    await screenshot(page, TEST, 'signing-key-revoke-dialog')
+    await dialog.getByRole('button', { name: 'Revoke', exact: true }).click()
+    await page.getByRole('row').filter({ hasText: old.kid }).getByText('revoked').waitFor()
+    await screenshot(page, TEST, 'signing-key-revoked')
+    const listed = await api.ok<{
+      entities: { kid: string; status: string; revokedReason: string | null }[]
+    }>('GET', keys)
+    expect(listed.entities.find((k) => k.kid === old.kid)).toMatchObject({
+      status: 'revoked',
+      revokedReason: 'INC-4711: leaked',
+    })
+  })
+
   it('creates an account with a password it never shows, and lists who can read it', async () => {
     const page = await signedIn()
     await go(page, 'Accounts', 'Accounts')

@@ -1,9 +1,9 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
-import type { RotateSigningKeyBody, SigningKey } from '@strongroom/protocol'
+import type { RevokeSigningKeyBody, RotateSigningKeyBody, SigningKey } from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
 import { jwkThumbprint } from '../crypto/jwk.js'
 import type { Binding } from '../crypto/keyring.js'
-import { IntegrityError } from '../errors.js'
+import { Conflict, IntegrityError, NotFound } from '../errors.js'
 import { CacheStats } from '../metrics/cache-stats.js'
 import type { Caller, Services } from '../services.js'
 import type { Unit } from '../store/committer.js'
@@ -28,6 +28,16 @@ const CACHE_MS = 60_000
 const MAX_CACHED_INSTANCES = 10_000
 /** A kid unknown even after catching up is looked for in the table again at most this often. */
 const UNKNOWN_KID_REREAD_MS = 1_000
+/**
+ * Several nodes: the longest this node trusts its copy of an instance's keys to verify a token.
+ * A key revoked through another node is refused here as soon as this node reads the change
+ * (before it signs, serves the JWKS, meets an unknown kid, or answers /readyz), and at the latest
+ * when its copy is this old: verifying then reads the instance's keys again (one indexed read per
+ * instance and second at most while its tokens are verified). Not the change sequence: a read of
+ * it queues behind the one in flight, and /readyz's would wait behind the requests' while the
+ * database hangs.
+ */
+const REVOCATION_FOLLOW_MS = 1_000
 
 export interface LoadedKey {
   kid: string
@@ -38,12 +48,29 @@ export interface LoadedKey {
   publicKey: KeyObject
   /** Decrypted on first use only. */
   privateKey: () => Promise<KeyObject>
+  revokedAt: null
 }
+
+/**
+ * A key an administrator revoked: unpublished, signing nothing and verifying nothing, whatever its
+ * times say. Only its times are kept (for the list, and the order of the others); its sealed
+ * private key is not even opened.
+ */
+interface RevokedKey {
+  kid: string
+  alg: SigningAlg
+  createdAt: number
+  activateAt: number
+  revokedAt: number
+  revokedReason: string | null
+}
+
+type KeyRecord = LoadedKey | RevokedKey
 
 interface InstanceKeys {
   loadedAt: number
   /** Ascending by activation. */
-  keys: LoadedKey[]
+  keys: KeyRecord[]
 }
 
 /**
@@ -53,10 +80,17 @@ interface InstanceKeys {
  * key stays published for one maximum token lifetime, then leaves the JWKS. No node ever has to
  * promote or retire a key by writing: every node reaches the same answer from the same rows.
  *
- * Several nodes: a key is never changed or deleted once written, so a key found in this node's
- * copy is right. What the copy may lack is a key another node added: adding one records a change
- * (store/changes.ts), and this node catches up with the change sequence before it answers "no such
- * key", before it picks the key to sign with, and before it serves the JWKS.
+ * A key that leaked is revoked (`revoke`): it leaves the JWKS at once and no token it signed is
+ * accepted any more, whatever its times say. Its row gets `revoked_at` once; nothing else of a key
+ * ever changes, and no key is deleted. The key that signs now cannot be revoked (a newer key must
+ * be active first), so revoking never brings an older key back to signing.
+ *
+ * Several nodes: what a node's copy may lack is a key another node added or revoked: both record a
+ * change (store/changes.ts), and this node catches up with the change sequence before it answers
+ * "no such key", before it picks the key to sign with, and before it serves the JWKS; and it reads
+ * an instance's keys again before it verifies a token with a copy older than a second
+ * (`REVOCATION_FOLLOW_MS`), so a revocation is followed within a second even by a node that only
+ * verifies.
  */
 export class SigningKeys {
   private readonly cache = new Map<string, InstanceKeys>()
@@ -100,8 +134,12 @@ export class SigningKeys {
    */
   async published(instanceId: string, kid: string): Promise<LoadedKey | undefined> {
     const now = this.s.now()
-    const find = (keys: LoadedKey[]) => publishedAt(keys, now).find((k) => k.kid === kid)
-    const hit = find(await this.keys(instanceId))
+    const find = (keys: KeyRecord[]) => publishedAt(keys, now).find((k) => k.kid === kid)
+    // A key of this node's copy may have been revoked through another node since: a copy older
+    // than a second is read again before it vouches for a token. The only writer of its database
+    // (solitary) made every change itself, and forgot its copy as each committed.
+    const maxAge = this.s.changes.solitary ? CACHE_MS : REVOCATION_FOLLOW_MS
+    const hit = find(await this.keys(instanceId, false, maxAge))
     if (hit) return hit
     await this.s.changes.sync()
     const cached = this.cache.get(instanceId)
@@ -121,12 +159,17 @@ export class SigningKeys {
     return this.cache.size
   }
 
+  /** The published keys, and those revoked within the last maximum token lifetime. */
   async list(instanceId: string): Promise<SigningKey[]> {
     const keys = await this.keys(instanceId, true)
     const now = this.s.now()
     return keys
-      .map((k, i) => describe(k, keys[i + 1], now))
-      .filter((k) => k.unpublishTime === null || k.unpublishTime > now)
+      .map((_k, i) => describe(keys, i, now))
+      .filter((k) =>
+        k.revokedTime !== null
+          ? k.revokedTime + MAX_TOKEN_LIFETIME_MS > now
+          : k.unpublishTime === null || k.unpublishTime > now,
+      )
   }
 
   /** Adds a key that starts signing after `activateAfterSeconds` (published from now on); audited. */
@@ -136,9 +179,74 @@ export class SigningKeys {
     const kid = await this.s.committer.run((unit) =>
       this.insertKey(unit, caller.actor, instanceId, body.alg ?? 'EdDSA', activateAt, caller),
     )
+    return this.describeFresh(instanceId, kid, now)
+  }
+
+  /**
+   * Revokes a key (after it leaked): it leaves the JWKS and verifies no token from the commit on,
+   * on this node at once and on the others once they read the change, within a second. Audited.
+   * Revoking a revoked key again changes nothing and writes no event. The key that signs now is
+   * refused (409): rotate with `activateAfterSeconds: 0` first, so another key signs, then revoke.
+   */
+  async revoke(
+    caller: Caller,
+    instanceId: string,
+    kid: string,
+    body: RevokeSigningKeyBody,
+  ): Promise<SigningKey> {
+    const now = this.s.now()
+    await this.s.committer.run(async (unit) => {
+      const trx = unit.trx
+      const rows = await trx
+        .selectFrom('signing_keys')
+        .select(['kid', 'alg', 'activate_at', 'revoked_at'])
+        .where('instance_id', '=', instanceId)
+        .orderBy('activate_at')
+        .orderBy('kid')
+        .execute()
+      const row = rows.find((r) => r.kid === kid)
+      if (!row) throw new NotFound('NotFound', `signing key ${kid} does not exist in instance ${instanceId}`)
+      if (row.revoked_at !== null) return
+      let active: string | undefined
+      for (const r of rows) if (Number(r.activate_at) <= now && r.revoked_at === null) active = r.kid
+      if (active === kid) {
+        throw new Conflict(
+          'Conflict',
+          `signing key ${kid} is the instance's active key, and no other key signs yet: rotate first ` +
+            '(`strongroom signing-key rotate --activate-after 0`, or activateAfterSeconds 0), then revoke it',
+          'kid',
+        )
+      }
+      const updated = await trx
+        .updateTable('signing_keys')
+        .set({ revoked_at: now, revoked_reason: body.reason })
+        .where('instance_id', '=', instanceId)
+        .where('kid', '=', kid)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst()
+      // Revoked by another node a moment ago: its event is the one.
+      if (Number(updated.numUpdatedRows) !== 1) return
+      // Every node forgets its copy of this instance's keys once this commits.
+      unit.changes.record({ kind: 'signing_keys', instanceId, key: instanceId })
+      await unit.audit.append({
+        instanceId,
+        actor: caller.actor,
+        action: 'signing_key.revoke',
+        resource: { type: 'signing_key', id: kid },
+        outcome: 'success',
+        reason: body.reason,
+        details: { alg: row.alg, activateAt: Number(row.activate_at) },
+        request: caller.request,
+      })
+    })
+    return this.describeFresh(instanceId, kid, this.s.now())
+  }
+
+  private async describeFresh(instanceId: string, kid: string, now: number): Promise<SigningKey> {
     const keys = await this.keys(instanceId, true)
     const index = keys.findIndex((k) => k.kid === kid)
-    return describe(keys[index]!, keys[index + 1], now)
+    if (index < 0) throw new Error(`signing key ${kid} of ${instanceId} vanished`)
+    return describe(keys, index, now)
   }
 
   private async insertKey(
@@ -187,10 +295,10 @@ export class SigningKeys {
     return kid
   }
 
-  private async keys(instanceId: string, fresh = false): Promise<LoadedKey[]> {
+  private async keys(instanceId: string, fresh = false, maxAgeMs = CACHE_MS): Promise<KeyRecord[]> {
     const cached = this.cache.get(instanceId)
     const now = this.s.now()
-    if (!fresh && cached && now - cached.loadedAt < CACHE_MS) {
+    if (!fresh && cached && now - cached.loadedAt < maxAgeMs) {
       this.cacheStats.hits++
       return cached.keys
     }
@@ -231,7 +339,19 @@ export class SigningKeys {
    * workload of the instance would be taken for. The private key's seal binds it to this
    * instance and kid, so such a row fails here, and every use of the instance's keys with it.
    */
-  private async load(db: Kysely<Database>, row: SigningKeyTable): Promise<LoadedKey> {
+  private async load(db: Kysely<Database>, row: SigningKeyTable): Promise<KeyRecord> {
+    if (row.revoked_at !== null) {
+      // Never used again: no key material is kept, and the row's plain columns vouch for nothing.
+      this.privateKeys.delete(row.kid)
+      return {
+        kid: row.kid,
+        alg: row.alg,
+        createdAt: Number(row.created_at),
+        activateAt: Number(row.activate_at),
+        revokedAt: Number(row.revoked_at),
+        revokedReason: row.revoked_reason,
+      }
+    }
     let privateKey = this.privateKeys.get(row.kid)
     if (!privateKey) {
       privateKey = this.s.keyring
@@ -262,6 +382,7 @@ export class SigningKeys {
       publicJwk,
       publicKey,
       privateKey: () => sealed,
+      revokedAt: null,
     }
   }
 }
@@ -270,32 +391,64 @@ function binding(instanceId: string, kid: string): Binding {
   return { instanceId, table: 'signing_keys', recordId: kid, field: 'private_key', version: 1 }
 }
 
-/** The key activated last among those already activated. */
-function activeAt(keys: LoadedKey[], now: number): LoadedKey | undefined {
+/**
+ * Whether the key signs, signed or will sign: not revoked before its activation. A key revoked
+ * while it was still to come never signed, so it supersedes no other key.
+ */
+function signs(k: KeyRecord): boolean {
+  return k.revokedAt === null || k.revokedAt > k.activateAt
+}
+
+/** The key activated last among those already activated and not revoked. */
+function activeAt(keys: KeyRecord[], now: number): LoadedKey | undefined {
   let active: LoadedKey | undefined
-  for (const k of keys) if (k.activateAt <= now) active = k
+  for (const k of keys) if (k.activateAt <= now && k.revokedAt === null) active = k
   return active
 }
 
-/** Keys in the JWKS at `now`: the active one, future ones, and superseded ones whose tokens may still be valid. */
-function publishedAt(keys: LoadedKey[], now: number): LoadedKey[] {
+/** The key that took over from `keys[index]`, or will: the next one that signs. */
+function successorOf(keys: KeyRecord[], index: number): KeyRecord | undefined {
+  return keys.slice(index + 1).find(signs)
+}
+
+/**
+ * Keys in the JWKS at `now`: the active one, future ones, and superseded ones whose tokens may
+ * still be valid; never a revoked one.
+ */
+function publishedAt(keys: KeyRecord[], now: number): LoadedKey[] {
   const active = activeAt(keys, now)
-  return keys.filter((k, i) => {
+  return keys.filter((k, i): k is LoadedKey => {
+    if (k.revokedAt !== null) return false
     if (k === active || k.activateAt > now) return true
-    const successor = keys.slice(i + 1).find((n) => n.activateAt <= now)
-    return successor !== undefined && successor.activateAt + MAX_TOKEN_LIFETIME_MS > now
+    const successor = successorOf(keys, i)
+    return (
+      successor !== undefined &&
+      successor.activateAt <= now &&
+      successor.activateAt + MAX_TOKEN_LIFETIME_MS > now
+    )
   })
 }
 
-function describe(k: LoadedKey, next: LoadedKey | undefined, now: number): SigningKey {
+function describe(keys: KeyRecord[], index: number, now: number): SigningKey {
+  const k = keys[index]!
+  const next = signs(k) ? successorOf(keys, index) : undefined
   const retireTime = next ? next.activateAt : null
+  const revoked = k.revokedAt !== null
   return {
     kid: k.kid,
     alg: k.alg,
-    status: k.activateAt > now ? 'next' : retireTime !== null && retireTime <= now ? 'retired' : 'active',
+    status: revoked
+      ? 'revoked'
+      : k.activateAt > now
+        ? 'next'
+        : retireTime !== null && retireTime <= now
+          ? 'retired'
+          : 'active',
     createTime: k.createdAt,
     activateTime: k.activateAt,
     retireTime,
-    unpublishTime: retireTime === null ? null : retireTime + MAX_TOKEN_LIFETIME_MS,
+    unpublishTime: revoked ? k.revokedAt : retireTime === null ? null : retireTime + MAX_TOKEN_LIFETIME_MS,
+    revokedTime: k.revokedAt,
+    revokedReason: k.revokedAt === null ? null : k.revokedReason,
   }
 }

@@ -711,6 +711,15 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await sql`delete from audit_key_marks`.execute(db)
       },
     },
+    '0017_signing_key_revocation': {
+      async up(db: Kysely<unknown>) {
+        // A signing key revoked by an administrator (oauth/signing-keys.ts): unpublished at once
+        // and trusted for no token, whatever its activation says. Set once, never cleared; the
+        // key's other columns still never change.
+        await db.schema.alterTable('signing_keys').addColumn('revoked_at', time).execute()
+        await db.schema.alterTable('signing_keys').addColumn('revoked_reason', 'text').execute()
+      },
+    },
   }
 }
 

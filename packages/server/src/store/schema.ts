@@ -212,6 +212,9 @@ export interface SigningKeyTable {
   created_at: number
   /** From this time on the key signs (until a later key activates); before it, it is only published. */
   activate_at: number
+  /** Set once, when an administrator revokes the key: from then on it is neither published nor trusted. */
+  revoked_at: number | null
+  revoked_reason: string | null
 }
 
 export interface RevokedAccessTokenTable {

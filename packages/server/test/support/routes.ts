@@ -84,4 +84,5 @@ export function concreteUrl(t: TestServer, route: RouteSpec, f: Fixture): string
     .replace(':provider', f.providerId)
     .replace(':applicationKeyId', 'apk_00000000000000000000000000')
     .replace(':federatedCredentialId', 'fc_00000000000000000000000000')
+    .replace(':kid', 'unknown-kid-00000000000000000000000000000000')
 }

@@ -1,13 +1,20 @@
 import { Type } from '@sinclair/typebox'
-import { InstanceId, RotateSigningKeyBody, SigningKey } from '@strongroom/protocol'
+import {
+  InstanceId,
+  RevokeSigningKeyBody,
+  RotateSigningKeyBody,
+  SigningKey,
+  SigningKeyId,
+} from '@strongroom/protocol'
 import { requireInstance } from '../../services/instances/instances.js'
 import type { Services } from '../../services.js'
 import { defineRoute, type RouteSpec } from '../route-table.js'
 
 const K = '/admin/v1/instances/:instanceId/signing-keys'
 const instanceParams = Type.Object({ instanceId: InstanceId }, { additionalProperties: false })
+const keyParams = Type.Object({ instanceId: InstanceId, kid: SigningKeyId }, { additionalProperties: false })
 
-/** Administrators list and rotate the signing keys of an instance's authorization server (`oauth/signing-keys.ts`). */
+/** Administrators list, rotate and revoke the signing keys of an instance's authorization server (`oauth/signing-keys.ts`). */
 export function signingKeyRoutes(s: Services): RouteSpec[] {
   const admin = { auth: 'admin', tag: 'authorization-server' } as const
   return [
@@ -36,6 +43,21 @@ export function signingKeyRoutes(s: Services): RouteSpec[] {
       handler: async ({ caller, params, body }) => {
         await requireInstance(s.store.db, caller, params.instanceId)
         return s.signingKeys.rotate(caller, params.instanceId, body)
+      },
+    }),
+    defineRoute({
+      ...admin,
+      method: 'POST',
+      url: `${K}/:kid/revoke`,
+      operationId: 'revokeSigningKey',
+      summary:
+        'Revoke a signing key that leaked: unpublished at once, every token it signed refused. Not the active key (409: rotate first); again: 200, unchanged',
+      params: keyParams,
+      body: RevokeSigningKeyBody,
+      success: { status: 200, schema: SigningKey },
+      handler: async ({ caller, params, body }) => {
+        await requireInstance(s.store.db, caller, params.instanceId)
+        return s.signingKeys.revoke(caller, params.instanceId, params.kid, body)
       },
     }),
   ]
