@@ -30,7 +30,6 @@ export function toApplicationKey(row: ApplicationKeyTable): ApplicationKey {
   }
 }
 
-/** Registers the public keys an application signs its client assertions with (private_key_jwt). */
 const APPLICATION_KEYS_KID: UniqueIndex = {
   name: 'application_keys_application',
   table: 'application_keys',
@@ -41,6 +40,7 @@ function kidTaken(kid: string): Conflict {
   return new Conflict('Conflict', `the application already has a key with kid ${kid}`, 'kid')
 }
 
+/** Registers the public keys an application signs its client assertions with (private_key_jwt). */
 export async function addApplicationKeys(
   s: Services,
   caller: Caller,

@@ -26,11 +26,6 @@ export function toFederatedCredential(row: FederatedCredentialTable): FederatedC
   }
 }
 
-/**
- * Lets an application authenticate with a token from an external OIDC issuer (a Kubernetes
- * service-account token, a CI job token): matched on issuer, subject and audience, verified with
- * the issuer's keys, from its JWKS URL (fetched and cached) or given here.
- */
 const FEDERATED_CREDENTIALS_NAME: UniqueIndex = {
   name: 'federated_credentials_name',
   table: 'federated_credentials',
@@ -41,6 +36,11 @@ function nameTaken(name: string): Conflict {
   return new Conflict('Conflict', `the application already has a federated credential named ${name}`, 'name')
 }
 
+/**
+ * Lets an application authenticate with a token from an external OIDC issuer (a Kubernetes
+ * service-account token, a CI job token): matched on issuer, subject and audience, verified with
+ * the issuer's keys, from its JWKS URL (fetched and cached) or given here.
+ */
 export async function createFederatedCredential(
   s: Services,
   caller: Caller,
