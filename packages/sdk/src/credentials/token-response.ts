@@ -4,15 +4,15 @@ import { type AccessToken, sealAccessToken } from '../token-cache/access-token.j
 /** How long a token without `expires_in` or `expires_at` is trusted (RFC 6749 makes both optional). */
 const UNKNOWN_LIFETIME_MS = 300_000
 
+/** The longest an access token is taken to live, whatever the token endpoint says. */
+const MAX_LIFETIME_MS = 365 * 24 * 3600 * 1000
+
 /**
  * A token endpoint's success response (RFC 6749 §5.1) as an `AccessToken`. The expiry comes from
  * `expires_in` (seconds, counted from `requestedAt`, when the request was sent, so time in transit
  * only shortens it), or from `expires_at` (epoch seconds, which the IDaaS endpoints add) when that
  * is earlier.
  */
-/** The longest an access token is taken to live, whatever the token endpoint says. */
-const MAX_LIFETIME_MS = 365 * 24 * 3600 * 1000
-
 export function accessTokenFrom(body: unknown, requestedAt: number): AccessToken {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>
   if (typeof b.access_token !== 'string' || b.access_token === '') {

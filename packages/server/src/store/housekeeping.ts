@@ -201,11 +201,6 @@ export async function archiveExpiredAudit(
 }
 
 /**
- * Runs `pruneExpired`, `pruneBoundTokens`, `pruneOciSignatures`, `pruneSharedState` and
- * `pruneConsoleSessions` every `intervalMs` in the background, and `archiveExpiredAudit` when a
- * retention is set (one run at a time); the returned function stops it.
- */
-/**
  * Logs the head (sequence number and hash) of every audit chain that moved since the last round:
  * a record of the chain's end outside the database. Someone who can write the database can cut a
  * chain's tail and roll its head back so that `audit verify` finds nothing amiss; a head logged
@@ -226,6 +221,11 @@ export async function logChangedHeads(
   }
 }
 
+/**
+ * Runs `logChangedHeads`, `pruneExpired`, `pruneBoundTokens`, `pruneOciSignatures`,
+ * `pruneSharedState` and `pruneConsoleSessions` every `intervalMs` in the background, and
+ * `archiveExpiredAudit` when a retention is set (one run at a time); the returned function stops it.
+ */
 export function startHousekeeping(
   s: Pick<Services, 'store' | 'committer' | 'now'>,
   log: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void },
