@@ -166,7 +166,13 @@ export class SharedFailureThrottle implements ClientThrottle, AddressThrottle {
   }
 
   async failed(source: string): Promise<void> {
-    await this.fail(source)
+    const key = sourceKeyOf(this.options, source)
+    try {
+      this.known.adopt(key, await this.spend(key, 'always'))
+    } catch (err) {
+      // Already spent here by `reserve`: counted alone, not a second time.
+      this.outage(err, COUNTED_ALONE)
+    }
   }
 
   async fail(source: string): Promise<boolean> {
@@ -288,4 +294,34 @@ export function failureCounter(throttle: AddressThrottle, address: string) {
     return true
   }
   return { count, beforeAudit }
+}
+
+/** One attempt's reservation of its address's budget (`ClientThrottle.reserve`), settled once. */
+export interface FailureReservation {
+  /** The attempt did not fail: its reservation goes back. */
+  refund(): void
+  /** The attempt failed: its reservation stands, and the cluster's budget hears of it. */
+  failed(): Promise<void>
+}
+
+/** Reserves one failure of `source` before the work (429 when none is left). */
+export async function reserveFailure(
+  throttle: ClientThrottle,
+  source: string,
+  message?: string,
+): Promise<FailureReservation> {
+  const refund = await throttle.reserve(source, message)
+  let settled = false
+  return {
+    refund() {
+      if (settled) return
+      settled = true
+      refund()
+    },
+    async failed() {
+      if (settled) return
+      settled = true
+      await throttle.failed(source)
+    },
+  }
 }

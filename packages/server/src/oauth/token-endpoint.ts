@@ -2,7 +2,12 @@ import type { TokenResponse } from '@strongroom/protocol'
 import { sql } from 'kysely'
 import type { RequestMeta } from '../audit/appender.js'
 import { echo, OAuthError } from '../errors.js'
-import type { AddressThrottle, ClientThrottle } from '../http/shared-failure-throttle.js'
+import {
+  type AddressThrottle,
+  type ClientThrottle,
+  type FailureReservation,
+  reserveFailure,
+} from '../http/shared-failure-throttle.js'
 import { auditBestEffort } from '../services/best-effort.js'
 import type { Services } from '../services.js'
 import { prepare } from '../store/prepared.js'
@@ -51,16 +56,27 @@ export async function handleTokenRequest(
   req: TokenRequest,
 ): Promise<TokenResponse> {
   await requireAuthorizationServer(s, req.instanceId, req.authorizationServerId)
-  await throttles.perAddress.refuseIfExhausted(req.request.sourceIp ?? 'unknown', CLIENT_THROTTLED)
-  const grantType = req.params.get('grant_type')
-  if (grantType === undefined) throw new OAuthError('InvalidParameter', 'grant_type is required')
-  if (grantType !== CLIENT_CREDENTIALS && grantType !== TOKEN_EXCHANGE) {
-    throw new OAuthError(
-      'UnsupportedGrantType',
-      `grant_type ${echo(grantType)} is not supported; use ${CLIENT_CREDENTIALS} or ${TOKEN_EXCHANGE}`,
-    )
+  const reservation = await reserveFailure(
+    throttles.perAddress,
+    req.request.sourceIp ?? 'unknown',
+    CLIENT_THROTTLED,
+  )
+  let app: Awaited<ReturnType<typeof authenticateClient>>
+  try {
+    const grantType = req.params.get('grant_type')
+    if (grantType === undefined) throw new OAuthError('InvalidParameter', 'grant_type is required')
+    if (grantType !== CLIENT_CREDENTIALS && grantType !== TOKEN_EXCHANGE) {
+      throw new OAuthError(
+        'UnsupportedGrantType',
+        `grant_type ${echo(grantType)} is not supported; use ${CLIENT_CREDENTIALS} or ${TOKEN_EXCHANGE}`,
+      )
+    }
+    app = await authenticateClient(s, throttles, req, 'oauth.token', 'token', { reservation })
+  } finally {
+    // Spent only by a failed client authentication (`failed`, which settles it first).
+    reservation.refund()
   }
-  const app = await authenticateClient(s, throttles, req, 'oauth.token', 'token', { addressChecked: true })
+  const grantType = req.params.get('grant_type')!
   const actor = { type: 'application', id: app.id } as const
   const event = {
     instanceId: req.instanceId,
@@ -181,9 +197,11 @@ async function clientCredentials(
 /**
  * Authenticates the client of an OAuth request (token, introspection, revocation): one method,
  * throttled per address and per client id, a failure audited as `action` and answered with the
- * same 401 `invalid_client` whatever went wrong. An exhausted address is refused (429) before any
- * work (`addressChecked`: the caller just did so); a client id's budget refuses (429) only
- * requests whose credentials fail, so no one can lock a client out by knowing its id.
+ * same 401 `invalid_client` whatever went wrong. The address's budget is reserved before any work
+ * (`reservation`: the caller's, when it reserved already), so attempts in flight together cannot
+ * all pass it; a failure keeps its reservation, anything else gives it back. A client id's budget
+ * refuses (429) only requests whose credentials fail, so no one can lock a client out by knowing
+ * its id.
  */
 export async function authenticateClient(
   s: Services,
@@ -191,10 +209,26 @@ export async function authenticateClient(
   req: TokenRequest,
   action: string,
   endpoint: 'token' | 'introspect' | 'revoke',
-  options: { addressChecked?: boolean } = {},
+  options: { reservation?: FailureReservation } = {},
 ): Promise<ApplicationTable & { authMethod: string; clientSecretId: string | null }> {
-  const address = req.request.sourceIp ?? 'unknown'
-  if (options.addressChecked !== true) await throttles.perAddress.refuseIfExhausted(address, CLIENT_THROTTLED)
+  const reservation =
+    options.reservation ??
+    (await reserveFailure(throttles.perAddress, req.request.sourceIp ?? 'unknown', CLIENT_THROTTLED))
+  try {
+    return await authenticateReserved(s, throttles, req, action, endpoint, reservation)
+  } finally {
+    reservation.refund()
+  }
+}
+
+async function authenticateReserved(
+  s: Services,
+  throttles: TokenThrottles,
+  req: TokenRequest,
+  action: string,
+  endpoint: 'token' | 'introspect' | 'revoke',
+  reservation: FailureReservation,
+): Promise<ApplicationTable & { authMethod: string; clientSecretId: string | null }> {
   const fail = async (
     clientId: string,
     method: string,
@@ -202,19 +236,17 @@ export async function authenticateClient(
     detail: string | null,
     applicationId?: string,
   ): Promise<unknown> => {
-    // Failures from a client id this process already knows is throttled are not audited one by
-    // one (asked of this process's copy, never the database): the failure that exhausted it
-    // stands for them, so a flood against a known client id does not fill the audit log.
-    const audited = throttles.perClient.retryAfter(clientId) <= 0
-    await throttles.perAddress.fail(address)
-    let answer: unknown = new OAuthError('InvalidClient', 'client authentication failed')
+    // The address's failure was reserved before the work: it stands now.
+    await reservation.failed()
     try {
-      // Spends one of the client id's failures, or refuses (429) when none is left.
+      // Spends one of the client id's failures, or refuses (429) when none is left. Counted before
+      // the audit: a failure past the client id's budget is not audited one by one (the one that
+      // exhausted it stands for them), however many arrive at once.
       await throttles.perClient.countFailure(clientId, CLIENT_THROTTLED)
     } catch (err) {
-      answer = err
+      return err
     }
-    if (!audited) return answer
+    const answer = new OAuthError('InvalidClient', 'client authentication failed')
     await auditBestEffort(s, {
       instanceId: req.instanceId,
       action,

@@ -95,4 +95,31 @@ describe.each(ENGINES)('address budgets on %s', (engine) => {
     })
     expect(authenticated.statusCode).toBe(401)
   })
+
+  // The OAuth endpoints checked the address's budget before the work and spent it after, and
+  // decided whether to audit before either: 64 bad attempts at once were all audited (a
+  // reviewer's PostgreSQL run: 35 answered 401, all 64 written).
+  it('lets through and audits no more failed client authentications than the budget at the token endpoint', async () => {
+    const address = '198.51.100.77'
+    const attempts = await Promise.all(
+      Array.from({ length: 64 }, (_, i) =>
+        t.app.inject({
+          method: 'POST',
+          url: `/v2/${t.instanceId}/authorizationServer/iauths_system/oauth2/token`,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: `grant_type=client_credentials&client_id=app_nobody${i}&client_secret=srcs_wrong`,
+          remoteAddress: address,
+        }),
+      ),
+    )
+    expect(attempts.filter((a) => a.statusCode === 401)).toHaveLength(3)
+    expect(attempts.filter((a) => a.statusCode === 429)).toHaveLength(61)
+    const events = await t.services.store.db
+      .selectFrom('audit_events')
+      .select('outcome')
+      .where('action', '=', 'oauth.token')
+      .where('source_ip', '=', address)
+      .execute()
+    expect(events).toHaveLength(3)
+  })
 })

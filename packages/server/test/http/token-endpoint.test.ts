@@ -613,7 +613,7 @@ describe.each(ENGINES)('token endpoint on %s', (engine) => {
         request: { requestId: null, sourceIp, userAgent: null },
       })
     await request(secret, '10.0.0.1')
-    expect(asked).toEqual(['address.refuseIfExhausted'])
+    expect(asked).toEqual(['address.reserve'])
     // Failures spend the client id's budget, from any address, and then are refused by it...
     for (const [n, sourceIp] of ['10.0.0.2', '10.0.0.3'].entries()) {
       await expect(request('srcs_wrong', sourceIp), `failure ${n + 1}`).rejects.toMatchObject({
@@ -624,7 +624,7 @@ describe.each(ENGINES)('token endpoint on %s', (engine) => {
     // ...while the client is still served, and its budget still not asked.
     asked.length = 0
     await request(secret, '10.0.0.1')
-    expect(asked).toEqual(['address.refuseIfExhausted'])
+    expect(asked).toEqual(['address.reserve'])
   })
 
   it('serves RFC 8414 metadata at both well-known locations', async () => {
