@@ -94,6 +94,8 @@ interface InstanceKeys {
  */
 export class SigningKeys {
   private readonly cache = new Map<string, InstanceKeys>()
+  /** The read of an instance's keys under way, which callers finding the copy too old join. */
+  private readonly reading = new Map<string, Promise<KeyRecord[]>>()
   /** Bumped for an instance by each change to its keys: a read that started before it is not kept. */
   private readonly generations = new Map<string, number>()
   private epoch = 0
@@ -107,6 +109,7 @@ export class SigningKeys {
       evictAll: () => {
         this.epoch++
         this.cache.clear()
+        this.reading.clear()
       },
     })
   }
@@ -302,6 +305,23 @@ export class SigningKeys {
       this.cacheStats.hits++
       return cached.keys
     }
+    // Requests that find the copy too old together share one read: at each expiry of the
+    // one-second copy, every verification in flight read the table itself.
+    const pending = fresh ? undefined : this.reading.get(instanceId)
+    if (pending) return pending
+    const read = this.read(instanceId, now)
+    if (!fresh) {
+      this.reading.set(instanceId, read)
+      read
+        .finally(() => {
+          if (this.reading.get(instanceId) === read) this.reading.delete(instanceId)
+        })
+        .catch(() => {})
+    }
+    return read
+  }
+
+  private async read(instanceId: string, now: number): Promise<KeyRecord[]> {
     this.cacheStats.misses++
     const generation = this.generationOf(instanceId)
     const rows = await this.s.store.db
@@ -328,6 +348,8 @@ export class SigningKeys {
   /** Another node changed this instance's keys: the next use reads them again. */
   private forget(instanceId: string): void {
     this.cache.delete(instanceId)
+    // A read under way may predate the change: later callers do not join it.
+    this.reading.delete(instanceId)
     this.generations.set(instanceId, (this.generations.get(instanceId) ?? 0) + 1)
   }
 
