@@ -405,15 +405,18 @@ export class Keyring {
       .where('version', '=', version)
       .executeTakeFirst()
     if (!row) throw new IntegrityError(`instance ${instanceId} has no data key version ${version}`)
-    const key = this.unwrapInstanceKey(instanceId, version, row.wrapped)
+    // As for the newest: a version that does not open because the root key was rotated under this
+    // process is 503 (restart with the new key), not a sign of tampering.
+    const key = await this.unwrapNewest(db, instanceId, { version, wrapped: row.wrapped, created_at: 0 })
     this.entry(instanceId).versions.set(version, key)
     return key
   }
 
   /**
-   * Unwraps the newest version to seal under. One that does not open while the database's root
-   * key is no longer this process's was added by `admin rotate-root-key`: from then on this
-   * process seals nothing (what it seals would open with the old root key).
+   * Unwraps a version (the newest, to seal under, or a value's). One that does not open while the
+   * database's root key is no longer this process's was added by `admin rotate-root-key`: from
+   * then on this process seals nothing (what it seals would open with the old root key), and
+   * answers 503 for what it cannot open.
    */
   private async unwrapNewest(db: Kysely<Database>, instanceId: string, row: KeyRow): Promise<Buffer> {
     try {

@@ -95,5 +95,20 @@ describe('data key versions on several nodes (PostgreSQL)', () => {
     const revealed = await reveal(c, node, 'kept')
     expect(revealed.status).toBe(200)
     expect(revealed.body.value).toEqual({ apiKey: 'kept' })
+    // A value sealed under the new version (by a node restarted with the new key) is 503 here,
+    // restart this node, not an IntegrityError that reads as tampering.
+    const binding = {
+      instanceId: c.instanceId,
+      table: 'credential_versions',
+      recordId: 'x',
+      field: 'value',
+      version: 1,
+    }
+    await expect(
+      node.services.keyring.decrypt(node.services.store.db, binding, {
+        ciphertext: Buffer.alloc(48),
+        keyVersion: 2,
+      }),
+    ).rejects.toMatchObject({ code: 'ServiceUnavailable' })
   })
 })
