@@ -237,6 +237,21 @@ describe('operating the server', () => {
     expect(refused.code).toBe(1)
     expect(refused.stderr).toMatch(/data folder .* is writable by everyone \(mode 777\); run: chmod 700/)
     expect(existsSync(join(dataDir, 'strongroom.db'))).toBe(false)
+    expect(existsSync(join(dataDir, 'strongroom.db.serve-lock'))).toBe(false)
+  })
+
+  // A link planted as the lock file had SQLite create its target; a readable lock file let any
+  // local user hold a shared lock that kept the server from starting.
+  it('makes its lock file private and never through a link', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sr-lock-link-'))
+    const target = join(mkdtempSync(join(tmpdir(), 'sr-lock-target-')), 'made-by-server')
+    symlinkSync(target, join(dataDir, 'strongroom.db.serve-lock'))
+    const refused = await runCli(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0'])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/cannot make the server lock .*serve-lock/)
+    expect(existsSync(target)).toBe(false)
+    server = await startServer()
+    expect(statSync(join(server.dataDir, 'strongroom.db.serve-lock')).mode & 0o777).toBe(0o600)
   })
 
   it('serves HTTPS with --tls-cert and --tls-key, trusted with its CA and refused without', async () => {

@@ -1,7 +1,7 @@
 import { runPrimary } from './cluster/primary.js'
 import { loadConfig, type ServeFlags } from './config/config.js'
 import { ConfigError } from './errors.js'
-import { serveAlone } from './server.js'
+import { prepareDataDir, serveAlone } from './server.js'
 import { holdServerLock } from './store/server-lock.js'
 
 /**
@@ -13,6 +13,8 @@ import { holdServerLock } from './store/server-lock.js'
 export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = loadConfig(flags, env)
   const file = config.db.startsWith('sqlite:') ? config.db.slice('sqlite:'.length) : null
+  // The data folder is judged before anything is made in it, the lock included.
+  if (config.dataDir !== null) prepareDataDir(config.dataDir)
   const release = file !== null && file !== ':memory:' ? holdServerLock(file) : null
   try {
     await (config.workers > 1 ? runPrimary(config) : serveAlone(config))

@@ -116,6 +116,12 @@ async function holding<T>(lock: WriteLock | null | undefined, fn: () => Promise<
   }
 }
 
+/** Makes the data folder (0700) if it is missing, and refuses one that others may write. */
+export function prepareDataDir(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  refuseOpenDataDir(dataDir)
+}
+
 /**
  * A data folder anyone may write to (without the sticky bit), or that another user owns, is
  * refused: whoever can write there can put their own root key and database in place, and the
@@ -174,8 +180,7 @@ export async function openServices(
   sharing: Sharing = {},
 ): Promise<OpenedServices> {
   if (config.dataDir !== null) {
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
-    refuseOpenDataDir(config.dataDir)
+    prepareDataDir(config.dataDir)
     refuseMissingDatabase(config.dataDir, config.db)
   }
   const lock = sharing.writeLock

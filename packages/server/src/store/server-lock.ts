@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { closeSync, constants, lstatSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { ConfigError } from '../errors.js'
@@ -18,6 +18,23 @@ import { ConfigError } from '../errors.js'
 export function holdServerLock(file: string): () => void {
   const lockFile = `${file}.serve-lock`
   mkdirSync(dirname(lockFile), { recursive: true, mode: 0o700 })
+  // Made here, private and never through a link, before SQLite opens it: a link planted in its
+  // place would have SQLite create a file elsewhere, and a file others may read lets anyone who
+  // opens it hold a shared lock that keeps the server from starting.
+  try {
+    closeSync(openSync(lockFile, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600))
+    const stat = lstatSync(lockFile)
+    if (!stat.isFile() || (stat.mode & 0o077) !== 0) {
+      throw new ConfigError(
+        `${lockFile} must be a regular file only its owner can read (mode 0600); remove it and start again`,
+      )
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) throw err
+    throw new ConfigError(`cannot make the server lock ${lockFile}: ${(err as Error).message}`, {
+      cause: err,
+    })
+  }
   const lock = new SQLite(lockFile)
   try {
     lock.pragma('busy_timeout = 0')
