@@ -14,10 +14,6 @@ import { FailureThrottle, sourceKeyOf, type ThrottleOptions } from './failure-th
  * per-client budget is, since anyone who knows a client id can spend it.
  */
 export interface ClientThrottle extends AddressThrottle {
-  /** Throws 429 `Throttling.User` with `Retry-After` when `source` must wait before trying again. */
-  refuseIfExhausted(source: string, message?: string): Promise<void>
-  /** Spends one failure; true when this failure exhausted the source (it is throttled from now). */
-  fail(source: string): Promise<boolean>
   /**
    * Reserves one failure of `source` before the work (429 when none is left), so that attempts
    * in flight together cannot all pass a check first: answers the refund, called when the work
@@ -52,8 +48,6 @@ export interface AddressThrottle {
 /** This node's own buckets, for one node alone (the embedded SQLite default). */
 function localThrottle(throttle: FailureThrottle): ClientThrottle {
   return {
-    refuseIfExhausted: async (source, message) => throttle.refuseIfExhausted(source, message),
-    fail: async (source) => throttle.fail(source),
     retryAfter: (source) => throttle.retryAfter(source),
     countFailure: (source, message) => throttle.countFailure(source, message),
     reserve: async (source, message) => throttle.reserve(source, message),
@@ -105,13 +99,12 @@ const OUTAGE_LOG_INTERVAL_MS = 60_000
  * upsert (the bucket refilled for the time that passed, then spent). This process keeps a copy of
  * each bucket it learned is exhausted, and refuses from it without asking the database.
  *
- * Checked before the work (`refuseIfExhausted`), each check reads the bucket (a primary-key read)
- * unless the copy already refuses. Asked once an authentication has failed (`countFailure`, the
- * `AddressThrottle` way), nothing is read before a failure: the failure is one
- * conditional upsert that spends only if a failure is left, so the cluster allows the budget
- * exactly. A process that did not know the source was exhausted has by then audited that failure
- * as any other: a throttled source leaves at most one such event per process each time the
- * process learns it is exhausted (again, once its copy has earned a failure back).
+ * Reserved before the work (`reserve`), each attempt holds one failure of this process's copy
+ * and reads the bucket (a primary-key read) unless the copy already refuses; a failed attempt is
+ * then spent in the database (`failed`). Asked once an authentication has failed (`countFailure`,
+ * the `AddressThrottle` way), nothing is read before a failure: the failure is one conditional
+ * upsert that spends only if a failure is left, so the cluster allows the budget exactly, and
+ * the caller audits the failure only once it was counted.
  *
  * When the database cannot take a failure (an outage, writes refused after a failed sync), this
  * process's copy counts it alone, and a warning says so once a minute at most: the throttle goes
@@ -137,20 +130,10 @@ export class SharedFailureThrottle implements ClientThrottle, AddressThrottle {
     return this.known.retryAfter(sourceKeyOf(this.options, source))
   }
 
-  async refuseIfExhausted(source: string, message?: string): Promise<void> {
-    const key = sourceKeyOf(this.options, source)
-    if (this.known.retryAfter(key) <= 0) {
-      const tokens = await this.stored(key)
-      if (tokens === null || tokens >= 1) return
-      this.known.adopt(key, tokens)
-    }
-    this.refuse(key, message)
-  }
-
   /**
    * Reserved in this process's copy first, in one synchronous step (so the attempts in flight
-   * here are bounded by the budget), then checked against the database's bucket as
-   * `refuseIfExhausted` does; a failure is spent in the database by `failed`.
+   * here are bounded by the budget), then checked against the database's bucket (a primary-key
+   * read, unless the copy already refuses); a failure is spent in the database by `failed`.
    */
   async reserve(source: string, message?: string): Promise<() => void> {
     const key = sourceKeyOf(this.options, source)
@@ -173,19 +156,6 @@ export class SharedFailureThrottle implements ClientThrottle, AddressThrottle {
       // Already spent here by `reserve`: counted alone, not a second time.
       this.outage(err, COUNTED_ALONE)
     }
-  }
-
-  async fail(source: string): Promise<boolean> {
-    const key = sourceKeyOf(this.options, source)
-    let tokens: number
-    try {
-      tokens = await this.spend(key, 'always')
-    } catch (err) {
-      this.outage(err, COUNTED_ALONE)
-      return this.known.fail(key)
-    }
-    this.known.adopt(key, tokens)
-    return tokens < 1
   }
 
   async countFailure(source: string, message?: string): Promise<boolean> {

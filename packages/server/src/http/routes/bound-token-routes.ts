@@ -17,7 +17,7 @@ import { revokeSessionByToken } from '../../services/bound-tokens/revoke-session
 import type { Services } from '../../services.js'
 import { addressKey } from '../address-key.js'
 import { defineRoute, type RouteInput, type RouteSpec, UNAUTHENTICATED_RATE } from '../route-table.js'
-import { clientThrottle } from '../shared-failure-throttle.js'
+import { clientThrottle, reserveFailure } from '../shared-failure-throttle.js'
 
 const B = '/v2/:instanceId'
 const instanceParams = Type.Object({ instanceId: InstanceId }, { additionalProperties: false })
@@ -51,20 +51,17 @@ export function boundTokenRoutes(s: Services): RouteSpec[] {
   const selfAuthenticated =
     <T>(run: (instanceId: string, req: SessionRequest) => Promise<T>) =>
     async (input: SessionInput): Promise<T> => {
-      const source = input.request.ip
       // Reserved before the work, not checked: attempts in flight at once each hold one of the
       // budget's failures, so a burst of them cannot all pass and be audited one by one.
-      const refund = await failures.reserve(source)
-      let result: T
+      const reservation = await reserveFailure(failures, input.request.ip)
       try {
-        result = await run(input.params.instanceId, sessionRequest(input))
+        return await run(input.params.instanceId, sessionRequest(input))
       } catch (err) {
-        if (isAuthenticationFailure(err)) await failures.failed(source)
-        else refund()
+        if (isAuthenticationFailure(err)) await reservation.failed()
         throw err
+      } finally {
+        reservation.refund()
       }
-      refund()
-      return result
     }
   const pam = { tag: 'pam', params: instanceParams, method: 'POST' } as const
   return [
