@@ -51,14 +51,16 @@
  *
  * Several nodes on one PostgreSQL (bench/nodes.mjs, issue 16), NOT in the default run: `--nodes`
  * adds them, or `--only nodes-obtain-credential,nodes-token-client-secret-post` picks them. Each
- * measures ObtainCredential or the token endpoint (client_secret_post) on one node, then on three
+ * measures ObtainCredential (on one instance, and spread over four: each batch then holds four
+ * chain heads, where PostgreSQL nodes once deadlocked) or the token endpoint (client_secret_post)
+ * on one node, then on three
  * sharing one throwaway PostgreSQL (the generator's connections spread over the three nodes' ports,
  * no load balancer), and reports both with their ratio to the ceiling, the ratio three ÷ one, the
  * CPU of each node, of PostgreSQL's processes and of the generator, each loaded node's group
  * committer (from its metrics), what PostgreSQL's backends were doing (sampled from
  * pg_stat_activity and pg_locks) and a one-line `reading` of what limited the figure. They need
- * PostgreSQL installed, and add 6 runs of warm-up + measured time (each pair follows an unmeasured
- * run warming all three nodes alike) and ~5 s of start-up: ~80 s by default, which takes the
+ * PostgreSQL installed, and add 9 runs of warm-up + measured time (each pair follows an unmeasured
+ * run warming all three nodes alike) and ~5 s of start-up: ~120 s by default, which takes the
  * default run past 3 minutes. The JSON's `nodes` says when they were not run.
  *
  * One worker vs two (`serve --workers N`, node:cluster, on SQLite: bench/workers.mjs), NOT in the
@@ -81,7 +83,7 @@
  *
  * Default runtime: 2 s warm-up + 10 s measured per figure, 12 figures (the ceiling twice, strongroom's
  * token figure twice around oidc-provider's), the SDK's 22 s, plus a server start and setup per
- * scenario: about 180 s (≈ 260 s with `--nodes`, ≈ 330 s with `--workers`). `--quick`: 1 s + 3 s.
+ * scenario: about 180 s (≈ 300 s with `--nodes`, ≈ 330 s with `--workers`). `--quick`: 1 s + 3 s.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -154,7 +156,7 @@ if (flags.help) {
       '  --warmup S        discarded warm-up seconds per figure',
       '  --connections N   concurrent keep-alive connections (default 50)',
       '  --processes N     load-generator processes sharing the connections (default 1)',
-      '  --nodes           also 1 node vs 3 nodes on one PostgreSQL (not in the default run: ~80 s more)',
+      '  --nodes           also 1 node vs 3 nodes on one PostgreSQL (not in the default run: ~120 s more)',
       '  --workers         also serve --workers 1 vs 2 on SQLite (not in the default run: ~250 s more)',
       '  --scale           also the cost as data grows (bench/scale.mjs; not in the default run: slow)',
       `  --only ID,…       only these scenarios (${ALL_IDS.join(', ')}); the ceiling always runs, and`,
@@ -601,7 +603,7 @@ const report = {
   ...(sdkResult ? { sdk: roundNumbers(sdkResult) } : {}),
   nodes: nodesResult ?? {
     notRun:
-      'one node vs three nodes on one PostgreSQL is not in the default run (about 80 s more): ' +
+      'one node vs three nodes on one PostgreSQL is not in the default run (about 120 s more): ' +
       `--nodes adds it, --only ${NODES_SCENARIOS.map((s) => s.id).join(',')} picks it`,
   },
   workers: workersResult ?? {

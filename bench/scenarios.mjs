@@ -35,6 +35,9 @@ import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign } 
 /** How many credentials the per-credential scenarios spread their requests over. */
 const SPREAD = 50
 
+/** How many instances `OBTAIN_ACROSS_INSTANCES` spreads its requests over. */
+const INSTANCES = 4
+
 /** The scope both token endpoints' figures ask for: strongroom's and its peer's. */
 export const TOKEN_SCOPE = 'urn:cloud:idaas:pam|credential:obtain'
 
@@ -253,9 +256,51 @@ async function expectEdDsaJwt(target, state) {
  * @property {string} scenario the `SCENARIOS` entry whose setup and requests it uses
  */
 
+/**
+ * Not in `SCENARIOS` (the single-node run has nothing to learn from it): ObtainCredential spread
+ * over several instances, so each batch of audit events touches several instances' chain heads.
+ * With one instance a node's batch takes one head lock; with several, two nodes' batches take
+ * several each, which is what deadlocked PostgreSQL nodes before the heads were locked in order
+ * (the 2026-12-07 note: about 7 audited units a second with four busy instances on two nodes).
+ * @type {Scenario}
+ */
+export const OBTAIN_ACROSS_INSTANCES = {
+  id: 'obtain-credential-instances',
+  name: `ObtainCredential spread over ${INSTANCES} instances (one workload and its credentials in each)`,
+  server: 'strongroom',
+  expectStatus: 200,
+  setup: async (target) => {
+    /** @type {{ identifiers: string[], accessToken: string, obtainPath: string }[]} */
+    const workloads = []
+    for (let i = 0; i < INSTANCES; i++) {
+      const response = await fetch(`${target.baseUrl}/admin/v1/instances`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${target.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `bench-${i}-${randomBytes(4).toString('hex')}` }),
+      })
+      const text = await response.text()
+      if (response.status !== 201)
+        throw new Error(`POST /admin/v1/instances: HTTP ${response.status}: ${text.slice(0, 300)}`)
+      workloads.push(await createObtainingWorkload({ ...target, instanceId: JSON.parse(text).instanceId }))
+    }
+    return { workloads }
+  },
+  request: (state, seq) => {
+    const workload = state.workloads[seq % state.workloads.length]
+    const identifier =
+      workload.identifiers[Math.floor(seq / state.workloads.length) % workload.identifiers.length]
+    return {
+      method: 'GET',
+      path: `${workload.obtainPath}?credentialIdentifier=${encodeURIComponent(identifier)}`,
+      headers: { authorization: `Bearer ${workload.accessToken}` },
+    }
+  },
+}
+
 /** @type {NodesScenario[]} */
 export const NODES_SCENARIOS = [
   { id: 'nodes-obtain-credential', scenario: 'obtain-credential' },
+  { id: 'nodes-obtain-credential-instances', scenario: 'obtain-credential-instances' },
   { id: 'nodes-token-client-secret-post', scenario: 'token-client-secret-post' },
 ]
 
@@ -585,7 +630,7 @@ async function createCredentials(target, prefix, count) {
  * @returns {Scenario}
  */
 export function scenarioById(id) {
-  const found = [CEILING, OIDC_PROVIDER_PEER, ...SCENARIOS].find((s) => s.id === id)
+  const found = [CEILING, OIDC_PROVIDER_PEER, OBTAIN_ACROSS_INSTANCES, ...SCENARIOS].find((s) => s.id === id)
   if (!found) throw new Error(`no scenario ${id}`)
   return found
 }
