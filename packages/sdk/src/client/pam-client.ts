@@ -339,7 +339,9 @@ export class PamClient implements AsyncDisposable {
    * The SSH private key of a privileged account (strongroom: ObtainSshKey): as stored, with its
    * passphrase, or with `decrypt: true` unencrypted, as PKCS#8 PEM or (`format: 'openssh'`) as an
    * OpenSSH key, which every `ssh -i` reads. `key` and `passphrase` are getters and print as
-   * `[REDACTED]`; the public key, fingerprint and file name are plain. Rejects as
+   * `[REDACTED]`; the public key, fingerprint and file name are plain (the file name is a plain
+   * name: an answer whose `fileName` holds a folder or a control character is a `ServerError`,
+   * so writing the key under it stays in the folder you choose). Rejects as
    * {@link getPassword} does, with `SshKeyNotSetError` for an account without a key and
    * `SshKeyNotSupportedError` for a `decrypt` the server cannot do; `format` without `decrypt: true`
    * is a `TypeError`.

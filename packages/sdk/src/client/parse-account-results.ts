@@ -39,6 +39,19 @@ export function parseObtainedPassword(action: string, body: unknown): ObtainedPa
   )
 }
 
+/**
+ * The key's usual file name as the server stores it: a plain name, never a path. A server (or a
+ * database row) answering `../x` or `/etc/x` would otherwise choose where a caller who writes
+ * the key under `fileName` puts it.
+ */
+function plainFileName(action: string, fileName: string | undefined): string | null {
+  if (fileName === undefined) return null
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+  if (fileName === '.' || fileName === '..' || fileName.length > 255 || /[/\\\x00-\x1f\x7f]/.test(fileName))
+    throw new ServerError(`${action} answered with an unexpected body: fileName is not a plain file name`)
+  return fileName
+}
+
 export function parseSshKey(action: string, body: unknown): SshKey {
   const r = new ResponseReader(action, body)
   const decrypted = r.boolean('decrypted')
@@ -53,7 +66,7 @@ export function parseSshKey(action: string, body: unknown): SshKey {
       decrypted,
       // A server that predates `format` answers decrypted keys as PEM only.
       format: decrypted ? (format ?? 'pem') : null,
-      fileName: r.optionalString('fileName') ?? null,
+      fileName: plainFileName(action, r.optionalString('fileName')),
       keyType: r.string('keyType'),
       fingerprint: r.string('fingerprint'),
       publicKey: r.string('publicKey'),

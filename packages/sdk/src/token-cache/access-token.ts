@@ -49,6 +49,15 @@ function printable(token: AccessToken, forPeople: boolean): Record<string, unkno
 }
 
 /**
+ * Whether `value` can be sent as a token in an `Authorization` header: visible ASCII only (RFC
+ * 6750's b64token is narrower; this is what a header can carry). A line break or NUL would make
+ * the platform's `Headers` throw an error that quotes the whole header, token included.
+ */
+export function isTokenText(value: string): boolean {
+  return /^[\x21-\x7e]+$/.test(value)
+}
+
+/**
  * Checks what `fetchToken` resolved with and copies it into a frozen token whose `inspect` and
  * `toJSON` hide the secret. Only the known fields are kept, so nothing unknown (a refresh token, say)
  * can leak through printing.
@@ -61,6 +70,11 @@ export function sealAccessToken(value: unknown): AccessToken {
   const { accessToken, expiresAt, tokenType, scope } = candidate
   if (typeof accessToken !== 'string' || accessToken.length === 0) {
     throw new CredentialProviderError('fetchToken resolved with no accessToken (a non-empty string)')
+  }
+  if (!isTokenText(accessToken)) {
+    throw new CredentialProviderError(
+      'fetchToken resolved with an accessToken a header cannot carry (visible ASCII only; it is not shown)',
+    )
   }
   if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) {
     throw new CredentialProviderError('fetchToken resolved with no expiresAt (a finite number of epoch ms)')

@@ -313,9 +313,12 @@ export class TokenCache implements AsyncDisposable, Disposable {
 const MIN_BACKGROUND_REFRESH_MS = 5_000
 
 function expiredOnArrival(expiresAt: number, receivedAt: number): CredentialProviderError {
-  // Epoch seconds where milliseconds belong is the likely mistake: name it.
+  // Epoch seconds where milliseconds belong is the likely mistake: name it, when the figure is one
+  // (seconds stay below 1e11 until the year 5138; milliseconds passed it in 1973).
   const hint =
-    expiresAt * 1000 > receivedAt ? ': expiresAt looks like epoch seconds, it must be epoch milliseconds' : ''
+    expiresAt < 1e11 && expiresAt * 1000 > receivedAt
+      ? ': expiresAt looks like epoch seconds, it must be epoch milliseconds'
+      : ''
   return new CredentialProviderError(
     `fetchToken resolved with a token that expired ${receivedAt - expiresAt} ms before it arrived${hint}`,
   )

@@ -3,13 +3,16 @@
 import { inspect } from 'node:util'
 import { describe, expect, it, vi } from 'vitest'
 import { boundFetch } from '../../src/bound-tokens/bound-fetch.js'
+import { parseScopedToken, parseSessionToken } from '../../src/bound-tokens/parse-bound-token.js'
 import { warnIfPlainHttp } from '../../src/config/endpoint-url.js'
+import { tokenEndpointCall } from '../../src/credentials/token-endpoint-call.js'
 import { accessTokenFrom } from '../../src/credentials/token-response.js'
-import { ServerError } from '../../src/errors.js'
+import { AuthenticationError, CredentialProviderError, ServerError } from '../../src/errors.js'
 import { createHttpClient } from '../../src/http/http-client.js'
 import { createProofKey } from '../../src/proof/proof-key.js'
 import { AWS_ROLE, awsAnswer, cloudClient } from '../cloud/cloud-fixtures.js'
-import { accountSummary } from './account-fixtures.js'
+import { sealAccessToken } from '../../src/token-cache/access-token.js'
+import { accountSummary, obtainedSshKey } from './account-fixtures.js'
 import { clientWith, rejectionOf } from './support.js'
 
 describe('answers a hostile server could give', () => {
@@ -149,5 +152,132 @@ describe('answers a hostile server could give', () => {
     const token = accessTokenFrom({ access_token: 'at', expires_in: 1e13 }, requestedAt)
     expect(token.expiresAt).toBe(requestedAt + 365 * 24 * 3600 * 1000)
     expect(() => inspect(token)).not.toThrow()
+  })
+
+  it('refuses an SSH key whose fileName is a path, so a caller writing it there stays in its folder', async () => {
+    for (const fileName of ['../escaped', '/etc/cron.d/x', 'a\\b', '.', '..', 'id\nkey']) {
+      const { client } = clientWith(() => Response.json(obtainedSshKey({ fileName })))
+      const refused = await rejectionOf(client.getSshKey('web-01/deploy'))
+      expect(refused, fileName).toBeInstanceOf(ServerError)
+      expect((refused as Error).message).toMatch(/fileName is not a plain file name/)
+      await client.close()
+    }
+    const { client } = clientWith(() => Response.json(obtainedSshKey({ fileName: 'id_ed25519.deploy' })))
+    expect((await client.getSshKey('web-01/deploy')).fileName).toBe('id_ed25519.deploy')
+    await client.close()
+  })
+
+  it('does not send a client assertion again after a 502 or 504: its jti was spent if it got through', async () => {
+    for (const status of [502, 504]) {
+      const forms: string[] = []
+      let answers: number[] = []
+      const http = createHttpClient({
+        sleep: async () => {},
+        fetch: async (_url: string, init: RequestInit) => {
+          forms.push(String(init.body))
+          return Response.json({ ok: true }, { status: answers.shift() ?? 200 })
+        },
+      })
+      const call = tokenEndpointCall(http, 'https://pam.example.test/token')
+      answers = [status]
+      const assertion = new URLSearchParams({ grant_type: 'client_credentials', client_assertion: 'a.b.c' })
+      await expect(call(assertion, {})).rejects.toMatchObject({ status })
+      expect(forms).toEqual([assertion.toString()])
+      // A client secret is not spent by being sent: the same request goes again.
+      forms.length = 0
+      answers = [status]
+      const secret = new URLSearchParams({ grant_type: 'client_credentials', client_secret: 's' })
+      await expect(call(secret, {})).resolves.toEqual({ ok: true })
+      expect(forms).toEqual([secret.toString(), secret.toString()])
+    }
+  })
+
+  it('counts a token from expires_in, so a client clock ahead of the server does not expire it on arrival', () => {
+    const requestedAt = Date.UTC(2026, 0, 1)
+    // The client's clock is an hour ahead: by it, the server's expires_at is already past.
+    const serverNow = requestedAt / 1000 - 3600
+    const token = accessTokenFrom(
+      { access_token: 'at', expires_in: 600, expires_at: serverNow + 600 },
+      requestedAt,
+    )
+    expect(token.expiresAt).toBe(requestedAt + 600_000)
+    // expires_at alone still counts.
+    const alone = accessTokenFrom({ access_token: 'at', expires_at: requestedAt / 1000 + 900 }, requestedAt)
+    expect(alone.expiresAt).toBe(requestedAt + 900_000)
+  })
+
+  it('refuses a token the server says has already expired, rather than keep it five minutes', () => {
+    for (const expiresIn of [0, -30]) {
+      const refuse = () => accessTokenFrom({ access_token: 'at', expires_in: expiresIn }, Date.now())
+      expect(refuse).toThrow(AuthenticationError)
+      expect(refuse).toThrow(`already expired (expires_in ${expiresIn})`)
+    }
+  })
+
+  it('refuses a token a header cannot carry without quoting it, wherever it comes from', async () => {
+    const secret = 'canary-token-9d1f'
+    for (const bad of [`${secret}\r\nx-injected: 1`, `${secret}\u0000`, `${secret} two`, `${secret}é`]) {
+      const refusals = [
+        () => accessTokenFrom({ access_token: bad, expires_in: 60 }, Date.now()),
+        () => sealAccessToken({ accessToken: bad, expiresAt: Date.now() + 60_000 }),
+      ]
+      const [fromEndpoint, fromProvider] = refusals.map((refuse) => {
+        try {
+          refuse()
+        } catch (error) {
+          return error as Error
+        }
+        throw new Error('not refused')
+      })
+      expect(fromEndpoint).toBeInstanceOf(AuthenticationError)
+      expect(fromProvider).toBeInstanceOf(CredentialProviderError)
+      for (const error of [fromEndpoint!, fromProvider!]) expect(inspect(error)).not.toContain(secret)
+    }
+    const key = await createProofKey()
+    const body = {
+      accessToken: 'canary\nbound',
+      tokenType: 'DPoP',
+      scope: 's',
+      expiresIn: 900,
+      expirationTime: 1_900_000_900_000,
+      jkt: key.thumbprint,
+      tokenId: 't',
+      sessionId: 'sess_01',
+      sessionExpirationTime: 1_900_001_800_000,
+    }
+    for (const parse of [parseScopedToken, parseSessionToken]) {
+      let refused: unknown
+      try {
+        parse('CreateScopedToken', body, key)
+      } catch (error) {
+        refused = error
+      }
+      expect(refused).toBeInstanceOf(ServerError)
+      expect(inspect(refused)).not.toContain('canary')
+    }
+  })
+
+  it('stops a listing whose pages stay empty but never end', async () => {
+    // Past 1,000 requests the fake gives up, so that a regression fails this test, not the heap.
+    const endless = clientWith((_request, index) =>
+      index < 1000
+        ? Response.json({ entities: [], nextToken: `next-${index}`, maxResults: 100, totalCount: 0 })
+        : Response.json({ Code: 'Gone', Message: 'the fake stopped answering' }, { status: 400 }),
+    )
+    const tokens: unknown[] = []
+    const refused = await rejectionOf(
+      (async () => {
+        for await (const token of endless.client.listAllAuthenticationTokens({
+          consumerId: 'app_demo',
+          credentialProviderIdentifier: 'demo-jwt',
+        }))
+          tokens.push(token)
+      })(),
+    )
+    expect(refused).toBeInstanceOf(ServerError)
+    expect((refused as Error).message).toMatch(/100 empty pages in a row/)
+    expect(endless.fake.requests).toHaveLength(100)
+    expect(tokens).toEqual([])
+    await endless.client.close()
   })
 })
