@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import { AuditEventPage, AuditQuery, AuditVerifyResult, InstanceId } from '@strongroom/protocol'
 import { queryAuditEvents } from '../../audit/query.js'
-import { verifyChain } from '../../audit/verify.js'
+import { verifyChainOnce } from '../../audit/verify.js'
 import { Forbidden } from '../../errors.js'
 import { requireInstance } from '../../services/instances/instances.js'
 import { type Caller, type Services, SYSTEM_CHAIN } from '../../services.js'
@@ -49,7 +49,7 @@ export function auditRoutes(s: Services): RouteSpec[] {
       params: chainParams,
       success: { status: 200, schema: AuditVerifyResult },
       handler: async ({ caller, params }) =>
-        verifyChain(s.store.db, await requireChain(s, caller, params.instanceId)),
+        verifyChainOnce(s.store.db, await requireChain(s, caller, params.instanceId)),
     }),
   ]
 }
