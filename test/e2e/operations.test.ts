@@ -230,6 +230,27 @@ describe('operating the server', () => {
 
   // A world-writable data folder was accepted: whoever may write there can put their own root
   // key and database in place.
+  // Found by a reviewer: SIGHUP (a closed terminal, or a `kill -HUP` meant as a reload) ended the
+  // server on the spot, requests in flight cut, with no line in its log.
+  it('drains and stops on SIGHUP as on SIGTERM, alone and with workers', async () => {
+    for (const args of [[], ['--workers', '2']]) {
+      server = await startServer({ args })
+      const exited = new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (server!.exitCode !== null || server!.signalCode !== null) {
+            clearInterval(poll)
+            resolve()
+          }
+        }, 50)
+      })
+      process.kill(server.pid, 'SIGHUP')
+      await exited
+      expect(server.signalCode).toBeNull()
+      expect(server.exitCode).toBe(0)
+      expect(server.logs()).toMatch(/"reason":"SIGHUP".*shutting down/)
+    }
+  }, 60_000)
+
   it('refuses a data folder writable by everyone', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'sr-open-dir-'))
     chmodSync(dataDir, 0o777)

@@ -269,6 +269,67 @@ describe('serve --workers', () => {
     expect(server.exitCode).toBe(0)
   }, 60_000)
 
+  // Found by a reviewer: a worker stopped (SIGSTOP, a debugger) while it held the SQLite write
+  // lock held every other worker's writes for good, and the connections handed to a stopped
+  // worker hung; the primary only logged a warning every 10 s.
+  it('kills a worker that stops answering, starts another, and the writes go on', async () => {
+    server = await startServer({ args: ['--workers', '2'], env: { STRONGROOM_WORKER_WATCHDOG_MS: '2000' } })
+    const token = await server.adminToken()
+    const { defaultInstanceId } = await whoami(server, token)
+    const load = writeLoad(server, token, defaultInstanceId, 30, 'stuck', 20_000)
+    await waitFor(() => load.answered() >= 200, 60_000)
+    const victim = workerPids(server).get(1)!
+    process.kill(victim, 'SIGSTOP')
+    const atStop = load.answered()
+    await waitFor(
+      () =>
+        /worker 1 has (held the database's write lock|not answered) for \d+ s.*: killing it/.test(
+          server!.logs(),
+        ),
+      15_000,
+    )
+    await waitFor(() => !alive(victim), 5_000)
+    await waitFor(() => /worker 1 has .* and was killed; starting another/.test(server!.logs()), 5_000)
+    // Writes go on through the other worker, then through both again.
+    await waitFor(() => load.answered() >= atStop + 200, 30_000)
+    await waitFor(() => workerPids(server!).get(1) !== victim, 20_000)
+    await load.stop()
+    // Only the connections the stopped worker held were cut; nothing was refused.
+    expect(load.outcomes.filter((o) => o.status !== 201 && o.status !== 0)).toEqual([])
+    const acknowledged = load.outcomes.filter((o) => o.status === 201).map((o) => o.identifier)
+    const present = await allIdentifiers(server)
+    expect(acknowledged.filter((id) => !present.has(id))).toEqual([])
+    await verifyChain(server, token)
+  }, 120_000)
+
+  // Found by a reviewer: with its primary killed, a stopped worker stayed (node:cluster ends a
+  // worker only when its event loop runs), holding the database's write lock; a new server on the
+  // same folder started, answered every write with an error and called itself ready.
+  it('refuses to start while a worker of a killed primary still runs on the database, naming it', async () => {
+    server = await startServer({ args: ['--workers', '2'] })
+    const dataDir = server.dataDir
+    const orphan = workerPids(server).get(1)!
+    const other = workerPids(server).get(0)!
+    process.kill(orphan, 'SIGSTOP')
+    try {
+      await server.kill9()
+      await waitFor(() => !alive(other), 10_000)
+      expect(alive(orphan)).toBe(true)
+      const refused = await runCli(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0'])
+      expect(refused.code).toBe(1)
+      expect(refused.stderr).toMatch(
+        new RegExp(
+          `workers of an earlier strongroom server still run on .*: process ${orphan}\\).*kill -CONT`,
+        ),
+      )
+    } finally {
+      process.kill(orphan, 'SIGKILL')
+    }
+    await waitFor(() => !alive(orphan), 5_000)
+    server = await startServer({ dataDir, args: ['--workers', '2'] })
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
+  }, 90_000)
+
   it('the primary killed with SIGKILL under 100 writers takes its workers along and loses no acknowledged write', async () => {
     server = await startServer({ args: ['--workers', '2'] })
     const token = await server.adminToken()

@@ -7,7 +7,7 @@ import { holdServerLock } from './store/server-lock.js'
 /**
  * `strongroom serve`: one process, or with `workers` above 1 a primary that bootstraps, then
  * forks that many worker processes sharing its listener and the database (cluster/primary.ts).
- * Either way it runs until SIGTERM or SIGINT and shuts down gracefully; a second signal during
+ * Either way it runs until SIGTERM, SIGINT or SIGHUP and shuts down gracefully; a second signal during
  * the drain exits at once.
  */
 export async function serve(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Promise<void> {

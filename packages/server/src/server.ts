@@ -380,7 +380,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 }
 
 /**
- * `strongroom serve` of one process: starts, then runs until SIGTERM or SIGINT and shuts down
+ * `strongroom serve` of one process: starts, then runs until SIGTERM, SIGINT or SIGHUP and shuts down
  * gracefully (serve.ts chooses between this and a primary with workers).
  */
 export async function serveAlone(config: Config): Promise<void> {
@@ -388,7 +388,13 @@ export async function serveAlone(config: Config): Promise<void> {
 }
 
 /**
- * Runs `server` until SIGTERM or SIGINT, or until `onStopRequest` hands over a reason (a worker's
+ * The signals that drain and stop a server. SIGHUP (a closed terminal; a `kill -HUP` meant as a
+ * reload, which there is none of) would otherwise end the process on the spot, requests in flight.
+ */
+export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const
+
+/**
+ * Runs `server` until SIGTERM, SIGINT or SIGHUP, or until `onStopRequest` hands over a reason (a worker's
  * primary asks it to stop), then shuts it down gracefully. A second signal during the drain exits
  * at once.
  */
@@ -399,8 +405,7 @@ export function untilStopped(
   return new Promise<void>((resolve) => {
     let stopping = false
     const stop = (reason: string, signal?: NodeJS.Signals) => {
-      process.off('SIGTERM', onSignal)
-      process.off('SIGINT', onSignal)
+      for (const name of STOP_SIGNALS) process.off(name, onSignal)
       if (signal) process.once(signal, () => process.exit(130))
       if (stopping) return
       stopping = true
@@ -415,8 +420,7 @@ export function untilStopped(
       )
     }
     const onSignal = (signal: NodeJS.Signals) => stop(signal, signal)
-    process.on('SIGTERM', onSignal)
-    process.on('SIGINT', onSignal)
+    for (const name of STOP_SIGNALS) process.on(name, onSignal)
     onStopRequest?.((reason) => stop(reason))
   })
 }

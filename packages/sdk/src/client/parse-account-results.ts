@@ -46,7 +46,6 @@ export function parseObtainedPassword(action: string, body: unknown): ObtainedPa
  */
 function plainFileName(action: string, fileName: string | undefined): string | null {
   if (fileName === undefined) return null
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
   if (fileName === '.' || fileName === '..' || fileName.length > 255 || /[/\\\x00-\x1f\x7f]/.test(fileName))
     throw new ServerError(`${action} answered with an unexpected body: fileName is not a plain file name`)
   return fileName

@@ -18,6 +18,8 @@ export type ToWorker =
   | { sr: 'expose'; id: number }
   /** The whole server's metrics, answering this worker's `gather` number `id`. */
   | { sr: 'gathered'; id: number; text: string }
+  /** Answer `pong` with `id`: the primary's watchdog, which kills a worker that stops answering. */
+  | { sr: 'ping'; id: number }
 
 export type ToPrimary =
   /** The worker listens for messages: a message sent before that would be lost. */
@@ -29,6 +31,7 @@ export type ToPrimary =
   | { sr: 'exposition'; id: number; text: string }
   /** Asks for every worker's metrics, merged. */
   | { sr: 'gather'; id: number }
+  | { sr: 'pong'; id: number }
 
 /** Whether an IPC message is one of ours: the cluster module sends its own on the same channel. */
 export function isOurs<T extends ToWorker | ToPrimary>(message: unknown): message is T {

@@ -6,7 +6,7 @@ import type { Config } from '../config/config.js'
 import { ConfigError, ServiceUnavailable } from '../errors.js'
 import { LogDestination } from '../http/log-destination.js'
 import { type MetricsListener, startMetricsListener } from '../metrics/metrics-listener.js'
-import { banner, closeServices, listeningUrl, openServices } from '../server.js'
+import { banner, closeServices, listeningUrl, openServices, STOP_SIGNALS } from '../server.js'
 import { isOurs, type ToPrimary, type ToWorker } from './messages.js'
 import { mergeExpositions } from './metrics.js'
 import { Restarts } from './restarts.js'
@@ -14,8 +14,6 @@ import { LockQueue } from './write-lock.js'
 
 /** How long the primary waits for each worker's metrics when it gathers them. */
 const EXPOSE_TIMEOUT_MS = 2_000
-/** How often the primary looks whether a worker has held the write lock too long, and the longest it should. */
-const LOCK_CHECK_MS = 10_000
 /** How long workers have to drain on shutdown (each drains for 10 s at most) before they are killed. */
 const STOP_TIMEOUT_MS = 30_000
 
@@ -26,6 +24,10 @@ interface Slot {
   worker: Worker | null
   readonly restarts: Restarts
   restartTimer: NodeJS.Timeout | null
+  /** When its worker last answered a ping (or listened); null until it listens. */
+  answeredAt: number | null
+  /** Why the watchdog killed its worker, for the log line of its exit. */
+  killedFor: string | null
 }
 
 /**
@@ -43,7 +45,11 @@ interface Slot {
  *   failed;
  * - a sync of the SQLite file that fails in one worker is final for all (store/connect.ts,
  *   `failShared`): the primary tells the others, and every worker started after;
- * - SIGTERM or SIGINT asks every worker to drain and waits for them; a second signal kills them.
+ * - a serving worker that stops answering its pings for `workerWatchdogMs` (its event loop blocked,
+ *   the process stopped), or holds the SQLite write lock that long, is killed (SIGKILL: SQLite
+ *   rolls its open batch back, nothing acknowledged is in it) and started again: otherwise one
+ *   stopped worker held every other worker's writes, and the connections handed to it, for good;
+ * - SIGTERM, SIGINT or SIGHUP asks every worker to drain and waits for them; a second signal kills them.
  * It answers no request itself and holds no write: a worker that dies takes nothing acknowledged
  * with it, and the primary's death ends the workers (the cluster module exits them).
  */
@@ -71,25 +77,56 @@ export async function runPrimary(config: Config): Promise<void> {
     worker: null,
     restarts: new Restarts(),
     restartTimer: null,
+    answeredAt: null,
+    killedFor: null,
   }))
   /** The code of the first failed sync of the SQLite file, by any worker. */
   let syncFailed: string | null = null
-  // A batch holds the lock for milliseconds: a holder that keeps it is stuck (SIGSTOP, a
-  // debugger) or runs a very long batch, and every other worker's writes wait meanwhile.
-  const lockCheck = locks
-    ? setInterval(() => {
-        const held = locks.heldFor()
-        if (held < LOCK_CHECK_MS) return
-        const holder = slots.find((s) => s.worker?.id === locks.heldBy)
+  const watchdogMs = config.workerWatchdogMs
+  /** `slot`'s worker is stuck: killed, and its exit (which starts another) says why. */
+  const killStuck = (slot: Slot, why: string) => {
+    if (!slot.worker || slot.killedFor !== null) return
+    slot.killedFor = why
+    log('error', `worker ${slot.index} ${why}: killing it, another starts`, { worker: slot.index })
+    slot.worker.kill('SIGKILL')
+  }
+  let lockWarned = false
+  let nextPing = 0
+  // Each tick: the write lock's holder (a batch holds it for milliseconds: one that keeps it is
+  // stuck, SIGSTOP or a debugger, or runs a very long batch, and every other worker's writes
+  // wait), then every serving worker's last answer, then a new ping.
+  const watchdog = setInterval(
+    () => {
+      if (!serving || stopping) return
+      const held = locks?.heldFor() ?? 0
+      const holder = locks ? slots.find((s) => s.worker !== null && s.worker.id === locks.heldBy) : undefined
+      if (holder && held >= watchdogMs) {
+        killStuck(holder, `has held the database's write lock for ${Math.round(held / 1000)} s`)
+      } else if (holder && held >= watchdogMs / 2 && !lockWarned) {
+        lockWarned = true
         log(
           'warn',
-          `a worker has held the database's write lock for ${Math.round(held / 1000)} s: the others' writes wait`,
-          {
-            worker: holder?.index,
-          },
+          `a worker has held the database's write lock for ${Math.round(held / 1000)} s: the others' writes wait; it is killed at ${Math.round(watchdogMs / 1000)} s`,
+          { worker: holder.index },
         )
-      }, LOCK_CHECK_MS).unref()
-    : null
+      }
+      if (held < watchdogMs / 2) lockWarned = false
+      const now = Date.now()
+      const id = nextPing++
+      for (const slot of slots) {
+        if (!slot.worker || slot.answeredAt === null || slot.killedFor !== null) continue
+        if (now - slot.answeredAt >= watchdogMs) {
+          killStuck(
+            slot,
+            `has not answered for ${Math.round((now - slot.answeredAt) / 1000)} s (its event loop is blocked, or the process is stopped)`,
+          )
+        } else if (slot.worker.isConnected()) {
+          slot.worker.send({ sr: 'ping', id } satisfies ToWorker)
+        }
+      }
+    },
+    Math.max(250, Math.min(5_000, watchdogMs / 4)),
+  ).unref()
   const exposing = new Map<number, { texts: Map<number, string>; waiting: number; done: () => void }>()
   let nextExpose = 0
 
@@ -204,6 +241,9 @@ export async function runPrimary(config: Config): Promise<void> {
           if (pending.texts.size >= pending.waiting) pending.done()
           return
         }
+        case 'pong':
+          if (slot.worker === worker) slot.answeredAt = Date.now()
+          return
         case 'gather':
           void gather().then((text) => {
             if (worker.isConnected()) worker.send({ sr: 'gathered', id: message.id, text } satisfies ToWorker)
@@ -214,6 +254,7 @@ export async function runPrimary(config: Config): Promise<void> {
     worker.once('listening', (address) => {
       clearTimeout(startTimer)
       listened = true
+      if (slot.worker === worker) slot.answeredAt = Date.now()
       port = address.port
       if (serving) {
         log('info', 'worker started again and is serving', { worker: slot.index })
@@ -224,7 +265,12 @@ export async function runPrimary(config: Config): Promise<void> {
     worker.once('exit', (code, signal) => {
       clearTimeout(startTimer)
       exited = true
-      if (slot.worker === worker) slot.worker = null
+      const killedFor = slot.worker === worker ? slot.killedFor : null
+      if (slot.worker === worker) {
+        slot.worker = null
+        slot.answeredAt = null
+        slot.killedFor = null
+      }
       locks?.forget(worker.id)
       if (stopping) {
         if (code !== 0) uncleanExits++
@@ -232,9 +278,11 @@ export async function runPrimary(config: Config): Promise<void> {
       }
       const how = hung
         ? `did not start serving within ${config.workerStartTimeoutMs / 1000} s and was killed`
-        : signal
-          ? `killed by ${signal}`
-          : `exited with code ${code}`
+        : killedFor !== null
+          ? `${killedFor} and was killed`
+          : signal
+            ? `killed by ${signal}`
+            : `exited with code ${code}`
       if (!serving) {
         failedToStart(
           new ConfigError(
@@ -290,7 +338,7 @@ export async function runPrimary(config: Config): Promise<void> {
     if (metricsListener) log('info', 'serving metrics', { url: metricsListener.url })
   } catch (err) {
     stopping = true
-    if (lockCheck) clearInterval(lockCheck)
+    clearInterval(watchdog)
     for (const worker of liveWorkers()) worker.kill('SIGKILL')
     await allExited()
     await closeServices(services).catch(() => {})
@@ -313,7 +361,7 @@ export async function runPrimary(config: Config): Promise<void> {
       }, STOP_TIMEOUT_MS)
       void allExited().then(async () => {
         clearTimeout(killer)
-        if (lockCheck) clearInterval(lockCheck)
+        clearInterval(watchdog)
         await metricsListener?.close()
         resolve()
       })
@@ -326,8 +374,7 @@ export async function runPrimary(config: Config): Promise<void> {
       }
       stop(signal, null)
     }
-    process.on('SIGTERM', onSignal)
-    process.on('SIGINT', onSignal)
+    for (const name of STOP_SIGNALS) process.on(name, onSignal)
   })
   if (failure) throw failure
   if (uncleanExits > 0) {

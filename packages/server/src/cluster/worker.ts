@@ -1,6 +1,7 @@
 import type { Config } from '../config/config.js'
 import { ServiceUnavailable } from '../errors.js'
 import { type RunningServer, startServer, untilStopped } from '../server.js'
+import { holdWorkerLock } from '../store/server-lock.js'
 import { isOurs, type ToPrimary, type ToWorker } from './messages.js'
 import { IpcWriteLock } from './write-lock.js'
 
@@ -51,6 +52,9 @@ export async function runWorker(): Promise<void> {
         return
       case 'gathered':
         gathers.get(message.id)?.(message.text)
+        return
+      case 'ping':
+        send({ sr: 'pong', id: message.id })
         return
       case 'shutdown':
         // A primary that is stopping answers `ready` so: nothing started yet, nothing to drain.
@@ -103,6 +107,8 @@ export async function runWorker(): Promise<void> {
       }
     : undefined
   try {
+    const file = config.db.startsWith('sqlite:') ? config.db.slice('sqlite:'.length) : null
+    if (file !== null && file !== ':memory:') holdWorkerLock(file)
     server = await startServer(config, { worker: { slot, writeLock, gatherMetrics, syncFailures } })
   } catch (err) {
     process.stderr.write(`strongroom worker ${slot} could not start: ${describe(err)}\n`)

@@ -31,6 +31,7 @@ export interface ServeFlags {
   auditArchiveDir?: string
   workers?: string
   workerStartTimeoutMs?: string
+  workerWatchdogMs?: string
 }
 
 /** Bounds on what one client can hold of the server (connections, time to send a request). */
@@ -90,6 +91,12 @@ export interface Config {
    * counted as one that failed to start.
    */
   workerStartTimeoutMs: number
+  /**
+   * With workers: a serving worker that has not answered the primary's ping for this long (its
+   * event loop blocked, or the process stopped), or that has held the SQLite write lock this long,
+   * is killed and started again.
+   */
+  workerWatchdogMs: number
 }
 
 export interface AuditRetention {
@@ -124,6 +131,7 @@ const ENV: Record<keyof ServeFlags, string> = {
   auditArchiveDir: 'STRONGROOM_AUDIT_ARCHIVE_DIR',
   workers: 'STRONGROOM_WORKERS',
   workerStartTimeoutMs: 'STRONGROOM_WORKER_START_TIMEOUT_MS',
+  workerWatchdogMs: 'STRONGROOM_WORKER_WATCHDOG_MS',
 }
 
 /**
@@ -250,6 +258,7 @@ export function loadConfig(
   )
   const workers = workerCount(pick('workers'), dbUrl)
   const workerStartTimeoutMs = wholeNumber('workerStartTimeoutMs', WORKER_START_TIMEOUT_MS, 1_000, 3_600_000)
+  const workerWatchdogMs = wholeNumber('workerWatchdogMs', WORKER_WATCHDOG_MS, 1_000, 3_600_000)
   return {
     db: dbUrl,
     listen,
@@ -266,6 +275,7 @@ export function loadConfig(
     auditRetention,
     workers,
     workerStartTimeoutMs,
+    workerWatchdogMs,
   }
 }
 
@@ -274,6 +284,13 @@ export function loadConfig(
  * may wait out a connect timeout (5 s by default) or two, or the SQLite write lock (30 s at most).
  */
 export const WORKER_START_TIMEOUT_MS = 60_000
+
+/**
+ * How long a serving worker may go without answering the primary, or hold the SQLite write lock,
+ * before it is killed and started again. Below the 30 s a batch waits for the lock
+ * (cluster/write-lock.ts), so the other workers' writes get it before they are refused.
+ */
+export const WORKER_WATCHDOG_MS = 20_000
 
 /** Most worker processes one server runs: far past any core count that serves one database well. */
 export const MAX_WORKERS = 64

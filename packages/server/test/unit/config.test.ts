@@ -234,6 +234,16 @@ describe('workers', () => {
       )
     }
   })
+
+  it('kills a worker stuck for 20 s unless STRONGROOM_WORKER_WATCHDOG_MS says otherwise', () => {
+    expect(loadConfig({}, {}, cwd).workerWatchdogMs).toBe(20_000)
+    expect(loadConfig({}, { STRONGROOM_WORKER_WATCHDOG_MS: '2000' }, cwd).workerWatchdogMs).toBe(2000)
+    for (const value of ['999', '3600001', '2e4', 'never']) {
+      expect(() => loadConfig({}, { STRONGROOM_WORKER_WATCHDOG_MS: value }, cwd)).toThrow(
+        `worker-watchdog-ms "${value}" from STRONGROOM_WORKER_WATCHDOG_MS must be a whole number from 1000 to 3600000`,
+      )
+    }
+  })
 })
 
 describe('root key', () => {
