@@ -17,7 +17,7 @@ import { signingKeysPage } from './page-signing-keys.js'
 import { BASE, href, match, navigate, route, startRouter } from './router.js'
 import { clearShell, renderShell } from './shell.js'
 import { signInPage } from './sign-in.js'
-import { clearCopiedSecret, messageOf, notice } from './ui.js'
+import { dropShownSecrets, messageOf, notice } from './ui.js'
 
 type Page = (ctx: PageContext) => Promise<void> | void
 
@@ -63,14 +63,16 @@ interface State {
 
 let state: State | null = null
 let leaving: AbortController | null = null
+/** Whether a session was shown when the browser last put the page away. */
+let wasSignedIn = false
 let cleanups: Array<() => void> = []
 const main = document.getElementById('main')!
 
-/** Stop the current page: its timers, its polls, any value it revealed. */
+/** Stop the current page: its timers, its polls, any value it revealed or secret it showed once. */
 function leavePage(): void {
   leaving?.abort()
   leaving = null
-  clearCopiedSecret()
+  dropShownSecrets()
   // A confirmation asked on the page left (or before the session ended) is not answered.
   for (const dialog of document.querySelectorAll('dialog[open]')) (dialog as HTMLDialogElement).close()
   const fns = cleanups
@@ -254,16 +256,52 @@ function watchTitle(): void {
   }).observe(main, { childList: true, subtree: true, characterData: true })
 }
 
+/** The session the cookie names, or null when there is none (or the server cannot say). */
+async function currentSession(): Promise<ConsoleSession | null> {
+  try {
+    return await request<ConsoleSession>('GET', '/console/session')
+  } catch {
+    return null
+  }
+}
+
+/**
+ * The browser is putting the page away (`pagehide`): another site, a reload, a closed tab, or
+ * the back/forward cache, which keeps the page whole, DOM and memory, frozen, and shows it again
+ * on Back with no request to the server. So the page is left as on sign-out: the current page
+ * stopped, every revealed value and one-time secret removed, the CSRF token forgotten, and
+ * nothing of the session shown, until `pageshow` has asked the server again.
+ */
+function putAway(): void {
+  wasSignedIn = state !== null
+  leavePage()
+  state = null
+  setCsrfToken(null)
+  clearShell()
+  replace(main)
+}
+
+/**
+ * The page came back from the back/forward cache (`pageshow` with `persisted`): the session may
+ * have ended meanwhile (signed out in another tab, expired, revoked), so the server is asked
+ * before anything is shown; without a session, the sign-in page.
+ */
+async function comeBack(): Promise<void> {
+  replace(main, h('p', { class: 'loading' }, 'Checking your session…'))
+  const session = await currentSession()
+  if (session) await start(session)
+  else showSignIn(wasSignedIn ? 'Your session has ended. Sign in again.' : null)
+}
+
 async function boot(): Promise<void> {
   setUnauthorizedHandler(() => showSignIn('Your session has ended. Sign in again.'))
   startRouter(render)
   watchTitle()
-  let session: ConsoleSession | null = null
-  try {
-    session = await request<ConsoleSession>('GET', '/console/session')
-  } catch {
-    session = null
-  }
+  window.addEventListener('pagehide', putAway)
+  window.addEventListener('pageshow', (event) => {
+    if (event.persisted) void comeBack()
+  })
+  const session = await currentSession()
   if (session) await start(session)
   else showSignIn(null)
 }

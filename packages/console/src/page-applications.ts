@@ -41,6 +41,7 @@ import {
   time,
   val,
 } from './ui.js'
+import { visible } from './visible-text.js'
 
 const SCOPES_HINT =
   'One per line, audience|value (urn:cloud:idaas:pam|credential:obtain). Empty: the application may ask for nothing.'
@@ -54,7 +55,8 @@ export async function applicationsPage(ctx: PageContext): Promise<void> {
     columns: [
       {
         header: 'Name',
-        cell: (a) => h('a', { href: href('i', instanceId, 'applications', a.applicationId) }, a.name),
+        cell: (a) =>
+          h('a', { href: href('i', instanceId, 'applications', a.applicationId) }, visible(a.name)),
       },
       { header: 'Client ID', cell: (a) => mono(a.clientId) },
       { header: 'Status', cell: (a) => badge(a.status) },

@@ -21,6 +21,7 @@ import {
   time,
   val,
 } from './ui.js'
+import { visible } from './visible-text.js'
 
 /** How often the live tail asks for newer events. */
 export const LIVE_POLL_MS = 2000
@@ -45,7 +46,7 @@ function verifyBanner(result: AuditVerifyResult): HTMLElement {
     'div',
     { class: 'chain broken', role: 'alert' },
     h('strong', null, `Chain broken at event ${result.firstBrokenSeq ?? '?'}.`),
-    h('p', null, result.problem ?? 'The recomputed hashes do not match.'),
+    h('p', null, visible(result.problem ?? 'The recomputed hashes do not match.')),
     h(
       'p',
       null,
@@ -54,7 +55,10 @@ function verifyBanner(result: AuditVerifyResult): HTMLElement {
   )
 }
 
-/** An event's details and request facts, folded: a summary line, the rest on demand. */
+/**
+ * An event's details and request facts, folded: a summary line, the rest on demand. Every key and
+ * value goes through `visible`: a user agent or a planted client id is anyone's text.
+ */
 function detailsCell(event: AuditEvent): HTMLElement {
   const rows: Array<readonly [string, string]> = Object.entries(event.details).map(([k, v]) => [
     k,
@@ -71,7 +75,7 @@ function detailsCell(event: AuditEvent): HTMLElement {
     h(
       'dl',
       null,
-      rows.map(([k, v]) => h('div', null, h('dt', null, k), h('dd', null, v))),
+      rows.map(([k, v]) => h('div', null, h('dt', null, visible(k)), h('dd', null, visible(v)))),
     ),
   )
 }
@@ -140,16 +144,16 @@ export async function auditPage(ctx: PageContext): Promise<void> {
           { header: 'Outcome', cell: (e) => badge(e.outcome) },
           {
             header: 'Actor',
-            cell: (e) => [h('small', { class: 'muted' }, e.actorType, ' '), mono(e.actorId)],
+            cell: (e) => [h('small', { class: 'muted' }, visible(e.actorType), ' '), mono(e.actorId)],
           },
           {
             header: 'Resource',
             cell: (e) =>
               e.resourceId
-                ? [h('small', { class: 'muted' }, e.resourceType ?? '', ' '), mono(e.resourceId)]
+                ? [h('small', { class: 'muted' }, visible(e.resourceType ?? ''), ' '), mono(e.resourceId)]
                 : '—',
           },
-          { header: 'Reason', cell: (e) => e.reason ?? '' },
+          { header: 'Reason', cell: (e) => visible(e.reason ?? '') },
           { header: 'Details', cell: detailsCell },
         ],
         events,

@@ -33,6 +33,7 @@ import {
   time,
   val,
 } from './ui.js'
+import { visible } from './visible-text.js'
 
 const VENDORS = [
   ['aws', 'AWS'],
@@ -50,7 +51,8 @@ export async function cloudAccountsPage(ctx: PageContext): Promise<void> {
     columns: [
       {
         header: 'Name',
-        cell: (a) => h('a', { href: href('i', instanceId, 'cloud-accounts', a.cloudAccountId) }, a.name),
+        cell: (a) =>
+          h('a', { href: href('i', instanceId, 'cloud-accounts', a.cloudAccountId) }, visible(a.name)),
       },
       { header: 'Vendor', cell: (a) => vendorLabel(a.vendorType) },
       { header: 'Vendor account', cell: (a) => mono(a.vendorAccountId) },

@@ -27,6 +27,7 @@ import {
   time,
   val,
 } from './ui.js'
+import { visible, visibleString } from './visible-text.js'
 
 const RESOURCE_TYPES: ReadonlyArray<readonly [GrantResourceType, string]> = [
   ['credential', 'Credential'],
@@ -61,7 +62,7 @@ export async function grantsPage(ctx: PageContext): Promise<void> {
   let filterApp = params.get('applicationId') ?? ''
   let filterType = ''
 
-  const appOptions = apps.map((a) => [a.applicationId, `${a.name} (${a.clientId})`] as const)
+  const appOptions = apps.map((a) => [a.applicationId, visibleString(`${a.name} (${a.clientId})`)] as const)
   const list = pagedList<Grant>({
     caption: 'Grants',
     signal: ctx.signal,
@@ -72,7 +73,7 @@ export async function grantsPage(ctx: PageContext): Promise<void> {
           h(
             'a',
             { href: href('i', instanceId, 'applications', g.applicationId) },
-            appName.get(g.applicationId) ?? g.applicationId,
+            visible(appName.get(g.applicationId) ?? g.applicationId),
           ),
       },
       { header: 'Resource type', cell: (g) => typeLabel(g.resourceType) },

@@ -7,6 +7,7 @@ import { h, replace } from './dom.js'
 import { pagedList } from './list.js'
 import { href } from './router.js'
 import { field, form, mono, noneYet, notice, optional, pageHeader, section, time, val } from './ui.js'
+import { visible } from './visible-text.js'
 
 export async function instancesPage(ctx: PageContext): Promise<void> {
   const operator = ctx.session.instanceScope === null
@@ -14,7 +15,10 @@ export async function instancesPage(ctx: PageContext): Promise<void> {
     caption: 'Instances',
     signal: ctx.signal,
     columns: [
-      { header: 'Name', cell: (i) => h('a', { href: href('i', i.instanceId, 'credentials') }, i.name) },
+      {
+        header: 'Name',
+        cell: (i) => h('a', { href: href('i', i.instanceId, 'credentials') }, visible(i.name)),
+      },
       { header: 'Instance ID', cell: (i) => mono(i.instanceId) },
       { header: 'Description', cell: (i) => i.description || '—' },
       { header: 'Created', cell: (i) => time(i.createTime) },

@@ -7,6 +7,7 @@ import { h } from './dom.js'
 import { loaded } from './list.js'
 import { href } from './router.js'
 import { badge, empty, mono, notice, section, table } from './ui.js'
+import { visible } from './visible-text.js'
 
 /** The section, filled once the server answers. `path` is the resource's admin API path. */
 export function readersSection(ctx: PageContext, path: string, kind: 'credential' | 'account'): HTMLElement {
@@ -31,7 +32,7 @@ export function readersSection(ctx: PageContext, path: string, kind: 'credential
                     h(
                       'a',
                       { href: href('i', ctx.instanceId, 'applications', r.applicationId) },
-                      r.applicationName,
+                      visible(r.applicationName),
                     ),
                 },
                 { header: 'Client ID', cell: (r) => mono(r.clientId) },

@@ -6,6 +6,7 @@ import type { Instance } from '@strongroom/protocol'
 import type { ConsoleSession } from './api.js'
 import { h, replace, uid } from './dom.js'
 import { href, navigate } from './router.js'
+import { visible, visibleString } from './visible-text.js'
 
 /** The sections of an instance, in navigation order: [route name, path segment, label]. */
 export const INSTANCE_SECTIONS = [
@@ -68,7 +69,7 @@ export function renderShell(state: ShellState): void {
     h(
       'span',
       { class: 'who' },
-      h('span', { class: 'who-name' }, state.session.adminTokenName),
+      h('span', { class: 'who-name' }, visible(state.session.adminTokenName)),
       h('span', { class: 'who-scope' }, ` (${scope})`),
     ),
     h('button', { type: 'button', class: 'ghost', onclick: state.onSignOut }, 'Sign out'),
@@ -86,7 +87,7 @@ export function renderShell(state: ShellState): void {
       h(
         'option',
         { value: i.instanceId, selected: i.instanceId === state.instanceId, title: i.instanceId },
-        i.name,
+        visibleString(i.name),
       ),
     ),
   )

@@ -3,6 +3,7 @@
 
 import { ApiError } from './api.js'
 import { type Child, h, replace, uid } from './dom.js'
+import { visible, visibleChild, visibleString } from './visible-text.js'
 
 // ---- text ------------------------------------------------------------------------------------
 
@@ -27,8 +28,8 @@ function toneOf(text: string): string {
   return 'muted'
 }
 
-/** Text a reader can copy: a monospaced id. */
-export const mono = (text: string): HTMLElement => h('code', { class: 'mono' }, text)
+/** Text a reader can copy: a monospaced id (an audit event's actor may be any text: see `visible`). */
+export const mono = (text: string): HTMLElement => h('code', { class: 'mono' }, visible(text))
 
 /** The message of any thrown value, never its stack. */
 export function messageOf(error: unknown): string {
@@ -44,7 +45,7 @@ export function pageHeader(title: string, ...actions: Child[]): HTMLElement {
   return h(
     'div',
     { class: 'page-header' },
-    h('h1', { id: 'page-title' }, title),
+    h('h1', { id: 'page-title' }, visible(title)),
     h('div', { class: 'actions' }, actions),
   )
 }
@@ -65,12 +66,15 @@ export function noneYet(plural: string, command: string): Child {
   return [`No ${plural} yet. Create one with the form above or `, mono(command), '.']
 }
 
-/** A `<dl>` of facts: `[['Status', badge('enabled')], …]`. */
+/**
+ * A `<dl>` of facts: `[['Status', badge('enabled')], …]`. Text values (a description, a name) are
+ * shown with `visible`: no control or bidirectional character of theirs acts on the page.
+ */
 export function facts(rows: ReadonlyArray<readonly [string, Child]>): HTMLElement {
   return h(
     'dl',
     { class: 'facts' },
-    rows.map(([term, value]) => h('div', null, h('dt', null, term), h('dd', null, value))),
+    rows.map(([term, value]) => h('div', null, h('dt', null, term), h('dd', null, visibleChild(value)))),
   )
 }
 
@@ -81,7 +85,10 @@ export interface Column<T> {
   className?: string
 }
 
-/** A table with real headers; `caption` names it for screen readers and tests. */
+/**
+ * A table with real headers; `caption` names it for screen readers and tests. Text a cell returns
+ * is shown with `visible`, so a stored description or reason cannot reorder or hide what it shows.
+ */
 export function table<T>(
   caption: string,
   columns: ReadonlyArray<Column<T>>,
@@ -116,7 +123,7 @@ export function table<T>(
               h(
                 'td',
                 { class: c.className, 'data-label': c.header },
-                h('div', { class: 'cell' }, c.cell(row)),
+                h('div', { class: 'cell' }, visibleChild(c.cell(row))),
               ),
             ),
           ),
@@ -184,7 +191,9 @@ export function field(label: string, options: FieldOptions): HTMLElement {
     : h('input', {
         ...common,
         type: options.secret ? 'password' : (options.type ?? 'text'),
-        value: options.value ?? '',
+        // A one-line field starting with a stored name or description shows it as `visible`
+        // does (an input can hold no mark): what is saved is then what the reader saw.
+        value: options.secret ? (options.value ?? '') : visibleString(options.value ?? ''),
         min: options.min,
         max: options.max,
         pattern: options.pattern,
@@ -427,8 +436,8 @@ export function button(
     {
       type: 'button',
       class: options.kind ?? '',
-      title: options.title,
-      'aria-label': options.ariaLabel,
+      title: options.title === undefined ? undefined : visibleString(options.title),
+      'aria-label': options.ariaLabel === undefined ? undefined : visibleString(options.ariaLabel),
     },
     label,
   )
@@ -466,8 +475,8 @@ export function confirmAction(options: ConfirmOptions): Promise<HTMLFormElement 
     const body = h(
       'form',
       { method: 'dialog' },
-      h('h2', { id: titleId }, options.title),
-      h('div', { class: 'dialog-message' }, options.message),
+      h('h2', { id: titleId }, visible(options.title)),
+      h('div', { class: 'dialog-message' }, visibleChild(options.message)),
       options.extra ?? null,
       h('div', { class: 'form-actions' }, cancel, confirm),
     )
@@ -557,12 +566,32 @@ export function copyButton(getText: () => string, label = 'Copy'): HTMLButtonEle
   return el
 }
 
+/** How to take each one-time secret still on the page off it. */
+const shownOnce = new Set<() => void>()
+
+/**
+ * Takes every secret off the page: each one-time secret (as its "Done" does), then any element
+ * still marked as holding a secret (`data-secret`, a revealed value). For when the page is put
+ * away (`pagehide`): a page kept in the back/forward cache must not come back holding one.
+ */
+export function dropShownSecrets(): void {
+  for (const drop of [...shownOnce]) drop()
+  for (const el of document.querySelectorAll('.one-time, .revealed, [data-secret]')) el.remove()
+  clearCopiedSecret()
+}
+
 /**
  * A secret shown once (a new client secret or admin token): the value with a Copy button and a
- * "Done" button that removes it from the page for good. Nothing else keeps it.
+ * "Done" button that removes it from the page for good. Nothing else keeps it. Leaving the page,
+ * or the browser putting it away (`dropShownSecrets`), removes it too.
  */
 export function oneTimeSecret(title: string, value: string): HTMLElement {
   let secret: string | null = value
+  const drop = (): void => {
+    secret = null
+    shownOnce.delete(drop)
+    box.remove()
+  }
   const id = uid('secret')
   const box: HTMLElement = h(
     'div',
@@ -580,13 +609,13 @@ export function oneTimeSecret(title: string, value: string): HTMLElement {
       {
         type: 'button',
         onclick: () => {
-          secret = null
-          box.remove()
+          drop()
           clearCopiedSecret()
         },
       },
       'Done',
     ),
   )
+  shownOnce.add(drop)
   return box
 }

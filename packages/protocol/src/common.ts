@@ -27,10 +27,25 @@ export const resourceId = (prefix: string) =>
 export const Name = Type.String({
   minLength: 1,
   maxLength: 128,
-  pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2069\\ufeff]*$',
+  pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2069\\ufeff]*$',
   'x-rule': 'must not contain control, bidirectional or invisible formatting characters',
 })
-export const Description = Type.String({ maxLength: 1024 })
+
+/**
+ * Free text shown to people (a description, a retrieval's reason) may hold any character but the
+ * C0 and C1 controls (U+0000–U+001F, U+007F–U+009F: a newline or tab included) and the
+ * bidirectional formatting characters (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069).
+ * These would let one person make the text read as something else to the next, in the console or
+ * a terminal: `4711 tnedicni` behind U+202E reads as "incident 1174". Invisible joiners stay
+ * allowed (emoji sequences need U+200D).
+ */
+const FREE_TEXT = {
+  pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$',
+  'x-rule': 'must not contain control or bidirectional formatting characters',
+} as const
+
+/** What a resource is for, in a sentence or two: at most 1024 characters of free text. */
+export const Description = Type.String({ maxLength: 1024, ...FREE_TEXT })
 
 /** Whether a resource (application, credential, account, provider, cloud account) may be used. */
 export const Status = Type.Union([Type.Literal('enabled'), Type.Literal('disabled')])
@@ -39,7 +54,7 @@ export type Status = Static<typeof Status>
 /** How long a minted secret lives, in seconds: at most ten years. */
 export const ExpiresIn = Type.Integer({ minimum: 60, maximum: 315_360_000, description: 'seconds' })
 /** A retrieval reason: what the operator or workload says it needs the secret for. */
-export const Reason = Type.String({ minLength: 1, maxLength: 512 })
+export const Reason = Type.String({ minLength: 1, maxLength: 512, ...FREE_TEXT })
 
 /** Keyset pagination: an opaque `nextToken` and a page size. Never OFFSET. */
 export const PageQuery = {

@@ -547,6 +547,18 @@ function demoApplicationId(demoConfig: string): string {
   }
 }
 
+/** Whether a listening host is this machine's loopback only: `localhost`, 127.0.0.0/8 or ::1. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase()
+  return (
+    bare === 'localhost' ||
+    bare.endsWith('.localhost') ||
+    /^127(?:\.\d{1,3}){3}$/.test(bare) ||
+    /^(?:0{0,4}:){2,7}0{0,3}1$/.test(bare) ||
+    bare === '::ffff:127.0.0.1'
+  )
+}
+
 /**
  * What `serve` prints once it listens: where, how to sign in, what to try. It names only the
  * files of the data folder that exist (a database restored into a fresh folder comes without
@@ -578,6 +590,12 @@ export function banner(
   ]
   if (['0.0.0.0', '0', '::'].includes(config.listen.host)) {
     lines.push(`  listening on every network interface (${config.listen.host}), not only this machine's`)
+  }
+  if (!config.tls && !isLoopbackHost(config.listen.host)) {
+    lines.push(
+      '  warning: no TLS on a listener other machines can reach: the console sign-in (an admin token)',
+      '           and its session cookie travel unencrypted; use --tls-cert and --tls-key, or a TLS proxy',
+    )
   }
   if (config.workers > 1)
     lines.push(`  workers:  ${config.workers} processes share this address and the database`)

@@ -65,9 +65,16 @@ export function chromiumPath(
 /**
  * Launches headless Chromium. Playwright gives every non-persistent launch a fresh user data
  * folder of its own (a temporary profile, deleted on close), so no state survives between files.
+ * Playwright turns the back/forward cache off (`--disable-back-forward-cache`) where a person's
+ * browser has it on; `backForwardCache: true` leaves it on, for the tests of what Back brings back.
  */
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: chromiumPath(), headless: true, args: [...CHROMIUM_ARGS] })
+export async function launchChromium(options: { backForwardCache?: boolean } = {}): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    args: [...CHROMIUM_ARGS],
+    ...(options.backForwardCache ? { ignoreDefaultArgs: ['--disable-back-forward-cache'] } : {}),
+  })
 }
 
 /** A problem the page reported: an uncaught error, a console error (CSP and Trusted Types violations are). */

@@ -144,6 +144,45 @@ describe.each(ENGINES)('admin API input handling on %s', (engine) => {
     expect(badParam).toMatchObject({ status: 400, body: { field: 'instanceId' } })
   })
 
+  // With U+202E, the reason "4711 tnedicni" reads as "incident 1174" in the audit; a newline in a
+  // description could forge a line of its own in a terminal.
+  it('refuses control and bidirectional formatting characters in descriptions and reasons, naming the field and the rule', async () => {
+    const i = `/admin/v1/instances/${t.instanceId}`
+    const rule = 'must not contain control or bidirectional formatting characters'
+    const planted = [
+      'incident \u202e4711 tnedicni',
+      'two\nlines',
+      'carriage\rreturn',
+      'tab\there',
+      'escape \u001b[2J',
+      'delete\u007f',
+      'next line \u0085',
+      'isolate \u2066x\u2069',
+      'embedding \u202ax\u202c',
+      'marks \u200e\u200f',
+      'arabic letter mark \u061c',
+    ]
+    for (const text of planted) {
+      const what = JSON.stringify(text)
+      const app = await call(t, 'POST', `${i}/applications`, { name: 'described', description: text })
+      expect(app, what).toMatchObject({ status: 400, body: { field: 'description', rule } })
+      const edit = await call(t, 'PATCH', `${i}/credentials/${f.credentialId}`, { description: text })
+      expect(edit, what).toMatchObject({ status: 400, body: { field: 'description', rule } })
+      const reveal = await call(t, 'POST', `${i}/credentials/${f.credentialId}/reveal`, { reason: text })
+      expect(reveal, what).toMatchObject({ status: 400, body: { field: 'reason', rule } })
+      expect(reveal.body.Message).toBe(`field reason ${rule}`)
+    }
+    // Any other text is kept as given: other scripts, emoji joined by U+200D, punctuation.
+    const text = 'Zahlungsdienst – Prod 🚀 عربي 👩‍💻 "quoted" \\n'
+    const app = await call(t, 'POST', `${i}/applications`, { name: 'described', description: text })
+    expect(app).toMatchObject({ status: 201, body: { description: text } })
+    const reveal = await call(t, 'POST', `${i}/credentials/${f.credentialId}/reveal`, { reason: text })
+    expect(reveal.status).toBe(200)
+    // A name refuses U+061C too, like the other bidirectional marks.
+    const name = await call(t, 'POST', `${i}/applications`, { name: 'mark\u061cname' })
+    expect(name).toMatchObject({ status: 400, body: { field: 'name' } })
+  })
+
   it('answers 413 to a 10 MB body before reading it all', async () => {
     const res = await send(
       'POST',

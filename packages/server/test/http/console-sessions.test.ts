@@ -1,4 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { request as httpsRequest } from 'node:https'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -61,7 +63,7 @@ describe.each(ENGINES)('console sessions on %s', (engine) => {
   })
   afterAll(async () => t?.close())
 
-  it('signs in with an admin token: 201, the session, and an HttpOnly SameSite=Strict cookie bounded to 8 hours', async () => {
+  it('signs in with an admin token: 201, the session (8 hours at most), and an HttpOnly SameSite=Strict browser-session cookie', async () => {
     const session = await open()
     const whoami = await call(t, 'GET', '/admin/v1/whoami')
     expect(session.body).toEqual({
@@ -72,8 +74,9 @@ describe.each(ENGINES)('console sessions on %s', (engine) => {
       adminTokenName: whoami.body.name,
       instanceScope: null,
     })
+    // No Max-Age or Expires: the browser forgets it when it closes; the server ends it after 8 hours.
     expect(session.setCookie).toMatch(
-      /^strongroom_session=srcon_[0-9A-Za-z]{49}; Max-Age=28800; Path=\/; HttpOnly; SameSite=Strict$/,
+      /^strongroom_session=srcon_[0-9A-Za-z]{49}; Path=\/; HttpOnly; SameSite=Strict$/,
     )
     expect(session.headers['content-security-policy']).toContain("default-src 'none'")
     const created = (await events('console.session.create')).at(-1)
@@ -291,6 +294,43 @@ describe.each(ENGINES)('console sessions on %s', (engine) => {
     expect(refused?.details).toEqual({ why: 'session_ended', via: 'console_session' })
   })
 
+  it('ends the session a browser still holds when it signs in again; a dead cookie is ignored, not counted as a failure', async () => {
+    const first = await open()
+    // The same browser signs in again (another token, even): its cookie names the first session.
+    const other = await newAdminToken('second sign-in')
+    const second = await open(other.token, { cookie: first.cookie! })
+    expect(second.secret).not.toBe(first.secret)
+    expect((await admin(first, 'GET', '/admin/v1/whoami')).status).toBe(401)
+    expect((await events('admin.authenticate')).at(-1)?.details).toEqual({
+      why: 'session_ended',
+      via: 'console_session',
+    })
+    expect((await admin(second, 'GET', '/admin/v1/whoami')).status).toBe(200)
+    const ended = (await events('console.session.end')).at(-1)
+    expect(ended).toMatchObject({ actor_id: first.body.adminTokenId, outcome: 'success' })
+    const replaced = await t.services.store.db
+      .selectFrom('console_sessions')
+      .select(['id', 'ended_at'])
+      .where('id', '=', ended!.resource_id!)
+      .executeTakeFirstOrThrow()
+    expect(Number(replaced.ended_at)).toBe(now)
+
+    // A cookie naming no live session (ended above, or garbage): the sign-in goes ahead, and
+    // the cookie is no failed authentication, neither audited nor another end.
+    const failuresBefore = (await events('admin.authenticate')).length
+    const endsBefore = (await events('console.session.end')).length
+    for (const cookie of [first.cookie!, 'strongroom_session=srcon_garbage']) {
+      const again = await open(t.adminToken, { cookie })
+      expect((await admin(again, 'GET', '/admin/v1/whoami')).status).toBe(200)
+    }
+    expect((await events('admin.authenticate')).length).toBe(failuresBefore)
+    expect((await events('console.session.end')).length).toBe(endsBefore)
+    // A refused sign-in ends nothing: the session the cookie names stays.
+    const refused = await signIn(t, mintSecret('srat_'), { cookie: second.cookie! })
+    expect(refused.status).toBe(401)
+    expect((await admin(second, 'GET', '/admin/v1/whoami')).status).toBe(200)
+  })
+
   it('tells the browser to drop the cookie even when the server cannot end the session (503)', async () => {
     const session = await open()
     const realRun = t.services.committer.run.bind(t.services.committer)
@@ -342,7 +382,7 @@ describe.each(ENGINES)('console sessions on %s', (engine) => {
     const short = await newAdminToken('short', 3600)
     const session = await open(short.token)
     expect(session.body.expiresAt).toBe(now + HOUR)
-    expect(session.setCookie).toContain('Max-Age=3600;')
+    expect(session.setCookie).not.toMatch(/max-age|expires/i)
     expect((await admin(session, 'GET', '/admin/v1/whoami')).status).toBe(200)
     await call(t, 'POST', `/admin/v1/admin-tokens/${short.adminTokenId}/revoke`)
     expect((await admin(session, 'GET', '/admin/v1/whoami')).status).toBe(401)
@@ -432,11 +472,38 @@ describe.each(ENGINES)('console session cookies over TLS on %s', (engine) => {
     const session = await signIn(t, t.adminToken)
     expect(session.status).toBe(201)
     expect(session.setCookie).toMatch(
-      /^__Host-strongroom_session=srcon_[0-9A-Za-z]{49}; Max-Age=28800; Path=\/; HttpOnly; SameSite=Strict; Secure$/,
+      /^__Host-strongroom_session=srcon_[0-9A-Za-z]{49}; Path=\/; HttpOnly; SameSite=Strict; Secure$/,
     )
     expect((await call(t, 'GET', '/admin/v1/whoami', undefined, sessionHeaders(session))).status).toBe(200)
     const plain = { cookie: `strongroom_session=${session.secret}`, 'x-csrf-token': session.body.csrfToken }
     expect((await call(t, 'GET', '/admin/v1/whoami', undefined, plain)).status).toBe(401)
+  })
+
+  it('send Strict-Transport-Security on every console answer over the server’s own TLS', async () => {
+    await t.app.listen({ host: '127.0.0.1', port: 0 })
+    const { port } = t.app.server.address() as AddressInfo
+    const get = (path: string) =>
+      new Promise<{ status: number; hsts: unknown }>((resolve, reject) => {
+        const req = httpsRequest(
+          { host: '127.0.0.1', port, path, method: 'GET', rejectUnauthorized: false },
+          (res) => {
+            res.resume()
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, hsts: res.headers['strict-transport-security'] }),
+            )
+          },
+        )
+        req.on('error', reject)
+        req.end()
+      })
+    for (const [path, status] of [
+      ['/console/', 200],
+      ['/console/i/idaas_x/credentials', 200],
+      ['/console/session', 401],
+      ['/console/assets/none.css', 404],
+    ] as const) {
+      expect(await get(path), path).toEqual({ status, hsts: 'max-age=31536000' })
+    }
   })
 })
 

@@ -66,10 +66,25 @@ describe.each(ENGINES)('the console’s files on %s', (engine) => {
     const page = await get('/console/')
     expect(page.statusCode).toBe(200)
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8')
-    expect(page.headers['cache-control']).toBe('no-cache')
+    expect(page.headers['cache-control']).toBe('no-store')
     expect(page.headers.etag).toMatch(/^"[\w-]{27}"$/)
     expect(page.body).toBe(INDEX)
     expectConsoleHeaders(page.headers, 'page')
+  })
+
+  // `no-cache` let the browser keep the page whole in its back/forward cache, and Back showed a
+  // revealed secret or a one-time token again after the page had left.
+  it('lets no browser store the page (no-store) at any of its addresses; scripts and styles are revalidated', async () => {
+    for (const route of ['/console/', '/console/i/idaas_x/credentials/cred_x', '/console/admin-tokens']) {
+      const res = await get(route)
+      expect(res.body, route).toBe(INDEX)
+      expect(res.headers['cache-control'], route).toBe('no-store')
+    }
+    for (const file of ['/console/js/main.js', '/console/assets/console.css']) {
+      expect((await get(file)).headers['cache-control'], file).toBe('no-cache')
+    }
+    // Plain HTTP: no Strict-Transport-Security (it is for the server's own TLS only).
+    expect((await get('/console/')).headers['strict-transport-security']).toBeUndefined()
   })
 
   it('answers the page for the console’s own routes, which name no file', async () => {

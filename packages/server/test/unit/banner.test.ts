@@ -125,4 +125,25 @@ describe('the start-up banner', () => {
     )
     expect(banner(URL, config(null), null, null, null, cwd)).not.toContain('every network interface')
   })
+
+  it('warns that the console sign-in and its cookie travel unencrypted when others can reach a plain-HTTP listener', () => {
+    const listening = (host: string, tls: Config['tls'] = null) =>
+      banner(
+        URL,
+        { db: 'sqlite:x.db', dataDir: null, workers: 1, listen: { host, port: 8080 }, tls } as Config,
+        null,
+        null,
+        null,
+        cwd,
+      )
+    const warning =
+      /warning: no TLS on a listener other machines can reach: the console sign-in \(an admin token\)\n\s+and its session cookie travel unencrypted/
+    for (const host of ['0.0.0.0', '::', '192.0.2.10', 'strongroom.internal', '10.0.0.1']) {
+      expect(listening(host), host).toMatch(warning)
+    }
+    for (const host of ['127.0.0.1', '127.0.0.2', 'localhost', '::1', '[::1]']) {
+      expect(listening(host), host).not.toContain('warning')
+    }
+    expect(listening('0.0.0.0', { certFile: 'c.pem', keyFile: 'k.pem' })).not.toContain('warning')
+  })
 })

@@ -1,9 +1,11 @@
+import type { TLSSocket } from 'node:tls'
 import { ConsoleSignInBody } from '@strongroom/protocol'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { RequestMeta } from '../../audit/appender.js'
 import { InvalidToken, isAuthenticationFailure } from '../../errors.js'
 import {
   type ActiveSession,
+  authenticateConsoleSession,
   createConsoleSession,
   endConsoleSession,
   sessionView,
@@ -32,6 +34,14 @@ export const CONSOLE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'cross-origin-resource-policy': 'same-origin',
 }
 
+/**
+ * On every console answer served over this server's own TLS: browsers then reach this host by
+ * HTTPS only for a year, so a network attacker cannot strip TLS from a later visit and read the
+ * sign-in or the session cookie. (Browsers ignore it on plain HTTP, and so does a TLS proxy's
+ * host unless the proxy sends it: the operator decides there.)
+ */
+export const STRICT_TRANSPORT_SECURITY = 'max-age=31536000'
+
 /** What the app hands the console: the files, and its admin authentication (with its throttle). */
 export interface ConsoleOptions {
   readonly files: ConsoleFiles
@@ -54,8 +64,9 @@ const SIGN_IN_BODY_LIMIT = 4096
  */
 export function registerConsole(app: FastifyInstance, s: Services, options: ConsoleOptions): void {
   app.register(async (scope) => {
-    scope.addHook('onRequest', (_request, reply, done) => {
+    scope.addHook('onRequest', (request, reply, done) => {
       reply.headers(CONSOLE_SECURITY_HEADERS)
+      if (servedOverTls(request)) reply.header('strict-transport-security', STRICT_TRANSPORT_SECURITY)
       done()
     })
     registerSessionRoutes(scope, s, options)
@@ -78,9 +89,14 @@ export function registerConsole(app: FastifyInstance, s: Services, options: Cons
       const path = (request.params as { '*'?: string })['*'] ?? ''
       const file = fileAt(bundle, path)
       if (!file) return sendError(reply, request.id, answerTo('NotFound', 'no such console file'))
-      return sendFile(request, reply, file)
+      return sendFile(request, reply, file, file === bundle.index)
     })
   })
+}
+
+/** Whether the request came over this server's own TLS listener (not what a proxy says). */
+function servedOverTls(request: FastifyRequest): boolean {
+  return (request.raw.socket as Partial<TLSSocket> | null)?.encrypted === true
 }
 
 /**
@@ -97,9 +113,12 @@ function fileAt(bundle: ConsoleBundle, path: string): ConsoleFile | undefined {
   return segments.at(-1)!.includes('.') ? undefined : bundle.index
 }
 
-function sendFile(request: FastifyRequest, reply: FastifyReply, file: ConsoleFile) {
-  // Not content-hashed names: the browser keeps a copy but asks each time whether it changed.
-  reply.header('cache-control', 'no-cache')
+function sendFile(request: FastifyRequest, reply: FastifyReply, file: ConsoleFile, page: boolean) {
+  // The page is never stored: a stored page (in the HTTP cache, or kept whole in the back/forward
+  // cache, which `no-cache` allows) could come back with what it showed, a revealed secret
+  // included, after sign-out. Scripts and styles hold nothing of a session: not content-hashed
+  // names, so the browser keeps a copy but asks each time whether it changed.
+  reply.header('cache-control', page ? 'no-store' : 'no-cache')
   reply.header('vary', 'accept-encoding')
   reply.type(file.type)
   const gzip = file.gzip !== null && acceptsGzip(request.headers['accept-encoding'])
@@ -133,6 +152,24 @@ function acceptsGzip(header: string | undefined): boolean {
   })
 }
 
+/**
+ * A sign-in from a browser that still holds a session ends that session first (audited as its
+ * end), once the new token has authenticated: the new cookie replaces the old one in the browser,
+ * and the old one must not live on unseen in a copy someone took of it. A cookie that names no
+ * live session is ignored: it is no failed authentication and is neither audited nor counted.
+ */
+async function endReplacedSession(s: Services, secret: string | undefined, meta: RequestMeta): Promise<void> {
+  if (secret === undefined) return
+  let active: ActiveSession
+  try {
+    active = await authenticateConsoleSession(s, secret, meta, { auditFailure: false })
+  } catch (err) {
+    if (err instanceof InvalidToken) return
+    throw err
+  }
+  await endConsoleSession(s, active, meta)
+}
+
 /** `POST`, `GET` and `DELETE /console/session`: sign in, the session the cookie names, sign out. */
 function registerSessionRoutes(scope: FastifyInstance, s: Services, options: ConsoleOptions): void {
   const url = '/console/session'
@@ -151,9 +188,10 @@ function registerSessionRoutes(scope: FastifyInstance, s: Services, options: Con
     async (request, reply) => {
       const { token: presented } = request.body as ConsoleSignInBody
       const token = await options.signIn(request, presented)
-      const { secret, active } = await createConsoleSession(s, token, options.meta(request))
-      const maxAge = (Number(active.session.expires_at) - Number(active.session.created_at)) / 1000
-      reply.header('set-cookie', sessionCookie(options.secure(), secret, maxAge))
+      const meta = options.meta(request)
+      await endReplacedSession(s, presentedSessionSecret(request, options.secure()), meta)
+      const { secret, active } = await createConsoleSession(s, token, meta)
+      reply.header('set-cookie', sessionCookie(options.secure(), secret))
       return reply.code(201).send(sessionView(s, secret, active))
     },
   )

@@ -12,9 +12,13 @@ export function sessionCookieName(secure: boolean): string {
   return secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE
 }
 
-/** `Set-Cookie` for a new session whose absolute end is `maxAgeSeconds` away. */
-export function sessionCookie(secure: boolean, secret: string, maxAgeSeconds: number): string {
-  return `${sessionCookieName(secure)}=${secret}; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}${attributes(secure)}`
+/**
+ * `Set-Cookie` for a new session: a browser-session cookie (no `Max-Age`, no `Expires`), so the
+ * browser forgets it when it closes, whatever the session's 8 hours say. The server ends the
+ * session by itself (8 hours after sign-in, 30 minutes unused), cookie or not.
+ */
+export function sessionCookie(secure: boolean, secret: string): string {
+  return `${sessionCookieName(secure)}=${secret}${attributes(secure)}`
 }
 
 /** `Set-Cookie` that removes the session's cookie from the browser. */
