@@ -3,7 +3,7 @@ import { AuditBatch, ChainHeadBusy } from '../audit/appender.js'
 import { AuditUnavailable, PamError, ServiceUnavailable } from '../errors.js'
 import { type Change, ChangeBatch } from './changes.js'
 import type { Store } from './connect.js'
-import { isDatabaseUnavailable, isTransientConflict } from './postgres-pool.js'
+import { DatabaseUnavailable, isDatabaseUnavailable, isTransientConflict } from './postgres-pool.js'
 import type { Database } from './schema.js'
 
 /** What a unit of work may touch: the batch transaction and the audit chain inside it. */
@@ -38,7 +38,7 @@ export interface WriteHealth {
   readonly ok: boolean
   /** Why the last write failed, as safe to show an unauthenticated caller (an error code). */
   readonly reason: string | null
-  /** When a batch last committed (0: not since start). */
+  /** When a batch in which some unit succeeded last committed (0: not since start). */
   readonly lastCommitAt: number
 }
 
@@ -138,8 +138,12 @@ export class Committer {
         .onConflict((oc) => oc.column('key').doUpdateSet({ value: (eb) => eb.ref('excluded.value') }))
         .execute()
     })
-      // Not dropped: a failed probe is what `health()` reports from now on.
-      .catch(() => {})
+      // Not dropped: a failed probe is what `health()` reports from now on (until a batch in which
+      // some unit succeeded commits), also when it was refused alone and its batch's COMMIT, of
+      // nothing, succeeded.
+      .catch((err: unknown) => {
+        this.failure = failureCode(err)
+      })
       .finally(() => {
         this.probing = null
       })
@@ -251,8 +255,10 @@ export class Committer {
         if (busy) pending.chains = [...(pending.chains ?? []), err.chain]
         const conflict = busy || isTransientConflict(err)
         if (isDatabaseUnavailable(err) && !conflict) {
-          // The next unit would wait for the same timeout: the whole batch is refused now.
-          pending.reject(err)
+          // The next unit would wait for the same timeout (on SQLite, for the same lock another
+          // connection holds): the whole batch is refused now, and rolled back, so nothing of it is
+          // written. Its units are answered 503 with `Retry-After`.
+          pending.reject(refusal(err))
           await this.abandon(trx, others(pending), err)
           return
         }
@@ -308,8 +314,12 @@ export class Committer {
     // commit reaches the disk, as the next batch reads the database as committed.
     if (changes.recorded.length > 0) this.options.onChanges?.(changes.recorded)
     const settle = () => {
-      this.failure = null
-      this.lastCommitAt = this.options.now()
+      // Writing works only if something was written: a batch whose every unit was refused
+      // commits an empty transaction, which neither clears a failure nor spares `/readyz` its probe.
+      if (done.length > 0) {
+        this.failure = null
+        this.lastCommitAt = this.options.now()
+      }
       this.options.observer?.committed(batch.length, (performance.now() - started) / 1000)
       for (const { pending, value } of done) pending.resolve(value)
     }
@@ -360,10 +370,7 @@ export class Committer {
       // The connection is already gone; nothing was committed either way.
     }
     this.options.observer?.failed()
-    const error =
-      cause instanceof PamError
-        ? cause
-        : new AuditUnavailable(cause instanceof Error ? cause : new Error(String(cause)))
+    const error = refusal(cause)
     for (const p of pending) p.reject(error)
     if (isDatabaseUnavailable(cause)) this.refuseWaiting(cause)
   }
@@ -378,6 +385,19 @@ export class Committer {
       p.reject(new ServiceUnavailable('the database is unavailable; retry later', cause))
     }
   }
+}
+
+/**
+ * How the units of a batch that failed as a whole are refused: a database unavailable for now
+ * (PostgreSQL down or timing out, SQLite locked by another connection) with 503 `ServiceUnavailable`
+ * and `Retry-After`; any other failure to write (a full disk, an I/O error) with 503
+ * `AuditUnavailable`, since their audit events could not be written either.
+ */
+function refusal(cause: unknown): PamError {
+  if (cause instanceof PamError) return cause
+  if (isDatabaseUnavailable(cause))
+    return new DatabaseUnavailable('the database is unavailable; retry later', cause)
+  return new AuditUnavailable(cause instanceof Error ? cause : new Error(String(cause)))
 }
 
 /**

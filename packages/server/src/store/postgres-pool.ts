@@ -1,3 +1,4 @@
+import SQLite from 'better-sqlite3'
 import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely'
 import pg from 'pg'
 import { ServiceUnavailable } from '../errors.js'
@@ -58,12 +59,40 @@ export function isTransientConflict(err: unknown): boolean {
  */
 const REFUSED_CONNECTION = new Set(['28000', '28P01', '3D000', '42501'])
 
-/** The database cannot be used for now (down, restarting, not answering, out of connections): 503. */
+/**
+ * SQLite's (extended) result codes, as better-sqlite3 gives them in `code`, that say another
+ * connection has the database for now, not that anything is wrong with it: its write lock held
+ * past the busy timeout (`SQLITE_BUSY`: an operator's `sqlite3` shell in a transaction, an external
+ * `audit archive`, an orphaned process), a WAL being recovered by another connection
+ * (`_RECOVERY`), a read snapshot another connection's commit made stale (`_SNAPSHOT`: the
+ * transaction, run again, succeeds), a blocking lock that timed out (`_TIMEOUT`), and a table or
+ * virtual table locked by another statement or shared-cache connection (`SQLITE_LOCKED`…). Not
+ * the codes that merely mention a lock: `SQLITE_IOERR_LOCK` and its kin are I/O errors,
+ * `SQLITE_READONLY_CANTLOCK` and the other `SQLITE_READONLY_*` a database this process may not
+ * write, and neither they nor `SQLITE_FULL`, `SQLITE_CORRUPT*` or `SQLITE_NOTADB` go away by
+ * waiting: they keep their own handling (a COMMIT or sync that fails so is the unwritable audit's
+ * 503 `AuditUnavailable`, store/committer.ts).
+ */
+const SQLITE_TRY_AGAIN = new Set([
+  'SQLITE_BUSY',
+  'SQLITE_BUSY_RECOVERY',
+  'SQLITE_BUSY_SNAPSHOT',
+  'SQLITE_BUSY_TIMEOUT',
+  'SQLITE_LOCKED',
+  'SQLITE_LOCKED_SHAREDCACHE',
+  'SQLITE_LOCKED_VTAB',
+])
+
+/**
+ * The database cannot be used for now (down, restarting, not answering, out of connections; on
+ * SQLite, locked by another connection): 503.
+ */
 export class DatabaseUnavailable extends ServiceUnavailable {}
 
 /**
  * Whether `err` (or an error in its `cause` chain) says the database is unavailable for now: what a
- * caller answers with 503 and `Retry-After`, never 500.
+ * caller answers with 503 and `Retry-After`, never 500. PostgreSQL's SQLSTATEs above, and SQLite's
+ * busy and locked codes (`SQLITE_TRY_AGAIN`).
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
   let current: unknown = err
@@ -71,6 +100,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     if (current instanceof DatabaseUnavailable) return true
     const code = (current as { code?: unknown }).code
     if (current instanceof pg.DatabaseError && typeof code === 'string') return unavailableState(code)
+    if (current instanceof SQLite.SqliteError) return SQLITE_TRY_AGAIN.has(code as string)
     current = current.cause
   }
   return false

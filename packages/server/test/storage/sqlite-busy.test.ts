@@ -1,0 +1,174 @@
+// Another process holds SQLite's write lock (an operator's `sqlite3` shell in a transaction, an
+// external `audit archive`, an orphaned worker): writes are unavailable for now, not broken. They
+// are answered 503 with `Retry-After`, nothing of them is written, `/readyz` takes the node out
+// while the lock is held and puts it back once it is released.
+import { PAM_AUDIENCE } from '@strongroom/protocol'
+import SQLite from 'better-sqlite3'
+import { sql } from 'kysely'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { call, openTestServer, type TestServer } from '../support/engines.js'
+
+/** How long the server's connection waits for the lock here (5 s in production). */
+const BUSY_TIMEOUT_MS = 150
+
+describe('SQLite write lock held by another connection', () => {
+  let t: TestServer
+  let file: string
+  let holder: SQLite.Database | null = null
+  let client: { clientId: string; secret: string; tokenUrl: string }
+  /** Added to the server's clock: past `/readyz`'s 10 s without a commit, it probes. */
+  let skew = 0
+  const instance = () => `/admin/v1/instances/${t.instanceId}`
+
+  beforeAll(async () => {
+    t = await openTestServer('sqlite', { now: () => Date.now() + skew })
+    file = t.db.slice('sqlite:'.length)
+    const app = (
+      await call(t, 'POST', `${instance()}/applications`, {
+        name: 'worker',
+        allowedScopes: [`${PAM_AUDIENCE}|.all`],
+      })
+    ).body
+    const secret = (
+      await call(t, 'POST', `${instance()}/applications/${app.applicationId}/client-secrets`, {})
+    ).body
+    client = {
+      clientId: app.clientId,
+      secret: secret.clientSecret,
+      tokenUrl: `/v2/${t.instanceId}/authorizationServer/iauths_system/oauth2/token`,
+    }
+    // The server's read-write connection: every write of the group commit runs on it.
+    await sql`pragma busy_timeout = ${sql.raw(String(BUSY_TIMEOUT_MS))}`.execute(t.services.store.db)
+  })
+  afterEach(() => release())
+  afterAll(async () => {
+    await t?.close()
+  })
+
+  function hold(): void {
+    holder = new SQLite(file)
+    holder.exec('BEGIN IMMEDIATE')
+  }
+  function release(): void {
+    if (!holder) return
+    holder.exec('ROLLBACK')
+    holder.close()
+    holder = null
+  }
+
+  const createCredential = (identifier: string) =>
+    call(t, 'POST', `${instance()}/credentials`, {
+      credentialIdentifier: identifier,
+      credentialType: 'api_key',
+      value: { apiKey: 'k' },
+    })
+  const readyz = () => t.app.inject({ method: 'GET', url: '/readyz' })
+  const count = async (table: 'credentials' | 'audit_events') =>
+    Number(
+      (
+        await t.services.store.db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    )
+
+  it('a write is answered 503 with Retry-After and writes nothing; the failed batch is no commit', async () => {
+    expect((await readyz()).statusCode).toBe(200)
+    const before = t.services.committer.health()
+    expect(before.ok).toBe(true)
+    const events = await count('audit_events')
+    hold()
+    const res = await createCredential('busy-one')
+    expect(res.status).toBe(503)
+    expect(res.body.Code).toBe('ServiceUnavailable')
+    expect(res.headers['retry-after']).toBe('2')
+    // Neither a success nor a commit: health names the lock, the last commit is the one before.
+    const health = t.services.committer.health()
+    expect(health).toEqual({ ok: false, reason: 'SQLITE_BUSY', lastCommitAt: before.lastCommitAt })
+    release()
+    expect(
+      await t.services.store.db
+        .selectFrom('credentials')
+        .select('id')
+        .where('identifier', '=', 'busy-one')
+        .execute(),
+    ).toEqual([])
+    expect(await count('audit_events')).toBe(events)
+    // Once the lock is given back, the same write succeeds.
+    expect((await createCredential('busy-one')).status).toBe(201)
+  })
+
+  async function notReadyWhileHeldThenReady(): Promise<void> {
+    for (let i = 0; i < 2; i++) {
+      const res = await readyz()
+      expect(res.statusCode).toBe(503)
+      expect(res.json().Message).toContain('SQLITE_BUSY')
+      expect(res.headers['retry-after']).toBe('2')
+    }
+    release()
+    const res = await readyz()
+    expect(res.statusCode).toBe(200)
+    expect(res.json().status).toBe('ready')
+    expect(t.services.committer.health().ok).toBe(true)
+  }
+
+  it('/readyz answers 503 after a write failed so, while the lock is held, and 200 once it is released', async () => {
+    expect((await createCredential('busy-two')).status).toBe(201)
+    hold()
+    expect((await createCredential('busy-three')).status).toBe(503)
+    await notReadyWhileHeldThenReady()
+  })
+
+  it("/readyz's own probe, failing so, makes it answer 503; and 200 once the lock is released", async () => {
+    expect((await readyz()).statusCode).toBe(200)
+    hold()
+    skew += 11_000
+    await notReadyWhileHeldThenReady()
+  })
+
+  it("a probe refused alone (not for the lock) is /readyz's reason too, though its batch's empty commit succeeds", async () => {
+    expect((await readyz()).statusCode).toBe(200)
+    const before = t.services.committer.health()
+    const other = new SQLite(file)
+    const refuse = (on: 'insert' | 'update') =>
+      `create trigger refuse_probe_${on} before ${on} on meta when new.key = 'write_probe' begin select raise(abort, 'refused'); end;`
+    other.exec(refuse('insert') + refuse('update'))
+    try {
+      skew += 11_000
+      const res = await readyz()
+      expect(res.statusCode).toBe(503)
+      expect(res.json().Message).toContain('SQLITE_CONSTRAINT_TRIGGER')
+      expect(t.services.committer.health()).toEqual({
+        ok: false,
+        reason: 'SQLITE_CONSTRAINT_TRIGGER',
+        lastCommitAt: before.lastCommitAt,
+      })
+    } finally {
+      other.exec('drop trigger refuse_probe_insert; drop trigger refuse_probe_update;')
+      other.close()
+    }
+    expect((await readyz()).statusCode).toBe(200)
+  })
+
+  it('a token request is answered 503 temporarily_unavailable, with Retry-After', async () => {
+    const token = () =>
+      t.app.inject({
+        method: 'POST',
+        url: client.tokenUrl,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: client.clientId,
+          client_secret: client.secret,
+        }).toString(),
+      })
+    hold()
+    const res = await token()
+    expect(res.statusCode).toBe(503)
+    expect(res.json().error).toBe('temporarily_unavailable')
+    expect(res.headers['retry-after']).toBe('2')
+    release()
+    expect((await token()).statusCode).toBe(200)
+  })
+})
