@@ -121,7 +121,15 @@ export const UpdateCredentialProviderBody = Type.Object(
         {
           tokenEndpoint: Type.Optional(OAuthSettings.tokenEndpoint),
           clientId: Type.Optional(OAuthSettings.clientId),
-          clientSecret: Type.Optional(Type.String({ minLength: 1, maxLength: 8192 })),
+          /** Required when `tokenEndpoint` moves to another origin: the kept secret never follows it. */
+          clientSecret: Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: 8192,
+              description:
+                'replaces the client secret; required when tokenEndpoint moves to another origin (scheme, host or port)',
+            }),
+          ),
           authMethod: Type.Optional(OAuthSettings.authMethod),
           defaultScope: Type.Optional(OAuthSettings.defaultScope),
         },

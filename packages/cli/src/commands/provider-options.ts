@@ -71,7 +71,7 @@ export function providerSettingOptions(mode: 'create' | 'update'): TypedOption[]
       new Option(
         '--client-secret-file <path>',
         update
-          ? 'replace the client secret: read it from PATH, or - for stdin'
+          ? 'replace the client secret: read it from PATH, or - for stdin (a --token-endpoint on another origin needs it: without this option, from stdin or a hidden prompt)'
           : 'read the client secret from PATH, or - for stdin (default: stdin, or a hidden prompt on a terminal)',
       ),
     ),
@@ -187,23 +187,45 @@ export function newJwtSettings(options: ProviderSettingOptions): CreateCredentia
   )
 }
 
-/** `oauth` of an update body: only what was given; the secret only with `--client-secret-file`. */
+/**
+ * `oauth` of an update body: only what was given. The secret is read with `--client-secret-file`,
+ * and also (from stdin or a hidden prompt, as `provider create` reads it) when `--token-endpoint`
+ * moves the endpoint to another origin than `currentEndpoint`: the server refuses that move
+ * without the secret, so that a kept secret never goes to a server someone else chose.
+ */
 export async function oauthChanges(
   ctx: Context,
   options: ProviderSettingOptions,
+  currentEndpoint?: string,
 ): Promise<UpdateCredentialProviderBody['oauth']> {
+  const moves =
+    options.tokenEndpoint !== undefined &&
+    currentEndpoint !== undefined &&
+    movesOrigin(currentEndpoint, options.tokenEndpoint)
   return nonEmpty(
     compact({
       tokenEndpoint: options.tokenEndpoint,
       clientId: options.clientId,
       clientSecret:
-        options.clientSecretFile === undefined
+        options.clientSecretFile === undefined && !moves
           ? undefined
           : await readClientSecret(ctx, options.clientSecretFile),
       authMethod: options.authMethod,
       defaultScope: options.defaultScope,
     }),
   )
+}
+
+/**
+ * Whether `next` is on another origin (scheme, host, port) than `current`. A `next` that is no URL
+ * moves nothing here: the server refuses it, and no secret is read for it.
+ */
+function movesOrigin(current: string, next: string): boolean {
+  try {
+    return new URL(next).origin !== new URL(current).origin
+  } catch {
+    return false
+  }
 }
 
 /** `jwt` of an update body: only what was given. */

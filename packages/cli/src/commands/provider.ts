@@ -115,7 +115,7 @@ export function registerProviderCommands(program: Command, contextFor: ContextFo
   const update = provider
     .command('update')
     .description(
-      "change a provider's name, description or settings; --client-secret-file replaces an oauth client secret",
+      "change a provider's name, description or settings; --client-secret-file replaces an oauth client secret (read again when --token-endpoint moves to another origin)",
     )
     .argument(...PROVIDER_ARGUMENT)
     .option('--name <name>', 'the new display name')
@@ -129,9 +129,10 @@ export function registerProviderCommands(program: Command, contextFor: ContextFo
     const ctx = contextFor(command)
     const client = ctx.client()
     const path = await providerPath(ctx, ref)
+    let current: CredentialProvider | undefined
     if (given.length > 0) {
       // The type decides which settings apply: checked before any secret is read.
-      const current = await client.get<CredentialProvider>(path)
+      current = await client.get<CredentialProvider>(path)
       const type = current.credentialProviderType
       checkProviderOptions(
         given,
@@ -142,7 +143,8 @@ export function registerProviderCommands(program: Command, contextFor: ContextFo
     const body: UpdateCredentialProviderBody = compact({
       credentialProviderName: options.name,
       description: options.description,
-      oauth: await oauthChanges(ctx, options),
+      // A new token endpoint on another origin needs the client secret again (read here).
+      oauth: await oauthChanges(ctx, options, current?.oauth?.tokenEndpoint),
       jwt: jwtChanges(options),
     })
     await showProvider(ctx, await client.patch<CredentialProvider>(path, body))

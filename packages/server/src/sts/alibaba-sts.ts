@@ -3,9 +3,9 @@ import { encodeParams, rpcSignature, rpcStringToSign, rpcTimestamp } from './rpc
 import {
   callSts,
   endpointHost,
+  judgeAssumedRole,
   judgeForeignAnswer,
   judgeRefusal,
-  parseExpiration,
   type StsHttpAnswer,
   type StsHttpRequest,
   type StsRuntime,
@@ -50,11 +50,12 @@ export function alibabaAssumeRoleRequest(request: AssumeRoleRequest, runtime: St
   }
 }
 
-/** Reads Alibaba's answer: the credentials, its error `{ RequestId, HostId, Code, Message }`, or neither. */
+/** Reads Alibaba's answer (asked for `durationSeconds`): the credentials (`judgeAssumedRole`), its error `{ RequestId, HostId, Code, Message }`, or neither. */
 export function judgeAlibabaAnswer(
   host: string,
   answer: StsHttpAnswer,
   now: number,
+  durationSeconds: number,
 ): StsVerdict<AssumedRole> {
   let json: unknown
   try {
@@ -68,32 +69,15 @@ export function judgeAlibabaAnswer(
     const user = isObject(body?.['AssumedRoleUser']) ? body['AssumedRoleUser'] : undefined
     if (!credentials || !user)
       return { fail: stsUnavailable(host, 'answered HTTP 200 with something that is not an STS answer') }
-    const accessKeyId = nonEmpty(credentials['AccessKeyId'])
-    const accessKeySecret = nonEmpty(credentials['AccessKeySecret'])
-    const securityToken = nonEmpty(credentials['SecurityToken'])
-    const expiration = parseExpiration(credentials['Expiration'])
-    const assumedRoleId = nonEmpty(user['AssumedRoleId'])
-    const assumedRoleArn = nonEmpty(user['Arn'])
-    const missing = [
-      ['Credentials.AccessKeyId', accessKeyId],
-      ['Credentials.AccessKeySecret', accessKeySecret],
-      ['Credentials.SecurityToken', securityToken],
-      ['Credentials.Expiration', expiration],
-      ['AssumedRoleUser.AssumedRoleId', assumedRoleId],
-      ['AssumedRoleUser.Arn', assumedRoleArn],
-    ].find(([, value]) => value === undefined)
-    if (missing) return { fail: stsUnavailable(host, `answered AssumeRole without a valid ${missing[0]}`) }
-    return {
-      ok: {
-        accessKeyId: accessKeyId!,
-        accessKeySecret: accessKeySecret!,
-        securityToken: securityToken!,
-        expiration: expiration!,
-        assumedRoleId: assumedRoleId!,
-        assumedRoleArn: assumedRoleArn!,
-        requestId: nonEmpty(body?.['RequestId']),
-      },
-    }
+    return judgeAssumedRole(host, now, durationSeconds, {
+      accessKeyId: ['Credentials.AccessKeyId', credentials['AccessKeyId']],
+      accessKeySecret: ['Credentials.AccessKeySecret', credentials['AccessKeySecret']],
+      securityToken: ['Credentials.SecurityToken', credentials['SecurityToken']],
+      expiration: ['Credentials.Expiration', credentials['Expiration']],
+      assumedRoleId: ['AssumedRoleUser.AssumedRoleId', user['AssumedRoleId']],
+      assumedRoleArn: ['AssumedRoleUser.Arn', user['Arn']],
+      requestId: body?.['RequestId'],
+    })
   }
   const code = nonEmpty(body?.['Code'])
   if (code === undefined) return judgeForeignAnswer(host, answer, now)
@@ -119,7 +103,7 @@ export function createAlibabaStsClient(runtime: StsRuntime): StsClient {
         runtime,
         request.endpoint,
         () => alibabaAssumeRoleRequest(request, runtime),
-        (answer) => judgeAlibabaAnswer(host, answer, runtime.now()),
+        (answer) => judgeAlibabaAnswer(host, answer, runtime.now(), request.durationSeconds),
         signal,
       )
     },

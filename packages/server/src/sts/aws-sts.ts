@@ -4,9 +4,9 @@ import { signSigV4 } from './sigv4.js'
 import {
   callSts,
   endpointHost,
+  judgeAssumedRole,
   judgeForeignAnswer,
   judgeRefusal,
-  parseExpiration,
   type StsHttpAnswer,
   type StsHttpRequest,
   type StsRuntime,
@@ -49,8 +49,13 @@ export function awsAssumeRoleRequest(request: AssumeRoleRequest, runtime: StsRun
   }
 }
 
-/** Reads AWS's answer: `AssumeRoleResponse`, `ErrorResponse`, or neither. */
-export function judgeAwsAnswer(host: string, answer: StsHttpAnswer, now: number): StsVerdict<AssumedRole> {
+/** Reads AWS's answer (asked for `durationSeconds`): `AssumeRoleResponse` (`judgeAssumedRole`), `ErrorResponse`, or neither. */
+export function judgeAwsAnswer(
+  host: string,
+  answer: StsHttpAnswer,
+  now: number,
+  durationSeconds: number,
+): StsVerdict<AssumedRole> {
   const document = parseXml(answer.body)
   const headerRequestId = answer.headers.get('x-amzn-requestid') ?? undefined
   if (answer.status === 200) {
@@ -58,32 +63,16 @@ export function judgeAwsAnswer(host: string, answer: StsHttpAnswer, now: number)
       return { fail: stsUnavailable(host, 'answered HTTP 200 with something that is not an STS answer') }
     }
     const result = ['AssumeRoleResult']
-    const accessKeyId = xmlText(document, [...result, 'Credentials', 'AccessKeyId'])
-    const accessKeySecret = xmlText(document, [...result, 'Credentials', 'SecretAccessKey'])
-    const securityToken = xmlText(document, [...result, 'Credentials', 'SessionToken'])
-    const expiration = parseExpiration(xmlText(document, [...result, 'Credentials', 'Expiration']))
-    const assumedRoleId = xmlText(document, [...result, 'AssumedRoleUser', 'AssumedRoleId'])
-    const assumedRoleArn = xmlText(document, [...result, 'AssumedRoleUser', 'Arn'])
-    const missing = [
-      ['Credentials.AccessKeyId', accessKeyId],
-      ['Credentials.SecretAccessKey', accessKeySecret],
-      ['Credentials.SessionToken', securityToken],
-      ['Credentials.Expiration', expiration],
-      ['AssumedRoleUser.AssumedRoleId', assumedRoleId],
-      ['AssumedRoleUser.Arn', assumedRoleArn],
-    ].find(([, value]) => value === undefined)
-    if (missing) return { fail: stsUnavailable(host, `answered AssumeRole without a valid ${missing[0]}`) }
-    return {
-      ok: {
-        accessKeyId: accessKeyId!,
-        accessKeySecret: accessKeySecret!,
-        securityToken: securityToken!,
-        expiration: expiration!,
-        assumedRoleId: assumedRoleId!,
-        assumedRoleArn: assumedRoleArn!,
-        requestId: xmlText(document, ['ResponseMetadata', 'RequestId']) ?? headerRequestId,
-      },
-    }
+    const field = (...path: string[]) => xmlText(document, [...result, ...path])
+    return judgeAssumedRole(host, now, durationSeconds, {
+      accessKeyId: ['Credentials.AccessKeyId', field('Credentials', 'AccessKeyId')],
+      accessKeySecret: ['Credentials.SecretAccessKey', field('Credentials', 'SecretAccessKey')],
+      securityToken: ['Credentials.SessionToken', field('Credentials', 'SessionToken')],
+      expiration: ['Credentials.Expiration', field('Credentials', 'Expiration')],
+      assumedRoleId: ['AssumedRoleUser.AssumedRoleId', field('AssumedRoleUser', 'AssumedRoleId')],
+      assumedRoleArn: ['AssumedRoleUser.Arn', field('AssumedRoleUser', 'Arn')],
+      requestId: xmlText(document, ['ResponseMetadata', 'RequestId']) ?? headerRequestId,
+    })
   }
   const code = document?.name === 'ErrorResponse' ? xmlText(document, ['Error', 'Code']) : undefined
   if (code === undefined) return judgeForeignAnswer(host, answer, now)
@@ -109,7 +98,7 @@ export function createAwsStsClient(runtime: StsRuntime): StsClient {
         runtime,
         request.endpoint,
         () => awsAssumeRoleRequest(request, runtime),
-        (answer) => judgeAwsAnswer(host, answer, runtime.now()),
+        (answer) => judgeAwsAnswer(host, answer, runtime.now(), request.durationSeconds),
         signal,
       )
     },

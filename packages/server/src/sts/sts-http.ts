@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as delay } from 'node:timers/promises'
 import { PamError } from '../errors.js'
 import { AnswerTooLarge, readCappedBody } from '../services/outbound-endpoint.js'
+import type { AssumedRole } from './assume-role.js'
 
 // The transport both STS clients share: one deadline for the whole call (retries included), at most
 // `retries` more attempts for what is safe to repeat (the network failed, or STS answered 5xx /
@@ -298,3 +299,120 @@ export function parseExpiration(value: unknown): number | undefined {
   const ms = Date.parse(value.replace(/\.\d+Z$/, 'Z'))
   return Number.isNaN(ms) ? undefined : ms
 }
+
+// --- Judging a success answer. --------------------------------------------------------------------
+
+/** An expiration less than this far ahead is refused: credentials a workload could not use. */
+export const EXPIRATION_MARGIN_MS = 60_000
+/** How much later than asked an expiration may be (STS's clock ahead of ours) before it is cut. */
+export const EXPIRATION_SKEW_MS = 60_000
+
+/**
+ * The expiration STS answered (`Credentials.Expiration`, epoch ms), judged against what was asked:
+ * one not later than now + `EXPIRATION_MARGIN_MS` is refused (StsUnavailable 502: already expired
+ * credentials must not reach a workload); one later than now + `durationSeconds` +
+ * `EXPIRATION_SKEW_MS` is cut to that, so that no node keeps or hands out credentials past what
+ * was asked, whatever STS says. Whole seconds, as the vendors answer.
+ */
+export function boundedExpiration(
+  host: string,
+  expiration: number,
+  now: number,
+  durationSeconds: number,
+): number | PamError {
+  if (!(expiration > now + EXPIRATION_MARGIN_MS)) {
+    const when = Number.isFinite(expiration) ? ` ${new Date(expiration).toISOString()}` : ''
+    return stsUnavailable(
+      host,
+      `answered AssumeRole with credentials that expire too soon: Credentials.Expiration${when} is not more than ${EXPIRATION_MARGIN_MS / 1000} s ahead`,
+    )
+  }
+  const latest = Math.floor((now + durationSeconds * 1000 + EXPIRATION_SKEW_MS) / 1000) * 1000
+  return Math.min(expiration, latest)
+}
+
+/** A field of a success answer, as the vendor names it (for messages), and its value. */
+export type AnsweredField = readonly [name: string, value: unknown]
+
+/** Characters of the fields that identify the role and its session: 2–193 at AWS, less at Alibaba. */
+const MAX_ID_LENGTH = 256
+/** AWS allows ARNs up to 2048 characters. */
+const MAX_ARN_LENGTH = 2048
+/** Access key ids are 16–128 characters at AWS, 24 at Alibaba; secrets 40 and 30. */
+const MAX_KEY_LENGTH = 256
+
+/**
+ * A success answer's fields, checked: each present, a string of visible ASCII (no space, no
+ * control, bidi or non-ASCII character: they reach the workload's environment, the CLI's output and
+ * the audit log) and of a bounded length, else StsUnavailable 502 naming the STS and the field. The
+ * session token has no length of its own (AWS says to assume no maximum): the answer's 256 KiB
+ * bounds it. The request id, only informational, is dropped rather than refused when it is not
+ * 1–128 visible ASCII characters: cut, it would name no request. The expiration goes through
+ * `boundedExpiration`.
+ */
+export function judgeAssumedRole(
+  host: string,
+  now: number,
+  durationSeconds: number,
+  fields: {
+    accessKeyId: AnsweredField
+    accessKeySecret: AnsweredField
+    securityToken: AnsweredField
+    expiration: AnsweredField
+    assumedRoleId: AnsweredField
+    assumedRoleArn: AnsweredField
+    requestId: unknown
+  },
+): StsVerdict<AssumedRole> {
+  const parsed = parseExpiration(fields.expiration[1])
+  const text = ([name, value]: AnsweredField): readonly [string, string | undefined] => [
+    name,
+    typeof value === 'string' && value !== '' ? value : undefined,
+  ]
+  // The first field missing, in the answer's order (the expiration: missing or not a date).
+  const missing = [
+    text(fields.accessKeyId),
+    text(fields.accessKeySecret),
+    text(fields.securityToken),
+    [fields.expiration[0], parsed] as const,
+    text(fields.assumedRoleId),
+    text(fields.assumedRoleArn),
+  ].find(([, value]) => value === undefined)
+  if (missing || parsed === undefined)
+    return { fail: stsUnavailable(host, `answered AssumeRole without a valid ${missing?.[0]}`) }
+  const bounded: [AnsweredField, number][] = [
+    [fields.accessKeyId, MAX_KEY_LENGTH],
+    [fields.accessKeySecret, MAX_KEY_LENGTH],
+    [fields.securityToken, MAX_ANSWER_BYTES],
+    [fields.assumedRoleId, MAX_ID_LENGTH],
+    [fields.assumedRoleArn, MAX_ARN_LENGTH],
+  ]
+  for (const [[name, value], max] of bounded) {
+    if (typeof value !== 'string' || value.length > max || !VISIBLE_ASCII.test(value))
+      return {
+        fail: stsUnavailable(
+          host,
+          `answered AssumeRole with a field ${name} that is not 1 to ${max} visible ASCII characters`,
+        ),
+      }
+  }
+  const expiration = boundedExpiration(host, parsed, now, durationSeconds)
+  if (expiration instanceof PamError) return { fail: expiration }
+  const requestId = fields.requestId
+  return {
+    ok: {
+      accessKeyId: fields.accessKeyId[1] as string,
+      accessKeySecret: fields.accessKeySecret[1] as string,
+      securityToken: fields.securityToken[1] as string,
+      expiration,
+      assumedRoleId: fields.assumedRoleId[1] as string,
+      assumedRoleArn: fields.assumedRoleArn[1] as string,
+      requestId:
+        typeof requestId === 'string' && requestId.length <= 128 && VISIBLE_ASCII.test(requestId)
+          ? requestId
+          : undefined,
+    },
+  }
+}
+
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/

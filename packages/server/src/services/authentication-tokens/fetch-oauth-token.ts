@@ -59,20 +59,24 @@ export async function fetchOAuthToken(
       body.forceAuthentication === true,
     )
   } catch (err) {
-    // Our own store failing while the nodes share the token (the database unavailable, a write
-    // the committer refused) is not the upstream's failure.
-    if (
+    // Every failure is audited, the upstream's and our own (the store failing while the nodes
+    // share the token, say): the upstream may have been called with the client secret. The event
+    // holds the error's code, never a token or secret. What is answered is `err` itself, so a
+    // database that is down is still 503 and a failure of the upstream still 502.
+    const ours =
       !(err instanceof PamError) ||
       isDatabaseUnavailable(err) ||
       err instanceof AuditUnavailable ||
       err instanceof ServiceUnavailable
-    )
-      throw err
-    // Throws `err` once its failure event is committed.
-    return auditedOperation<never>(s, caller, event, async (unit) => {
+    const failure = err instanceof PamError ? err : storeFailure(err)
+    await auditedOperation<never>(s, caller, event, async (unit) => {
       unit.about({ type: 'credential_provider', id: provider.id })
-      return unit.fail(err, 'upstream', { credentialProvider: provider.identifier })
+      return unit.fail(failure, ours ? 'store' : 'upstream', { credentialProvider: provider.identifier })
+    }).catch((auditError: unknown) => {
+      // The refusal `fail` returns, thrown once its event is committed.
+      if (auditError !== failure) throw auditError
     })
+    throw err
   }
   const row = await recordFor(s, caller, event, provider, token)
   return {
@@ -83,6 +87,16 @@ export async function fetchOAuthToken(
       tokenType: token.tokenType,
     },
   }
+}
+
+/**
+ * What the audit event records of a failure that is not a `PamError`: the code its answer will
+ * have (503 for a database that is unavailable, 500 otherwise), never its message.
+ */
+function storeFailure(err: unknown): PamError {
+  return isDatabaseUnavailable(err)
+    ? new ServiceUnavailable('the database is unavailable')
+    : new PamError('InternalError', 'an internal error occurred while obtaining the upstream token')
 }
 
 /** The consumer's record of this upstream token: created once, then reused while it is not revoked. */

@@ -1,6 +1,8 @@
 import { inspect } from 'node:util'
+import { PamError } from '../../errors.js'
 import { CacheStats } from '../../metrics/cache-stats.js'
 import type { AssumedRole, AssumeRoleRequest, StsClient } from '../../sts/assume-role.js'
+import { boundedExpiration, endpointHost } from '../../sts/sts-http.js'
 
 /**
  * The consumer libraries (Alibaba's and AWS's) refetch on every call once less than 15 minutes are
@@ -12,7 +14,9 @@ const MAX_CACHED = 10_000
 /**
  * The STS credentials this node holds, per application, role, settings and duration: concurrent
  * callers that find none usable share ONE `AssumeRole` call, and an answer is reused until 15
- * minutes before it expires. Failures are not kept: the next caller tries again. Never prints.
+ * minutes before it expires, never past the duration asked for (`boundedExpiration`: an answer
+ * already expiring is refused, a later expiration cut). Failures are not kept: the next caller
+ * tries again. Never prints.
  */
 export class AssumedRoles {
   private readonly held = new Map<string, AssumedRole>()
@@ -53,7 +57,17 @@ export class AssumedRoles {
     const started = (async () => {
       const built = await request()
       // Not the caller's signal: the call is shared, one caller's disconnect must not fail the others.
-      const assumed = await this.sts.assumeRole(built)
+      const answered = await this.sts.assumeRole(built)
+      // The STS clients judge the expiration already; judged again here, for any client, because
+      // this is what decides how long the credentials are kept and handed out.
+      const expiration = boundedExpiration(
+        endpointHost(built.endpoint),
+        answered.expiration,
+        this.now(),
+        built.durationSeconds,
+      )
+      if (expiration instanceof PamError) throw expiration
+      const assumed = expiration === answered.expiration ? answered : { ...answered, expiration }
       this.held.delete(key)
       this.held.set(key, assumed)
       // Keys are per application and role: bounded all the same, oldest out first.

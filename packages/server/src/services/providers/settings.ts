@@ -83,18 +83,39 @@ export function newJwtSettings(body: NonNullable<CreateCredentialProviderBody['j
   )
 }
 
+/** The rule an update breaks when it moves the token endpoint without the client secret. */
+export const CLIENT_SECRET_FOR_NEW_ORIGIN = 'is required when tokenEndpoint moves to another origin'
+
+/**
+ * The settings after an update. The client secret goes to the token endpoint on every fetch, and no
+ * API shows it: an update that moves the endpoint to another origin (scheme, host or port) must
+ * give the secret again, or an administrator could send the kept secret to a server of their own.
+ */
 export function updatedOAuthSettings(
   current: OAuthSettings,
   patch: NonNullable<UpdateCredentialProviderBody['oauth']>,
 ): OAuthSettings {
+  const tokenEndpoint =
+    patch.tokenEndpoint === undefined
+      ? current.tokenEndpoint
+      : checkOutboundEndpoint(patch.tokenEndpoint, 'oauth.tokenEndpoint').href
+  if (patch.clientSecret === undefined && !sameOrigin(tokenEndpoint, current.tokenEndpoint)) {
+    throw new InvalidParameter('oauth.clientSecret', CLIENT_SECRET_FOR_NEW_ORIGIN)
+  }
   return {
-    tokenEndpoint:
-      patch.tokenEndpoint === undefined
-        ? current.tokenEndpoint
-        : checkOutboundEndpoint(patch.tokenEndpoint, 'oauth.tokenEndpoint').href,
+    tokenEndpoint,
     clientId: patch.clientId ?? current.clientId,
     authMethod: patch.authMethod ?? current.authMethod,
     defaultScope: patch.defaultScope ?? current.defaultScope,
+  }
+}
+
+/** Whether two endpoints share scheme, host and port (a default port counts as given). */
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin
+  } catch {
+    return false
   }
 }
 

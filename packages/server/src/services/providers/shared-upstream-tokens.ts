@@ -161,65 +161,74 @@ export class SharedUpstreamTokens {
     return taken?.lease_owner === this.owner
   }
 
+  /**
+   * Fetches while holding the lease, and stores the token. Whatever fails (the upstream, sealing,
+   * the store's write), the lease is released in `finally`: otherwise every node would wait out
+   * `LEASE_MS` on each call until the lease ran out, and then fail the same way. A `PamError` is
+   * recorded for those who waited for this fetch; any other failure is not (the next caller tries
+   * again).
+   */
   private async fetchHolding(
     slot: TokenSlot,
     key: { provider_id: string; variant: string },
     fetch: () => Promise<UpstreamToken>,
     usableUntil: (token: UpstreamToken) => number,
   ): Promise<UpstreamToken> {
-    let token: UpstreamToken
+    let stored = false
+    let failure: string | null = null
     try {
-      token = await fetch()
-    } catch (err) {
-      // Those who waited for this fetch get its error; the lease goes, so the next request tries again.
-      const failure =
-        err instanceof PamError
-          ? JSON.stringify({ code: err.code, message: err.message, field: err.field, rule: err.rule })
-          : null
+      const token = await fetch()
+      const sealed = await this.keyring.encrypt(
+        this.store.db,
+        tokenBinding(slot.instanceId, key),
+        Buffer.from(token.accessToken, 'utf8'),
+      )
       await this.write((db) =>
         db
           .updateTable('upstream_tokens')
-          .set({
+          .set((eb) => ({
+            generation: slot.generation,
+            fetches: eb('fetches', '+', 1),
+            token_ciphertext: sealed.ciphertext,
+            key_version: sealed.keyVersion,
+            token_type: token.tokenType,
+            scope: token.scope,
+            obtained_at: token.obtainedAt,
+            expires_at: token.expiresAt,
+            usable_until: usableUntil(token),
             lease_owner: null,
             lease_until: null,
-            failed_at: failure === null ? null : this.now(),
-            failure,
-          })
+            failed_at: null,
+            failure: null,
+          }))
           .where('provider_id', '=', key.provider_id)
           .where('variant', '=', key.variant)
-          .where('lease_owner', '=', this.owner)
           .execute(),
-      ).catch(() => {})
+      )
+      stored = true
+      return token
+    } catch (err) {
+      // Those who waited for this fetch get its error; the lease goes, so the next request tries again.
+      if (err instanceof PamError)
+        failure = JSON.stringify({ code: err.code, message: err.message, field: err.field, rule: err.rule })
       throw err
+    } finally {
+      if (!stored)
+        await this.write((db) =>
+          db
+            .updateTable('upstream_tokens')
+            .set({
+              lease_owner: null,
+              lease_until: null,
+              failed_at: failure === null ? null : this.now(),
+              failure,
+            })
+            .where('provider_id', '=', key.provider_id)
+            .where('variant', '=', key.variant)
+            .where('lease_owner', '=', this.owner)
+            .execute(),
+        ).catch(() => {})
     }
-    const sealed = await this.keyring.encrypt(
-      this.store.db,
-      tokenBinding(slot.instanceId, key),
-      Buffer.from(token.accessToken, 'utf8'),
-    )
-    await this.write((db) =>
-      db
-        .updateTable('upstream_tokens')
-        .set((eb) => ({
-          generation: slot.generation,
-          fetches: eb('fetches', '+', 1),
-          token_ciphertext: sealed.ciphertext,
-          key_version: sealed.keyVersion,
-          token_type: token.tokenType,
-          scope: token.scope,
-          obtained_at: token.obtainedAt,
-          expires_at: token.expiresAt,
-          usable_until: usableUntil(token),
-          lease_owner: null,
-          lease_until: null,
-          failed_at: null,
-          failure: null,
-        }))
-        .where('provider_id', '=', key.provider_id)
-        .where('variant', '=', key.variant)
-        .execute(),
-    )
-    return token
   }
 
   private async open(row: UpstreamTokenTable, slot: TokenSlot): Promise<UpstreamToken> {

@@ -39,7 +39,18 @@ const RESERVED_PARAMETERS = new Set([
 const TIMEOUT_MS = 10_000
 const MAX_RESPONSE_BYTES = 64 * 1024
 /** RFC 6749 makes `expires_in` optional: an upstream that omits it gets its token reused this long at most. */
-const UNKNOWN_LIFETIME_MS = 60_000
+const UNKNOWN_LIFETIME_S = 60
+/**
+ * The longest an upstream token is believed to live, whatever `expires_in` says: it is recorded
+ * (`authentication_tokens.expires_at`, the shared `upstream_tokens` row) and reused as if it
+ * expired then. A day is more than any upstream we know of grants, and little enough that a
+ * number like 1e300 cannot reach the store.
+ */
+const MAX_UPSTREAM_LIFETIME_S = 86_400
+/** `token_type` is a short name (`Bearer`, `DPoP`, `N_A`, a URI at most). */
+const MAX_TOKEN_TYPE_LENGTH = 128
+/** `scope` as the upstream granted it: it may hold more than the 256 characters a caller may ask for. */
+const MAX_SCOPE_LENGTH = 1024
 const MAX_CACHED = 10_000
 
 export function checkCustomParameters(params: Record<string, string> | undefined): Record<string, string> {
@@ -213,20 +224,47 @@ export class UpstreamTokens {
         `${where} answered an access_token with characters RFC 6749 does not allow`,
       )
     }
-    const expiresIn = body.expires_in
-    const lifetimeMs =
-      typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0
-        ? expiresIn * 1000
-        : typeof expiresIn === 'string' && /^\d{1,9}$/.test(expiresIn) && Number(expiresIn) > 0
-          ? Number(expiresIn) * 1000
-          : UNKNOWN_LIFETIME_MS
     return {
       accessToken,
-      tokenType: typeof body.token_type === 'string' ? body.token_type : 'Bearer',
-      scope: typeof body.scope === 'string' ? body.scope : request.scope,
+      tokenType: answeredField(where, 'token_type', body.token_type, MAX_TOKEN_TYPE_LENGTH) ?? 'Bearer',
+      scope: answeredField(where, 'scope', body.scope, MAX_SCOPE_LENGTH) ?? request.scope,
       obtainedAt: startedAt,
-      expiresAt: startedAt + lifetimeMs,
+      expiresAt: startedAt + lifetimeSeconds(body.expires_in) * 1000,
       records: new Map(),
     }
   }
+}
+
+/**
+ * `expires_in` as whole seconds, 1 to `MAX_UPSTREAM_LIFETIME_S`: a positive number (or a string of
+ * digits, as some upstreams send it) is cut to whole seconds (at least 1) and to the maximum;
+ * anything else (absent, zero, negative, not a number) is a lifetime we do not know,
+ * `UNKNOWN_LIFETIME_S`.
+ */
+function lifetimeSeconds(expiresIn: unknown): number {
+  const seconds =
+    typeof expiresIn === 'number'
+      ? expiresIn
+      : typeof expiresIn === 'string' && /^\d{1,12}$/.test(expiresIn)
+        ? Number(expiresIn)
+        : Number.NaN
+  if (!(seconds > 0)) return UNKNOWN_LIFETIME_S
+  return Math.max(1, Math.min(MAX_UPSTREAM_LIFETIME_S, Math.floor(seconds)))
+}
+
+/**
+ * An informational string of the upstream's answer that is handed to workloads (`token_type`,
+ * `scope`): `undefined` when absent (or not a string), else at most `max` printable ASCII
+ * characters, as RFC 6749 defines both. Anything else (a terminal escape, a bidi override, 60 KB)
+ * is refused: a CLI prints these next to the token, and they reach the workload's environment.
+ */
+function answeredField(where: string, field: string, value: unknown, max: number): string | undefined {
+  if (typeof value !== 'string') return undefined
+  if (value.length > max || !/^[\x20-\x7e]*$/.test(value)) {
+    throw new PamError(
+      'UpstreamError',
+      `${where} answered a ${field} that is not at most ${max} printable ASCII characters`,
+    )
+  }
+  return value
 }
