@@ -458,20 +458,26 @@ describe('strongroom agent: cloud credentials where the cloud SDKs look, and sec
     )
     expect(agent.output()).toMatch(/cannot obtain credentials: \S+: .*; no credentials to serve/)
 
-    // The server is back, on the same address: new credentials.
+    // The server is back, on the same address: new credentials, once the agent's back-off (which
+    // reaches 30 s while requests keep failing) lets it ask again.
     server = await startServer({ dataDir: server.dataDir, args: ['--listen', `127.0.0.1:${port}`] })
     let back = await get(uri)
-    for (let i = 0; back.status !== 200 && i < 40; i++) {
+    for (let i = 0; back.status !== 200 && i < 140; i++) {
       await sleep(250)
       back = await get(uri)
     }
     expect(back.status).toBe(200)
     expect(JSON.parse(back.body).AccessKeyId).toBe(alibabaSts.issued.at(-1)!.accessKeyId)
     expect(JSON.parse(back.body).AccessKeyId).not.toBe(held.accessKeyId)
-    const aws = await get(awsUri, token)
+    // The AWS role backs off on its own.
+    let aws = await get(awsUri, token)
+    for (let i = 0; aws.status !== 200 && i < 140; i++) {
+      await sleep(250)
+      aws = await get(awsUri, token)
+    }
     expect(aws.status).toBe(200)
     expect(agent.output()).toMatch(/credentials obtained again after \d+ failures?/)
-  })
+  }, 120_000)
 
   it('refuses requests without the capability, and answers on loopback only', async () => {
     const uri = new URL(consumerEnvFromFile['ALIBABA_CLOUD_CREDENTIALS_URI']!)
@@ -572,6 +578,6 @@ describe('strongroom agent: cloud credentials where the cloud SDKs look, and sec
     const { code, signal } = await agent.stop()
     expect({ code, signal }).toEqual({ code: 0, signal: null })
     expect(existsSync(envFile())).toBe(false)
-    expect(agent.output()).toMatch(/agent: stopping\n$/)
+    expect(agent.output()).toMatch(/agent: SIGTERM: stopping\n$/)
   })
 })

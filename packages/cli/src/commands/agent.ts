@@ -1,7 +1,7 @@
-import { rm } from 'node:fs/promises'
+import { rmSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { type Command, InvalidArgumentError, Option } from 'commander'
-import { writeFileAtomically } from '../credential-endpoints/atomic-file.js'
+import { writeFailure, writeFileAtomically } from '../credential-endpoints/atomic-file.js'
 import {
   type CredentialEndpoints,
   rolesByVendor,
@@ -11,6 +11,8 @@ import { parseLoopbackListen } from '../credential-endpoints/listen-address.js'
 import { checkDistinctPaths, parseFileSpec, SecretFiles } from '../credential-endpoints/secret-files.js'
 import { VENDOR_NAMES, vendorOfRoleArn } from '../credential-endpoints/vendors.js'
 import { CliError, UsageError } from '../errors.js'
+import { GuardedOutput } from '../run/guarded-output.js'
+import { RETIRE_GRACE_MS, SecretSet } from '../run/masking-stream.js'
 import { formatReference } from '../run/references.js'
 import { pamSecretSource } from '../run/resolve-references.js'
 import { toJson } from '../safe-text.js'
@@ -45,15 +47,17 @@ The capability and the token are new at every start and are secrets: whoever rea
 role's credentials. --env-out FILE writes them (mode 0600, atomically; removed when the agent
 stops) for the consumer to load (set -a; . FILE; set +a, or docker --env-file); --print-env prints
 them on stderr instead. A request without the capability is 401; while the server is unreachable
-the held credentials are served until they expire, then 503.
+the held credentials are served until they expire, then 503 with Retry-After (the server is asked
+again after 1 s, doubling to 30 s, not at every request).
 
 Files (--file PATH=REF, REF as for strongroom run: strongroom://credential/ID[/FIELD],
 strongroom://account/TARGET/ACCOUNT/password|ssh-key, strongroom://provider/ID/oauth-token) are
 written with mode 0600 (beside PATH, then renamed), holding the value exactly, and rewritten when a
 poll (--poll, one audited read per reference) finds it changed. At start, all or none: when one
-cannot be read or written, no file is written.
+cannot be read or written, no file is written. A folder another user may write (group- or
+world-writable without the sticky bit, or another user's) is refused, for --env-out too.
 
-Runs until SIGINT or SIGTERM.
+Runs until SIGINT, SIGTERM or SIGHUP. When its stderr's reader goes away it keeps serving.
 
 Example:
   strongroom agent --cloud-role arn:aws:iam::123456789012:role/deployer --env-out /run/sr/cloud.env \\
@@ -134,103 +138,146 @@ export function registerAgentCommand(program: Command, contextFor: ContextFor): 
       parseLoopbackListen(options.listen ?? DEFAULT_LISTEN)
       const envOut = options.envOut === undefined ? undefined : resolve(ctx.io.cwd, options.envOut)
 
-      const secrets = new Set<string>()
-      const remember = (value: string) => {
-        if (value.length === 0) return
-        secrets.add(value)
-        ctx.rememberSecret(value)
-      }
+      // The agent outlives its output's readers (a closed terminal, `agent … 2>&1 | head`): a write
+      // that fails marks the output broken and is dropped, and the agent goes on serving. Unguarded,
+      // stderr's EPIPE was an uncaught exception: the endpoint went away while its credentials were
+      // valid, and --env-out was left behind.
+      const stderr = new GuardedOutput(ctx.io.stderr)
+      const stdout = new GuardedOutput(ctx.io.stdout)
+      // What log lines are redacted of: the capabilities and current values for as long as the agent
+      // runs, a cloud credential until an hour after it expires, a rotated file value an hour after
+      // it was replaced; then forgotten, so the set does not grow with every refresh.
+      const secrets = new SecretSet()
       /** One line on stderr; any secret known so far is redacted, control characters flattened. */
       const note = (line: string) => {
         let text = line
-        for (const secret of secrets) if (secret.length >= 4) text = text.replaceAll(secret, '[redacted]')
-        ctx.io.stderr.write(`strongroom: agent: ${text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')}\n`)
+        for (const secret of secrets.values()) text = text.replaceAll(secret, '[redacted]')
+        stderr.write(`strongroom: agent: ${text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')}\n`)
+      }
+      try {
+        await serve()
+      } catch (error) {
+        // The CLI's last-resort error line is redacted of what is live now.
+        for (const secret of secrets.values()) ctx.rememberSecret(secret)
+        throw error
       }
 
-      await using pam = await workloadClient(ctx, options)
-      let endpoints: CredentialEndpoints | undefined
-      let rendered: SecretFiles | undefined
-      let envWritten = false
-      try {
-        if (roles.length > 0) {
-          endpoints = await startCredentialEndpoints({
-            pam,
-            roles: roles.map((arn) => ({ arn, durationSeconds: options.duration })),
-            listen: options.listen ?? DEFAULT_LISTEN,
-            log: note,
-            logRequests: options.verbose === true,
-            onSecret: remember,
-          })
-        }
-        if (files.length > 0) {
-          rendered = new SecretFiles(files, {
-            source: pamSecretSource(pam, { reason: options.reason }),
-            pollMs: (options.poll ?? DEFAULT_POLL_S) * 1000,
-            log: note,
-            onSecret: remember,
-            secrets: () => secrets,
-          })
-          await rendered.start()
-        }
-        if (endpoints !== undefined) {
-          const lines = Object.entries(endpoints.env).map(([name, value]) => `${name}=${shellQuote(value)}\n`)
-          if (envOut !== undefined) {
-            try {
-              await writeFileAtomically(envOut, lines.join(''))
-            } catch (error) {
-              const code = (error as NodeJS.ErrnoException).code ?? 'error'
-              throw new CliError('OutputUnwritable', `cannot write --env-out ${options.envOut}: ${code}`, {
-                cause: error,
-              })
-            }
-            envWritten = true
+      async function serve(): Promise<void> {
+        await using pam = await workloadClient(ctx, options)
+        let endpoints: CredentialEndpoints | undefined
+        let rendered: SecretFiles | undefined
+        let envWritten = false
+        try {
+          if (roles.length > 0) {
+            endpoints = await startCredentialEndpoints({
+              pam,
+              roles: roles.map((arn) => ({ arn, durationSeconds: options.duration })),
+              listen: options.listen ?? DEFAULT_LISTEN,
+              log: note,
+              logRequests: options.verbose === true,
+              onSecret: (value, until) => secrets.add(value, { until, holder: 'endpoints' }),
+            })
           }
-          const served = roles.map((arn) => `${arn} (${VENDOR_NAMES[vendorOfRoleArn(arn)]})`).join(', ')
-          note(`serving ${served} on ${endpoints.url}, loopback only`)
-          const names = Object.keys(endpoints.env).join(', ')
-          if (envOut !== undefined)
-            note(
-              `the consumer's environment is in ${options.envOut} (mode 0600; set -a; . FILE; set +a): ${names}`,
+          if (files.length > 0) {
+            rendered = new SecretFiles(files, {
+              source: pamSecretSource(pam, { reason: options.reason }),
+              pollMs: (options.poll ?? DEFAULT_POLL_S) * 1000,
+              log: note,
+              onSecret: (value) => secrets.add(value, { holder: 'files' }),
+              onRetired: (value) => secrets.retire(value, Date.now() + RETIRE_GRACE_MS, 'files'),
+              secrets: () => secrets.values(),
+            })
+            await rendered.start()
+          }
+          if (endpoints !== undefined) {
+            const lines = Object.entries(endpoints.env).map(
+              ([name, value]) => `${name}=${shellQuote(value)}\n`,
             )
-          if (options.printEnv === true) for (const line of lines) ctx.io.stderr.write(line)
-          note(`in the consumer, leave unset: ${endpoints.unset.join(', ')} (they take precedence)`)
+            if (envOut !== undefined) {
+              try {
+                await writeFileAtomically(envOut, lines.join(''))
+              } catch (error) {
+                throw new CliError(
+                  'OutputUnwritable',
+                  `cannot write --env-out ${options.envOut}: ${writeFailure(error)}`,
+                  { cause: error },
+                )
+              }
+              envWritten = true
+              // The last resort for a stop that skips `finally` (an uncaught exception, process.exit):
+              // the file names a capability to an endpoint that is gone.
+              process.once('exit', removeEnvOut)
+            }
+            const served = roles.map((arn) => `${arn} (${VENDOR_NAMES[vendorOfRoleArn(arn)]})`).join(', ')
+            note(`serving ${served} on ${endpoints.url}, loopback only`)
+            const names = Object.keys(endpoints.env).join(', ')
+            if (envOut !== undefined)
+              note(
+                `the consumer's environment is in ${options.envOut} (mode 0600; set -a; . FILE; set +a): ${names}`,
+              )
+            if (options.printEnv === true) for (const line of lines) stderr.write(line)
+            note(`in the consumer, leave unset: ${endpoints.unset.join(', ')} (they take precedence)`)
+          }
+          if (rendered !== undefined)
+            note(
+              `rendering ${files.map((f) => `${f.shown} (${formatReference(f.reference)})`).join(', ')}, mode 0600, re-read every ${options.poll ?? DEFAULT_POLL_S} s`,
+            )
+          if (ctx.out.json) {
+            stdout.write(
+              `${toJson({
+                url: endpoints?.url ?? null,
+                roles: roles.map((arn) => ({ arn, vendor: vendorOfRoleArn(arn) })),
+                variables: Object.keys(endpoints?.env ?? {}),
+                envFile: envOut ?? null,
+                files: files.map((f) => f.path),
+              })}\n`,
+            )
+          }
+          note('ready; stops on SIGINT, SIGTERM or SIGHUP')
+          const signal = await stopSignal(ctx.io.onInterrupt)
+          note(`${signal}: stopping`)
+        } finally {
+          // The file first, at once: it names an endpoint about to go away.
+          removeEnvOut()
+          rendered?.stop()
+          await endpoints?.close()
         }
-        if (rendered !== undefined)
-          note(
-            `rendering ${files.map((f) => `${f.shown} (${formatReference(f.reference)})`).join(', ')}, mode 0600, re-read every ${options.poll ?? DEFAULT_POLL_S} s`,
-          )
-        if (ctx.out.json) {
-          await ctx.out.write(
-            `${toJson({
-              url: endpoints?.url ?? null,
-              roles: roles.map((arn) => ({ arn, vendor: vendorOfRoleArn(arn) })),
-              variables: Object.keys(endpoints?.env ?? {}),
-              envFile: envOut ?? null,
-              files: files.map((f) => f.path),
-            })}\n`,
-          )
+
+        function removeEnvOut(): void {
+          process.off('exit', removeEnvOut)
+          if (!envWritten || envOut === undefined) return
+          envWritten = false
+          try {
+            rmSync(envOut, { force: true })
+          } catch (error) {
+            note(`cannot remove --env-out ${options.envOut}: ${writeFailure(error)}`)
+          }
         }
-        note('ready; stops on SIGINT or SIGTERM')
-        await stopSignal(ctx.io.onInterrupt)
-        note('stopping')
-      } finally {
-        rendered?.stop()
-        await endpoints?.close()
-        if (envWritten && envOut !== undefined) await rm(envOut, { force: true })
       }
     })
 }
 
-/** Resolves on the first SIGINT (through `onInterrupt`, so tests can fake it) or SIGTERM. */
-function stopSignal(onInterrupt: (handler: () => void) => () => void): Promise<void> {
+/** The signals that stop the agent, its cleanup run. SIGHUP too: a closed terminal or session sends it. */
+const STOP_SIGNALS = ['SIGTERM', 'SIGHUP'] as const
+
+/**
+ * Resolves with the first SIGINT (through `onInterrupt`, so tests can fake it), SIGTERM or SIGHUP;
+ * then stops listening, so that a second one ends the process by its default action.
+ */
+function stopSignal(onInterrupt: (handler: () => void) => () => void): Promise<string> {
   return new Promise((resolve) => {
-    const done = () => {
+    const listeners = new Map<string, () => void>()
+    const done = (signal: string) => {
       stopInterrupt()
-      process.off('SIGTERM', done)
-      resolve()
+      for (const [name, listener] of listeners) process.off(name, listener)
+      resolve(signal)
     }
-    const stopInterrupt = onInterrupt(done)
-    process.on('SIGTERM', done)
+    const stopInterrupt = onInterrupt(() => done('SIGINT'))
+    for (const name of STOP_SIGNALS) {
+      const listener = () => done(name)
+      listeners.set(name, listener)
+      process.on(name, listener)
+    }
   })
 }
 

@@ -1,14 +1,77 @@
 import { randomBytes } from 'node:crypto'
-import { chmod, link, open, rename, rm } from 'node:fs/promises'
+import { link, open, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
+
+/**
+ * A folder a secret file is not written into: one that another user may write to. Whoever can
+ * write a folder can rename and replace its entries: swap the file for their own between its
+ * writing and its renaming (or after), or a link, so that what the consumer reads is theirs; and
+ * before the mode was set on the open file, a root agent's `chmod` followed such a link and made
+ * any file on the system 0600.
+ */
+export class UnsafeFolderError extends Error {
+  override name = 'UnsafeFolderError'
+  readonly code = 'UnsafeFolder'
+  readonly folder: string
+
+  constructor(folder: string, why: string) {
+    super(
+      `refusing to write a secret into ${folder}: ${why}; whoever can write a folder can replace the files in it. Use a folder only this user (or root) can write, e.g. chmod go-w ${folder}`,
+    )
+    this.folder = folder
+  }
+}
+
+/**
+ * Refuses the folder a secret file is written into when another user may write it, as `serve`
+ * judges its data folder: writable by group or others, unless it has the sticky bit (as /tmp:
+ * there others cannot rename or remove this user's files) and belongs to this user or root; or
+ * belonging to another user than this one or root. A folder that cannot be read is left to the
+ * write, whose error says why. Not on Windows, whose modes mean nothing of the sort.
+ */
+export async function refuseUnsafeFolder(path: string): Promise<void> {
+  if (process.platform === 'win32') return
+  const folder = dirname(path)
+  let facts: Awaited<ReturnType<typeof stat>>
+  try {
+    facts = await stat(folder)
+  } catch {
+    return
+  }
+  if (!facts.isDirectory()) return
+  const uid = process.getuid?.()
+  const ownedByUs = uid === undefined || facts.uid === uid || facts.uid === 0
+  const mode = (facts.mode & 0o7777).toString(8).padStart(4, '0')
+  if ((facts.mode & 0o022) !== 0 && !((facts.mode & 0o1000) !== 0 && ownedByUs)) {
+    const who = (facts.mode & 0o002) !== 0 ? 'everyone' : 'its group'
+    throw new UnsafeFolderError(
+      folder,
+      `it is writable by ${who} (mode ${mode}) without being a sticky folder of this user or root`,
+    )
+  }
+  if (!ownedByUs)
+    throw new UnsafeFolderError(
+      folder,
+      `it belongs to another user (uid ${facts.uid}), not this one (uid ${uid}) or root`,
+    )
+}
+
+/** What to say of a failed write: the refusal's reason, else the file system's code. */
+export function writeFailure(error: unknown): string {
+  if (error instanceof FileWriteError) return writeFailure(error.cause)
+  if (error instanceof UnsafeFolderError) return error.message
+  return (error as NodeJS.ErrnoException).code ?? (error as Error).message ?? String(error)
+}
 
 /**
  * Writes `text` to `path` readable by its owner only (0600): written to a temporary file beside it,
  * synced, and renamed over it, so a reader sees the old content or the new, never half of either,
- * and a file that existed with a looser mode ends up 0600. Throws the file system's error (its
- * `code` says why); the temporary file is removed on failure.
+ * and a file that existed with a looser mode ends up 0600. A folder another user may write is
+ * refused first ({@link UnsafeFolderError}). Throws the file system's error (its `code` says why);
+ * the temporary file is removed on failure.
  */
 export async function writeFileAtomically(path: string, text: string): Promise<void> {
+  await refuseUnsafeFolder(path)
   const temporary = besidePath(path, 'tmp')
   try {
     await writeTemporary(temporary, text)
@@ -31,7 +94,7 @@ export class FileWriteError extends Error {
   readonly path: string
 
   constructor(path: string, cause: unknown) {
-    super(`cannot write ${path}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause })
+    super(`cannot write ${path}: ${writeFailure(cause)}`, { cause })
     this.path = path
   }
 
@@ -42,14 +105,22 @@ export class FileWriteError extends Error {
 }
 
 /**
- * Writes every file, 0600, or none of them. First each is written to a temporary file beside it and
- * synced; a failure there removes every temporary file and throws. Only then are they renamed over
+ * Writes every file, 0600, or none of them. First every folder is checked ({@link refuseUnsafeFolder}),
+ * then each file is written to a temporary file beside it and synced; a failure there removes every
+ * temporary file and throws. Only then are they renamed over
  * their names, one after the other. Should a rename fail (the name is a folder, a sticky folder's
  * file of another user), the renames already done are undone: a file that did not exist is removed
  * again, one that did is put back from a hard link made to it just before it was replaced. Throws a
  * {@link FileWriteError} naming the file that failed.
  */
 export async function writeFilesAtomically(files: readonly FileToWrite[]): Promise<void> {
+  for (const file of files) {
+    try {
+      await refuseUnsafeFolder(file.path)
+    } catch (error) {
+      throw new FileWriteError(file.path, error)
+    }
+  }
   const temporaries = files.map((file) => besidePath(file.path, 'tmp'))
   const removeTemporaries = (from: number) =>
     Promise.all(temporaries.slice(from).map((temporary) => rm(temporary, { force: true })))
@@ -106,15 +177,19 @@ function besidePath(path: string, suffix: string): string {
   return join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.${suffix}`)
 }
 
-/** Creates `temporary` (it must not exist), 0600, with `text`, synced. */
-async function writeTemporary(temporary: string, text: string): Promise<void> {
+/**
+ * Creates `temporary` (it must not exist: `wx` neither follows a link nor opens another's file),
+ * 0600, with `text`, synced. The mode is also set on the open file before anything is written:
+ * the umask cannot widen 0600, but a file system may ignore the mode `open` asks for. Never by
+ * path: a `chmod(path)` after `close` follows whatever is at that name by then.
+ */
+export async function writeTemporary(temporary: string, text: string): Promise<void> {
   const file = await open(temporary, 'wx', 0o600)
   try {
+    await file.chmod(0o600)
     await file.writeFile(text)
     await file.sync()
   } finally {
     await file.close()
   }
-  // The umask cannot widen 0600, but be explicit where a file system ignored the mode.
-  await chmod(temporary, 0o600)
 }

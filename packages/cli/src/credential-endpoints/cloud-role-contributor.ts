@@ -48,8 +48,10 @@ export class CloudRolesContributor implements EnvironmentContributor {
         roles: this.#roles,
         listen: this.#options.listen,
         log: (line) => hooks.report(`cloud role ${line}`),
-        onSecret: (value) => {
-          hooks.conceal(value)
+        // A credential's secrets are masked until an hour after it expires, then forgotten: a long
+        // run refreshes them every 45 minutes or so, and the masking set must not grow with that.
+        onSecret: (value, until) => {
+          hooks.conceal(value, { until })
         },
       })
     } catch (error) {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import type { CloudCredentials, CloudVendor } from '@strongroom/sdk'
 import { CliError, UsageError } from '../errors.js'
 import { formatError } from '../format-error.js'
+import { RETIRE_GRACE_MS, SecretSet } from '../run/masking-stream.js'
 import { isLoopbackAddress, type LoopbackAddress, originOf, parseLoopbackListen } from './listen-address.js'
 import { type CloudCredentialSource, RoleFeed, type RoleFeedState } from './role-feed.js'
 import {
@@ -36,8 +37,12 @@ export interface CredentialEndpointsOptions {
   readonly log?: ((line: string) => void) | undefined
   /** Also log one line per request: the route (`alibaba-cloud`, `aws`, `-`) and the status, never the path. */
   readonly logRequests?: boolean | undefined
-  /** Called once with every secret value: the capabilities at start, each credential's secrets. */
-  readonly onSecret?: ((value: string) => void) | undefined
+  /**
+   * Called with every secret value: the capabilities at start (`until` undefined: for as long as
+   * the endpoints live), each credential's secrets as they arrive, with `until` their expiry and
+   * `RETIRE_GRACE_MS` (epoch ms): after that they need not be concealed any more.
+   */
+  readonly onSecret?: ((value: string, until?: number) => void) | undefined
   /** Obtain every role's credentials before listening, so a missing grant fails here (default true). */
   readonly prefetch?: boolean | undefined
   /** How often held credentials are checked for a refresh ahead of expiry (default 5 s; 0: never). */
@@ -131,11 +136,14 @@ export async function startCredentialEndpoints(
   const listen = parseLoopbackListen(options.listen ?? '127.0.0.1:0')
   const log = options.log ?? (() => {})
   const now = options.now ?? Date.now
-  const secrets = new Set<string>()
-  const remember = (value: string) => {
-    if (value === '' || secrets.has(value)) return
-    secrets.add(value)
-    options.onSecret?.(value)
+  // What error lines are redacted of: the capabilities, and the credentials until an hour after they
+  // expire (then dropped, so the set does not grow with every refresh).
+  const secrets = new SecretSet({ now })
+  const remember = (value: string, expiresAt?: number) => {
+    if (value === '') return
+    const until = expiresAt === undefined ? undefined : expiresAt + RETIRE_GRACE_MS
+    secrets.add(value, { until })
+    options.onSecret?.(value, until)
   }
   const byVendor = new Map<CloudVendor, RoleFeed>()
   for (const [vendor, role] of rolesByVendor(options.roles)) {
@@ -149,7 +157,7 @@ export async function startCredentialEndpoints(
         now,
         log,
         onSecret: remember,
-        secrets: () => secrets,
+        secrets: () => secrets.values(),
         answerWithinMs: options.answerWithinMs ?? 500,
       }),
     )
@@ -220,11 +228,12 @@ export async function startCredentialEndpoints(
     }
     const route = vendor === 'aws' ? 'aws' : 'alibaba-cloud'
     let credentials: CloudCredentials
+    const feed = byVendor.get(vendor)!
     try {
-      credentials = await byVendor.get(vendor)!.current()
+      credentials = await feed.current()
     } catch (error) {
       stats.unavailable += 1
-      const code = formatError(error, secrets)
+      const code = formatError(error, secrets.values())
         .replace(/^strongroom: /, '')
         .split(':')[0]
       return answer(
@@ -235,7 +244,8 @@ export async function startCredentialEndpoints(
           Message: `strongroom cannot obtain this role's credentials now (${code}); try again later`,
         }),
         route,
-        { 'retry-after': '5' },
+        // When the feed asks the server again: a consumer that honours it waits no longer than needed.
+        { 'retry-after': String(Math.max(1, Math.ceil(feed.retryAfterMs() / 1000))) },
       )
     }
     stats.served[vendor] += 1
@@ -246,7 +256,7 @@ export async function startCredentialEndpoints(
 
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
-      log(`credentials endpoint: ${formatError(error, secrets).replace(/^strongroom: /, '')}`)
+      log(`credentials endpoint: ${formatError(error, secrets.values()).replace(/^strongroom: /, '')}`)
       if (!response.headersSent) response.writeHead(500)
       response.end()
     })

@@ -10,7 +10,10 @@ export interface CloudCredentialSource {
 
 /** Refresh once less than this is left, as the SDK's cache does (and the server's reuse margin). */
 export const REFRESH_WINDOW_MS = 15 * 60_000
-/** After a failed refresh the next waits 1 s, doubling per failure, up to 30 s (as the SDK's cache). */
+/**
+ * After a failed fetch the source is not asked again for 1 s, doubling per failure in a row, up to
+ * 30 s (as the SDK's cache backs off its background refreshes); a success starts again from 1 s.
+ */
 export const BACKOFF_BASE_MS = 1_000
 export const BACKOFF_MAX_MS = 30_000
 
@@ -24,10 +27,10 @@ export interface RoleFeedOptions {
   readonly vendor: CloudVendor
   readonly durationSeconds?: number | undefined
   readonly now: () => number
-  /** One line per failure (never a secret). */
+  /** One line per failure that differs from the one before, and one on recovery (never a secret). */
   readonly log: (line: string) => void
-  /** Called once with each secret value as it arrives. */
-  readonly onSecret: (value: string) => void
+  /** Called once with each secret value as it arrives, and the credentials' expiry (epoch ms). */
+  readonly onSecret: (value: string, expiresAt: number) => void
   /** Values to redact from error messages, as a last line of defence. */
   readonly secrets: () => Iterable<string>
   /**
@@ -55,20 +58,27 @@ export interface RoleFeedState {
 
 /**
  * One role's credentials as the endpoint serves them. They come from the source (the SDK's cache:
- * one request in flight, refreshed ahead of expiry), and the feed keeps its own last good copy:
+ * refreshed ahead of expiry), and the feed keeps its own last good copy:
  *
  * - while the source answers, its answer is served;
- * - when it fails (the server is down, STS refuses) and the last good copy has not expired, the copy
- *   is served, until the very second it expires — the SDK's cache stops handing credentials out a
- *   minute (or a tenth of their life) before, the consumers themselves refresh earlier still;
- * - after a failure the source is not asked again on a request for 1 s, doubling to 30 s, as long
- *   as a copy can be served: a failing server is not hammered by every consumer call;
- * - nothing usable: the request waits for the source, and its failure is the endpoint's 503.
+ * - when it fails (the server is down, STS refuses, the grant was deleted) and the last good copy
+ *   has not expired, the copy is served, until the very second it expires — the SDK's cache stops
+ *   handing credentials out a minute (or a tenth of their life) before, the consumers themselves
+ *   refresh earlier still;
+ * - after a failure the source is not asked again for 1 s, doubling to 30 s, whether or not a copy
+ *   can be served: meanwhile a request is answered at once, with the copy or with the last failure
+ *   (the endpoint's 503, `Retry-After` the time left). A failing server is not asked (nor audits a
+ *   refusal, nor calls STS) at every consumer call: the SDK's cache keeps no failure, so with
+ *   nothing usable held each call it gets is a request;
+ * - one fetch at a time: requests that arrive while one is under way share it.
  *
  * `tick()` (the endpoint calls it every few seconds) refreshes ahead of expiry when no consumer
  * asks — with `forceRefresh`, so that a failure is seen and logged rather than kept inside the
- * SDK's background refresh; it joins a fetch already under way, so there is still one request.
- * Each failed fetch logs one line with the server's code, never a secret.
+ * SDK's background refresh; it joins a fetch already under way.
+ *
+ * A failure is logged with the server's code, never a secret, once while it stays the same (its
+ * code and message, request ids aside, and what is served meanwhile); a different one is logged
+ * with the count of failures in a row, and the recovery with the count too.
  */
 export class RoleFeed {
   readonly arn: string
@@ -77,8 +87,10 @@ export class RoleFeed {
   #held: Held | undefined
   #failures = 0
   #retryAt = 0
-  #lastLogged: unknown
-  #ticking: Promise<unknown> | undefined
+  #lastFailure: unknown
+  /** What the last failure logged said, request ids aside: the same again is not logged. */
+  #lastLogged: string | undefined
+  #fetching: Promise<CloudCredentials> | undefined
 
   constructor(options: RoleFeedOptions) {
     this.#options = options
@@ -96,32 +108,40 @@ export class RoleFeed {
     }
   }
 
-  /** Credentials to serve now; rejects with the source's error when there are none. */
+  /** How long until the source is asked again after a failure (0: it would be asked now). */
+  retryAfterMs(): number {
+    return Math.max(0, this.#retryAt - this.#options.now())
+  }
+
+  /**
+   * Credentials to serve now; rejects with the source's error when there are none — at once, with
+   * the last failure, while the feed backs off.
+   */
   async current(): Promise<CloudCredentials> {
     const now = this.#options.now()
     const held = this.#usable(now)
-    if (held !== undefined && now < this.#retryAt) return held.value
+    if (now < this.#retryAt && this.#fetching === undefined) {
+      if (held !== undefined) return held.value
+      throw this.#lastFailure ?? new Error('no credentials held')
+    }
     const asked = this.#ask(false)
     const outcome =
       held === undefined ? await settle(asked) : await settleWithin(asked, this.#options.answerWithinMs)
     if (outcome !== undefined && 'value' in outcome) return outcome.value
     const fallback = this.#usable(this.#options.now())
     if (fallback !== undefined) return fallback.value
-    throw outcome?.error ?? new Error('no credentials held')
+    throw outcome?.error ?? this.#lastFailure ?? new Error('no credentials held')
   }
 
   /** Refreshes ahead of expiry (or retries after a failure) when it is time; never rejects. */
   tick(): Promise<unknown> {
-    if (this.#ticking !== undefined) return this.#ticking
+    if (this.#fetching !== undefined) return this.#fetching.catch(() => {})
     const now = this.#options.now()
     if (now < this.#retryAt) return Promise.resolve()
     const held = this.#held
-    let asked: Promise<unknown>
-    if (held === undefined) asked = this.#ask(false)
-    else if (now >= refreshAt(held)) asked = this.#ask(true)
-    else return Promise.resolve()
-    this.#ticking = asked.catch(() => {}).finally(() => (this.#ticking = undefined))
-    return this.#ticking
+    if (held === undefined) return this.#ask(false).catch(() => {})
+    if (now >= refreshAt(held)) return this.#ask(true).catch(() => {})
+    return Promise.resolve()
   }
 
   #usable(now: number): Held | undefined {
@@ -129,7 +149,9 @@ export class RoleFeed {
     return held !== undefined && now < held.expiresAt ? held : undefined
   }
 
+  /** The fetch under way, or a new one. */
   #ask(forceRefresh: boolean): Promise<CloudCredentials> {
+    if (this.#fetching !== undefined) return this.#fetching
     const { source, arn, durationSeconds } = this.#options
     let asked: Promise<CloudCredentials>
     try {
@@ -140,29 +162,41 @@ export class RoleFeed {
     } catch (error) {
       asked = Promise.reject(error)
     }
-    const checked = asked.then(
-      (value) => this.#accept(value),
+    const fetching = asked.then(
+      (value) => {
+        this.#fetching = undefined
+        try {
+          return this.#accept(value)
+        } catch (error) {
+          this.#failed(error)
+          throw error
+        }
+      },
       (error: unknown) => {
+        this.#fetching = undefined
         this.#failed(error)
         throw error
       },
     )
-    checked.catch(() => {})
-    return checked
+    this.#fetching = fetching
+    fetching.catch(() => {})
+    return fetching
   }
 
   #accept(value: CloudCredentials): CloudCredentials {
-    if (value.vendor !== this.vendor) {
-      const error = new Error(
+    if (value.vendor !== this.vendor)
+      throw new Error(
         `the server answered ${value.vendor} credentials for ${this.arn}, a role whose ARN is ${this.vendor}'s`,
       )
-      this.#failed(error)
-      throw error
-    }
+    // The SDK's cache answered what it holds (its own refresh may be failing): nothing new.
     if (this.#held?.value === value) return value
     const now = this.#options.now()
     const expiresAt = Math.min(value.expiration.getTime(), value.expiresAt * 1000)
-    for (const secret of secretsOf(value)) this.#options.onSecret(secret)
+    if (!(expiresAt > now))
+      throw new Error(
+        `the server answered credentials for ${this.arn} that expired at ${isoSeconds(new Date(expiresAt))}: is this host's clock right?`,
+      )
+    for (const secret of secretsOf(value)) this.#options.onSecret(secret, expiresAt)
     if (this.#held === undefined || expiresAt >= this.#held.expiresAt)
       this.#held = { value, receivedAt: now, expiresAt }
     if (this.#failures > 0)
@@ -171,15 +205,15 @@ export class RoleFeed {
       )
     this.#failures = 0
     this.#retryAt = 0
+    this.#lastFailure = undefined
     this.#lastLogged = undefined
     return value
   }
 
+  /** Counts a failed fetch (one per fetch, however many requests shared it), backs off, logs if new. */
   #failed(error: unknown): void {
-    // Concurrent requests share one fetch, and so one rejection: one line for it.
-    if (error === this.#lastLogged) return
-    this.#lastLogged = error
     this.#failures += 1
+    this.#lastFailure = error
     const now = this.#options.now()
     this.#retryAt = now + backoffDelay(this.#failures)
     const held = this.#usable(now)
@@ -188,7 +222,12 @@ export class RoleFeed {
       held === undefined
         ? 'no credentials to serve (503 until the server answers)'
         : `serving the held credentials until they expire at ${isoSeconds(new Date(held.expiresAt))}`
-    this.#options.log(`${this.arn}: cannot obtain credentials: ${what}; ${serving}`)
+    const line = `${this.arn}: cannot obtain credentials: ${what}; ${serving}`
+    // The same failure again (a request id aside) says nothing new: the recovery line counts them.
+    const gist = line.replace(/\brequest (id )?[\w.:-]+/g, 'request')
+    if (gist === this.#lastLogged) return
+    this.#lastLogged = gist
+    this.#options.log(this.#failures === 1 ? line : `${line} (${this.#failures} failures in a row)`)
   }
 }
 

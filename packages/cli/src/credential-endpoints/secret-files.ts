@@ -14,7 +14,7 @@ import {
 } from '../run/references.js'
 import { RESOLVE_CONCURRENCY, type SecretSource, settleAll, valueFor } from '../run/resolve-references.js'
 import { Poller } from '../run/watch.js'
-import { FileWriteError, writeFileAtomically, writeFilesAtomically } from './atomic-file.js'
+import { FileWriteError, writeFailure, writeFileAtomically, writeFilesAtomically } from './atomic-file.js'
 
 /** `--file PATH=REF`: a file to keep holding the secret a `strongroom://` reference names. */
 export interface SecretFileSpec {
@@ -62,6 +62,8 @@ export interface SecretFilesOptions {
   readonly log: (line: string) => void
   /** Called with every value read, so error lines can redact it. */
   readonly onSecret?: ((value: string) => void) | undefined
+  /** Called with a value read before that a reference no longer answers (it was rotated). */
+  readonly onRetired?: ((value: string) => void) | undefined
   readonly secrets?: (() => Iterable<string>) | undefined
 }
 
@@ -79,6 +81,8 @@ export class SecretFiles {
   readonly #hashes = new Map<string, string>()
   /** Per file, the failure its last poll met, if it failed. */
   readonly #failing = new Map<string, string>()
+  /** Per request, the values it answered last. */
+  readonly #answered = new Map<string, ReadonlySet<string>>()
   readonly #abort = new AbortController()
   #poller: Poller | undefined
   #writes = 0
@@ -120,7 +124,7 @@ export class SecretFiles {
         error instanceof FileWriteError ? this.#specs.find((s) => s.path === error.path) : undefined
       throw new CliError(
         'OutputUnwritable',
-        `cannot write ${failed?.shown ?? 'the files'}: ${codeOf(error)} (no file was written)`,
+        `cannot write ${failed?.shown ?? 'the files'}: ${writeFailure(error)} (no file was written)`,
         { cause: error },
       )
     }
@@ -153,7 +157,7 @@ export class SecretFiles {
         await this.#write(spec, outcome.value)
         this.#options.log(`${spec.shown} updated: ${formatReference(spec.reference)} changed`)
       } catch (error) {
-        this.#options.log(`cannot write ${spec.shown}: ${codeOf(error)}; it keeps its old value`)
+        this.#options.log(`cannot write ${spec.shown}: ${writeFailure(error)}; it keeps its old value`)
       }
     }
   }
@@ -168,6 +172,18 @@ export class SecretFiles {
     this.#writes += 1
   }
 
+  /** Tells of the values requests answered: each as it is read, and those no request answers now. */
+  #remember(answers: readonly [string, Readonly<Record<string, string | undefined>>][]): void {
+    const before = new Set([...this.#answered.values()].flatMap((values) => [...values]))
+    for (const [key, answered] of answers) {
+      const values = new Set(Object.values(answered).filter((v): v is string => v !== undefined))
+      for (const value of values) this.#options.onSecret?.(value)
+      this.#answered.set(key, values)
+    }
+    const now = new Set([...this.#answered.values()].flatMap((values) => [...values]))
+    for (const value of before) if (!now.has(value)) this.#options.onRetired?.(value)
+  }
+
   /** Every distinct request once, mapped onto each file. */
   async #resolve(): Promise<Map<SecretFileSpec, { value: string } | { failure: string }>> {
     const requests = new Map<string, SecretFetch>()
@@ -180,6 +196,11 @@ export class SecretFiles {
       this.#options.source.fetch(requests.get(key)!, this.#abort.signal),
     )
     const byKey = new Map(keys.map((key, i) => [key, settled[i]!]))
+    this.#remember(
+      [...byKey].flatMap(([key, result]) =>
+        result.status === 'fulfilled' ? [[key, result.value.values]] : [],
+      ),
+    )
     const outcomes = new Map<SecretFileSpec, { value: string } | { failure: string }>()
     for (const spec of this.#specs) {
       const result = byKey.get(fetchKey(fetchOf(spec.reference)))!
@@ -189,8 +210,6 @@ export class SecretFiles {
         })
         continue
       }
-      for (const value of Object.values(result.value.values))
-        if (value !== undefined) this.#options.onSecret?.(value)
       const value = valueFor(spec.reference, result.value)
       outcomes.set(spec, typeof value === 'string' ? { value } : { failure: value.problem })
     }
@@ -204,8 +223,4 @@ function describe(spec: SecretFileSpec): string {
 
 function hashOf(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('hex')
-}
-
-function codeOf(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? (error as Error).message ?? String(error)
 }

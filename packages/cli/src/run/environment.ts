@@ -19,10 +19,17 @@
 /** What a contributor may do besides returning variables. */
 export interface ContributorHooks {
   /**
-   * Hides a value in the command's output from now on. False when masking is on and the value is
-   * too short to be masked (under 4 characters): the contributor should say so.
+   * Hides a value in the command's output from now on: for as long as `run` lives, or with `until`
+   * (epoch ms) until then (a cloud credential: its expiry and an hour). False when masking is on
+   * and the value is too short to be masked (under 4 characters): the contributor should say so.
    */
-  conceal(value: string): boolean
+  conceal(value: string, options?: { until?: number | undefined }): boolean
+  /**
+   * Says a value this contributor concealed is no longer given to the command (it was replaced, and
+   * the command restarted without it): it stays hidden for an hour more
+   * (`RETIRE_GRACE_MS`), then no longer, unless concealed again.
+   */
+  retire(value: string): void
   /**
    * Says the contribution changed: the command restarts once (changes within `--watch-debounce`
    * coalesce, then a random jitter) with the environment built anew.

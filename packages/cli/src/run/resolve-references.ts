@@ -220,6 +220,9 @@ export class ReferencesContributor implements EnvironmentContributor {
   readonly #values = new Map<string, { value: string; hash: string }>()
   #poller: Poller | undefined
   #polls = 0
+  #hooks: ContributorHooks | undefined
+  /** Values a poll replaced, still in the environment of the command running until it restarts. */
+  readonly #replaced = new Set<string>()
 
   constructor(env: ReadonlyMap<string, SourcedValue>, source: SecretSource, options: ReferencesOptions = {}) {
     this.#env = env
@@ -233,6 +236,7 @@ export class ReferencesContributor implements EnvironmentContributor {
   }
 
   async setup(hooks: ContributorHooks): Promise<void> {
+    this.#hooks = hooks
     this.#bindings = findBindings(this.#env, (line) => hooks.report(line))
     if (this.#bindings.length === 0) return
     const resolved = await this.#resolve(hooks.signal)
@@ -258,7 +262,14 @@ export class ReferencesContributor implements EnvironmentContributor {
     )
   }
 
+  /**
+   * Called as the command (re)starts: the values a poll replaced leave its environment now, so
+   * they stop being masked an hour later (the set of masked values does not grow with each change).
+   */
   environment(): Readonly<Record<string, string | undefined>> {
+    const current = new Set([...this.#values.values()].map(({ value }) => value))
+    for (const value of this.#replaced) if (!current.has(value)) this.#hooks?.retire(value)
+    this.#replaced.clear()
     return Object.fromEntries([...this.#values].map(([name, { value }]) => [name, value]))
   }
 
@@ -294,7 +305,9 @@ export class ReferencesContributor implements EnvironmentContributor {
         continue
       }
       const hash = hashOf(outcome.value)
-      if (this.#values.get(binding.name)?.hash === hash) continue
+      const before = this.#values.get(binding.name)
+      if (before?.hash === hash) continue
+      if (before !== undefined && isSecretReference(binding.reference)) this.#replaced.add(before.value)
       this.#values.set(binding.name, { value: outcome.value, hash })
       if (isSecretReference(binding.reference)) hooks.conceal(outcome.value)
       changed.push(binding.name)

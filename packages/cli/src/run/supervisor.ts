@@ -5,7 +5,7 @@ import {
   type EnvironmentContributor,
   type SourcedValue,
 } from './environment.js'
-import { SecretSet } from './masking-stream.js'
+import { RETIRE_GRACE_MS, SecretSet } from './masking-stream.js'
 import {
   type ForwardedSignal,
   type GroupFacts,
@@ -43,8 +43,13 @@ export interface SuperviseOptions {
   readonly signals?: SignalSource
   readonly groupFacts?: (childPid: number) => GroupFacts
   readonly random?: () => number
-  /** Told every secret injected, e.g. to keep it out of the CLI's last-resort error line. */
+  /**
+   * Told the secrets masked at that moment when `supervise` rejects, to keep them out of the CLI's
+   * last-resort error line (told then rather than as each arrives: that set would never shrink).
+   */
   readonly remember?: (secret: string) => void
+  /** Epoch ms (tests): when concealed values retire. */
+  readonly now?: () => number
 }
 
 /**
@@ -55,7 +60,18 @@ export interface SuperviseOptions {
  * when the command cannot be started.
  */
 export async function supervise(options: SuperviseOptions): Promise<number> {
-  const secrets = new SecretSet()
+  const now = options.now ?? Date.now
+  const secrets = new SecretSet({ now })
+  try {
+    return await superviseWith(options, secrets)
+  } catch (error) {
+    for (const secret of secrets.values()) options.remember?.(secret)
+    throw error
+  }
+}
+
+async function superviseWith(options: SuperviseOptions, secrets: SecretSet): Promise<number> {
+  const now = options.now ?? Date.now
   const abort = new AbortController()
   const redact = (text: string) => {
     let result = text
@@ -70,11 +86,11 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
   let changes = 0
   let changesAtStart = 0
   let scheduler: RestartScheduler | undefined
-  const hooks: ContributorHooks = {
-    conceal: (value) => {
-      options.remember?.(value)
-      return secrets.add(value) || !options.masking
-    },
+  /** Each contributor's hooks: what it conceals is held in its name, so that it retires only its own. */
+  const hooksFor = (contributor: EnvironmentContributor): ContributorHooks => ({
+    conceal: (value, concealing = {}) =>
+      secrets.add(value, { until: concealing.until, holder: contributor.name }) || !options.masking,
+    retire: (value) => secrets.retire(value, now() + RETIRE_GRACE_MS, contributor.name),
     changed: (what) => {
       changes++
       notice(
@@ -85,7 +101,8 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
     report: notice,
     verbose,
     signal: abort.signal,
-  }
+  })
+  const hooks = new Map(options.contributors.map((contributor) => [contributor, hooksFor(contributor)]))
 
   const ready: EnvironmentContributor[] = []
   const teardown = async () => {
@@ -104,7 +121,7 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
     for (const contributor of options.contributors) {
       // Torn down even when its own setup fails part-way: teardown must cope with that.
       ready.push(contributor)
-      await contributor.setup(hooks)
+      await contributor.setup(hooks.get(contributor)!)
     }
   } catch (error) {
     await teardown()
@@ -177,7 +194,7 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
         restart,
         ...(options.random === undefined ? {} : { random: options.random }),
       })
-      for (const contributor of ready) contributor.watch?.(hooks)
+      for (const contributor of ready) contributor.watch?.(hooks.get(contributor)!)
     }
     for (;;) {
       const child: RunningChild = current

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { chmod, open, rename, rm } from 'node:fs/promises'
+import { rename, rm } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import type { Context } from '../context.js'
+import { writeTemporary } from '../credential-endpoints/atomic-file.js'
 import { CliError } from '../errors.js'
 
 /** `--out FILE`: where a command writes the secret instead of stdout. */
@@ -23,15 +24,8 @@ export async function writeSecret(ctx: Context, text: string, options: SecretOut
   const target = resolve(ctx.io.cwd, options.out)
   const temporary = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`)
   try {
-    const file = await open(temporary, 'wx', 0o600)
-    try {
-      await file.writeFile(text.endsWith('\n') ? text : `${text}\n`)
-      await file.sync()
-    } finally {
-      await file.close()
-    }
-    // The process umask cannot widen 0600, but be explicit where a filesystem ignored the mode.
-    await chmod(temporary, 0o600)
+    // 0600 set on the open file, never by path (a chmod by path after close follows a link put there).
+    await writeTemporary(temporary, text.endsWith('\n') ? text : `${text}\n`)
     await rename(temporary, target)
   } catch (err) {
     await rm(temporary, { force: true })

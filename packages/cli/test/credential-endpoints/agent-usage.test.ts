@@ -59,7 +59,7 @@ describe('strongroom agent: usage errors, before any client is made', () => {
       'ALIBABA_CLOUD_ECS_METADATA_DISABLED=true',
       'AWS_CONTAINER_CREDENTIALS_FULL_URI',
       'AWS_CONTAINER_AUTHORIZATION_TOKEN',
-      'SIGINT or SIGTERM',
+      'SIGINT, SIGTERM or SIGHUP',
     ])
       expect(r.stdout).toContain(text)
   })

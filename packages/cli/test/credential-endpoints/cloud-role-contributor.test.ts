@@ -1,22 +1,26 @@
 import { describe, expect, it } from 'vitest'
 import { CloudRolesContributor } from '../../src/credential-endpoints/cloud-role-contributor.js'
 import type { ContributorHooks } from '../../src/run/environment.js'
-import { ALIBABA_ROLE, AWS_ROLE, fakeSource, request, stsUnavailable } from './fake-source.js'
+import { RETIRE_GRACE_MS } from '../../src/run/masking-stream.js'
+import { ALIBABA_ROLE, AWS_ROLE, fakeSource, HOUR, request, stsUnavailable } from './fake-source.js'
 
 function hooks() {
   const concealed: string[] = []
+  const until = new Map<string, number | undefined>()
   const lines: string[] = []
   const h: ContributorHooks = {
-    conceal: (value) => {
+    conceal: (value, options) => {
       concealed.push(value)
+      until.set(value, options?.until)
       return true
     },
+    retire: () => {},
     changed: () => {},
     report: (line) => lines.push(line),
     verbose: () => {},
     signal: new AbortController().signal,
   }
-  return { hooks: h, concealed, lines }
+  return { hooks: h, concealed, until, lines }
 }
 
 describe('CloudRolesContributor (run --cloud-role)', () => {
@@ -56,8 +60,13 @@ describe('CloudRolesContributor (run --cloud-role)', () => {
     const token = env['AWS_CONTAINER_AUTHORIZATION_TOKEN']!
     const uri = env['ALIBABA_CLOUD_CREDENTIALS_URI']!
     expect(h.concealed).toEqual(expect.arrayContaining([token, uri]))
-    // The credentials served are concealed too (the command might print them).
+    // The credentials served are concealed too (the command might print them), until an hour after
+    // they expire (a long run refreshes them: the masking set must not keep every one); the
+    // capability for as long as the run lasts.
     expect(h.concealed).toEqual(expect.arrayContaining([expect.stringMatching(/^canary-aws-secret-/)]))
+    const secret = h.concealed.find((value) => value.startsWith('canary-aws-secret-'))!
+    expect(h.until.get(secret)).toBe(Math.floor((source.now + HOUR) / 1000) * 1000 + RETIRE_GRACE_MS)
+    expect(h.until.get(token)).toBeUndefined()
 
     const answer = await request(env['AWS_CONTAINER_CREDENTIALS_FULL_URI']!, {
       headers: { authorization: token },

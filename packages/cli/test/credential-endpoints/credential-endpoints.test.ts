@@ -17,6 +17,7 @@ import {
   fakeSource,
   HOUR,
   MINUTE,
+  refusals,
   request,
   secretOf,
   stsUnavailable,
@@ -311,11 +312,12 @@ describe('startCredentialEndpoints: refresh and outages', () => {
       )
     }
 
-    // Expired: nothing to serve.
+    // Expired: nothing to serve. Retry-After is when the feed asks again: the second failure in a
+    // row (the first was at expiry − 30 s) backs off 2 s.
     source.now = expiresAt
     const gone = await getAlibaba(endpoints)
     expect(gone.status).toBe(503)
-    expect(gone.headers.get('retry-after')).toBe('5')
+    expect(gone.headers.get('retry-after')).toBe('2')
     expect(JSON.parse(gone.body)).toEqual({
       Code: 'CredentialsUnavailable',
       Message: expect.stringContaining('StsUnavailable'),
@@ -323,8 +325,10 @@ describe('startCredentialEndpoints: refresh and outages', () => {
     expect(logged.at(-1)).toMatch(/StsUnavailable: .*; no credentials to serve/)
     expect(endpoints.stats().unavailable).toBe(1)
 
-    // The server is back: new credentials, and one line saying so.
+    // The server is back: once the back-off is over, new credentials, and one line saying so.
     source.failWith = undefined
+    expect((await getAlibaba(endpoints)).status).toBe(503)
+    source.now += 2_000
     const back = await getAlibaba(endpoints)
     expect(back.status).toBe(200)
     expect(JSON.parse(back.body).AccessKeyId).not.toBe(served.AccessKeyId)
@@ -346,7 +350,86 @@ describe('startCredentialEndpoints: refresh and outages', () => {
     source.now += 1_500 // past the first back-off (1 s)
     expect((await getAws(endpoints)).status).toBe(200)
     expect(source.calls.length - before).toBe(2)
+    // The same failure again is not logged again: the recovery line counts them.
+    expect(logged).toHaveLength(1)
+  })
+
+  it('with nothing to serve, answers at once while it backs off: 20 looping consumers cost one request per back-off and one log line', async () => {
+    const { endpoints, source, logged } = await start({ roles: [{ arn: AWS_ROLE }] })
+    const expiresAt = Date.parse(JSON.parse((await getAws(endpoints)).body).Expiration)
+    // The grant was deleted, and the held credentials have expired: nothing to serve.
+    source.failWith = refusals('PermissionDenied', 'no grant on this role')
+    source.now = expiresAt
+    const before = source.calls.length
+
+    // 20 consumers, each asking again as soon as it is answered (the reviewer's loop).
+    const answers = (
+      await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          const got = []
+          for (let i = 0; i < 10; i++) got.push(await getAws(endpoints))
+          return got
+        }),
+      )
+    ).flat()
+    expect(answers).toHaveLength(200)
+    for (const answer of answers) {
+      expect(answer.status).toBe(503)
+      expect(answer.headers.get('retry-after')).toBe('1')
+      expect(JSON.parse(answer.body).Message).toContain('(PermissionDenied)')
+    }
+    // One request to the server (one audited refusal, no STS call each), one line in the log.
+    expect(source.calls.length - before).toBe(1)
+    expect(logged).toEqual([
+      `${AWS_ROLE}: cannot obtain credentials: PermissionDenied: no grant on this role (request id req_1); no credentials to serve (503 until the server answers)`,
+    ])
+    expect(endpoints.stats().unavailable).toBe(200)
+
+    // Each back-off over, one request; the next waits twice as long, up to 30 s. The same failure
+    // (another request id) is not logged again.
+    let wait = 1
+    for (const next of [2, 4, 8, 16, 30, 30]) {
+      source.now += wait * 1000 - 1
+      const early = await getAws(endpoints)
+      expect(early.headers.get('retry-after')).toBe('1')
+      source.now += 1
+      const asked = await getAws(endpoints)
+      expect(asked.status).toBe(503)
+      expect(asked.headers.get('retry-after')).toBe(String(next))
+      wait = next
+    }
+    expect(source.calls.length - before).toBe(7)
+    expect(logged).toHaveLength(1)
+
+    // Another failure is logged, with the count so far.
+    source.failWith = stsUnavailable
+    source.now += 30_000
+    expect((await getAws(endpoints)).status).toBe(503)
     expect(logged).toHaveLength(2)
+    expect(logged[1]).toMatch(/: StsUnavailable: .*; no credentials to serve .*\(8 failures in a row\)$/)
+
+    // Back: served at once, one line with the count, and the back-off starts again from 1 s.
+    source.failWith = undefined
+    source.now += 30_000
+    const back = await getAws(endpoints)
+    expect(back.status).toBe(200)
+    expect(logged[2]).toBe(`${AWS_ROLE}: credentials obtained again after 8 failures`)
+    source.failWith = stsUnavailable
+    source.now = Date.parse(JSON.parse(back.body).Expiration)
+    const again = await getAws(endpoints)
+    expect(again.headers.get('retry-after')).toBe('1')
+    expect(logged).toHaveLength(4)
+  })
+
+  it('backs off too when credentials arrive already expired (a clock far behind)', async () => {
+    const { endpoints, source, logged } = await start({ roles: [{ arn: AWS_ROLE }] })
+    source.now += HOUR
+    source.lifetimeMs = 0
+    const before = source.calls.length
+    for (let i = 0; i < 20; i++) expect((await getAws(endpoints)).status).toBe(503)
+    expect(source.calls.length - before).toBe(1)
+    expect(logged).toHaveLength(1)
+    expect(logged[0]).toMatch(/too few to use: is this host's clock right\?; no credentials to serve/)
   })
 
   it('answers with the held credentials when the source is slow, and the fetch goes on', async () => {

@@ -46,6 +46,12 @@ export function credentialsFor(arn: string, n: number, expiresAtMs: number): Clo
 export const stsUnavailable = () =>
   new ServerError('the STS endpoint could not be reached', { status: 502, serverCode: 'StsUnavailable' })
 
+/** A refusal as the SDK throws it, with a request id of its own each time (as a server gives). */
+export function refusals(serverCode: string, message: string): () => Error {
+  let n = 0
+  return () => new ServerError(message, { status: 403, serverCode, requestId: `req_${++n}` })
+}
+
 export interface FakeSource extends CloudCredentialSource {
   /** Loader calls, i.e. requests the server would have seen. */
   readonly calls: { arn: string; durationSeconds: number | undefined }[]

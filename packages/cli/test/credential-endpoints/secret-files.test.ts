@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -42,12 +42,19 @@ afterEach(async () => {
 function files(specs: string[], source: SecretSource, pollMs = 60_000) {
   const logged: string[] = []
   const secrets: string[] = []
+  const retired: string[] = []
   const rendered = new SecretFiles(
     specs.map((text, i) => parseFileSpec(text, i, dir)),
-    { source, pollMs, log: (line) => logged.push(line), onSecret: (value) => secrets.push(value) },
+    {
+      source,
+      pollMs,
+      log: (line) => logged.push(line),
+      onSecret: (value) => secrets.push(value),
+      onRetired: (value) => retired.push(value),
+    },
   )
   running.push(rendered)
-  return { rendered, logged, secrets }
+  return { rendered, logged, secrets, retired }
 }
 
 const modeOf = async (path: string) => (await stat(path)).mode & 0o777
@@ -190,6 +197,47 @@ describe('SecretFiles', () => {
     expect((await readdir(dir)).sort()).toEqual(['a-folder', 'kept'])
     expect(await readFile(join(dir, 'kept'), 'utf8')).toBe('old-value')
     expect(await readdir(join(dir, 'a-folder'))).toEqual([])
+  })
+
+  it('refuses a folder another user may write, at start (no file written) and at a poll (the file kept)', async () => {
+    const { source, answers } = tableSource({ k: apiKey('first-value') })
+    const shared = join(dir, 'shared')
+    await mkdir(shared)
+    await chmod(shared, 0o777)
+    const refused = files(['a=strongroom://credential/k', 'shared/b=strongroom://credential/k'], source)
+    await expect(refused.rendered.start()).rejects.toThrow(
+      `cannot write shared/b: refusing to write a secret into ${shared}: it is writable by everyone (mode 0777) without being a sticky folder of this user or root; whoever can write a folder can replace the files in it. Use a folder only this user (or root) can write, e.g. chmod go-w ${shared} (no file was written)`,
+    )
+    expect((await readdir(dir)).sort()).toEqual(['shared'])
+    expect(await readdir(shared)).toEqual([])
+
+    // The folder opened up after the start: the poll does not write there, and says why.
+    await chmod(shared, 0o700)
+    const { rendered, logged } = files(['shared/b=strongroom://credential/k'], source, 20)
+    await rendered.start()
+    await chmod(shared, 0o770)
+    answers['k'] = apiKey('second-value')
+    await expect.poll(() => logged.length).toBeGreaterThan(0)
+    expect(logged[0]).toMatch(
+      /^cannot write shared\/b: refusing to write a secret into .*shared: it is writable by its group \(mode 0770\) .*; it keeps its old value$/,
+    )
+    expect(await readFile(join(shared, 'b'), 'utf8')).toBe('first-value')
+  })
+
+  it('says which values a reference no longer answers, so that redaction can forget them', async () => {
+    const { source, answers } = tableSource({ k: apiKey('first-value'), l: apiKey('other-value') })
+    const { rendered, retired } = files(
+      ['a=strongroom://credential/k', 'b=strongroom://credential/l'],
+      source,
+      20,
+    )
+    await rendered.start()
+    answers['k'] = apiKey('second-value')
+    answers['l'] = apiKey('first-value') // still answered, by another reference: not retired
+    await expect.poll(() => rendered.writes).toBe(4)
+    expect(retired).toEqual(['other-value'])
+    answers['l'] = apiKey('third-value')
+    await expect.poll(() => retired).toEqual(['other-value', 'first-value'])
   })
 
   it('says which field a credential lacks', async () => {

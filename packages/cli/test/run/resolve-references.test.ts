@@ -39,6 +39,7 @@ function fakeSource(answers: Record<string, FetchedSecret | Error>) {
 
 function hooks() {
   const concealed: string[] = []
+  const retired: string[] = []
   const lines: string[] = []
   const changes: string[] = []
   const h: ContributorHooks = {
@@ -46,12 +47,13 @@ function hooks() {
       concealed.push(value)
       return value.length >= 4
     },
+    retire: (value) => retired.push(value),
     changed: (what) => changes.push(what),
     report: (line) => lines.push(line),
     verbose: (line) => lines.push(`(verbose) ${line}`),
     signal: new AbortController().signal,
   }
-  return { hooks: h, concealed, lines, changes }
+  return { hooks: h, concealed, retired, lines, changes }
 }
 
 const env = (vars: Record<string, string>) =>
@@ -213,7 +215,11 @@ describe('ReferencesContributor', () => {
     answers['b'] = apiKey('value-b-2')
     await vi.advanceTimersByTimeAsync(5010)
     expect(h.changes).toEqual(['A, B'])
+    // Replaced values are retired once the command restarts with the new ones (they leave its
+    // environment then), so that the masking set does not grow with each rotation.
+    expect(h.retired).toEqual([])
     expect(refs.environment()).toMatchObject({ A: 'value-a-2', B: 'value-b-2', C: 'value-c-1' })
+    expect(h.retired.sort()).toEqual(['value-a-1', 'value-b-1'])
     expect(h.concealed).toEqual(expect.arrayContaining(['value-a-2', 'value-b-2']))
 
     answers['c'] = pamError('PermissionDenied', 'not granted')

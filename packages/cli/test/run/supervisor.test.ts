@@ -119,6 +119,20 @@ describe('supervise', () => {
     expect(second.torn).toBe(1)
   })
 
+  it('tells `remember` the secrets masked then only when it rejects, not each as it arrives', async () => {
+    const remembered: string[] = []
+    const fine = new FakeContributor({ API_KEY: 'sk_test_canary_1234' })
+    const remember = (secret: string) => remembered.push(secret)
+    expect(await supervise(options('', { contributors: [fine], remember }))).toBe(0)
+    expect(remembered).toEqual([])
+    const failing = supervise({
+      ...options('', { contributors: [fine], remember }),
+      command: join(dir, 'no-such-command'),
+    })
+    await expect(failing).rejects.toMatchObject({ exitCode: 127 })
+    expect(remembered).toEqual(['sk_test_canary_1234'])
+  })
+
   it('starts nothing when a value holds a NUL character, naming the variable and never the value', async () => {
     const marker = join(dir, 'nul-never')
     const o = options(`require('fs').writeFileSync(${JSON.stringify(marker)}, '')`, {
