@@ -27,7 +27,7 @@ import { ProviderRuntime } from './services/providers/provider-runtime.js'
 import type { Services } from './services.js'
 import { ChangeFeed } from './store/changes.js'
 import { Committer, type WriteLock } from './store/committer.js'
-import { openStore, type Store, shownDatabaseUrl } from './store/connect.js'
+import { openStore, SERVING_BUSY_TIMEOUT_MS, type Store, shownDatabaseUrl } from './store/connect.js'
 import { startHousekeeping } from './store/housekeeping.js'
 import { migrate, withStartupLock } from './store/migrations.js'
 import { DEFAULT_POSTGRES_OPTIONS } from './store/postgres-pool.js'
@@ -187,6 +187,7 @@ export async function openServices(
   const failures = sharing.syncFailures
   const store = openStore(config.db, {
     postgres: config.postgres,
+    busyTimeoutMs: SERVING_BUSY_TIMEOUT_MS,
     ...(lock ? { writeGuard: () => lock.holds() } : {}),
     ...(failures ? { onSyncFailure: (code: string) => failures.report(code) } : {}),
   })

@@ -92,6 +92,13 @@ export class Committer {
   private failure: string | null = null
   private lastCommitAt = 0
   private probing: Promise<void> | null = null
+  /**
+   * SQLite: until when (performance.now) writes are refused at once because another process held
+   * the file's write lock past the busy timeout, and why. SQLite waits for that lock by sleeping on
+   * the event loop, so each batch that tried again would stop every request for the whole timeout.
+   */
+  private lockedUntil = 0
+  private lockedBy: unknown = null
   /** Batches committed whose sync to disk has not returned yet (SQLite's deferred sync). */
   private readonly syncing = new Set<Promise<void>>()
 
@@ -114,6 +121,14 @@ export class Committer {
       // What `/readyz` reports, also when the failure was another process's (`failShared`).
       this.failure = failureCode(unsynced)
       return Promise.reject(new AuditUnavailable(unsynced))
+    }
+    if (this.lockedUntil > performance.now()) {
+      return Promise.reject(
+        new DatabaseUnavailable(
+          `the database is locked by another process: writes are refused for ${LOCKED_COOLDOWN_MS / 1000} s at a time while it is; retry later`,
+          this.lockedBy,
+        ),
+      )
     }
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject })
@@ -381,10 +396,28 @@ export class Committer {
    * than about one statement or connect timeout.
    */
   private refuseWaiting(cause: unknown): void {
+    if (isSqliteLocked(cause)) {
+      this.lockedUntil = performance.now() + LOCKED_COOLDOWN_MS
+      this.lockedBy = cause
+    }
     for (const p of this.queue.splice(0)) {
       p.reject(new ServiceUnavailable('the database is unavailable; retry later', cause))
     }
   }
+}
+
+/** How long writes are refused at once after another process's lock made a batch fail (SQLite). */
+export const LOCKED_COOLDOWN_MS = 1_000
+
+/** Whether `err` (or its cause) is SQLite's busy or locked: another connection holds the file's lock. */
+function isSqliteLocked(err: unknown): boolean {
+  let current: unknown = err
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code
+    if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code)) return true
+    current = current.cause
+  }
+  return false
 }
 
 /**

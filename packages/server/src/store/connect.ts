@@ -112,6 +112,12 @@ export function openStore(
     writeGuard?: () => boolean
     /** Told once, with the error's code, when a sync of this store fails (and every write after it will). */
     onSyncFailure?: (code: string) => void
+    /**
+     * SQLite: how long a statement waits for a lock another process holds (`busy_timeout`), 5 s by
+     * default. SQLite waits by sleeping on this thread, so a server, whose event loop serves every
+     * request, asks for `SERVING_BUSY_TIMEOUT_MS`.
+     */
+    busyTimeoutMs?: number
   } = {},
 ): Store {
   if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options.postgres ?? DEFAULT_POSTGRES_OPTIONS)
@@ -124,8 +130,19 @@ export function openStore(
     options.commitSync ?? DEFAULT_COMMIT_SYNC,
     options.writeGuard,
     options.onSyncFailure,
+    options.busyTimeoutMs ?? 5_000,
   )
 }
+
+/**
+ * How long a serving process's statements wait for a lock another process holds on its SQLite
+ * file. Within one server nothing else writes (its committer runs one batch at a time, and the
+ * workers of `serve --workers N` take turns through the primary's lock), so only an outside
+ * process meets it: an offline command's short transaction is waited for; a lock held longer (an
+ * `sqlite3` shell left in a transaction) is answered 503 after a quarter of a second, rather than
+ * after 5 s during which the process answered nothing at all.
+ */
+export const SERVING_BUSY_TIMEOUT_MS = 250
 
 /**
  * When the group committer's commits wait for the disk off the event loop. Syncing on the thread
@@ -166,6 +183,7 @@ function openSqlite(
   policy: CommitSyncPolicy,
   writeGuard: (() => boolean) | undefined,
   onSyncFailure: ((code: string) => void) | undefined,
+  busyTimeoutMs: number,
 ): Store {
   const file = path === ':memory:' ? path : resolve(path)
   if (file !== ':memory:' && !readonly) {
@@ -187,7 +205,7 @@ function openSqlite(
     readonly || file === ':memory:' ? undefined : WalSync.open(sqlite, file, disk, policy, onSyncFailure)
   if (!readonly) sqlite.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL')
   sqlite.pragma('foreign_keys = ON')
-  sqlite.pragma('busy_timeout = 5000')
+  sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`)
   const statementCache = new CacheStats()
   const writer = withStatementCache(sqlite, statementCache, wal, writeGuard)
   const db = new Kysely<Database>({ dialect: new TransactionalDdlSqliteDialect({ database: writer }) })
@@ -199,7 +217,7 @@ function openSqlite(
     try {
       const connection = new SQLite(file, { fileMustExist: true })
       connection.pragma('query_only = ON')
-      connection.pragma('busy_timeout = 5000')
+      connection.pragma(`busy_timeout = ${busyTimeoutMs}`)
       return withStatementCache(connection, statementCache)
     } catch {
       // Reads then go through Kysely and wait for the batch, as they always could.

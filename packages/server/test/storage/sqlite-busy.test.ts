@@ -6,6 +6,7 @@ import { PAM_AUDIENCE } from '@strongroom/protocol'
 import SQLite from 'better-sqlite3'
 import { sql } from 'kysely'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { LOCKED_COOLDOWN_MS } from '../../src/store/committer.js'
 import { call, openTestServer, type TestServer } from '../support/engines.js'
 
 /** How long the server's connection waits for the lock here (5 s in production). */
@@ -55,6 +56,11 @@ describe('SQLite write lock held by another connection', () => {
     holder.close()
     holder = null
   }
+  /** Releases the lock and waits out the second after a refusal in which writes are refused at once. */
+  async function releaseAndCool(): Promise<void> {
+    release()
+    await new Promise((resolve) => setTimeout(resolve, LOCKED_COOLDOWN_MS + 50))
+  }
 
   const createCredential = (identifier: string) =>
     call(t, 'POST', `${instance()}/credentials`, {
@@ -86,7 +92,7 @@ describe('SQLite write lock held by another connection', () => {
     // Neither a success nor a commit: health names the lock, the last commit is the one before.
     const health = t.services.committer.health()
     expect(health).toEqual({ ok: false, reason: 'SQLITE_BUSY', lastCommitAt: before.lastCommitAt })
-    release()
+    await releaseAndCool()
     expect(
       await t.services.store.db
         .selectFrom('credentials')
@@ -106,7 +112,7 @@ describe('SQLite write lock held by another connection', () => {
       expect(res.json().Message).toContain('SQLITE_BUSY')
       expect(res.headers['retry-after']).toBe('2')
     }
-    release()
+    await releaseAndCool()
     const res = await readyz()
     expect(res.statusCode).toBe(200)
     expect(res.json().status).toBe('ready')
@@ -168,7 +174,32 @@ describe('SQLite write lock held by another connection', () => {
     expect(res.statusCode).toBe(503)
     expect(res.json().error).toBe('temporarily_unavailable')
     expect(res.headers['retry-after']).toBe('2')
-    release()
+    await releaseAndCool()
     expect((await token()).statusCode).toBe(200)
+  })
+
+  // SQLite waits for another process's lock by sleeping on the event loop: each batch that tried
+  // again while the lock is held stopped every request for the whole busy timeout.
+  it('after a write met the lock, writes are refused at once for a second, without waiting for the lock again', async () => {
+    hold()
+    expect((await createCredential('busy-four')).status).toBe(503)
+    const again = await createCredential('busy-five')
+    expect(again.status).toBe(503)
+    expect(again.headers['retry-after']).toBe('2')
+    expect(again.body.Message).toMatch(/locked by another process: writes are refused for 1 s at a time/)
+    await releaseAndCool()
+    expect((await createCredential('busy-five')).status).toBe(201)
+  })
+
+  it('serves with a short busy timeout, since SQLite sleeps on the event loop while it waits', async () => {
+    const { openStore, SERVING_BUSY_TIMEOUT_MS } = await import('../../src/store/connect.js')
+    expect(SERVING_BUSY_TIMEOUT_MS).toBeLessThanOrEqual(250)
+    const store = openStore(t.db, { busyTimeoutMs: SERVING_BUSY_TIMEOUT_MS })
+    try {
+      const rows = await sql<{ timeout: number }>`pragma busy_timeout`.execute(store.db)
+      expect(Object.values(rows.rows[0]!)[0]).toBe(SERVING_BUSY_TIMEOUT_MS)
+    } finally {
+      await store.close()
+    }
   })
 })
