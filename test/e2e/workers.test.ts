@@ -302,14 +302,35 @@ describe('serve --workers', () => {
     await verifyChain(server, token)
   }, 120_000)
 
+  // Found by a reviewer of the watchdog: a primary stopped for a while (a frozen container, a
+  // suspended VM) came back to read its workers' answers after its timer, and killed them all.
+  it('does not kill its workers when the primary itself was stopped for longer than the watchdog', async () => {
+    server = await startServer({ args: ['--workers', '2'], env: { STRONGROOM_WORKER_WATCHDOG_MS: '2000' } })
+    const token = await server.adminToken()
+    const before = workerPids(server)
+    process.kill(server.pid, 'SIGSTOP')
+    await sleep(4_000)
+    process.kill(server.pid, 'SIGCONT')
+    await waitFor(
+      () => /the primary did not run for \d+ s: the workers' watchdog starts again/.test(server!.logs()),
+      5_000,
+    )
+    // Several watchdog terms later, still the same two workers, serving.
+    await sleep(3_000)
+    expect(server.logs()).not.toMatch(/killing it/)
+    expect(workerPids(server)).toEqual(before)
+    for (const pid of before.values()) expect(alive(pid)).toBe(true)
+    expect((await whoami(server, token)).defaultInstanceId).toBeTruthy()
+  }, 60_000)
+
   // Found by a reviewer: with its primary killed, a stopped worker stayed (node:cluster ends a
   // worker only when its event loop runs), holding the database's write lock; a new server on the
   // same folder started, answered every write with an error and called itself ready.
-  it('refuses to start while a worker of a killed primary still runs on the database, naming it', async () => {
+  it('waits a while for workers of a killed primary, then refuses to start beside them, naming them', async () => {
     server = await startServer({ args: ['--workers', '2'] })
     const dataDir = server.dataDir
-    const orphan = workerPids(server).get(1)!
-    const other = workerPids(server).get(0)!
+    let orphan = workerPids(server).get(1)!
+    let other = workerPids(server).get(0)!
     process.kill(orphan, 'SIGSTOP')
     try {
       await server.kill9()
@@ -318,17 +339,32 @@ describe('serve --workers', () => {
       const refused = await runCli(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0'])
       expect(refused.code).toBe(1)
       expect(refused.stderr).toMatch(
+        new RegExp(`\\(process ${orphan}\\): waiting up to 15 s for them to end`),
+      )
+      expect(refused.stderr).toMatch(
         new RegExp(
-          `workers of an earlier strongroom server still run on .*: process ${orphan}\\).*kill -CONT`,
+          `workers of an earlier strongroom server still run on .*: process ${orphan}\\) after 15 s.*kill -CONT`,
         ),
       )
     } finally {
       process.kill(orphan, 'SIGKILL')
     }
     await waitFor(() => !alive(orphan), 5_000)
+
+    // A leftover that ends while the new server waits (a busy worker finishing its batch, or here
+    // one let run again) lets it start: a process manager restarting at once is not refused.
     server = await startServer({ dataDir, args: ['--workers', '2'] })
+    orphan = workerPids(server).get(1)!
+    other = workerPids(server).get(0)!
+    process.kill(orphan, 'SIGSTOP')
+    await server.kill9()
+    await waitFor(() => !alive(other), 10_000)
+    setTimeout(() => process.kill(orphan, 'SIGCONT'), 2_000)
+    server = await startServer({ dataDir, args: ['--workers', '2'] })
+    await waitFor(() => !alive(orphan), 5_000)
+    expect(server.logs()).toMatch(/waiting up to 15 s for them to end/)
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
-  }, 90_000)
+  }, 120_000)
 
   it('the primary killed with SIGKILL under 100 writers takes its workers along and loses no acknowledged write', async () => {
     server = await startServer({ args: ['--workers', '2'] })

@@ -29,8 +29,17 @@ const Password = Type.String({ minLength: 1, maxLength: 8192 })
 /** An SSH private key's text: OpenSSH (`-----BEGIN OPENSSH PRIVATE KEY-----`) or PEM (PKCS#8, PKCS#1, SEC1). */
 const SshKeyText = Type.String({ minLength: 1, maxLength: 65_536 })
 const Passphrase = Type.String({ minLength: 1, maxLength: 1024 })
-/** The file name the key is usually kept under (`id_ed25519`): a plain name, no folder. */
-const SshKeyFileName = Type.String({ minLength: 1, maxLength: 255, pattern: '^[^/\\\\\\x00-\\x1f]+$' })
+/**
+ * The file name the key is usually kept under (`id_ed25519`): a plain name, no folder, and not
+ * hidden (a leading dot), so that code writing the key under it never writes `.bashrc`; the SDK
+ * refuses such an answer too.
+ */
+const SshKeyFileName = Type.String({
+  minLength: 1,
+  maxLength: 255,
+  pattern: '^[^./\\\\\\x00-\\x1f][^/\\\\\\x00-\\x1f]*$',
+  'x-rule': 'must be a plain file name: no folder, no control character, not starting with a dot',
+})
 
 /** An SSH private key as it is stored: the key text, its passphrase when encrypted, a file name. */
 export const SshKeyInput = Type.Object(

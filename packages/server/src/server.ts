@@ -17,6 +17,7 @@ import { loadRootKey, peekRootKeyFile, type RootKeySource, rootKeyId } from './c
 import { ConfigError } from './errors.js'
 import { buildApp } from './http/app.js'
 import { LogDestination } from './http/log-destination.js'
+import { isLoopbackHost } from './http/loopback-host.js'
 import { pathOf } from './http/request-log.js'
 import { startMetricsListener } from './metrics/metrics-listener.js'
 import { ServerMetrics } from './metrics/server-metrics.js'
@@ -546,18 +547,6 @@ function demoApplicationId(demoConfig: string): string {
   } catch {
     return 'APP'
   }
-}
-
-/** Whether a listening host is this machine's loopback only: `localhost`, 127.0.0.0/8 or ::1. */
-export function isLoopbackHost(host: string): boolean {
-  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase()
-  return (
-    bare === 'localhost' ||
-    bare.endsWith('.localhost') ||
-    /^127(?:\.\d{1,3}){3}$/.test(bare) ||
-    /^(?:0{0,4}:){2,7}0{0,3}1$/.test(bare) ||
-    bare === '::ffff:127.0.0.1'
-  )
 }
 
 /**

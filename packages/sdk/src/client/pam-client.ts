@@ -61,6 +61,13 @@ import {
 const ACCOUNTS_PAGE_SIZE = 100
 /** `getAccounts()` holds the whole list: at most this many pages (100,000 accounts), or a `ServerError`. */
 const MAX_ACCOUNT_PAGES = 1_000
+/**
+ * `listAuthenticationTokenPages` and `listAllAuthenticationTokens` follow at most this many pages
+ * (10 million tokens at the largest page size), then reject with a `ServerError`: a server that
+ * answered a few empty pages, then one token, then empty pages again, for ever, would otherwise
+ * be followed for ever (the rule of 100 empty pages in a row never applies to it).
+ */
+export const MAX_AUTHENTICATION_TOKEN_PAGES = 100_000
 
 /**
  * The client of the IDaaS PAM developer API 2022-02-25, against Alibaba Cloud IDaaS or a
@@ -233,6 +240,9 @@ export class PamClient implements AsyncDisposable {
 
   /**
    * Every page of {@link listAuthenticationTokens}, from `params.nextToken` (or the first) on.
+   * A listing that does not end is a `ServerError`: past `MAX_AUTHENTICATION_TOKEN_PAGES` (100,000)
+   * pages, after 100 empty pages in a row that each point to another, or at a `nextToken`
+   * answered before. Each page is yielded as it arrives, before any of these is known.
    *
    * @example
    * ```ts
@@ -245,10 +255,19 @@ export class PamClient implements AsyncDisposable {
     params: ListAuthenticationTokensParams,
     options: CallOptions = {},
   ): AsyncGenerator<AuthenticationTokenPage, void, undefined> {
-    return pagesOf('ListAuthenticationTokens', (page) => this.listAuthenticationTokens(page, options), params)
+    return pagesOf(
+      'ListAuthenticationTokens',
+      (page) => this.listAuthenticationTokens(page, options),
+      params,
+      MAX_AUTHENTICATION_TOKEN_PAGES,
+    )
   }
 
-  /** Every token of every page of {@link listAuthenticationTokens}, one at a time. */
+  /**
+   * Every token of every page of {@link listAuthenticationTokens}, one at a time; a listing that
+   * does not end is a `ServerError` as in {@link listAuthenticationTokenPages} (at most
+   * `MAX_AUTHENTICATION_TOKEN_PAGES`, 100,000 pages).
+   */
   async *listAllAuthenticationTokens(
     params: ListAuthenticationTokensParams,
     options: CallOptions = {},
@@ -340,8 +359,10 @@ export class PamClient implements AsyncDisposable {
    * passphrase, or with `decrypt: true` unencrypted, as PKCS#8 PEM or (`format: 'openssh'`) as an
    * OpenSSH key, which every `ssh -i` reads. `key` and `passphrase` are getters and print as
    * `[REDACTED]`; the public key, fingerprint and file name are plain (the file name is a plain
-   * name: an answer whose `fileName` holds a folder or a control character is a `ServerError`,
-   * so writing the key under it stays in the folder you choose). Rejects as
+   * name: an answer whose `fileName` is empty, starts with `.` or holds a folder or a control
+   * character is a `ServerError`, so writing the key under it stays in the folder you choose and
+   * is no hidden file such as `.bashrc`). Write it into a folder of your own, not the working or
+   * home folder, and with `flag: 'wx'`, so that no file already there is replaced. Rejects as
    * {@link getPassword} does, with `SshKeyNotSetError` for an account without a key and
    * `SshKeyNotSupportedError` for a `decrypt` the server cannot do; `format` without `decrypt: true`
    * is a `TypeError`.
@@ -349,7 +370,8 @@ export class PamClient implements AsyncDisposable {
    * @example
    * ```ts
    * const sshKey = await pam.getSshKey('web-01/deploy', { decrypt: true, format: 'openssh' })
-   * await writeFile(sshKey.fileName ?? 'id_key', sshKey.key, { mode: 0o600 })
+   * // keysDir: a folder only you can write (0700); 'wx' fails rather than replace a file there.
+   * await writeFile(join(keysDir, sshKey.fileName ?? 'id_key'), sshKey.key, { mode: 0o600, flag: 'wx' })
    * ```
    */
   async getSshKey(accountName: string, options: GetSshKeyOptions = {}): Promise<SshKey> {

@@ -42,11 +42,18 @@ export function parseObtainedPassword(action: string, body: unknown): ObtainedPa
 /**
  * The key's usual file name as the server stores it: a plain name, never a path. A server (or a
  * database row) answering `../x` or `/etc/x` would otherwise choose where a caller who writes
- * the key under `fileName` puts it.
+ * the key under `fileName` puts it, and one answering `.bashrc` or `.profile` would overwrite a
+ * shell's start-up file when that folder is the home folder: no empty name and no name starting
+ * with `.` (which covers `.` and `..`) either.
  */
 function plainFileName(action: string, fileName: string | undefined): string | null {
   if (fileName === undefined) return null
-  if (fileName === '.' || fileName === '..' || fileName.length > 255 || /[/\\\x00-\x1f\x7f]/.test(fileName))
+  if (
+    fileName === '' ||
+    fileName.startsWith('.') ||
+    fileName.length > 255 ||
+    /[/\\\x00-\x1f\x7f]/.test(fileName)
+  )
     throw new ServerError(`${action} answered with an unexpected body: fileName is not a plain file name`)
   return fileName
 }

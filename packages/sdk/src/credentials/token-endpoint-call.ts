@@ -10,10 +10,13 @@ import type { TokenEndpointCall } from './credential-provider.js'
  * authenticated by a client assertion (RFC 7523: `client_secret_jwt`, `private_key_jwt`, a
  * federated token): its `jti` is accepted once, so the same bytes sent again after they reached
  * the server are refused as a replay, audited as a failed client authentication and counted
- * against the client's failure budget. Such a request is sent again only when it was never sent
- * or the server answered 429 or 503 (it was throttled, or its database was down and recorded
- * nothing); after a gateway's 502 or 504 or a connection lost mid-request the call fails, and the
- * next `getToken` signs a new assertion.
+ * against the client's failure budget. The server records the `jti` in a write of its own before
+ * it issues the token, and a 503 may come after that write (the database locked or a conflict on
+ * a later one), as may a gateway's 502 or 504 and a connection lost mid-request. Such a request
+ * is therefore `singleUse`: sent again only when it never left (a network failure before
+ * sending) or after a 429, which the token endpoint answers either before reading the credentials
+ * (the address's failure budget) or after they failed (the client id's), never after recording a
+ * `jti`. Otherwise the call fails, and the next `getToken` signs a new assertion.
  */
 export function tokenEndpointCall(http: HttpClient, tokenEndpoint: string): TokenEndpointCall {
   return (form, headers, signal) =>
@@ -21,6 +24,7 @@ export function tokenEndpointCall(http: HttpClient, tokenEndpoint: string): Toke
       form,
       headers: { accept: 'application/json', ...headers },
       idempotent: !form.has('client_assertion'),
+      singleUse: form.has('client_assertion'),
       ...(signal ? { signal } : {}),
     })
 }

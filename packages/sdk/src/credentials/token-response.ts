@@ -1,5 +1,11 @@
 import { AuthenticationError } from '../errors.js'
-import { type AccessToken, isTokenText, sealAccessToken } from '../token-cache/access-token.js'
+import {
+  type AccessToken,
+  isTokenText,
+  isTokenType,
+  MAX_TOKEN_TYPE_LENGTH,
+  sealAccessToken,
+} from '../token-cache/access-token.js'
 
 /** How long a token without `expires_in` or `expires_at` is trusted (RFC 6749 makes both optional). */
 const UNKNOWN_LIFETIME_MS = 300_000
@@ -17,7 +23,8 @@ const MAX_LIFETIME_MS = 365 * 24 * 3600 * 1000
  *
  * An `expires_in` of zero or less is a token the server says is already expired: refused, never
  * sent (it is not "lifetime unknown"). A token that could not go into an `Authorization` header
- * (RFC 6750: visible ASCII) is refused without quoting it.
+ * (RFC 6750: visible ASCII), or a `token_type` that could not be its scheme (an RFC 7230 token),
+ * is refused without quoting it.
  */
 export function accessTokenFrom(body: unknown, requestedAt: number): AccessToken {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>
@@ -27,6 +34,13 @@ export function accessTokenFrom(body: unknown, requestedAt: number): AccessToken
   if (!isTokenText(b.access_token)) {
     throw new AuthenticationError(
       'the token endpoint answered an access_token with characters a token cannot have (RFC 6750: visible ASCII only)',
+    )
+  }
+  // Sent as the scheme of an Authorization header (`${tokenType} ${accessToken}`), which a line
+  // break would make `Headers` throw over, quoting the token: refused, not quoted either.
+  if (typeof b.token_type === 'string' && !isTokenType(b.token_type)) {
+    throw new AuthenticationError(
+      `the token endpoint answered a token_type that is no header scheme (RFC 7230 token of at most ${MAX_TOKEN_TYPE_LENGTH} characters)`,
     )
   }
   let expiresAt = requestedAt + UNKNOWN_LIFETIME_MS

@@ -28,12 +28,23 @@ export interface RequestOptions {
    * GET, HEAD, PUT and DELETE, `false` otherwise.
    */
   idempotent?: boolean | undefined
+  /**
+   * Whether the server accepts this very request once only, so that the same bytes arriving again
+   * are refused (a token request authenticated by a client assertion: its `jti` is recorded
+   * before the token is issued). Such a call is sent again only when no earlier attempt can have
+   * been processed: a network failure before sending (connection refused, DNS, a proxy refusing
+   * the tunnel) or a 429 (a throttle that refuses before recording anything). Never after a 502,
+   * 503 or 504 (the server may have recorded it before failing), nor a connection lost after
+   * sending; the caller builds a new request instead. Implies `idempotent: false`. Default `false`.
+   */
+  singleUse?: boolean | undefined
 }
 
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'PUT', 'DELETE'])
 
 /** Whether a call may be repeated after a failure that may have reached the server. */
 export function isIdempotent(method: HttpMethod, options: RequestOptions): boolean {
+  if (options.singleUse === true) return false
   return options.idempotent ?? IDEMPOTENT_METHODS.has(method)
 }
 

@@ -91,6 +91,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     const label = describeTarget(method, target)
     const callerSignal = call.signal
     const idempotent = isIdempotent(method, call)
+    const singleUse = call.singleUse === true
     for (let attempt = 1; ; attempt++) {
       callerSignal?.throwIfAborted()
       const attemptInit =
@@ -161,6 +162,10 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         else breaker?.recordSuccess(permit)
       }
       if (!RETRYABLE_STATUSES.has(status)) return { done: false, error, retryInMs: undefined }
+      // A request the server accepts once may have been recorded before a 502, 503 or 504 (a
+      // client assertion's jti is written before the token, and that write or a later one can
+      // fail): sent again, it would be refused as a replay. A 429 refused it unrecorded.
+      if (singleUse && status !== 429) return { done: false, error, retryInMs: undefined }
       // A gateway's 502 or 504 says it gave up, not that the origin did nothing: the call may have
       // run (a JWT minted, a session refreshed). Sent again only if a repeat is harmless.
       if (!idempotent && (status === 502 || status === 504))

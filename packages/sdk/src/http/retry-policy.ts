@@ -5,6 +5,8 @@ import { invalidArgument } from './invalid-argument.js'
  * unreachable, proxy tunnel refused with 502–504), network failures after sending for idempotent
  * calls only (reset, hang-up), and the statuses 429 and 503 (the server did not process it), and
  * 502 and 504 for idempotent calls only (a gateway gave up: the origin may have run the call).
+ * A single-use call (`RequestOptions.singleUse`) is retried only after a network failure before
+ * sending and after a 429.
  * Never another 4xx or 5xx, never a timeout, never after the caller's signal aborted.
  */
 export interface RetryPolicy {

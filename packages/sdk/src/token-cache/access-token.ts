@@ -30,7 +30,7 @@ export interface AccessToken {
   readonly accessToken: string
   /** When the token expires, in epoch milliseconds (not seconds). */
   readonly expiresAt: number
-  /** The token type the server named, usually `Bearer`. */
+  /** The token type the server named, usually `Bearer`: an RFC 7230 token, so a header's scheme. */
   readonly tokenType?: string | undefined
   /** The space-separated scopes the server granted, when it said. */
   readonly scope?: string | undefined
@@ -57,6 +57,19 @@ export function isTokenText(value: string): boolean {
   return /^[\x21-\x7e]+$/.test(value)
 }
 
+/** The longest `tokenType` taken: a scheme name (`Bearer`, `DPoP`) is a few characters. */
+export const MAX_TOKEN_TYPE_LENGTH = 128
+
+/**
+ * Whether `value` can be the scheme of an `Authorization` header: an RFC 7230 token (RFC 9110's
+ * `auth-scheme`), at most `MAX_TOKEN_TYPE_LENGTH` characters. `${tokenType} ${accessToken}` is
+ * how a caller makes that header, and a line break or a space in the type would make `Headers`
+ * throw an error quoting the whole header, token included, or send another scheme than named.
+ */
+export function isTokenType(value: string): boolean {
+  return value.length <= MAX_TOKEN_TYPE_LENGTH && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value)
+}
+
 /**
  * Checks what `fetchToken` resolved with and copies it into a frozen token whose `inspect` and
  * `toJSON` hide the secret. Only the known fields are kept, so nothing unknown (a refresh token, say)
@@ -78,6 +91,11 @@ export function sealAccessToken(value: unknown): AccessToken {
   }
   if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) {
     throw new CredentialProviderError('fetchToken resolved with no expiresAt (a finite number of epoch ms)')
+  }
+  if (typeof tokenType === 'string' && !isTokenType(tokenType)) {
+    throw new CredentialProviderError(
+      `fetchToken resolved with a tokenType that is no header scheme (an RFC 7230 token of at most ${MAX_TOKEN_TYPE_LENGTH} characters; it is not shown)`,
+    )
   }
   const token: { -readonly [K in keyof AccessToken]: AccessToken[K] } = { accessToken, expiresAt }
   if (typeof tokenType === 'string') token.tokenType = tokenType

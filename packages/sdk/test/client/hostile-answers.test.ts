@@ -4,7 +4,9 @@ import { inspect } from 'node:util'
 import { describe, expect, it, vi } from 'vitest'
 import { boundFetch } from '../../src/bound-tokens/bound-fetch.js'
 import { parseScopedToken, parseSessionToken } from '../../src/bound-tokens/parse-bound-token.js'
+import { MAX_AUTHENTICATION_TOKEN_PAGES } from '../../src/client/pam-client.js'
 import { warnIfPlainHttp } from '../../src/config/endpoint-url.js'
+import { fromClientSecretJwt } from '../../src/credentials/from-client-secret-jwt.js'
 import { tokenEndpointCall } from '../../src/credentials/token-endpoint-call.js'
 import { accessTokenFrom } from '../../src/credentials/token-response.js'
 import { AuthenticationError, CredentialProviderError, ServerError } from '../../src/errors.js'
@@ -13,7 +15,7 @@ import { createProofKey } from '../../src/proof/proof-key.js'
 import { sealAccessToken } from '../../src/token-cache/access-token.js'
 import { AWS_ROLE, awsAnswer, cloudClient } from '../cloud/cloud-fixtures.js'
 import { accountSummary, obtainedSshKey } from './account-fixtures.js'
-import { clientWith, rejectionOf } from './support.js'
+import { clientWith, rejectionOf, tokenRecord } from './support.js'
 
 describe('answers a hostile server could give', () => {
   it('getAccounts refuses a page longer than asked for, and a listing that never ends', async () => {
@@ -155,7 +157,17 @@ describe('answers a hostile server could give', () => {
   })
 
   it('refuses an SSH key whose fileName is a path, so a caller writing it there stays in its folder', async () => {
-    for (const fileName of ['../escaped', '/etc/cron.d/x', 'a\\b', '.', '..', 'id\nkey']) {
+    for (const fileName of [
+      '../escaped',
+      '/etc/cron.d/x',
+      'a\\b',
+      '.',
+      '..',
+      'id\nkey',
+      '',
+      '.bashrc',
+      '.profile',
+    ]) {
       const { client } = clientWith(() => Response.json(obtainedSshKey({ fileName })))
       const refused = await rejectionOf(client.getSshKey('web-01/deploy'))
       expect(refused, fileName).toBeInstanceOf(ServerError)
@@ -280,4 +292,162 @@ describe('answers a hostile server could give', () => {
     expect(tokens).toEqual([])
     await endless.client.close()
   })
+
+  it('does not send a client assertion again after a 503: the server may have recorded its jti first', async () => {
+    // The server writes the assertion's jti, then fails (its database locked) and answers 503:
+    // the same assertion again is a replay, refused 401 and counted against the client.
+    const ENDPOINT = 'https://pam.example.test/v2/idaas_x/authorizationServer/iauths_system/oauth2/token'
+    const assertions: string[] = []
+    const statuses = [503, 200]
+    const http = createHttpClient({
+      sleep: async () => {},
+      fetch: async (_url: string, init: RequestInit) => {
+        const form = new URLSearchParams(String(init.body))
+        const assertion = form.get('client_assertion')!
+        const replayed = assertions.includes(assertion)
+        assertions.push(assertion)
+        if (replayed) return Response.json({ error: 'invalid_client' }, { status: 401 })
+        return Response.json(
+          { access_token: `at-${assertions.length}`, expires_in: 600 },
+          {
+            status: statuses.shift() ?? 200,
+            headers: { 'retry-after': '1' },
+          },
+        )
+      },
+    })
+    const provider = fromClientSecretJwt({
+      clientId: 'app_1',
+      clientSecret: 'k'.repeat(32),
+      tokenEndpoint: ENDPOINT,
+      call: tokenEndpointCall(http, ENDPOINT),
+    })
+    await expect(provider.getToken()).rejects.toMatchObject({ status: 503 })
+    expect(assertions).toHaveLength(1)
+    // The next getToken signs a new assertion, which the server takes.
+    await expect(provider.getToken()).resolves.toMatchObject({ accessToken: 'at-2' })
+    expect(assertions).toHaveLength(2)
+    expect(assertions[1]).not.toBe(assertions[0])
+  })
+
+  it('sends a single-use request again only when it never left or was throttled', async () => {
+    const answer = (status: number) => () => Response.json({}, { status })
+    const fail = (code: string) => () => {
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error(code), { code }) })
+    }
+    const cases: [string, () => Response, boolean][] = [
+      ['503', answer(503), false],
+      ['502', answer(502), false],
+      ['504', answer(504), false],
+      ['reset after sending', fail('ECONNRESET'), false],
+      ['429', answer(429), true],
+      ['refused before sending', fail('ECONNREFUSED'), true],
+    ]
+    for (const [name, first, again] of cases) {
+      let sent = 0
+      const http = createHttpClient({
+        sleep: async () => {},
+        fetch: async () => (++sent === 1 ? first() : Response.json({ ok: true })),
+      })
+      const call = tokenEndpointCall(http, 'https://pam.example.test/token')
+      const form = new URLSearchParams({ grant_type: 'client_credentials', client_assertion: 'a.b.c' })
+      const outcome = await call(form, {}).then(
+        () => 'resolved',
+        () => 'rejected',
+      )
+      expect({ name, outcome, sent }).toEqual({
+        name,
+        outcome: again ? 'resolved' : 'rejected',
+        sent: again ? 2 : 1,
+      })
+      // A request authenticated by a client secret is not spent by being sent: it goes again.
+      if (!again) {
+        sent = 0
+        const secret = new URLSearchParams({ grant_type: 'client_credentials', client_secret: 's' })
+        await expect(call(secret, {})).resolves.toEqual({ ok: true })
+        expect(sent).toBe(2)
+      }
+    }
+    // singleUse wins over idempotent: true.
+    let sent = 0
+    const http = createHttpClient({
+      sleep: async () => {},
+      fetch: async () => Response.json({}, { status: ++sent === 1 ? 503 : 200 }),
+    })
+    const request = http.request('POST', 'https://pam.example.test/x', {
+      form: {},
+      idempotent: true,
+      singleUse: true,
+    })
+    await expect(request).rejects.toMatchObject({ status: 503 })
+    expect(sent).toBe(1)
+  })
+
+  it('refuses a token_type that cannot be a header scheme, without quoting it, wherever it comes from', () => {
+    const secret = 'canary-type-5b2e'
+    const bad = [
+      `Bearer\n${secret}`,
+      `Bearer ${secret}`,
+      '',
+      `${'B'.repeat(129)}`,
+      `Bearer\u0000${secret}`,
+      'Bearér',
+    ]
+    for (const tokenType of bad) {
+      let fromEndpoint: unknown
+      let fromProvider: unknown
+      try {
+        accessTokenFrom({ access_token: 'at', token_type: tokenType, expires_in: 60 }, Date.now())
+      } catch (error) {
+        fromEndpoint = error
+      }
+      try {
+        sealAccessToken({ accessToken: 'at', tokenType, expiresAt: Date.now() + 60_000 })
+      } catch (error) {
+        fromProvider = error
+      }
+      expect(fromEndpoint, JSON.stringify(tokenType)).toBeInstanceOf(AuthenticationError)
+      expect((fromEndpoint as Error).message).toMatch(/token_type/)
+      expect(fromProvider, JSON.stringify(tokenType)).toBeInstanceOf(CredentialProviderError)
+      expect((fromProvider as Error).message).toMatch(/tokenType/)
+      for (const error of [fromEndpoint, fromProvider]) expect(inspect(error)).not.toContain(secret)
+    }
+    for (const tokenType of ['Bearer', 'bearer', 'DPoP', 'N_A', 'B'.repeat(128)]) {
+      const token = accessTokenFrom({ access_token: 'at', token_type: tokenType, expires_in: 60 }, Date.now())
+      expect(token.tokenType).toBe(tokenType)
+      // What token-cache documents doing with it works.
+      expect(() => new Headers({ authorization: `${token.tokenType} ${token.accessToken}` })).not.toThrow()
+    }
+    expect(accessTokenFrom({ access_token: 'at', expires_in: 60 }, Date.now()).tokenType).toBe('Bearer')
+  })
+
+  it('stops a token listing that puts one token after every 99 empty pages, for ever', async () => {
+    // Past the cap the fake gives up, so that a regression fails this test rather than run for ever.
+    const giveUpAt = MAX_AUTHENTICATION_TOKEN_PAGES + 10
+    const endless = clientWith((_request, index) =>
+      index < giveUpAt
+        ? Response.json({
+            entities: index % 100 === 99 ? [tokenRecord({ authenticationTokenId: `at_${index}` })] : [],
+            nextToken: `next-${index}`,
+            maxResults: 100,
+            totalCount: 1,
+          })
+        : Response.json({ Code: 'Gone', Message: 'the fake stopped answering' }, { status: 400 }),
+    )
+    let tokens = 0
+    const refused = await rejectionOf(
+      (async () => {
+        for await (const _token of endless.client.listAllAuthenticationTokens({
+          consumerId: 'app_demo',
+          credentialProviderIdentifier: 'demo-jwt',
+        }))
+          tokens += 1
+      })(),
+    )
+    expect(refused).toBeInstanceOf(ServerError)
+    expect((refused as Error).message).toMatch(`answered more than ${MAX_AUTHENTICATION_TOKEN_PAGES} pages`)
+    expect(endless.fake.requests).toHaveLength(MAX_AUTHENTICATION_TOKEN_PAGES)
+    expect(tokens).toBe(MAX_AUTHENTICATION_TOKEN_PAGES / 100)
+    await endless.client.close()
+  }, 120_000)
 })

@@ -24,7 +24,7 @@ interface Slot {
   worker: Worker | null
   readonly restarts: Restarts
   restartTimer: NodeJS.Timeout | null
-  /** When its worker last answered a ping (or listened); null until it listens. */
+  /** When its worker last answered a ping (or listened), by `performance.now()`; null until it listens. */
   answeredAt: number | null
   /** Why the watchdog killed its worker, for the log line of its exit. */
   killedFor: string | null
@@ -92,41 +92,53 @@ export async function runPrimary(config: Config): Promise<void> {
   }
   let lockWarned = false
   let nextPing = 0
+  const tickMs = Math.max(250, Math.min(5_000, watchdogMs / 4))
+  let lastTick = performance.now()
   // Each tick: the write lock's holder (a batch holds it for milliseconds: one that keeps it is
   // stuck, SIGSTOP or a debugger, or runs a very long batch, and every other worker's writes
-  // wait), then every serving worker's last answer, then a new ping.
-  const watchdog = setInterval(
-    () => {
-      if (!serving || stopping) return
-      const held = locks?.heldFor() ?? 0
-      const holder = locks ? slots.find((s) => s.worker !== null && s.worker.id === locks.heldBy) : undefined
-      if (holder && held >= watchdogMs) {
-        killStuck(holder, `has held the database's write lock for ${Math.round(held / 1000)} s`)
-      } else if (holder && held >= watchdogMs / 2 && !lockWarned) {
-        lockWarned = true
-        log(
-          'warn',
-          `a worker has held the database's write lock for ${Math.round(held / 1000)} s: the others' writes wait; it is killed at ${Math.round(watchdogMs / 1000)} s`,
-          { worker: holder.index },
+  // wait), then every serving worker's last answer, then a new ping. Times are monotonic (a step
+  // of the wall clock is no silence), and a tick that comes late says the primary itself was not
+  // running (stopped, a frozen container, a suspended VM): the workers' answers waiting in its
+  // pipes are not read yet, so every worker is given a new term rather than all killed at once.
+  const watchdog = setInterval(() => {
+    const now = performance.now()
+    const gap = now - lastTick
+    lastTick = now
+    if (!serving || stopping) return
+    if (gap > tickMs + watchdogMs / 4) {
+      log(
+        'warn',
+        `the primary did not run for ${Math.round(gap / 1000)} s: the workers' watchdog starts again`,
+      )
+      for (const slot of slots) if (slot.answeredAt !== null) slot.answeredAt = now
+      locks?.forgive()
+    }
+    const held = locks?.heldFor() ?? 0
+    const holder = locks ? slots.find((s) => s.worker !== null && s.worker.id === locks.heldBy) : undefined
+    if (holder && held >= watchdogMs) {
+      killStuck(holder, `has held the database's write lock for ${Math.round(held / 1000)} s`)
+    } else if (holder && held >= watchdogMs / 2 && !lockWarned) {
+      lockWarned = true
+      log(
+        'warn',
+        `a worker has held the database's write lock for ${Math.round(held / 1000)} s: the others' writes wait; it is killed at ${Math.round(watchdogMs / 1000)} s`,
+        { worker: holder.index },
+      )
+    }
+    if (held < watchdogMs / 2) lockWarned = false
+    const id = nextPing++
+    for (const slot of slots) {
+      if (!slot.worker || slot.answeredAt === null || slot.killedFor !== null) continue
+      if (now - slot.answeredAt >= watchdogMs) {
+        killStuck(
+          slot,
+          `has not answered for ${Math.round((now - slot.answeredAt) / 1000)} s (its event loop is blocked, or the process is stopped)`,
         )
+      } else if (slot.worker.isConnected()) {
+        slot.worker.send({ sr: 'ping', id } satisfies ToWorker)
       }
-      if (held < watchdogMs / 2) lockWarned = false
-      const now = Date.now()
-      const id = nextPing++
-      for (const slot of slots) {
-        if (!slot.worker || slot.answeredAt === null || slot.killedFor !== null) continue
-        if (now - slot.answeredAt >= watchdogMs) {
-          killStuck(
-            slot,
-            `has not answered for ${Math.round((now - slot.answeredAt) / 1000)} s (its event loop is blocked, or the process is stopped)`,
-          )
-        } else if (slot.worker.isConnected()) {
-          slot.worker.send({ sr: 'ping', id } satisfies ToWorker)
-        }
-      }
-    },
-    Math.max(250, Math.min(5_000, watchdogMs / 4)),
-  ).unref()
+    }
+  }, tickMs).unref()
   const exposing = new Map<number, { texts: Map<number, string>; waiting: number; done: () => void }>()
   let nextExpose = 0
 
@@ -242,7 +254,7 @@ export async function runPrimary(config: Config): Promise<void> {
           return
         }
         case 'pong':
-          if (slot.worker === worker) slot.answeredAt = Date.now()
+          if (slot.worker === worker) slot.answeredAt = performance.now()
           return
         case 'gather':
           void gather().then((text) => {
@@ -254,7 +266,7 @@ export async function runPrimary(config: Config): Promise<void> {
     worker.once('listening', (address) => {
       clearTimeout(startTimer)
       listened = true
-      if (slot.worker === worker) slot.answeredAt = Date.now()
+      if (slot.worker === worker) slot.answeredAt = performance.now()
       port = address.port
       if (serving) {
         log('info', 'worker started again and is serving', { worker: slot.index })

@@ -58,6 +58,11 @@ export class LockQueue {
     return this.holder
   }
 
+  /** Counts the holder's time from now: the primary did not run for a while, and cannot tell. */
+  forgive(): void {
+    if (this.holder !== null) this.grantedAt = this.now()
+  }
+
   /** How long (ms) the holder has held the lock; 0 when nobody does. */
   heldFor(): number {
     return this.holder === null ? 0 : this.now() - this.grantedAt

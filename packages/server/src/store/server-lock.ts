@@ -59,19 +59,39 @@ function workersLockFile(file: string): string {
   return `${file}.workers-lock`
 }
 
+/**
+ * How long a starting server waits for the workers of one killed a moment ago: a busy worker
+ * finishes its batch before it notices its primary is gone, and a process manager restarts a
+ * crashed server at once (systemd's `Restart=` in 100 ms, and it gives up after five failed
+ * starts in ten seconds).
+ */
+export const LEFTOVER_WORKERS_WAIT_MS = 15_000
+
 function refuseLeftoverWorkers(file: string): void {
   const lockFile = workersLockFile(file)
   privateLockFile(lockFile)
   const lock = new SQLite(lockFile)
-  try {
-    lock.pragma('busy_timeout = 0')
+  const take = (waitMs: number) => {
+    lock.pragma(`busy_timeout = ${waitMs}`)
     lock.exec('BEGIN EXCLUSIVE')
     lock.exec('ROLLBACK')
+  }
+  try {
+    try {
+      take(0)
+    } catch (err) {
+      if (!isBusy(err)) throw err
+      const pids = holdersOf(lockFile)
+      process.stderr.write(
+        `strongroom: workers of an earlier server still run on ${file}${pids.length > 0 ? ` (process ${pids.join(', ')})` : ''}: waiting up to ${LEFTOVER_WORKERS_WAIT_MS / 1000} s for them to end\n`,
+      )
+      take(LEFTOVER_WORKERS_WAIT_MS)
+    }
   } catch (err) {
     if (!isBusy(err)) throw err
     const pids = holdersOf(lockFile)
     throw new ConfigError(
-      `workers of an earlier strongroom server still run on ${file} (they hold ${lockFile}${pids.length > 0 ? `: process ${pids.join(', ')}` : ''}), left behind when their primary was killed; they end by themselves once they run again (a stopped one needs kill -CONT, or kill -KILL): stop them first`,
+      `workers of an earlier strongroom server still run on ${file} (they hold ${lockFile}${pids.length > 0 ? `: process ${pids.join(', ')}` : ''}) after ${LEFTOVER_WORKERS_WAIT_MS / 1000} s, left behind when their primary was killed; they end by themselves once they run again (a stopped one needs kill -CONT, or kill -KILL): stop them first`,
       { cause: err },
     )
   } finally {

@@ -482,10 +482,10 @@ describe.each(ENGINES)('console session cookies over TLS on %s', (engine) => {
   it('send Strict-Transport-Security on every console answer over the server’s own TLS', async () => {
     await t.app.listen({ host: '127.0.0.1', port: 0 })
     const { port } = t.app.server.address() as AddressInfo
-    const get = (path: string) =>
+    const get = (path: string, host = 'pam.example.test') =>
       new Promise<{ status: number; hsts: unknown }>((resolve, reject) => {
         const req = httpsRequest(
-          { host: '127.0.0.1', port, path, method: 'GET', rejectUnauthorized: false },
+          { host: '127.0.0.1', port, path, method: 'GET', rejectUnauthorized: false, headers: { host } },
           (res) => {
             res.resume()
             res.on('end', () =>
@@ -503,6 +503,10 @@ describe.each(ENGINES)('console session cookies over TLS on %s', (engine) => {
       ['/console/assets/none.css', 404],
     ] as const) {
       expect(await get(path), path).toEqual({ status, hsts: 'max-age=31536000' })
+    }
+    // Not for a loopback name: a browser would keep it for localhost's every port, for a year.
+    for (const host of ['localhost', `localhost:${port}`, 'app.localhost', '127.0.0.1', '[::1]']) {
+      expect(await get('/console/', host), host).toEqual({ status: 200, hsts: undefined })
     }
   })
 })

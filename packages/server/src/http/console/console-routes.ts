@@ -13,6 +13,7 @@ import {
 import type { Services } from '../../services.js'
 import type { AdminTokenTable } from '../../store/schema.js'
 import { answerTo, sendError } from '../error-handler.js'
+import { isLoopbackHost } from '../loopback-host.js'
 import type { ConsoleBundle, ConsoleFile, ConsoleFiles } from './console-files.js'
 import { clearedSessionCookie, sessionCookie } from './session-cookie.js'
 import { presentedSessionSecret } from './session-request.js'
@@ -66,7 +67,11 @@ export function registerConsole(app: FastifyInstance, s: Services, options: Cons
   app.register(async (scope) => {
     scope.addHook('onRequest', (request, reply, done) => {
       reply.headers(CONSOLE_SECURITY_HEADERS)
-      if (servedOverTls(request)) reply.header('strict-transport-security', STRICT_TRANSPORT_SECURITY)
+      // Not for a loopback name: a browser keeps HSTS for `localhost` on every port, for a year,
+      // and then refuses the plain-HTTP servers of everything else on that machine.
+      if (servedOverTls(request) && !isLoopbackHost(request.hostname)) {
+        reply.header('strict-transport-security', STRICT_TRANSPORT_SECURITY)
+      }
       done()
     })
     registerSessionRoutes(scope, s, options)
