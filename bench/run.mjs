@@ -49,6 +49,9 @@
  * The SDK's figures (bench/sdk.mjs) follow the scenarios: getApiKey against a raw fetch of the same
  * request, and 1,000 concurrent cold calls.
  *
+ * Then `strongroom run`'s output masking (bench/masking.mjs, `--only masking`; a few seconds, no
+ * server): lines a second with 2, 1,000 and 11,520 secrets, beside the per-secret search of before.
+ *
  * Several nodes on one PostgreSQL (bench/nodes.mjs, issue 16), NOT in the default run: `--nodes`
  * adds them, or `--only nodes-obtain-credential,nodes-token-client-secret-post` picks them. Each
  * measures ObtainCredential (on one instance, and spread over four: each batch then holds four
@@ -92,6 +95,7 @@ import { parseArgs } from 'node:util'
 import { goalLine, goalRows, scaleGoalRows } from './goals.mjs'
 import { runLoadInProcesses } from './load.mjs'
 import { machineCpu, machineInfo } from './machine.mjs'
+import { measureMasking } from './masking.mjs'
 import { measureNodes } from './nodes.mjs'
 import {
   CEILING,
@@ -116,6 +120,8 @@ const here = dirname(fileURLToPath(import.meta.url))
 
 /** The SDK's figures (bench/sdk.mjs): getApiKey against a raw fetch, and 1,000 cold calls. */
 const SDK_ID = 'sdk'
+/** `strongroom run`'s output masking with many secrets (bench/masking.mjs): a few seconds, no server. */
+const MASKING_ID = 'masking'
 /** Cost as data grows (bench/scale.mjs), not in the default run: `--scale` or `--only scale`. */
 const SCALE_ID = 'scale'
 /** strongroom's token figure that its oidc-provider peer is compared with. */
@@ -142,6 +148,7 @@ const ALL_IDS = [
   ...SCENARIOS.map((s) => s.id),
   OIDC_PROVIDER_PEER.id,
   SDK_ID,
+  MASKING_ID,
   ...NODES_SCENARIOS.map((s) => s.id),
   ...WORKERS_SCENARIOS.map((s) => s.id),
   SCALE_ID,
@@ -203,6 +210,7 @@ const scenarios = only
   ? SCENARIOS.filter((s) => only.includes(s.id) || (tokenPair && s.id === TOKEN_ID))
   : SCENARIOS
 const runSdk = only === undefined || only.includes(SDK_ID)
+const runMasking = only === undefined || only.includes(MASKING_ID)
 const runScale = flags.scale || only?.includes(SCALE_ID) === true
 /** `--nodes` adds every several-nodes figure, to the default run or to those `--only` picks. */
 const nodesScenarios = NODES_SCENARIOS.filter((s) => flags.nodes || only?.includes(s.id))
@@ -412,6 +420,8 @@ let tokenAgain = null
 let peerResult = null
 /** @type {Record<string, unknown> | null} */
 let sdkResult = null
+/** @type {Record<string, unknown> | null} */
+let maskingResult = null
 /** @type {Record<string, any> | null} */
 let nodesResult = null
 /** @type {Record<string, any> | null} */
@@ -464,6 +474,16 @@ try {
       sdkResult = { failed: message }
     } finally {
       await server?.stop()
+    }
+  }
+
+  if (runMasking) {
+    try {
+      maskingResult = measureMasking({ log, ms: flags.quick ? 300 : 1_000 })
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      log(`  masking FAILED: ${message}`)
+      maskingResult = { failed: message }
     }
   }
 
@@ -601,6 +621,7 @@ const report = {
   tokenVsOidcProvider,
   oidcProvider,
   ...(sdkResult ? { sdk: roundNumbers(sdkResult) } : {}),
+  ...(maskingResult ? { masking: roundNumbers(maskingResult) } : {}),
   nodes: nodesResult ?? {
     notRun:
       'one node vs three nodes on one PostgreSQL is not in the default run (about 120 s more): ' +

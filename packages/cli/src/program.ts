@@ -109,5 +109,10 @@ function newRunState(): RunState {
  * value: someone may have tried to pass a secret as an argument.
  */
 export function usageErrorLine(text: string): string {
-  return text.replace(/^error: /, 'strongroom: ').replace(/'(-[^'=\s]*)=[^']*'/g, "'$1=…'")
+  const line = text.replace(/^error: /, 'strongroom: ').replace(/'(-[^'=\s]*)=[^']*'/g, "'$1=…'")
+  // A value that starts with a dash reads as an option: a signing key's id (an RFC 7638
+  // thumbprint, base64url) does one time in 64.
+  return /unknown option '-[^-'][^']{2,}'/.test(line)
+    ? line.replace(/\n?$/, " (a value that starts with '-', such as a key id, goes after '--')\n")
+    : line
 }

@@ -90,4 +90,14 @@ describe('usageErrorLine', () => {
       "strongroom: unknown option '--value=…'\n",
     )
   })
+
+  it("says a value starting with '-' (a key id, one time in 64) goes after '--'", () => {
+    expect(usageErrorLine("error: unknown option '-Qx3fY_k2'\n")).toBe(
+      "strongroom: unknown option '-Qx3fY_k2' (a value that starts with '-', such as a key id, goes after '--')\n",
+    )
+    expect(usageErrorLine("error: unknown option '--frobnicate'\n")).toBe(
+      "strongroom: unknown option '--frobnicate'\n",
+    )
+    expect(usageErrorLine("error: unknown option '-z'\n")).toBe("strongroom: unknown option '-z'\n")
+  })
 })

@@ -257,7 +257,9 @@ describe('SecretSet: values retire', () => {
     )
   })
 
-  it('finds secrets in one pass whatever their number (11,520 secrets: 10,000 lines well under 5 s)', () => {
+  // How fast, with 2, 1,000 and 11,520 secrets against the search of before: `npm run bench -- --only
+  // masking` (bench/masking.mjs). Here only what it finds.
+  it('finds a secret among 11,520, over many lines (the indexed search)', () => {
     const secrets = new SecretSet()
     for (let i = 0; i < 11_520; i++)
       secrets.add(
@@ -268,10 +270,10 @@ describe('SecretSet: values retire', () => {
     const secret = [...secrets.values()][1_001]!
     const matcher = new SecretMatcher(secrets)
     const line = Buffer.from('2030-01-01T00:00:00Z info request 1234 served in 12 ms path=/api/v1/items/x\n')
-    const started = performance.now()
-    for (let i = 0; i < 10_000; i++) matcher.push(line)
-    // The per-pattern search of before took 11 s on the machine this was written on; now 0.02 s.
-    expect(performance.now() - started).toBeLessThan(5_000)
+    let passed = 0
+    for (let i = 0; i < 1_000; i++) passed += matcher.push(line).length
+    passed += matcher.flush().length
+    expect(passed).toBe(1_000 * line.length)
     expect(text(secrets, `a ${secret} b`)).toBe(`a ${CONCEALED} b`)
   })
 
