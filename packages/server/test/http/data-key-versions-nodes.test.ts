@@ -51,7 +51,13 @@ describe('data key versions on several nodes (PostgreSQL)', () => {
     expect(await dataKeyVersions(c)).toEqual([1, 2])
     expect((await create(c, a, 'a2')).status).toBe(201)
     expect((await create(c, b, 'b2')).status).toBe(201)
-    expect(await keyVersions(c)).toEqual({ a0: 1, b0: 1, a1: 1, b1: 1, a2: 2, b2: 2 })
+    // a1 and b1 were sealed while version 2 was being written: under the version each node held
+    // then (1), or under 2 when its write happened to land first (seen once, under load). Either
+    // opens on both nodes, checked below; what follows the write is sealed under 2 alone.
+    const versions = await keyVersions(c)
+    expect(versions).toMatchObject({ a0: 1, b0: 1, a2: 2, b2: 2 })
+    expect([1, 2]).toContain(versions.a1)
+    expect([1, 2]).toContain(versions.b1)
     for (const node of [a, b]) {
       for (const id of ['a0', 'b0', 'a1', 'b1', 'a2', 'b2']) {
         const revealed = await reveal(c, node, id)
