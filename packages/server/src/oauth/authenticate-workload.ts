@@ -1,4 +1,5 @@
 import { DEFAULT_AUTHORIZATION_SERVER, PAM_AUDIENCE } from '@strongroom/protocol'
+import type { Kysely } from 'kysely'
 import type { RequestMeta } from '../audit/appender.js'
 import { InvalidToken, type PamError } from '../errors.js'
 import { type AuditFailure, auditBestEffort, shouldAuditFailure } from '../services/best-effort.js'
@@ -7,6 +8,7 @@ import { checkProof, type ProofTarget } from '../services/bound-tokens/proof-tar
 import { requireLiveSession, SessionRefused } from '../services/bound-tokens/session-refused.js'
 import type { Services, Workload } from '../services.js'
 import { prepare } from '../store/prepared.js'
+import type { Database } from '../store/schema.js'
 import { type AccessTokenClaims, verifyAccessTokenExceptRevocation } from './access-tokens.js'
 import { issuerOf } from './issuer.js'
 import { BoundTokenRefused } from './proof-of-possession/dpop-challenge.js'
@@ -161,6 +163,55 @@ async function authenticateBound(
     tokenId: claims.jti,
     claims,
   }
+}
+
+/**
+ * Inside the unit of work that answers an authenticated workload, after its instance's audit head
+ * is held: whether the token, its application and its session are still what `authenticateWorkload`
+ * found when the request arrived. That read ran before the unit, outside its transaction: a
+ * revocation, a disabled application or an ended session committed in between (on this node's
+ * previous batch, or on another node) was not seen, and the value was answered after the
+ * revocation had been acknowledged, audited after it in the chain (found by a review racing the
+ * two on PostgreSQL nodes). Held here, a revocation committed first is seen, and one committed
+ * later waits for this batch and is chained after it. One indexed statement. Answers why the
+ * workload no longer may, or null.
+ */
+export async function workloadRefusedSince(
+  s: Services,
+  trx: Kysely<Database>,
+  instanceId: string,
+  workload: Workload,
+): Promise<string | null> {
+  const { claims } = workload
+  const found = await boundTokenState.first(s.store, trx, {
+    jti: claims.jti,
+    instanceId,
+    clientId: claims.client_id,
+    sessionId: claims.sid ?? '',
+    parentJti: claims.pjti ?? '',
+  })
+  if (!found) throw new Error('the one-row query returned no row')
+  if (found.revoked !== null) return 'the access token has been revoked'
+  if (found.applicationId === null || found.applicationStatus !== 'enabled')
+    return 'its application is disabled or gone'
+  if (claims.pjti !== undefined && found.parentRevoked !== null)
+    return 'the access token was derived from a token that has been revoked'
+  if (claims.sid !== undefined) {
+    try {
+      requireLiveSession(
+        {
+          revoked: found.sessionRevoked,
+          expiresAt: found.sessionExpiresAt,
+          parentRevoked: found.sessionParentRevoked,
+        },
+        s.now(),
+      )
+    } catch (err) {
+      if (err instanceof SessionRefused) return err.message
+      throw err
+    }
+  }
+  return null
 }
 
 /**

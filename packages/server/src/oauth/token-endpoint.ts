@@ -98,11 +98,19 @@ export async function handleTokenRequest(
   // Fail closed like a secret read: no token leaves without its audit event on disk.
   const clientSecretId = app.clientSecretId
   const issuedWithLiveSecret = await s.committer.run(async ({ trx, audit }) => {
+    // Under the instance's audit head, which a revocation or a disabling holds too: one that
+    // committed first is seen here (and the token refused), a later one is chained after this.
+    await audit.hold(req.instanceId)
+    // The application was read when the client authenticated, before this unit: disabled since
+    // (on another node, say), it gets no token, as its tokens are refused from then on.
+    const application = await applicationStatus.first(s.store, trx, { applicationId: app.id })
+    if (application?.status !== 'enabled') {
+      const why = 'the application was disabled while the token was issued'
+      await audit.append({ ...event, outcome: 'denied', details: { grantType, why } })
+      return false
+    }
     // Recorded so that revoking the secret can revoke the tokens it obtained (`revokeTokens`).
-    // Under the instance's audit head, which the revocation holds too: a revocation that
-    // committed first is seen here (and the token refused), a later one sees this record.
     if (clientSecretId !== null) {
-      await audit.hold(req.instanceId)
       const recorded = await recordSecretToken.first(s.store, trx, {
         jti: issued.audit.jti,
         clientSecretId,
@@ -135,6 +143,11 @@ export interface IssuedToken {
   response: TokenResponse
   audit: Record<string, string | number | null> & { jti: string; exp: number }
 }
+
+/** The application's status as committed now (read in the issuing unit, under the audit head). */
+const applicationStatus = prepare(['applicationId'], (db, p) =>
+  db.selectFrom('applications').select('status').where('id', '=', p.applicationId),
+)
 
 /**
  * Records which secret obtained the token, only while that secret is not revoked: one statement,

@@ -1,5 +1,6 @@
 import type { AuditDetails } from '../audit/chain.js'
-import type { PamError } from '../errors.js'
+import { InvalidToken, type PamError } from '../errors.js'
+import { workloadRefusedSince } from '../oauth/authenticate-workload.js'
 import type { Caller, Services } from '../services.js'
 import type { Unit } from '../store/committer.js'
 import type { Store } from '../store/connect.js'
@@ -33,7 +34,21 @@ export async function auditedOperation<T>(
   event: AuditedEvent,
   work: (unit: AuditedUnit) => Promise<T | Refusal>,
 ): Promise<T> {
-  const result = await s.committer.run((unit) => work(new OperationUnit(unit, s.store, caller, event)))
+  const result = await s.committer.run(async (unit) => {
+    // The instance's audit head first, which every change to its grants, credentials,
+    // applications and tokens holds until it commits: what this unit reads next was committed
+    // before it, or waits for this unit and is chained after its event. Read before (as it was),
+    // a grant deleted or a credential rotated on another node in between was not seen, and the
+    // value was answered after the change had been acknowledged.
+    await unit.audit.hold(event.instanceId)
+    const operation = new OperationUnit(unit, s.store, caller, event)
+    const workload = caller.workload
+    if (workload) {
+      const why = await workloadRefusedSince(s, unit.trx, event.instanceId, workload)
+      if (why !== null) return operation.refuse(new InvalidToken(`the bearer token was refused: ${why}`), why)
+    }
+    return work(operation)
+  })
   if (result instanceof Refusal) throw result.error
   return result
 }
