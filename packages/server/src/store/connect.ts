@@ -1,7 +1,18 @@
 import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import SQLite from 'better-sqlite3'
-import { type DialectAdapter, Kysely, PostgresDialect, SqliteAdapter, SqliteDialect } from 'kysely'
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type DialectAdapter,
+  type Driver,
+  Kysely,
+  PostgresDialect,
+  SqliteAdapter,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+} from 'kysely'
 import pg from 'pg'
 import { ConfigError, ServiceUnavailable } from '../errors.js'
 import { CacheStats } from '../metrics/cache-stats.js'
@@ -208,7 +219,9 @@ function openSqlite(
   sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`)
   const statementCache = new CacheStats()
   const writer = withStatementCache(sqlite, statementCache, wal, writeGuard)
-  const db = new Kysely<Database>({ dialect: new TransactionalDdlSqliteDialect({ database: writer }) })
+  const db = new Kysely<Database>({
+    dialect: new TransactionalDdlSqliteDialect({ database: writer }, !readonly),
+  })
   // Opened on first use, once migrations have run. A `:memory:` database is private to its one
   // connection, and a read-only store has no batch to avoid: both read through Kysely.
   let reader: ReturnType<typeof withStatementCache> | null | undefined =
@@ -580,9 +593,37 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
   }
 }
 
+/**
+ * Transactions that take the write lock as they begin (`BEGIN IMMEDIATE`), where a plain `BEGIN`
+ * takes it at the first write. A transaction that has read holds a snapshot, and SQLite then
+ * answers a lock another process holds with SQLITE_BUSY at once, without its busy handler (a wait
+ * could not help: the snapshot would be stale): a batch that reads before it writes was refused
+ * in a millisecond by another process's 100 ms transaction or checkpoint, and refused the writes
+ * of the next second with it (found by a review of the committer's cooldown). Taken at BEGIN, the
+ * lock is waited for up to the busy timeout. Within one server nothing else writes, so this waits
+ * only for other processes.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+}
+
 class TransactionalDdlSqliteDialect extends SqliteDialect {
+  constructor(
+    private readonly settings: SqliteDialectConfig,
+    /** Whether transactions begin `IMMEDIATE` (a store that writes). */
+    private readonly immediate: boolean,
+  ) {
+    super(settings)
+  }
+
   override createAdapter(): DialectAdapter {
     return new TransactionalDdlSqliteAdapter()
+  }
+
+  override createDriver(): Driver {
+    return this.immediate ? new ImmediateSqliteDriver(this.settings) : super.createDriver()
   }
 }
 

@@ -2,6 +2,8 @@
 // external `audit archive`, an orphaned worker): writes are unavailable for now, not broken. They
 // are answered 503 with `Retry-After`, nothing of them is written, `/readyz` takes the node out
 // while the lock is held and puts it back once it is released.
+import { spawn } from 'node:child_process'
+import { createRequire } from 'node:module'
 import { PAM_AUDIENCE } from '@strongroom/protocol'
 import SQLite from 'better-sqlite3'
 import { sql } from 'kysely'
@@ -9,7 +11,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { LOCKED_COOLDOWN_MS } from '../../src/store/committer.js'
 import { call, openTestServer, type TestServer } from '../support/engines.js'
 
-/** How long the server's connection waits for the lock here (5 s in production). */
+const require = createRequire(import.meta.url)
+
+/** How long the server's connection waits for the lock here (250 ms in production). */
 const BUSY_TIMEOUT_MS = 150
 
 describe('SQLite write lock held by another connection', () => {
@@ -189,6 +193,31 @@ describe('SQLite write lock held by another connection', () => {
     expect(again.body.Message).toMatch(/locked by another process: writes are refused for 1 s at a time/)
     await releaseAndCool()
     expect((await createCredential('busy-five')).status).toBe(201)
+  })
+
+  // A batch began with a plain BEGIN and read before it wrote: SQLite then answers another
+  // process's lock with SQLITE_BUSY at once, without waiting, and the cooldown refused the writes
+  // of the next second too (found by a review: a 100 ms transaction elsewhere cost 50 refusals).
+  it("waits for another process's short transaction instead of refusing at once", async () => {
+    // Another process: SQLite's wait sleeps on this thread, where a timer of ours could not run.
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const db = new (require(${JSON.stringify(require.resolve('better-sqlite3'))}))(${JSON.stringify(file)});
+         db.exec('BEGIN IMMEDIATE'); process.stdout.write('held\\n');
+         setTimeout(() => { db.exec('ROLLBACK'); db.close() }, ${Math.round(BUSY_TIMEOUT_MS / 3)})`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    const exited = new Promise((resolve) => holder.once('exit', resolve))
+    await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()))
+    const res = await createCredential('busy-short')
+    expect(res.status).toBe(201)
+    expect(t.services.committer.health().ok).toBe(true)
+    // And nothing is refused afterwards.
+    expect((await createCredential('busy-short-2')).status).toBe(201)
+    await exited
   })
 
   it('serves with a short busy timeout, since SQLite sleeps on the event loop while it waits', async () => {
