@@ -32,7 +32,7 @@ const Passphrase = Type.String({ minLength: 1, maxLength: 1024 })
 /**
  * The file name the key is usually kept under (`id_ed25519`): a plain name, no folder, and not
  * hidden (a leading dot), so that code writing the key under it never writes `.bashrc`; the SDK
- * refuses such an answer too.
+ * leaves such a name out of what it answers too.
  */
 const SshKeyFileName = Type.String({
   minLength: 1,

@@ -359,9 +359,9 @@ export class PamClient implements AsyncDisposable {
    * passphrase, or with `decrypt: true` unencrypted, as PKCS#8 PEM or (`format: 'openssh'`) as an
    * OpenSSH key, which every `ssh -i` reads. `key` and `passphrase` are getters and print as
    * `[REDACTED]`; the public key, fingerprint and file name are plain (the file name is a plain
-   * name: an answer whose `fileName` is empty, starts with `.` or holds a folder or a control
-   * character is a `ServerError`, so writing the key under it stays in the folder you choose and
-   * is no hidden file such as `.bashrc`). Write it into a folder of your own, not the working or
+   * name or null: a `fileName` answered empty, starting with `.` or holding a folder or a control
+   * character is left out, so writing the key under it stays in the folder you choose and is no
+   * hidden file such as `.bashrc`). Write it into a folder of your own, not the working or
    * home folder, and with `flag: 'wx'`, so that no file already there is replaced. Rejects as
    * {@link getPassword} does, with `SshKeyNotSetError` for an account without a key and
    * `SshKeyNotSupportedError` for a `decrypt` the server cannot do; `format` without `decrypt: true`

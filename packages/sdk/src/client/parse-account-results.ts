@@ -40,22 +40,22 @@ export function parseObtainedPassword(action: string, body: unknown): ObtainedPa
 }
 
 /**
- * The key's usual file name as the server stores it: a plain name, never a path. A server (or a
- * database row) answering `../x` or `/etc/x` would otherwise choose where a caller who writes
- * the key under `fileName` puts it, and one answering `.bashrc` or `.profile` would overwrite a
- * shell's start-up file when that folder is the home folder: no empty name and no name starting
- * with `.` (which covers `.` and `..`) either.
+ * The key's usual file name as the server stores it, when it is a plain name; otherwise null, and
+ * the key is answered all the same. A server (or a database row) answering `../x` or `/etc/x`
+ * would otherwise choose where a caller who writes the key under `fileName` puts it, and one
+ * answering `.bashrc` or `.profile` would overwrite a shell's start-up file when that folder is
+ * the home folder: no empty name and no name starting with `.` (which covers `.` and `..`) either.
+ * Left out rather than refused: a name stored before the server refused a leading dot would
+ * otherwise make the key itself unreadable.
  */
-function plainFileName(action: string, fileName: string | undefined): string | null {
+function plainFileName(fileName: string | undefined): string | null {
   if (fileName === undefined) return null
-  if (
-    fileName === '' ||
-    fileName.startsWith('.') ||
-    fileName.length > 255 ||
-    /[/\\\x00-\x1f\x7f]/.test(fileName)
-  )
-    throw new ServerError(`${action} answered with an unexpected body: fileName is not a plain file name`)
-  return fileName
+  const plain =
+    fileName !== '' &&
+    !fileName.startsWith('.') &&
+    fileName.length <= 255 &&
+    !/[/\\\x00-\x1f\x7f]/.test(fileName)
+  return plain ? fileName : null
 }
 
 export function parseSshKey(action: string, body: unknown): SshKey {
@@ -72,7 +72,7 @@ export function parseSshKey(action: string, body: unknown): SshKey {
       decrypted,
       // A server that predates `format` answers decrypted keys as PEM only.
       format: decrypted ? (format ?? 'pem') : null,
-      fileName: plainFileName(action, r.optionalString('fileName')),
+      fileName: plainFileName(r.optionalString('fileName')),
       keyType: r.string('keyType'),
       fingerprint: r.string('fingerprint'),
       publicKey: r.string('publicKey'),

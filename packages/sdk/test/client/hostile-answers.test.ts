@@ -14,7 +14,7 @@ import { createHttpClient } from '../../src/http/http-client.js'
 import { createProofKey } from '../../src/proof/proof-key.js'
 import { sealAccessToken } from '../../src/token-cache/access-token.js'
 import { AWS_ROLE, awsAnswer, cloudClient } from '../cloud/cloud-fixtures.js'
-import { accountSummary, obtainedSshKey } from './account-fixtures.js'
+import { accountSummary, obtainedSshKey, PRIVATE_KEY } from './account-fixtures.js'
 import { clientWith, rejectionOf, tokenRecord } from './support.js'
 
 describe('answers a hostile server could give', () => {
@@ -156,7 +156,7 @@ describe('answers a hostile server could give', () => {
     expect(() => inspect(token)).not.toThrow()
   })
 
-  it('refuses an SSH key whose fileName is a path, so a caller writing it there stays in its folder', async () => {
+  it('leaves out an SSH key fileName that is a path or hidden, so a caller writing it there stays in its folder', async () => {
     for (const fileName of [
       '../escaped',
       '/etc/cron.d/x',
@@ -169,9 +169,10 @@ describe('answers a hostile server could give', () => {
       '.profile',
     ]) {
       const { client } = clientWith(() => Response.json(obtainedSshKey({ fileName })))
-      const refused = await rejectionOf(client.getSshKey('web-01/deploy'))
-      expect(refused, fileName).toBeInstanceOf(ServerError)
-      expect((refused as Error).message).toMatch(/fileName is not a plain file name/)
+      // The key is answered (a name stored before the server's rule must not make it unreadable).
+      const sshKey = await client.getSshKey('web-01/deploy')
+      expect(sshKey.fileName, fileName).toBeNull()
+      expect(sshKey.key).toBe(PRIVATE_KEY)
       await client.close()
     }
     const { client } = clientWith(() => Response.json(obtainedSshKey({ fileName: 'id_ed25519.deploy' })))
