@@ -1,40 +1,61 @@
 import { randomBytes } from 'node:crypto'
-import { link, open, rename, rm, stat } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { link, open, realpath, rename, rm, stat } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
 
 /**
- * A folder a secret file is not written into: one that another user may write to. Whoever can
- * write a folder can rename and replace its entries: swap the file for their own between its
- * writing and its renaming (or after), or a link, so that what the consumer reads is theirs; and
- * before the mode was set on the open file, a root agent's `chmod` followed such a link and made
- * any file on the system 0600.
+ * A folder a secret file is not written into: one that another user may write to, or below one.
+ * Whoever can write a folder can rename and replace its entries: swap the file for their own
+ * between its writing and its renaming (or after), or a link, so that what the consumer reads is
+ * theirs; and before the mode was set on the open file, a root agent's `chmod` followed such a
+ * link and made any file on the system 0600. Whoever can write an ancestor folder can rename the
+ * file's folder away and put their own in its place. `folder` is the offending folder.
  */
 export class UnsafeFolderError extends Error {
   override name = 'UnsafeFolderError'
   readonly code = 'UnsafeFolder'
   readonly folder: string
 
-  constructor(folder: string, why: string) {
-    super(
-      `refusing to write a secret into ${folder}: ${why}; whoever can write a folder can replace the files in it. Use a folder only this user (or root) can write, e.g. chmod go-w ${folder}`,
-    )
+  constructor(message: string, folder: string) {
+    super(message)
     this.folder = folder
   }
 }
 
 /**
- * Refuses the folder a secret file is written into when another user may write it, as `serve`
- * judges its data folder: writable by group or others, unless it has the sticky bit (as /tmp:
- * there others cannot rename or remove this user's files) and belongs to this user or root; or
- * belonging to another user than this one or root. A folder that cannot be read is left to the
- * write, whose error says why. Not on Windows, whose modes mean nothing of the sort.
+ * Refuses the folder a secret file is written into when another user may write it or any folder
+ * above it, up to `/` (as OpenSSH's StrictModes): each must belong to this user or root and not be
+ * writable by group or others, unless it has the sticky bit (as /tmp: there others cannot rename
+ * or remove entries they do not own) and belongs to this user or root. The folders are those of the
+ * path as given and of its real path (its links resolved). A folder that cannot be read is left to
+ * the write, whose error says why. Not on Windows, whose modes mean nothing of the sort.
  */
 export async function refuseUnsafeFolder(path: string): Promise<void> {
   if (process.platform === 'win32') return
-  const folder = dirname(path)
+  const folder = dirname(resolve(path))
+  const chains = [folder]
+  try {
+    const real = await realpath(folder)
+    if (real !== folder) chains.push(real)
+  } catch {
+    // Left to the write.
+  }
+  const seen = new Set<string>()
+  for (const start of chains) {
+    for (let current = start; ; current = dirname(current)) {
+      if (!seen.has(current)) {
+        seen.add(current)
+        await refuseOne(folder, current)
+      }
+      if (dirname(current) === current) break
+    }
+  }
+}
+
+/** Refuses `current`, `folder` itself or one of its ancestors, when another user may write it. */
+async function refuseOne(folder: string, current: string): Promise<void> {
   let facts: Awaited<ReturnType<typeof stat>>
   try {
-    facts = await stat(folder)
+    facts = await stat(current)
   } catch {
     return
   }
@@ -42,18 +63,28 @@ export async function refuseUnsafeFolder(path: string): Promise<void> {
   const uid = process.getuid?.()
   const ownedByUs = uid === undefined || facts.uid === uid || facts.uid === 0
   const mode = (facts.mode & 0o7777).toString(8).padStart(4, '0')
+  let why: string | undefined
+  let fix: string
   if ((facts.mode & 0o022) !== 0 && !((facts.mode & 0o1000) !== 0 && ownedByUs)) {
-    const who = (facts.mode & 0o002) !== 0 ? 'everyone' : 'its group'
-    throw new UnsafeFolderError(
-      folder,
-      `it is writable by ${who} (mode ${mode}) without being a sticky folder of this user or root`,
-    )
-  }
-  if (!ownedByUs)
-    throw new UnsafeFolderError(
-      folder,
-      `it belongs to another user (uid ${facts.uid}), not this one (uid ${uid}) or root`,
-    )
+    const everyone = (facts.mode & 0o002) !== 0
+    why = `it is writable by ${everyone ? 'everyone' : 'its group'} (mode ${mode}) without being a sticky folder of this user or root`
+    const chmod = `chmod ${!everyone && uid !== undefined && facts.uid === uid ? 'g-w' : 'go-w'} ${current}`
+    fix =
+      current === folder
+        ? `Use a folder only this user (or root) can write, e.g. ${chmod}`
+        : `Make every folder above it writable only by this user or root, e.g. ${chmod} (for a Kubernetes emptyDir, which is world-writable: chmod 0755 its folder in an init container running as root)`
+  } else if (!ownedByUs) {
+    why = `it belongs to another user (uid ${facts.uid}), not this one (uid ${uid}) or root`
+    fix =
+      current === folder
+        ? 'Use a folder of this user or root'
+        : 'Use a folder every folder above which belongs to this user or root'
+  } else return
+  const message =
+    current === folder
+      ? `refusing to write a secret into ${folder}: ${why}; whoever can write a folder can replace the files in it. ${fix}`
+      : `refusing to write a secret into ${folder}: the folder ${current} above it is not safe: ${why}; whoever can write a folder can rename the folders in it and put their own in place of ${folder}. ${fix}`
+  throw new UnsafeFolderError(message, current)
 }
 
 /** What to say of a failed write: the refusal's reason, else the file system's code. */
