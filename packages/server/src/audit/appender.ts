@@ -1,6 +1,6 @@
 import type { AuditOutcome } from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
-import { AuditUnavailable } from '../errors.js'
+import { AuditUnavailable, InvalidToken } from '../errors.js'
 import type { Dialect, Store } from '../store/connect.js'
 import { prepare, type QueryTarget } from '../store/prepared.js'
 import type { Database } from '../store/schema.js'
@@ -68,6 +68,21 @@ const selectHead = prepare(['instanceId'], (db, p, dialect) => {
   // PostgreSQL: nodes serialise per instance on the head row until the batch commits.
   return dialect === 'postgres' ? query.forUpdate() : query
 })
+
+/**
+ * An admin token's revocation and expiry, read under a share lock on PostgreSQL: a revocation's
+ * update of the row waits for this batch, or this read waits for its commit and sees it.
+ */
+const adminTokenState = prepare(['id'], (db, p, dialect) => {
+  const query = db.selectFrom('admin_tokens').select(['revoked_at', 'expires_at']).where('id', '=', p.id)
+  return dialect === 'postgres' ? query.forShare() : query
+})
+
+/**
+ * An admin token revoked (or expired) after its request was authenticated: that request makes
+ * no change. 401, as the next request with it gets.
+ */
+export class AdminTokenRevokedMeanwhile extends InvalidToken {}
 
 /** PostgreSQL only: the same lock, refused at once (55P03) rather than waited for. */
 const selectHeadNoWait = prepare(['instanceId'], (db, p) =>
@@ -177,6 +192,18 @@ export class AuditBatch {
         head = this.heads.get(chain) ?? (await this.loadHead(chain))!
         extra = { instanceId: input.instanceId.slice(0, 64) }
       }
+      // A change made with an admin token: the token is read again here, in the batch, once the
+      // chain's head is held. It was checked as its request arrived, and its revocation audits the
+      // system chain, which the change's unit need not hold: a request past its check when the
+      // revocation was acknowledged (on another node, say) made its change afterwards (found by a
+      // review racing the two). Not for the token's own revocation, which comes after its update.
+      if (
+        input.actor.type === 'admin_token' &&
+        input.outcome === 'success' &&
+        !(input.resource?.type === 'admin_token' && input.resource.id === input.actor.id)
+      ) {
+        await this.requireLiveAdminToken(input.actor.id)
+      }
       const fields: ChainedFields = {
         instanceId: chain,
         seq: head.seq + 1,
@@ -217,8 +244,24 @@ export class AuditBatch {
       this.dirty.add(chain)
       return { seq: fields.seq, hash }
     } catch (err) {
-      throw err instanceof AuditUnavailable || err instanceof ChainHeadBusy ? err : new AuditUnavailable(err)
+      throw err instanceof AuditUnavailable ||
+        err instanceof ChainHeadBusy ||
+        err instanceof AdminTokenRevokedMeanwhile
+        ? err
+        : new AuditUnavailable(err)
     }
+  }
+
+  /**
+   * Throws when the admin token is revoked or expired. One with no row is not judged here (admin
+   * tokens are revoked, never deleted, and a request cannot authenticate with one that has none):
+   * events written with a made-up actor, as tests write, pass.
+   */
+  private async requireLiveAdminToken(id: string): Promise<void> {
+    const row = await adminTokenState.first(this.target, this.trx, { id })
+    if (!row) return
+    const expired = row.expires_at != null && Number(row.expires_at) <= this.now()
+    if (row.revoked_at !== null || expired) throw new AdminTokenRevokedMeanwhile()
   }
 
   /**

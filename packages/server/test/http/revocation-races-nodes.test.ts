@@ -223,6 +223,49 @@ describe('revocation vs use races (PostgreSQL, two nodes)', () => {
     expect(res.order).toEqual(['revoke 200', 'use 401'])
   })
 
+  // The admin token is checked as the request arrives; its revocation audits the system chain, not
+  // the instance's, so holding the instance's head does not order the two. A call already past its
+  // check when the revocation was acknowledged made its change afterwards.
+  it('an admin call in flight when its token is revoked (on the other node) makes no change after the revocation', async () => {
+    await setup('admflight')
+    const t = await send(a, 'POST', '/admin/v1/admin-tokens', {
+      headers: c.auth,
+      body: { name: `flight-${n}` },
+    })
+    expect(t.status, JSON.stringify(t.body)).toBe(201)
+    const victim = { authorization: `Bearer ${t.body.token ?? t.body.adminToken ?? t.body.secret}` }
+    const order: string[] = []
+    const unlock = await holdHead(a, c.instanceId)
+    // Past its check, waiting for the instance's head to audit the new secret.
+    const use = send(
+      a,
+      'POST',
+      `/admin/v1/instances/${c.instanceId}/applications/${w.applicationId}/client-secrets`,
+      {
+        headers: victim,
+        body: {},
+      },
+    ).then((x) => {
+      order.push(`use ${x.status}`)
+      return x
+    })
+    await sleep(100)
+    const revoked = await send(
+      b,
+      'POST',
+      `/admin/v1/admin-tokens/${t.body.adminTokenId ?? t.body.id}/revoke`,
+      {
+        headers: c.auth,
+      },
+    )
+    order.push(`revoke ${revoked.status}`)
+    await unlock()
+    await use
+    expect(order).toEqual(['revoke 200', 'use 401'])
+    const secrets = await admin(c, a, 'GET', `/applications/${w.applicationId}/client-secrets`)
+    expect(secrets.body.entities ?? secrets.body).toHaveLength(1)
+  })
+
   it('grant delete vs obtain, natural timing, no third party (30 rounds): audit order', async () => {
     let bad = 0
     for (let i = 0; i < 30; i++) {
