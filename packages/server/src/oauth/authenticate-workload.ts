@@ -5,7 +5,11 @@ import { InvalidToken, type PamError } from '../errors.js'
 import { type AuditFailure, auditBestEffort, shouldAuditFailure } from '../services/best-effort.js'
 import type { PresentedToken } from '../services/bound-tokens/presented-token.js'
 import { checkProof, type ProofTarget } from '../services/bound-tokens/proof-target.js'
-import { requireLiveSession, SessionRefused } from '../services/bound-tokens/session-refused.js'
+import {
+  requireLiveSession,
+  SessionRefused,
+  type SessionState,
+} from '../services/bound-tokens/session-refused.js'
 import type { Services, Workload } from '../services.js'
 import { prepare } from '../store/prepared.js'
 import type { Database } from '../store/schema.js'
@@ -123,14 +127,7 @@ async function authenticateBound(
     if (err instanceof ProofRejected) throw await audited(err.code, err)
     throw err
   }
-  const found = await boundTokenState.first(s.store, s.store.db, {
-    jti: claims.jti,
-    instanceId,
-    clientId: claims.client_id,
-    sessionId: claims.sid ?? '',
-    parentJti: claims.pjti ?? '',
-  })
-  if (!found) throw new Error('the one-row query returned no row')
+  const found = await tokenState(s, s.store.db, instanceId, claims)
   if (found.revoked !== null) throw await refuse('has been revoked')
   if (found.applicationId === null || found.applicationStatus !== 'enabled')
     throw await refuse('its application is disabled or gone')
@@ -140,14 +137,7 @@ async function authenticateBound(
       // another. The `sid` is ours (the token's signature verified); its application must match.
       if (found.sessionApplicationId !== found.applicationId)
         throw new SessionRefused('SessionNotFound', 'the session of this token does not exist')
-      requireLiveSession(
-        {
-          revoked: found.sessionRevoked,
-          expiresAt: found.sessionExpiresAt,
-          parentRevoked: found.sessionParentRevoked,
-        },
-        s.now(),
-      )
+      requireLiveSession(sessionOf(found), s.now())
     } catch (err) {
       if (err instanceof SessionRefused) throw await audited(err.code, err)
       throw err
@@ -183,14 +173,7 @@ export async function workloadRefusedSince(
   workload: Workload,
 ): Promise<string | null> {
   const { claims } = workload
-  const found = await boundTokenState.first(s.store, trx, {
-    jti: claims.jti,
-    instanceId,
-    clientId: claims.client_id,
-    sessionId: claims.sid ?? '',
-    parentJti: claims.pjti ?? '',
-  })
-  if (!found) throw new Error('the one-row query returned no row')
+  const found = await tokenState(s, trx, instanceId, claims)
   if (found.revoked !== null) return 'the access token has been revoked'
   if (found.applicationId === null || found.applicationStatus !== 'enabled')
     return 'its application is disabled or gone'
@@ -198,20 +181,35 @@ export async function workloadRefusedSince(
     return 'the access token was derived from a token that has been revoked'
   if (claims.sid !== undefined) {
     try {
-      requireLiveSession(
-        {
-          revoked: found.sessionRevoked,
-          expiresAt: found.sessionExpiresAt,
-          parentRevoked: found.sessionParentRevoked,
-        },
-        s.now(),
-      )
+      requireLiveSession(sessionOf(found), s.now())
     } catch (err) {
       if (err instanceof SessionRefused) return err.message
       throw err
     }
   }
   return null
+}
+
+/** `boundTokenState` for a token's claims, through `db` (the pool, or a unit's transaction). */
+async function tokenState(s: Services, db: Kysely<Database>, instanceId: string, claims: AccessTokenClaims) {
+  const found = await boundTokenState.first(s.store, db, {
+    jti: claims.jti,
+    instanceId,
+    clientId: claims.client_id,
+    sessionId: claims.sid ?? '',
+    parentJti: claims.pjti ?? '',
+  })
+  if (!found) throw new Error('the one-row query returned no row')
+  return found
+}
+
+/** What `requireLiveSession` judges, from `boundTokenState`'s row. */
+function sessionOf(found: Awaited<ReturnType<typeof tokenState>>): SessionState {
+  return {
+    revoked: found.sessionRevoked,
+    expiresAt: found.sessionExpiresAt,
+    parentRevoked: found.sessionParentRevoked,
+  }
 }
 
 /**
