@@ -112,8 +112,21 @@ const updateHead = prepare(['instanceId', 'seq', 'hash'], (db, p) =>
   db.updateTable('audit_heads').set({ seq: p.seq, hash: p.hash }).where('instance_id', '=', p.instanceId),
 )
 
-const insertEvent = prepare([...CHAINED_FIELDS, 'prevHash', 'hash'], (db, p) =>
-  db.insertInto('audit_events').values({
+/** An event as `append` made it, waiting for `finish()` to insert it. */
+type EventRow = Omit<ChainedFields, 'details'> & { details: string; prevHash: string; hash: string }
+
+/** What `checkpoint` marks and `restore` goes back to. */
+interface BatchMark {
+  heads: Map<string, Head>
+  dirty: Set<string>
+  events: number
+}
+
+/** Events per multi-row insert on PostgreSQL: 16 parameters each, far below its 65,535. */
+const INSERT_ROWS = 500
+
+function eventColumns(p: EventRow) {
+  return {
     instance_id: p.instanceId,
     seq: p.seq,
     time: p.time,
@@ -130,7 +143,11 @@ const insertEvent = prepare([...CHAINED_FIELDS, 'prevHash', 'hash'], (db, p) =>
     details: p.details,
     prev_hash: p.prevHash,
     hash: p.hash,
-  }),
+  }
+}
+
+const insertEvent = prepare([...CHAINED_FIELDS, 'prevHash', 'hash'], (db, p) =>
+  db.insertInto('audit_events').values(eventColumns(p as unknown as EventRow)),
 )
 
 /**
@@ -151,6 +168,14 @@ const insertEvent = prepare([...CHAINED_FIELDS, 'prevHash', 'hash'], (db, p) =>
 export class AuditBatch {
   private heads = new Map<string, Head>()
   private dirty = new Set<string>()
+  /**
+   * The batch's events, inserted by `finish()` just before the commit rather than one statement
+   * each as they are appended: on PostgreSQL each statement is a round trip inside the batch,
+   * whose units run one after another, and one multi-row insert replaces a round trip per unit.
+   * Nothing reads a batch's own events back before it commits (the key index and archiving read
+   * what was committed), and a unit rolled back drops its events with its heads (`restore`).
+   */
+  private events: EventRow[] = []
 
   private readonly target: QueryTarget
 
@@ -167,13 +192,14 @@ export class AuditBatch {
     this.target = store && store.dialect === dialect ? store : { dialect }
   }
 
-  checkpoint(): { heads: Map<string, Head>; dirty: Set<string> } {
-    return { heads: new Map(this.heads), dirty: new Set(this.dirty) }
+  checkpoint(): BatchMark {
+    return { heads: new Map(this.heads), dirty: new Set(this.dirty), events: this.events.length }
   }
 
-  restore(mark: { heads: Map<string, Head>; dirty: Set<string> }): void {
+  restore(mark: BatchMark): void {
     this.heads = mark.heads
     this.dirty = mark.dirty
+    this.events.length = mark.events
   }
 
   /**
@@ -222,24 +248,7 @@ export class AuditBatch {
       }
       const details = canonicalJson(fields.details)
       const hash = eventHash(head.hash, fields, details)
-      await insertEvent.all(this.target, this.trx, {
-        instanceId: fields.instanceId,
-        seq: fields.seq,
-        time: fields.time,
-        actorType: fields.actorType,
-        actorId: fields.actorId,
-        action: fields.action,
-        resourceType: fields.resourceType,
-        resourceId: fields.resourceId,
-        outcome: fields.outcome,
-        reason: fields.reason,
-        requestId: fields.requestId,
-        sourceIp: fields.sourceIp,
-        userAgent: fields.userAgent,
-        details,
-        prevHash: head.hash,
-        hash,
-      })
+      this.events.push({ ...fields, details, prevHash: head.hash, hash })
       this.heads.set(chain, { seq: fields.seq, hash })
       this.dirty.add(chain)
       return { seq: fields.seq, hash }
@@ -280,6 +289,26 @@ export class AuditBatch {
     }
   }
 
+  /**
+   * The batch's events, in the order they were appended. PostgreSQL: multi-row inserts, one round
+   * trip per `INSERT_ROWS` events. SQLite, where a statement costs no round trip: the prepared
+   * one-row insert on the store's direct path, as each append once ran it.
+   */
+  private async insertEvents(): Promise<void> {
+    const events = this.events
+    this.events = []
+    if (this.dialect !== 'postgres') {
+      for (const event of events) await insertEvent.all(this.target, this.trx, event)
+      return
+    }
+    for (let from = 0; from < events.length; from += INSERT_ROWS) {
+      await this.trx
+        .insertInto('audit_events')
+        .values(events.slice(from, from + INSERT_ROWS).map(eventColumns))
+        .execute()
+    }
+  }
+
   /** Whether waiting for `chain`'s head could close a cycle: the batch holds a head after it. */
   private outOfOrder(chain: string): boolean {
     if (this.dialect !== 'postgres') return false
@@ -287,9 +316,13 @@ export class AuditBatch {
     return false
   }
 
-  /** Writes the advanced heads. Called once per batch, inside its transaction, before commit. */
+  /**
+   * Writes the batch's events and the advanced heads. Called once per batch, inside its
+   * transaction, before commit.
+   */
   async finish(): Promise<void> {
     try {
+      await this.insertEvents()
       for (const instanceId of this.dirty) {
         const head = this.heads.get(instanceId)!
         await updateHead.all(this.target, this.trx, { instanceId, seq: head.seq, hash: head.hash })
