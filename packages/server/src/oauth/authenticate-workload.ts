@@ -172,8 +172,16 @@ export async function workloadRefusedSince(
   instanceId: string,
   workload: Workload,
 ): Promise<string | null> {
+  return refusedByState(s, workload, await tokenState(s, trx, instanceId, workload.claims))
+}
+
+/**
+ * `workloadRefusedSince`'s judgement of the token's state as read in the unit, by
+ * `boundTokenState` or by a statement that selects its columns beside others (`withTokenState`):
+ * why the workload no longer may, or null.
+ */
+export function refusedByState(s: Services, workload: Workload, found: TokenState): string | null {
   const { claims } = workload
-  const found = await tokenState(s, trx, instanceId, claims)
   if (found.revoked !== null) return 'the access token has been revoked'
   if (found.applicationId === null || found.applicationStatus !== 'enabled')
     return 'its application is disabled or gone'
@@ -190,21 +198,26 @@ export async function workloadRefusedSince(
   return null
 }
 
-/** `boundTokenState` for a token's claims, through `db` (the pool, or a unit's transaction). */
-async function tokenState(s: Services, db: Kysely<Database>, instanceId: string, claims: AccessTokenClaims) {
-  const found = await boundTokenState.first(s.store, db, {
+/** The parameters of `boundTokenState` (and of any statement built `withTokenState`) for a workload's token. */
+export function tokenStateParams(instanceId: string, claims: AccessTokenClaims) {
+  return {
     jti: claims.jti,
     instanceId,
     clientId: claims.client_id,
     sessionId: claims.sid ?? '',
     parentJti: claims.pjti ?? '',
-  })
+  }
+}
+
+/** `boundTokenState` for a token's claims, through `db` (the pool, or a unit's transaction). */
+async function tokenState(s: Services, db: Kysely<Database>, instanceId: string, claims: AccessTokenClaims) {
+  const found = await boundTokenState.first(s.store, db, tokenStateParams(instanceId, claims))
   if (!found) throw new Error('the one-row query returned no row')
   return found
 }
 
 /** What `requireLiveSession` judges, from `boundTokenState`'s row. */
-function sessionOf(found: Awaited<ReturnType<typeof tokenState>>): SessionState {
+function sessionOf(found: TokenState): SessionState {
   return {
     revoked: found.sessionRevoked,
     expiresAt: found.sessionExpiresAt,
@@ -226,13 +239,16 @@ const revocationAndApplication = prepare(['jti', 'instanceId', 'clientId'], (db,
     .select(['r.jti as revoked', 'a.id as applicationId', 'a.status as applicationStatus']),
 )
 
+type TokenStateParam = 'jti' | 'instanceId' | 'clientId' | 'sessionId' | 'parentJti'
+
 /**
- * `revocationAndApplication`, whether the token its line started from (`pjti`) was revoked, and, for
- * a token of a session, its session and whether the token that started it was revoked: still one
- * statement.
+ * A one-row source left-joined to the token's revocation, its application, the revocation of the
+ * token its line started from (`pjti`) and, for a token of a session, its session and whether the
+ * token that started it was revoked; the columns `refusedByState` judges selected. A statement
+ * may join more to it (authorize's grants, one row each, the state repeated on every row).
  */
-const boundTokenState = prepare(['jti', 'instanceId', 'clientId', 'sessionId', 'parentJti'], (db, p) =>
-  db
+export function withTokenState(db: Kysely<Database>, p: Record<TokenStateParam, never>) {
+  return db
     .selectFrom(db.selectNoFrom((eb) => eb.lit(1).as('one')).as('one'))
     .leftJoin('applications as a', (join) =>
       join.on('a.instance_id', '=', p.instanceId).on('a.client_id', '=', p.clientId),
@@ -252,8 +268,22 @@ const boundTokenState = prepare(['jti', 'instanceId', 'clientId', 'sessionId', '
       'ts.revoked as sessionRevoked',
       'ts.expires_at as sessionExpiresAt',
       'pr.jti as sessionParentRevoked',
-    ]),
-)
+    ])
+}
+
+export const TOKEN_STATE_PARAMS: readonly TokenStateParam[] = [
+  'jti',
+  'instanceId',
+  'clientId',
+  'sessionId',
+  'parentJti',
+]
+
+/** `revocationAndApplication` and the rest of the token's state (`withTokenState`): still one statement. */
+const boundTokenState = prepare(TOKEN_STATE_PARAMS, (db, p) => withTokenState(db, p))
+
+/** A token's state as `withTokenState` selects it. */
+export type TokenState = NonNullable<Awaited<ReturnType<typeof boundTokenState.first>>>
 
 /**
  * The token's scopes, `.all` expanded. Parsed once per token: a verified token's claims are one

@@ -1,7 +1,7 @@
 import type { AuditDetails } from '../audit/chain.js'
 import { InvalidToken, type PamError } from '../errors.js'
-import { workloadRefusedSince } from '../oauth/authenticate-workload.js'
-import type { Caller, Services } from '../services.js'
+import { refusedByState, type TokenState, workloadRefusedSince } from '../oauth/authenticate-workload.js'
+import type { Caller, Services, Workload } from '../services.js'
 import type { Unit } from '../store/committer.js'
 import type { Store } from '../store/connect.js'
 
@@ -21,6 +21,25 @@ export interface AuditedUnit extends Unit {
   fail(error: PamError, why: string, details?: AuditDetails): Promise<Refusal>
   /** Records the operation as a `success`. */
   succeed(details?: AuditDetails): Promise<void>
+  /**
+   * The calling workload while its token's state is still to be read in this unit: an operation
+   * run with `{ workloadState: 'with-grants' }` leaves that to `authorize`, which reads it in its
+   * grants statement and judges it with `judgeWorkload`; null once judged, or for any other unit.
+   */
+  readonly unjudgedWorkload: Workload | null
+  /** Judges the workload's state as read in the unit: the refusal to return (audited), or undefined. */
+  judgeWorkload(state: TokenState): Promise<Refusal | undefined>
+}
+
+/** How an operation re-reads its workload's state in the unit (see `auditedOperation`). */
+export interface AuditedOperationOptions {
+  /**
+   * `first` (the default): in a statement of its own, before the work. `with-grants`: in the
+   * statement `authorize` reads the grants with, one round trip fewer inside the batch; for an
+   * operation whose work starts with `authorize` (or a slice's wrapper of it) and reads nothing
+   * it answers before. A success recorded before it was judged fails the unit (500), never answers.
+   */
+  workloadState?: 'first' | 'with-grants'
 }
 
 /**
@@ -33,7 +52,9 @@ export async function auditedOperation<T>(
   caller: Caller,
   event: AuditedEvent,
   work: (unit: AuditedUnit) => Promise<T | Refusal>,
+  options: AuditedOperationOptions = {},
 ): Promise<T> {
+  const deferred = options.workloadState === 'with-grants'
   const result = await s.committer.run(async (unit) => {
     // The instance's audit head first, which every change to its grants, credentials,
     // applications and tokens holds until it commits: what this unit reads next was committed
@@ -41,9 +62,9 @@ export async function auditedOperation<T>(
     // a grant deleted or a credential rotated on another node in between was not seen, and the
     // value was answered after the change had been acknowledged.
     await unit.audit.hold(event.instanceId)
-    const operation = new OperationUnit(unit, s.store, caller, event)
     const workload = caller.workload
-    if (workload) {
+    const operation = new OperationUnit(unit, s, caller, event, deferred ? (workload ?? null) : null)
+    if (workload && !deferred) {
       const why = await workloadRefusedSince(s, unit.trx, event.instanceId, workload)
       if (why !== null) return operation.refuse(new InvalidToken(`the bearer token was refused: ${why}`), why)
     }
@@ -71,17 +92,29 @@ class OperationUnit implements AuditedUnit {
   readonly trx: Unit['trx']
   readonly audit: Unit['audit']
   readonly changes: Unit['changes']
+  readonly store: Store
   private resource: { type: string; id: string } | undefined
 
   constructor(
     unit: Unit,
-    readonly store: Store,
+    private readonly s: Services,
     private readonly caller: Caller,
     private readonly event: AuditedEvent,
+    public unjudgedWorkload: Workload | null,
   ) {
     this.trx = unit.trx
     this.audit = unit.audit
     this.changes = unit.changes
+    this.store = s.store
+  }
+
+  async judgeWorkload(state: TokenState): Promise<Refusal | undefined> {
+    const workload = this.unjudgedWorkload
+    if (!workload) throw new Error('judgeWorkload: this unit has no workload left to judge')
+    this.unjudgedWorkload = null
+    const why = refusedByState(this.s, workload, state)
+    if (why === null) return undefined
+    return this.refuse(new InvalidToken(`the bearer token was refused: ${why}`), why)
   }
 
   about(resource: { type: string; id: string }): void {
@@ -99,6 +132,10 @@ class OperationUnit implements AuditedUnit {
   }
 
   async succeed(details: AuditDetails = {}): Promise<void> {
+    // Fail closed: an operation that deferred the re-read of its workload's state to `authorize`
+    // and succeeded without it would answer a revoked token. A bug, never a value.
+    if (this.unjudgedWorkload)
+      throw new Error(`${this.event.action}: success before the workload's state was read in the unit`)
     await this.append('success', details)
   }
 

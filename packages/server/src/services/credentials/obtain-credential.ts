@@ -20,51 +20,63 @@ export async function obtainCredential(
 ): Promise<ObtainedCredential> {
   const { workload } = caller
   const event = { instanceId, action: 'credential.obtain', details: { identifier } }
-  const result = await auditedOperation(s, caller, event, async (unit) => {
-    // One read for the credential and its current version's ciphertext, one for the grants; both
-    // in the unit's transaction, so they and the audit event see the same committed state.
-    let version: { ciphertext: Buffer; key_version: number } | undefined
-    const row = await authorize<CredentialTable>(unit, workload, {
-      instanceId,
-      scopes: ['credential:obtain'],
-      resourceType: 'credential',
-      action: 'obtain',
-      noun: 'credential',
-      ref: identifier,
-      find: async () => {
-        const found = await credentialWithCurrentVersion.first(s.store, unit.trx, { instanceId, identifier })
-        if (!found) return undefined
-        const { ciphertext, key_version, ...credential } = found
-        if (ciphertext !== null && key_version !== null) version = { ciphertext, key_version }
-        return credential
-      },
-      matchAs: (found) => ({ id: found?.id ?? '', identifier }),
-      notFound: () => new NotFound('CredentialNotFound', `credential ${identifier} does not exist`),
-      disabledCode: 'CredentialDisabled',
-    })
-    if (row instanceof Refusal) return row
-    let plaintext: Buffer
-    try {
-      if (!version)
-        throw new IntegrityError(`credential ${row.id} has no stored version ${row.current_version}`)
-      plaintext = await s.keyring.decrypt(
-        unit.trx,
-        {
-          instanceId,
-          table: 'credential_versions',
-          recordId: row.id,
-          field: 'value',
-          version: row.current_version,
+  const result = await auditedOperation(
+    s,
+    caller,
+    event,
+    async (unit) => {
+      // One read for the credential and its current version's ciphertext, one for the grants and the
+      // token's state; both in the unit's transaction, so they and the audit event see the same
+      // committed state.
+      let version: { ciphertext: Buffer; key_version: number } | undefined
+      const row = await authorize<CredentialTable>(unit, workload, {
+        instanceId,
+        scopes: ['credential:obtain'],
+        resourceType: 'credential',
+        action: 'obtain',
+        noun: 'credential',
+        ref: identifier,
+        find: async () => {
+          const found = await credentialWithCurrentVersion.first(s.store, unit.trx, {
+            instanceId,
+            identifier,
+          })
+          if (!found) return undefined
+          const { ciphertext, key_version, ...credential } = found
+          if (ciphertext !== null && key_version !== null) version = { ciphertext, key_version }
+          return credential
         },
-        { ciphertext: version.ciphertext, keyVersion: version.key_version },
-      )
-    } catch (err) {
-      if (err instanceof IntegrityError) return unit.refuse(err, 'integrity')
-      throw err
-    }
-    await unit.succeed({ version: row.current_version })
-    return { row, value: JSON.parse(plaintext.toString('utf8')) as CredentialValue }
-  })
+        matchAs: (found) => ({ id: found?.id ?? '', identifier }),
+        notFound: () => new NotFound('CredentialNotFound', `credential ${identifier} does not exist`),
+        disabledCode: 'CredentialDisabled',
+      })
+      if (row instanceof Refusal) return row
+      let plaintext: Buffer
+      try {
+        if (!version)
+          throw new IntegrityError(`credential ${row.id} has no stored version ${row.current_version}`)
+        plaintext = await s.keyring.decrypt(
+          unit.trx,
+          {
+            instanceId,
+            table: 'credential_versions',
+            recordId: row.id,
+            field: 'value',
+            version: row.current_version,
+          },
+          { ciphertext: version.ciphertext, keyVersion: version.key_version },
+        )
+      } catch (err) {
+        if (err instanceof IntegrityError) return unit.refuse(err, 'integrity')
+        throw err
+      }
+      await unit.succeed({ version: row.current_version })
+      return { row, value: JSON.parse(plaintext.toString('utf8')) as CredentialValue }
+      // The token's state is read again in the unit with the grants, not before them: the hot
+      // path's batch runs its units one after another, a round trip each statement on PostgreSQL.
+    },
+    { workloadState: 'with-grants' },
+  )
   const { row, value } = result
   return {
     credentialId: row.id,
