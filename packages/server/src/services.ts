@@ -65,6 +65,11 @@ export interface Workload {
    * token its `cnf.jkt` and `sid`. What is derived from it must not outlive or widen it.
    */
   readonly claims: Readonly<AccessTokenClaims>
+  /**
+   * The instance's signing key the token verified with, read again in the unit of work with the
+   * token's revocation; null for a caller that presented no token of ours (an OCI request signature).
+   */
+  readonly signingKid: string | null
 }
 
 export { SYSTEM_CHAIN } from './audit/chain.js'

@@ -143,7 +143,7 @@ export async function verifyAccessToken(
   token: string,
   options: VerifyOptions,
 ): Promise<AccessTokenClaims> {
-  const claims = await verifyAccessTokenExceptRevocation(s, keys, token, options)
+  const { claims } = await verifyAccessTokenExceptRevocation(s, keys, token, options)
   const revoked = await revokedToken.first(s.store, s.store.db, {
     jti: claims.jti,
     parent: claims.pjti ?? claims.jti,
@@ -158,6 +158,16 @@ export async function verifyAccessToken(
   return claims
 }
 
+/** An access token that verified: its claims, and the instance's signing key (`kid`) it verified with. */
+export interface VerifiedAccessToken {
+  claims: AccessTokenClaims
+  /**
+   * What a unit of work re-reads with the token's revocation (oauth/authenticate-workload.ts): a
+   * key revoked after the token was verified here refuses it from the revocation's commit on.
+   */
+  kid: string
+}
+
 /**
  * `verifyAccessToken` but for the revocation list, which the caller MUST read itself, on every
  * call: the developer API reads it in the same query as the calling application
@@ -168,7 +178,7 @@ export async function verifyAccessTokenExceptRevocation(
   keys: SigningKeys,
   token: string,
   options: VerifyOptions,
-): Promise<AccessTokenClaims> {
+): Promise<VerifiedAccessToken> {
   const cache = verifiedTokensOf(keys)
   const digest = createHash('sha256').update(token).digest('base64url')
   const nowMs = s.now()
@@ -206,7 +216,7 @@ export async function verifyAccessTokenExceptRevocation(
     throw new InvalidToken('the access token has a malformed cnf claim')
   if (claims.sid !== undefined && typeof claims.sid !== 'string')
     throw new InvalidToken('the access token has a malformed sid claim')
-  return claims as AccessTokenClaims
+  return { claims: claims as AccessTokenClaims, kid: verified.kid }
 }
 
 /** The token's own revocation, or its parent's (`pjti`; the token's own jti again when it has none). */

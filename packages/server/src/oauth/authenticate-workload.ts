@@ -13,7 +13,11 @@ import {
 import type { Services, Workload } from '../services.js'
 import { prepare } from '../store/prepared.js'
 import type { Database } from '../store/schema.js'
-import { type AccessTokenClaims, verifyAccessTokenExceptRevocation } from './access-tokens.js'
+import {
+  type AccessTokenClaims,
+  type VerifiedAccessToken,
+  verifyAccessTokenExceptRevocation,
+} from './access-tokens.js'
 import { issuerOf } from './issuer.js'
 import { BoundTokenRefused } from './proof-of-possession/dpop-challenge.js'
 import { ProofRejected } from './proof-of-possession/proof-rejected.js'
@@ -69,9 +73,9 @@ export async function authenticateWorkload(
     )
   if (presented === undefined) throw await refuse('no bearer token')
   const token = presented.token
-  let claims: Awaited<ReturnType<typeof verifyAccessTokenExceptRevocation>>
+  let verified: VerifiedAccessToken
   try {
-    claims = await verifyAccessTokenExceptRevocation(s, s.signingKeys, token, {
+    verified = await verifyAccessTokenExceptRevocation(s, s.signingKeys, token, {
       instanceId,
       issuer: issuerOf(s, instanceId, DEFAULT_AUTHORIZATION_SERVER),
       audience: PAM_AUDIENCE,
@@ -80,9 +84,10 @@ export async function authenticateWorkload(
     if (err instanceof InvalidToken) throw await refuse(err.message.replace(/^the access token /, ''))
     throw err
   }
+  const { claims, kid } = verified
   const jkt = claims.cnf?.jkt
   if (jkt !== undefined)
-    return authenticateBound(s, instanceId, presented, claims, jkt, target, refuse, audited)
+    return authenticateBound(s, instanceId, presented, verified, jkt, target, refuse, audited)
   if (dpop) throw await refuse('is not bound to a key: send it as Authorization: Bearer')
   // Both read on every request, never cached: a revocation or a disabled application applies at
   // once on every node. One statement for the two (one round trip on PostgreSQL).
@@ -101,6 +106,7 @@ export async function authenticateWorkload(
     scopes: scopesOf(claims),
     tokenId: claims.jti,
     claims,
+    signingKid: kid,
   }
 }
 
@@ -113,7 +119,7 @@ async function authenticateBound(
   s: Services,
   instanceId: string,
   presented: PresentedToken,
-  claims: AccessTokenClaims,
+  verified: VerifiedAccessToken,
   jkt: string,
   target: ProofTarget,
   refuse: (why: string, challenge?: boolean) => Promise<PamError>,
@@ -127,7 +133,8 @@ async function authenticateBound(
     if (err instanceof ProofRejected) throw await audited(err.code, err)
     throw err
   }
-  const found = await tokenState(s, s.store.db, instanceId, claims)
+  const { claims, kid } = verified
+  const found = await tokenState(s, s.store.db, instanceId, claims, kid)
   if (found.revoked !== null) throw await refuse('has been revoked')
   if (found.applicationId === null || found.applicationStatus !== 'enabled')
     throw await refuse('its application is disabled or gone')
@@ -152,6 +159,7 @@ async function authenticateBound(
     scopes: scopesOf(claims),
     tokenId: claims.jti,
     claims,
+    signingKid: kid,
   }
 }
 
@@ -172,7 +180,26 @@ export async function workloadRefusedSince(
   instanceId: string,
   workload: Workload,
 ): Promise<string | null> {
-  return refusedByState(s, workload, await tokenState(s, trx, instanceId, workload.claims))
+  return tokenRefusedSince(s, trx, instanceId, workload)
+}
+
+/**
+ * A token of this server as a unit re-reads it: its claims, and the signing key it verified with
+ * (null for a caller that presented none, as an OCI request signature).
+ */
+export interface TokenInUnit {
+  readonly claims: Readonly<AccessTokenClaims>
+  readonly signingKid: string | null
+}
+
+/** `workloadRefusedSince` for any token of this server (a token exchange's subject, say). */
+export async function tokenRefusedSince(
+  s: Services,
+  trx: Kysely<Database>,
+  instanceId: string,
+  token: TokenInUnit,
+): Promise<string | null> {
+  return refusedByState(s, token, await tokenState(s, trx, instanceId, token.claims, token.signingKid))
 }
 
 /**
@@ -180,9 +207,13 @@ export async function workloadRefusedSince(
  * `boundTokenState` or by a statement that selects its columns beside others (`withTokenState`):
  * why the workload no longer may, or null.
  */
-export function refusedByState(s: Services, workload: Workload, found: TokenState): string | null {
-  const { claims } = workload
+export function refusedByState(s: Services, token: TokenInUnit, found: TokenState): string | null {
+  const { claims } = token
   if (found.revoked !== null) return 'the access token has been revoked'
+  // Its key revoked after the token was verified (this node's copy of the keys is refreshed each
+  // second; a request verified before is in its unit now): refused from the revocation's commit on.
+  if (token.signingKid !== null && found.keyRevoked !== null)
+    return 'the access token was signed by a key that has been revoked'
   if (found.applicationId === null || found.applicationStatus !== 'enabled')
     return 'its application is disabled or gone'
   if (claims.pjti !== undefined && found.parentRevoked !== null)
@@ -199,8 +230,9 @@ export function refusedByState(s: Services, workload: Workload, found: TokenStat
 }
 
 /** The parameters of `boundTokenState` (and of any statement built `withTokenState`) for a workload's token. */
-export function tokenStateParams(instanceId: string, claims: AccessTokenClaims) {
+export function tokenStateParams(instanceId: string, claims: AccessTokenClaims, kid: string | null) {
   return {
+    kid: kid ?? '',
     jti: claims.jti,
     instanceId,
     clientId: claims.client_id,
@@ -210,8 +242,14 @@ export function tokenStateParams(instanceId: string, claims: AccessTokenClaims) 
 }
 
 /** `boundTokenState` for a token's claims, through `db` (the pool, or a unit's transaction). */
-async function tokenState(s: Services, db: Kysely<Database>, instanceId: string, claims: AccessTokenClaims) {
-  const found = await boundTokenState.first(s.store, db, tokenStateParams(instanceId, claims))
+async function tokenState(
+  s: Services,
+  db: Kysely<Database>,
+  instanceId: string,
+  claims: AccessTokenClaims,
+  kid: string | null,
+) {
+  const found = await boundTokenState.first(s.store, db, tokenStateParams(instanceId, claims, kid))
   if (!found) throw new Error('the one-row query returned no row')
   return found
 }
@@ -239,7 +277,7 @@ const revocationAndApplication = prepare(['jti', 'instanceId', 'clientId'], (db,
     .select(['r.jti as revoked', 'a.id as applicationId', 'a.status as applicationStatus']),
 )
 
-type TokenStateParam = 'jti' | 'instanceId' | 'clientId' | 'sessionId' | 'parentJti'
+type TokenStateParam = 'kid' | 'jti' | 'instanceId' | 'clientId' | 'sessionId' | 'parentJti'
 
 /**
  * A one-row source left-joined to the token's revocation, its application, the revocation of the
@@ -259,8 +297,12 @@ export function withTokenState(db: Kysely<Database>, p: Record<TokenStateParam, 
       join.on('ts.id', '=', p.sessionId).on('ts.instance_id', '=', p.instanceId),
     )
     .leftJoin('revoked_access_tokens as pr', 'pr.jti', 'ts.parent_jti')
+    .leftJoin('signing_keys as sk', (join) =>
+      join.on('sk.instance_id', '=', p.instanceId).on('sk.kid', '=', p.kid),
+    )
     .select([
       'r.jti as revoked',
+      'sk.revoked_at as keyRevoked',
       'rp.jti as parentRevoked',
       'a.id as applicationId',
       'a.status as applicationStatus',
@@ -272,6 +314,7 @@ export function withTokenState(db: Kysely<Database>, p: Record<TokenStateParam, 
 }
 
 export const TOKEN_STATE_PARAMS: readonly TokenStateParam[] = [
+  'kid',
   'jti',
   'instanceId',
   'clientId',

@@ -95,7 +95,7 @@ interface InstanceKeys {
 export class SigningKeys {
   private readonly cache = new Map<string, InstanceKeys>()
   /** The read of an instance's keys under way, which callers finding the copy too old join. */
-  private readonly reading = new Map<string, Promise<KeyRecord[]>>()
+  private readonly reading = new Map<string, { read: Promise<KeyRecord[]>; startedAt: number }>()
   /** Bumped for an instance by each change to its keys: a read that started before it is not kept. */
   private readonly generations = new Map<string, number>()
   private epoch = 0
@@ -301,20 +301,26 @@ export class SigningKeys {
   private async keys(instanceId: string, fresh = false, maxAgeMs = CACHE_MS): Promise<KeyRecord[]> {
     const cached = this.cache.get(instanceId)
     const now = this.s.now()
-    if (!fresh && cached && now - cached.loadedAt < maxAgeMs) {
+    // Not a copy from "the future": a clock stepped back would otherwise make it young for as long
+    // as the step, and a revocation would go unfollowed that long.
+    if (!fresh && cached && now - cached.loadedAt < maxAgeMs && now >= cached.loadedAt) {
       this.cacheStats.hits++
       return cached.keys
     }
     // Requests that find the copy too old together share one read: at each expiry of the
-    // one-second copy, every verification in flight read the table itself.
+    // one-second copy, every verification in flight read the table itself. Only a read started
+    // within the age asked for, though: one still unanswered from longer ago (a stalled link to
+    // the database) would hand a request arriving now what was committed before a revocation
+    // acknowledged since (found by a review holding PostgreSQL's replies back).
     const pending = fresh ? undefined : this.reading.get(instanceId)
-    if (pending) return pending
+    if (pending && now - pending.startedAt < maxAgeMs && now >= pending.startedAt) return pending.read
     const read = this.read(instanceId, now)
     if (!fresh) {
-      this.reading.set(instanceId, read)
+      const entry = { read, startedAt: now }
+      this.reading.set(instanceId, entry)
       read
         .finally(() => {
-          if (this.reading.get(instanceId) === read) this.reading.delete(instanceId)
+          if (this.reading.get(instanceId) === entry) this.reading.delete(instanceId)
         })
         .catch(() => {})
     }

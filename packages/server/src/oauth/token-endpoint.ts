@@ -13,6 +13,7 @@ import type { Services } from '../services.js'
 import { prepare } from '../store/prepared.js'
 import type { ApplicationTable } from '../store/schema.js'
 import { mintAccessToken } from './access-tokens.js'
+import { type TokenInUnit, tokenRefusedSince } from './authenticate-workload.js'
 import { presentedCredentials, UnreadableAssertion, verifyClient } from './client-auth.js'
 import { issuerOf, requireAuthorizationServer } from './issuer.js'
 import { formatScope, grantScope, ScopeError } from './scopes.js'
@@ -97,7 +98,7 @@ export async function handleTokenRequest(
   }
   // Fail closed like a secret read: no token leaves without its audit event on disk.
   const clientSecretId = app.clientSecretId
-  const issuedWithLiveSecret = await s.committer.run(async ({ trx, audit }) => {
+  const refusal = await s.committer.run(async ({ trx, audit }): Promise<OAuthError | null> => {
     // Under the instance's audit head, which a revocation or a disabling holds too: one that
     // committed first is seen here (and the token refused), a later one is chained after this.
     await audit.hold(req.instanceId)
@@ -107,7 +108,16 @@ export async function handleTokenRequest(
     if (application?.status !== 'enabled') {
       const why = 'the application was disabled while the token was issued'
       await audit.append({ ...event, outcome: 'denied', details: { grantType, why } })
-      return false
+      return clientRefused()
+    }
+    // A token exchanged, checked as the request arrived: revoked since (or its application
+    // disabled, or its key revoked), it is exchanged for nothing, as it would be refused now.
+    for (const token of issued.recheck ?? []) {
+      const why = await tokenRefusedSince(s, trx, req.instanceId, token)
+      if (why === null) continue
+      const refused = `a token exchanged is no longer active: ${why}`
+      await audit.append({ ...event, outcome: 'denied', details: { grantType, why: refused } })
+      return new OAuthError('InvalidGrant', refused)
     }
     // Recorded so that revoking the secret can revoke the tokens it obtained (`revokeTokens`).
     if (clientSecretId !== null) {
@@ -119,7 +129,7 @@ export async function handleTokenRequest(
       if (!recorded) {
         const why = 'the client secret was revoked while the token was issued'
         await audit.append({ ...event, outcome: 'denied', details: { grantType, why, clientSecretId } })
-        return false
+        return clientRefused()
       }
     }
     await audit.append({
@@ -132,15 +142,20 @@ export async function handleTokenRequest(
         ...(clientSecretId !== null ? { clientSecretId } : {}),
       },
     })
-    return true
+    return null
   })
-  if (!issuedWithLiveSecret) throw new OAuthError('InvalidClient', 'client authentication failed')
+  if (refusal) throw refusal
   return issued.response
 }
+
+/** The answer to a client disabled, or whose secret was revoked, while its token was issued. */
+const clientRefused = () => new OAuthError('InvalidClient', 'client authentication failed')
 
 /** What a grant issued: the response, and the audit details that say what it was (never the token). */
 export interface IssuedToken {
   response: TokenResponse
+  /** Tokens of this server the grant was made on (a token exchange's subject and actor): read again in the issuing unit. */
+  recheck?: readonly TokenInUnit[]
   audit: Record<string, string | number | null> & { jti: string; exp: number }
 }
 

@@ -2,7 +2,8 @@ import { decodeJwt } from 'jose'
 import { echo, InvalidToken, OAuthError } from '../errors.js'
 import type { Services } from '../services.js'
 import type { ApplicationTable } from '../store/schema.js'
-import { mintAccessToken, verifyAccessToken } from './access-tokens.js'
+import { mintAccessToken, verifyAccessTokenExceptRevocation } from './access-tokens.js'
+import { type TokenInUnit, tokenRefusedSince } from './authenticate-workload.js'
 import { verifyFederatedToken } from './client-auth.js'
 import { issuerOf } from './issuer.js'
 import { expand, formatScope, grantScope, parseScope, ScopeError, type ScopeSet } from './scopes.js'
@@ -23,6 +24,8 @@ interface Party {
   /** For one of our access tokens: what it may do, and until when. */
   scope?: ScopeSet
   exp: number
+  /** For one of our access tokens: the token, which the issuing unit reads again (`TokenInUnit`). */
+  token?: TokenInUnit
 }
 
 /**
@@ -82,6 +85,7 @@ export async function exchangeToken(
     ...(subject.iss ? { subjectIssuer: subject.iss } : {}),
   })
   return {
+    recheck: [subject.token, actor?.token].flatMap((t) => (t ? [t] : [])),
     response: {
       access_token: token,
       issued_token_type: ACCESS_TOKEN_TYPE,
@@ -119,13 +123,24 @@ async function party(
   const refused = (why: string) => new OAuthError('InvalidGrant', `the ${role} token ${why}`)
   if (type === ACCESS_TOKEN_TYPE) {
     try {
-      const claims = await verifyAccessToken(s, s.signingKeys, token, {
+      const { claims, kid } = await verifyAccessTokenExceptRevocation(s, s.signingKeys, token, {
         instanceId: req.instanceId,
         issuer: issuerOf(s, req.instanceId, req.authorizationServerId),
       })
       // A key-bound token proves nothing without its key: exchanging it would strip the binding.
       if (claims.cnf !== undefined) throw refused('is bound to a key (cnf) and cannot be exchanged')
-      return { sub: claims.sub, scope: parseScope(`${claims.aud}|${claims.scope}`), exp: claims.exp }
+      // Active as introspection says it: not revoked (nor the token it was derived from), its
+      // application enabled, its signing key not revoked. One statement; the issuing unit reads
+      // it again under the chain's head, so a revocation acknowledged meanwhile still refuses it.
+      const party = { claims, signingKid: kid }
+      const why = await tokenRefusedSince(s, s.store.db, req.instanceId, party)
+      if (why !== null) throw new InvalidToken(why)
+      return {
+        sub: claims.sub,
+        scope: parseScope(`${claims.aud}|${claims.scope}`),
+        exp: claims.exp,
+        token: party,
+      }
     } catch (err) {
       if (err instanceof InvalidToken)
         throw refused(

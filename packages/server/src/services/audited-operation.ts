@@ -66,12 +66,21 @@ export async function auditedOperation<T>(
     const operation = new OperationUnit(unit, s, caller, event, deferred ? (workload ?? null) : null)
     if (workload && !deferred) {
       const why = await workloadRefusedSince(s, unit.trx, event.instanceId, workload)
-      if (why !== null) return operation.refuse(new InvalidToken(`the bearer token was refused: ${why}`), why)
+      if (why !== null) return operation.refuse(workloadRefused(workload, why), why)
     }
     return work(operation)
   })
   if (result instanceof Refusal) throw result.error
   return result
+}
+
+/**
+ * A workload refused in its unit: its token (or, for an OCI request signature, which presents none,
+ * the application key that signed) no longer may. 401 as at the door.
+ */
+function workloadRefused(workload: Workload, why: string): InvalidToken {
+  const what = workload.signingKid === null ? 'the request signature' : 'the bearer token'
+  return new InvalidToken(`${what} was refused: ${why}`)
 }
 
 /** The one event an audited operation records, but for its outcome and what the unit adds. */
@@ -114,7 +123,7 @@ class OperationUnit implements AuditedUnit {
     this.unjudgedWorkload = null
     const why = refusedByState(this.s, workload, state)
     if (why === null) return undefined
-    return this.refuse(new InvalidToken(`the bearer token was refused: ${why}`), why)
+    return this.refuse(workloadRefused(workload, why), why)
   }
 
   about(resource: { type: string; id: string }): void {

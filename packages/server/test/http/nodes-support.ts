@@ -274,3 +274,25 @@ export async function startUpstream(
       }),
   }
 }
+
+/**
+ * Holds the instance's audit chain head from another connection, as a busy batch of a third node
+ * would, until the function returned is called: a change and a use started meanwhile are both in
+ * flight at once, each waiting for the head.
+ */
+export async function holdHead(node: TestServer, instanceId: string): Promise<() => Promise<void>> {
+  let release!: () => void
+  const released = new Promise<void>((r) => (release = r))
+  let locked!: () => void
+  const isLocked = new Promise<void>((r) => (locked = r))
+  const done = node.services.store.db.transaction().execute(async (trx) => {
+    await sql`select seq from audit_heads where instance_id = ${instanceId} for update`.execute(trx)
+    locked()
+    await released
+  })
+  await isLocked
+  return async () => {
+    release()
+    await done
+  }
+}

@@ -12,6 +12,7 @@ import {
   admin,
   type Cluster,
   createWorkload,
+  holdHead,
   openCluster,
   pam,
   send,
@@ -21,24 +22,6 @@ import {
 
 const OBTAIN = (id: string) => `/credentials/_/actions/obtain?credentialIdentifier=${encodeURIComponent(id)}`
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** Holds the instance's audit chain head from another connection (a busy batch of a third node). */
-async function holdHead(node: TestServer, instanceId: string) {
-  let release!: () => void
-  const released = new Promise<void>((r) => (release = r))
-  let locked!: () => void
-  const isLocked = new Promise<void>((r) => (locked = r))
-  const done = node.services.store.db.transaction().execute(async (trx) => {
-    await sql`select seq from audit_heads where instance_id = ${instanceId} for update`.execute(trx)
-    locked()
-    await released
-  })
-  await isLocked
-  return async () => {
-    release()
-    await done
-  }
-}
 
 async function events(c: Cluster, actions: string[]) {
   const rows = await sql<{ seq: number; action: string; outcome: string; resource_id: string | null }>`

@@ -22,6 +22,8 @@ export interface SessionRequest {
 /** A session whose token and proof checked out. */
 export interface AuthenticatedSession {
   claims: Readonly<AccessTokenClaims> & { sid: string; cnf: { jkt: string } }
+  /** The signing key the token verified with: the refresh's unit reads it again (`TokenInUnit`). */
+  signingKid: string
   sessionId: string
   applicationId: string
   scope: ScopeSet
@@ -86,12 +88,13 @@ async function authenticate(
       'a session token must be sent as Authorization: DPoP <token>, with a DPoP proof of this request',
     )
   let claims: AccessTokenClaims
+  let kid: string
   try {
-    claims = await verifyAccessTokenExceptRevocation(s, s.signingKeys, presented.token, {
+    ;({ claims, kid } = await verifyAccessTokenExceptRevocation(s, s.signingKeys, presented.token, {
       instanceId,
       issuer: issuerOf(s, instanceId, DEFAULT_AUTHORIZATION_SERVER),
       acceptExpired: true,
-    })
+    }))
   } catch (err) {
     if (err instanceof InvalidToken) throw new BoundTokenRefused(err.message)
     throw err
@@ -120,6 +123,7 @@ async function authenticate(
   if (claims.aud !== scope.audience) throw new BoundTokenRefused('the access token is for another audience')
   return {
     claims: claims as AuthenticatedSession['claims'],
+    signingKid: kid,
     sessionId: sid,
     applicationId: found.applicationId,
     scope,

@@ -1,4 +1,6 @@
 import type { SessionToken } from '@strongroom/protocol'
+import { tokenRefusedSince } from '../../oauth/authenticate-workload.js'
+import { BoundTokenRefused } from '../../oauth/proof-of-possession/dpop-challenge.js'
 import { formatScope, type ScopeSet } from '../../oauth/scopes.js'
 import type { Services } from '../../services.js'
 import { auditedOperation } from '../audited-operation.js'
@@ -67,6 +69,10 @@ export async function refreshSessionToken(
       })
       if (!state) throw new SessionRefused('SessionNotFound', 'the session of this token does not exist')
       requireLiveSession(state, s.now())
+      // The token presented, read again now that the head is held: revoked, its application
+      // disabled or its signing key revoked since it was checked, it renews nothing.
+      const why = await tokenRefusedSince(s, unit.trx, instanceId, session)
+      if (why !== null) return unit.refuse(new BoundTokenRefused(`the access token was refused: ${why}`), why)
       if (!minted)
         throw new SessionRefused(
           'SessionExpired',

@@ -110,7 +110,7 @@ export async function authorize<R extends { id: string; status: string }>(
   // wrong. The resource is read before, as it would be: reading is not answering.
   const row = await request.find()
   const rows = await grantsWithTokenState.all(unit.store, unit.trx, {
-    ...tokenStateParams(request.instanceId, deferred.claims),
+    ...tokenStateParams(request.instanceId, deferred.claims, deferred.signingKid),
     applicationId: workload.applicationId,
     resourceType: request.resourceType,
   })

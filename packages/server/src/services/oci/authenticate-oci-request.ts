@@ -308,5 +308,6 @@ function signedWorkload(s: Services, instanceId: string, key: RegisteredKey): Wo
     scopes,
     tokenId: key.id,
     claims,
+    signingKid: null,
   }
 }
