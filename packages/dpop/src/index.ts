@@ -1,5 +1,5 @@
 export { type CheckedProof, checkProof, type ProofCheck } from './check-proof.js'
-export { jwsSignatureVerifies, keyFitsAlgorithm } from './jws-signature.js'
+export { jwsSignatureVerifies, keyFitsAlgorithm, RSA_MODULUS_BITS, rsaKeyProblem } from './jws-signature.js'
 export {
   accessTokenHash,
   PROOF_ALGORITHMS,

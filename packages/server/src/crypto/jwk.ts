@@ -1,4 +1,5 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto'
+import { rsaKeyProblem } from '@strongroom/dpop'
 import { canonicalJson } from '../audit/canonical-json.js'
 import { InvalidParameter } from '../errors.js'
 
@@ -19,7 +20,8 @@ const ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES
 
 /**
  * A client's signature key, from a JWK or a PEM (SPKI public key or X.509 certificate), as a
- * normalised public JWK with a kid: RSA of at least 2048 bits, EC on P-256/384/521, or Ed25519.
+ * normalised public JWK with a kid: RSA of 2048 to 8192 bits with an exponent from 65537
+ * (`rsaKeyProblem`), EC on P-256/384/521, or Ed25519.
  * Private keys and symmetric keys are refused: the server must never hold a client's private key.
  */
 export function publicJwkFrom(
@@ -61,8 +63,8 @@ export function publicJwkFrom(
   }
   const details = key.asymmetricKeyDetails ?? {}
   if (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss') {
-    if ((details.modulusLength ?? 0) < 2048)
-      throw new InvalidParameter(field, 'is an RSA key shorter than 2048 bits')
+    const problem = rsaKeyProblem(key)
+    if (problem !== null) throw new InvalidParameter(field, problem)
   } else if (key.asymmetricKeyType === 'ec') {
     if (!details.namedCurve || !(details.namedCurve in CURVES))
       throw new InvalidParameter(field, 'is an EC key on a curve other than P-256, P-384 or P-521')

@@ -1,4 +1,5 @@
 import { constants, type KeyObject, verify } from 'node:crypto'
+import { rsaKeyProblem } from '@strongroom/dpop'
 
 /**
  * OCI request signatures (OCI's "Signature Version 1"): draft-cavage-http-signatures-08 with the
@@ -149,6 +150,8 @@ export class MissingSignedHeader extends Error {
 
 /** Whether `signature` (base64) is `key`'s RSASSA-PKCS1-v1_5 SHA-256 signature of `data`. */
 export function verifyRsaSha256(key: KeyObject, data: string, signature: string): boolean {
+  // A key stored before registration refused weak ones (e = 1 verifies a forged signature).
+  if (key.asymmetricKeyType !== 'rsa' || rsaKeyProblem(key) !== null) return false
   try {
     return verify(
       'sha256',

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto'
 // The same create or rotation sent to two PostgreSQL nodes at once: a service checks, then
 // inserts, and the other node's insert can land between the two. The loser must get the 409 the
 // check would have given (or a conflict to retry), never a 500.
@@ -6,6 +7,9 @@ import { type Cluster, openCluster, send } from './nodes-support.js'
 
 const ROUNDS = 6
 const RACE_KEY = { kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }
+const ROUND_KEYS = Array.from({ length: ROUNDS }, () =>
+  generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }),
+)
 
 describe('the same write on two nodes at once (PostgreSQL)', () => {
   let c: Cluster
@@ -93,7 +97,8 @@ describe('the same write on two nodes at once (PostgreSQL)', () => {
     )
     const keys = await race(
       () => `${i}/applications/${applicationId}/keys`,
-      (round) => ({ jwk: { ...RACE_KEY, kid: `race-${round}` } }),
+      // A key of its own each round: the same public key under another kid is refused as well.
+      (round) => ({ jwk: { ...ROUND_KEYS[round], kid: `race-${round}` } }),
     )
     expectOneWinner(providers, 'credentialProviderIdentifier')
     expectOneWinner(federated, 'name')

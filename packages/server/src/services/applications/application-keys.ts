@@ -5,7 +5,7 @@ import {
   IssueSessionTokenBody,
 } from '@strongroom/protocol'
 import type { Kysely } from 'kysely'
-import { publicJwkFrom } from '../../crypto/jwk.js'
+import { jwkThumbprint, publicJwkFrom } from '../../crypto/jwk.js'
 import { Conflict, NotFound } from '../../errors.js'
 import { newId } from '../../ids.js'
 import { ociFingerprint } from '../../oci/fingerprint.js'
@@ -55,18 +55,30 @@ export async function addApplicationKeys(
         ? [publicJwkFrom({ jwk: body.jwk }, 'jwk')]
         : (body.jwks?.keys ?? []).map((jwk, i) => publicJwkFrom({ jwk }, `jwks.keys.${i}`))
   return s.committer.run(async ({ trx, audit }) => {
+    // The instance's chain head first, which every change to its applications' keys holds until
+    // it commits: the keys read below are all there will be when this commits, on any node.
+    await audit.hold(instanceId)
     await requireApplication(trx, caller, instanceId, applicationId)
     const now = s.now()
     const rows: ApplicationKeyTable[] = []
-    for (const jwk of jwks) {
+    // One public key, one entry: registered twice (as a PEM and as a JWK with another kid, say),
+    // removing one entry left the key working through the other (found by a review).
+    const held = await trx
+      .selectFrom('application_keys')
+      .select(['kid', 'public_jwk'])
+      .where('application_id', '=', applicationId)
+      .execute()
+    const thumbprints = new Map(held.map((k) => [jwkThumbprint(JSON.parse(k.public_jwk)), k.kid]))
+    for (const [i, jwk] of jwks.entries()) {
       const kid = jwk.kid!
-      const taken = await trx
-        .selectFrom('application_keys')
-        .select('id')
-        .where('application_id', '=', applicationId)
-        .where('kid', '=', kid)
-        .executeTakeFirst()
-      if (taken || rows.some((r) => r.kid === kid)) throw kidTaken(kid)
+      if (held.some((k) => k.kid === kid) || rows.some((r) => r.kid === kid)) throw kidTaken(kid)
+      const thumbprint = jwkThumbprint(jwk)
+      const same = thumbprints.get(thumbprint)
+      if (same !== undefined) {
+        const field = body.pem !== undefined ? 'pem' : body.jwk !== undefined ? 'jwk' : `jwks.keys.${i}`
+        throw new Conflict('Conflict', `the application already has this public key, as kid ${same}`, field)
+      }
+      thumbprints.set(thumbprint, kid)
       const row: ApplicationKeyTable = {
         id: newId('apk', now),
         instance_id: instanceId,

@@ -142,18 +142,16 @@ export async function authenticateOciRequest(
       "the signed date is more than 5 minutes away from the server's clock",
     )
 
+  // One answer whether the keyId names no registered key or the signature does not verify with
+  // the key it names: two told a caller without the key whether an application holds a given
+  // public key (found by a review). The audit's `why` still tells them apart.
+  const notVerified = () =>
+    `the signature does not verify with a registered key the keyId names: keyId must be ${instanceId}/<application id>/<fingerprint of one of its registered RSA keys>, and the host and request target signed those of ${s.publicUrl}`
   const key = await registeredKey(s, instanceId, params.keyId)
-  if (key === undefined)
-    throw await refuse(
-      'key_unknown',
-      `keyId must be ${instanceId}/<application id>/<fingerprint of one of its registered RSA keys>`,
-    )
+  if (key === undefined) throw await refuse('key_unknown', notVerified())
   known.applicationKeyId = key.id
   if (!verifyRsaSha256(key.publicKey, text, params.signature))
-    throw await refuse(
-      'signature_invalid',
-      `the signature does not verify with the key keyId names (the host and request target signed must be those of ${s.publicUrl})`,
-    )
+    throw await refuse('signature_invalid', notVerified())
   // Only a signature that verifies speaks for the application: before, it is only named.
   actor = { type: 'application', id: key.application.id }
   if (key.application.status !== 'enabled')
