@@ -92,12 +92,23 @@ const readHead = prepare([], (db) => db.selectFrom('change_head').select('seq').
 /** Rows read per round trip while catching up. */
 const PAGE = 500
 
+/**
+ * The changes after `seq`, a page at a time, each row with the sequence's head; with none, one row
+ * of the head alone (its change columns null): one statement either way.
+ */
 const changesSince = prepare(['seq'], (db, p) =>
   db
-    .selectFrom('changes')
-    .select(['seq', 'instance_id', 'kind', 'key'])
-    .where('seq', '>', p.seq)
-    .orderBy('seq')
+    .selectFrom('change_head as h')
+    .leftJoin('changes as c', (join) => join.on('c.seq', '>', p.seq))
+    .select([
+      'h.seq as head',
+      'c.seq as seq',
+      'c.instance_id as instance_id',
+      'c.kind as kind',
+      'c.key as key',
+    ])
+    .where('h.id', '=', 1)
+    .orderBy('c.seq')
     .limit(PAGE),
 )
 
@@ -211,14 +222,28 @@ export class ChangeFeed {
       for (;;) {
         this.reads++
         const rows = await changesSince.all(this.store, this.store.db, { seq: this.seen })
-        if (rows.length > 0 && Number(rows[0]!.seq) !== this.seen + 1) {
-          // Numbers are handed out without gaps: a hole means rows were pruned before this node
-          // read them (it was away that long). What they said is lost, so everything goes.
-          for (const list of this.listeners.values()) for (const l of list) l.evictAll()
+        const head = Number(rows[0]?.head ?? 0)
+        if (head < this.seen) {
+          // The sequence went back: the database was restored, or failed over to a replica that
+          // had not received its last commits. Changes numbered up to what this node has seen
+          // would be skipped as seen: what it holds is forgotten, and it reads on from the head.
+          this.evictAll()
+          this.seen = head
+          continue
         }
+        let lost = false
         for (const row of rows) {
-          this.apply({ kind: row.kind as ChangeKind, instanceId: row.instance_id, key: row.key })
-          this.seen = Number(row.seq)
+          if (row.seq === null) break
+          const seq = Number(row.seq)
+          // Numbers are handed out without gaps: a hole means rows were pruned before this node
+          // read them (it was away that long), anywhere in the page. What they said is lost, so
+          // everything goes (once: the rest of the page is applied on an empty cache).
+          if (seq !== this.seen + 1 && !lost) {
+            lost = true
+            this.evictAll()
+          }
+          this.apply({ kind: row.kind as ChangeKind, instanceId: row.instance_id!, key: row.key! })
+          this.seen = seq
         }
         if (rows.length < PAGE) break
       }
@@ -231,6 +256,10 @@ export class ChangeFeed {
         err,
       )
     }
+  }
+
+  private evictAll(): void {
+    for (const list of this.listeners.values()) for (const l of list) l.evictAll()
   }
 
   private apply(change: Change): void {

@@ -95,6 +95,47 @@ describe.each(ENGINES)('the change sequence on %s', (engine) => {
     expect(lateReader.flushed()).toBe(0)
   })
 
+  it('forgets everything at a hole anywhere in a page, not only at its start', async () => {
+    now = 1_800_000_000_000
+    t = await openTestServer(engine, { now: () => now })
+    const other = await reader()
+    for (const key of ['h-1', 'h-2', 'h-3', 'h-4']) await record(key)
+    // A row in the middle gone (pruned by a writer whose clock ran far ahead, say).
+    const rows = await t.services.store.db.selectFrom('changes').select('seq').orderBy('seq').execute()
+    await t.services.store.db.deleteFrom('changes').where('seq', '=', rows.at(-2)!.seq).execute()
+    await other.feed.sync()
+    expect(other.flushed()).toBe(1)
+    expect(other.seen).toEqual(['h-1', 'h-2', 'h-4'])
+  })
+
+  it('forgets everything and follows on when the sequence goes back (a restore, a failover)', async () => {
+    now = 1_800_000_000_000
+    t = await openTestServer(engine, { now: () => now })
+    const other = await reader()
+    await record('before-1')
+    await record('before-2')
+    await other.feed.sync()
+    expect(other.seen).toEqual(['before-1', 'before-2'])
+    // The database as it was before those two commits: their rows gone, the head two back.
+    const db = t.services.store.db
+    const head = Number((await db.selectFrom('change_head').select('seq').executeTakeFirstOrThrow()).seq)
+    await db
+      .deleteFrom('changes')
+      .where('seq', '>', head - 2)
+      .execute()
+    await db
+      .updateTable('change_head')
+      .set({ seq: head - 2 })
+      .execute()
+    await other.feed.sync()
+    expect(other.flushed()).toBe(1)
+    // The next change gets a number the node had seen before: it is told of it all the same.
+    await record('after')
+    await other.feed.sync()
+    expect(other.seen).toEqual(['before-1', 'before-2', 'after'])
+    expect(other.feed.health()).toMatchObject({ seq: head - 1, error: null })
+  })
+
   it('prunes failure buckets untouched for an hour and upstream tokens long expired and not leased', async () => {
     now = 1_800_000_000_000
     t = await openTestServer(engine, { now: () => now })
