@@ -1,3 +1,4 @@
+import type { PamScope } from '@strongroom/protocol'
 import { PamError } from '../../errors.js'
 import type { Services, Workload } from '../../services.js'
 import { prepare } from '../../store/prepared.js'
@@ -25,13 +26,14 @@ export async function authorizeAccount(
   instanceId: string,
   ref: string,
   reason: string | undefined,
+  scopes: readonly PamScope[] = [],
 ): Promise<AuthorizedAccount | Refusal> {
   const byId = ACCOUNT_ID.test(ref)
   const lookup = byId ? accountById : accountByName
   let stored: StoredVersion | undefined
   const row = await authorize<AccountTable>(unit, workload, {
     instanceId,
-    scopes: [],
+    scopes,
     resourceType: 'account',
     action: 'obtain',
     noun: 'account',

@@ -8,7 +8,6 @@ import { IntegrityError, InvalidParameter, NotFound, PamError } from '../../erro
 import type { Caller, Services, Workload } from '../../services.js'
 import type { AccountTable } from '../../store/schema.js'
 import { type AuditedUnit, auditedOperation, Refusal } from '../audited-operation.js'
-import { refuseWithoutScope } from '../grants/authorize.js'
 import { type AuthorizedAccount, authorizeAccount } from './account-access.js'
 import { keyFactsOf } from './account-record.js'
 import { type AccountSecrets, openSecrets } from './account-secrets.js'
@@ -122,20 +121,26 @@ function retrieval<T>(
   serve: (unit: AuditedUnit, account: AuthorizedAccount) => Promise<T | Refusal>,
 ): Promise<T> {
   const event = { instanceId, action, details: { accountName: body.accountName }, reason: body.reason }
-  return auditedOperation(s, caller, event, async (unit) => {
-    const unscoped = await refuseWithoutScope(unit, caller.workload, ['account:obtain'])
-    if (unscoped) return unscoped
-    const account = await authorizeAccount(
-      s,
-      unit,
-      caller.workload,
-      instanceId,
-      body.accountName,
-      body.reason,
-    )
-    if (account instanceof Refusal) return account
-    return serve(unit, account)
-  })
+  // The token's state is read again with the grants (`authorize`), which checks the scope too.
+  return auditedOperation(
+    s,
+    caller,
+    event,
+    async (unit) => {
+      const account = await authorizeAccount(
+        s,
+        unit,
+        caller.workload,
+        instanceId,
+        body.accountName,
+        body.reason,
+        ['account:obtain'],
+      )
+      if (account instanceof Refusal) return account
+      return serve(unit, account)
+    },
+    { workloadState: 'with-grants' },
+  )
 }
 
 async function open(

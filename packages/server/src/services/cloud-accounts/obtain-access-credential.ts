@@ -99,15 +99,23 @@ export async function obtainCloudAccessCredential(
     details: { roleExternalId: arn, ...(asked === undefined ? {} : { durationSeconds: asked }) },
   }
   const authorized = (unit: AuditedUnit) => authorizeRole(s, unit, caller.workload, instanceId, arn, asked)
+  // Each unit starts with `authorized`, whose grants statement re-reads the token's state.
+  const withGrants = { workloadState: 'with-grants' } as const
 
-  const first = await auditedOperation(s, caller, event, async (unit) => {
-    const plan = await authorized(unit)
-    if (plan instanceof Refusal) return plan
-    const held = s.assumedRoles.usable(plan.key)
-    if (!held) return plan // no event yet: the one event is written once STS has answered
-    await unit.succeed(succeeded(plan, held, true))
-    return answer(plan.role, held)
-  })
+  const first = await auditedOperation(
+    s,
+    caller,
+    event,
+    async (unit) => {
+      const plan = await authorized(unit)
+      if (plan instanceof Refusal) return plan
+      const held = s.assumedRoles.usable(plan.key)
+      if (!held) return plan // no event yet: the one event is written once STS has answered
+      await unit.succeed(succeeded(plan, held, true))
+      return answer(plan.role, held)
+    },
+    withGrants,
+  )
   if (!('key' in first)) return first
 
   let assumed: AssumedRole
@@ -118,29 +126,41 @@ export async function obtainCloudAccessCredential(
       error instanceof PamError
         ? error
         : new PamError('StsUnavailable', 'the STS call failed', { cause: error })
-    await auditedOperation(s, caller, event, async (unit) => {
-      const plan = await authorized(unit)
-      if (plan instanceof Refusal) return plan
-      return unit.fail(failure, 'sts', { durationSeconds: plan.durationSeconds })
-    })
+    await auditedOperation(
+      s,
+      caller,
+      event,
+      async (unit) => {
+        const plan = await authorized(unit)
+        if (plan instanceof Refusal) return plan
+        return unit.fail(failure, 'sts', { durationSeconds: plan.durationSeconds })
+      },
+      withGrants,
+    )
     throw failure
   }
-  return auditedOperation(s, caller, event, async (unit) => {
-    const plan = await authorized(unit)
-    if (plan instanceof Refusal) return plan
-    // The account's key was rotated, or the role or account edited, while STS was answering
-    // (on another node, say): these credentials were minted with what no longer holds, and are
-    // not handed out. The caller retries and gets credentials of the current settings.
-    if (plan.key !== first.key) {
-      const changed = new PamError(
-        'Conflict',
-        'the role or its cloud account changed while its credentials were being obtained; retry',
-      )
-      return unit.fail(changed, 'changed_during_sts', { durationSeconds: plan.durationSeconds })
-    }
-    await unit.succeed(succeeded(plan, assumed, false))
-    return answer(plan.role, assumed)
-  })
+  return auditedOperation(
+    s,
+    caller,
+    event,
+    async (unit) => {
+      const plan = await authorized(unit)
+      if (plan instanceof Refusal) return plan
+      // The account's key was rotated, or the role or account edited, while STS was answering
+      // (on another node, say): these credentials were minted with what no longer holds, and are
+      // not handed out. The caller retries and gets credentials of the current settings.
+      if (plan.key !== first.key) {
+        const changed = new PamError(
+          'Conflict',
+          'the role or its cloud account changed while its credentials were being obtained; retry',
+        )
+        return unit.fail(changed, 'changed_during_sts', { durationSeconds: plan.durationSeconds })
+      }
+      await unit.succeed(succeeded(plan, assumed, false))
+      return answer(plan.role, assumed)
+    },
+    withGrants,
+  )
 }
 
 async function authorizeRole(
