@@ -93,19 +93,20 @@ const readHead = prepare([], (db) => db.selectFrom('change_head').select('seq').
 const PAGE = 500
 
 /**
- * The changes after `seq`, a page at a time, each row with the sequence's head; with none, one row
- * of the head alone (its change columns null): one statement either way.
+ * The changes from `seq` on, a page at a time, each row with the sequence's head; with none, one
+ * row of the head alone (its change columns null): one statement either way.
  */
 const changesSince = prepare(['seq'], (db, p) =>
   db
     .selectFrom('change_head as h')
-    .leftJoin('changes as c', (join) => join.on('c.seq', '>', p.seq))
+    .leftJoin('changes as c', (join) => join.on('c.seq', '>=', p.seq))
     .select([
       'h.seq as head',
       'c.seq as seq',
       'c.instance_id as instance_id',
       'c.kind as kind',
       'c.key as key',
+      'c.at as at',
     ])
     .where('h.id', '=', 1)
     .orderBy('c.seq')
@@ -132,6 +133,8 @@ export interface ChangeFeedHealth {
  */
 export class ChangeFeed {
   private seen = 0
+  /** What the change numbered `seen` said (kind, instance, key, time), once this node applied it. */
+  private seenRow: string | null = null
   private readonly listeners = new Map<ChangeKind, ChangeListener[]>()
   private reading: Promise<void> | null = null
   private queued: Promise<void> | null = null
@@ -221,31 +224,54 @@ export class ChangeFeed {
     try {
       for (;;) {
         this.reads++
+        // From the last change seen, inclusive: it is read again to check that it is still the
+        // one this node applied (`seenRow`), as numbers alone cannot tell a sequence that went
+        // back and then past this node's number again (a failover to a replica that lacked the
+        // last commits, then new ones) from the sequence this node followed.
         const rows = await changesSince.all(this.store, this.store.db, { seq: this.seen })
         const head = Number(rows[0]?.head ?? 0)
+        let lost = false
+        const forget = () => {
+          if (lost) return
+          lost = true
+          this.evictAll()
+        }
         if (head < this.seen) {
           // The sequence went back: the database was restored, or failed over to a replica that
           // had not received its last commits. Changes numbered up to what this node has seen
-          // would be skipped as seen: what it holds is forgotten, and it reads on from the head.
-          this.evictAll()
+          // would be skipped as seen: what it holds is forgotten, and the next read goes on from
+          // the head (not this one: the table may hold rows past its head, which no commit makes).
+          forget()
           this.seen = head
-          continue
+          this.seenRow = null
+          break
         }
-        let lost = false
+        let read = 0
         for (const row of rows) {
           if (row.seq === null) break
+          read++
           const seq = Number(row.seq)
+          const identity = `${row.kind}\u0000${row.instance_id}\u0000${row.key}\u0000${row.at}`
+          if (seq === this.seen) {
+            // The change this node saw last: another one under its number is another history.
+            if (this.seenRow !== null && identity !== this.seenRow) forget()
+            continue
+          }
+          // Past the head: rows no commit made (the head moves with every insert). Nothing more
+          // of them is trusted; the next read starts again from here.
+          if (seq > head) {
+            forget()
+            break
+          }
           // Numbers are handed out without gaps: a hole means rows were pruned before this node
           // read them (it was away that long), anywhere in the page. What they said is lost, so
           // everything goes (once: the rest of the page is applied on an empty cache).
-          if (seq !== this.seen + 1 && !lost) {
-            lost = true
-            this.evictAll()
-          }
+          if (seq !== this.seen + 1) forget()
           this.apply({ kind: row.kind as ChangeKind, instanceId: row.instance_id!, key: row.key! })
           this.seen = seq
+          this.seenRow = identity
         }
-        if (rows.length < PAGE) break
+        if (read < PAGE || this.seen >= head) break
       }
       this.lastReadAt = this.now()
       this.error = null

@@ -136,6 +136,57 @@ describe.each(ENGINES)('the change sequence on %s', (engine) => {
     expect(other.feed.health()).toMatchObject({ seq: head - 1, error: null })
   })
 
+  it('forgets everything when the sequence went back and then past the change it saw (another history)', async () => {
+    now = 1_800_000_000_000
+    t = await openTestServer(engine, { now: () => now })
+    const other = await reader()
+    await record('old-1')
+    await record('old-2')
+    await other.feed.sync()
+    const db = t.services.store.db
+    const head = Number((await db.selectFrom('change_head').select('seq').executeTakeFirstOrThrow()).seq)
+    // A failover to a replica two commits behind, which then commits three changes of its own:
+    // numbered head − 1, head and head + 1, past what the node saw before it reads again.
+    await db
+      .deleteFrom('changes')
+      .where('seq', '>', head - 2)
+      .execute()
+    await db
+      .updateTable('change_head')
+      .set({ seq: head - 2 })
+      .execute()
+    now += 1
+    for (const key of ['new-1', 'new-2', 'new-3']) await record(key)
+    await other.feed.sync()
+    expect(other.flushed()).toBe(1)
+    expect(other.seen).toEqual(['old-1', 'old-2', 'new-3'])
+  })
+
+  it('ends every read when the table holds more rows past its head than a page (no commit makes them)', async () => {
+    now = 1_800_000_000_000
+    t = await openTestServer(engine, { now: () => now })
+    const other = await reader()
+    const db = t.services.store.db
+    const head = Number((await db.selectFrom('change_head').select('seq').executeTakeFirstOrThrow()).seq)
+    await db
+      .insertInto('changes')
+      .values(
+        Array.from({ length: 1_200 }, (_, i) => ({
+          seq: head + 1 + i,
+          instance_id: t.instanceId,
+          kind: 'signing_keys',
+          key: `stray-${i}`,
+          at: now,
+        })),
+      )
+      .execute()
+    await other.feed.sync()
+    await other.feed.sync()
+    expect(other.seen).toEqual([])
+    expect(other.flushed()).toBe(2)
+    expect(other.feed.health()).toMatchObject({ seq: head, error: null })
+  })
+
   it('prunes failure buckets untouched for an hour and upstream tokens long expired and not leased', async () => {
     now = 1_800_000_000_000
     t = await openTestServer(engine, { now: () => now })
