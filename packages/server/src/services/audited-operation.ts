@@ -68,7 +68,11 @@ export async function auditedOperation<T>(
       const why = await workloadRefusedSince(s, unit.trx, event.instanceId, workload)
       if (why !== null) return operation.refuse(workloadRefused(workload, why), why)
     }
-    return work(operation)
+    const result = await work(operation)
+    // As `succeed` does: whatever the unit answers, its workload was judged in it.
+    if (!(result instanceof Refusal) && operation.unjudgedWorkload)
+      throw new Error(`${event.action}: answered before the workload's state was read in the unit`)
+    return result
   })
   if (result instanceof Refusal) throw result.error
   return result

@@ -251,24 +251,32 @@ export class Committer {
     // its release and the next unit's savepoint go as one (a simple query of two statements),
     // and the last unit's is released by COMMIT, which ends every savepoint (one round trip a
     // unit fewer, of about six on ObtainCredential).
-    let unreleased = false
+    let unreleased: OpenUnit | null = null
     for (const pending of batch) {
-      const mark = audit.checkpoint()
-      const changeMark = changes.checkpoint()
+      let mark = audit.checkpoint()
+      let changeMark = changes.checkpoint()
       try {
-        await this.nextSavepoint(trx, unreleased)
-        unreleased = false
+        await this.nextSavepoint(trx, unreleased !== null)
       } catch (err) {
-        await this.abandon(
-          trx,
-          batch.filter((p) => !requeued.has(p)),
-          err,
-        )
-        return
+        // A release that fails is the previous unit's doing (on PostgreSQL, a statement of it
+        // failed and it went on, which leaves the transaction aborted): that unit alone is undone,
+        // as a unit that throws is, and this one runs in the savepoint rolled back to.
+        const undone = unreleased !== null && (await this.undoUnit(unit, unreleased, done, err))
+        if (!undone) {
+          await this.abandon(
+            trx,
+            batch.filter((p) => !requeued.has(p)),
+            err,
+          )
+          return
+        }
+        mark = unreleased!.mark
+        changeMark = unreleased!.changeMark
       }
+      unreleased = null
       try {
         const value = await pending.work(unit)
-        unreleased = true
+        unreleased = { pending, mark, changeMark }
         done.push({ pending, value })
       } catch (err) {
         audit.restore(mark)
@@ -309,6 +317,22 @@ export class Committer {
           continue
         }
         pending.reject(err)
+      }
+    }
+    // The last unit's savepoint: released by COMMIT on SQLite; on PostgreSQL released here (one
+    // round trip a batch), so that a unit that left the transaction aborted is undone alone.
+    if (unreleased !== null && this.store.dialect === 'postgres') {
+      try {
+        await this.statement(trx, 'release savepoint sr_unit')
+      } catch (err) {
+        if (!(await this.undoUnit(unit, unreleased, done, err))) {
+          await this.abandon(
+            trx,
+            done.map((d) => d.pending),
+            err,
+          )
+          return
+        }
       }
     }
     // Synced in place unless the disk has been slow (CommitSyncPolicy): before COMMIT returns, or,
@@ -372,6 +396,30 @@ export class Committer {
   }
 
   /**
+   * Undoes a unit that completed but whose savepoint could not be released: rolls back to it,
+   * drops its events and changes, and refuses it (as the unit that throws is refused). False when
+   * even the rollback fails: the caller abandons the batch.
+   */
+  private async undoUnit(
+    { trx, audit, changes }: Unit,
+    open: OpenUnit,
+    done: { pending: Pending; value: unknown }[],
+    cause: unknown,
+  ): Promise<boolean> {
+    try {
+      await this.statement(trx, 'rollback to savepoint sr_unit')
+    } catch {
+      return false
+    }
+    audit.restore(open.mark)
+    changes.restore(open.changeMark)
+    const at = done.findIndex((d) => d.pending === open.pending)
+    if (at >= 0) done.splice(at, 1)
+    open.pending.reject(refusal(cause))
+    return true
+  }
+
+  /**
    * Opens the next unit's savepoint, releasing the previous one's first if it is still open: in
    * one round trip on PostgreSQL; on SQLite, whose direct path runs one statement at a time and
    * costs no round trip, as two statements.
@@ -426,6 +474,13 @@ export class Committer {
       p.reject(new ServiceUnavailable('the database is unavailable; retry later', cause))
     }
   }
+}
+
+/** A unit that completed, its savepoint not yet released, and where the batch stood before it. */
+interface OpenUnit {
+  pending: Pending
+  mark: ReturnType<AuditBatch['checkpoint']>
+  changeMark: ReturnType<ChangeBatch['checkpoint']>
 }
 
 /** How long writes are refused at once after another process's lock made a batch fail (SQLite). */

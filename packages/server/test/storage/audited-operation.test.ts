@@ -57,6 +57,25 @@ describe.each(ENGINES)('an audited operation on %s', (engine) => {
     expect(await db.selectFrom('meta').select('key').where('key', '=', 'unjudged').execute()).toEqual([])
   })
 
+  it('fails, writing nothing, when it answers without an event before its workload was judged', async () => {
+    t = await openTestServer(engine)
+    const run = auditedOperation(
+      t.services,
+      caller(),
+      { instanceId: t.instanceId, action: 'test.unjudged' },
+      async (unit) => {
+        await unit.trx.insertInto('meta').values({ key: 'unjudged-answer', value: '1' }).execute()
+        return 'answered'
+      },
+      { workloadState: 'with-grants' },
+    )
+    await expect(run).rejects.toThrow(/answered before the workload's state was read in the unit/)
+    const db = t.services.store.db
+    expect(await db.selectFrom('meta').select('key').where('key', '=', 'unjudged-answer').execute()).toEqual(
+      [],
+    )
+  })
+
   it('judges the workload first in the unit by default: a token whose application is gone is refused', async () => {
     t = await openTestServer(engine)
     const event = { instanceId: t.instanceId, action: 'test.judged' }

@@ -2,6 +2,7 @@
 // previous one's released as the next is taken, the last one's by COMMIT), the audit events
 // inserted together just before the commit. A unit that fails takes its events and its writes
 // with it and nothing else; the events of the others are all there, in chain order, and verify.
+import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
 import { GENESIS_HASH } from '../../src/audit/chain.js'
 import { verifyChain } from '../../src/audit/verify.js'
@@ -78,6 +79,49 @@ describe.each(ENGINES)('the committer’s batches on %s', (engine) => {
     // The head the batch wrote is the last event's: the next batch chains after it.
     await unit(6, 1, false)
     expect(await verifyChain(db, chain)).toMatchObject({ ok: true, checked: 1_205 })
+  })
+
+  it('undoes alone a unit that went on after a statement of it failed, first, between others or last', async () => {
+    t = await openTestServer(engine)
+    const chain = `ins_batches_swallow_${engine}`
+    const db = t.services.store.db
+    await db.insertInto('audit_heads').values({ instance_id: chain, seq: 0, hash: GENESIS_HASH }).execute()
+    const unit = (n: number, swallow: boolean) =>
+      t.services.committer.run(async ({ trx, audit }) => {
+        await audit.append({
+          instanceId: chain,
+          actor: ACTOR,
+          action: 'test.unit',
+          outcome: 'success',
+          details: { unit: n },
+        })
+        await trx
+          .insertInto('meta')
+          .values({ key: `swallow-${n}`, value: '1' })
+          .execute()
+        // A failed statement caught and ignored: on PostgreSQL it leaves the transaction aborted.
+        if (swallow) await sql`select 1 / 0`.execute(trx).catch(() => {})
+        return n
+      })
+    const swallows = [true, false, true, false, true]
+    const results = await Promise.allSettled(swallows.map((swallow, n) => unit(n, swallow)))
+    // On SQLite a failed statement leaves the transaction as it was: the unit that went on commits.
+    const kept = engine === 'postgres' ? [1, 3] : [0, 1, 2, 3, 4]
+    expect(results.map((r) => r.status)).toEqual(
+      swallows.map((_, n) => (kept.includes(n) ? 'fulfilled' : 'rejected')),
+    )
+    const written = await db
+      .selectFrom('meta')
+      .select('key')
+      .where('key', 'like', 'swallow-%')
+      .orderBy('key')
+      .execute()
+    expect(written.map((w) => w.key)).toEqual(kept.map((n) => `swallow-${n}`))
+    const units = (await chainOf(chain)).map((e) => (JSON.parse(e.details) as { unit: number }).unit)
+    expect(units).toEqual(kept)
+    expect(await verifyChain(db, chain)).toMatchObject({ ok: true, checked: kept.length })
+    // Not an outage: the other units committed, and writing is reported healthy.
+    expect(t.services.committer.health()).toMatchObject({ ok: true })
   })
 
   it('refuses the whole batch, answering none of it, when its events cannot be inserted', async () => {
