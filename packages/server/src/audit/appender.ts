@@ -51,11 +51,14 @@ const MAX_USER_AGENT = 256
  * surrogate (one half of a pair, as in a client id cut at a length limit or sent as `\ud800`)
  * has no UTF-8 form: SQLite would store three bytes that read back as something else, PostgreSQL
  * U+FFFD, while the hash saw its `\ud800` escape, and the event would no longer verify. Made
- * well formed (U+FFFD) before hashing, as it is stored. `details` needs nothing: its canonical JSON
+ * well formed (U+FFFD) before hashing, as it is stored; NUL too. `details` needs nothing: its canonical JSON
  * escapes a lone surrogate in ASCII and is stored as that text.
  */
 function text(value: string): string {
-  return value.isWellFormed() ? value : value.toWellFormed()
+  const wellFormed = value.isWellFormed() ? value : value.toWellFormed()
+  // NUL, which PostgreSQL's text cannot hold: the insert would fail, and with it the whole batch
+  // the event is in (events are inserted together). Made U+FFFD before hashing, as stored.
+  return wellFormed.includes('\0') ? wellFormed.replaceAll('\0', '\uFFFD') : wellFormed
 }
 
 function textOrNull(value: string | null | undefined): string | null {

@@ -62,7 +62,15 @@ export function publicJwkFrom(
     }
   }
   const details = key.asymmetricKeyDetails ?? {}
-  if (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss') {
+  if (key.asymmetricKeyType === 'rsa-pss') {
+    // It has no JWK form (Node cannot export it as one, and JOSE names none): refused as such,
+    // rather than as the 500 its export threw.
+    throw new InvalidParameter(
+      field,
+      'is an RSASSA-PSS key (id-RSASSA-PSS): register the same key as a plain RSA key (rsaEncryption); PS256 signatures verify with it',
+    )
+  }
+  if (key.asymmetricKeyType === 'rsa') {
     const problem = rsaKeyProblem(key)
     if (problem !== null) throw new InvalidParameter(field, problem)
   } else if (key.asymmetricKeyType === 'ec') {

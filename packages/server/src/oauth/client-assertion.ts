@@ -16,7 +16,13 @@ import type { JWK } from 'jose'
 
 /** A key an assertion may be signed with: a registered public JWK, or a live client secret (HS256). */
 export type AssertionKey =
-  | { readonly kind: 'public'; readonly key: KeyObject; readonly jwk: JWK }
+  | {
+      readonly kind: 'public'
+      readonly key: KeyObject
+      readonly jwk: JWK
+      /** The registered key's row (`application_keys.id`), where it came from one. */
+      readonly applicationKeyId?: string
+    }
   | { readonly kind: 'secret'; readonly key: Buffer; readonly clientSecretId: string }
 
 export interface AssertionCheck {

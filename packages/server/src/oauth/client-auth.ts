@@ -181,7 +181,7 @@ export type ClientAuthFailure =
 
 /** `clientSecretId`: the client secret that authenticated the client (client_secret_post, _basic, _jwt). */
 type Verdict =
-  | { application: ApplicationTable; clientSecretId?: string }
+  | { application: ApplicationTable; clientSecretId?: string; applicationKeyId?: string }
   | { failure: ClientAuthFailure; detail?: string; application?: ApplicationTable }
 
 /**
@@ -227,6 +227,7 @@ export async function verifyClient(
   if ('error' in verdict) return { failure: 'bad_assertion', detail: verdict.error, application }
   const { payload } = verdict
   const clientSecretId = verdict.key.kind === 'secret' ? verdict.key.clientSecretId : undefined
+  const applicationKeyId = verdict.key.kind === 'public' ? verdict.key.applicationKeyId : undefined
   const exp = payload.exp as number
   if (exp - Math.floor(now / 1000) > MAX_ASSERTION_LIFETIME_S + LEEWAY_S) {
     return {
@@ -248,7 +249,8 @@ export async function verifyClient(
       .executeTakeFirst(),
   )
   if (Number(first.numInsertedOrUpdatedRows ?? 0n) !== 1) return { failure: 'replayed', application }
-  return clientSecretId === undefined ? { application } : { application, clientSecretId }
+  if (clientSecretId !== undefined) return { application, clientSecretId }
+  return applicationKeyId === undefined ? { application } : { application, applicationKeyId }
 }
 
 // Every token request reads these two: prepared once (store/prepared.ts), not built per request.
@@ -298,11 +300,11 @@ const PUBLIC_KEY_CACHE_SIZE = 1024
 async function registeredKeys(db: Kysely<Database>, applicationId: string): Promise<AssertionKey[]> {
   const rows = await db
     .selectFrom('application_keys')
-    .select('public_jwk')
+    .select(['id', 'public_jwk'])
     .where('application_id', '=', applicationId)
     .execute()
   const keys: AssertionKey[] = []
-  for (const { public_jwk } of rows) {
+  for (const { id, public_jwk } of rows) {
     let key = publicKeys.get(public_jwk)
     if (key === undefined) {
       key = publicAssertionKey(JSON.parse(public_jwk) as JWK) ?? null
@@ -311,7 +313,8 @@ async function registeredKeys(db: Kysely<Database>, applicationId: string): Prom
       publicKeys.delete(public_jwk)
     }
     publicKeys.set(public_jwk, key)
-    if (key) keys.push(key)
+    // The row's id with it: the issuing unit reads the key again (token-endpoint.ts).
+    if (key?.kind === 'public') keys.push({ ...key, applicationKeyId: id })
   }
   return keys
 }

@@ -2,6 +2,7 @@ import type { TokenResponse } from '@strongroom/protocol'
 import { sql } from 'kysely'
 import type { RequestMeta } from '../audit/appender.js'
 import { echo, OAuthError } from '../errors.js'
+import { isSafeString } from '../http/json-body.js'
 import {
   type AddressThrottle,
   type ClientThrottle,
@@ -119,6 +120,20 @@ export async function handleTokenRequest(
       await audit.append({ ...event, outcome: 'denied', details: { grantType, why: refused } })
       return new OAuthError('InvalidGrant', refused)
     }
+    // The registered key that signed the client assertion, removed since it was verified (on
+    // another node, say): no token, as none is issued from the removal's commit on.
+    if (app.applicationKeyId !== null) {
+      const key = await applicationKeyStill.first(s.store, trx, { id: app.applicationKeyId })
+      if (!key) {
+        const why = 'the key that signed the client assertion was removed while the token was issued'
+        await audit.append({
+          ...event,
+          outcome: 'denied',
+          details: { grantType, why, applicationKeyId: app.applicationKeyId },
+        })
+        return clientRefused()
+      }
+    }
     // Recorded so that revoking the secret can revoke the tokens it obtained (`revokeTokens`).
     if (clientSecretId !== null) {
       const recorded = await recordSecretToken.first(s.store, trx, {
@@ -148,6 +163,15 @@ export async function handleTokenRequest(
   return issued.response
 }
 
+/** A client as the token endpoint authenticated it, with what authenticated it. */
+type AuthenticatedClient = ApplicationTable & {
+  authMethod: string
+  /** The client secret that did (client_secret_post, _basic, _jwt), or null. */
+  clientSecretId: string | null
+  /** The registered key whose signature did (private_key_jwt), or null. */
+  applicationKeyId: string | null
+}
+
 /** The answer to a client disabled, or whose secret was revoked, while its token was issued. */
 const clientRefused = () => new OAuthError('InvalidClient', 'client authentication failed')
 
@@ -162,6 +186,11 @@ export interface IssuedToken {
 /** The application's status as committed now (read in the issuing unit, under the audit head). */
 const applicationStatus = prepare(['applicationId'], (db, p) =>
   db.selectFrom('applications').select('status').where('id', '=', p.applicationId),
+)
+
+/** Whether a registered application key is still there (read in the issuing unit). */
+const applicationKeyStill = prepare(['id'], (db, p) =>
+  db.selectFrom('application_keys').select('id').where('id', '=', p.id),
 )
 
 /**
@@ -238,7 +267,7 @@ export async function authenticateClient(
   action: string,
   endpoint: 'token' | 'introspect' | 'revoke',
   options: { reservation?: FailureReservation } = {},
-): Promise<ApplicationTable & { authMethod: string; clientSecretId: string | null }> {
+): Promise<AuthenticatedClient> {
   const reservation =
     options.reservation ??
     (await reserveFailure(throttles.perAddress, req.request.sourceIp ?? 'unknown', CLIENT_THROTTLED))
@@ -256,7 +285,7 @@ async function authenticateReserved(
   action: string,
   endpoint: 'token' | 'introspect' | 'revoke',
   reservation: FailureReservation,
-): Promise<ApplicationTable & { authMethod: string; clientSecretId: string | null }> {
+): Promise<AuthenticatedClient> {
   const fail = async (
     clientId: string,
     method: string,
@@ -301,6 +330,13 @@ async function authenticateReserved(
     }
     throw err
   }
+  // A client id no application can have (a NUL or a lone surrogate, through a Basic header's
+  // percent-encoding or an assertion's `iss`, which the form's own check does not see): a failed
+  // authentication like any other, counted and audited under a printable form of it. Looked up,
+  // PostgreSQL refused the statement, a 500 neither audited nor throttled (found by a review).
+  if (!isSafeString(credentials.clientId)) {
+    throw await fail(printable(credentials.clientId), credentials.method, 'malformed_client_id', null)
+  }
   // RFC 7523 §3: the assertion's audience is the authorization server: its issuer or the endpoint.
   const issuer = issuerOf(s, req.instanceId, req.authorizationServerId)
   const audiences = [issuer, `${issuer}/oauth2/token`, `${issuer}/oauth2/${endpoint}`]
@@ -318,5 +354,11 @@ async function authenticateReserved(
     ...verdict.application,
     authMethod: credentials.method,
     clientSecretId: verdict.clientSecretId ?? null,
+    applicationKeyId: verdict.applicationKeyId ?? null,
   }
+}
+
+/** A client id as it may be audited: NUL and lone surrogates made U+FFFD. */
+function printable(clientId: string): string {
+  return clientId.toWellFormed().replaceAll('\0', '\uFFFD')
 }

@@ -54,6 +54,16 @@ describe.each(ENGINES)('application keys on %s', (engine) => {
     }
   })
 
+  it('refuses an RSASSA-PSS key as a 400 naming the field, not a 500', async () => {
+    const pem = generateKeyPairSync('rsa-pss', { modulusLength: 2048 })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString()
+    const refused = await send(b.t, 'POST', keysPath(), b.t.auth, { pem })
+    expect(refused.status).toBe(400)
+    expect(refused.body).toMatchObject({ field: 'pem' })
+    expect(refused.body.rule).toMatch(/RSASSA-PSS/)
+  })
+
   it('refuses forged signatures of an e = 1 key stored before registration refused such keys', async () => {
     const n = modulus()
     const weak = { kty: 'RSA', n, e: 'AQ' }
