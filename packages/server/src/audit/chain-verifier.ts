@@ -1,7 +1,7 @@
 import { hash as sha } from 'node:crypto'
 import type { AuditVerifyResult } from '@strongroom/protocol'
 import { canonicalJson } from './canonical-json.js'
-import { GENESIS_HASH } from './chain.js'
+import { GENESIS_HASH, SYSTEM_CHAIN } from './chain.js'
 
 /**
  * The columns of `audit_events` the verifier reads, in the order `ChainVerifier.next` takes them:
@@ -59,6 +59,8 @@ export class ChainVerifier {
   private prevSeq: number
   private prevHash: string
   private checked = 0
+  /** Whether the page being read may start with the last event verified once more (`nextPage`). */
+  private repeatAllowed = false
   private readonly quotedChain: string
   /**
    * What is hashed, written in place: the previous hash's bytes (`prefix` of them: 32, or fewer
@@ -80,6 +82,18 @@ export class ChainVerifier {
   /** The last sequence number verified (or the anchor's): the next row asked for comes after it. */
   get lastSeq(): number {
     return this.prevSeq
+  }
+
+  /**
+   * Where the next page of rows starts. Past the anchor (or the start) before any event was
+   * verified; after that, at the last event verified, inclusive: that row comes again and is
+   * passed over once, and any other row of its sequence number is reported. Paging from past it
+   * (`seq > last`) could not see a second row of the number that ended a page: an insider who
+   * dropped the primary key planted one there, and every verifier said the chain was intact.
+   */
+  nextPage(): { from: number; inclusive: boolean } {
+    this.repeatAllowed = this.checked > 0
+    return { from: this.prevSeq, inclusive: this.repeatAllowed }
   }
 
   /**
@@ -105,6 +119,18 @@ export class ChainVerifier {
    */
   next(row: StoredEventRow): AuditVerifyResult | null {
     const seq = storedInteger(row[0])
+    if (seq !== undefined && seq === this.prevSeq && this.checked > 0) {
+      // The page's first row, the last event verified read again (`nextPage`): passed over once.
+      if (this.repeatAllowed && row[14] === this.prevHash) {
+        this.repeatAllowed = false
+        return null
+      }
+      return this.broken(
+        seq,
+        `event ${seq} is stored more than once: another row has its sequence number, which no append writes`,
+      )
+    }
+    this.repeatAllowed = false
     const expected = this.prevSeq + 1
     if (seq !== expected) {
       const present = seq ?? String(row[0])
@@ -148,6 +174,16 @@ export class ChainVerifier {
         false,
         null,
         'the chain has no head (the record of its last event): where it ends cannot be checked',
+      )
+    }
+    // An instance's chain begins with its `instance.create`, in the commit that makes its head: a
+    // head at 0 is a chain emptied and rolled back to its start (every event, anchor and archive
+    // of it deleted), which would otherwise verify as a chain with nothing to check.
+    if (this.instanceId !== SYSTEM_CHAIN && Number(head.seq) === 0 && this.prevSeq === 0) {
+      return this.result(
+        false,
+        1,
+        "the chain's head records no event, but an instance's chain begins with its instance.create event: its events were removed and its head rolled back",
       )
     }
     // Archiving never takes a chain's newest event: an anchor at or past the head is not one it

@@ -44,10 +44,13 @@ function verifyAll(sqlite: SQLite.Database, instanceId: string | undefined): Aud
         (sqlite
           .prepare(
             `select instance_id from audit_heads union select id from instances
-             union select instance_id from audit_events union select ? order by 1`,
+             union select instance_id from audit_events
+             union select resource_id from audit_events where instance_id = ? and action = 'instance.create'
+               and outcome = 'success' and resource_id is not null
+             union select ? order by 1`,
           )
           .pluck()
-          .all(SYSTEM_CHAIN) as string[])
+          .all(SYSTEM_CHAIN, SYSTEM_CHAIN) as string[])
       : [instanceId]
   // As `latestAnchor`: a database from before the anchors table was archived from nothing.
   const hasAnchors =
@@ -59,9 +62,15 @@ function verifyAll(sqlite: SQLite.Database, instanceId: string | undefined): Aud
         'select seq, hash, file from audit_anchors where instance_id = ? order by seq desc limit 1',
       )
     : null
-  const events = sqlite
+  // Past the anchor, then from the last event verified on (`ChainVerifier.nextPage`).
+  const eventsPast = sqlite
     .prepare(
       `select ${VERIFIED_COLUMNS.join(', ')} from audit_events where instance_id = ? and seq > ? order by seq limit ${PAGE}`,
+    )
+    .raw(true)
+  const eventsFrom = sqlite
+    .prepare(
+      `select ${VERIFIED_COLUMNS.join(', ')} from audit_events where instance_id = ? and seq >= ? order by seq limit ${PAGE}`,
     )
     .raw(true)
   const headOf = sqlite.prepare('select seq, hash from audit_heads where instance_id = ?')
@@ -80,7 +89,8 @@ function verifyAll(sqlite: SQLite.Database, instanceId: string | undefined): Aud
       ? verifier.checkArchived(archivedLeft.get(chain, verifier.lastSeq))
       : null
     while (broken === null) {
-      const rows = events.all(chain, verifier.lastSeq) as StoredEventRow[]
+      const page = verifier.nextPage()
+      const rows = (page.inclusive ? eventsFrom : eventsPast).all(chain, page.from) as StoredEventRow[]
       for (const row of rows) {
         broken = verifier.next(row)
         if (broken !== null) break

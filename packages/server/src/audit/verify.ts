@@ -98,11 +98,12 @@ async function readEvents(
 ): Promise<AuditVerifyResult | null> {
   for (let first = true; verifier.lastSeq < upTo; first = false) {
     if (!first) await new Promise((resolve) => setImmediate(resolve))
+    const page = verifier.nextPage()
     let query = db
       .selectFrom('audit_events')
       .select(VERIFIED_COLUMNS)
       .where('instance_id', '=', instanceId)
-      .where('seq', '>', verifier.lastSeq)
+      .where('seq', page.inclusive ? '>=' : '>', page.from)
     if (Number.isFinite(upTo)) query = query.where('seq', '<=', upTo)
     const rows = await query.orderBy('seq').limit(PAGE).execute()
     for (const row of rows) {
@@ -161,8 +162,8 @@ export async function verifyChainsInSnapshot(
 }
 
 /**
- * Every chain in the database: the system chain, one per instance, and any other name events are
- * stored under. Not only the heads' list: deleting a chain's head row must not take the chain out
+ * Every chain in the database: the system chain, one per instance (with a row, or created as the
+ * system chain records), and any other name events are stored under. Not only the heads' list: deleting a chain's head row must not take the chain out
  * of verification (`ChainVerifier.finish` reports a chain with no head as broken).
  */
 export async function listChains(db: Kysely<Database>): Promise<string[]> {
@@ -171,6 +172,18 @@ export async function listChains(db: Kysely<Database>): Promise<string[]> {
     .select('instance_id')
     .union(db.selectFrom('instances').select('id as instance_id'))
     .union(db.selectFrom('audit_events').select('instance_id'))
+    // Every instance the system chain says was created: one whose head, events and instance row
+    // were all deleted is still verified (and found to have no head).
+    .union(
+      db
+        .selectFrom('audit_events')
+        .select('resource_id as instance_id')
+        .where('instance_id', '=', SYSTEM_CHAIN)
+        .where('action', '=', 'instance.create')
+        .where('outcome', '=', 'success')
+        .where('resource_id', 'is not', null)
+        .$narrowType<{ instance_id: string }>(),
+    )
     .union(db.selectNoFrom((eb) => eb.val(SYSTEM_CHAIN).as('instance_id')))
     .orderBy('instance_id')
     .execute()

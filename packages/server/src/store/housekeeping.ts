@@ -211,13 +211,29 @@ export async function logChangedHeads(
   s: Pick<Services, 'store'>,
   logged: Map<string, number>,
   info: (obj: object, msg: string) => void,
+  warn: (obj: object, msg: string) => void = info,
 ): Promise<void> {
   const heads = await s.store.db.selectFrom('audit_heads').select(['instance_id', 'seq', 'hash']).execute()
+  const present = new Set<string>()
   for (const head of heads) {
     const seq = Number(head.seq)
-    if (logged.get(head.instance_id) === seq) continue
+    present.add(head.instance_id)
+    const before = logged.get(head.instance_id)
+    if (before === seq) continue
     logged.set(head.instance_id, seq)
-    info({ chain: head.instance_id, seq, hash: head.hash }, 'audit chain head')
+    // A head only moves forward (archiving leaves it): one that went back is a tail cut from
+    // the database, the very thing these lines are kept to show. Said at warn level, to be seen.
+    if (before !== undefined && seq < before) {
+      warn(
+        { chain: head.instance_id, seq, hash: head.hash, loggedSeq: before },
+        'audit chain head went back: events were removed from the database',
+      )
+    } else info({ chain: head.instance_id, seq, hash: head.hash }, 'audit chain head')
+  }
+  for (const [chain, seq] of logged) {
+    if (present.has(chain)) continue
+    logged.delete(chain)
+    warn({ chain, loggedSeq: seq }, 'audit chain head is gone: the chain was removed from the database')
   }
 }
 
@@ -236,7 +252,7 @@ export function startHousekeeping(
   let archiving: Promise<void> | null = null
   const logged = new Map<string, number>()
   const timer = setInterval(() => {
-    if (log.info) logChangedHeads(s, logged, log.info.bind(log)).catch(failed)
+    if (log.info) logChangedHeads(s, logged, log.info.bind(log), log.warn.bind(log)).catch(failed)
     pruneExpired(s).catch(failed)
     pruneBoundTokens(s).catch(failed)
     pruneOciSignatures(s).catch(failed)

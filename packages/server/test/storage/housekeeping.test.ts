@@ -116,4 +116,37 @@ describe.each(ENGINES)('housekeeping on %s', (engine) => {
     await logChangedHeads(t.services, logged, info)
     expect(lines.map((l) => [l.chain, l.seq])).toEqual([[t.instanceId, Number(head.seq) + 1]])
   })
+
+  it('warns when a head goes back or is gone: a tail cut from the database, or a chain removed', async () => {
+    t = await openTestServer(engine)
+    const infos: object[] = []
+    const warnings: { msg: string; chain: string; seq?: number; loggedSeq: number }[] = []
+    const logged = new Map<string, number>()
+    const info = (obj: object) => infos.push(obj)
+    const warn = (obj: object, msg: string) => warnings.push({ ...(obj as (typeof warnings)[number]), msg })
+    await logChangedHeads(t.services, logged, info, warn)
+    expect(warnings).toEqual([])
+    const db = t.services.store.db
+    const head = Number(
+      (
+        await db
+          .selectFrom('audit_heads')
+          .select('seq')
+          .where('instance_id', '=', t.instanceId)
+          .executeTakeFirstOrThrow()
+      ).seq,
+    )
+    await db
+      .updateTable('audit_heads')
+      .set({ seq: head - 1 })
+      .where('instance_id', '=', t.instanceId)
+      .execute()
+    await logChangedHeads(t.services, logged, info, warn)
+    expect(warnings).toMatchObject([{ chain: t.instanceId, seq: head - 1, loggedSeq: head }])
+    expect(warnings[0]?.msg).toMatch(/went back/)
+    await db.deleteFrom('audit_heads').where('instance_id', '=', t.instanceId).execute()
+    await logChangedHeads(t.services, logged, info, warn)
+    expect(warnings[1]).toMatchObject({ chain: t.instanceId, loggedSeq: head - 1 })
+    expect(warnings[1]?.msg).toMatch(/is gone/)
+  })
 })
