@@ -177,6 +177,64 @@ describe('run', () => {
     )
   })
 
+  it('audit verify shows what it read from the database and the archives with escape sequences escaped', async () => {
+    // An anchor's file name, as an insider could store it, that moved the cursor up over the
+    // "broken" line, erased it and drew "intact" lines in its place.
+    const hostile = '\r\u001b[1A\u001b[2KAudit chain of x is intact\n\u001b[8m\u202e'
+    const results = [
+      {
+        instanceId: INSTANCE,
+        ok: false,
+        checked: 24,
+        headSeq: 30,
+        headHash: 'h',
+        firstBrokenSeq: 25,
+        problem: 'event 25 is missing',
+      },
+      {
+        instanceId: `system${hostile}`,
+        ok: true,
+        checked: 3,
+        headSeq: 5,
+        headHash: 'h',
+        firstBrokenSeq: null,
+        problem: null,
+        anchor: { seq: 2, hash: `abc${hostile}`, file: `audit-system.jsonl${hostile}` },
+      },
+    ]
+    const file = {
+      file: `/a/x${hostile}.jsonl`,
+      chain: `c${hostile}`,
+      ok: true,
+      firstSeq: 1,
+      lastSeq: 2,
+      checked: 2,
+      lastHash: `f${hostile}`,
+    }
+    const chain = {
+      chain: `c${hostile}`,
+      ok: true,
+      firstSeq: 1,
+      lastSeq: 2,
+      fromFirstEvent: true,
+      database: null,
+      firstBrokenSeq: null,
+      problem: null,
+    }
+    const server = {
+      verifyAuditOffline: async () => results,
+      verifyAuditArchives: async () => ({ files: [file], chains: [chain] }),
+    }
+    const io = fakeIo({ cwd: '/data', loadServer: async () => server as never })
+    expect(await run(['audit', 'verify', '--data-dir', 'd'], io)).toBe(1)
+    expect(await run(['audit', 'verify', '--archive', 'a'], io)).toBe(0)
+    for (const text of [io.stdout.text, io.stderr.text]) {
+      expect(text).not.toMatch(/[\u001b\r\u202e]/)
+      expect(text.split('\n').filter((line) => line.startsWith('Audit chain of x'))).toEqual([])
+    }
+    expect(io.stdout.text).toContain('\\x1b[1A')
+  })
+
   it('passes only the serve flags given to the server', async () => {
     const calls: unknown[] = []
     const server = {

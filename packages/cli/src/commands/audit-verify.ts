@@ -5,6 +5,7 @@ import { compact } from '../compact.js'
 import { resolveInstanceOption } from '../config.js'
 import type { Context } from '../context.js'
 import { UsageError } from '../errors.js'
+import { cellText } from '../table.js'
 import type { ContextFor } from './context-for.js'
 
 interface VerifyOptions {
@@ -66,15 +67,25 @@ async function verifyOffline(ctx: Context, options: VerifyOptions): Promise<Audi
   )
 }
 
+/**
+ * Text read from the database or an archive file, as a line may show it: control and bidirectional
+ * characters escaped (`cellText`). Written as it was stored, an anchor's file name of escape
+ * sequences erased the "broken" line above it and drew "intact" ones in its place (found by a
+ * review of the audit chain); the error lines were escaped already.
+ */
+function shown(text: string | null): string {
+  return cellText(text)
+}
+
 /** An intact chain is reported on stdout (unless --json); a broken one on stderr, and the run fails. */
 async function report(ctx: Context, result: AuditVerifyResult): Promise<void> {
   if (result.ok) {
     if (!ctx.out.json) {
       const anchor = result.anchor
-        ? ` verified from the archive anchor at seq ${result.anchor.seq}, hash ${result.anchor.hash} (${result.anchor.file}):`
+        ? ` verified from the archive anchor at seq ${result.anchor.seq}, hash ${shown(result.anchor.hash)} (${shown(result.anchor.file)}):`
         : ''
       await ctx.out.line(
-        `Audit chain of ${result.instanceId} is intact:${anchor} ${result.checked} event(s) checked, head seq ${result.headSeq}.`,
+        `Audit chain of ${shown(result.instanceId)} is intact:${anchor} ${result.checked} event(s) checked, head seq ${result.headSeq}.`,
       )
     }
     return
@@ -108,7 +119,7 @@ async function verifyArchives(ctx: Context, options: VerifyOptions, archives: st
       )
     } else if (!ctx.out.json) {
       await ctx.out.line(
-        `Archive ${basename(file.file)} is intact: chain ${file.chain}, events ${file.firstSeq}–${file.lastSeq} (${file.checked} checked), last hash ${file.lastHash}.`,
+        `Archive ${shown(basename(file.file))} is intact: chain ${shown(file.chain)}, events ${file.firstSeq}–${file.lastSeq} (${file.checked} checked), last hash ${shown(file.lastHash)}.`,
       )
     }
   }
@@ -128,7 +139,7 @@ async function verifyArchives(ctx: Context, options: VerifyOptions, archives: st
       ? `, then the database from the anchor at seq ${chain.lastSeq} to head seq ${chain.database.headSeq}`
       : ''
     await ctx.out.line(
-      `Audit history of ${chain.chain} verifies ${start}: archived events ${chain.firstSeq}–${chain.lastSeq}${database}.`,
+      `Audit history of ${shown(chain.chain)} verifies ${start}: archived events ${chain.firstSeq}–${chain.lastSeq}${database}.`,
     )
   }
 }
