@@ -48,6 +48,28 @@ export async function indexAuditKeys(
     .select('h.instance_id')
     .where((eb) => eb('h.seq', '>', eb.fn.coalesce('m.indexed_seq', eb.lit(0))))
     .execute()
+  // A mark past its chain's head: the tail it indexed was cut from the database (the head only
+  // moves forward), and where the cut was, so which events at or below the head are new, cannot be
+  // told. The chain is indexed again from its start (queries scan meanwhile, as for any tail past
+  // the mark): blocks already there are kept, and what a block names is fetched with its own
+  // columns checked, so an old block finds nothing of the events written since.
+  const ahead = await s.store.db
+    .selectFrom('audit_heads as h')
+    .innerJoin('audit_key_marks as m', 'm.instance_id', 'h.instance_id')
+    .select(['h.instance_id', 'h.seq'])
+    .where((eb) => eb('m.indexed_seq', '>', eb.ref('h.seq')))
+    .execute()
+  for (const { instance_id: chain, seq } of ahead) {
+    await s.committer.run(({ trx }) =>
+      trx
+        .updateTable('audit_key_marks')
+        .set({ indexed_seq: 0 })
+        .where('instance_id', '=', chain)
+        .where('indexed_seq', '>', Number(seq))
+        .execute(),
+    )
+    behind.push({ instance_id: chain })
+  }
   let indexed = 0
   let more = false
   for (const { instance_id: chain } of behind) {

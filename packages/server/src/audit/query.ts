@@ -34,6 +34,16 @@ export async function queryAuditEvents(
   const direction = descending ? 'desc' : 'asc'
   // Read first: the keys of every event up to it committed with it, whatever moves it later.
   const mark = await indexedSeq(db, instanceId)
+  // A mark past the chain's head: the chain's tail was cut from the database since it was
+  // indexed (the head only moves forward), and events written after the cut, numbered at or
+  // below the mark, have no blocks; the index would hide them. The chain is scanned instead,
+  // until the indexer sets the mark back (`indexAuditKeys`).
+  const head = await db
+    .selectFrom('audit_heads')
+    .select('seq')
+    .where('instance_id', '=', instanceId)
+    .executeTakeFirst()
+  if (head !== undefined && mark > Number(head.seq)) return scanAuditEvents(db, instanceId, query)
 
   const indexed = async (rows: number) => {
     // The seqs wanted lie strictly between `above` and `below`, all of them at most the mark.
