@@ -181,7 +181,12 @@ export type ClientAuthFailure =
 
 /** `clientSecretId`: the client secret that authenticated the client (client_secret_post, _basic, _jwt). */
 type Verdict =
-  | { application: ApplicationTable; clientSecretId?: string; applicationKeyId?: string }
+  | {
+      application: ApplicationTable
+      clientSecretId?: string
+      applicationKeyId?: string
+      federatedCredentialId?: string
+    }
   | { failure: ClientAuthFailure; detail?: string; application?: ApplicationTable }
 
 /**
@@ -407,7 +412,7 @@ async function verifyFederated(
   if (!fc) return { failure: 'unknown_federated_credential', application }
   const verdict = await verifyFederatedToken(fc, credentials.assertion, now)
   if ('failure' in verdict) return { failure: 'bad_assertion', detail: verdict.failure, application }
-  return { application }
+  return { application, federatedCredentialId: fc.id }
 }
 
 /** Verifies an external OIDC token against one federated credential: its keys, iss, sub, aud, exp/nbf. */

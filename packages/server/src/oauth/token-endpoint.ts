@@ -1,5 +1,5 @@
 import type { TokenResponse } from '@strongroom/protocol'
-import { sql } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import type { RequestMeta } from '../audit/appender.js'
 import { echo, OAuthError } from '../errors.js'
 import { isSafeString } from '../http/json-body.js'
@@ -12,7 +12,7 @@ import {
 import { auditBestEffort } from '../services/best-effort.js'
 import type { Services } from '../services.js'
 import { prepare } from '../store/prepared.js'
-import type { ApplicationTable } from '../store/schema.js'
+import type { ApplicationTable, Database } from '../store/schema.js'
 import { mintAccessToken } from './access-tokens.js'
 import { type TokenInUnit, tokenRefusedSince } from './authenticate-workload.js'
 import { presentedCredentials, UnreadableAssertion, verifyClient } from './client-auth.js'
@@ -120,19 +120,13 @@ export async function handleTokenRequest(
       await audit.append({ ...event, outcome: 'denied', details: { grantType, why: refused } })
       return new OAuthError('InvalidGrant', refused)
     }
-    // The registered key that signed the client assertion, removed since it was verified (on
-    // another node, say): no token, as none is issued from the removal's commit on.
-    if (app.applicationKeyId !== null) {
-      const key = await applicationKeyStill.first(s.store, trx, { id: app.applicationKeyId })
-      if (!key) {
-        const why = 'the key that signed the client assertion was removed while the token was issued'
-        await audit.append({
-          ...event,
-          outcome: 'denied',
-          details: { grantType, why, applicationKeyId: app.applicationKeyId },
-        })
-        return clientRefused()
-      }
+    // The registered key that signed the client assertion, or the federated credential that
+    // accepted it, removed since it was verified (on another node, say): no token, as none is
+    // issued with it from the removal's commit on.
+    const removed = await authenticatorRemoved(s, trx, app)
+    if (removed !== null) {
+      await audit.append({ ...event, outcome: 'denied', details: { grantType, ...removed } })
+      return clientRefused()
     }
     // Recorded so that revoking the secret can revoke the tokens it obtained (`revokeTokens`).
     if (clientSecretId !== null) {
@@ -170,6 +164,8 @@ type AuthenticatedClient = ApplicationTable & {
   clientSecretId: string | null
   /** The registered key whose signature did (private_key_jwt), or null. */
   applicationKeyId: string | null
+  /** The federated credential that accepted the external token (federated_oidc), or null. */
+  federatedCredentialId: string | null
 }
 
 /** The answer to a client disabled, or whose secret was revoked, while its token was issued. */
@@ -192,6 +188,40 @@ const applicationStatus = prepare(['applicationId'], (db, p) =>
 const applicationKeyStill = prepare(['id'], (db, p) =>
   db.selectFrom('application_keys').select('id').where('id', '=', p.id),
 )
+
+/** Whether a federated credential is still there (read in the issuing unit). */
+const federatedCredentialStill = prepare(['id'], (db, p) =>
+  db.selectFrom('federated_credentials').select('id').where('id', '=', p.id),
+)
+
+/**
+ * Why the key or federated credential the client authenticated with no longer may (the audit's
+ * details), or null: read in the issuing unit, under the instance's chain head, which their
+ * removal holds too.
+ */
+async function authenticatorRemoved(
+  s: Services,
+  trx: Kysely<Database>,
+  app: AuthenticatedClient,
+): Promise<Record<string, string> | null> {
+  if (app.applicationKeyId !== null) {
+    const key = await applicationKeyStill.first(s.store, trx, { id: app.applicationKeyId })
+    if (!key)
+      return {
+        why: 'the key that signed the client assertion was removed while the token was issued',
+        applicationKeyId: app.applicationKeyId,
+      }
+  }
+  if (app.federatedCredentialId !== null) {
+    const fc = await federatedCredentialStill.first(s.store, trx, { id: app.federatedCredentialId })
+    if (!fc)
+      return {
+        why: 'the federated credential that accepted the token was removed while the token was issued',
+        federatedCredentialId: app.federatedCredentialId,
+      }
+  }
+  return null
+}
 
 /**
  * Records which secret obtained the token, only while that secret is not revoked: one statement,
@@ -355,6 +385,7 @@ async function authenticateReserved(
     authMethod: credentials.method,
     clientSecretId: verdict.clientSecretId ?? null,
     applicationKeyId: verdict.applicationKeyId ?? null,
+    federatedCredentialId: verdict.federatedCredentialId ?? null,
   }
 }
 

@@ -11,6 +11,7 @@ import { call, ENGINES, openTestServer, type TestServer } from '../support/engin
 import { admin, type Cluster, holdHead, openCluster, send } from './nodes-support.js'
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
+const ID_TOKEN_BEARER = 'urn:cloud:idaas:params:oauth:client-assertion-type:id-token-bearer'
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe.each(ENGINES)('a client id no application can have, on %s', (engine) => {
@@ -140,5 +141,59 @@ describe('an application key removed while its assertion is being exchanged for 
     const [, answer] = await Promise.all([removed, issued])
     expect(order).toEqual(['remove 204', 'token 401'])
     expect(answer.body).toMatchObject({ error: 'invalid_client' })
+  })
+
+  it('issues no token for an external token once its federated credential’s removal was acknowledged', async () => {
+    const [a, b] = c.nodes as [TestServer, TestServer]
+    const app = await admin(c, a, 'POST', '/applications', {
+      name: 'federated',
+      allowedScopes: ['urn:cloud:idaas:pam|.all'],
+    })
+    const { clientId, applicationId } = app.body as { clientId: string; applicationId: string }
+    const issuerKey = await generateKeyPair('RS256', { extractable: true })
+    const fc = await admin(c, a, 'POST', `/applications/${applicationId}/federated-credentials`, {
+      name: 'ci',
+      issuer: 'https://ci.example',
+      subject: 'repo:payments',
+      audiences: ['strongroom'],
+      jwks: { keys: [{ ...(await exportJWK(issuerKey.publicKey)), kid: 'ci-1' }] },
+    })
+    expect(fc.status).toBe(201)
+    const nowS = Math.floor(c.clock.now / 1000)
+    const external = () =>
+      new SignJWT({})
+        .setIssuer('https://ci.example')
+        .setSubject('repo:payments')
+        .setAudience('strongroom')
+        .setIssuedAt(nowS)
+        .setExpirationTime(nowS + 300)
+        .setProtectedHeader({ alg: 'RS256', kid: 'ci-1' })
+        .sign(issuerKey.privateKey)
+    const token = async (jwt: string) =>
+      send(a, 'POST', `/v2/${c.instanceId}/authorizationServer/iauths_system/oauth2/token`, {
+        form: {
+          grant_type: 'client_credentials',
+          client_id: clientId,
+          client_assertion_type: ID_TOKEN_BEARER,
+          client_assertion: jwt,
+          application_federated_credential_name: 'ci',
+        },
+      })
+    expect((await token(await external())).status).toBe(200)
+    const order: string[] = []
+    const unlock = await holdHead(a, c.instanceId)
+    const removed = admin(
+      c,
+      b,
+      'DELETE',
+      `/applications/${applicationId}/federated-credentials/${fc.body.federatedCredentialId}`,
+    ).then((r) => order.push(`remove ${r.status}`))
+    await sleep(100)
+    const jwt = await external()
+    const issued = token(jwt).then((r) => order.push(`token ${r.status}`))
+    await sleep(100)
+    await unlock()
+    await Promise.all([removed, issued])
+    expect(order).toEqual(['remove 204', 'token 401'])
   })
 })
