@@ -14,6 +14,7 @@ import { ConfigError } from './errors.js'
 import { Committer } from './store/committer.js'
 import { openStore, type Store } from './store/connect.js'
 import { migrate, withStartupLock } from './store/migrations.js'
+import { holdServerLock } from './store/server-lock.js'
 
 interface DbOptions {
   db?: string
@@ -161,11 +162,16 @@ export async function rotateRootKey(
   if (newKey.equals(oldKey)) throw new ConfigError('the new root key is the current one; nothing to rotate')
   let committed = false
   let store: Store | undefined
+  let releaseLock: (() => void) | undefined
   try {
     // A server running on the file keeps the old root key and would wrap new instances' keys
     // under it, after the old key file is gone. (PostgreSQL nodes are refused such a wrap:
     // Keyring.createInstanceKey; they serve on with the data keys they hold until restarted.)
-    if (url.startsWith('sqlite:')) assertNotInUse(url.slice('sqlite:'.length), 'rotating the root key')
+    if (url.startsWith('sqlite:')) {
+      // The server's own lock, held to the end: see `holdServerLock`.
+      releaseLock = holdServerLock(url.slice('sqlite:'.length), 'rotating the root key')
+      assertNotInUse(url.slice('sqlite:'.length), 'rotating the root key')
+    }
     store = openStore(url)
     await migrate(store)
     const dialect = store.dialect
@@ -190,6 +196,7 @@ export async function rotateRootKey(
     throw err
   } finally {
     await store?.close()
+    releaseLock?.()
   }
 }
 

@@ -2,6 +2,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, rmSync, sta
 import { dirname, join, resolve } from 'node:path'
 import { loadRootKey } from '../crypto/root-key.js'
 import { ConfigError } from '../errors.js'
+import { holdServerLock } from '../store/server-lock.js'
 import { type CopyCheck, checkCopy } from './check-copy.js'
 import { type DatabaseLocation, sqliteFile } from './database-file.js'
 import { fsyncPath, tempPathBeside } from './durable-file.js'
@@ -54,6 +55,7 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreR
 
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
   const temp = tempPathBeside(path)
+  let releaseLock: (() => void) | undefined
   try {
     copyFileSync(from, temp)
     chmodSync(temp, 0o600)
@@ -66,7 +68,11 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreR
         `${from} was not restored: the audit chain of ${broken.instanceId} is broken at seq ${broken.firstBrokenSeq ?? '?'}: ${broken.problem ?? 'unknown problem'}`,
       )
     }
-    // Checked again: a server may have been started on the target while the copy was checked.
+    // The server's own lock, held until the copy is in place: a server that runs refuses it (a
+    // `--workers` primary between two workers, with no connection to the file, included; asking
+    // the file alone let a restore through then), and none starts meanwhile. Then the file is
+    // checked again: a server may have been started and stopped while the copy was checked.
+    releaseLock = holdServerLock(path, 'restoring')
     refuseIfOccupied(path, options.force ?? false)
     const leftovers = DATABASE_FILES.some((suffix) => existsSync(`${path}${suffix}`))
     const previous = leftovers ? setAside(path, options.now ?? Date.now) : null
@@ -75,6 +81,7 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreR
     return { path, previous, rootKey, ...check }
   } finally {
     rmSync(temp, { force: true })
+    releaseLock?.()
   }
 }
 

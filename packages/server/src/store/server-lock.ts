@@ -15,8 +15,12 @@ import { ConfigError } from '../errors.js'
  * SQLite's file lock, which the operating system releases when the process ends however it ends,
  * so a server killed with -9 leaves nothing to clean up. Also refuses to start while workers of an
  * earlier `serve --workers N` still run on the file (`refuseLeftoverWorkers`). Answers the release.
+ * `doing`: an offline command that must not run beside a server (a restore, a root key
+ * rotation) takes the lock too, for as long as it runs, and says so when refused: the primary of
+ * `serve --workers N` keeps no connection to the database, so while it replaces a crashed worker
+ * nothing has the file open, and asking the file alone let a restore through.
  */
-export function holdServerLock(file: string): () => void {
+export function holdServerLock(file: string, doing?: string): () => void {
   const lockFile = `${file}.serve-lock`
   privateLockFile(lockFile)
   const lock = new SQLite(lockFile)
@@ -27,7 +31,9 @@ export function holdServerLock(file: string): () => void {
     lock.close()
     if (isBusy(err)) {
       throw new ConfigError(
-        `another strongroom server is running on ${file} (it holds ${lockFile}): stop it first, or give this one another --data-dir; for more processes on one database use --workers`,
+        doing === undefined
+          ? `another strongroom server is running on ${file} (it holds ${lockFile}): stop it first, or give this one another --data-dir; for more processes on one database use --workers`
+          : `a strongroom server is running on ${file} (it holds ${lockFile}): stop it before ${doing}`,
         { cause: err },
       )
     }

@@ -8,6 +8,8 @@ import SQLite from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { backupDatabase } from '../../src/backup/backup-database.js'
 import { restoreDatabase } from '../../src/backup/restore-database.js'
+import { rotateRootKey } from '../../src/offline.js'
+import { holdServerLock } from '../../src/store/server-lock.js'
 import { openTestServer, type TestServer } from '../support/engines.js'
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'strongroom-backup-'))
@@ -188,6 +190,87 @@ describe('backup and restore of a SQLite database', () => {
     expect(restored.chains.every((c) => c.ok)).toBe(true)
   })
 
+  it('refuses to restore or rotate the root key while a server holds its lock, with no connection open', async () => {
+    // As the primary of `serve --workers N` between a crashed worker and its replacement: it holds
+    // the server lock, and nothing has the database itself open (found by a review: both ran).
+    const { file, rootKey } = await served()
+    const out = join(tempDir(), 'copy.db')
+    await backupDatabase({ db: file, out })
+    await server?.close()
+    server = undefined
+    const keyFile = join(tempDir(), 'root.key')
+    writeFileSync(keyFile, `${rootKey}\n`, { mode: 0o600 })
+    const before = readFileSync(file)
+    const release = holdServerLock(file)
+    try {
+      await expect(
+        restoreDatabase({ from: out, db: file, force: true, env: { STRONGROOM_ROOT_KEY: rootKey } }),
+      ).rejects.toThrow(/a strongroom server is running on .* stop it before restoring/)
+      await expect(
+        rotateRootKey({
+          db: `sqlite:${file}`,
+          rootKeyFile: keyFile,
+          newRootKeyFile: join(tempDir(), 'new.key'),
+        }),
+      ).rejects.toThrow(/stop it before rotating the root key/)
+    } finally {
+      release()
+    }
+    expect(readFileSync(file).equals(before)).toBe(true)
+    // Once the server is gone, both run.
+    const restored = await restoreDatabase({
+      from: out,
+      db: file,
+      force: true,
+      env: { STRONGROOM_ROOT_KEY: rootKey },
+    })
+    expect(restored.chains.every((c) => c.ok)).toBe(true)
+  })
+
+  it('refuses a backup whose table and index disagree, which SQLite’s quick_check passes', async () => {
+    // One byte of a migration's name changed where the table holds it, not where its index does
+    // (found by a review flipping bits of real backups): restore said "verified", and the server
+    // then refused to start on a migration it could not find.
+    const { file } = await served()
+    const out = join(tempDir(), 'copy.db')
+    await backupDatabase({ db: file, out })
+    const bytes = readFileSync(out)
+    const name = Buffer.from('0001_')
+    const at = bytes.indexOf(name)
+    expect(at).toBeGreaterThan(0)
+    bytes[at + 1] = '9'.charCodeAt(0) // 0001_… reads 0901_… in one of its two copies
+    writeFileSync(out, bytes)
+    const quick = new SQLite(out, { readonly: true })
+    expect(quick.pragma('quick_check', { simple: true })).toBe('ok')
+    quick.close()
+    await expect(restoreDatabase({ from: out, db: join(tempDir(), 'strongroom.db') })).rejects.toThrow(
+      /is damaged: SQLite's integrity_check says/,
+    )
+  })
+
+  it('refuses a database that holds instances but lost the record of its keys, to restore and to serve', async () => {
+    // Restored, it was said to open "all 0" wrapped keys; served, it was taken for a first start:
+    // a new hashing key (every admin token and client secret refused) and a second default instance.
+    const { file, rootKey } = await served()
+    const out = join(tempDir(), 'copy.db')
+    await backupDatabase({ db: file, out })
+    await server?.close()
+    server = undefined
+    const edit = new SQLite(out)
+    edit.prepare("delete from meta where key in ('root_key_id', 'hash_key')").run()
+    edit.close()
+    await expect(
+      restoreDatabase({
+        from: out,
+        db: join(tempDir(), 'strongroom.db'),
+        env: { STRONGROOM_ROOT_KEY: rootKey },
+      }),
+    ).rejects.toThrow(/holds instances but has lost the record of its root key and hashing key/)
+    await expect(openTestServer('sqlite', { db: `sqlite:${out}` })).rejects.toThrow(
+      /holds instances but has lost the record of its root key and hashing key/,
+    )
+  })
+
   it('checks the root key given in the environment, and refuses another one', async () => {
     const { file, rootKey } = await served()
     const out = join(tempDir(), 'copy.db')
@@ -215,9 +298,12 @@ describe('backup and restore of a SQLite database', () => {
       now: () => Date.UTC(2026, 11, 3, 12, 0, 0),
     })
     expect(restored.previous).toBe(`${target}.before-restore-20261203T120000Z`)
+    // Beside them, the server's lock files, which the restore held as a server would.
     expect(readdirSync(targetDir).sort()).toEqual([
       'strongroom.db',
       'strongroom.db.before-restore-20261203T120000Z-wal',
+      'strongroom.db.serve-lock',
+      'strongroom.db.workers-lock',
     ])
   })
 })
