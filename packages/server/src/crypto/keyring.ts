@@ -163,6 +163,7 @@ export class Keyring {
     const storedId = get('root_key_id')
     const wrappedHashKey = get('hash_key')
     if (storedId === undefined || wrappedHashKey === undefined) {
+      await refuseLostKeyRecord(trx)
       const hashKey = randomBytes(DATA_KEY_BYTES)
       await trx
         .insertInto('meta')
@@ -530,7 +531,10 @@ export async function checkRootKey(db: Kysely<Database>, rootKey: Buffer): Promi
   const meta = await db.selectFrom('meta').select(['key', 'value']).execute()
   const storedId = meta.find((m) => m.key === 'root_key_id')?.value
   const wrappedHash = meta.find((m) => m.key === 'hash_key')?.value
-  if (storedId === undefined || wrappedHash === undefined) return 0
+  if (storedId === undefined || wrappedHash === undefined) {
+    await refuseLostKeyRecord(db)
+    return 0
+  }
   if (storedId !== rootKeyId(rootKey)) {
     throw new ConfigError(
       'the root key does not match this database (it was created with another key); use the root key kept with this database',
@@ -540,6 +544,27 @@ export async function checkRootKey(db: Kysely<Database>, rootKey: Buffer): Promi
   const keys = await db.selectFrom('instance_keys').select(['instance_id', 'version', 'wrapped']).execute()
   for (const k of keys) unwrapKey(rootKey, k.wrapped, `instance:${k.instance_id}:${k.version}`)
   return keys.length + 1
+}
+
+/**
+ * A database without the record of its root key and hashing key (`meta`) is one that never
+ * started, or one that lost them. One that holds instances or data keys has lost them: served,
+ * it was taken for a first start (a new hashing key, so every admin token and client secret was
+ * refused, and a second default instance was made), and a restore of it said its root key opened
+ * "all 0" wrapped keys (found by a review that deleted those rows from a backup).
+ */
+async function refuseLostKeyRecord(db: Kysely<Database>): Promise<void> {
+  const held = await db
+    .selectFrom('instance_keys')
+    .select('instance_id')
+    .union(db.selectFrom('instances').select('id as instance_id'))
+    .limit(1)
+    .execute()
+  if (held.length > 0) {
+    throw new ConfigError(
+      'this database holds instances but has lost the record of its root key and hashing key (meta: root_key_id, hash_key): it is damaged or was edited; restore another backup',
+    )
+  }
 }
 
 function aadFor(b: Binding, keyVersion: number): Buffer {
