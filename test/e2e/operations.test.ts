@@ -67,7 +67,7 @@ describe('operating the server', () => {
     const refused = await runCli(['admin', 'rotate-root-key', '--data-dir', server.dataDir])
     expect(refused.code).toBe(1)
     expect(refused.stderr).toMatch(
-      /is in use \(is a strongroom server running on it\?\): stop the server before rotating the root key/,
+      /a strongroom server is running on .*strongroom\.db \(it holds .*serve-lock\): stop it before rotating the root key/,
     )
     expect(readFileSync(keyFile, 'utf8')).toBe(oldKey)
     expect(existsSync(`${keyFile}.new`)).toBe(false)
@@ -88,6 +88,27 @@ describe('operating the server', () => {
     expect(refused.stderr).toMatch(/strongroom\.db is missing, but .* held a database/)
     expect(existsSync(join(dataDir, 'strongroom.db'))).toBe(false)
     expect(readFileSync(join(dataDir, name), 'utf8')).toBe(content)
+  })
+
+  // The same with --db sqlite:PATH outside the data folder: the traces of a restore killed midway
+  // lie beside the file, where the server did not look (found by a review of restore).
+  it('refuses a first start when --db names a missing file whose folder holds an interrupted restore', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sr-missing-db-data-'))
+    const dbDir = mkdtempSync(join(tmpdir(), 'sr-missing-db-file-'))
+    const aside = join(dbDir, 's.db.before-restore-20261207T100000Z')
+    writeFileSync(aside, 'the database an interrupted restore set aside', { mode: 0o600 })
+    const refused = await runCli([
+      'serve',
+      '--data-dir',
+      dataDir,
+      '--db',
+      `sqlite:${join(dbDir, 's.db')}`,
+      '--listen',
+      '127.0.0.1:0',
+    ])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/s\.db is missing, but .* held a database \(s\.db\.before-restore-/)
+    expect(existsSync(join(dbDir, 's.db'))).toBe(false)
   })
 
   // A mistyped --db sqlite:… made the maintenance commands create (and migrate) a new database

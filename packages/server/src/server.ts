@@ -153,16 +153,27 @@ function refuseOpenDataDir(dataDir: string): void {
 function refuseMissingDatabase(dataDir: string, db: string): void {
   if (!db.startsWith('sqlite:')) return
   const file = resolve(db.slice('sqlite:'.length))
-  if (dirname(file) !== resolve(dataDir) || existsSync(file)) return
-  const traces = readdirSync(dataDir).filter(
+  if (existsSync(file)) return
+  // Where the file lives: the data folder, or the folder of a `--db sqlite:PATH` elsewhere, where
+  // an interrupted restore leaves its traces beside the file too (found by a review: the server
+  // looked in the data folder only, and made an empty database beside the real one kept aside).
+  const folder = dirname(file)
+  const inDataDir = folder === resolve(dataDir)
+  let names: string[]
+  try {
+    names = readdirSync(folder)
+  } catch {
+    return
+  }
+  const traces = names.filter(
     (name) =>
-      name === 'admin-token' ||
+      (inDataDir && name === 'admin-token') ||
       name.startsWith(`${basename(file)}.before-restore-`) ||
       name.startsWith(`.${basename(file)}.tmp-`),
   )
   if (traces.length === 0) return
   throw new ConfigError(
-    `${file} is missing, but ${dataDir} held a database (${traces.sort().join(', ')}): this is not a first start. Put the database back (strongroom restore --from FILE, or the file kept aside by an interrupted restore); to start afresh instead, move those files away`,
+    `${file} is missing, but ${folder} held a database (${traces.sort().join(', ')}): this is not a first start. Put the database back (strongroom restore --from FILE, or the file kept aside by an interrupted restore); to start afresh instead, move those files away`,
   )
 }
 
