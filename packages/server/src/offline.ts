@@ -1,15 +1,17 @@
 import { existsSync, lstatSync, readlinkSync, realpathSync, renameSync, rmSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { AuditVerifyResult } from '@strongroom/protocol'
+import { AuditBatch } from './audit/appender.js'
 import { type ArchiveResult, archiveAuditEvents } from './audit/archive.js'
 import { type ArchiveVerifyResult, archiveFilesIn, verifyArchives } from './audit/archive-verify.js'
+import { SYSTEM_CHAIN } from './audit/chain.js'
 import { verifyChainsInSnapshot } from './audit/verify.js'
 import { verifySqliteChains } from './audit/verify-sqlite.js'
 import { assertDatabaseFile, isPostgresUrl, sqlitePath } from './backup/database-file.js'
 import { assertNotInUse } from './backup/not-in-use.js'
 import { DEFAULT_DATA_DIR } from './config/config.js'
 import { rewrapAll } from './crypto/keyring.js'
-import { createRootKeyFile, loadRootKey } from './crypto/root-key.js'
+import { createRootKeyFile, loadRootKey, rootKeyId } from './crypto/root-key.js'
 import { ConfigError } from './errors.js'
 import { Committer } from './store/committer.js'
 import { openStore, type Store } from './store/connect.js'
@@ -175,7 +177,21 @@ export async function rotateRootKey(
     store = openStore(url)
     await migrate(store)
     const dialect = store.dialect
-    const rewrapped = await withStartupLock(store, (trx) => rewrapAll(trx, dialect, oldKey, newKey))
+    const rewrapped = await withStartupLock(store, async (trx) => {
+      const count = await rewrapAll(trx, dialect, oldKey, newKey)
+      // In the system chain, in the rotation's own transaction: a privileged change to every
+      // wrapped key leaves its event, with the keys' public fingerprints (never a key).
+      const audit = new AuditBatch(trx, dialect, Date.now)
+      await audit.append({
+        instanceId: SYSTEM_CHAIN,
+        actor: { type: 'system', id: 'rotate-root-key' },
+        action: 'root_key.rotate',
+        outcome: 'success',
+        details: { rewrapped: count, fromRootKeyId: rootKeyId(oldKey), toRootKeyId: rootKeyId(newKey) },
+      })
+      await audit.finish()
+      return count
+    })
     committed = true
     if (options.newRootKeyFile === undefined) {
       try {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
+import { verifySqliteChains } from '../../src/audit/verify-sqlite.js'
 import { backupDatabase } from '../../src/backup/backup-database.js'
 import { restoreDatabase } from '../../src/backup/restore-database.js'
 import { rotateRootKey } from '../../src/offline.js'
@@ -269,6 +270,32 @@ describe('backup and restore of a SQLite database', () => {
     await expect(openTestServer('sqlite', { db: `sqlite:${out}` })).rejects.toThrow(
       /holds instances but has lost the record of its root key and hashing key/,
     )
+  })
+
+  it('records a root key rotation in the system chain, with the keys’ fingerprints and not the keys', async () => {
+    const { file, rootKey } = await served()
+    await server?.close()
+    server = undefined
+    const dir = tempDir()
+    const keyFile = join(dir, 'root.key')
+    writeFileSync(keyFile, `${rootKey}\n`, { mode: 0o600 })
+    const rotated = await rotateRootKey({ db: `sqlite:${file}`, rootKeyFile: keyFile })
+    const newKey = readFileSync(rotated.rootKeyFile, 'utf8').trim()
+    const db = new SQLite(file, { readonly: true })
+    const event = db
+      .prepare(
+        "select actor_type, actor_id, details from audit_events where instance_id = 'system' and action = 'root_key.rotate'",
+      )
+      .get() as { actor_type: string; actor_id: string; details: string }
+    db.close()
+    expect(event).toMatchObject({ actor_type: 'system', actor_id: 'rotate-root-key' })
+    const details = JSON.parse(event.details)
+    expect(details).toMatchObject({ rewrapped: rotated.rewrapped })
+    expect(details.fromRootKeyId).not.toBe(details.toRootKeyId)
+    expect(event.details).not.toContain(rootKey)
+    expect(event.details).not.toContain(newKey)
+    const [system] = verifySqliteChains(file, 'system')
+    expect(system).toMatchObject({ ok: true })
   })
 
   it('checks the root key given in the environment, and refuses another one', async () => {
