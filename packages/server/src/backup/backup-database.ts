@@ -4,7 +4,7 @@ import SQLite from 'better-sqlite3'
 import { ConfigError } from '../errors.js'
 import { type CopyCheck, checkCopy } from './check-copy.js'
 import { assertDatabaseFile, type DatabaseLocation, sqliteFile } from './database-file.js'
-import { createPrivateEmptyFile, fsyncPath, tempPathBeside } from './durable-file.js'
+import { createPrivateEmptyFile, fsyncPath, removeStaleTemps, tempPathBeside } from './durable-file.js'
 
 export interface BackupOptions extends DatabaseLocation {
   /** The file to write. */
@@ -59,6 +59,7 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
     throw new ConfigError(`${path} already exists: give another --out, or --force to replace it`)
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  removeStaleTemps(path)
   const temp = tempPathBeside(path)
   try {
     createPrivateEmptyFile(temp)

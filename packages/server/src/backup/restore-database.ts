@@ -5,7 +5,7 @@ import { ConfigError } from '../errors.js'
 import { holdServerLock } from '../store/server-lock.js'
 import { type CopyCheck, checkCopy } from './check-copy.js'
 import { type DatabaseLocation, sqliteFile } from './database-file.js'
-import { fsyncPath, tempPathBeside } from './durable-file.js'
+import { fsyncPath, removeStaleTemps, tempPathBeside } from './durable-file.js'
 import { assertNotInUse } from './not-in-use.js'
 
 export interface RestoreOptions extends DatabaseLocation {
@@ -54,6 +54,7 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreR
   refuseIfOccupied(path, options.force ?? false)
 
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  removeStaleTemps(path)
   const temp = tempPathBeside(path)
   let releaseLock: (() => void) | undefined
   try {

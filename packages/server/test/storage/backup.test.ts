@@ -1,9 +1,9 @@
 // Backup and restore work on SQLite files only (PostgreSQL has pg_dump, and the commands say so),
 // so unlike the other storage tests these run on the one engine they are for, on real files.
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { verifySqliteChains } from '../../src/audit/verify-sqlite.js'
@@ -296,6 +296,32 @@ describe('backup and restore of a SQLite database', () => {
     expect(event.details).not.toContain(newKey)
     const [system] = verifySqliteChains(file, 'system')
     expect(system).toMatchObject({ ok: true })
+  })
+
+  it('removes the temporary copies a crashed backup or restore left beside the target, once an hour old', async () => {
+    const { file, rootKey } = await served()
+    const outDir = tempDir()
+    const out = join(outDir, 'b.db')
+    const target = join(tempDir(), 'strongroom.db')
+    const hourAgo = (Date.now() - 61 * 60_000) / 1000
+    const planted = (path: string) => {
+      const stale = join(dirname(path), `.${basename(path)}.tmp-0123456789ab`)
+      const fresh = join(dirname(path), `.${basename(path)}.tmp-ba9876543210`)
+      const other = join(dirname(path), `.${basename(path)}.tmp-not-ours`)
+      for (const p of [stale, fresh, other]) writeFileSync(p, 'a copy of a database', { mode: 0o600 })
+      utimesSync(stale, hourAgo, hourAgo)
+      utimesSync(other, hourAgo, hourAgo)
+      return { stale, fresh, other }
+    }
+    const beside = planted(out)
+    await backupDatabase({ db: file, out })
+    expect(existsSync(beside.stale)).toBe(false)
+    expect(existsSync(beside.fresh)).toBe(true) // a run may still be writing it
+    expect(existsSync(beside.other)).toBe(true) // not a name this command gives
+    const atTarget = planted(target)
+    await restoreDatabase({ from: out, db: target, env: { STRONGROOM_ROOT_KEY: rootKey } })
+    expect(existsSync(atTarget.stale)).toBe(false)
+    expect(existsSync(atTarget.fresh)).toBe(true)
   })
 
   it('checks the root key given in the environment, and refuses another one', async () => {
