@@ -29,6 +29,21 @@ describe.each(ENGINES)('the change sequence on %s', (engine) => {
     return { feed, seen, flushed: () => flushed }
   }
 
+  /** The sequence as a database restored (or failed over) `commits` back had it: answers the head before. */
+  async function rollBack(commits: number): Promise<number> {
+    const db = t.services.store.db
+    const head = Number((await db.selectFrom('change_head').select('seq').executeTakeFirstOrThrow()).seq)
+    await db
+      .deleteFrom('changes')
+      .where('seq', '>', head - commits)
+      .execute()
+    await db
+      .updateTable('change_head')
+      .set({ seq: head - commits })
+      .execute()
+    return head
+  }
+
   const record = (key: string, fail = false) =>
     t.services.committer.run(async ({ changes }) => {
       changes.record({ kind: 'signing_keys', instanceId: t.instanceId, key })
@@ -117,16 +132,7 @@ describe.each(ENGINES)('the change sequence on %s', (engine) => {
     await other.feed.sync()
     expect(other.seen).toEqual(['before-1', 'before-2'])
     // The database as it was before those two commits: their rows gone, the head two back.
-    const db = t.services.store.db
-    const head = Number((await db.selectFrom('change_head').select('seq').executeTakeFirstOrThrow()).seq)
-    await db
-      .deleteFrom('changes')
-      .where('seq', '>', head - 2)
-      .execute()
-    await db
-      .updateTable('change_head')
-      .set({ seq: head - 2 })
-      .execute()
+    const head = await rollBack(2)
     await other.feed.sync()
     expect(other.flushed()).toBe(1)
     // The next change gets a number the node had seen before: it is told of it all the same.
@@ -143,18 +149,9 @@ describe.each(ENGINES)('the change sequence on %s', (engine) => {
     await record('old-1')
     await record('old-2')
     await other.feed.sync()
-    const db = t.services.store.db
-    const head = Number((await db.selectFrom('change_head').select('seq').executeTakeFirstOrThrow()).seq)
     // A failover to a replica two commits behind, which then commits three changes of its own:
     // numbered head − 1, head and head + 1, past what the node saw before it reads again.
-    await db
-      .deleteFrom('changes')
-      .where('seq', '>', head - 2)
-      .execute()
-    await db
-      .updateTable('change_head')
-      .set({ seq: head - 2 })
-      .execute()
+    await rollBack(2)
     now += 1
     for (const key of ['new-1', 'new-2', 'new-3']) await record(key)
     await other.feed.sync()
