@@ -68,24 +68,19 @@ async function verifyOffline(ctx: Context, options: VerifyOptions): Promise<Audi
 }
 
 /**
- * Text read from the database or an archive file, as a line may show it: control and bidirectional
- * characters escaped (`cellText`). Written as it was stored, an anchor's file name of escape
- * sequences erased the "broken" line above it and drew "intact" ones in its place (found by a
- * review of the audit chain); the error lines were escaped already.
+ * An intact chain is reported on stdout (unless --json); a broken one on stderr, and the run fails.
+ * What the lines show of the database or an archive file is escaped as table cells are
+ * (`cellText`): written as stored, an anchor's file name of escape sequences erased the "broken"
+ * line above it and drew "intact" ones in its place (found by a review of the audit chain).
  */
-function shown(text: string | null): string {
-  return cellText(text)
-}
-
-/** An intact chain is reported on stdout (unless --json); a broken one on stderr, and the run fails. */
 async function report(ctx: Context, result: AuditVerifyResult): Promise<void> {
   if (result.ok) {
     if (!ctx.out.json) {
       const anchor = result.anchor
-        ? ` verified from the archive anchor at seq ${result.anchor.seq}, hash ${shown(result.anchor.hash)} (${shown(result.anchor.file)}):`
+        ? ` verified from the archive anchor at seq ${result.anchor.seq}, hash ${cellText(result.anchor.hash)} (${cellText(result.anchor.file)}):`
         : ''
       await ctx.out.line(
-        `Audit chain of ${shown(result.instanceId)} is intact:${anchor} ${result.checked} event(s) checked, head seq ${result.headSeq}.`,
+        `Audit chain of ${cellText(result.instanceId)} is intact:${anchor} ${result.checked} event(s) checked, head seq ${result.headSeq}.`,
       )
     }
     return
@@ -119,7 +114,7 @@ async function verifyArchives(ctx: Context, options: VerifyOptions, archives: st
       )
     } else if (!ctx.out.json) {
       await ctx.out.line(
-        `Archive ${shown(basename(file.file))} is intact: chain ${shown(file.chain)}, events ${file.firstSeq}–${file.lastSeq} (${file.checked} checked), last hash ${shown(file.lastHash)}.`,
+        `Archive ${cellText(basename(file.file))} is intact: chain ${cellText(file.chain)}, events ${file.firstSeq}–${file.lastSeq} (${file.checked} checked), last hash ${cellText(file.lastHash)}.`,
       )
     }
   }
@@ -139,7 +134,7 @@ async function verifyArchives(ctx: Context, options: VerifyOptions, archives: st
       ? `, then the database from the anchor at seq ${chain.lastSeq} to head seq ${chain.database.headSeq}`
       : ''
     await ctx.out.line(
-      `Audit history of ${shown(chain.chain)} verifies ${start}: archived events ${chain.firstSeq}–${chain.lastSeq}${database}.`,
+      `Audit history of ${cellText(chain.chain)} verifies ${start}: archived events ${chain.firstSeq}–${chain.lastSeq}${database}.`,
     )
   }
 }
